@@ -1,0 +1,50 @@
+"""Errors the rig reports as one clear message instead of a traceback.
+
+Each error says what went wrong, where (file:line and field, or instrument
+and command) and, where it can, what to do about it. The CLI turns a
+``RigInputError`` into exit code 2; ``InstrumentError`` and
+``SafetyError`` raised inside a case become a recorded case error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RigError(Exception):
+    """Base class of every error the rig expects and explains."""
+
+
+class RigInputError(RigError):
+    """A plan, bench or DUT file (or a command line) the rig cannot use."""
+
+
+class InputFileError(RigInputError):
+    """A problem at a known place in an input file: ``file:line: field: message``."""
+
+    def __init__(self, file: Path | str, line: int | None, field: str | None, message: str) -> None:
+        self.file = Path(file)
+        self.line = line
+        self.field = field
+        self.message = message
+        where = f"{self.file}:{line}" if line is not None else f"{self.file}"
+        what = f"{field}: {message}" if field else message
+        super().__init__(f"{where}: {what}")
+
+
+class EnvelopeError(RigInputError):
+    """A setpoint outside the bench's safety envelope; nothing was sent."""
+
+
+class SafetyError(RigError):
+    """The bench could not be brought to, or kept in, its safe state."""
+
+
+class InstrumentError(RigError):
+    """An instrument refused a command, reported an error or did not answer."""
+
+    def __init__(self, instrument: str, command: str, detail: str) -> None:
+        self.instrument = instrument
+        self.command = command
+        self.detail = detail
+        super().__init__(f"{instrument}: {command!r}: {detail}")

@@ -1,0 +1,118 @@
+"""The evidence records of a run: what ``results.json`` holds.
+
+These models are the contract between the engine (which fills them as the
+run goes), the evidence writer (which streams them to disk), the report
+(which is rendered from them) and outside checks that read
+``results.json``. Field names here are part of the public contract.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Verdict = Literal["pass", "fail", "error", "skip"]
+RunStatus = Literal["complete", "incomplete"]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Limit(Record):
+    """An acceptance window for one measured quantity; either bound may be open."""
+
+    min: float | None = None
+    max: float | None = None
+    unit: str = ""
+
+    def admits(self, value: float | None) -> bool:
+        if value is None:
+            return False
+        if self.min is not None and value < self.min:
+            return False
+        if self.max is not None and value > self.max:
+            return False
+        return True
+
+
+class InstrumentIdentity(Record):
+    """Who measured: role, driver, address and the instrument's own *IDN? answer."""
+
+    role: str
+    driver: str
+    address: str
+    idn: str = ""
+    calibration_due: str | None = None
+
+
+class TripPlot(Record):
+    """What the report needs to draw a trip plot from a trace file.
+
+    ``trace`` is a Parquet file (relative to the run directory) with columns
+    ``t_s`` (seconds from the disturbance), ``i_a`` (DUT current, instantaneous),
+    ``i_rms_a`` (one-cycle sliding rms) and ``commanded`` (the grid quantity the
+    simulator was told to produce, in ``quantity_unit``).
+    """
+
+    trace: str
+    quantity: str
+    quantity_unit: str
+    threshold_a: float
+    trip_instant_s: float | None = None
+    limit_min_s: float | None = None
+    limit_max_s: float | None = None
+    title: str = ""
+
+
+class Step(Record):
+    """One procedure step as it happened, with the bench time it started at."""
+
+    name: str
+    sim_time_s: float
+
+
+class CaseResult(Record):
+    """One case's outcome: the row a certification body reads."""
+
+    id: str
+    suite: str
+    clause: str
+    procedure: str
+    verdict: Verdict
+    measured: dict[str, float | None] = Field(default_factory=dict)
+    limits: dict[str, Limit] = Field(default_factory=dict)
+    setting: dict[str, float | str] = Field(default_factory=dict)
+    params: dict[str, object] = Field(default_factory=dict)
+    traces: list[str] = Field(default_factory=list)
+    plot: TripPlot | None = None
+    steps: list[Step] = Field(default_factory=list)
+    error: str | None = None
+    source: str = ""
+    sim_started_s: float = 0.0
+    sim_finished_s: float = 0.0
+    wall_seconds: float = 0.0
+
+
+class RunInfo(Record):
+    """The run's start and stop record (``results.json['run']``)."""
+
+    status: RunStatus = "incomplete"
+    reason: str | None = None
+    started: str
+    finished: str | None = None
+    bench: str
+    dut: str | None = None
+    rig_version: str
+    seed: int
+    plans: list[str] = Field(default_factory=list)
+    instruments: list[InstrumentIdentity] = Field(default_factory=list)
+    sim_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    speedup: float | None = None
+
+
+class RunResults(Record):
+    run: RunInfo
+    cases: list[CaseResult] = Field(default_factory=list)
