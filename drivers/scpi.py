@@ -1,0 +1,129 @@
+"""The common ground of every SCPI driver: VISA session, error queue, declared settings.
+
+A driver is a declaration in the manner of pymeasure and QCoDeS: each
+setting states its command, unit, the instrument's own range and the bench
+envelope quantity it is checked against, in one place. Values are checked
+before any I/O; after every setting command the error queue is read, which
+both catches refusals at the command that caused them and makes every
+exchange synchronous (the simulated lab's virtual time relies on that).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+import pyvisa
+from pyvisa.errors import VisaIOError
+
+from rig.envelope import EnvelopeGuard
+from rig.errors import InstrumentError
+
+_resource_manager: pyvisa.ResourceManager | None = None
+
+
+def resource_manager() -> pyvisa.ResourceManager:
+    """One pyvisa-py resource manager per process (pure Python: no vendor VISA needed)."""
+    global _resource_manager
+    if _resource_manager is None:
+        _resource_manager = pyvisa.ResourceManager("@py")
+    return _resource_manager
+
+
+T = TypeVar("T")
+
+
+class Setting(Generic[T]):
+    """A declared instrument setting: ``driver.voltage = 230.0`` validates, sends, checks errors."""
+
+    def __init__(self, set_cmd: str, get_cmd: str, *, unit: str, limits: tuple[float, float],
+                 envelope: str | None = None, doc: str = "") -> None:
+        self.set_cmd, self.get_cmd, self.unit, self.limits, self.envelope = set_cmd, get_cmd, unit, limits, envelope
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, driver: "ScpiDriver | None", owner: type) -> Any:
+        if driver is None:
+            return self
+        return float(driver.query(self.get_cmd))
+
+    def __set__(self, driver: "ScpiDriver", value: float) -> None:
+        driver.check_value(self.name, value, self.limits, self.unit, self.envelope)
+        driver.write(self.set_cmd.format(value))
+
+
+class ScpiDriver:
+    """A SCPI instrument over VISA (``TCPIP0::host::port::SOCKET`` and friends)."""
+
+    family = "generic SCPI"
+
+    def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
+                 timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
+        self.resource = resource
+        self.name = name
+        self.envelope = envelope
+        self.options = dict(options or {})
+        try:
+            self._session = resource_manager().open_resource(
+                resource, read_termination="\n", write_termination="\n", timeout=timeout_ms)
+        except (VisaIOError, ValueError, OSError) as err:
+            raise InstrumentError(name, f"open {resource}", f"cannot connect: {err}") from None
+
+    # -- I/O ---------------------------------------------------------------------------
+
+    def write(self, command: str) -> None:
+        """Send a setting command and fail at once if the instrument refused it."""
+        try:
+            self._session.write(command)
+        except VisaIOError as err:
+            raise InstrumentError(self.name, command, f"write failed: {err.description}") from None
+        self.check_errors(command)
+
+    def query(self, command: str) -> str:
+        try:
+            return self._session.query(command).strip()
+        except VisaIOError as err:
+            raise InstrumentError(self.name, command, f"no answer: {err.description}") from None
+
+    def query_block(self, command: str, datatype: str) -> Any:
+        """Read an IEEE 488.2 binary block as a numpy array."""
+        import numpy as np
+
+        try:
+            return self._session.query_binary_values(command, datatype=datatype, is_big_endian=False,
+                                                     container=np.array)
+        except VisaIOError as err:
+            raise InstrumentError(self.name, command, f"no answer: {err.description}") from None
+
+    def check_errors(self, after: str) -> None:
+        """Drain ``SYST:ERR?``; raise naming the command if the queue held anything."""
+        problems = []
+        for _ in range(16):
+            reply = self.query("SYST:ERR?")
+            if reply.split(",", 1)[0].strip().lstrip("+") in ("0", "-0"):
+                break
+            problems.append(reply)
+        if problems:
+            raise InstrumentError(self.name, after, "instrument reported " + "; ".join(problems))
+
+    # -- validation before I/O --------------------------------------------------------------
+
+    def check_value(self, what: str, value: float, limits: tuple[float, float], unit: str,
+                    envelope: str | None) -> None:
+        low, high = limits
+        if not low <= value <= high:
+            raise InstrumentError(self.name, what, f"{value} {unit} is outside the instrument range {low}..{high} {unit}")
+        if envelope and self.envelope is not None:
+            self.envelope.check(envelope, value, what=f"{self.name} {what}")
+
+    # -- identity and lifetime -----------------------------------------------------------------
+
+    def identify(self) -> str:
+        return self.query("*IDN?")
+
+    def close(self) -> None:
+        try:
+            self._session.close()
+        except (VisaIOError, OSError):
+            pass

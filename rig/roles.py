@@ -1,0 +1,135 @@
+"""The roles procedures talk to: what an instrument does, not who made it.
+
+A procedure holds a ``GridSimulator`` and a ``Digitizer``; whether they are a
+Chroma and a Keysight on a bench or the simulated lab behind the same drivers
+is invisible to it. Roles are typing Protocols, so a driver fulfils a role by
+having the methods, and every driver is checked against its role in tests.
+
+Roles for the other suites (battery emulator, power analyzer, vehicle
+emulator, digital I/O, CSMS) are declared here so procedures and bench files
+can name them; their drivers arrive with the suites that need them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GridStep:
+    """One step of a grid program: hold or ramp voltage and frequency over ``dwell_s``."""
+
+    dwell_s: float
+    voltage_v: tuple[float, float]
+    frequency_hz: tuple[float, float]
+
+    @classmethod
+    def hold(cls, dwell_s: float, voltage_v: float, frequency_hz: float) -> "GridStep":
+        return cls(dwell_s, (voltage_v, voltage_v), (frequency_hz, frequency_hz))
+
+
+@dataclass(frozen=True)
+class GridProgram:
+    """A disturbance executed on the grid simulator itself (its list mode), started by its trigger."""
+
+    steps: tuple[GridStep, ...]
+
+    @property
+    def duration_s(self) -> float:
+        return sum(s.dwell_s for s in self.steps)
+
+    def values(self, quantity: str) -> list[float]:
+        """Every start and end value of ``voltage`` or ``frequency`` (for envelope checks)."""
+        attr = "voltage_v" if quantity == "voltage" else "frequency_hz"
+        return [v for s in self.steps for v in getattr(s, attr)]
+
+    def commanded(self, quantity: str, t_s: np.ndarray, before: float) -> np.ndarray:
+        """What the program tells the output to be at ``t_s`` seconds after the trigger."""
+        attr = "voltage_v" if quantity == "voltage" else "frequency_hz"
+        edges = np.cumsum([0.0] + [s.dwell_s for s in self.steps])
+        out = np.full(t_s.shape, before, dtype=float)
+        for k, step in enumerate(self.steps):
+            start, end = getattr(step, attr)
+            inside = (t_s >= edges[k]) & (t_s < edges[k + 1])
+            out[inside] = start + (end - start) * (t_s[inside] - edges[k]) / step.dwell_s
+        after = t_s >= edges[-1]
+        out[after] = getattr(self.steps[-1], attr)[1]
+        return out
+
+
+@dataclass(frozen=True)
+class GridReading:
+    voltage_v: float
+    frequency_hz: float
+    current_a: float
+    power_w: float
+
+
+@dataclass
+class Capture:
+    """A triggered acquisition: time from the trigger, and one array per named channel."""
+
+    t_s: np.ndarray
+    channels: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def sample_rate_hz(self) -> float:
+        return 1.0 / float(self.t_s[1] - self.t_s[0])
+
+
+@runtime_checkable
+class Instrument(Protocol):
+    """What every instrument role offers the engine: identity and a safe state."""
+
+    def identify(self) -> str: ...
+
+    def safe_off(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class GridSimulator(Instrument, Protocol):
+    """A programmable AC source standing in for the grid at the charger's terminals."""
+
+    def apply(self, voltage_v: float, frequency_hz: float) -> None: ...
+
+    def output(self, on: bool) -> None: ...
+
+    def run_program(self, program: GridProgram) -> None: ...
+
+    def read(self) -> GridReading: ...
+
+
+@runtime_checkable
+class Digitizer(Instrument, Protocol):
+    """Captures the charger's current (and the grid voltage), triggered by the grid simulator."""
+
+    def arm(self, *, pre_s: float, post_s: float, sample_rate_hz: float) -> None: ...
+
+    def complete(self) -> bool: ...
+
+    def fetch(self) -> Capture: ...
+
+
+class BatteryEmulator(Instrument, Protocol):
+    """DC source/sink standing in for the vehicle battery (CHAdeMO and efficiency suites)."""
+
+
+class PowerAnalyzer(Instrument, Protocol):
+    """Precision AC and DC power measurement (efficiency suite)."""
+
+
+class VehicleEmulator(Instrument, Protocol):
+    """CAN vehicle side of a CHAdeMO session (CHAdeMO suite)."""
+
+
+class DigitalIO(Instrument, Protocol):
+    """Contact signals: emergency stop, CHAdeMO sequence lines, grid switch (islanding)."""
+
+
+class Csms(Instrument, Protocol):
+    """The rig playing the OCPP central system (OCPP suite)."""

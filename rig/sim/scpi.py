@@ -1,0 +1,180 @@
+"""A small SCPI instrument server for the simulated lab.
+
+Real instruments on a bench are reached as ``TCPIP0::host::port::SOCKET``
+resources: newline-terminated SCPI over a raw TCP socket. The simulated lab
+serves its instruments the same way on 127.0.0.1, so the rig's drivers run
+unchanged against it. This module gives the generic parts: SCPI header
+matching (long and short forms, optional nodes in brackets), a per-instrument
+error queue, ``*IDN?``/``*RST``/``*OPC?``/``*CLS``, and a threaded TCP server
+that serialises every command through the lab's lock.
+"""
+
+from __future__ import annotations
+
+import re
+import socketserver
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+Reply = str | bytes | None
+
+
+class ScpiError(Exception):
+    """An error the instrument pushes to its queue (code and message, as SCPI defines them)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def undefined_header(header: str) -> ScpiError:
+    return ScpiError(-113, f"Undefined header;{header}")
+
+
+def illegal_value(detail: str) -> ScpiError:
+    return ScpiError(-224, f"Illegal parameter value;{detail}")
+
+
+def _node_regex(node: str) -> str:
+    """``VOLTage`` accepts VOLT and VOLTAGE (any case); ``CHANnel1`` CHAN1 and CHANNEL1; ``AC`` only AC."""
+    name, suffix = re.match(r"(.*?)(\d*)$", node).groups()
+    short = re.match(r"[A-Z*]*", name).group(0)
+    rest = name[len(short):].upper()
+    body = re.escape(short) + (f"(?:{re.escape(rest)})?" if rest else "")
+    return body + re.escape(suffix)
+
+
+def compile_header(pattern: str) -> re.Pattern[str]:
+    """Compile ``[SOURce:]VOLTage[:LEVel]:AC`` into a case-insensitive regex for the header."""
+    out = []
+    for token in re.findall(r"\[[^\]]+\]|[^\[\]]+", pattern.lstrip(":")):
+        optional = token.startswith("[")
+        body = token.strip("[]")
+        parts = [p for p in re.split(r"(:)", body) if p]
+        regex = "".join(":" if p == ":" else _node_regex(p) for p in parts)
+        out.append(f"(?:{regex})?" if optional else regex)
+    return re.compile(r"^:?" + "".join(out) + r"$", re.IGNORECASE)
+
+
+@dataclass
+class Command:
+    header: re.Pattern[str]
+    query: bool
+    handler: Callable[[list[str]], Reply]
+
+
+class ScpiInstrument:
+    """Base of a simulated SCPI instrument: a command table and an error queue.
+
+    Subclasses register commands with ``self.add(pattern, handler, query=...)``.
+    Handlers get the comma-separated arguments and return the reply (None for
+    a setting command). They run with the lab's lock held and ``self.lab``'s
+    time already brought up to date.
+    """
+
+    idn = "v2g-rig,simulated instrument,0,0"
+
+    def __init__(self) -> None:
+        self._commands: list[Command] = []
+        self.errors: list[tuple[int, str]] = []
+        self.add("*IDN", lambda a: self.idn, query=True)
+        self.add("*RST", lambda a: self.reset())
+        self.add("*CLS", lambda a: self.errors.clear())
+        self.add("*OPC", lambda a: "1", query=True)
+        self.add("SYSTem:ERRor[:NEXT]", lambda a: self.next_error(), query=True)
+
+    def add(self, pattern: str, handler: Callable[[list[str]], Reply], *, query: bool = False) -> None:
+        self._commands.append(Command(compile_header(pattern), query, handler))
+
+    def reset(self) -> None:
+        """*RST: subclasses return to their power-on state."""
+
+    def next_error(self) -> str:
+        if not self.errors:
+            return '0,"No error"'
+        code, message = self.errors.pop(0)
+        return f'{code},"{message}"'
+
+    def execute(self, line: str) -> Reply:
+        """Run one program message (commands separated by ';'); return the reply of its queries."""
+        replies: list[Reply] = []
+        for unit in (u.strip() for u in line.split(";")):
+            if not unit:
+                continue
+            header, _, argtext = unit.partition(" ")
+            query = header.endswith("?")
+            header = header.rstrip("?")
+            args = [a.strip() for a in argtext.split(",")] if argtext.strip() else []
+            try:
+                replies.append(self._dispatch(header, query, args))
+            except ScpiError as err:
+                self.errors.append((err.code, err.message))
+            except ValueError as err:
+                self.errors.append((-224, f"Illegal parameter value;{err}"))
+        replies = [r for r in replies if r is not None]
+        if not replies:
+            return None
+        if len(replies) == 1:
+            return replies[0]
+        return ";".join(r if isinstance(r, str) else r.decode("latin-1") for r in replies)
+
+    def _dispatch(self, header: str, query: bool, args: list[str]) -> Reply:
+        for command in self._commands:
+            if command.query == query and command.header.match(header):
+                return command.handler(args)
+        raise undefined_header(header + ("?" if query else ""))
+
+
+def ieee_block(payload: bytes) -> bytes:
+    """IEEE 488.2 definite-length arbitrary block: #<n><len><payload>."""
+    length = str(len(payload))
+    return b"#" + str(len(length)).encode() + length.encode() + payload
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        server: ScpiServer = self.server  # type: ignore[assignment]
+        for raw in self.rfile:
+            line = raw.decode("ascii", errors="replace").strip()
+            if not line:
+                continue
+            with server.lock:
+                server.before_command()
+                reply = server.instrument.execute(line)
+            if reply is None:
+                continue
+            data = reply.encode("ascii") if isinstance(reply, str) else reply
+            self.wfile.write(data + b"\n")
+            self.wfile.flush()
+
+
+class ScpiServer(socketserver.ThreadingTCPServer):
+    """Serve one simulated instrument on 127.0.0.1 (port 0: the OS picks a free one)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, instrument: ScpiInstrument, lock: threading.RLock, before_command: Callable[[], None]) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.instrument = instrument
+        self.lock = lock
+        self.before_command = before_command
+        self._thread = threading.Thread(target=self.serve_forever, name=f"scpi-{type(instrument).__name__}", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def resource(self) -> str:
+        return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
+
+    def start(self) -> "ScpiServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()

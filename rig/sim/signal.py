@@ -1,0 +1,155 @@
+"""Piecewise-linear signals: how the simulated lab describes what the grid does.
+
+A grid simulator's output is steps and ramps, so voltage and frequency are
+exactly piecewise linear in time. Keeping them that way (instead of sampling
+on a fixed step) lets the charger model find threshold crossings in closed
+form and lets a capture be generated at any sample rate after the fact.
+
+Breakpoints are (t, value). Two breakpoints at the same instant are a step;
+the signal is right-continuous (at a step it already has the new value).
+Before the first breakpoint and after the last the value holds.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The signal on [t0, t1): value v0 at t0, changing linearly to v1 at t1."""
+
+    t0: float
+    t1: float
+    v0: float
+    v1: float
+
+    @property
+    def slope(self) -> float:
+        return 0.0 if self.t1 <= self.t0 else (self.v1 - self.v0) / (self.t1 - self.t0)
+
+    def at(self, t: float) -> float:
+        return self.v0 + self.slope * (t - self.t0)
+
+
+class PiecewiseLinear:
+    """A signal in time made of steps and ramps, with its whole history."""
+
+    def __init__(self, t0: float, value: float) -> None:
+        self._t: list[float] = [t0]
+        self._v: list[float] = [value]
+
+    # -- building -------------------------------------------------------------
+
+    def truncate(self, t: float) -> None:
+        """Forget any programmed future after ``t`` (a new command overrides it)."""
+        value = self.at(t)
+        keep = bisect.bisect_right(self._t, t)
+        del self._t[keep:], self._v[keep:]
+        if self._t[-1] < t or self._v[-1] != value:
+            self._t.append(t)
+            self._v.append(value)
+
+    def step(self, t: float, value: float) -> None:
+        """From ``t`` on the signal is ``value`` (the future after ``t`` is replaced)."""
+        self.truncate(t)
+        self._t.append(t)
+        self._v.append(value)
+
+    def ramp(self, t0: float, t1: float, v0: float, v1: float) -> None:
+        """Append a segment starting at ``t0`` (after anything already programmed up to ``t0``)."""
+        if t1 < t0:
+            raise ValueError("a ramp must not end before it starts")
+        if self._t[-1] > t0 + 1e-12:
+            raise ValueError("ramp appended before the end of the programmed signal")
+        if self._t[-1] < t0:  # hold the last value up to the ramp
+            self._t.append(t0)
+            self._v.append(self._v[-1])
+        self._t.append(t0)
+        self._v.append(v0)
+        self._t.append(t1)
+        self._v.append(v1)
+
+    def slew_to(self, t: float, value: float, rate_per_s: float | None) -> None:
+        """From ``t``, move to ``value`` at ``rate_per_s`` (None or 0: a step)."""
+        start = self.at(t)
+        if not rate_per_s or start == value:
+            self.step(t, value)
+            return
+        self.truncate(t)
+        self.ramp(t, t + abs(value - start) / rate_per_s, start, value)
+
+    # -- reading --------------------------------------------------------------
+
+    @property
+    def last_time(self) -> float:
+        return self._t[-1]
+
+    def at(self, t: float) -> float:
+        i = bisect.bisect_right(self._t, t) - 1
+        if i < 0:
+            return self._v[0]
+        if i + 1 >= len(self._t):
+            return self._v[-1]
+        t0, t1 = self._t[i], self._t[i + 1]
+        if t1 == t0:
+            return self._v[i + 1]
+        return self._v[i] + (self._v[i + 1] - self._v[i]) * (t - t0) / (t1 - t0)
+
+    def sample(self, times: np.ndarray) -> np.ndarray:
+        """Values at many instants at once (right-continuous at steps)."""
+        t = np.asarray(self._t)
+        v = np.asarray(self._v)
+        # np.interp takes the left value at duplicate abscissae; shift steps by a hair.
+        dup = np.flatnonzero(np.diff(t) == 0.0)
+        if dup.size:
+            t = t.copy()
+            t[dup] = np.nextafter(t[dup], -np.inf)
+        return np.interp(times, t, v)
+
+    def integral(self, times: np.ndarray) -> np.ndarray:
+        """The integral of the signal from the first breakpoint to each instant (trapezoids are exact here)."""
+        t = np.asarray(self._t)
+        v = np.asarray(self._v)
+        cumulative = np.concatenate(([0.0], np.cumsum(np.diff(t) * (v[:-1] + v[1:]) / 2.0)))
+        times = np.asarray(times, dtype=float)
+        idx = np.clip(np.searchsorted(t, times, side="right") - 1, 0, len(t) - 1)
+        t_i = t[idx]
+        v_i = v[idx]
+        # slope of the segment that starts at idx (zero past the end)
+        nxt = np.minimum(idx + 1, len(t) - 1)
+        dt = t[nxt] - t_i
+        slope = np.where(dt > 0, (v[nxt] - v_i) / np.where(dt > 0, dt, 1.0), 0.0)
+        tau = times - t_i
+        before = times < t[0]
+        out = cumulative[idx] + v_i * tau + 0.5 * slope * tau**2
+        return np.where(before, v[0] * (times - t[0]), out)
+
+    def segments(self, t_start: float, t_end: float) -> list[Segment]:
+        """The linear pieces covering [t_start, t_end], clipped to it."""
+        out: list[Segment] = []
+        first = max(bisect.bisect_right(self._t, t_start) - 1, 0)
+        edges = [t_start] + [x for x in self._t[first:] if t_start < x < t_end] + [t_end]
+        # unique, ordered; a step shows as a boundary, values taken right-continuously
+        for a, b in zip(edges, edges[1:]):
+            if b <= a:
+                continue
+            va = self.at(a)
+            vb = self._left_limit(b)
+            out.append(Segment(a, b, va, vb))
+        return out
+
+    def _left_limit(self, t: float) -> float:
+        """The value just before ``t`` (differs from ``at`` at a step)."""
+        i = bisect.bisect_left(self._t, t) - 1
+        if i < 0:
+            return self._v[0]
+        if i + 1 >= len(self._t):
+            return self._v[-1]
+        t0, t1 = self._t[i], self._t[i + 1]
+        if t1 == t0:
+            return self._v[i]
+        return self._v[i] + (self._v[i + 1] - self._v[i]) * (t - t0) / (t1 - t0)
