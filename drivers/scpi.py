@@ -32,6 +32,11 @@ def resource_manager() -> pyvisa.ResourceManager:
 T = TypeVar("T")
 
 
+def _is_no_error(reply: str) -> bool:
+    """``0,"No error"`` (and ``+0,...``) is an empty SCPI error queue."""
+    return reply.split(",", 1)[0].strip().lstrip("+") in ("0", "-0")
+
+
 class Setting(Generic[T]):
     """A declared instrument setting: ``driver.voltage = 230.0`` validates, sends, checks errors."""
 
@@ -73,12 +78,15 @@ class ScpiDriver:
     # -- I/O ---------------------------------------------------------------------------
 
     def write(self, command: str) -> None:
-        """Send a setting command and fail at once if the instrument refused it."""
-        try:
-            self._session.write(command)
-        except VisaIOError as err:
-            raise InstrumentError(self.name, command, f"write failed: {err.description}") from None
-        self.check_errors(command)
+        """Send a setting command and fail at once if the instrument refused it.
+
+        The command and the error-queue query travel as one program message
+        (``CMD;:SYST:ERR?``): one round trip, and no Nagle/delayed-ACK stall
+        between a write and the query that follows it.
+        """
+        first = self.query(f"{command};:SYST:ERR?")
+        if not _is_no_error(first):
+            self.check_errors(command, first)
 
     def query(self, command: str) -> str:
         try:
@@ -96,12 +104,12 @@ class ScpiDriver:
         except VisaIOError as err:
             raise InstrumentError(self.name, command, f"no answer: {err.description}") from None
 
-    def check_errors(self, after: str) -> None:
+    def check_errors(self, after: str, first: str | None = None) -> None:
         """Drain ``SYST:ERR?``; raise naming the command if the queue held anything."""
-        problems = []
+        problems = [first] if first is not None and not _is_no_error(first) else []
         for _ in range(16):
             reply = self.query("SYST:ERR?")
-            if reply.split(",", 1)[0].strip().lstrip("+") in ("0", "-0"):
+            if _is_no_error(reply):
                 break
             problems.append(reply)
         if problems:

@@ -12,6 +12,7 @@ that serialises every command through the lab's lock.
 from __future__ import annotations
 
 import re
+import socket
 import socketserver
 import threading
 from dataclasses import dataclass
@@ -134,6 +135,10 @@ def ieee_block(payload: bytes) -> bytes:
 
 
 class _Handler(socketserver.StreamRequestHandler):
+    def setup(self) -> None:
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def handle(self) -> None:
         server: ScpiServer = self.server  # type: ignore[assignment]
         for raw in self.rfile:

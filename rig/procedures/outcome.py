@@ -1,0 +1,31 @@
+"""What a procedure hands back: measured values and the data behind them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from rig.errors import RigError
+
+
+class PreconditionError(RigError):
+    """The DUT was not in the state a case must start from (e.g. not exporting)."""
+
+
+@dataclass
+class PlotRequest:
+    """Ask the engine for a trip plot of trace ``trace`` (names a key of ``traces``)."""
+
+    trace: str
+    quantity: str
+    quantity_unit: str
+    threshold_a: float
+    trip_instant_s: float | None
+
+
+@dataclass
+class ProcedureOutcome:
+    measured: dict[str, float | None]
+    traces: dict[str, pd.DataFrame] = field(default_factory=dict)
+    plot: PlotRequest | None = None
