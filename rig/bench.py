@@ -1,0 +1,182 @@
+"""The bench file: which instrument plays which role, and the safety envelope.
+
+A bench file is what makes the same plan run against the simulated lab or a
+real lab. It also declares the envelope every setpoint is checked against
+before it is sent, so the schema is strict: unknown keys, numbers written as
+text and non-finite limits are refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from rig.yaml_source import LocatedValueError, load_model
+
+SIMULATED_ADDRESS = "sim"
+"""An instrument address meaning 'served by the simulated lab the rig starts itself'."""
+
+KNOWN_ROLES = ("grid", "capture", "battery", "analyzer", "vehicle", "dio", "csms")
+"""Instrument roles a procedure can ask for; a misspelt role would otherwise go unused."""
+
+
+class BenchRecord(BaseModel):
+    """Base of the bench models: strict, so a typo or a quoted number is an error."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class SimulatedLabSettings(BenchRecord):
+    """How the rig runs its own simulated lab: virtual time for CI, real time to cross-check."""
+
+    time: Literal["virtual", "real"] = "virtual"
+    seed: int = 0
+
+
+class InstrumentEntry(BenchRecord):
+    """One instrument: the driver that speaks to it and where it is reached."""
+
+    driver: str = Field(min_length=1, description="Key of the driver registry.")
+    address: str = Field(
+        min_length=1, description="'sim' for the simulated lab, else a VISA resource string."
+    )
+    calibration_due: str | None = Field(default=None, description="YYYY-MM-DD, recorded as evidence.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Driver-specific options.")
+
+    @field_validator("calibration_due", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> object:
+        """Accept an unquoted YAML date as well as a string, and keep it as YYYY-MM-DD text."""
+        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            return value.isoformat()
+        if isinstance(value, str):
+            try:
+                datetime.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+        return value
+
+    @property
+    def is_simulated(self) -> bool:
+        return self.address == SIMULATED_ADDRESS
+
+
+class Bounds(BenchRecord):
+    """Allowed range of one quantity; an absent bound is open."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+
+def _quantity(unit: str, doc: str, *, required: bool = False, slew_of: str | None = None) -> Any:
+    """Declare an envelope quantity with its unit (and, for a slew limit, what it limits)."""
+    extra: dict[str, str] = {"unit": unit}
+    if slew_of is not None:
+        extra["slew_of"] = slew_of
+    if required:
+        return Field(description=doc, json_schema_extra=extra)
+    return Field(default=None, description=doc, json_schema_extra=extra)
+
+
+class Envelope(BenchRecord):
+    """The bench's safety envelope. An absent optional quantity has no configured limit."""
+
+    ac_voltage_v: Bounds = _quantity("V", "AC voltage, rms.", required=True)
+    ac_frequency_hz: Bounds = _quantity("Hz", "AC frequency.", required=True)
+    ac_current_a: Bounds | None = _quantity("A", "AC current, rms.")
+    ac_power_w: Bounds | None = _quantity("W", "AC active power.")
+    ac_voltage_slew_v_per_s: Bounds | None = _quantity(
+        "V/s", "Rate of change of AC voltage, magnitude.", slew_of="ac_voltage_v"
+    )
+    ac_frequency_slew_hz_per_s: Bounds | None = _quantity(
+        "Hz/s", "Rate of change of AC frequency, magnitude.", slew_of="ac_frequency_hz"
+    )
+
+    @classmethod
+    def quantities(cls) -> tuple[str, ...]:
+        return tuple(cls.model_fields)
+
+    @classmethod
+    def unit_of(cls, quantity: str) -> str:
+        return cls._declaration(quantity)["unit"]
+
+    @classmethod
+    def slew_quantity_of(cls, quantity: str) -> str:
+        """The slew entry limiting how fast ``quantity`` may change (or ``quantity`` if it is one)."""
+        if "slew_of" in cls._declaration(quantity):
+            return quantity
+        for name in cls.model_fields:
+            if cls._declaration(name).get("slew_of") == quantity:
+                return name
+        raise ValueError(f"the envelope has no slew limit for {quantity!r}")
+
+    @classmethod
+    def _declaration(cls, quantity: str) -> dict[str, str]:
+        info = cls.model_fields.get(quantity)
+        if info is None:
+            known = ", ".join(cls.model_fields)
+            raise ValueError(f"unknown envelope quantity {quantity!r} (known: {known})")
+        return cast("dict[str, str]", info.json_schema_extra)
+
+    def bounds_for(self, quantity: str) -> Bounds | None:
+        """The configured bounds of ``quantity``, or None when no limit is configured."""
+        self._declaration(quantity)
+        return getattr(self, quantity)
+
+
+class Bench(BenchRecord):
+    """A bench file: name, optional simulated lab, instruments by role, envelope."""
+
+    bench: str = Field(min_length=1)
+    description: str = ""
+    simulated_lab: SimulatedLabSettings | None = None
+    instruments: dict[str, InstrumentEntry]
+    envelope: Envelope
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        """The bench file this was loaded from, so refusals can name it."""
+        return self._source
+
+    @field_validator("instruments")
+    @classmethod
+    def _known_roles(cls, instruments: dict[str, InstrumentEntry]) -> dict[str, InstrumentEntry]:
+        for role in instruments:
+            if role not in KNOWN_ROLES:
+                raise LocatedValueError(
+                    (role,), f"unknown instrument role (known: {', '.join(KNOWN_ROLES)})"
+                )
+        return instruments
+
+    @model_validator(mode="after")
+    def _simulated_instruments_need_the_lab(self) -> Bench:
+        if self.simulated_lab is not None:
+            return self
+        for role, entry in self.instruments.items():
+            if entry.is_simulated:
+                raise LocatedValueError(
+                    ("instruments", role, "address"),
+                    f"{SIMULATED_ADDRESS!r} needs a simulated_lab section in the bench file;"
+                    " add one, or give the instrument's VISA address",
+                )
+        return self
+
+
+def load_bench(path: Path | str) -> Bench:
+    """Load and validate a bench file; problems come back as ``file:line: field: message``."""
+    bench = load_model(Path(path), Bench)
+    bench._source = Path(path)
+    return bench

@@ -1,0 +1,381 @@
+"""Line-aware YAML loading for plans, bench files and DUT profiles.
+
+People edit these files by hand, so a mistake has to come back as
+``file:line: field: message`` and not as a pydantic traceback. The loader
+keeps the line of every mapping key, every sequence item and every value
+while handing the models plain Python data (what ``yaml.safe_load`` gives),
+and ``validate`` turns the first pydantic error into one ``InputFileError``
+that points at the offending line.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from yaml.reader import ReaderError
+
+from rig.errors import InputFileError
+
+M = TypeVar("M", bound=BaseModel)
+
+Loc = tuple[str | int, ...]
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class LocatedValueError(ValueError):
+    """A validator's complaint about a node below the model it validates.
+
+    Pydantic reports a model validator's error at the model itself; raising
+    this instead names the node the problem is really about (``loc`` is
+    relative to the model), so the report points at that line.
+    """
+
+    def __init__(self, loc: Loc, message: str) -> None:
+        super().__init__(message)
+        self.loc = tuple(loc)
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A loaded YAML file: its plain data plus the line of every node in it."""
+
+    path: Path
+    data: dict[Any, Any]
+    _key_lines: Mapping[Loc, int] = field(repr=False)
+    _value_lines: Mapping[Loc, int] = field(repr=False)
+
+    def line_of(self, loc: Loc) -> int | None:
+        """Line (1-based) of the node at ``loc``: a key's own line, or an item's line.
+
+        Falls back to the nearest ancestor with a known line, so a location
+        that does not exist in the file (a missing field) still gets one.
+        """
+        return _nearest(self._key_lines, tuple(loc))
+
+    def _value_line_of(self, loc: Loc) -> int | None:
+        """Line where the value at ``loc`` starts (differs from the key's for block values)."""
+        return _nearest(self._value_lines, tuple(loc))
+
+
+def load_document(path: Path | str) -> YamlDocument:
+    """Read a YAML file whose top level is a mapping, keeping every node's line."""
+    path = Path(path)
+    text = _read_text(path)
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise InputFileError(path, 1, None, "file is empty (expected a YAML mapping)")
+        key_lines: dict[Loc, int] = {}
+        value_lines: dict[Loc, int] = {}
+        _index_lines(path, loader, root, (), key_lines, value_lines, set())
+        data = loader.construct_document(root)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = error.problem or error.context or "unreadable"
+        raise InputFileError(path, line, None, f"not valid YAML: {problem}") from error
+    except ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        raise InputFileError(path, line, None, f"not valid YAML: {error.reason}") from error
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        expected = "expected a mapping (key: value) at the top level"
+        raise InputFileError(path, key_lines[()], None, f"{expected}, got {_show(data)}")
+    return YamlDocument(path, data, key_lines, value_lines)
+
+
+def validate(document: YamlDocument, model: type[M], *, context: dict[str, Any] | None = None) -> M:
+    """Validate a document against ``model``; the first problem becomes one ``InputFileError``."""
+    try:
+        return model.model_validate(document.data, context=context)
+    except ValidationError as error:
+        problems = error.errors()
+        first = _first_to_report(problems)
+        raise _input_file_error(document, model, first, len(problems) - 1) from None
+
+
+def load_model(path: Path | str, model: type[M], *, context: dict[str, Any] | None = None) -> M:
+    """Load a YAML file and validate it against ``model`` (errors name file:line)."""
+    return validate(load_document(path), model, context=context)
+
+
+# --- reading and indexing -------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(path, None, None, "file not found") from None
+    except IsADirectoryError:
+        raise InputFileError(path, None, None, "is a directory, not a YAML file") from None
+    except OSError as error:
+        raise InputFileError(path, None, None, f"cannot read: {error.strerror or error}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise InputFileError(path, line, None, "not UTF-8 text") from None
+
+
+def _index_lines(
+    path: Path,
+    loader: yaml.SafeLoader,
+    node: yaml.Node,
+    loc: Loc,
+    key_lines: dict[Loc, int],
+    value_lines: dict[Loc, int],
+    active: set[int],
+) -> None:
+    """Record the line of every key, item and value below ``node``; refuse duplicate keys.
+
+    Runs before construction, which rewrites merge (``<<``) mappings in
+    place; keys pulled in by a merge fall back to the merging mapping's line.
+    A duplicate key is refused because YAML would silently keep only the
+    last one, which in a bench envelope would hide a limit.
+    """
+    key_lines.setdefault(loc, node.start_mark.line + 1)
+    value_lines[loc] = node.start_mark.line + 1
+    if id(node) in active:  # a recursive alias: already being indexed
+        return
+    active.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                continue  # merges are indexed at their anchor; complex keys fail at construction
+            key = loader.construct_object(key_node)
+            child = (*loc, key)
+            line = key_node.start_mark.line + 1
+            if child in key_lines:
+                raise InputFileError(
+                    path, line, _dotted(child), f"duplicate key (first at line {key_lines[child]})"
+                )
+            key_lines[child] = line
+            _index_lines(path, loader, value_node, child, key_lines, value_lines, active)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(path, loader, item, (*loc, index), key_lines, value_lines, active)
+    active.discard(id(node))
+
+
+def _nearest(lines: Mapping[Loc, int], loc: Loc) -> int | None:
+    for end in range(len(loc), -1, -1):
+        line = lines.get(loc[:end])
+        if line is not None:
+            return line
+    return None
+
+
+# --- turning a pydantic error into a file:line message ---------------------
+
+
+def _first_to_report(problems: list[ErrorDetails]) -> ErrorDetails:
+    """The first problem, except that a misspelt key beats the field it fails to provide.
+
+    A typo such as ``adress:`` yields both "address missing" and "adress
+    unknown"; the unknown key (with the allowed names) is what tells the
+    author how to fix it.
+    """
+    first = problems[0]
+    if first["type"] == "missing":
+        for problem in problems:
+            if problem["type"] == "extra_forbidden" and problem["loc"][:-1] == first["loc"][:-1]:
+                return problem
+    return first
+
+
+def _input_file_error(
+    document: YamlDocument, model: type[BaseModel], problem: ErrorDetails, more: int
+) -> InputFileError:
+    kind = problem["type"]
+    ctx = problem.get("ctx") or {}
+    loc = tuple(problem["loc"])
+    cause = ctx.get("error")
+    if isinstance(cause, LocatedValueError):
+        loc = loc + cause.loc
+    where = _in_data(document.data, loc, keep_last=kind == "missing")
+    node = _value_at(document.data, where)
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tag = str(ctx.get("discriminator", "")).strip("'")
+        if isinstance(node, dict) and tag in node:
+            where = (*where, tag)
+        elif kind == "union_tag_not_found":
+            where, kind = (*where, tag), "missing"
+
+    if kind == "missing":
+        line = document.line_of(where[:-1])
+    elif kind == "extra_forbidden" or isinstance(node, (dict, list)):
+        line = document.line_of(where)
+    else:
+        line = document._value_line_of(where)
+    message = _message(kind, problem, model, loc)
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return InputFileError(document.path, line, _dotted(where) or None, message)
+
+
+def _in_data(data: Any, loc: Loc, *, keep_last: bool) -> Loc:
+    """The part of a pydantic loc that exists in the file.
+
+    Pydantic adds elements the file does not have (a discriminated union's
+    tag, a union member's type name, ``[key]``); they are skipped. The last
+    element is kept for a missing field, which by definition is not there.
+    """
+    found: list[str | int] = []
+    node = data
+    for position, element in enumerate(loc):
+        if isinstance(node, dict) and element in node:
+            node = node[element]
+            found.append(element)
+        elif isinstance(node, list) and _is_index(element) and 0 <= element < len(node):
+            node = node[element]
+            found.append(element)
+        elif keep_last and position == len(loc) - 1:
+            found.append(element)
+    return tuple(found)
+
+
+def _value_at(data: Any, where: Loc) -> Any:
+    node = data
+    for element in where:
+        if isinstance(node, dict) and element in node:
+            node = node[element]
+        elif isinstance(node, list) and _is_index(element) and 0 <= element < len(node):
+            node = node[element]
+        else:
+            return None
+    return node
+
+
+_EXPECTED = {
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "finite_number": "a finite number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "date_type": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+}
+
+
+def _message(kind: str, problem: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
+    ctx = problem.get("ctx") or {}
+    given = problem.get("input")
+    if kind == "missing":
+        return "missing required field"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        return f"unknown key (allowed: {', '.join(allowed)})" if allowed else "unknown key"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {_show(given)}"
+    if kind in ("literal_error", "enum"):
+        return f"expected {ctx['expected']}, got {_show(given)}"
+    if kind == "union_tag_invalid":
+        tag_name = str(ctx["discriminator"]).strip("'")
+        return f"unknown {tag_name} {ctx['tag']!r} (expected {ctx['expected_tags']})"
+    if kind in ("value_error", "assertion_error") and "error" in ctx:
+        return str(ctx["error"])
+    text = problem["msg"]
+    if text.startswith("Input should be "):
+        return f"must be {text.removeprefix('Input should be ')}, got {_show(given)}"
+    return text[:1].lower() + text[1:]
+
+
+def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str] | None:
+    """The keys the model accepts at ``loc``, when that resolves to one model."""
+    models = _models_at(model, loc)
+    if len(models) != 1:
+        return None
+    (found,) = models
+    return [info.alias or name for name, info in found.model_fields.items()]
+
+
+def _models_at(tp: Any, loc: Loc) -> set[type[BaseModel]]:
+    """Follow a pydantic loc through type annotations to the model(s) it lands in."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _models_at(typing.get_args(tp)[0], loc)
+    if origin in (typing.Union, types.UnionType):
+        members = [m for m in typing.get_args(tp) if m is not type(None)]
+        tagged = [m for m in members if loc and _is_tag_of(m, loc[0])]
+        if tagged:
+            return set().union(*(_models_at(m, loc[1:]) for m in tagged))
+        return set().union(*(_models_at(m, loc) for m in members))
+    is_model = isinstance(tp, type) and issubclass(tp, BaseModel)
+    if not loc:
+        return {tp} if is_model else set()
+    head, rest = loc[0], loc[1:]
+    if is_model:
+        for name, info in tp.model_fields.items():
+            if head in (name, info.alias):
+                return _models_at(info.annotation, rest)
+        return set()
+    args = typing.get_args(tp)
+    if isinstance(origin, type) and issubclass(origin, Mapping) and len(args) == 2:
+        return _models_at(args[1], rest)
+    if isinstance(origin, type) and issubclass(origin, Sequence) and args and _is_index(head):
+        return _models_at(args[0], rest)
+    return set()
+
+
+def _is_tag_of(member: Any, element: str | int) -> bool:
+    """Whether ``element`` is the tag pydantic puts in a loc for this union member."""
+    if not (isinstance(element, str) and isinstance(member, type) and issubclass(member, BaseModel)):
+        return False
+    if element == member.__name__:
+        return True
+    return any(
+        typing.get_origin(info.annotation) is typing.Literal and element in typing.get_args(info.annotation)
+        for info in member.model_fields.values()
+    )
+
+
+def _is_index(element: object) -> bool:
+    return isinstance(element, int) and not isinstance(element, bool)
+
+
+def _dotted(loc: Loc) -> str:
+    """``('cases', 3, 'params', 'hold_s')`` -> ``cases[3].params.hold_s``."""
+    text = ""
+    for element in loc:
+        if _is_index(element):
+            text += f"[{element}]"
+        else:
+            text += f".{element}" if text else str(element)
+    return text
+
+
+def _show(value: Any) -> str:
+    """A value as the YAML author wrote it, for 'expected ..., got ...'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)
