@@ -1,0 +1,110 @@
+"""The ``rig`` command: run plans, list cases, verify and re-render evidence.
+
+Exit codes are a contract: ``rig run`` exits 0 when every case passed, 1 when
+any case failed or errored (or the run was cut short), 2 on a usage, plan or
+bench error, which is one clear message and never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from rig.engine import RunRequest, default_out_dir, run_campaign
+from rig.errors import RigError, RigInputError
+from rig.plan import load_cases
+from rig.progress import TerminalProgress
+from rig.report import render_report
+from rig.safety import treat_sigterm_as_interrupt
+from rig.verify import format_verify_report, verify_run
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PLAN = PROJECT_ROOT / "test_plans" / "campaigns" / "certification.yaml"
+DEFAULT_BENCH = PROJECT_ROOT / "fixtures" / "benches" / "sim.yaml"
+DEFAULT_DUT = PROJECT_ROOT / "fixtures" / "duts" / "compliant.yaml"
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="v2g-rig: hardware-in-the-loop test and certification rig for V2G chargers.")
+err_console = Console(stderr=True)
+
+
+def _fail_input(err: RigInputError) -> None:
+    err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False)
+    raise typer.Exit(2)
+
+
+@app.command()
+def run(
+    plans: Annotated[Optional[list[Path]], typer.Argument(help="Plan files, campaign files or directories.")] = None,
+    bench: Annotated[Path, typer.Option(help="Bench file.")] = DEFAULT_BENCH,
+    dut: Annotated[Optional[Path], typer.Option(help="DUT profile for the simulated lab.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Run directory to create (default reports/run-<time>).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Override the simulated lab's seed.")] = None,
+) -> None:
+    """Run plans (default: the full certification campaign on the simulated bench, compliant DUT)."""
+    treat_sigterm_as_interrupt()
+    plan_paths = plans or [DEFAULT_PLAN]
+    out_dir = out or default_out_dir(Path("reports"))
+    try:
+        from rig.bench import load_bench
+
+        simulated = load_bench(bench).simulated_lab is not None
+        dut_path = dut if dut is not None else (DEFAULT_DUT if simulated else None)
+        results = run_campaign(RunRequest(plan_paths, bench, dut_path, out_dir, seed), TerminalProgress())
+    except RigInputError as err:
+        _fail_input(err)
+    except KeyboardInterrupt:
+        err_console.print("[bold red]interrupted[/bold red]: outputs are off; the record is marked incomplete")
+        raise typer.Exit(1)
+    except RigError as err:
+        err_console.print(f"[bold red]run aborted:[/bold red] {err}", highlight=False)
+        raise typer.Exit(1)
+    passed = results.run.status == "complete" and all(c.verdict == "pass" for c in results.cases)
+    raise typer.Exit(0 if passed else 1)
+
+
+@app.command("list")
+def list_cases(
+    plans: Annotated[Optional[list[Path]], typer.Argument(help="Plan files, campaign files or directories.")] = None,
+) -> None:
+    """List suites and their case ids."""
+    try:
+        cases = load_cases(plans or [DEFAULT_PLAN])
+    except RigInputError as err:
+        _fail_input(err)
+    suite = None
+    for loaded in cases:
+        if loaded.plan.suite != suite:
+            suite = loaded.plan.suite
+            typer.echo(f"{suite}  ({loaded.plan.title})")
+        typer.echo(f"  {loaded.case.id:32s} {loaded.case.procedure:11s} {loaded.case.clause}")
+
+
+@app.command()
+def verify(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
+    """Check every file of a run against its manifest (SHA-256). Exit 0 if all match, 1 otherwise."""
+    report = verify_run(run_dir)
+    typer.echo(format_verify_report(report))
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
+    """Re-render report.html from the evidence in a run directory."""
+    typer.echo(render_report(run_dir))
+
+
+def main() -> None:
+    try:
+        app()
+    except RigInputError as err:  # anything that escaped a command's own handling
+        err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

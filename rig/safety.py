@@ -1,0 +1,43 @@
+"""The safe state: every output off, in a defined order, on every exit path.
+
+The AC source goes first (the charger loses its supply and stops exporting,
+its contactors open), then DC sources, then everything else. Each
+instrument is tried even if an earlier one failed, because one instrument
+that does not answer must not leave another energised; the failures are
+reported together afterwards.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Mapping
+from types import FrameType
+
+from rig.roles import Instrument
+
+SAFE_ORDER = ("grid", "battery", "vehicle", "dio", "analyzer", "capture", "csms")
+
+
+def bring_to_safe_state(instruments: Mapping[str, Instrument]) -> list[str]:
+    """Turn every output off in ``SAFE_ORDER``; returns the problems met (empty when all went safe)."""
+    ordered = sorted(instruments.items(), key=lambda item: SAFE_ORDER.index(item[0])
+                     if item[0] in SAFE_ORDER else len(SAFE_ORDER))
+    problems: list[str] = []
+    for role, instrument in ordered:
+        try:
+            instrument.safe_off()
+        except Exception as err:  # noqa: BLE001 - keep going: the next instrument must still go safe
+            problems.append(f"{role}: {err}")
+    return problems
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C so the same unwinding brings the bench to its safe state."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(f"terminated by signal {signum}")
+
+
+def treat_sigterm_as_interrupt() -> None:
+    signal.signal(signal.SIGTERM, _raise_terminated)
