@@ -72,12 +72,13 @@ def captured_disturbance(lab: Lab, program: GridProgram, pre_s: float, post_s: f
 def capture_frame(capture: Capture, program: GridProgram, quantity: str, nominal: float, cycle_samples: int) -> pd.DataFrame:
     """The evidence trace: time from the disturbance, current, voltage, one-cycle rms, commanded quantity."""
     current = capture.channels["current"]
+    # Samples are 16-bit digitizer codes, so float32 loses nothing; time stays float64.
     return pd.DataFrame({
         "t_s": capture.t_s,
-        "i_a": current,
-        "v_v": capture.channels["voltage"],
-        "i_rms_a": one_cycle_rms(current, cycle_samples),
-        "commanded": program.commanded(quantity, capture.t_s, before=nominal),
+        "i_a": current.astype(np.float32),
+        "v_v": capture.channels["voltage"].astype(np.float32),
+        "i_rms_a": one_cycle_rms(current, cycle_samples).astype(np.float32),
+        "commanded": program.commanded(quantity, capture.t_s, before=nominal).astype(np.float32),
     })
 
 

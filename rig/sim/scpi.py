@@ -166,7 +166,7 @@ class ScpiServer(socketserver.ThreadingTCPServer):
         self.instrument = instrument
         self.lock = lock
         self.before_command = before_command
-        self._thread = threading.Thread(target=self.serve_forever, name=f"scpi-{type(instrument).__name__}", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, name=f"scpi-{type(instrument).__name__}", daemon=True)
 
     @property
     def port(self) -> int:
