@@ -1,0 +1,176 @@
+"""The HTML report: a view of the evidence on disk, for a certification body.
+
+The report is rendered from results.json and the trace files as they are
+on disk, never from the engine's memory, so anyone can rebuild it from a
+run directory (``render_report(run_dir)``) and get the same document. The
+engine re-renders it after every case, so an interrupted run still has a
+report that says INCOMPLETE. Report and plots go through the evidence
+writer, so they are listed in manifest.json like every other file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+import rig
+from rig.evidence import EvidenceDir, RunRecorder, read_results, safe_file_name
+from rig.plots import TRACE_COLUMNS, draw_trip_plot
+from rig.results import CaseResult, Limit, RunResults, TripPlot
+
+REPORT = "report.html"
+PLOTS_DIR = "plots"
+VERDICTS = ("pass", "fail", "error", "skip")
+
+_UNIT_SUFFIXES = (
+    ("_hz_per_s", "Hz/s"),
+    ("_v_per_s", "V/s"),
+    ("_pct", "%"),
+    ("_deg", "°"),
+    ("_hz", "Hz"),
+    ("_kw", "kW"),
+    ("_w", "W"),
+    ("_ms", "ms"),
+    ("_s", "s"),
+    ("_v", "V"),
+    ("_a", "A"),
+)
+"""Setting names end in their unit (``to_v``, ``hold_s``); this turns the suffix into a unit label."""
+
+
+def format_number(value: float) -> str:
+    """Six significant digits, and a whole number still reads as a float: 262.2, 1.0, 0.512346."""
+    text = f"{value:.6g}"
+    return f"{text}.0" if text.lstrip("-").isdigit() else text
+
+
+def format_setting(setting: dict[str, float | str]) -> str:
+    """A case's setting in one line, e.g. ``262.2 V, 1.0 s``; names without a unit suffix are kept."""
+    parts = []
+    for name, value in setting.items():
+        unit = next((label for suffix, label in _UNIT_SUFFIXES if name.endswith(suffix)), None)
+        if isinstance(value, str):
+            parts.append(f"{name} {value}")
+        elif unit is None:
+            parts.append(f"{name} {format_number(value)}")
+        else:
+            parts.append(f"{format_number(value)} {unit}")
+    return ", ".join(parts)
+
+
+def format_limit(limit: Limit) -> str:
+    """``0.45..0.55 s``, or ``≥ 0.45 s`` / ``≤ 0.55 s`` when one bound is open."""
+    unit = f" {limit.unit}" if limit.unit else ""
+    if limit.min is not None and limit.max is not None:
+        return f"{format_number(limit.min)}..{format_number(limit.max)}{unit}"
+    if limit.min is not None:
+        return f"≥ {format_number(limit.min)}{unit}"
+    if limit.max is not None:
+        return f"≤ {format_number(limit.max)}{unit}"
+    return "no limit"
+
+
+def format_measured(name: str, value: float | None, limit: Limit | None) -> str:
+    """A measured value with its limit's unit; ``not measured`` when the procedure got no value."""
+    if value is None:
+        return f"{name}: not measured"
+    unit = f" {limit.unit}" if limit is not None and limit.unit else ""
+    return f"{name}: {format_number(value)}{unit}"
+
+
+@dataclass
+class CaseRow:
+    """One table row of the report, already formatted."""
+
+    case: CaseResult
+    setting: str
+    measured: list[str]
+    limits: list[str]
+    plot_png: str | None = None
+    plot_problem: str | None = None
+
+
+@dataclass
+class SuiteSection:
+    name: str
+    rows: list[CaseRow] = field(default_factory=list)
+
+
+def plot_relpath(case_id: str) -> str:
+    """Where a case's trip plot lives in the run directory."""
+    return f"{PLOTS_DIR}/{safe_file_name(case_id)}.png"
+
+
+def _ensure_plot(run_dir: Path, evidence: EvidenceDir, case_id: str, plot: TripPlot) -> tuple[str | None, str | None]:
+    """Draw a case's trip plot once: an existing PNG is kept. Returns (png path, problem)."""
+    relpath = plot_relpath(case_id)
+    if (run_dir / relpath).exists():
+        return relpath, None
+    try:
+        trace = pd.read_parquet(run_dir / plot.trace, columns=TRACE_COLUMNS)
+        evidence.write_stream(relpath, lambda file: draw_trip_plot(trace, plot, file))
+    except (OSError, ValueError, KeyError) as error:  # a damaged run still gets its report
+        return None, f"plot not drawn: trace {plot.trace}: {error}"
+    return relpath, None
+
+
+def _row(run_dir: Path, evidence: EvidenceDir, case: CaseResult) -> CaseRow:
+    plot_png, plot_problem = (
+        _ensure_plot(run_dir, evidence, case.id, case.plot) if case.plot is not None else (None, None)
+    )
+    return CaseRow(
+        case=case,
+        setting=format_setting(case.setting),
+        measured=[format_measured(name, value, case.limits.get(name)) for name, value in case.measured.items()],
+        limits=[f"{name}: {format_limit(limit)}" for name, limit in case.limits.items()],
+        plot_png=plot_png,
+        plot_problem=plot_problem,
+    )
+
+
+def _suites(run_dir: Path, evidence: EvidenceDir, results: RunResults) -> list[SuiteSection]:
+    """Cases grouped by suite, suites and cases in the order they ran."""
+    sections: dict[str, SuiteSection] = {}
+    for case in results.cases:
+        sections.setdefault(case.suite, SuiteSection(case.suite)).rows.append(_row(run_dir, evidence, case))
+    return list(sections.values())
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("rig", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template("report.html")
+
+
+def render_report(run_dir: Path, recorder: RunRecorder | None = None) -> Path:
+    """Render ``report.html`` (and any missing trip plots) from the run directory's evidence.
+
+    With ``recorder`` (during a run) files are written through it; without
+    one (rebuilding a report later) they are added to the existing manifest.
+    """
+    if recorder is not None and recorder.run_dir.resolve() != run_dir.resolve():
+        raise ValueError(f"recorder writes {recorder.run_dir}, not {run_dir}")
+    evidence = recorder if recorder is not None else EvidenceDir.open(run_dir)
+    results = read_results(run_dir)
+    counts = Counter(case.verdict for case in results.cases)
+    html = _template().render(
+        run=results.run,
+        suites=_suites(run_dir, evidence, results),
+        counts={verdict: counts.get(verdict, 0) for verdict in VERDICTS},
+        total=len(results.cases),
+        format_number=format_number,
+        rendered_by=rig.__version__,
+    )
+    evidence.write_text(REPORT, html)
+    return run_dir / REPORT

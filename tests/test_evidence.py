@@ -1,0 +1,214 @@
+"""The run directory is written as the run goes: atomic files, results.json and manifest always current.
+
+The synthetic run builders here (``trip_trace``, ``run_info``, ``record_trip_case``)
+are also used by test_verify.py and test_report.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from rig.errors import RigInputError
+from rig.evidence import RunRecorder, read_manifest, sha256_file
+from rig.results import CaseResult, Limit, RunInfo, RunResults, TripPlot, Verdict
+
+SAMPLE_RATE_HZ = 10_000.0
+TRIP_AT_S = 0.52
+
+
+def trip_trace(stop_s: float = TRIP_AT_S, rate_hz: float = SAMPLE_RATE_HZ) -> pd.DataFrame:
+    """A 50 Hz, 10 A rms charger current that stops at ``stop_s``; the grid steps to 262.2 V at t=0."""
+    t = np.arange(-0.5, 1.5, 1.0 / rate_hz)
+    i_a = np.where(t < stop_s, 10.0 * np.sqrt(2.0) * np.sin(2 * np.pi * 50.0 * t), 0.0)
+    cycle = int(rate_hz / 50.0)
+    energy = np.concatenate([np.zeros(cycle), np.cumsum(i_a**2)])  # sliding one-cycle sum via cumsum
+    i_rms_a = np.sqrt(np.maximum(energy[cycle:] - energy[:-cycle], 0.0) / cycle)
+    commanded = np.where(t >= 0.0, 262.2, 230.0)
+    return pd.DataFrame({"t_s": t, "i_a": i_a, "i_rms_a": i_rms_a, "commanded": commanded})
+
+
+def run_info() -> RunInfo:
+    return RunInfo(started="2025-11-24T14:00:00+00:00", bench="sim", dut="compliant", rig_version="0.1.0", seed=7)
+
+
+def record_trip_case(
+    recorder: RunRecorder,
+    case_id: str,
+    *,
+    suite: str = "g99",
+    trip_s: float | None = TRIP_AT_S,
+    verdict: Verdict = "pass",
+    error: str | None = None,
+) -> CaseResult:
+    """Write a trip trace for ``case_id`` and record its case the way the engine would."""
+    trace = recorder.write_trace(case_id, "capture", trip_trace(stop_s=trip_s if trip_s is not None else 9.9))
+    case = CaseResult(
+        id=case_id,
+        suite=suite,
+        clause="G99 A.7.1.2.2 over-voltage stage 2",
+        procedure="trip_time",
+        verdict=verdict,
+        measured={"trip_time_s": trip_s},
+        limits={"trip_time_s": Limit(min=0.45, max=0.55, unit="s")},
+        setting={"to_v": 262.2, "hold_s": 1.0},
+        traces=[trace],
+        plot=TripPlot(
+            trace=trace,
+            quantity="voltage",
+            quantity_unit="V",
+            threshold_a=1.5,
+            trip_instant_s=trip_s,
+            limit_min_s=0.45,
+            limit_max_s=0.55,
+            title=f"{case_id}: 230 V -> 262.2 V",
+        ),
+        error=error,
+    )
+    recorder.record_case(case)
+    return case
+
+
+def results_on_disk(run_dir: Path) -> dict:
+    return json.loads((run_dir / "results.json").read_text())
+
+
+def test_create_writes_incomplete_results_and_manifest_at_once(tmp_path: Path) -> None:
+    run_dir = tmp_path / "reports" / "run-1"  # parents are created
+    RunRecorder.create(run_dir, run_info())
+
+    assert results_on_disk(run_dir) == RunResults(run=run_info()).model_dump(mode="json")
+    assert results_on_disk(run_dir)["run"]["status"] == "incomplete"
+    assert read_manifest(run_dir) == {"results.json": sha256_file(run_dir / "results.json")}
+
+
+def test_create_accepts_an_empty_directory_and_refuses_a_used_one(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    RunRecorder.create(tmp_path / "empty", run_info())
+
+    with pytest.raises(RigInputError, match="not empty"):
+        RunRecorder.create(tmp_path / "empty", run_info())
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(RigInputError, match="a-file"):
+        RunRecorder.create(tmp_path / "a-file", run_info())
+
+
+def test_trace_paths_are_safe_names_under_traces(tmp_path: Path) -> None:
+    recorder = RunRecorder.create(tmp_path / "run", run_info())
+
+    assert recorder.trace_path("g99.ov2.trip_time", "capture") == (
+        tmp_path / "run" / "traces" / "g99.ov2.trip_time" / "capture.parquet"
+    )
+    hostile = recorder.trace_path("../../etc/passwd", "a b/c", suffix=".csv")
+    assert hostile.parent.parent == tmp_path / "run" / "traces"
+    assert hostile.name == "a_b_c.csv"
+    assert hostile.parent.name == "_.._etc_passwd"
+
+
+def test_write_trace_is_parquet_with_metadata_and_listed_with_its_hash(tmp_path: Path) -> None:
+    recorder = RunRecorder.create(tmp_path / "run", run_info())
+    frame = trip_trace()
+
+    relpath = recorder.write_trace("g99.ov2.trip_time", "capture", frame, {"i_a.unit": "A", "instrument": "scope"})
+
+    assert relpath == "traces/g99.ov2.trip_time/capture.parquet"
+    table = pq.read_table(tmp_path / "run" / relpath)
+    pd.testing.assert_frame_equal(table.to_pandas(), frame)
+    assert table.schema.metadata[b"i_a.unit"] == b"A"
+    assert table.schema.metadata[b"instrument"] == b"scope"
+    assert read_manifest(tmp_path / "run")[relpath] == sha256_file(tmp_path / "run" / relpath)
+
+
+def test_record_case_and_finish_keep_results_json_equal_to_the_model(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    recorder = RunRecorder.create(run_dir, run_info())
+    record_trip_case(recorder, "g99.ov2.trip_time")
+    assert [case["id"] for case in results_on_disk(run_dir)["cases"]] == ["g99.ov2.trip_time"]
+    assert results_on_disk(run_dir)["run"]["status"] == "incomplete"
+
+    recorder.finish("complete", None, sim_seconds=120.0, wall_seconds=4.0)
+
+    on_disk = results_on_disk(run_dir)
+    assert on_disk == recorder.results.model_dump(mode="json")
+    assert on_disk["run"]["status"] == "complete"
+    assert on_disk["run"]["speedup"] == 30.0
+    assert on_disk["run"]["finished"].endswith("+00:00")
+    assert RunResults.model_validate(on_disk).cases[0].plot.trip_instant_s == TRIP_AT_S
+
+
+def test_finish_with_no_wall_time_has_no_speedup_and_keeps_the_reason(tmp_path: Path) -> None:
+    recorder = RunRecorder.create(tmp_path / "run", run_info())
+    recorder.finish("incomplete", "aborted by operator (Ctrl-C)", sim_seconds=0.0, wall_seconds=0.0)
+
+    run = results_on_disk(tmp_path / "run")["run"]
+    assert run["speedup"] is None
+    assert (run["status"], run["reason"]) == ("incomplete", "aborted by operator (Ctrl-C)")
+
+
+def test_a_case_id_is_recorded_once(tmp_path: Path) -> None:
+    recorder = RunRecorder.create(tmp_path / "run", run_info())
+    record_trip_case(recorder, "g99.ov2.trip_time")
+    with pytest.raises(ValueError, match="already recorded"):
+        recorder.record_case(recorder.results.cases[0])
+
+
+def test_every_write_updates_the_manifest_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    recorder = RunRecorder.create(run_dir, run_info())
+    recorder.write_text("plan/protection.yaml", "- id: g99.ov2.trip_time\n")
+    recorder.write_json("dut.json", {"model": "sim", "serial": "0001"})
+    record_trip_case(recorder, "g99.ov2.trip_time")
+
+    on_disk = sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file())
+    assert on_disk == [
+        "dut.json",
+        "manifest.json",
+        "plan/protection.yaml",
+        "results.json",
+        "traces/g99.ov2.trip_time/capture.parquet",
+    ]
+    manifest = read_manifest(run_dir)
+    assert manifest == {path: sha256_file(run_dir / path) for path in on_disk if path != "manifest.json"}
+
+
+@pytest.mark.parametrize("relpath", ["/etc/passwd", "../outside.txt", "plan/../../x", "manifest.json", "results.json"])
+def test_evidence_paths_stay_inside_and_off_the_records(tmp_path: Path, relpath: str) -> None:
+    recorder = RunRecorder.create(tmp_path / "run", run_info())
+    with pytest.raises(RigInputError):
+        recorder.write_text(relpath, "x")
+
+
+def test_later_writes_do_not_launder_a_tampered_file(tmp_path: Path) -> None:
+    """The manifest keeps the hash taken at write time; it is never recomputed from disk."""
+    run_dir = tmp_path / "run"
+    recorder = RunRecorder.create(run_dir, run_info())
+    recorder.write_text("bench.yaml", "bench: sim\n")
+    written = read_manifest(run_dir)["bench.yaml"]
+
+    (run_dir / "bench.yaml").write_text("bench: something else\n")
+    record_trip_case(recorder, "g99.ov2.trip_time")
+
+    assert read_manifest(run_dir)["bench.yaml"] == written
+
+
+def test_a_failed_write_leaves_the_previous_file_and_manifest(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    recorder = RunRecorder.create(run_dir, run_info())
+    recorder.write_text("log.txt", "first\n")
+    manifest_before = (run_dir / "manifest.json").read_bytes()
+
+    def crash(file) -> None:
+        file.write(b"half a fi")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        recorder.write_stream("log.txt", crash)
+
+    assert (run_dir / "log.txt").read_text() == "first\n"
+    assert (run_dir / "manifest.json").read_bytes() == manifest_before
+    assert sorted(p.name for p in run_dir.iterdir()) == ["log.txt", "manifest.json", "results.json"]
