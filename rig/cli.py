@@ -29,7 +29,7 @@ DEFAULT_DUT = PROJECT_ROOT / "fixtures" / "duts" / "compliant.yaml"
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="v2g-rig: hardware-in-the-loop test and certification rig for V2G chargers.")
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail_input(err: RigInputError) -> None:

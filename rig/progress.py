@@ -16,6 +16,10 @@ from rich.text import Text
 
 from rig.results import CaseResult, RunResults
 
+def _is_tty() -> bool:
+    return Console().is_terminal
+
+
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magenta", "skip": "yellow"}
 
 
@@ -27,7 +31,8 @@ class TerminalProgress:
     """A ``RunListener`` for the terminal."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console()
+        # In a CI log (no terminal) rich would assume 80 columns and wrap every row.
+        self.console = console or Console(soft_wrap=True, width=None if _is_tty() else 140)
         self._live: Live | None = None
         self._case = ""
         self._index = 0

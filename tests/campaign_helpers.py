@@ -1,0 +1,40 @@
+"""Helpers for the rig's own system tests: project paths and running chosen cases of a plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from rig.engine import CampaignRun, PreparedRun, RunListener, RunRequest, prepare
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTECTION_PLAN = ROOT / "test_plans" / "g99" / "protection.yaml"
+CAMPAIGN = ROOT / "test_plans" / "campaigns" / "certification.yaml"
+SIM_BENCH = ROOT / "fixtures" / "benches" / "sim.yaml"
+REALTIME_BENCH = ROOT / "fixtures" / "benches" / "sim-realtime.yaml"
+DUTS = ROOT / "fixtures" / "duts"
+COMPLIANT = DUTS / "compliant.yaml"
+
+
+def run_cases(out: Path, *, ids: list[str] | None = None, dut: Path = COMPLIANT, bench: Path = SIM_BENCH,
+              seed: int | None = None, plan: Path = PROTECTION_PLAN,
+              listener: RunListener | None = None) -> CampaignRun:
+    """Run the chosen cases (all when ``ids`` is None) through the engine; returns the closed run."""
+    prepared = prepare(RunRequest([plan], bench, dut, out, seed))
+    cases = [c for c in prepared.cases if ids is None or c.case.id in ids]
+    assert cases, f"no case among {ids}"
+    run = CampaignRun(PreparedRun(prepared.request, cases, prepared.bench), listener)
+    with run:
+        for loaded in cases:
+            run.run_case(loaded)
+    return run
+
+
+def profile_variant(tmp_path: Path, name: str, change) -> Path:
+    """A copy of the compliant profile with ``change(data)`` applied (for one-off behaviours)."""
+    data = yaml.safe_load(COMPLIANT.read_text())
+    change(data)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path

@@ -1,0 +1,124 @@
+"""Every exit path ends with outputs off and a record that says what happened.
+
+Ctrl-C or an unexpected exception mid-case: outputs off, status "incomplete",
+and ``rig verify`` passes on what was written. An instrument error or a
+misbehaving charger: the case is an "error" with its reason, the bench is
+made safe, and the run goes on to the next case.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from campaign_helpers import run_cases
+from rig.engine import CampaignRun
+from rig.errors import InstrumentError
+from rig.procedures import g99_protection
+from rig.verify import verify_run
+
+SHORT = ["g99.ov2.trip_time", "g99.of.trip_time", "g99.ov2.no_trip.277_7v"]
+
+
+class InterruptAtStep:
+    """A listener that presses Ctrl-C when a step whose name contains ``text`` starts in case ``case_no``."""
+
+    def __init__(self, case_no: int, text: str) -> None:
+        self.case_no, self.text, self.current = case_no, text, 0
+
+    def run_started(self, *a) -> None: ...
+    def case_finished(self, *a) -> None: ...
+    def run_finished(self, *a) -> None: ...
+
+    def case_started(self, index, total, case_id) -> None:
+        self.current = index
+
+    def step(self, name, sim_time_s, wall_s) -> None:
+        if self.current == self.case_no and self.text in name:
+            raise KeyboardInterrupt
+
+
+def _run_until_interrupted(tmp_path, listener) -> CampaignRun:
+    holder: dict[str, CampaignRun] = {}
+    original_init = CampaignRun.__init__
+
+    def remember(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        holder["run"] = self
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CampaignRun, "__init__", remember)
+        with pytest.raises(KeyboardInterrupt):
+            run_cases(tmp_path / "run", ids=SHORT, listener=listener)
+    return holder["run"]
+
+
+def test_ctrl_c_mid_case_leaves_outputs_off_and_an_incomplete_verifiable_record(tmp_path):
+    run = _run_until_interrupted(tmp_path, InterruptAtStep(2, "Run the disturbance"))
+    grid = run.bench.sim.model.grid
+    assert grid.output_on is False, "the grid simulator's output must be off after Ctrl-C"
+    assert not run.bench.sim.model.charger.conduction.conducting_at(run.bench.sim.model.now)
+    results = run.recorder.results
+    assert results.run.status == "incomplete"
+    assert "interrupted" in results.run.reason
+    assert [c.id for c in results.cases] == SHORT[:1]
+    assert verify_run(run.recorder.run_dir).ok
+    assert "INCOMPLETE" in (run.recorder.run_dir / "report.html").read_text()
+
+
+def test_unexpected_exception_mid_case_leaves_outputs_off_and_an_incomplete_record(tmp_path, monkeypatch):
+    def broken_procedure(lab, plan, case):
+        lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
+        lab.grid.output(True)
+        raise ZeroDivisionError("a bug in a procedure")
+
+    monkeypatch.setitem(g99_protection.PROCEDURES, "no_trip", broken_procedure)
+    monkeypatch.setattr("rig.engine.PROCEDURES", g99_protection.PROCEDURES)
+    holder: dict[str, CampaignRun] = {}
+    original_enter = CampaignRun.__enter__
+
+    def remember(self):
+        holder["run"] = self
+        return original_enter(self)
+
+    monkeypatch.setattr(CampaignRun, "__enter__", remember)
+    with pytest.raises(ZeroDivisionError):
+        run_cases(tmp_path / "run", ids=SHORT)
+    run = holder["run"]
+    assert run.bench.sim.model.grid.output_on is False
+    results = run.recorder.results
+    assert results.run.status == "incomplete" and "ZeroDivisionError" in results.run.reason
+    assert verify_run(run.recorder.run_dir).ok
+
+
+def test_instrument_error_is_a_recorded_case_error_and_the_run_goes_on(tmp_path, monkeypatch):
+    real = g99_protection.PROCEDURES["trip_time"]
+    calls = {"n": 0}
+
+    def flaky(lab, plan, case):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            lab.grid.output(True)
+            raise InstrumentError("grid", "MEAS:CURR:AC?", "no answer: timeout")
+        return real(lab, plan, case)
+
+    monkeypatch.setitem(g99_protection.PROCEDURES, "trip_time", flaky)
+    run = run_cases(tmp_path / "run", ids=SHORT)
+    verdicts = {c.id: c.verdict for c in run.recorder.results.cases}
+    assert verdicts == {"g99.ov2.trip_time": "error", "g99.of.trip_time": "pass", "g99.ov2.no_trip.277_7v": "pass"}
+    errored = run.recorder.results.cases[0]
+    assert "MEAS:CURR:AC?" in errored.error and "timeout" in errored.error
+    assert run.recorder.results.run.status == "complete"
+    assert run.bench.sim.model.grid.output_on is False
+
+
+def test_charger_that_never_exports_is_an_error_with_its_reason(tmp_path):
+    from campaign_helpers import profile_variant
+
+    def never_reconnects(data):
+        data["reconnection"]["delay_s"] = 1000.0
+
+    dut = profile_variant(tmp_path, "never", never_reconnects)
+    run = run_cases(tmp_path / "run", ids=SHORT[:2], dut=dut)
+    cases = run.recorder.results.cases
+    assert [c.verdict for c in cases] == ["error", "error"]
+    assert "did not export" in cases[0].error
