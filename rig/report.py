@@ -91,7 +91,7 @@ class CaseRow:
     setting: str
     measured: list[str]
     limits: list[str]
-    plot_png: str | None = None
+    plot_file: str | None = None
     plot_problem: str | None = None
 
 
@@ -103,11 +103,11 @@ class SuiteSection:
 
 def plot_relpath(case_id: str) -> str:
     """Where a case's trip plot lives in the run directory."""
-    return f"{PLOTS_DIR}/{safe_file_name(case_id)}.png"
+    return f"{PLOTS_DIR}/{safe_file_name(case_id)}.svg"
 
 
 def _ensure_plot(run_dir: Path, evidence: EvidenceDir, case_id: str, plot: TripPlot) -> tuple[str | None, str | None]:
-    """Draw a case's trip plot once: an existing PNG is kept. Returns (png path, problem)."""
+    """Draw a case's trip plot once: an existing file is kept. Returns (plot path, problem)."""
     relpath = plot_relpath(case_id)
     if (run_dir / relpath).exists():
         return relpath, None
@@ -120,7 +120,7 @@ def _ensure_plot(run_dir: Path, evidence: EvidenceDir, case_id: str, plot: TripP
 
 
 def _row(run_dir: Path, evidence: EvidenceDir, case: CaseResult) -> CaseRow:
-    plot_png, plot_problem = (
+    plot_file, plot_problem = (
         _ensure_plot(run_dir, evidence, case.id, case.plot) if case.plot is not None else (None, None)
     )
     return CaseRow(
@@ -128,7 +128,7 @@ def _row(run_dir: Path, evidence: EvidenceDir, case: CaseResult) -> CaseRow:
         setting=format_setting(case.setting),
         measured=[format_measured(name, value, case.limits.get(name)) for name, value in case.measured.items()],
         limits=[f"{name}: {format_limit(limit)}" for name, limit in case.limits.items()],
-        plot_png=plot_png,
+        plot_file=plot_file,
         plot_problem=plot_problem,
     )
 

@@ -56,7 +56,7 @@ def test_evidence_verifies_and_report_shows_every_case(compliant_run):
         assert case.id in html
         if case.procedure == "trip_time":
             assert case.plot is not None and (run_dir / case.plot.trace).is_file()
-            assert (run_dir / "plots" / f"{case.id}.png").is_file()
+            assert (run_dir / "plots" / f"{case.id}.svg").is_file()
 
 
 def test_measured_trip_time_is_within_1ms_of_the_true_trip_instant(compliant_run):

@@ -79,14 +79,14 @@ def test_a_finished_run_renders_from_disk_alone(tmp_path: Path) -> None:
     assert "Chroma,61830,SIM0001,1.00" in html and "2026-06-30" in html
     assert "rig verify &lt;run dir&gt;" in html
     for case_id in CASES:
-        png = run_dir / "plots" / f"{case_id}.png"
-        assert png.read_bytes().startswith(b"\x89PNG")
-        assert f'src="plots/{case_id}.png"' in html
-    assert not (run_dir / "plots" / "chademo.v2h.start.png").exists()
+        svg = run_dir / "plots" / f"{case_id}.svg"
+        assert b"<svg" in svg.read_bytes()[:500]
+        assert f'src="plots/{case_id}.svg"' in html
+    assert not (run_dir / "plots" / "chademo.v2h.start.svg").exists()
     assert f'href="traces/{CASES[0]}/capture.parquet"' in html
 
     manifest = read_manifest(run_dir)
-    assert {"report.html", f"plots/{CASES[0]}.png", f"plots/{CASES[1]}.png"} <= manifest.keys()
+    assert {"report.html", f"plots/{CASES[0]}.svg", f"plots/{CASES[1]}.svg"} <= manifest.keys()
     assert verify_run(run_dir).ok
 
 
@@ -107,7 +107,7 @@ def test_rerendering_keeps_existing_plots(tmp_path: Path, monkeypatch: pytest.Mo
     run_dir = tmp_path / "run"
     recorder = start_run(run_dir)
     render_report(run_dir, recorder)
-    first = {case_id: (run_dir / "plots" / f"{case_id}.png").stat().st_mtime_ns for case_id in CASES}
+    first = {case_id: (run_dir / "plots" / f"{case_id}.svg").stat().st_mtime_ns for case_id in CASES}
 
     drawn: list[str] = []
 
@@ -121,7 +121,7 @@ def test_rerendering_keeps_existing_plots(tmp_path: Path, monkeypatch: pytest.Mo
     render_report(run_dir)
 
     assert drawn == ["traces/g99.of2.trip_time/capture.parquet"]
-    assert {case_id: (run_dir / "plots" / f"{case_id}.png").stat().st_mtime_ns for case_id in CASES} == first
+    assert {case_id: (run_dir / "plots" / f"{case_id}.svg").stat().st_mtime_ns for case_id in CASES} == first
     assert verify_run(run_dir).ok
 
 
@@ -133,7 +133,7 @@ def test_a_missing_trace_still_gives_a_report_that_says_so(tmp_path: Path) -> No
     html = render_report(run_dir, recorder).read_text()
 
     assert f"plot not drawn: trace traces/{CASES[1]}/capture.parquet" in html
-    assert (run_dir / "plots" / f"{CASES[0]}.png").exists()
+    assert (run_dir / "plots" / f"{CASES[0]}.svg").exists()
     assert verify_run(run_dir).missing == [f"traces/{CASES[1]}/capture.parquet"]
 
 
@@ -144,7 +144,7 @@ def test_a_plot_of_a_long_trace_is_fast(tmp_path: Path) -> None:
     case = record_trip_case(recorder, CASES[0])
     trace = trip_trace(rate_hz=1_000_000.0)
     started = time.perf_counter()
-    draw_trip_plot(trace, case.plot, tmp_path / "long.png")
+    draw_trip_plot(trace, case.plot, tmp_path / "long.svg")
     assert time.perf_counter() - started < 1.0  # ~0.1 s on a laptop; generous for loaded CI
 
 
