@@ -32,6 +32,63 @@ class Segment:
         return 0.0 if self.t1 <= self.t0 else (self.v1 - self.v0) / (self.t1 - self.t0)
 
     def at(self, t: float) -> float:
+        return self.v0 + self.slope * (t - self.t0)
+
+
+class PiecewiseLinear:
+    """A signal in time made of steps and ramps, with its whole history."""
+
+    def __init__(self, t0: float, value: float) -> None:
+        self._t: list[float] = [t0]
+        self._v: list[float] = [value]
+
+    # -- building -------------------------------------------------------------
+
+    def truncate(self, t: float) -> None:
+        """Forget any programmed future after ``t`` (a new command overrides it)."""
+        value = self.at(t)
+        keep = bisect.bisect_right(self._t, t)
+        del self._t[keep:], self._v[keep:]
+        if self._t[-1] < t or self._v[-1] != value:
+            self._t.append(t)
+            self._v.append(value)
+
+    def step(self, t: float, value: float) -> None:
+        """From ``t`` on the signal is ``value`` (the future after ``t`` is replaced)."""
+        self.truncate(t)
+        self._t.append(t)
+        self._v.append(value)
+
+    def ramp(self, t0: float, t1: float, v0: float, v1: float) -> None:
+        """Append a segment starting at ``t0`` (after anything already programmed up to ``t0``)."""
+        if t1 < t0:
+            raise ValueError("a ramp must not end before it starts")
+        if self._t[-1] > t0 + 1e-12:
+            raise ValueError("ramp appended before the end of the programmed signal")
+        if self._t[-1] < t0:  # hold the last value up to the ramp
+            self._t.append(t0)
+            self._v.append(self._v[-1])
+        self._t.append(t0)
+        self._v.append(v0)
+        self._t.append(t1)
+        self._v.append(v1)
+
+    def slew_to(self, t: float, value: float, rate_per_s: float | None) -> None:
+        """From ``t``, move to ``value`` at ``rate_per_s`` (None or 0: a step)."""
+        start = self.at(t)
+        if not rate_per_s or start == value:
+            self.step(t, value)
+            return
+        self.truncate(t)
+        self.ramp(t, t + abs(value - start) / rate_per_s, start, value)
+
+    # -- reading --------------------------------------------------------------
+
+    @property
+    def last_time(self) -> float:
+        return self._t[-1]
+
+    def at(self, t: float) -> float:
         """The value at ``t`` (right-continuous: at a step, the new value)."""
         return self._value(t, left=False)
 
