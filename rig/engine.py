@@ -23,7 +23,7 @@ from rig.bench_session import OpenBench, open_bench
 from rig.envelope import EnvelopeGuard
 from rig.errors import RigError
 from rig.evidence import RunRecorder, utc_now_iso
-from rig.plan import ENVELOPE_QUANTITY, LoadedCase, load_cases
+from rig.plan import ENVELOPE_QUANTITY, CaseBase, LoadedCase, load_cases
 from rig.procedures.g99_protection import PROCEDURES
 from rig.procedures.outcome import ProcedureOutcome
 from rig.report import render_report
@@ -53,6 +53,12 @@ def refuse_outside_envelope(cases: list[LoadedCase], guard: EnvelopeGuard) -> No
         guard.check("ac_frequency_hz", plan.grid.frequency_hz, what=f"{loaded.source} nominal frequency")
         guard.check_profile(ENVELOPE_QUANTITY[case.quantity], case.grid_levels(),
                             what=f"{loaded.source} case {case.id} {case.quantity} level")
+
+
+def _setting_record(case: CaseBase) -> dict[str, float | str]:
+    """The judged setting, its threshold named with its unit (``threshold_v`` / ``threshold_hz``)."""
+    unit = "v" if case.quantity == "voltage" else "hz"
+    return {"stage": case.setting.stage, f"threshold_{unit}": case.setting.threshold, "delay_s": case.setting.delay_s}
 
 
 def judge(measured: dict[str, float | None], limits: dict[str, Limit]) -> Verdict:
@@ -149,7 +155,7 @@ class CampaignRun:
         sim0, wall0 = lab.clock.now(), time.perf_counter()
         limits = {name: Limit(**limit.model_dump()) for name, limit in dict(case.limits).items()}
         base = dict(id=case.id, suite=loaded.plan.suite, clause=case.clause, procedure=case.procedure,
-                    limits=limits, setting=case.setting.model_dump(), params=case.params.model_dump(),
+                    limits=limits, setting=_setting_record(case), params=case.params.model_dump(),
                     source=loaded.source)
         try:
             outcome = PROCEDURES[case.procedure](lab, loaded.plan, case)

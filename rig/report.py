@@ -53,7 +53,7 @@ def format_setting(setting: dict[str, float | str]) -> str:
     """A case's setting in one line, e.g. ``262.2 V, 1.0 s``; names without a unit suffix are kept."""
     parts = []
     for name, value in setting.items():
-        unit = next((label for suffix, label in _UNIT_SUFFIXES if name.endswith(suffix)), None)
+        unit = _unit_of(name)
         if isinstance(value, str):
             parts.append(f"{name} {value}")
         elif unit is None:
@@ -79,8 +79,14 @@ def format_measured(name: str, value: float | None, limit: Limit | None) -> str:
     """A measured value with its limit's unit; ``not measured`` when the procedure got no value."""
     if value is None:
         return f"{name}: not measured"
-    unit = f" {limit.unit}" if limit is not None and limit.unit else ""
+    label = limit.unit if limit is not None and limit.unit else _unit_of(name)
+    unit = f" {label}" if label else ""
     return f"{name}: {format_number(value)}{unit}"
+
+
+def _unit_of(name: str) -> str | None:
+    """The unit a quantity's name ends in (``hold_s`` -> s), or None."""
+    return next((label for suffix, label in _UNIT_SUFFIXES if name.endswith(suffix)), None)
 
 
 @dataclass
@@ -93,6 +99,48 @@ class CaseRow:
     limits: list[str]
     plot_file: str | None = None
     plot_problem: str | None = None
+
+
+@dataclass
+class StageRow:
+    """One protection stage across its cases, as a type-test form tabulates it."""
+
+    stage: str
+    setting: str
+    trip_value: str = "not tested"
+    trip_value_verdict: str = ""
+    trip_time: str = "not tested"
+    trip_time_verdict: str = ""
+    no_trip: list[tuple[str, str]] = field(default_factory=list)
+
+
+_MEASURED_BY_PROCEDURE = {"trip_value": "trip_value", "trip_time": "trip_time_s"}
+
+
+def protection_summary(results: RunResults) -> list[StageRow]:
+    """Settings, measured trip values and times, and no-trip results per stage (Form B style)."""
+    stages: dict[str, StageRow] = {}
+    for case in results.cases:
+        stage = case.setting.get("stage")
+        if not isinstance(stage, str):
+            continue
+        settings = {k: v for k, v in case.setting.items() if k != "stage"}
+        row = stages.setdefault(stage, StageRow(stage, format_setting(settings)))
+        if case.procedure in _MEASURED_BY_PROCEDURE:
+            name = _MEASURED_BY_PROCEDURE[case.procedure]
+            limit = case.limits.get(name)
+            value = case.measured.get(name)
+            unit = f" {limit.unit}" if limit is not None and limit.unit else ""
+            text = "not measured" if value is None else f"{format_number(value)}{unit}"
+            if case.verdict == "error":
+                text = "error"
+            setattr(row, case.procedure, text)
+            setattr(row, f"{case.procedure}_verdict", case.verdict)
+        elif case.procedure == "no_trip":
+            level, hold = case.params.get("level"), case.params.get("hold_s")
+            unit = "V" if any(k.endswith("_v") for k in settings) else "Hz"
+            row.no_trip.append((f"{level:g} {unit} for {hold:g} s", case.verdict))
+    return list(stages.values())
 
 
 @dataclass
@@ -167,6 +215,7 @@ def render_report(run_dir: Path, recorder: RunRecorder | None = None) -> Path:
     html = _template().render(
         run=results.run,
         suites=_suites(run_dir, evidence, results),
+        protection=protection_summary(results),
         counts={verdict: counts.get(verdict, 0) for verdict in VERDICTS},
         total=len(results.cases),
         format_number=format_number,

@@ -127,11 +127,12 @@ def no_trip(lab: Lab, plan: Plan, case: NoTripCase) -> ProcedureOutcome:
         after = frame["i_rms_a"].to_numpy()[(frame["t_s"] >= 0).to_numpy()]
         found = detect_trip(frame["t_s"].to_numpy(), frame["i_a"].to_numpy(), p.threshold_a,
                             plan.grid.frequency_hz, rms=frame["i_rms_a"].to_numpy())
-    measured = {
+    measured: dict[str, float | None] = {
         "min_current_a": round(float(after.min()), 4),
         "pre_disturbance_current_a": round(pre_current, 4),
-        "trip_time_s": None if found is None else round(found.instant_s, 6),
     }
+    if found is not None:  # evidence of the failure: when it let go
+        measured["tripped_at_s"] = round(found.instant_s, 6)
     plot = PlotRequest("capture", case.quantity, case.unit, p.threshold_a, None if found is None else found.instant_s)
     return ProcedureOutcome(measured, {"capture": frame}, plot)
 
