@@ -29,6 +29,7 @@ from rig.procedures.outcome import ProcedureOutcome
 from rig.report import render_report
 from rig.results import CaseResult, Limit, RunInfo, RunResults, TripPlot, Verdict
 from rig.safety import bring_to_safe_state
+from rig.sim.dut_profile import load_dut_profile
 
 
 class RunListener(Protocol):
@@ -87,6 +88,8 @@ class PreparedRun:
 def prepare(request: RunRequest) -> PreparedRun:
     """Load and validate plans and bench, and check the envelope. Raises RigInputError (exit 2)."""
     bench = load_bench(request.bench_path)
+    if request.dut_path is not None:
+        load_dut_profile(request.dut_path)  # a bad profile is an input error now, not mid-run
     cases = load_cases(request.plan_paths)
     refuse_outside_envelope(cases, EnvelopeGuard.from_bench(bench))
     return PreparedRun(request, cases, bench)

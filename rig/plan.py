@@ -83,14 +83,23 @@ class TripValueParams(Strict):
         return [round(self.start + direction * k * self.step, 6) for k in range(count)]
 
 
-class TripTimeParams(CaptureParams):
+class DisturbanceParams(CaptureParams):
     level: float = Field(description="The grid steps from nominal to this level at t = 0.")
     hold_s: float = Field(gt=0, description="How long the level is held before returning to nominal.")
 
+    @model_validator(mode="after")
+    def _capture_covers_the_hold(self) -> "DisturbanceParams":
+        if self.post_s < self.hold_s:
+            raise LocatedValueError(("post_s",), f"the capture must cover the hold: post_s >= hold_s ({self.hold_s:g} s)")
+        return self
 
-class NoTripParams(CaptureParams):
-    level: float
-    hold_s: float = Field(gt=0)
+
+class TripTimeParams(DisturbanceParams):
+    """Step beyond the setting; the capture times the disconnection."""
+
+
+class NoTripParams(DisturbanceParams):
+    """Hold a level the protection must tolerate; the capture shows continuous export."""
 
 
 class TripValueLimits(Strict):
