@@ -1,0 +1,282 @@
+"""The simulated instruments over the real wire: pyvisa-py TCPIP SOCKET sessions to the lab on loopback."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pyvisa
+
+from rig.sim.dut_profile import DutProfile, load_dut_profile
+from rig.sim.lab import SimulatedLab
+
+DUTS = Path(__file__).resolve().parents[2] / "fixtures" / "duts"
+OK = '0,"No error"'
+CONNECTED_AT = 20.1  # output on at 0 s with the compliant profile
+
+
+@pytest.fixture(scope="module")
+def compliant() -> DutProfile:
+    return load_dut_profile(DUTS / "compliant.yaml")
+
+
+@pytest.fixture(scope="module")
+def rm() -> Iterator[pyvisa.ResourceManager]:
+    manager = pyvisa.ResourceManager("@py")
+    yield manager
+    manager.close()
+
+
+@pytest.fixture
+def lab(compliant: DutProfile) -> Iterator[SimulatedLab]:
+    simulated = SimulatedLab(compliant, seed=1)
+    try:
+        yield simulated
+    finally:
+        simulated.close()
+
+
+@pytest.fixture
+def open_session(rm: pyvisa.ResourceManager) -> Iterator:
+    sessions = []
+
+    def open_(resource: str):
+        session = rm.open_resource(resource, read_termination="\n", write_termination="\n", timeout=2000)
+        sessions.append(session)
+        return session
+
+    yield open_
+    for session in sessions:
+        session.close()
+
+
+@pytest.fixture
+def grid(lab: SimulatedLab, open_session):
+    return open_session(lab.serve("chroma_61800"))
+
+
+@pytest.fixture
+def scope(lab: SimulatedLab, open_session):
+    return open_session(lab.serve("keysight_infiniivision"))
+
+
+def setting(session, command: str) -> str:
+    """A setting and the error query in one program message, as the rig's drivers send it."""
+    return session.query(f"{command};:SYST:ERR?")
+
+
+def energise(grid, lab: SimulatedLab, t: float = 21.0) -> None:
+    assert setting(grid, "SOUR:VOLT:LEV:IMM:AMPL:AC 230") == OK
+    assert setting(grid, "SOUR:FREQ 50") == OK
+    assert setting(grid, "OUTP:STAT ON") == OK
+    lab.advance_to(t)
+
+
+# -- the lab serves -----------------------------------------------------------------------------------
+
+
+def test_lab_time_is_virtual_by_default(lab: SimulatedLab) -> None:
+    assert lab.time_mode == "virtual"
+    assert lab.now == 0.0
+    lab.advance_to(120.0)
+    assert lab.now == 120.0
+
+
+def test_serve_gives_a_loopback_socket_resource_once_per_driver(lab: SimulatedLab) -> None:
+    resource = lab.serve("chroma_61800")
+    assert re.fullmatch(r"TCPIP0::127\.0\.0\.1::\d+::SOCKET", resource)
+    assert lab.serve("chroma_61800") == resource
+    assert lab.serve("keysight_infiniivision") != resource
+
+
+def test_serving_an_unknown_driver_names_the_known_ones(lab: SimulatedLab) -> None:
+    with pytest.raises(KeyError, match="chroma_61800, keysight_infiniivision"):
+        lab.serve("fluke_6105a")
+
+
+def test_two_labs_side_by_side_get_different_ports_and_separate_models(compliant: DutProfile, open_session) -> None:
+    with SimulatedLab(compliant, seed=1) as first, SimulatedLab(compliant, seed=2) as second:
+        a, b = first.serve("chroma_61800"), second.serve("chroma_61800")
+        assert a != b
+        assert setting(open_session(a), "SOUR:VOLT:LEV:IMM:AMPL:AC 240") == OK
+        assert open_session(b).query("SOUR:VOLT:LEV:IMM:AMPL:AC?") == "0.00"
+        assert first.model.grid.voltage_setpoint == 240.0 and second.model.grid.voltage_setpoint == 0.0
+
+
+# -- Chroma 61800 -------------------------------------------------------------------------------------
+
+
+def test_chroma_identifies_itself(grid) -> None:
+    assert grid.query("*IDN?") == "Chroma ATE,61845,SIM-61845-0001,1.00-sim"
+
+
+def test_chroma_setting_then_error_query(grid, lab: SimulatedLab) -> None:
+    assert setting(grid, "SOUR:VOLT:LEV:IMM:AMPL:AC 230") == OK
+    assert grid.query("SOUR:VOLT:LEV:IMM:AMPL:AC?") == "230.00"
+    assert grid.query("VOLT:AC?") == "230.00"
+    assert setting(grid, "SOUR:FREQ 50") == OK
+    assert grid.query("SOUR:FREQ?") == "50.000"
+    assert lab.model.grid.voltage_setpoint == 230.0
+
+
+def test_chroma_refuses_an_out_of_range_voltage_with_minus_222(grid, lab: SimulatedLab) -> None:
+    assert setting(grid, "SOUR:VOLT:LEV:IMM:AMPL:AC 230") == OK
+    assert setting(grid, "SOUR:VOLT:LEV:IMM:AMPL:AC 400") == '-222,"Data out of range"'
+    assert grid.query("SYST:ERR?") == OK
+    assert grid.query("SOUR:VOLT:LEV:IMM:AMPL:AC?") == "230.00"  # unchanged
+
+
+def test_chroma_undefined_header_over_the_wire(grid) -> None:
+    assert setting(grid, "SOUR:VOLTS 230") == '-113,"Undefined header;SOUR:VOLTS"'
+
+
+def test_chroma_output_on_energises_the_terminals(grid, lab: SimulatedLab) -> None:
+    energise(grid, lab, t=1.0)
+    assert grid.query("OUTP?") == "ON"
+    assert lab.model.voltage.at(1.0) == 230.0
+    assert float(grid.query("MEAS:VOLT:AC?")) == pytest.approx(230.0, abs=0.1)
+    assert float(grid.query("MEAS:FREQ?")) == pytest.approx(50.0, abs=0.005)
+
+
+def test_chroma_list_program_changes_the_terminal_voltage_as_programmed(grid, lab: SimulatedLab) -> None:
+    energise(grid, lab, t=21.0)
+    assert setting(grid, "OUTP:MODE LIST") == OK
+    assert setting(grid, "LIST:COUN 1") == OK
+    assert setting(grid, "LIST:DWEL 500,1000,500") == OK
+    assert setting(grid, "LIST:VOLT:AC:STAR 230,280,240") == OK
+    assert setting(grid, "LIST:VOLT:AC:END 230,280,250") == OK
+    assert setting(grid, "LIST:FREQ:STAR 50,50,50") == OK
+    assert setting(grid, "LIST:FREQ:END 50,50,50") == OK
+    assert grid.query("TRIG?") == "OFF"
+    assert setting(grid, "TRIG ON") == OK  # at lab time 21.0
+    assert grid.query("TRIG?") == "ON"
+    v = lab.model.voltage
+    assert v.at(21.25) == 230.0
+    assert v.at(21.5) == 280.0
+    assert v.at(22.25) == 280.0
+    assert v.at(22.5) == 240.0
+    assert v.at(22.75) == pytest.approx(245.0)
+    assert v.at(30.0) == 250.0  # the output holds the last value
+    lab.advance_to(23.0)
+    assert grid.query("TRIG?") == "OFF"
+    assert lab.model.grid.trigger_times == [21.0]
+
+
+def test_chroma_trigger_in_fixed_mode_is_a_settings_conflict(grid, lab: SimulatedLab) -> None:
+    energise(grid, lab, t=1.0)
+    assert setting(grid, "TRIG ON").startswith("-221,")
+
+
+def test_chroma_measures_the_charger_current_once_connected(grid, lab: SimulatedLab) -> None:
+    energise(grid, lab, t=CONNECTED_AT - 0.1)
+    assert float(grid.query("MEAS:CURR:AC?")) == pytest.approx(0.0, abs=0.05)
+    lab.advance_to(CONNECTED_AT + 1.0)
+    assert float(grid.query("MEAS:CURR:AC?")) == pytest.approx(6000.0 / 230.0, abs=0.05)  # about 26 A
+    assert float(grid.query("MEAS:POW:AC?")) == pytest.approx(-6000.0, abs=20.0)  # the charger exports
+
+
+# -- Keysight InfiniiVision ---------------------------------------------------------------------------
+
+
+def arm(scope, *, range_s: float = 1.5, pre_s: float = 0.1, points: int = 1000) -> None:
+    for command in (f":TIM:RANG {range_s}", ":TIM:REF LEFT", f":TIM:POS {-pre_s}", ":TRIG:EDGE:SOUR EXT",
+                    ":WAV:FORM WORD", f":WAV:POIN {points}", ":SING"):
+        assert setting(scope, command) == OK
+
+
+def load_ov2_step(grid) -> None:
+    """230 V for 0.5 s, then 280 V for 1.5 s: an O/V stage 2 trip 0.54 s after the step."""
+    assert setting(grid, "OUTP:MODE LIST") == OK
+    assert setting(grid, "LIST:DWEL 500,1500") == OK
+    assert setting(grid, "LIST:VOLT:AC:STAR 230,280") == OK
+    assert setting(grid, "LIST:VOLT:AC:END 230,280") == OK
+    assert setting(grid, "LIST:FREQ:STAR 50,50") == OK
+    assert setting(grid, "LIST:FREQ:END 50,50") == OK
+
+
+def run_bit(scope) -> bool:
+    return bool(int(scope.query(":OPER:COND?")) & 8)
+
+
+def test_scope_identifies_itself(scope) -> None:
+    assert scope.query("*IDN?").startswith("KEYSIGHT TECHNOLOGIES,")
+
+
+def test_scope_runs_until_the_grid_list_triggers_and_the_window_has_elapsed(grid, scope, lab: SimulatedLab) -> None:
+    energise(grid, lab, t=21.0)
+    load_ov2_step(grid)
+    assert not run_bit(scope)  # not armed
+    arm(scope)
+    assert run_bit(scope)
+    lab.advance_to(22.0)
+    assert run_bit(scope)  # still waiting for the trigger
+    assert setting(grid, "TRIG ON") == OK  # trigger at 22.0; window 21.9 .. 23.4
+    assert run_bit(scope)
+    lab.advance_to(23.39)
+    assert run_bit(scope)
+    lab.advance_to(23.4)
+    assert not run_bit(scope)
+
+
+def test_scope_data_before_completion_is_an_error(grid, scope, lab: SimulatedLab) -> None:
+    energise(grid, lab, t=21.0)
+    arm(scope)
+    assert setting(scope, ":WAV:SOUR CHAN1") == OK
+    scope.write(":WAV:DATA?")
+    assert scope.query("SYST:ERR?").startswith("-230,")
+
+
+def test_scope_captures_the_trip_in_a_word_block(grid, scope, lab: SimulatedLab) -> None:
+    energise(grid, lab, t=21.0)
+    load_ov2_step(grid)
+    arm(scope, range_s=1.5, pre_s=0.1, points=1000)
+    assert setting(grid, "TRIG ON") == OK  # list starts at 21.0, 280 V from 21.5, trips open at 22.04
+    lab.advance_to(22.6)
+    assert not run_bit(scope)
+
+    assert setting(scope, ":WAV:SOUR CHAN1") == OK
+    fields = scope.query(":WAV:PRE?").split(",")
+    assert len(fields) == 10
+    fmt, points, x_inc, x_origin = int(fields[0]), int(fields[2]), float(fields[4]), float(fields[5])
+    y_inc, y_origin, y_ref = float(fields[7]), float(fields[8]), float(fields[9])
+    assert (fmt, points) == (1, 1000)
+    assert x_inc == pytest.approx(1.5e-3)
+    assert x_origin == pytest.approx(-0.1)
+    assert y_inc == pytest.approx(100.0 / 65536)
+
+    scope.write(":WAV:DATA?")
+    raw = scope.read_bytes(6 + 2000 + 1)  # binary data may hold 0x0a: read by count, not to the termination
+    assert raw.startswith(b"#42000")  # 1000 int16 words
+    assert raw.endswith(b"\n")
+    codes = np.frombuffer(raw[6:-1], dtype="<i2")
+    assert np.array_equal(codes, scope.query_binary_values(":WAV:DATA?", datatype="h", is_big_endian=False,
+                                                           container=np.array))
+    current = (codes.astype(float) - y_ref) * y_inc + y_origin
+    t = x_origin + np.arange(points) * x_inc  # seconds from the trigger
+
+    def rms(lo: float, hi: float) -> float:
+        inside = (t >= lo) & (t < hi)
+        return float(np.sqrt(np.mean(current[inside] ** 2)))
+
+    assert rms(-0.1, 0.5) == pytest.approx(6000.0 / 230.0, rel=0.02)  # 230 V before the step
+    assert rms(0.6, 1.0) == pytest.approx(6000.0 / 280.0, rel=0.02)  # 280 V until the relay opens
+    assert rms(1.06, 1.4) < 0.2  # opened at 1.04 s after the trigger: only noise
+
+
+def test_the_capture_is_repeatable_from_the_seed(compliant: DutProfile, open_session) -> None:
+    captures = []
+    for _ in range(2):
+        with SimulatedLab(compliant, seed=5) as lab:
+            grid = open_session(lab.serve("chroma_61800"))
+            scope = open_session(lab.serve("keysight_infiniivision"))
+            energise(grid, lab, t=21.0)
+            load_ov2_step(grid)
+            arm(scope)
+            assert setting(grid, "TRIG ON") == OK
+            lab.advance_to(23.0)
+            assert setting(scope, ":WAV:SOUR CHAN1") == OK
+            captures.append(scope.query_binary_values(":WAV:DATA?", datatype="h", container=np.array))
+    np.testing.assert_array_equal(captures[0], captures[1])
