@@ -4,10 +4,13 @@ The criterion is the usual one: the DUT has tripped when its one-cycle rms
 current falls below a threshold in amperes and stays there. A trailing
 one-cycle window, though, only falls below the threshold about a cycle
 after the current stopped, so the instant is then located on the waveform
-itself: the last sample inside that window whose magnitude still reached the
-threshold. That puts the reported instant within a sample or two of the
-moment the current ceased (better than 1 ms at 5 kS/s and above), while the
-rms criterion keeps noise from ending the search early.
+itself: the last sample inside that window whose magnitude still stood clear
+of the noise (six times the rms of what is left after the trip, and never
+above the threshold). Near a current zero the waveform is small for a while
+before it stops, so an edge criterion at the noise floor rather than at the
+threshold keeps the reported instant within a sample of the moment the
+current ceased, while the rms criterion keeps noise from ending the search
+early.
 """
 
 from __future__ import annotations
@@ -40,6 +43,15 @@ def samples_per_cycle(t_s: np.ndarray, frequency_hz: float) -> int:
     return max(int(round(1.0 / (frequency_hz * float(t_s[1] - t_s[0])))), 1)
 
 
+def _edge_level(current: np.ndarray, k_below: int, threshold_a: float) -> float:
+    """Magnitude that counts as still conducting: clear of the post-trip noise, at most the threshold."""
+    after = np.asarray(current[k_below:], dtype=float)
+    if after.size < 10:
+        return threshold_a
+    noise_rms = float(np.sqrt(np.mean(after**2)))
+    return min(threshold_a, max(6.0 * noise_rms, 1e-3 * threshold_a))
+
+
 def detect_trip(t_s: np.ndarray, current: np.ndarray, threshold_a: float, frequency_hz: float,
                 *, rms: np.ndarray | None = None) -> TripDetection | None:
     """The trip in a capture, or None if the current never fell below the threshold for good."""
@@ -52,7 +64,7 @@ def detect_trip(t_s: np.ndarray, current: np.ndarray, threshold_a: float, freque
         return TripDetection(float(t_s[0]), float(t_s[0]))  # never conducted in the window
     k_below = int(above[-1]) + 1
     window = slice(max(k_below - n, 0), k_below + 1)
-    strong = np.flatnonzero(np.abs(current[window]) >= threshold_a)
+    strong = np.flatnonzero(np.abs(current[window]) >= _edge_level(current, k_below, threshold_a))
     if strong.size == 0:
         edge = float(t_s[k_below])
     else:

@@ -20,6 +20,8 @@ from rig.sim.signal import PiecewiseLinear
 Op = Literal[">=", "<=", ">", "<"]
 _NEGATION: dict[str, Op] = {">=": "<", "<=": ">", ">": "<=", "<": ">="}
 _EPS = 1e-9
+TIME_TOLERANCE_S = 1e-9
+"""Instants closer than this (1 ns) are the same instant: far below any bench timing."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,9 @@ class Bound:
         return replace(self, op=_NEGATION[self.op])
 
     def measured(self, t: float) -> float:
-        return self.gain * self.signal.at(t - self.latency_s) + self.offset
+        # Instants are floats: 35.29 - 0.02 is 35.269999999999996, a hair before a step at
+        # 35.27. A step within TIME_TOLERANCE_S before an instant counts as already there.
+        return self.gain * self.signal.at(t - self.latency_s + TIME_TOLERANCE_S) + self.offset
 
     def holds_at(self, t: float) -> bool:
         m = self.measured(t)
@@ -67,37 +71,54 @@ class Bound:
         return [s.t0 + self.latency_s for s in self.signal.segments(a - self.latency_s, b - self.latency_s)[1:]]
 
     def linear_ends(self, a: float, b: float) -> tuple[float, float]:
-        """Measured value at ``a`` and just before ``b`` on a piece where it is linear."""
-        seg = self.signal.segments(a - self.latency_s, b - self.latency_s)[0]
-        return self.gain * seg.v0 + self.offset, self.gain * seg.v1 + self.offset
+        """Measured value at ``a`` and just before ``b``, on a piece where it is linear.
+
+        Read at two interior points and extended to the ends, so a breakpoint that
+        lands a rounding error inside the piece (after shifting by the latency)
+        cannot make the piece read the value from the wrong side of a step.
+        """
+        p, q = a + 0.25 * (b - a), a + 0.75 * (b - a)
+        m_p, m_q = self.measured(p), self.measured(q)
+        slope = (m_q - m_p) / (q - p)
+        return m_p - slope * (p - a), m_q + slope * (b - q)
 
 
 def first_instant_all(bounds: list[Bound], t_start: float, t_end: float, period_s: float) -> float | None:
-    """First evaluation instant n * period_s in [t_start, t_end] where every bound holds."""
+    """First evaluation instant n * period_s in [t_start, t_end] where every bound holds.
+
+    Candidates are the first grid instants inside each linear piece's solved
+    interval and the first grid instant at or after each cut (where a step
+    becomes visible); the final word is always a direct evaluation, so float
+    rounding at the cuts can move a candidate but never change a verdict.
+    """
     if t_end < t_start:
         return None
     edges = {t_start, t_end}
     for bound in bounds:
         edges.update(bound.edges(t_start, t_end))
     cuts = sorted(edges)
-    for a, b in zip(cuts, cuts[1:] if len(cuts) > 1 else cuts):
+    candidates: set[int] = {math.ceil(c / period_s - _EPS) for c in cuts}
+    for a, b in zip(cuts, cuts[1:]):
+        if b - a <= TIME_TOLERANCE_S:
+            continue  # a rounding sliver between two cuts: its instants are the cuts' candidates
         lo, hi = a, b
         for bound in bounds:
-            m_a, m_b = bound.linear_ends(a, b) if b > a else (bound.measured(a),) * 2
-            piece = bound.solve(a, b, m_a, m_b)
+            piece = bound.solve(a, b, *bound.linear_ends(a, b))
             if piece is None:
                 lo, hi = 1.0, 0.0
                 break
             lo, hi = max(lo, piece[0]), min(hi, piece[1])
-        if lo > hi:
+        if lo <= hi:
+            n = math.ceil(lo / period_s - _EPS)
+            candidates.update((n, n + 1))  # rounding at lo may need the next instant
+    for n in sorted(candidates):
+        t_n = n * period_s
+        if t_n < t_start - _EPS:
             continue
-        n = math.ceil(lo / period_s - _EPS)
-        for k in range(3):  # the first grid instants in the piece; rounding may need the next one
-            t_n = (n + k) * period_s
-            if t_n > hi + _EPS or t_n > t_end + _EPS:
-                break
-            if t_n >= t_start - _EPS and all(bound.holds_at(t_n) for bound in bounds):
-                return t_n
+        if t_n > t_end + _EPS:
+            break
+        if all(bound.holds_at(t_n) for bound in bounds):
+            return t_n
     return None
 
 

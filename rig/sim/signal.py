@@ -49,7 +49,7 @@ class PiecewiseLinear:
         value = self.at(t)
         keep = bisect.bisect_right(self._t, t)
         del self._t[keep:], self._v[keep:]
-        if self._t[-1] < t or self._v[-1] != value:
+        if not self._t or self._t[-1] < t or self._v[-1] != value:
             self._t.append(t)
             self._v.append(value)
 
@@ -94,8 +94,8 @@ class PiecewiseLinear:
 
     def sample(self, times: np.ndarray) -> np.ndarray:
         """Values at many instants at once (right-continuous at steps)."""
-        t = np.asarray(self._t)
-        v = np.asarray(self._v)
+        t = np.asarray(self._t, dtype=float)
+        v = np.asarray(self._v, dtype=float)
         # np.interp takes the left value at duplicate abscissae; shift steps by a hair.
         dup = np.flatnonzero(np.diff(t) == 0.0)
         if dup.size:
@@ -105,8 +105,8 @@ class PiecewiseLinear:
 
     def integral(self, times: np.ndarray) -> np.ndarray:
         """The integral of the signal from the first breakpoint to each instant (trapezoids are exact here)."""
-        t = np.asarray(self._t)
-        v = np.asarray(self._v)
+        t = np.asarray(self._t, dtype=float)
+        v = np.asarray(self._v, dtype=float)
         cumulative = np.concatenate(([0.0], np.cumsum(np.diff(t) * (v[:-1] + v[1:]) / 2.0)))
         times = np.asarray(times, dtype=float)
         idx = np.clip(np.searchsorted(t, times, side="right") - 1, 0, len(t) - 1)

@@ -327,10 +327,6 @@ def test_advancing_backwards_is_ignored(model: LabModel) -> None:
     assert model.charger.connected
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a step at 35.27 s should be seen at the grid instant 3529 * 0.01 = "
-                   "35.29, but holds_at evaluates signal.at(35.29 - 0.02) = at(35.269999999999996), just before the "
-                   "step (47.2 s likewise), so the stage picks up one period late and the trip time is 0.55 s, not "
-                   "0.54 s (about one centisecond step instant in ten between 20 s and 120 s)")
 @pytest.mark.parametrize("step_time", [35.27, 47.2])
 def test_trip_time_does_not_depend_on_the_float_representation_of_the_step_instant(model: LabModel,
                                                                                    step_time: float) -> None:
@@ -341,9 +337,6 @@ def test_trip_time_does_not_depend_on_the_float_representation_of_the_step_insta
     assert trip.opened_s - step_time == pytest.approx(0.54, abs=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an O/V stage 2 step at t = 64.0 s is never seen: (64.0 + 0.02) - 0.02 "
-                   "< 64.0 in floating point (see test_sim_predicates: latency round trip), so the compliant charger "
-                   "stays connected at 280 V forever; likewise an O/F step at 63.99 s")
 @pytest.mark.parametrize(("quantity", "at_s", "value"), [("voltage", 64.0, 280.0), ("frequency", 63.99, 52.5)])
 def test_a_step_at_an_unlucky_instant_still_trips(model: LabModel, quantity: str, at_s: float, value: float) -> None:
     model.advance_to(at_s)
@@ -353,9 +346,6 @@ def test_a_step_at_an_unlucky_instant_still_trips(model: LabModel, quantity: str
     assert len(model.charger.trips) == 1
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError, reason="BUG: with voltage and frequency both out of the window, "
-                   "a frequency step at 0.54 s and a voltage step at 0.58 s put reconnection cuts one ulp apart "
-                   "(0.54 + 0.06 vs 0.58 + 0.02) and LabModel.advance_to raises IndexError")
 def test_reconnection_search_survives_edges_one_ulp_apart(compliant: DutProfile) -> None:
     m = LabModel(compliant, seed=1)
     m.grid.set_voltage(0.0, 200.0)  # below the 207 V reconnection window

@@ -149,8 +149,6 @@ def test_sample_is_right_continuous_at_a_step() -> None:
     np.testing.assert_array_equal(values, [230.0, 280.0, 280.0])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: sample() shifts duplicate breakpoints in an int array when every "
-                   "breakpoint is an int, so nextafter(1, -inf) truncates to 0 and the step spreads into a ramp")
 def test_sample_with_integer_breakpoints_matches_at() -> None:
     s = PiecewiseLinear(0, 230)
     s.step(1, 280)
@@ -236,8 +234,6 @@ def test_a_segment_of_zero_length_has_zero_slope() -> None:
     assert Segment(1.0, 1.0, 5.0, 9.0).slope == 0.0
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError, reason="BUG: step()/truncate() before the first breakpoint "
-                   "deletes every breakpoint and then indexes the empty list")
 def test_a_step_before_the_first_breakpoint() -> None:
     s = PiecewiseLinear(1.0, 230.0)
     s.step(0.5, 250.0)
