@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 import pyvisa
 from pyvisa.errors import VisaIOError
 
@@ -69,6 +70,7 @@ class ScpiDriver:
         self.name = name
         self.envelope = envelope
         self.options = dict(options or {})
+        self._unsynced = False
         try:
             self._session = resource_manager().open_resource(
                 resource, read_termination="\n", write_termination="\n", timeout=timeout_ms)
@@ -89,20 +91,41 @@ class ScpiDriver:
             self.check_errors(command, first)
 
     def query(self, command: str) -> str:
+        if self._unsynced:
+            self._resync()
+        self._unsynced = True  # until the reply is read: Ctrl-C or a timeout may strand it
         try:
-            return self._session.query(command).strip()
+            reply = self._session.query(command).strip()
         except VisaIOError as err:
             raise InstrumentError(self.name, command, f"no answer: {err.description}") from None
+        self._unsynced = False
+        return reply
+
+    def _resync(self) -> None:
+        """Drop replies stranded by an interrupted exchange, so the safe state reads its own answers."""
+        timeout = self._session.timeout
+        self._session.timeout = 200
+        try:
+            for _ in range(64):
+                self._session.read_raw()
+        except VisaIOError:
+            pass  # nothing more to read: back in step
+        finally:
+            self._session.timeout = timeout
+            self._unsynced = False
 
     def query_block(self, command: str, datatype: str) -> Any:
         """Read an IEEE 488.2 binary block as a numpy array."""
-        import numpy as np
-
+        if self._unsynced:
+            self._resync()
+        self._unsynced = True
         try:
-            return self._session.query_binary_values(command, datatype=datatype, is_big_endian=False,
-                                                     container=np.array)
+            block = self._session.query_binary_values(command, datatype=datatype, is_big_endian=False,
+                                                      container=np.array)
         except VisaIOError as err:
             raise InstrumentError(self.name, command, f"no answer: {err.description}") from None
+        self._unsynced = False
+        return block
 
     def check_errors(self, after: str, first: str | None = None) -> None:
         """Drain ``SYST:ERR?``; raise naming the command if the queue held anything."""
