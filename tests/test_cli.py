@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -48,6 +49,8 @@ def test_bad_plan_exits_2_naming_file_line_and_field(tmp_path, old, new, field, 
     assert str(plan) in message and field in message
     if marker:
         assert f"{plan}:{_line_of(plan, marker)}:" in message
+    else:
+        assert re.search(rf"{re.escape(str(plan))}:\d+: ", message)
     assert not out.exists(), "nothing may start for a bad plan"
 
 
