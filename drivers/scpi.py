@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pyvisa
-from pyvisa.errors import VisaIOError
+from pyvisa.errors import InvalidSession, VisaIOError
 
 from rig.envelope import EnvelopeGuard
 from rig.errors import InstrumentError
@@ -25,6 +25,11 @@ _resource_manager: pyvisa.ResourceManager | None = None
 def resource_manager() -> pyvisa.ResourceManager:
     """One pyvisa-py resource manager per process (pure Python: no vendor VISA needed)."""
     global _resource_manager
+    if _resource_manager is not None:
+        try:
+            _resource_manager.session  # pyvisa shares one manager per library: someone may have closed it
+        except InvalidSession:
+            _resource_manager = None
     if _resource_manager is None:
         _resource_manager = pyvisa.ResourceManager("@py")
     return _resource_manager

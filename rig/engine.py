@@ -11,6 +11,7 @@ SIGTERM) or an unexpected exception ends the run "incomplete", outputs off.
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from rig import __version__
 from rig.bench import Bench, load_bench
 from rig.bench_session import OpenBench, open_bench
 from rig.envelope import EnvelopeGuard
-from rig.errors import RigError
+from rig.errors import RigError, RigInputError
 from rig.evidence import RunRecorder, utc_now_iso
 from rig.plan import ENVELOPE_QUANTITY, CaseBase, LoadedCase, load_cases
 from rig.procedures.g99_protection import PROCEDURES
@@ -87,6 +88,10 @@ class PreparedRun:
 
 def prepare(request: RunRequest) -> PreparedRun:
     """Load and validate plans and bench, and check the envelope. Raises RigInputError (exit 2)."""
+    out = request.out_dir
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise RigInputError(f"{out}: the run directory exists and is not empty; choose a new --out "
+                            "so no earlier evidence is overwritten")
     bench = load_bench(request.bench_path)
     if request.dut_path is not None:
         load_dut_profile(request.dut_path)  # a bad profile is an input error now, not mid-run
@@ -229,11 +234,7 @@ def run_campaign(request: RunRequest, listener: RunListener | None = None) -> Ru
 
 
 def default_out_dir(root: Path) -> Path:
+    """``reports/run-<UTC time>-<pid>``: unique for runs started side by side, sorted by time."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    base = root / f"run-{stamp}"
-    candidate, n = base, 1
-    while candidate.exists():
-        n += 1
-        candidate = Path(f"{base}-{n}")
-    return candidate
+    return root / f"run-{stamp}-{os.getpid()}"
 
