@@ -14,6 +14,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from rig.formatting import format_limit, format_measured
 from rig.results import CaseResult, RunResults
 
 def _is_tty() -> bool:
@@ -56,8 +57,8 @@ class TerminalProgress:
                 f"bench time {sim_time_s:9.2f} s   wall {wall_s:7.2f} s"))
 
     def case_finished(self, result: CaseResult) -> None:
-        measured = ", ".join(f"{k}={v:g}" if v is not None else f"{k}=none"
-                             for k, v in result.measured.items() if k in result.limits)
+        measured = ", ".join(format_measured(name, result.measured.get(name), limit)
+                             for name, limit in result.limits.items())
         line = Text(f"[{self._index:>3}/{self._total}] ")
         line.append(_verdict(result.verdict))
         line.append(f" {result.id}  {measured or (result.error or '')}")
@@ -84,12 +85,10 @@ def summary_table(results: RunResults) -> Table:
     for column in ("case", "measured", "limit", "verdict"):
         table.add_column(column)
     for case in results.cases:
-        shown = [(name, case.measured.get(name), limit) for name, limit in case.limits.items()]
-        measured = "; ".join(f"{name} {value:g} {limit.unit}" if value is not None else f"{name} none"
-                             for name, value, limit in shown)
-        limit_text = "; ".join(f"{'' if l.min is None else f'{l.min:g}'}..{'' if l.max is None else f'{l.max:g}'} {l.unit}"
-                               for _, _, l in shown)
-        table.add_row(case.id, measured if case.verdict != "error" else (case.error or "")[:80], limit_text,
+        measured = "; ".join(format_measured(name, case.measured.get(name), limit)
+                             for name, limit in case.limits.items())
+        limits = "; ".join(format_limit(limit) for limit in case.limits.values())
+        table.add_row(case.id, measured if case.verdict != "error" else (case.error or "")[:100], limits,
                       _verdict(case.verdict))
     counts = {v: sum(c.verdict == v for c in results.cases) for v in ("pass", "fail", "error", "skip")}
     table.caption = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
