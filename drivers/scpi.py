@@ -103,6 +103,8 @@ class ScpiDriver:
             reply = self._session.query(command).strip()
         except VisaIOError as err:
             raise InstrumentError(self.name, command, f"no answer: {err.description}") from None
+        except OSError as err:  # pyvisa-py lets socket errors through
+            raise InstrumentError(self.name, command, f"connection failed: {err}") from None
         self._unsynced = False
         return reply
 
@@ -113,8 +115,8 @@ class ScpiDriver:
         try:
             for _ in range(64):
                 self._session.read_raw()
-        except VisaIOError:
-            pass  # nothing more to read: back in step
+        except (VisaIOError, OSError):
+            pass  # nothing more to read (or nothing to read from): back in step
         finally:
             self._session.timeout = timeout
             self._unsynced = False
@@ -129,6 +131,8 @@ class ScpiDriver:
                                                       container=np.array)
         except VisaIOError as err:
             raise InstrumentError(self.name, command, f"no answer: {err.description}") from None
+        except OSError as err:
+            raise InstrumentError(self.name, command, f"connection failed: {err}") from None
         self._unsynced = False
         return block
 

@@ -93,13 +93,24 @@ def open_bench(bench: Bench, dut_path: Path | None, *, seed: int | None = None,
                   steps=StepLog(clock, use_allure=use_allure))
         opened = OpenBench(lab, instruments, identities, seed, dut, sim)
         yield opened
-    finally:
-        problems = bring_to_safe_state(instruments)
-        for instrument in instruments.values():
-            instrument.close()
-        if sim is not None:
-            sim.close()
-        if opened is not None:
-            opened.safe_state_problems = problems
+    except BaseException as err:
+        # The original error is the story; a safe-state problem on the way out is added to it.
+        problems = _shut_down(instruments, sim, opened)
         if problems:
-            raise SafetyError("could not confirm the safe state: " + "; ".join(problems))
+            err.add_note("could not confirm the safe state: " + "; ".join(problems))
+        raise
+    problems = _shut_down(instruments, sim, opened)
+    if problems:
+        raise SafetyError("could not confirm the safe state: " + "; ".join(problems))
+
+
+def _shut_down(instruments: dict[str, Instrument], sim: SimulatedLab | None, opened: OpenBench | None) -> list[str]:
+    """Safe state first, then close every session and the simulated lab."""
+    problems = bring_to_safe_state(instruments)
+    for instrument in instruments.values():
+        instrument.close()
+    if sim is not None:
+        sim.close()
+    if opened is not None:
+        opened.safe_state_problems = problems
+    return problems

@@ -61,7 +61,8 @@ def run(
         err_console.print("[bold red]interrupted[/bold red]: outputs are off; the record is marked incomplete")
         raise typer.Exit(1)
     except RigError as err:
-        err_console.print(f"[bold red]run aborted:[/bold red] {err}", highlight=False)
+        notes = "".join(f"; {note}" for note in getattr(err, "__notes__", []))
+        err_console.print(f"[bold red]run aborted:[/bold red] {err}{notes}", highlight=False)
         raise typer.Exit(1)
     passed = results.run.status == "complete" and all(c.verdict == "pass" for c in results.cases)
     raise typer.Exit(0 if passed else 1)

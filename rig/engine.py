@@ -211,7 +211,8 @@ class CampaignRun:
             status, reason = "incomplete", f"aborted by {exc_type.__name__}: {exc}"
         sim_seconds = (self.bench.lab.clock.now() - self._sim0) if self.bench else 0.0
         try:
-            self._stack.close()  # safe state, then close instruments and the simulated lab
+            # Safe state, then close instruments and the simulated lab; the bench sees the exception.
+            self._stack.__exit__(exc_type, exc, tb)
         except RigError as err:
             status, reason = "incomplete", f"{reason + '; ' if reason else ''}{err}"
             if exc_type is None:

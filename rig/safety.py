@@ -27,7 +27,8 @@ def bring_to_safe_state(instruments: Mapping[str, Instrument]) -> list[str]:
         try:
             instrument.safe_off()
         except Exception as err:  # noqa: BLE001 - keep going: the next instrument must still go safe
-            problems.append(f"{role}: {err}")
+            text = str(err)
+            problems.append(text if text.startswith(f"{role}:") else f"{role}: {text}")
     return problems
 
 
