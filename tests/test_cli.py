@@ -124,3 +124,24 @@ def test_pytest_front_door_runs_plans_as_items_and_fails_on_a_defect(tmp_path):
     bad = pytest_plan("--rig-out", str(tmp_path / "bad"), "--rig-dut", str(ROOT / "fixtures/duts/ov2-slow.yaml"))
     assert bad.returncode == 1
     assert "1 failed, 3 passed" in bad.stdout and "g99.ov2.trip_time" in bad.stdout
+
+
+def test_unreachable_instrument_is_one_clear_message_not_a_traceback(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bench = tmp_path / "bench.yaml"
+    bench.write_text(f"""bench: unreachable
+instruments:
+  grid: {{driver: chroma_61800, address: "TCPIP0::127.0.0.1::{port}::SOCKET"}}
+  capture: {{driver: keysight_infiniivision, address: "TCPIP0::127.0.0.1::{port}::SOCKET"}}
+envelope:
+  ac_voltage_v: {{min: 0.0, max: 300.0}}
+  ac_frequency_hz: {{min: 45.0, max: 65.0}}
+""")
+    result = rig("run", "--bench", str(bench), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "grid" in result.stderr and "*IDN?" in result.stderr
