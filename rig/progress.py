@@ -14,6 +14,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from rig.evidence import MANIFEST, sha256_file
 from rig.formatting import format_limit, format_measured
 from rig.results import CaseResult, RunResults
 
@@ -78,6 +79,8 @@ class TerminalProgress:
         if run.reason:
             self.console.print(f"reason: {run.reason}")
         self.console.print(f"report: {out_dir / 'report.html'}\nverify: rig verify {out_dir}")
+        # Sent apart from the evidence (e-mail, ticket), this digest anchors the whole run.
+        self.console.print(f"manifest SHA-256: {sha256_file(out_dir / MANIFEST)}")
 
 
 def summary_table(results: RunResults) -> Table:

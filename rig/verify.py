@@ -76,7 +76,9 @@ def format_verify_report(report: VerifyReport) -> str:
     if report.ok:
         return (
             f"OK: {report.checked} files in {report.run_dir} match {MANIFEST} "
-            f"({HASH_ALGORITHM.upper()}), none missing, none unlisted"
+            f"({HASH_ALGORITHM.upper()}), none missing, none unlisted\n"
+            f"{MANIFEST} {HASH_ALGORITHM.upper()}: {sha256_file(report.run_dir / MANIFEST)} "
+            "(compare with the digest the run printed when it finished)"
         )
     lines = [f"NOT VERIFIED: {report.run_dir} does not match its {MANIFEST}"]
     digest = HASH_ALGORITHM.upper()
