@@ -51,14 +51,13 @@ def test_default_bench_loads() -> None:
     assert bench.envelope.ac_frequency_slew_hz_per_s.max == 50.0
 
 
-def test_realtime_bench_differs_only_in_name_and_time() -> None:
+def test_realtime_bench_differs_only_in_name_description_and_time() -> None:
     virtual = load_bench(FIXTURES / "sim.yaml")
     real = load_bench(FIXTURES / "sim-realtime.yaml")
     assert real.bench == "sim-lab-realtime"
     assert real.simulated_lab is not None and real.simulated_lab.time == "real"
-    assert real.model_dump(exclude={"bench", "simulated_lab"}) == virtual.model_dump(
-        exclude={"bench", "simulated_lab"}
-    )
+    different = {"bench", "description", "simulated_lab"}
+    assert real.model_dump(exclude=different) == virtual.model_dump(exclude=different)
 
 
 def test_real_instrument_without_simulated_lab(tmp_path: Path) -> None:
