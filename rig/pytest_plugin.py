@@ -158,6 +158,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A campaign and the plan it lists collect the same cases: each case runs once.
+    seen: set[str] = set()
+    keep: list[pytest.Item] = []
+    repeated: list[pytest.Item] = []
+    for item in items:
+        if isinstance(item, CaseItem):
+            if item.loaded.case.id in seen:
+                repeated.append(item)
+                continue
+            seen.add(item.loaded.case.id)
+        keep.append(item)
+    if repeated:
+        config.hook.pytest_deselected(items=repeated)
+        items[:] = keep
     cases = [item.loaded for item in items if isinstance(item, CaseItem)]
     if not cases:
         return

@@ -145,3 +145,10 @@ envelope:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "grid" in result.stderr and "*IDN?" in result.stderr
+
+
+def test_pytest_on_the_plans_folder_runs_each_case_once(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "test_plans"), "-q", "-p", "no:cacheprovider",
+                             "--rig-out", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout
+    assert "22 passed, 22 deselected" in result.stdout  # the campaign lists the same protection plan
