@@ -27,9 +27,6 @@ from rig.sim.dut_profile import DutProfile, load_dut_profile
 from rig.sim.lab import SimulatedLab
 from rig.steps import StepLog
 
-REQUIRED_ROLES = ("grid", "capture")
-
-
 @dataclass
 class OpenBench:
     lab: Lab
@@ -46,11 +43,16 @@ def describe_dut(profile: DutProfile, path: Path) -> str:
     return f"{profile.dut}: {ident.manufacturer} {ident.model} s/n {ident.serial} firmware {ident.firmware} ({path})"
 
 
-def _check_roles(bench: Bench) -> None:
-    for role in REQUIRED_ROLES:
+def check_roles(bench: Bench, required: dict[str, str]) -> None:
+    """Refuse a bench that lacks a role some case needs (``required``: role -> the case that needs it)."""
+    for role, case_id in required.items():
         if role not in bench.instruments:
             raise InputFileError(bench.source or Path("<bench>"), None, "instruments",
-                                 f"the G99 suite needs a {role!r} instrument")
+                                 f"case {case_id} needs a {role!r} instrument; the bench has "
+                                 f"{', '.join(bench.instruments) or 'none'}")
+
+
+def _check_drivers(bench: Bench) -> None:
     for role, entry in bench.instruments.items():
         if entry.driver not in DRIVERS:
             raise InputFileError(bench.source or Path("<bench>"), None, f"instruments.{role}.driver",
@@ -61,7 +63,7 @@ def _check_roles(bench: Bench) -> None:
 def open_bench(bench: Bench, dut_path: Path | None, *, seed: int | None = None,
                use_allure: bool = False) -> Iterator[OpenBench]:
     """Connect to every instrument; always leave the bench safe and closed."""
-    _check_roles(bench)
+    _check_drivers(bench)
     sim: SimulatedLab | None = None
     clock: Clock
     dut = None
@@ -89,8 +91,7 @@ def open_bench(bench: Bench, dut_path: Path | None, *, seed: int | None = None,
             instruments[role] = driver
             identities.append(InstrumentIdentity(role=role, driver=entry.driver, address=address,
                                                  idn=driver.identify(), calibration_due=entry.calibration_due))
-        lab = Lab(clock=clock, grid=instruments["grid"], capture=instruments["capture"],
-                  steps=StepLog(clock, use_allure=use_allure))
+        lab = Lab(clock, StepLog(clock, use_allure=use_allure), instruments)
         opened = OpenBench(lab, instruments, identities, seed, dut, sim)
         yield opened
     except BaseException as err:

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from rig import __version__
 from rig.bench import Bench, load_bench
-from rig.bench_session import OpenBench, open_bench
+from rig.bench_session import OpenBench, check_roles, open_bench
 from rig.envelope import EnvelopeGuard
 from rig.errors import RigError, RigInputError
 from rig.evidence import RunRecorder, utc_now_iso
@@ -96,6 +96,7 @@ def prepare(request: RunRequest) -> PreparedRun:
     if request.dut_path is not None:
         load_dut_profile(request.dut_path)  # a bad profile is an input error now, not mid-run
     cases = load_cases(request.plan_paths)
+    check_roles(bench, {role: c.case.id for c in reversed(cases) for role in PROCEDURES[c.case.procedure].roles})
     refuse_outside_envelope(cases, EnvelopeGuard.from_bench(bench))
     return PreparedRun(request, cases, bench)
 
@@ -166,7 +167,7 @@ class CampaignRun:
                     limits=limits, setting=_setting_record(case), params=case.params.model_dump(),
                     source=loaded.source)
         try:
-            outcome = PROCEDURES[case.procedure](lab, loaded.plan, case)
+            outcome = PROCEDURES[case.procedure].run(lab, loaded.plan, case)
             traces, plot = self._write_outcome(case.id, outcome, limits)
             result = CaseResult(**base, verdict=judge(outcome.measured, limits), measured=outcome.measured,
                                 traces=traces, plot=plot)

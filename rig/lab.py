@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 from rig.clock import Clock
-from rig.roles import Digitizer, GridSimulator
+from rig.roles import Digitizer, GridSimulator, Instrument
 from rig.steps import StepLog
 
 
-@dataclass
 class Lab:
-    """What procedures talk to: roles, never vendors, and never the simulator."""
+    """What procedures talk to: roles, never vendors, and never the simulator.
 
-    clock: Clock
-    grid: GridSimulator
-    capture: Digitizer
-    steps: StepLog
+    A bench need not have every role; the engine checks before a run that the
+    bench has the roles its cases' procedures declare, so a missing role here
+    is a programming error, reported by name.
+    """
+
+    def __init__(self, clock: Clock, steps: StepLog, instruments: Mapping[str, Instrument]) -> None:
+        self.clock = clock
+        self.steps = steps
+        self._instruments = dict(instruments)
+
+    def _role(self, name: str) -> Instrument:
+        if name not in self._instruments:
+            raise LookupError(f"this bench has no {name!r} instrument (it has: {', '.join(self._instruments)})")
+        return self._instruments[name]
+
+    @property
+    def grid(self) -> GridSimulator:
+        return self._role("grid")  # type: ignore[return-value]
+
+    @property
+    def capture(self) -> Digitizer:
+        return self._role("capture")  # type: ignore[return-value]

@@ -152,3 +152,15 @@ def test_pytest_on_the_plans_folder_runs_each_case_once(tmp_path):
                              "--rig-out", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout
     assert "22 passed, 22 deselected" in result.stdout  # the campaign lists the same protection plan
+
+
+def test_bench_without_a_role_the_plan_needs_is_refused_before_anything_opens(tmp_path):
+    bench = tmp_path / "bench.yaml"
+    text = (ROOT / "fixtures/benches/sim.yaml").read_text()
+    start = text.index("  capture:")
+    end = text.index("envelope:")
+    bench.write_text(text[:start] + text[end:])
+    result = rig("run", "--bench", str(bench), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert str(bench) in result.stderr and "'capture'" in result.stderr and "trip_time" in result.stderr
+    assert not (tmp_path / "out").exists()

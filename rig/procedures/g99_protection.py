@@ -14,7 +14,7 @@ import pandas as pd
 from rig.clock import wait_until
 from rig.lab import Lab
 from rig.plan import NoTripCase, Plan, TripTimeCase, TripValueCase
-from rig.procedures.outcome import PlotRequest, PreconditionError, ProcedureOutcome
+from rig.procedures.outcome import PlotRequest, PreconditionError, Procedure, ProcedureOutcome
 from rig.procedures.trip_detection import detect_trip, one_cycle_rms, samples_per_cycle
 from rig.roles import Capture, GridProgram, GridStep
 
@@ -164,4 +164,8 @@ def trip_value(lab: Lab, plan: Plan, case: TripValueCase) -> ProcedureOutcome:
     return ProcedureOutcome(measured, {"staircase": pd.DataFrame(rows)})
 
 
-PROCEDURES = {"trip_value": trip_value, "trip_time": trip_time, "no_trip": no_trip}
+PROCEDURES = {
+    "trip_value": Procedure(trip_value, roles=("grid",)),
+    "trip_time": Procedure(trip_time, roles=("grid", "capture")),
+    "no_trip": Procedure(no_trip, roles=("grid", "capture")),
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import pandas as pd
 
@@ -29,3 +30,11 @@ class ProcedureOutcome:
     measured: dict[str, float | None]
     traces: dict[str, pd.DataFrame] = field(default_factory=dict)
     plot: PlotRequest | None = None
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A procedure and the roles it needs, so a bench that lacks one is refused before the run."""
+
+    run: Callable[..., ProcedureOutcome]
+    roles: tuple[str, ...]
