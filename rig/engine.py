@@ -25,7 +25,7 @@ from rig.envelope import EnvelopeGuard
 from rig.errors import RigError, RigInputError
 from rig.evidence import RunRecorder, utc_now_iso
 from rig.plan import ENVELOPE_QUANTITY, CaseBase, LoadedCase, load_cases
-from rig.procedures.g99_protection import PROCEDURES
+from rig.procedures import PROCEDURES
 from rig.procedures.outcome import ProcedureOutcome
 from rig.report import render_report
 from rig.results import CaseResult, Limit, RunInfo, RunResults, TripPlot, Verdict

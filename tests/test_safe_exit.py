@@ -13,7 +13,7 @@ import pytest
 from campaign_helpers import run_cases
 from rig.engine import CampaignRun
 from rig.errors import InstrumentError
-from rig.procedures import g99_protection
+from rig.procedures import PROCEDURES
 from rig.procedures.outcome import Procedure
 from rig.verify import verify_run
 
@@ -72,7 +72,7 @@ def test_unexpected_exception_mid_case_leaves_outputs_off_and_an_incomplete_reco
         lab.grid.output(True)
         raise ZeroDivisionError("a bug in a procedure")
 
-    monkeypatch.setitem(g99_protection.PROCEDURES, "no_trip", Procedure(broken_procedure, roles=("grid",)))
+    monkeypatch.setitem(PROCEDURES, "no_trip", Procedure(broken_procedure, roles=("grid",)))
     holder: dict[str, CampaignRun] = {}
     original_enter = CampaignRun.__enter__
 
@@ -91,7 +91,7 @@ def test_unexpected_exception_mid_case_leaves_outputs_off_and_an_incomplete_reco
 
 
 def test_instrument_error_is_a_recorded_case_error_and_the_run_goes_on(tmp_path, monkeypatch):
-    real = g99_protection.PROCEDURES["trip_time"].run
+    real = PROCEDURES["trip_time"].run
     calls = {"n": 0}
 
     def flaky(lab, plan, case):
@@ -101,7 +101,7 @@ def test_instrument_error_is_a_recorded_case_error_and_the_run_goes_on(tmp_path,
             raise InstrumentError("grid", "MEAS:CURR:AC?", "no answer: timeout")
         return real(lab, plan, case)
 
-    monkeypatch.setitem(g99_protection.PROCEDURES, "trip_time", Procedure(flaky, roles=("grid", "capture")))
+    monkeypatch.setitem(PROCEDURES, "trip_time", Procedure(flaky, roles=("grid", "capture")))
     run = run_cases(tmp_path / "run", ids=SHORT)
     verdicts = {c.id: c.verdict for c in run.recorder.results.cases}
     assert verdicts == {"g99.ov2.trip_time": "error", "g99.of.trip_time": "pass", "g99.ov2.no_trip.277_7v": "pass"}
