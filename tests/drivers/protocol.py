@@ -86,3 +86,12 @@ def expected_protocol(driver_class: type, script: Script, *, resource: str = "TC
     driver.scripted_manager = manager
     yield driver
     assert not session.pending, f"the driver left scripted commands unsent: {[c for c, _ in session.pending]}"
+
+
+OK = '0,"No error"'
+"""An empty SCPI error queue."""
+
+
+def setting(command: str, reply: str = OK) -> tuple[str, str]:
+    """A setting command as drivers.scpi sends it: command and error query in one program message."""
+    return (f"{command};:SYST:ERR?", reply)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from protocol import expected_protocol
+from protocol import OK, expected_protocol, setting
 
 from drivers.grid.chroma_61800 import Chroma61800
 from rig.bench import load_bench
@@ -14,17 +14,9 @@ from rig.errors import EnvelopeError, InstrumentError
 from rig.roles import GridProgram, GridReading, GridSimulator, GridStep
 
 SIM_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
-OK = '0,"No error"'
-
-
 @pytest.fixture(scope="module")
 def guard() -> EnvelopeGuard:
     return EnvelopeGuard.from_bench(load_bench(SIM_BENCH))
-
-
-def setting(command: str, reply: str = OK) -> tuple[str, str]:
-    """A setting command as drivers.scpi sends it: command and error query in one program message."""
-    return (f"{command};:SYST:ERR?", reply)
 
 
 def test_session_is_opened_as_a_newline_terminated_socket() -> None:

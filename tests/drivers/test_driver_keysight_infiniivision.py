@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from protocol import expected_protocol
+from protocol import OK, expected_protocol, setting
 
 from drivers.analyzer.keysight_infiniivision import KeysightInfiniiVision
 from rig.errors import InstrumentError
 from rig.roles import Capture, Digitizer
-
-OK = '0,"No error"'
-
-
-def setting(command: str, reply: str = OK) -> tuple[str, str]:
-    return (f"{command};:SYST:ERR?", reply)
-
 
 def word_block(codes: list[int] | np.ndarray) -> bytes:
     """An IEEE 488.2 definite-length block of little-endian int16 codes, written out by hand."""
@@ -38,46 +31,22 @@ def test_word_block_helper_matches_the_ieee_layout() -> None:
     assert word_block([1, -2]) == b"#14\x01\x00\xfe\xff"
 
 
+def arm_script(*, current_range: str, voltage_range: str, span: str, position: str, points: int) -> list:
+    """What ``arm`` must send, in order: probe ranges, timebase, external edge trigger, 16-bit readout, single."""
+    return [setting(command) for command in (
+        f":CHAN1:RANG {current_range}", ":CHAN1:OFFS 0", f":CHAN2:RANG {voltage_range}", ":CHAN2:OFFS 0",
+        f":TIM:RANG {span}", ":TIM:REF LEFT", f":TIM:POS {position}", ":TRIG:MODE EDGE", ":TRIG:EDGE:SOUR EXT",
+        ":WAV:FORM WORD", ":WAV:BYT LSBF", ":WAV:UNS 0", ":WAV:POIN:MODE RAW", f":WAV:POIN {points}", ":SING")]
+
+
 def test_arm_sets_timebase_trigger_format_points_then_single() -> None:
-    script = [
-        setting(":CHAN1:RANG 100"),
-        setting(":CHAN1:OFFS 0"),
-        setting(":CHAN2:RANG 800"),
-        setting(":CHAN2:OFFS 0"),
-        setting(":TIM:RANG 1.5"),
-        setting(":TIM:REF LEFT"),
-        setting(":TIM:POS -0.5"),
-        setting(":TRIG:MODE EDGE"),
-        setting(":TRIG:EDGE:SOUR EXT"),
-        setting(":WAV:FORM WORD"),
-        setting(":WAV:BYT LSBF"),
-        setting(":WAV:UNS 0"),
-        setting(":WAV:POIN:MODE RAW"),
-        setting(":WAV:POIN 15000"),
-        setting(":SING"),
-    ]
+    script = arm_script(current_range="100", voltage_range="800", span="1.5", position="-0.5", points=15000)
     with expected_protocol(KeysightInfiniiVision, script) as scope:
         scope.arm(pre_s=0.5, post_s=1.0, sample_rate_hz=10_000.0)
 
 
 def test_arm_uses_the_probe_ranges_from_the_bench_options() -> None:
-    script = [
-        setting(":CHAN1:RANG 40"),
-        setting(":CHAN1:OFFS 0"),
-        setting(":CHAN2:RANG 1000"),
-        setting(":CHAN2:OFFS 0"),
-        setting(":TIM:RANG 0.2"),
-        setting(":TIM:REF LEFT"),
-        setting(":TIM:POS -0.1"),
-        setting(":TRIG:MODE EDGE"),
-        setting(":TRIG:EDGE:SOUR EXT"),
-        setting(":WAV:FORM WORD"),
-        setting(":WAV:BYT LSBF"),
-        setting(":WAV:UNS 0"),
-        setting(":WAV:POIN:MODE RAW"),
-        setting(":WAV:POIN 1000"),
-        setting(":SING"),
-    ]
+    script = arm_script(current_range="40", voltage_range="1000", span="0.2", position="-0.1", points=1000)
     options = {"current_range_a": 40.0, "voltage_range_v": 1000.0}
     with expected_protocol(KeysightInfiniiVision, script, options=options) as scope:
         scope.arm(pre_s=0.1, post_s=0.1, sample_rate_hz=5000.0)

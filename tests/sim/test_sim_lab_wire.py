@@ -68,6 +68,13 @@ def setting(session, command: str) -> str:
     return session.query(f"{command};:SYST:ERR?")
 
 
+def load_list(grid, *, dwell: str, v_start: str, v_end: str, f: str) -> None:
+    """Put the grid simulator in list mode with these steps (frequency held at ``f``)."""
+    for command in ("OUTP:MODE LIST", f"LIST:DWEL {dwell}", f"LIST:VOLT:AC:STAR {v_start}",
+                    f"LIST:VOLT:AC:END {v_end}", f"LIST:FREQ:STAR {f}", f"LIST:FREQ:END {f}"):
+        assert setting(grid, command) == OK
+
+
 def energise(grid, lab: SimulatedLab, t: float = 21.0) -> None:
     assert setting(grid, "SOUR:VOLT:LEV:IMM:AMPL:AC 230") == OK
     assert setting(grid, "SOUR:FREQ 50") == OK
@@ -143,13 +150,8 @@ def test_chroma_output_on_energises_the_terminals(grid, lab: SimulatedLab) -> No
 
 def test_chroma_list_program_changes_the_terminal_voltage_as_programmed(grid, lab: SimulatedLab) -> None:
     energise(grid, lab, t=21.0)
-    assert setting(grid, "OUTP:MODE LIST") == OK
     assert setting(grid, "LIST:COUN 1") == OK
-    assert setting(grid, "LIST:DWEL 500,1000,500") == OK
-    assert setting(grid, "LIST:VOLT:AC:STAR 230,280,240") == OK
-    assert setting(grid, "LIST:VOLT:AC:END 230,280,250") == OK
-    assert setting(grid, "LIST:FREQ:STAR 50,50,50") == OK
-    assert setting(grid, "LIST:FREQ:END 50,50,50") == OK
+    load_list(grid, dwell="500,1000,500", v_start="230,280,240", v_end="230,280,250", f="50,50,50")
     assert grid.query("TRIG?") == "OFF"
     assert setting(grid, "TRIG ON") == OK  # at lab time 21.0
     assert grid.query("TRIG?") == "ON"
@@ -189,12 +191,7 @@ def arm(scope, *, range_s: float = 1.5, pre_s: float = 0.1, points: int = 1000) 
 
 def load_ov2_step(grid) -> None:
     """230 V for 0.5 s, then 280 V for 1.5 s: an O/V stage 2 trip 0.54 s after the step."""
-    assert setting(grid, "OUTP:MODE LIST") == OK
-    assert setting(grid, "LIST:DWEL 500,1500") == OK
-    assert setting(grid, "LIST:VOLT:AC:STAR 230,280") == OK
-    assert setting(grid, "LIST:VOLT:AC:END 230,280") == OK
-    assert setting(grid, "LIST:FREQ:STAR 50,50") == OK
-    assert setting(grid, "LIST:FREQ:END 50,50") == OK
+    load_list(grid, dwell="500,1500", v_start="230,280", v_end="230,280", f="50,50")
 
 
 def run_bit(scope) -> bool:
