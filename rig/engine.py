@@ -28,7 +28,7 @@ from rig.plan import ENVELOPE_QUANTITY, CaseBase, LoadedCase, load_cases
 from rig.procedures import PROCEDURES
 from rig.procedures.outcome import ProcedureOutcome
 from rig.report import render_report
-from rig.results import CaseResult, Limit, RunInfo, RunResults, TripPlot, Verdict
+from rig.results import CaseResult, Limit, RunInfo, RunResults, StaircasePlot, TripPlot, Verdict
 from rig.safety import bring_to_safe_state
 from rig.sim.dut_profile import load_dut_profile
 
@@ -187,19 +187,24 @@ class CampaignRun:
         return result
 
     def _write_outcome(self, case_id: str, outcome: ProcedureOutcome,
-                       limits: dict[str, Limit]) -> tuple[list[str], TripPlot | None]:
+                       limits: dict[str, Limit]) -> tuple[list[str], TripPlot | StaircasePlot | None]:
         assert self.recorder is not None
         paths = {name: self.recorder.write_trace(case_id, name, frame, {"case": case_id})
                  for name, frame in outcome.traces.items()}
         request = outcome.plot
         if request is None:
             return list(paths.values()), None
+        common = dict(trace=paths[request.trace], quantity=request.quantity, quantity_unit=request.quantity_unit,
+                      threshold_a=request.threshold_a, title=case_id)
+        if request.kind == "staircase":
+            window = limits.get("trip_value")
+            return list(paths.values()), StaircasePlot(
+                **common, setting=request.setting, trip_value=request.found,
+                limit_min=window.min if window else None, limit_max=window.max if window else None)
         window = limits.get("trip_time_s")
-        plot = TripPlot(trace=paths[request.trace], quantity=request.quantity, quantity_unit=request.quantity_unit,
-                        threshold_a=request.threshold_a, trip_instant_s=request.trip_instant_s,
-                        limit_min_s=window.min if window else None, limit_max_s=window.max if window else None,
-                        title=case_id)
-        return list(paths.values()), plot
+        return list(paths.values()), TripPlot(
+            **common, trip_instant_s=request.found,
+            limit_min_s=window.min if window else None, limit_max_s=window.max if window else None)
 
     # -- closing -------------------------------------------------------------------------------
 

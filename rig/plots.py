@@ -18,7 +18,7 @@ from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from rig.results import TripPlot
+from rig.results import StaircasePlot, TripPlot
 
 TRACE_COLUMNS = ["t_s", "i_a", "i_rms_a", "commanded"]
 """The columns a trip-plot trace must have (see ``rig.results.TripPlot``)."""
@@ -103,6 +103,62 @@ def trip_plot_figure(trace: pd.DataFrame, plot: TripPlot) -> Figure:
     return figure
 
 
+STAIRCASE_COLUMNS = ["applied_s", "read_s", "level", "measured_level", "current_a"]
+"""The columns a staircase trace must have (see ``rig.results.StaircasePlot``)."""
+
+
+def staircase_figure(trace: pd.DataFrame, plot: StaircasePlot) -> Figure:
+    """A trip-value search: each level held in turn above, the DUT current read after each below."""
+    missing = [column for column in STAIRCASE_COLUMNS if column not in trace.columns]
+    if missing:
+        raise ValueError(f"trace {plot.trace} lacks column(s) {', '.join(missing)} needed for a staircase plot")
+    t0 = float(trace["applied_s"].iloc[0]) if len(trace) else 0.0
+    start = trace["applied_s"].to_numpy(dtype=float) - t0
+    end = trace["read_s"].to_numpy(dtype=float) - t0
+    level = trace["measured_level"].to_numpy(dtype=float)
+    current = trace["current_a"].to_numpy(dtype=float)
+
+    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN * 0.8), dpi=DPI)
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[1.4, 1])
+    figure.subplots_adjust(left=0.08, right=0.98, top=0.92, bottom=0.1, hspace=0.08)
+    figure.suptitle(plot.title or plot.trace, fontsize=12)
+    if plot.limit_min is not None or plot.limit_max is not None:
+        low = plot.limit_min if plot.limit_min is not None else float(np.min(level))
+        high = plot.limit_max if plot.limit_max is not None else float(np.max(level))
+        top.axhspan(low, high, color="tab:green", alpha=0.15, lw=0, label="acceptance window")
+    if plot.setting is not None:
+        top.axhline(plot.setting, color="black", lw=1.0, ls="--", label=f"setting {plot.setting:g} {plot.quantity_unit}")
+    top.hlines(level, start, end, color="tab:blue", lw=2.0, label="level held (measured)")
+    tripped = current < plot.threshold_a
+    if tripped.any():
+        k = int(np.argmax(tripped))
+        top.hlines(level[k], start[k], end[k], color="tab:red", lw=3.0,
+                   label=f"tripped at {plot.trip_value:g} {plot.quantity_unit}" if plot.trip_value is not None
+                   else "tripped")
+    top.set_ylabel(_label(plot))
+    top.legend(loc="best", fontsize=8, framealpha=0.9)
+    bottom.plot(end, current, "o-", color="tab:orange", label="DUT current at the end of each level")
+    bottom.axhline(plot.threshold_a, color="tab:purple", lw=1.0, ls=":", label=f"threshold {plot.threshold_a:g} A")
+    bottom.set_ylabel("current (A)")
+    bottom.set_xlabel("time from the first level (s)")
+    bottom.legend(loc="best", fontsize=8, framealpha=0.9)
+    for axes in (top, bottom):
+        axes.grid(True, lw=0.4, alpha=0.5)
+    return figure
+
+
+def draw_plot(trace_df: pd.DataFrame, plot: TripPlot | StaircasePlot, out: Path | BinaryIO) -> None:
+    """Draw whichever kind of plot a case asked for."""
+    if isinstance(plot, StaircasePlot):
+        _save_svg(staircase_figure(trace_df, plot), out)
+    else:
+        draw_trip_plot(trace_df, plot, out)
+
+
+def plot_columns(plot: TripPlot | StaircasePlot) -> list[str]:
+    return STAIRCASE_COLUMNS if isinstance(plot, StaircasePlot) else TRACE_COLUMNS
+
+
 def draw_trip_plot(trace_df: pd.DataFrame, plot: TripPlot, out: Path | BinaryIO) -> None:
     """Draw a trip plot as SVG to a path or to an open binary file (e.g. an atomic evidence write).
 
@@ -110,5 +166,9 @@ def draw_trip_plot(trace_df: pd.DataFrame, plot: TripPlot, out: Path | BinaryIO)
     text (searchable, no embedded glyph outlines), and about half the time to
     write, which matters because the run is benchmarked with its report.
     """
+    _save_svg(trip_plot_figure(trace_df, plot), out)
+
+
+def _save_svg(figure: Figure, out: Path | BinaryIO) -> None:
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "v2g-rig"}):
-        trip_plot_figure(trace_df, plot).savefig(out, format="svg", metadata={"Date": None})
+        figure.savefig(out, format="svg", metadata={"Date": None})

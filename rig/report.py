@@ -21,8 +21,8 @@ import pandas as pd
 import rig
 from rig.evidence import EvidenceDir, RunRecorder, read_results, safe_file_name
 from rig.formatting import format_limit, format_measured, format_number, format_setting
-from rig.plots import TRACE_COLUMNS, draw_trip_plot
-from rig.results import CaseResult, Limit, RunResults, TripPlot
+from rig.plots import draw_plot, plot_columns
+from rig.results import CaseResult, Limit, RunResults, StaircasePlot, TripPlot
 
 REPORT = "report.html"
 PLOTS_DIR = "plots"
@@ -93,14 +93,15 @@ def plot_relpath(case_id: str) -> str:
     return f"{PLOTS_DIR}/{safe_file_name(case_id)}.svg"
 
 
-def _ensure_plot(run_dir: Path, evidence: EvidenceDir, case_id: str, plot: TripPlot) -> tuple[str | None, str | None]:
+def _ensure_plot(run_dir: Path, evidence: EvidenceDir, case_id: str,
+                 plot: TripPlot | StaircasePlot) -> tuple[str | None, str | None]:
     """Draw a case's trip plot once: an existing file is kept. Returns (plot path, problem)."""
     relpath = plot_relpath(case_id)
     if (run_dir / relpath).exists():
         return relpath, None
     try:
-        trace = pd.read_parquet(run_dir / plot.trace, columns=TRACE_COLUMNS)
-        evidence.write_stream(relpath, lambda file: draw_trip_plot(trace, plot, file))
+        trace = pd.read_parquet(run_dir / plot.trace, columns=plot_columns(plot))
+        evidence.write_stream(relpath, lambda file: draw_plot(trace, plot, file))
     except (OSError, ValueError, KeyError) as error:  # a damaged run still gets its report
         return None, f"plot not drawn: trace {plot.trace}: {error}"
     return relpath, None

@@ -8,7 +8,7 @@ run goes), the evidence writer (which streams them to disk), the report
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +56,7 @@ class TripPlot(Record):
     simulator was told to produce, in ``quantity_unit``).
     """
 
+    kind: Literal["trip_time"] = "trip_time"
     trace: str
     quantity: str
     quantity_unit: str
@@ -64,6 +65,30 @@ class TripPlot(Record):
     limit_min_s: float | None = None
     limit_max_s: float | None = None
     title: str = ""
+
+
+class StaircasePlot(Record):
+    """What the report needs to draw a trip-value search from its staircase trace.
+
+    ``trace`` is a Parquet file with one row per level: ``applied_s`` and
+    ``read_s`` (bench time the level was set and the current read),
+    ``level`` (commanded), ``measured_level`` (the grid simulator's reading)
+    and ``current_a`` (the DUT current read at the end of the dwell).
+    """
+
+    kind: Literal["staircase"] = "staircase"
+    trace: str
+    quantity: str
+    quantity_unit: str
+    threshold_a: float
+    setting: float | None = None
+    trip_value: float | None = None
+    limit_min: float | None = None
+    limit_max: float | None = None
+    title: str = ""
+
+
+Plot = Annotated[Union[TripPlot, StaircasePlot], Field(discriminator="kind")]
 
 
 class Step(Record):
@@ -86,7 +111,7 @@ class CaseResult(Record):
     setting: dict[str, float | str] = Field(default_factory=dict)
     params: dict[str, object] = Field(default_factory=dict)
     traces: list[str] = Field(default_factory=list)
-    plot: TripPlot | None = None
+    plot: Plot | None = None
     steps: list[Step] = Field(default_factory=list)
     error: str | None = None
     source: str = ""

@@ -10,7 +10,7 @@ import pytest
 
 import rig.report
 from rig.evidence import RunRecorder, read_manifest
-from rig.plots import draw_trip_plot, envelope
+from rig.plots import draw_plot, draw_trip_plot, envelope
 from rig.report import format_limit, format_setting, render_report
 from rig.results import InstrumentIdentity, Limit
 from rig.verify import verify_run
@@ -113,9 +113,9 @@ def test_rerendering_keeps_existing_plots(tmp_path: Path, monkeypatch: pytest.Mo
 
     def counting_draw(trace, plot, out) -> None:
         drawn.append(plot.trace)
-        draw_trip_plot(trace, plot, out)
+        draw_plot(trace, plot, out)
 
-    monkeypatch.setattr(rig.report, "draw_trip_plot", counting_draw)
+    monkeypatch.setattr(rig.report, "draw_plot", counting_draw)
     record_trip_case(recorder, "g99.of2.trip_time")
     render_report(run_dir, recorder)
     render_report(run_dir)

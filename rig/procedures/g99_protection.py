@@ -115,7 +115,8 @@ def trip_time(lab: Lab, plan: Plan, case: TripTimeCase) -> ProcedureOutcome:
         "rms_below_s": None if found is None else round(found.rms_below_s, 6),
         "pre_disturbance_current_a": round(pre_current, 4),
     }
-    plot = PlotRequest("capture", case.quantity, case.unit, p.threshold_a, None if found is None else found.instant_s)
+    plot = PlotRequest("trip_time", "capture", case.quantity, case.unit, p.threshold_a,
+                       None if found is None else found.instant_s)
     return ProcedureOutcome(measured, {"capture": frame}, plot)
 
 
@@ -133,7 +134,8 @@ def no_trip(lab: Lab, plan: Plan, case: NoTripCase) -> ProcedureOutcome:
     }
     if found is not None:  # evidence of the failure: when it let go
         measured["tripped_at_s"] = round(found.instant_s, 6)
-    plot = PlotRequest("capture", case.quantity, case.unit, p.threshold_a, None if found is None else found.instant_s)
+    plot = PlotRequest("trip_time", "capture", case.quantity, case.unit, p.threshold_a,
+                       None if found is None else found.instant_s)
     return ProcedureOutcome(measured, {"capture": frame}, plot)
 
 
@@ -145,12 +147,13 @@ def trip_value(lab: Lab, plan: Plan, case: TripValueCase) -> ProcedureOutcome:
     tripped_at: float | None = None
     for level in p.levels():
         with lab.steps.step(f"Hold {case.quantity} at {level:g} {case.unit} for {p.dwell_s:g} s"):
+            applied = lab.clock.now()
             lab.grid.apply(*grid_point(plan, case.quantity, level))
             lab.clock.sleep(p.dwell_s)
             reading = lab.grid.read()
         measured_level = reading.voltage_v if case.quantity == "voltage" else reading.frequency_hz
-        rows.append({"sim_time_s": lab.clock.now(), "level": level, "measured_level": measured_level,
-                     "current_a": reading.current_a})
+        rows.append({"applied_s": applied, "read_s": lab.clock.now(), "level": level,
+                     "measured_level": measured_level, "current_a": reading.current_a})
         if reading.current_a < p.threshold_a:
             tripped_at = measured_level
             break
@@ -161,7 +164,9 @@ def trip_value(lab: Lab, plan: Plan, case: TripValueCase) -> ProcedureOutcome:
                 raise PreconditionError(f"the DUT stopped exporting while back at nominal after {level:g} {case.unit}")
     lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
     measured = {"trip_value": None if tripped_at is None else round(tripped_at, 4), "levels_tried": float(len(rows))}
-    return ProcedureOutcome(measured, {"staircase": pd.DataFrame(rows)})
+    plot = PlotRequest("staircase", "staircase", case.quantity, case.unit, p.threshold_a, tripped_at,
+                       setting=case.setting.threshold)
+    return ProcedureOutcome(measured, {"staircase": pd.DataFrame(rows)}, plot)
 
 
 PROCEDURES = {

@@ -16,13 +16,19 @@ class PreconditionError(RigError):
 
 @dataclass
 class PlotRequest:
-    """Ask the engine for a trip plot of trace ``trace`` (names a key of ``traces``)."""
+    """Ask the engine for a plot of trace ``trace`` (names a key of ``traces``).
 
+    ``kind`` is "trip_time" (a capture around a disturbance, ``found`` the trip
+    instant in s) or "staircase" (a trip-value search, ``found`` the trip value).
+    """
+
+    kind: str
     trace: str
     quantity: str
     quantity_unit: str
     threshold_a: float
-    trip_instant_s: float | None
+    found: float | None
+    setting: float | None = None
 
 
 @dataclass
