@@ -10,16 +10,20 @@ exchange synchronous (the simulated lab's virtual time relies on that).
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 import pyvisa
 from pyvisa.errors import InvalidSession, VisaIOError
+from pyvisa.resources import MessageBasedResource
 
 from rig.envelope import EnvelopeGuard
 from rig.errors import InstrumentError
 
 _resource_manager: pyvisa.ResourceManager | None = None
+
+BlockType = Literal["b", "B", "h", "H", "i", "I", "f", "d"]
+"""Element types of an IEEE 488.2 binary block, as struct codes."""
 
 
 def resource_manager() -> pyvisa.ResourceManager:
@@ -35,15 +39,12 @@ def resource_manager() -> pyvisa.ResourceManager:
     return _resource_manager
 
 
-T = TypeVar("T")
-
-
 def _is_no_error(reply: str) -> bool:
     """``0,"No error"`` (and ``+0,...``) is an empty SCPI error queue."""
     return reply.split(",", 1)[0].strip().lstrip("+") in ("0", "-0")
 
 
-class Setting(Generic[T]):
+class Setting:
     """A declared instrument setting: ``driver.voltage = 230.0`` validates, sends, checks errors."""
 
     def __init__(self, set_cmd: str, get_cmd: str, *, unit: str, limits: tuple[float, float],
@@ -77,7 +78,7 @@ class ScpiDriver:
         self.options = dict(options or {})
         self._unsynced = False
         try:
-            self._session = resource_manager().open_resource(
+            self._session: MessageBasedResource = resource_manager().open_resource(  # type: ignore[assignment]
                 resource, read_termination="\n", write_termination="\n", timeout=timeout_ms)
         except (VisaIOError, ValueError, OSError) as err:
             raise InstrumentError(name, f"open {resource}", f"cannot connect: {err}") from None
@@ -121,14 +122,14 @@ class ScpiDriver:
             self._session.timeout = timeout
             self._unsynced = False
 
-    def query_block(self, command: str, datatype: str) -> Any:
+    def query_block(self, command: str, datatype: BlockType) -> Any:
         """Read an IEEE 488.2 binary block as a numpy array."""
         if self._unsynced:
             self._resync()
         self._unsynced = True
         try:
             block = self._session.query_binary_values(command, datatype=datatype, is_big_endian=False,
-                                                      container=np.array)
+                                                      container=np.array)  # type: ignore[arg-type]  # the fast frombuffer path
         except VisaIOError as err:
             raise InstrumentError(self.name, command, f"no answer: {err.description}") from None
         except OSError as err:

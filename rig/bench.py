@@ -81,7 +81,7 @@ class Bounds(BenchRecord):
 
 def _quantity(unit: str, doc: str, *, required: bool = False, slew_of: str | None = None) -> Any:
     """Declare an envelope quantity with its unit (and, for a slew limit, what it limits)."""
-    extra: dict[str, str] = {"unit": unit}
+    extra: dict[str, Any] = {"unit": unit}
     if slew_of is not None:
         extra["slew_of"] = slew_of
     if required:

@@ -16,7 +16,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from rig import __version__
 from rig.bench import Bench, load_bench
@@ -24,11 +24,11 @@ from rig.bench_session import OpenBench, check_roles, open_bench
 from rig.envelope import EnvelopeGuard
 from rig.errors import RigError, RigInputError
 from rig.evidence import RunRecorder, utc_now_iso
-from rig.plan import ENVELOPE_QUANTITY, CaseBase, LoadedCase, load_cases
+from rig.plan import ENVELOPE_QUANTITY, AnyCase, LoadedCase, load_cases
 from rig.procedures import PROCEDURES
 from rig.procedures.outcome import ProcedureOutcome
 from rig.report import render_report
-from rig.results import CaseResult, Limit, RunInfo, RunResults, StaircasePlot, TripPlot, Verdict
+from rig.results import CaseResult, Limit, RunInfo, RunResults, RunStatus, StaircasePlot, TripPlot, Verdict
 from rig.safety import bring_to_safe_state
 from rig.sim.dut_profile import load_dut_profile
 
@@ -57,7 +57,7 @@ def refuse_outside_envelope(cases: list[LoadedCase], guard: EnvelopeGuard) -> No
                             what=f"{loaded.source} case {case.id} {case.quantity} level")
 
 
-def _setting_record(case: CaseBase) -> dict[str, float | str]:
+def _setting_record(case: AnyCase) -> dict[str, float | str]:
     """The judged setting, its threshold named with its unit (``threshold_v`` / ``threshold_hz``)."""
     unit = "v" if case.quantity == "voltage" else "hz"
     return {"stage": case.setting.stage, f"threshold_{unit}": case.setting.threshold, "delay_s": case.setting.delay_s}
@@ -163,7 +163,7 @@ class CampaignRun:
         lab.steps.start_case()
         sim0, wall0 = lab.clock.now(), time.perf_counter()
         limits = {name: Limit(**limit.model_dump()) for name, limit in dict(case.limits).items()}
-        base = dict(id=case.id, suite=loaded.plan.suite, clause=case.clause, procedure=case.procedure,
+        base: dict[str, Any] = dict(id=case.id, suite=loaded.plan.suite, clause=case.clause, procedure=case.procedure,
                     limits=limits, setting=_setting_record(case), params=case.params.model_dump(),
                     source=loaded.source)
         try:
@@ -194,21 +194,24 @@ class CampaignRun:
         request = outcome.plot
         if request is None:
             return list(paths.values()), None
-        common = dict(trace=paths[request.trace], quantity=request.quantity, quantity_unit=request.quantity_unit,
-                      threshold_a=request.threshold_a, title=case_id)
+        trace = paths[request.trace]
         if request.kind == "staircase":
             window = limits.get("trip_value")
             return list(paths.values()), StaircasePlot(
-                **common, setting=request.setting, trip_value=request.found,
+                trace=trace, quantity=request.quantity, quantity_unit=request.quantity_unit,
+                threshold_a=request.threshold_a, title=case_id, setting=request.setting, trip_value=request.found,
                 limit_min=window.min if window else None, limit_max=window.max if window else None)
         window = limits.get("trip_time_s")
         return list(paths.values()), TripPlot(
-            **common, trip_instant_s=request.found,
+            trace=trace, quantity=request.quantity, quantity_unit=request.quantity_unit,
+            threshold_a=request.threshold_a, title=case_id, trip_instant_s=request.found,
             limit_min_s=window.min if window else None, limit_max_s=window.max if window else None)
 
     # -- closing -------------------------------------------------------------------------------
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        status: RunStatus
+        reason: str | None
         if exc_type is None:
             status, reason = "complete", None
         elif issubclass(exc_type, KeyboardInterrupt):

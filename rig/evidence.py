@@ -126,7 +126,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _replace_atomically(target: Path, write: Callable[[BinaryIO], None]) -> str:
+def _replace_atomically(target: Path, write: Callable[[BinaryIO], object]) -> str:
     """Write ``target`` through ``write`` via temp file + fsync + rename; returns the new SHA-256."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
@@ -167,7 +167,7 @@ class EvidenceDir:
         """A copy of the manifest's files map as this writer knows it."""
         return dict(self._hashes)
 
-    def write_stream(self, relpath: str, write: Callable[[BinaryIO], None]) -> str:
+    def write_stream(self, relpath: str, write: Callable[[BinaryIO], object]) -> str:
         """Write a file by handing a binary file object to ``write``; returns its relative path."""
         return self._commit(_check_relpath(relpath), write)
 
@@ -182,7 +182,7 @@ class EvidenceDir:
         """Write a JSON document, indented so a reviewer can read and diff it."""
         return self.write_bytes(relpath, _json_bytes(obj))
 
-    def _commit(self, relpath: str, write: Callable[[BinaryIO], None]) -> str:
+    def _commit(self, relpath: str, write: Callable[[BinaryIO], object]) -> str:
         self._hashes[relpath] = _replace_atomically(self.run_dir / relpath, write)
         self._write_manifest()
         return relpath

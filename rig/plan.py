@@ -156,7 +156,8 @@ class NoTripCase(CaseBase):
         return [self.params.level]
 
 
-Case = Annotated[Union[TripValueCase, TripTimeCase, NoTripCase], Field(discriminator="procedure")]
+AnyCase = Union[TripValueCase, TripTimeCase, NoTripCase]
+Case = Annotated[AnyCase, Field(discriminator="procedure")]
 
 
 class Plan(Strict):
@@ -169,7 +170,7 @@ class Plan(Strict):
 
     @field_validator("cases")
     @classmethod
-    def _unique_ids(cls, cases: list[CaseBase]) -> list[CaseBase]:
+    def _unique_ids(cls, cases: list[AnyCase]) -> list[AnyCase]:
         seen: set[str] = set()
         for index, case in enumerate(cases):
             if case.id in seen:
@@ -189,7 +190,7 @@ class LoadedCase:
     """A case with the plan it belongs to and where it was written."""
 
     plan: Plan
-    case: CaseBase
+    case: AnyCase
     source: str  # "file:line"
     plan_file: Path
 

@@ -53,7 +53,7 @@ def envelope(t: np.ndarray, y: np.ndarray, columns: int = ENVELOPE_COLUMNS) -> t
     return t[index], y[index]
 
 
-def _label(plot: TripPlot) -> str:
+def _label(plot: TripPlot | StaircasePlot) -> str:
     quantity = plot.quantity or "commanded"
     return f"{quantity} ({plot.quantity_unit})" if plot.quantity_unit else quantity
 

@@ -84,7 +84,7 @@ class CaseItem(pytest.Item):
         if result.verdict != "pass":
             raise CaseFailed(result)
 
-    def repr_failure(self, excinfo, style=None) -> str:
+    def repr_failure(self, excinfo, style=None):  # type: ignore[no-untyped-def]
         if isinstance(excinfo.value, CaseFailed):
             r = excinfo.value.result
             lines = [f"{r.id} [{r.clause}]: {r.verdict.upper()}"]

@@ -22,11 +22,11 @@ import rig
 from rig.evidence import EvidenceDir, RunRecorder, read_results, safe_file_name
 from rig.formatting import format_limit, format_measured, format_number, format_setting
 from rig.plots import draw_plot, plot_columns
-from rig.results import CaseResult, Limit, RunResults, StaircasePlot, TripPlot
+from rig.results import CaseResult, Limit, RunResults, StaircasePlot, TripPlot, Verdict
 
 REPORT = "report.html"
 PLOTS_DIR = "plots"
-VERDICTS = ("pass", "fail", "error", "skip")
+VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "error", "skip")
 
 @dataclass
 class CaseRow:
@@ -156,7 +156,7 @@ def render_report(run_dir: Path, recorder: RunRecorder | None = None) -> Path:
         run=results.run,
         suites=_suites(run_dir, evidence, results),
         protection=protection_summary(results),
-        counts={verdict: counts.get(verdict, 0) for verdict in VERDICTS},
+        counts={verdict: counts[verdict] for verdict in VERDICTS},
         total=len(results.cases),
         format_number=format_number,
         rendered_by=rig.__version__,

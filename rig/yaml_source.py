@@ -238,7 +238,7 @@ def _in_data(data: Any, loc: Loc, *, keep_last: bool) -> Loc:
         if isinstance(node, dict) and element in node:
             node = node[element]
             found.append(element)
-        elif isinstance(node, list) and _is_index(element) and 0 <= element < len(node):
+        elif isinstance(node, list) and isinstance(element, int) and 0 <= element < len(node):
             node = node[element]
             found.append(element)
         elif keep_last and position == len(loc) - 1:
@@ -251,7 +251,7 @@ def _value_at(data: Any, where: Loc) -> Any:
     for element in where:
         if isinstance(node, dict) and element in node:
             node = node[element]
-        elif isinstance(node, list) and _is_index(element) and 0 <= element < len(node):
+        elif isinstance(node, list) and isinstance(element, int) and 0 <= element < len(node):
             node = node[element]
         else:
             return None

@@ -11,6 +11,8 @@ driver uses is served.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from rig.sim.model import LabModel
@@ -44,8 +46,8 @@ class InfiniiVision(ScpiInstrument):
         add(":TIMebase:REFerence", self._set_reference)
         add(":TIMebase:POSition", lambda a: setattr(self, "position_s", float(a[0])))
         for ch in CHANNELS:
-            add(f":CHANnel{ch}:RANGe", lambda a, ch=ch: self.channel_range.__setitem__(ch, self._positive(a)))
-            add(f":CHANnel{ch}:OFFSet", lambda a, ch=ch: self.channel_offset.__setitem__(ch, float(a[0])))
+            add(f":CHANnel{ch}:RANGe", self._channel_setter(self.channel_range, ch, self._positive))
+            add(f":CHANnel{ch}:OFFSet", self._channel_setter(self.channel_offset, ch, lambda a: float(a[0])))
             for accepted in ("PROBe", "UNITs", "DISPlay", "COUPling"):
                 add(f":CHANnel{ch}:{accepted}", lambda a: None)
         for accepted in (":TRIGger:MODE", ":TRIGger:EDGE:SLOPe", ":TRIGger:EDGE:LEVel", ":WAVeform:BYTeorder",
@@ -65,6 +67,12 @@ class InfiniiVision(ScpiInstrument):
         add(":WAVeform:DATA", self._data, query=True)
 
     # -- settings -------------------------------------------------------------------------
+
+    @staticmethod
+    def _channel_setter(table: dict[int, float], ch: int, parse: Callable[[list[str]], float]) -> Callable[[list[str]], None]:
+        def set_value(args: list[str]) -> None:
+            table[ch] = parse(args)
+        return set_value
 
     @staticmethod
     def _positive(args: list[str]) -> float:
@@ -138,6 +146,7 @@ class InfiniiVision(ScpiInstrument):
             raise ScpiError(-230, "Data corrupt or stale;no completed acquisition")
         if self._record is None:
             t_trig = self._trigger_time()
+            assert t_trig is not None  # not running and armed: the trigger came
             times = t_trig + self.left_edge_s + np.arange(self.points) * (self.range_s / self.points)
             waves = self.lab.waveforms(times)
             self._record = {ch: waves[name] for ch, name in CHANNELS.items()}

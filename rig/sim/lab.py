@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Literal
+from typing import Callable, Literal
 
 from rig.sim.chroma_61800 import Chroma61800
 from rig.sim.dut_profile import DutProfile
@@ -27,7 +27,7 @@ from rig.sim.scpi import ScpiInstrument, ScpiServer
 TimeMode = Literal["virtual", "real"]
 
 # Which simulated instrument answers for which driver family.
-SIMULATED_INSTRUMENTS: dict[str, type[ScpiInstrument]] = {
+SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument]] = {
     "chroma_61800": Chroma61800,
     "keysight_infiniivision": InfiniiVision,
 }

@@ -40,8 +40,8 @@ def illegal_value(detail: str) -> ScpiError:
 
 def _node_regex(node: str) -> str:
     """``VOLTage`` accepts VOLT and VOLTAGE (any case); ``CHANnel1`` CHAN1 and CHANNEL1; ``AC`` only AC."""
-    name, suffix = re.match(r"(.*?)(\d*)$", node).groups()
-    short = re.match(r"[A-Z*]*", name).group(0)
+    name, suffix = re.fullmatch(r"(.*?)(\d*)", node).groups()  # type: ignore[union-attr]  # always matches
+    short = re.match(r"[A-Z*]*", name).group(0)  # type: ignore[union-attr]  # always matches
     rest = name[len(short):].upper()
     body = re.escape(short) + (f"(?:{re.escape(rest)})?" if rest else "")
     return body + re.escape(suffix)
@@ -114,12 +114,12 @@ class ScpiInstrument:
                 self.errors.append((err.code, err.message))
             except ValueError as err:
                 self.errors.append((-224, f"Illegal parameter value;{err}"))
-        replies = [r for r in replies if r is not None]
-        if not replies:
+        answers = [r for r in replies if r is not None]
+        if not answers:
             return None
-        if len(replies) == 1:
-            return replies[0]
-        return ";".join(r if isinstance(r, str) else r.decode("latin-1") for r in replies)
+        if len(answers) == 1:
+            return answers[0]
+        return ";".join(r if isinstance(r, str) else r.decode("latin-1") for r in answers)
 
     def _dispatch(self, header: str, query: bool, args: list[str]) -> Reply:
         for command in self._commands:
