@@ -47,8 +47,18 @@ class InstrumentIdentity(Record):
     calibration_due: str | None = None
 
 
-class TripPlot(Record):
-    """What the report needs to draw a trip plot from a trace file.
+class PlotSpec(Record):
+    """What every plot needs: its trace file, the grid quantity it shows and the current threshold."""
+
+    trace: str
+    quantity: str
+    quantity_unit: str
+    threshold_a: float
+    title: str = ""
+
+
+class TripPlot(PlotSpec):
+    """What the report needs to draw a trip plot from a capture.
 
     ``trace`` is a Parquet file (relative to the run directory) with columns
     ``t_s`` (seconds from the disturbance), ``i_a`` (DUT current, instantaneous),
@@ -57,17 +67,12 @@ class TripPlot(Record):
     """
 
     kind: Literal["trip_time"] = "trip_time"
-    trace: str
-    quantity: str
-    quantity_unit: str
-    threshold_a: float
     trip_instant_s: float | None = None
     limit_min_s: float | None = None
     limit_max_s: float | None = None
-    title: str = ""
 
 
-class StaircasePlot(Record):
+class StaircasePlot(PlotSpec):
     """What the report needs to draw a trip-value search from its staircase trace.
 
     ``trace`` is a Parquet file with one row per level: ``applied_s`` and
@@ -77,15 +82,10 @@ class StaircasePlot(Record):
     """
 
     kind: Literal["staircase"] = "staircase"
-    trace: str
-    quantity: str
-    quantity_unit: str
-    threshold_a: float
     setting: float | None = None
     trip_value: float | None = None
     limit_min: float | None = None
     limit_max: float | None = None
-    title: str = ""
 
 
 Plot = Annotated[Union[TripPlot, StaircasePlot], Field(discriminator="kind")]
