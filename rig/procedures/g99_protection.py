@@ -114,6 +114,7 @@ def trip_time(lab: Lab, plan: Plan, case: TripTimeCase) -> ProcedureOutcome:
         "trip_time_s": None if found is None else round(found.instant_s, 6),
         "rms_below_s": None if found is None else round(found.rms_below_s, 6),
         "pre_disturbance_current_a": round(pre_current, 4),
+        "sample_interval_s": round(float(frame["t_s"].iloc[1] - frame["t_s"].iloc[0]), 9),  # time resolution
     }
     plot = PlotRequest("trip_time", "capture", case.quantity, case.unit, p.threshold_a,
                        None if found is None else found.instant_s)
