@@ -87,6 +87,9 @@ class DisturbanceParams(CaptureParams):
     level: float = Field(description="The grid steps from nominal to this level at t = 0.")
     hold_s: float = Field(gt=0, description="How long the level is held before returning to nominal.")
 
+    def levels(self) -> list[float]:
+        return [self.level]
+
     @model_validator(mode="after")
     def _capture_covers_the_hold(self) -> "DisturbanceParams":
         if self.post_s < self.hold_s:
@@ -126,7 +129,8 @@ class CaseBase(Strict):
         return UNITS[self.quantity]
 
     def grid_levels(self) -> list[float]:
-        raise NotImplementedError
+        """Every level of ``quantity`` the case will command (checked against the envelope up front)."""
+        return self.params.levels()  # type: ignore[attr-defined]  # every case's params define levels()
 
 
 class TripValueCase(CaseBase):
@@ -134,26 +138,17 @@ class TripValueCase(CaseBase):
     params: TripValueParams
     limits: TripValueLimits
 
-    def grid_levels(self) -> list[float]:
-        return self.params.levels()
-
 
 class TripTimeCase(CaseBase):
     procedure: Literal["trip_time"]
     params: TripTimeParams
     limits: TripTimeLimits
 
-    def grid_levels(self) -> list[float]:
-        return [self.params.level]
-
 
 class NoTripCase(CaseBase):
     procedure: Literal["no_trip"]
     params: NoTripParams
     limits: NoTripLimits
-
-    def grid_levels(self) -> list[float]:
-        return [self.params.level]
 
 
 AnyCase = Union[TripValueCase, TripTimeCase, NoTripCase]
