@@ -103,6 +103,10 @@ class GridSimulator(Instrument, Protocol):
 
     def read(self) -> GridReading: ...
 
+    def current_a(self) -> float:
+        """Rms current at the terminals: one query, for polling whether the charger exports."""
+        ...
+
 
 @runtime_checkable
 class Digitizer(Instrument, Protocol):

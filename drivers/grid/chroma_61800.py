@@ -71,11 +71,14 @@ class Chroma61800(ScpiDriver):
         self.write("LIST:FREQ:END " + join(s.frequency_hz[1] for s in steps))
         self.write("TRIG ON")
 
+    def current_a(self) -> float:
+        return float(self.query("MEAS:CURR:AC?"))
+
     def read(self) -> GridReading:
         return GridReading(
             voltage_v=float(self.query("MEAS:VOLT:AC?")),
             frequency_hz=float(self.query("MEAS:FREQ?")),
-            current_a=float(self.query("MEAS:CURR:AC?")),
+            current_a=self.current_a(),
             power_w=float(self.query("MEAS:POW:AC?")),
         )
 

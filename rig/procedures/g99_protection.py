@@ -36,7 +36,7 @@ def ensure_exporting(lab: Lab, plan: Plan) -> float:
         readings: list[float] = []
 
         def exporting() -> bool:
-            readings.append(lab.grid.read().current_a)
+            readings.append(lab.grid.current_a())
             return readings[-1] >= pre.exporting_above_a
 
         if not wait_until(lab.clock, exporting, timeout_s=pre.connect_timeout_s, poll_s=pre.poll_s):
@@ -161,7 +161,7 @@ def trip_value(lab: Lab, plan: Plan, case: TripValueCase) -> ProcedureOutcome:
         if p.recover_s > 0:
             lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
             lab.clock.sleep(p.recover_s)
-            if lab.grid.read().current_a < p.threshold_a:
+            if lab.grid.current_a() < p.threshold_a:
                 raise PreconditionError(f"the DUT stopped exporting while back at nominal after {level:g} {case.unit}")
     lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
     measured = {"trip_value": None if tripped_at is None else round(tripped_at, 4), "levels_tried": float(len(rows))}
