@@ -79,11 +79,14 @@ class Bounds(BenchRecord):
         return self
 
 
-def _quantity(unit: str, doc: str, *, required: bool = False, slew_of: str | None = None) -> Any:
-    """Declare an envelope quantity with its unit (and, for a slew limit, what it limits)."""
+def _quantity(unit: str, doc: str, *, required: bool = False, slew_of: str | None = None,
+              step_of: str | None = None) -> Any:
+    """Declare an envelope quantity with its unit (and, for a slew or step limit, what it limits)."""
     extra: dict[str, Any] = {"unit": unit}
     if slew_of is not None:
         extra["slew_of"] = slew_of
+    if step_of is not None:
+        extra["step_of"] = step_of
     if required:
         return Field(description=doc, json_schema_extra=extra)
     return Field(default=None, description=doc, json_schema_extra=extra)
@@ -102,6 +105,14 @@ class Envelope(BenchRecord):
     ac_frequency_slew_hz_per_s: Bounds | None = _quantity(
         "Hz/s", "Rate of change of AC frequency, magnitude.", slew_of="ac_frequency_hz"
     )
+    ac_voltage_step_v: Bounds | None = _quantity(
+        "V", "Largest instantaneous AC voltage step, magnitude. Without it, a bench with a voltage"
+        " slew limit allows no step at all.", step_of="ac_voltage_v"
+    )
+    ac_frequency_step_hz: Bounds | None = _quantity(
+        "Hz", "Largest instantaneous AC frequency step, magnitude. Without it, a bench with a"
+        " frequency slew limit allows no step at all.", step_of="ac_frequency_hz"
+    )
 
     @classmethod
     def quantities(cls) -> tuple[str, ...]:
@@ -114,12 +125,21 @@ class Envelope(BenchRecord):
     @classmethod
     def slew_quantity_of(cls, quantity: str) -> str:
         """The slew entry limiting how fast ``quantity`` may change (or ``quantity`` if it is one)."""
-        if "slew_of" in cls._declaration(quantity):
+        return cls._companion(quantity, "slew_of")
+
+    @classmethod
+    def step_quantity_of(cls, quantity: str) -> str:
+        """The step entry limiting how far ``quantity`` may jump at once (or ``quantity`` if it is one)."""
+        return cls._companion(quantity, "step_of")
+
+    @classmethod
+    def _companion(cls, quantity: str, kind: str) -> str:
+        if kind in cls._declaration(quantity):
             return quantity
         for name in cls.model_fields:
-            if cls._declaration(name).get("slew_of") == quantity:
+            if cls._declaration(name).get(kind) == quantity:
                 return name
-        raise ValueError(f"the envelope has no slew limit for {quantity!r}")
+        raise ValueError(f"the envelope has no {kind.removesuffix('_of')} limit for {quantity!r}")
 
     @classmethod
     def _declaration(cls, quantity: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rig.bench import Bench, Envelope
-from rig.errors import EnvelopeError
+from rig.errors import EnvelopeBreach, EnvelopeError
 
 
 class EnvelopeGuard:
@@ -46,6 +46,56 @@ class EnvelopeGuard:
         """
         self._refuse_if_outside(Envelope.slew_quantity_of(quantity), abs(rate_per_s), what=what)
         return rate_per_s
+
+    def check_step(self, quantity: str, old: float, new: float, *, what: str) -> float:
+        """Return ``new`` if an instantaneous change from ``old`` is allowed, else refuse.
+
+        The envelope's step entry (``ac_voltage_step_v``) bounds the jump. A
+        bench that limits the slew of ``quantity`` but states no step limit
+        allows no step at all: a step is a change at an unbounded rate.
+        """
+        self.check(quantity, new, what=what)
+        jump = abs(new - old)
+        if jump == 0.0:
+            return new
+        step_entry = Envelope.step_quantity_of(quantity)
+        if self.envelope.bounds_for(step_entry) is not None:
+            self._refuse_if_outside(step_entry, jump, what=f"{what} step of")
+            return new
+        slew_entry = Envelope.slew_quantity_of(quantity)
+        slew = self.envelope.bounds_for(slew_entry)
+        if slew is not None and slew.max is not None:
+            unit = Envelope.unit_of(quantity)
+            self._refuse(f"{what} is a step of {_number(jump)} {unit}, but the bench envelope limits"
+                         f" {slew_entry} to {_number(slew.max)} {Envelope.unit_of(slew_entry)} and states no"
+                         f" {step_entry}")
+        return new
+
+    def check_ramp(self, quantity: str, old: float, new: float, duration_s: float, *, what: str) -> float:
+        """Return ``new`` if moving there from ``old`` in ``duration_s`` is allowed (0 s is a step)."""
+        if duration_s <= 0.0:
+            return self.check_step(quantity, old, new, what=what)
+        self.check(quantity, new, what=what)
+        self.check_slew(quantity, (new - old) / duration_s, what=what)
+        return new
+
+    def maximum(self, quantity: str) -> float | None:
+        """The configured upper bound of ``quantity`` (e.g. to set a source's own current limit), or None."""
+        bounds = self.envelope.bounds_for(quantity)
+        return None if bounds is None else bounds.max
+
+    def check_measured(self, quantity: str, value: float, *, what: str) -> float:
+        """Return a measured ``value`` if the envelope admits it, else raise ``EnvelopeBreach``.
+
+        Unlike the setpoint checks this is not an input error: the bench was
+        already energised, so the case ends as an error with outputs off.
+        """
+        try:
+            self._refuse_if_outside(quantity, value, what=what)
+        except EnvelopeError as err:
+            reason = str(err).removeprefix("refused: ").removesuffix("; nothing was sent")
+            raise EnvelopeBreach(f"envelope breach: {reason}") from None
+        return value
 
     def check_profile(self, quantity: str, values: Iterable[float], *, what: str) -> tuple[float, ...]:
         """Check every point of a planned program at once, before any of it is played.

@@ -36,6 +36,23 @@ class EnvelopeError(RigInputError):
     """A setpoint outside the bench's safety envelope; nothing was sent."""
 
 
+class EnvelopeBreach(RigError):
+    """A quantity measured during a case left the bench's safety envelope (or an instrument's own
+    protection tripped). The case ends as an error with outputs off; the run goes on."""
+
+
+class IdentityError(RigError):
+    """The peer at an instrument address is not the instrument the bench file names.
+
+    Nothing but the identification query was sent to it.
+    """
+
+    def __init__(self, role: str, address: str, expected: str, received: str) -> None:
+        self.role, self.address, self.expected, self.received = role, address, expected, received
+        super().__init__(f"{role} at {address}: expected {expected}; it answered *IDN? with {received!r}. "
+                         "Nothing else was sent to it; check the address and the bench file")
+
+
 class SafetyError(RigError):
     """The bench could not be brought to, or kept in, its safe state."""
 

@@ -82,9 +82,21 @@ class Capture:
 
 @runtime_checkable
 class Instrument(Protocol):
-    """What every instrument role offers the engine: identity and a safe state."""
+    """What every instrument role offers the engine: identity, set-up, faults and a safe state.
+
+    The engine calls ``identify`` first and nothing else until the answer is
+    checked against the driver's ``family`` (``rig.identity``); then
+    ``setup`` brings the instrument to the rig's known state (remote control,
+    its own protection limits set from the bench envelope, outputs off).
+    ``faults`` is asked after every case: what the instrument itself reports
+    as tripped or outside the envelope (empty when all is well).
+    """
 
     def identify(self) -> str: ...
+
+    def setup(self) -> None: ...
+
+    def faults(self) -> list[str]: ...
 
     def safe_off(self) -> None: ...
 
@@ -113,6 +125,13 @@ class Digitizer(Instrument, Protocol):
     """Captures the charger's current (and the grid voltage), triggered by the grid simulator."""
 
     def arm(self, *, pre_s: float, post_s: float, sample_rate_hz: float) -> None: ...
+
+    def armed(self) -> bool:
+        """True once the acquisition is ready for its trigger (pre-trigger memory filled).
+
+        The procedure waits for this, through the clock, before it fires the trigger.
+        """
+        ...
 
     def complete(self) -> bool: ...
 
