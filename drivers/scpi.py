@@ -19,6 +19,7 @@ from pyvisa.resources import MessageBasedResource
 
 from rig.envelope import EnvelopeGuard
 from rig.errors import InstrumentError
+from rig.identity import InstrumentFamily
 
 _resource_manager: pyvisa.ResourceManager | None = None
 
@@ -68,7 +69,8 @@ class Setting:
 class ScpiDriver:
     """A SCPI instrument over VISA (``TCPIP0::host::port::SOCKET`` and friends)."""
 
-    family = "generic SCPI"
+    family: InstrumentFamily
+    """Whom this driver may talk to (checked against ``*IDN?`` before anything else is sent)."""
 
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
@@ -161,7 +163,15 @@ class ScpiDriver:
     # -- identity and lifetime -----------------------------------------------------------------
 
     def identify(self) -> str:
+        """The ``*IDN?`` answer: the only thing sent before the engine has accepted it."""
         return self.query("*IDN?")
+
+    def setup(self) -> None:
+        """Bring the instrument to the rig's known state (drivers override what their family needs)."""
+
+    def faults(self) -> list[str]:
+        """What the instrument reports as tripped or outside the envelope (drivers override)."""
+        return []
 
     def close(self) -> None:
         try:

@@ -9,11 +9,13 @@ text and non-finite limits are refused rather than guessed at.
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from rig.identity import IdentityPin
 from rig.yaml_source import LocatedValueError, load_model
 
 SIMULATED_ADDRESS = "sim"
@@ -33,7 +35,27 @@ class SimulatedLabSettings(BenchRecord):
     """How the rig runs its own simulated lab: virtual time for CI, real time to cross-check."""
 
     time: Literal["virtual", "real"] = "virtual"
-    seed: int = 0
+    seed: int = Field(0, ge=0)
+
+
+class IdentityPinEntry(BenchRecord):
+    """Pins an instrument further than its driver's family: its model (regex) and serial number."""
+
+    model: str | None = Field(default=None, min_length=1, description="Regex matched in full against *IDN? model.")
+    serial: str | None = Field(default=None, min_length=1, description="Exact *IDN? serial number.")
+
+    @field_validator("model")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as err:
+                raise ValueError(f"not a valid regular expression: {err}") from None
+        return value
+
+    def pin(self) -> IdentityPin:
+        return IdentityPin(model=self.model, serial=self.serial)
 
 
 class InstrumentEntry(BenchRecord):
@@ -43,6 +65,9 @@ class InstrumentEntry(BenchRecord):
     address: str = Field(
         min_length=1, description="'sim' for the simulated lab, else a VISA resource string."
     )
+    identity: IdentityPinEntry | None = Field(default=None, description="Expected model and serial (*IDN?).")
+    shares_instrument_with: str | None = Field(
+        default=None, description="The role whose instrument this one also is (same address on purpose).")
     calibration_due: str | None = Field(default=None, description="YYYY-MM-DD, recorded as evidence.")
     options: dict[str, Any] = Field(default_factory=dict, description="Driver-specific options.")
 
@@ -182,6 +207,25 @@ class Bench(BenchRecord):
         return instruments
 
     @model_validator(mode="after")
+    def _one_instrument_per_address(self) -> Bench:
+        """Two roles on one address are one instrument: allowed only when the bench file says so."""
+        first_at: dict[str, str] = {}
+        for role, entry in self.instruments.items():
+            if entry.shares_instrument_with is not None and entry.shares_instrument_with not in self.instruments:
+                raise LocatedValueError(("instruments", role, "shares_instrument_with"),
+                                        f"no role {entry.shares_instrument_with!r} in this bench")
+            if entry.is_simulated:
+                continue
+            key = normalised_address(entry.address)
+            other = first_at.setdefault(key, role)
+            if other != role and other != entry.shares_instrument_with:
+                raise LocatedValueError(
+                    ("instruments", role, "address"),
+                    f"{entry.address} is also the {other!r} instrument's address; if one instrument plays both "
+                    f"roles, say so with shares_instrument_with: {other}")
+        return self
+
+    @model_validator(mode="after")
     def _simulated_instruments_need_the_lab(self) -> Bench:
         if self.simulated_lab is not None:
             return self
@@ -193,6 +237,14 @@ class Bench(BenchRecord):
                     " add one, or give the instrument's VISA address",
                 )
         return self
+
+
+def normalised_address(address: str) -> str:
+    """A VISA resource string in one spelling: board 0 implied, any case (``tcpip::h::5025::socket``)."""
+    parts = [part.strip().lower() for part in address.split("::")]
+    if parts and re.fullmatch(r"[a-z]+0", parts[0]):
+        parts[0] = parts[0][:-1]
+    return "::".join(parts)
 
 
 def load_bench(path: Path | str) -> Bench:

@@ -1,25 +1,27 @@
 """The ``rig`` command: run plans, list cases, verify and re-render evidence.
 
 Exit codes are a contract: ``rig run`` exits 0 when every case passed, 1 when
-any case failed or errored (or the run was cut short), 2 on a usage, plan or
-bench error, which is one clear message and never a traceback.
+any case failed or errored (or the run was stopped or cut short), 2 on a
+usage, plan, bench or output error (including evidence that could not be
+written), which is one clear message and never a traceback. The process's
+first and last instants (stop handling, the final exit code) belong to
+``rig.launch``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
+from rig.bench import load_bench
 from rig.engine import RunRequest, default_out_dir, run_campaign
-from rig.errors import RigError, RigInputError
+from rig.errors import EvidenceWriteError, RigError, RigInputError
 from rig.plan import load_cases
 from rig.progress import TerminalProgress
 from rig.report import render_report
-from rig.safety import treat_sigterm_as_interrupt
 from rig.verify import format_verify_report, verify_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,8 +33,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="v2g-rig: hardware-in-the-loop test and certification rig for V2G chargers.")
 err_console = Console(stderr=True, soft_wrap=True)
 
+last_run_dir: Path | None = None
+"""The run directory ``rig run`` started (``rig.launch`` amends it if a stop comes while it closes)."""
 
-def _fail_input(err: RigInputError) -> None:
+
+def _fail_input(err: RigError) -> None:
     err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False)
     raise typer.Exit(2)
 
@@ -41,24 +46,30 @@ def _fail_input(err: RigInputError) -> None:
 def run(
     plans: Annotated[Optional[list[Path]], typer.Argument(help="Plan files, campaign files or directories.")] = None,
     bench: Annotated[Path, typer.Option(help="Bench file.")] = DEFAULT_BENCH,
-    dut: Annotated[Optional[Path], typer.Option(help="DUT profile for the simulated lab.")] = None,
+    dut: Annotated[Optional[Path], typer.Option(
+        help="DUT profile (simulated lab) or DUT identity file (real bench).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run directory to create (default reports/run-<time>).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Override the simulated lab's seed.")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, help="Override the simulated lab's seed.")] = None,
 ) -> None:
     """Run plans (default: the full certification campaign on the simulated bench, compliant DUT)."""
-    treat_sigterm_as_interrupt()
+    global last_run_dir
     plan_paths = plans or [DEFAULT_PLAN]
     out_dir = out or default_out_dir(Path("reports"))
     try:
-        from rig.bench import load_bench
-
         simulated = load_bench(bench).simulated_lab is not None
         dut_path = dut if dut is not None else (DEFAULT_DUT if simulated else None)
+        last_run_dir = out_dir
         results = run_campaign(RunRequest(plan_paths, bench, dut_path, out_dir, seed), TerminalProgress())
     except RigInputError as err:
         _fail_input(err)
-    except KeyboardInterrupt:
-        err_console.print("[bold red]interrupted[/bold red]: outputs are off; the record is marked incomplete")
+    except EvidenceWriteError as err:
+        err_console.print(f"[bold red]error:[/bold red] {err}; outputs are off, the run was stopped",
+                          highlight=False)
+        raise typer.Exit(2)
+    except KeyboardInterrupt as err:
+        what = f" ({err})" if str(err) else ""
+        kept = "; the record is marked incomplete" if (out_dir / "results.json").exists() else ""
+        err_console.print(f"[bold red]interrupted{what}[/bold red]: outputs are off{kept}", highlight=False)
         raise typer.Exit(1)
     except RigError as err:
         notes = "".join(f"; {note}" for note in getattr(err, "__notes__", []))
@@ -95,17 +106,26 @@ def verify(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) ->
 
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
-    """Re-render report.html from the evidence in a run directory."""
-    typer.echo(render_report(run_dir))
-
-
-def main() -> None:
+    """Re-render report.html from the evidence in a run directory (refused unless it verifies)."""
     try:
-        app()
+        typer.echo(render_report(run_dir))
+    except (RigInputError, EvidenceWriteError) as err:
+        _fail_input(err)
+
+
+def run_command_line(argv: list[str]) -> int:
+    """Run one ``rig`` command line; returns the exit code (usage errors print one line, exit 2)."""
+    try:
+        app(args=argv, prog_name="rig")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except RigInputError as err:  # anything that escaped a command's own handling
         err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False)
-        sys.exit(2)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
+    from rig.launch import main
+
     main()

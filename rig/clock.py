@@ -15,7 +15,9 @@ procedure calls ``sleep`` the lab has processed everything it was sent.
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import Callable, Protocol
+
+from rig import stop
 
 
 class Timeline(Protocol):
@@ -50,8 +52,10 @@ class RealClock:
         return time.monotonic() - self._t0
 
     def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
+        """Wait physically; a stop request (Ctrl-C, SIGTERM) ends the wait at once."""
+        with stop.interruptible():
+            if seconds > 0:
+                time.sleep(seconds)
 
 
 class VirtualClock:
@@ -68,10 +72,11 @@ class VirtualClock:
     def sleep(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError(f"cannot wait a negative time ({seconds} s)")
+        stop.checkpoint()
         self._timeline.advance_to(self._timeline.now + seconds)
 
 
-def wait_until(clock: Clock, condition, *, timeout_s: float, poll_s: float) -> bool:
+def wait_until(clock: Clock, condition: Callable[[], bool], *, timeout_s: float, poll_s: float) -> bool:
     """Poll ``condition()`` every ``poll_s`` of bench time until it holds or ``timeout_s`` passes.
 
     This is the synchronisation primitive for things the rig observes

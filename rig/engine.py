@@ -1,16 +1,22 @@
 """One engine behind both front doors (``rig run`` and pytest).
 
-``CampaignRun`` opens the bench, starts the evidence record, runs cases one by
-one and closes the record. Before anything is opened, every case's grid
-levels are checked against the bench envelope, so a plan that would exceed
-it is refused before anything is energised. A case that meets an instrument
-error or a misbehaving charger is recorded as an error with its evidence,
-the bench is made safe, and the run goes on; an interruption (Ctrl-C,
-SIGTERM) or an unexpected exception ends the run "incomplete", outputs off.
+``prepare`` validates everything a run needs (plans, bench, DUT, output
+directory, the envelope against every setpoint the cases will command)
+before anything is opened. ``CampaignRun`` then starts the evidence record,
+opens the bench, runs cases one by one and closes the record:
+
+- a case that meets an instrument error, an instrument fault or an envelope
+  breach, or a misbehaving charger, is recorded as an error with its
+  evidence, the bench is made safe, and the run goes on;
+- a stop request (Ctrl-C, SIGTERM) or an unexpected exception ends the run
+  "incomplete", outputs off;
+- evidence that cannot be written ends the run at once (``EvidenceWriteError``):
+  a run must not go on energising the bench without its record.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from contextlib import ExitStack
@@ -18,19 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from rig import __version__
+from rig import __version__, stop
 from rig.bench import Bench, load_bench
-from rig.bench_session import OpenBench, check_roles, open_bench
+from rig.bench_session import OpenBench, check_drivers, check_roles, open_bench
+from rig.dut import load_dut_identity
 from rig.envelope import EnvelopeGuard
-from rig.errors import RigError, RigInputError
+from rig.errors import EvidenceWriteError, RigError, RigInputError
 from rig.evidence import RunRecorder, utc_now_iso
-from rig.plan import ENVELOPE_QUANTITY, AnyCase, LoadedCase, load_cases
+from rig.plan import AnyCase, LoadedCase, PlanFiles, collect_plan_files, load_cases
 from rig.procedures import PROCEDURES
 from rig.procedures.outcome import ProcedureOutcome
 from rig.report import render_report
-from rig.results import CaseResult, Limit, RunInfo, RunResults, RunStatus, StaircasePlot, TripPlot, Verdict
+from rig.results import (CaseResult, DutRecord, Limit, RunInfo, RunResults, RunStatus, StaircasePlot, TripPlot,
+                         Verdict)
 from rig.safety import bring_to_safe_state
-from rig.sim.dut_profile import load_dut_profile
+from rig.sim.dut_profile import DutProfile, load_dut_profile
 
 
 class RunListener(Protocol):
@@ -48,13 +56,20 @@ class RunListener(Protocol):
 
 
 def refuse_outside_envelope(cases: list[LoadedCase], guard: EnvelopeGuard) -> None:
-    """Check every level every case will set, before anything is energised."""
+    """Check every setpoint and every change every case will command, before anything is energised."""
     for loaded in cases:
         plan, case = loaded.plan, loaded.case
         guard.check("ac_voltage_v", plan.grid.voltage_v, what=f"{loaded.source} nominal voltage")
         guard.check("ac_frequency_hz", plan.grid.frequency_hz, what=f"{loaded.source} nominal frequency")
-        guard.check_profile(ENVELOPE_QUANTITY[case.quantity], case.grid_levels(),
-                            what=f"{loaded.source} case {case.id} {case.quantity} level")
+        nominal = plan.grid.voltage_v if case.quantity == "voltage" else plan.grid.frequency_hz
+        for change in case.setpoint_changes(nominal):
+            what = f"{loaded.source} case {case.id} {case.quantity} {change.old:g} -> {change.new:g} {case.unit}"
+            if change.how == "fixed":
+                guard.check_fixed_change(change.quantity, change.old, change.new, what=what)
+            elif change.how == "ramp":
+                guard.check_ramp(change.quantity, change.old, change.new, change.duration_s, what=what)
+            else:
+                guard.check_step(change.quantity, change.old, change.new, what=what)
 
 
 def _setting_record(case: AnyCase) -> dict[str, float | str]:
@@ -65,6 +80,11 @@ def _setting_record(case: AnyCase) -> dict[str, float | str]:
 
 def judge(measured: dict[str, float | None], limits: dict[str, Limit]) -> Verdict:
     return "pass" if all(limit.admits(measured.get(name)) for name, limit in limits.items()) else "fail"
+
+
+def _finite(measured: dict[str, float | None]) -> dict[str, float | None]:
+    """A value that is not a finite number was not measured (and JSON could not hold it)."""
+    return {name: value if value is None or math.isfinite(value) else None for name, value in measured.items()}
 
 
 @dataclass(frozen=True)
@@ -84,21 +104,84 @@ class PreparedRun:
     request: RunRequest
     cases: list[LoadedCase]
     bench: Bench
+    seed: int
+    profile: DutProfile | None
+    """The simulated charger's behaviour (simulated benches only)."""
+    dut: DutRecord
+    inputs: dict[Path, str]
+    """Each input file read (resolved path) -> where the evidence keeps its copy."""
+    plan_copies: list[str]
+    """The copies of the plan and campaign files, campaigns first (results.json ``run.plans``)."""
+
+    def evidence_source(self, loaded: LoadedCase) -> str:
+        """Where a case is written, as ``file:line`` of the plan's copy in the run directory."""
+        return f"{self.inputs[loaded.plan_file.resolve()]}:{loaded.line}"
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse a run directory that holds anything or cannot be made, before anything opens.
+
+    The evidence is staged beside the run directory, so its parent must be
+    writable too.
+    """
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise RigInputError(f"--out {out}: the run directory exists and is not empty; choose a new one "
+                            "so no earlier evidence is overwritten")
+    ancestor = out.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise RigInputError(f"--out {out}: cannot make the run directory: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise RigInputError(f"--out {out}: cannot make the run directory: {ancestor} is not writable")
+
+
+def _input_copies(plan_files: PlanFiles, bench: Path, dut: Path) -> dict[Path, str]:
+    """Plans and campaigns keep their folder layout below their common folder, so no two collide."""
+    files = [p.resolve() for p in plan_files.all]
+    root = Path(os.path.commonpath([p.parent for p in files]))
+    copies = {p: f"inputs/plans/{p.relative_to(root).as_posix()}" for p in files}
+    copies[bench.resolve()] = "inputs/bench.yaml"
+    copies[dut.resolve()] = "inputs/dut.yaml"
+    return copies
+
+
+def _dut_record(request: RunRequest, simulated: bool) -> tuple[DutRecord, DutProfile | None]:
+    if request.dut_path is None:
+        raise RigInputError("a real bench needs the identity of the charger under test: --dut FILE "
+                            "(dut, identity: manufacturer, model, serial, firmware; see fixtures/duts/README.md)")
+    if simulated:
+        profile = load_dut_profile(request.dut_path)
+        name, description, identity = profile.dut, profile.description, profile.identity
+    else:
+        profile = None
+        known = load_dut_identity(request.dut_path)
+        name, description, identity = known.dut, known.description, known.identity
+    record = DutRecord(name=name, description=description, simulated=simulated, file="inputs/dut.yaml",
+                       **identity.model_dump())
+    return record, profile
 
 
 def prepare(request: RunRequest) -> PreparedRun:
-    """Load and validate plans and bench, and check the envelope. Raises RigInputError (exit 2)."""
-    out = request.out_dir
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise RigInputError(f"{out}: the run directory exists and is not empty; choose a new --out "
-                            "so no earlier evidence is overwritten")
+    """Load and validate plans, bench, DUT and output directory; check the envelope. Raises RigInputError (exit 2)."""
+    check_out_dir(request.out_dir)
+    if request.seed is not None and request.seed < 0:
+        raise RigInputError(f"--seed {request.seed}: a seed is a whole number, 0 or more")
     bench = load_bench(request.bench_path)
-    if request.dut_path is not None:
-        load_dut_profile(request.dut_path)  # a bad profile is an input error now, not mid-run
+    simulated = bench.simulated_lab is not None
+    dut, profile = _dut_record(request, simulated)
+    plan_files = collect_plan_files(request.plan_paths)
     cases = load_cases(request.plan_paths)
+    check_drivers(bench)
     check_roles(bench, {role: c.case.id for c in reversed(cases) for role in PROCEDURES[c.case.procedure].roles})
     refuse_outside_envelope(cases, EnvelopeGuard.from_bench(bench))
-    return PreparedRun(request, cases, bench)
+    if request.seed is not None:
+        seed = request.seed
+    else:
+        seed = bench.simulated_lab.seed if bench.simulated_lab is not None else 0
+    assert request.dut_path is not None  # _dut_record refused a run without one
+    inputs = _input_copies(plan_files, request.bench_path, request.dut_path)
+    return PreparedRun(request, cases, bench, seed, profile, dut, inputs, [inputs[p.resolve()] for p in plan_files.all])
 
 
 class CampaignRun:
@@ -111,42 +194,36 @@ class CampaignRun:
         self.recorder: RunRecorder | None = None
         self.bench: OpenBench | None = None
         self._done = 0
+        self._wall0 = time.perf_counter()
+        self._sim0 = 0.0
 
     # -- opening -------------------------------------------------------------------------------
 
     def __enter__(self) -> "CampaignRun":
         try:
             return self._open()
-        except BaseException:
-            self._stack.close()  # whatever was opened goes back to its safe state
+        except BaseException as err:
+            # Whatever was opened goes back to its safe state; the record (if started) says why.
+            self.__exit__(type(err), err, err.__traceback__)
             raise
 
     def _open(self) -> "CampaignRun":
-        request = self.prepared.request
+        prepared, request = self.prepared, self.prepared.request
         self._wall0 = time.perf_counter()
-        self.bench = self._stack.enter_context(
-            open_bench(self.prepared.bench, request.dut_path, seed=request.seed, use_allure=request.use_allure))
-        self._sim0 = self.bench.lab.clock.now()
-        self.bench.lab.steps.listeners.append(self._on_step)
-        plans = sorted({str(c.plan_file) for c in self.prepared.cases})
+        stop.checkpoint()
         self.recorder = RunRecorder.create(request.out_dir, RunInfo(
-            started=utc_now_iso(), bench=f"{self.prepared.bench.bench} ({request.bench_path})",
-            dut=self.bench.dut, rig_version=__version__, seed=self.bench.seed, plans=plans,
-            instruments=self.bench.identities))
-        self._keep_inputs(plans)
+            started=utc_now_iso(), bench=prepared.bench.bench, bench_file="inputs/bench.yaml",
+            dut=prepared.dut, rig_version=__version__, seed=prepared.seed, plans=prepared.plan_copies))
+        for source, copy in prepared.inputs.items():
+            self.recorder.write_bytes(copy, source.read_bytes())
+        self.bench = self._stack.enter_context(
+            open_bench(prepared.bench, profile=prepared.profile, seed=prepared.seed, use_allure=request.use_allure))
+        self._sim0 = self.bench.lab.clock.now()
+        self.recorder.record_instruments(self.bench.identities)
+        self.bench.lab.steps.listeners.append(self._on_step)
         if self.listener:
-            self.listener.run_started(len(self.prepared.cases), self.prepared.bench.bench, request.out_dir)
+            self.listener.run_started(len(prepared.cases), prepared.bench.bench, request.out_dir)
         return self
-
-    def _keep_inputs(self, plans: list[str]) -> None:
-        """Copies of the plan, bench and DUT files, so the evidence says exactly what was run."""
-        assert self.recorder is not None
-        request = self.prepared.request
-        for plan in plans:
-            self.recorder.write_text(f"inputs/plans/{Path(plan).name}", Path(plan).read_text(encoding="utf-8"))
-        self.recorder.write_text("inputs/bench.yaml", request.bench_path.read_text(encoding="utf-8"))
-        if request.dut_path is not None:
-            self.recorder.write_text("inputs/dut.yaml", request.dut_path.read_text(encoding="utf-8"))
 
     def _on_step(self, name: str) -> None:
         if self.listener and self.bench:
@@ -156,6 +233,7 @@ class CampaignRun:
 
     def run_case(self, loaded: LoadedCase) -> CaseResult:
         assert self.bench is not None and self.recorder is not None
+        stop.checkpoint()
         lab, case = self.bench.lab, loaded.case
         self._done += 1
         if self.listener:
@@ -164,27 +242,48 @@ class CampaignRun:
         sim0, wall0 = lab.clock.now(), time.perf_counter()
         limits = {name: Limit(**limit.model_dump()) for name, limit in dict(case.limits).items()}
         base: dict[str, Any] = dict(id=case.id, suite=loaded.plan.suite, clause=case.clause, procedure=case.procedure,
-                    limits=limits, setting=_setting_record(case), params=case.params.model_dump(),
-                    source=loaded.source)
+                                    limits=limits, setting=_setting_record(case), params=case.params.model_dump(),
+                                    source=self.prepared.evidence_source(loaded))
+        measured: dict[str, float | None] = {}
+        traces: list[str] = []
+        plot: TripPlot | StaircasePlot | None = None
+        problems: list[str] = []
         try:
             outcome = PROCEDURES[case.procedure].run(lab, loaded.plan, case)
+            measured = _finite(outcome.measured)
             traces, plot = self._write_outcome(case.id, outcome, limits)
-            result = CaseResult(**base, verdict=judge(outcome.measured, limits), measured=outcome.measured,
-                                traces=traces, plot=plot)
+        except EvidenceWriteError:
+            raise
         except RigError as err:
-            # An instrument error or a misbehaving charger: record it, make the bench safe, go on.
-            problems = bring_to_safe_state(self.bench.instruments)
-            detail = str(err) + (f"; safe state problems: {'; '.join(problems)}" if problems else "")
-            result = CaseResult(**base, verdict="error", error=f"{type(err).__name__}: {detail}")
-        result = result.model_copy(update={
-            "steps": list(lab.steps.steps), "sim_started_s": round(sim0 - self._sim0, 6),
-            "sim_finished_s": round(lab.clock.now() - self._sim0, 6),
-            "wall_seconds": round(time.perf_counter() - wall0, 6)})
+            problems.append(f"{type(err).__name__}: {err}")
+        problems += self._instrument_faults()
+        if problems:
+            # An instrument error, fault or envelope breach, or a misbehaving charger: safe state, record, go on.
+            with stop.deferred():
+                unsafe = bring_to_safe_state(self.bench.instruments)
+            if unsafe:
+                problems.append(f"safe state problems: {'; '.join(unsafe)}")
+        result = CaseResult(**base, verdict="error" if problems else judge(measured, limits), measured=measured,
+                            traces=traces, plot=plot, error="; ".join(problems) or None,
+                            steps=list(lab.steps.steps), sim_started_s=round(sim0 - self._sim0, 6),
+                            sim_finished_s=round(lab.clock.now() - self._sim0, 6),
+                            wall_seconds=round(time.perf_counter() - wall0, 6))
         self.recorder.record_case(result)
         render_report(self.recorder.run_dir, self.recorder)
         if self.listener:
             self.listener.case_finished(result)
         return result
+
+    def _instrument_faults(self) -> list[str]:
+        """What each instrument reports as tripped or outside the envelope after a case."""
+        assert self.bench is not None
+        found: list[str] = []
+        for role, instrument in self.bench.instruments.items():
+            try:
+                found += [f"instrument fault: {role}: {fault}" for fault in instrument.faults()]
+            except RigError as err:
+                found.append(f"instrument fault: {role}: its fault status could not be read: {err}")
+        return found
 
     def _write_outcome(self, case_id: str, outcome: ProcedureOutcome,
                        limits: dict[str, Limit]) -> tuple[list[str], TripPlot | StaircasePlot | None]:
@@ -210,28 +309,42 @@ class CampaignRun:
     # -- closing -------------------------------------------------------------------------------
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        status: RunStatus
-        reason: str | None
+        with stop.deferred():  # a second Ctrl-C must not cut the safe state or the record short
+            self._close(exc_type, exc, tb)
+
+    def _close(self, exc_type, exc, tb) -> None:
+        status: RunStatus = "complete"
+        reason: str | None = None
         if exc_type is None:
-            status, reason = "complete", None
+            if stop.requested():
+                status, reason = "incomplete", f"stopped by {stop.requested()}; outputs were turned off"
         elif issubclass(exc_type, KeyboardInterrupt):
             status, reason = "incomplete", f"interrupted ({exc or 'Ctrl-C'}); outputs were turned off"
+        elif issubclass(exc_type, EvidenceWriteError):
+            status, reason = "incomplete", f"evidence could not be written ({exc}); outputs were turned off"
         else:
             status, reason = "incomplete", f"aborted by {exc_type.__name__}: {exc}"
         sim_seconds = (self.bench.lab.clock.now() - self._sim0) if self.bench else 0.0
         try:
             # Safe state, then close instruments and the simulated lab; the bench sees the exception.
             self._stack.__exit__(exc_type, exc, tb)
-        except RigError as err:
+        except RigError as err:  # the safe state could not be confirmed: the record must say so
+            if self.recorder is None:
+                raise
             status, reason = "incomplete", f"{reason + '; ' if reason else ''}{err}"
-            if exc_type is None:
-                exc_type = type(err)
-        finally:
-            if self.recorder is not None:
-                self.recorder.finish(status, reason, round(sim_seconds, 6), round(time.perf_counter() - self._wall0, 6))
-                render_report(self.recorder.run_dir, self.recorder)
-                if self.listener:
-                    self.listener.run_finished(self.recorder.results, self.recorder.run_dir)
+        if self.recorder is None:
+            return
+        try:
+            self.recorder.finish(status, reason, round(sim_seconds, 6), round(time.perf_counter() - self._wall0, 6))
+            render_report(self.recorder.run_dir, self.recorder)
+            self.recorder.seal()
+        except EvidenceWriteError as err:
+            if exc is None:
+                raise
+            exc.add_note(f"the record could not be closed: {err}")
+            return
+        if self.listener:
+            self.listener.run_finished(self.recorder.results, self.recorder.run_dir)
 
 
 def run_campaign(request: RunRequest, listener: RunListener | None = None) -> RunResults:
@@ -247,4 +360,3 @@ def default_out_dir(root: Path) -> Path:
     """``reports/run-<UTC time>-<pid>``: unique for runs started side by side, sorted by time."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return root / f"run-{stamp}-{os.getpid()}"
-

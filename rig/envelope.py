@@ -79,6 +79,22 @@ class EnvelopeGuard:
         self.check_slew(quantity, (new - old) / duration_s, what=what)
         return new
 
+    def check_fixed_change(self, quantity: str, old: float, new: float, *, what: str) -> float:
+        """A fixed-mode setpoint change: the source ramps it at the envelope's slew limit when one is set.
+
+        Drivers set their source's slew rate to the envelope's slew limit when
+        the bench states one (so a fixed change cannot be faster); without a
+        slew limit the source steps, and the step limit applies.
+        """
+        slew = self.envelope.bounds_for(Envelope.slew_quantity_of(quantity))
+        if slew is not None and slew.max is not None:
+            return self.check(quantity, new, what=what)
+        return self.check_step(quantity, old, new, what=what)
+
+    def source_slew_limit(self, quantity: str) -> float | None:
+        """The slew rate a driver sets on its source for ``quantity`` (the envelope's limit), or None."""
+        return self.maximum(Envelope.slew_quantity_of(quantity))
+
     def maximum(self, quantity: str) -> float | None:
         """The configured upper bound of ``quantity`` (e.g. to set a source's own current limit), or None."""
         bounds = self.envelope.bounds_for(quantity)

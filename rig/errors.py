@@ -36,6 +36,19 @@ class EnvelopeError(RigInputError):
     """A setpoint outside the bench's safety envelope; nothing was sent."""
 
 
+class EvidenceWriteError(RigError):
+    """The evidence could not be written (disk full, no permission, a path that cannot be made).
+
+    A run cannot go on without its record: the bench is made safe and the
+    run ends (``rig run`` exits 2, naming the file).
+    """
+
+    def __init__(self, path: Path | str, error: OSError) -> None:
+        self.path = Path(path)
+        self.reason = error.strerror or str(error)
+        super().__init__(f"{self.path}: cannot write evidence: {self.reason}")
+
+
 class EnvelopeBreach(RigError):
     """A quantity measured during a case left the bench's safety envelope (or an instrument's own
     protection tripped). The case ends as an error with outputs off; the run goes on."""

@@ -1,22 +1,30 @@
 """The run directory, written as the run goes: every file atomic, every file in the manifest.
 
 A certification body must be able to trust what it finds on disk after any
-ending, including a crash. So nothing lives only in memory: ``results.json``
-is rewritten (status "incomplete") after every case, traces are written as
-they are captured, and ``manifest.json`` (the SHA-256 of every other file) is
-rewritten after every write.
+ending, a crash or ``kill -9`` included. So nothing lives only in memory:
+``results.json`` is rewritten (status "incomplete") after every case, traces
+are written as they are captured, and ``manifest.json`` (the SHA-256 of every
+other file) is rewritten with every write.
 
-Each file is written to a temporary file in its own directory, fsynced and
-renamed over its target, so a reader sees the old file or the new one, never
-half of one. Each file is hashed once, when it is written; the manifest is
-built from those remembered hashes, never by rehashing the tree, so a later
-write cannot launder a file that was changed behind the writer's back.
+The order of each write makes a killed run tell the truth:
 
-One residual window is unavoidable with two files and no journal: a crash
-between renaming a file into place and rewriting the manifest leaves that
-one file unlisted or changed, which ``rig verify`` then names.
+1. the new content goes to a temporary file in a staging directory *beside*
+   the run directory (``.<run>.incoming``), is fsynced and hashed; a write cut
+   off here leaves nothing in the run directory;
+2. the manifest is rewritten listing the new hash, with the file marked
+   ``pending`` (its previous hash, or none for a new file);
+3. the temporary file is renamed into place.
 
-One writer per run directory; the classes here are not thread-safe.
+So at every instant each listed file matches its hash, except possibly the
+one pending file, which matches either its new or its previous hash.
+``rig verify`` accepts exactly that, and nothing else, as a record cut off
+mid-write. The last manifest write of a run that closed properly clears
+``pending`` and sets ``sealed``; an unsealed manifest is an incomplete record.
+
+Each file is hashed once, when it is written; the manifest is built from
+those remembered hashes, never by rehashing the tree, so a later write
+cannot launder a file that was changed behind the writer's back. One writer
+per run directory; the classes here are not thread-safe.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ import json
 import os
 import re
 import secrets
+import shutil
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable
@@ -35,8 +45,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from rig.errors import RigInputError
-from rig.results import CaseResult, RunInfo, RunResults, RunStatus
+from rig.errors import EvidenceWriteError, RigInputError
+from rig.results import CaseResult, InstrumentIdentity, RunInfo, RunResults, RunStatus
 
 MANIFEST = "manifest.json"
 RESULTS = "results.json"
@@ -69,11 +79,34 @@ def safe_file_name(text: str) -> str:
     return name
 
 
-def read_manifest(run_dir: Path) -> dict[str, str]:
-    """The ``files`` map of a run's manifest.json: relative POSIX path -> hex SHA-256.
+@dataclass(frozen=True)
+class Pending:
+    """The one file whose rename may not have landed when the writer stopped."""
+
+    path: str
+    previous: str | None
+    """Its hash before this write, or None when the write created it."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What ``manifest.json`` says: the hash of every file, the pending write, whether the record was sealed."""
+
+    files: dict[str, str]
+    pending: Pending | None = None
+    sealed: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        pending = None if self.pending is None else {"path": self.pending.path, "previous": self.pending.previous}
+        return {"algorithm": HASH_ALGORITHM, "sealed": self.sealed, "pending": pending,
+                "files": dict(sorted(self.files.items()))}
+
+
+def read_manifest(run_dir: Path) -> Manifest:
+    """A run's manifest.json.
 
     Raises ``RigInputError`` naming the problem when the manifest is missing,
-    is not JSON, or does not have the ``{"algorithm": "sha256", "files": {...}}`` shape.
+    is not JSON, or does not have the documented shape.
     """
     path = run_dir / MANIFEST
     try:
@@ -91,7 +124,16 @@ def read_manifest(run_dir: Path) -> dict[str, str]:
         isinstance(name, str) and isinstance(digest, str) for name, digest in files.items()
     ):
         raise RigInputError(f'{path}: manifest.json "files" must map relative paths to hex digests')
-    return dict(files)
+    pending = document.get("pending")
+    if pending is not None:
+        if not (isinstance(pending, dict) and isinstance(pending.get("path"), str) and pending["path"] in files
+                and (pending.get("previous") is None or isinstance(pending.get("previous"), str))):
+            raise RigInputError(f'{path}: manifest.json "pending" must name a listed file and its previous digest')
+        pending = Pending(pending["path"], pending.get("previous"))
+    sealed = document.get("sealed", False)
+    if not isinstance(sealed, bool):
+        raise RigInputError(f'{path}: manifest.json "sealed" must be true or false')
+    return Manifest(dict(files), pending, sealed)
 
 
 def read_results(run_dir: Path) -> RunResults:
@@ -126,10 +168,14 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _replace_atomically(target: Path, write: Callable[[BinaryIO], object]) -> str:
-    """Write ``target`` through ``write`` via temp file + fsync + rename; returns the new SHA-256."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+def staging_dir(run_dir: Path) -> Path:
+    """Where a run's files are written before they are renamed into it: beside it, never inside."""
+    return run_dir.parent / f".{run_dir.name}.incoming"
+
+
+def _stage(staging: Path, name: str, write: Callable[[BinaryIO], object]) -> tuple[Path, str]:
+    """Write through ``write`` into a new fsynced file in ``staging``; returns it and its SHA-256."""
+    tmp = staging / f"{name}.{secrets.token_hex(4)}.tmp"
     # os.open, not mkstemp: evidence files get the umask's usual permissions, not 0600
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
@@ -137,21 +183,26 @@ def _replace_atomically(target: Path, write: Callable[[BinaryIO], object]) -> st
             write(file)
             file.flush()
             os.fsync(file.fileno())
-        digest = sha256_file(tmp)
-        os.replace(tmp, target)
+        return tmp, sha256_file(tmp)
     except BaseException:  # includes Ctrl-C: never leave a temp file behind
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, target)
     _fsync_dir(target.parent)
-    return digest
 
 
 class EvidenceDir:
-    """Atomic writes into a run directory, each one followed by a rewritten manifest.json."""
+    """Atomic writes into a run directory, each one announced in manifest.json before it lands."""
 
-    def __init__(self, run_dir: Path, hashes: dict[str, str]) -> None:
+    def __init__(self, run_dir: Path, manifest: Manifest) -> None:
         self.run_dir = run_dir
-        self._hashes = hashes
+        self._hashes = dict(manifest.files)
+        self._was_sealed = manifest.sealed
+        self._staging = staging_dir(run_dir)
 
     @classmethod
     def open(cls, run_dir: Path) -> EvidenceDir:
@@ -159,6 +210,7 @@ class EvidenceDir:
 
         The hashes come from manifest.json, not from the files on disk, so a
         file altered since it was written stays detectable after the new writes.
+        Call ``close`` when done: a run that was sealed is sealed again.
         """
         return cls(run_dir, read_manifest(run_dir))
 
@@ -182,14 +234,48 @@ class EvidenceDir:
         """Write a JSON document, indented so a reviewer can read and diff it."""
         return self.write_bytes(relpath, _json_bytes(obj))
 
+    def seal(self) -> None:
+        """The record is closed: no write is pending, and the manifest says so."""
+        self._write_manifest(Manifest(self._hashes, None, sealed=True))
+        self._was_sealed = True
+        self._remove_staging()
+
+    def close(self) -> None:
+        """Done adding files: a run that was sealed when opened is sealed again."""
+        if self._was_sealed:
+            self.seal()
+        else:
+            self._remove_staging()
+
     def _commit(self, relpath: str, write: Callable[[BinaryIO], object]) -> str:
-        self._hashes[relpath] = _replace_atomically(self.run_dir / relpath, write)
-        self._write_manifest()
+        target = self.run_dir / relpath
+        try:
+            self._staging.mkdir(parents=True, exist_ok=True)
+            tmp, digest = _stage(self._staging, target.name, write)
+            pending = Pending(relpath, self._hashes.get(relpath))
+            self._hashes[relpath] = digest
+            self._write_manifest(Manifest(self._hashes, pending, sealed=False))
+            _move_into_place(tmp, target)
+        except OSError as error:
+            raise EvidenceWriteError(target, error) from None
         return relpath
 
-    def _write_manifest(self) -> None:
-        data = _json_bytes({"algorithm": HASH_ALGORITHM, "files": dict(sorted(self._hashes.items()))})
-        _replace_atomically(self.run_dir / MANIFEST, lambda file: file.write(data))
+    def _write_manifest(self, manifest: Manifest) -> None:
+        data = _json_bytes(manifest.to_json())
+        target = self.run_dir / MANIFEST
+        try:
+            self._staging.mkdir(parents=True, exist_ok=True)
+            tmp, _ = _stage(self._staging, MANIFEST, lambda file: file.write(data))
+            _move_into_place(tmp, target)
+        except OSError as error:
+            raise EvidenceWriteError(target, error) from None
+
+    def _remove_staging(self) -> None:
+        """The staging directory goes once nothing is in flight (left alone if a crash left files in it)."""
+        try:
+            self._staging.rmdir()
+        except OSError:
+            pass
 
 
 class RunRecorder(EvidenceDir):
@@ -200,7 +286,7 @@ class RunRecorder(EvidenceDir):
     """
 
     def __init__(self, run_dir: Path, results: RunResults) -> None:
-        super().__init__(run_dir, {})
+        super().__init__(run_dir, Manifest({}))
         self._results = results
 
     @classmethod
@@ -211,7 +297,10 @@ class RunRecorder(EvidenceDir):
                 f"{out_dir}: run directory already exists and is not empty; "
                 "choose a new output directory so no earlier evidence is overwritten"
             )
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise EvidenceWriteError(out_dir, error) from None
         recorder = cls(out_dir, RunResults(run=run.model_copy(update={"status": "incomplete"})))
         recorder._write_results()
         return recorder
@@ -237,6 +326,18 @@ class RunRecorder(EvidenceDir):
         # zstd: a third smaller than the default snappy for noisy waveforms, at the same speed.
         return self.write_stream(relpath, lambda file: pq.write_table(table, file, compression="zstd"))
 
+    def record_instruments(self, instruments: list[InstrumentIdentity]) -> None:
+        """Record who measured (role, driver, address, *IDN?), once the bench has accepted them."""
+        self._results.run = self._results.run.model_copy(update={"instruments": list(instruments)})
+        self._write_results()
+
+    @classmethod
+    def reopen(cls, run_dir: Path) -> RunRecorder:
+        """Continue a closed run's record (to amend its status), keeping its manifest's hashes."""
+        recorder = cls(run_dir, read_results(run_dir))
+        EvidenceDir.__init__(recorder, run_dir, read_manifest(run_dir))
+        return recorder
+
     def record_case(self, result: CaseResult) -> None:
         """Append a finished case and rewrite results.json at once."""
         if any(case.id == result.id for case in self._results.cases):
@@ -259,10 +360,16 @@ class RunRecorder(EvidenceDir):
         )
         self._write_results()
 
+    def amend_status(self, status: RunStatus, reason: str) -> None:
+        """Change a closed run's status and reason, keeping its times (a stop that came while it closed)."""
+        self._results.run = self._results.run.model_copy(update={"status": status, "reason": reason})
+        self._write_results()
+
     def _write_results(self) -> None:
         data = _json_bytes(self._results.model_dump(mode="json"))
         self._commit(RESULTS, lambda file: file.write(data))
 
 
 def _json_bytes(obj: object) -> bytes:
-    return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    """Strict JSON: a non-finite number (which JSON cannot hold) is a bug to surface, not to write."""
+    return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")

@@ -17,7 +17,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rig.errors import InputFileError
+from rig.errors import InputFileError, RigInputError
 from rig.results import Limit
 from rig.yaml_source import LocatedValueError, load_document, validate
 
@@ -26,17 +26,39 @@ UNITS = {"voltage": "V", "frequency": "Hz"}
 ENVELOPE_QUANTITY = {"voltage": "ac_voltage_v", "frequency": "ac_frequency_hz"}
 
 
+@dataclass(frozen=True)
+class SetpointChange:
+    """One change a case will command, checked against the bench envelope before anything opens.
+
+    ``how`` is ``step`` (instantaneous, e.g. inside a list program), ``ramp``
+    (over ``duration_s``) or ``fixed`` (a fixed-mode setpoint, which the source
+    slews at the envelope's slew limit when the bench sets one, else steps).
+    """
+
+    quantity: str
+    old: float
+    new: float
+    how: Literal["step", "ramp", "fixed"]
+    duration_s: float = 0.0
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Plan records: unknown keys and non-finite numbers (``.inf``, ``.nan``) are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class BoundedLimit(Limit):
-    """A limit in a plan must bound something."""
+    """A limit in a plan must bound something, with finite bounds in order."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _has_a_bound(self) -> "BoundedLimit":
         if self.min is None and self.max is None:
             raise ValueError("a limit needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is greater than max {self.max:g}: no value could pass")
         return self
 
 
@@ -132,11 +154,25 @@ class CaseBase(Strict):
         """Every level of ``quantity`` the case will command (checked against the envelope up front)."""
         return self.params.levels()  # type: ignore[attr-defined]  # every case's params define levels()
 
+    def setpoint_changes(self, nominal: float) -> list[SetpointChange]:
+        """Every change of the grid quantity the case will command, in order, from and back to ``nominal``."""
+        raise NotImplementedError
+
 
 class TripValueCase(CaseBase):
     procedure: Literal["trip_value"]
     params: TripValueParams
     limits: TripValueLimits
+
+    def setpoint_changes(self, nominal: float) -> list[SetpointChange]:
+        """Fixed-mode setpoints: each level in turn (back at nominal between them when ``recover_s``), then nominal."""
+        q = ENVELOPE_QUANTITY[self.quantity]
+        path = [nominal]
+        for level in self.params.levels():
+            path += [level, nominal] if self.params.recover_s > 0 else [level]
+        if path[-1] != nominal:
+            path.append(nominal)
+        return [SetpointChange(q, a, b, "fixed") for a, b in zip(path, path[1:])]
 
 
 class TripTimeCase(CaseBase):
@@ -144,11 +180,20 @@ class TripTimeCase(CaseBase):
     params: TripTimeParams
     limits: TripTimeLimits
 
+    def setpoint_changes(self, nominal: float) -> list[SetpointChange]:
+        """A list-mode step from nominal to the level and, after the hold, a step back."""
+        q = ENVELOPE_QUANTITY[self.quantity]
+        return [SetpointChange(q, nominal, self.params.level, "step"), SetpointChange(q, self.params.level, nominal, "step")]
+
 
 class NoTripCase(CaseBase):
     procedure: Literal["no_trip"]
     params: NoTripParams
     limits: NoTripLimits
+
+    def setpoint_changes(self, nominal: float) -> list[SetpointChange]:
+        q = ENVELOPE_QUANTITY[self.quantity]
+        return [SetpointChange(q, nominal, self.params.level, "step"), SetpointChange(q, self.params.level, nominal, "step")]
 
 
 AnyCase = Union[TripValueCase, TripTimeCase, NoTripCase]
@@ -186,14 +231,19 @@ class LoadedCase:
 
     plan: Plan
     case: AnyCase
-    source: str  # "file:line"
     plan_file: Path
+    line: int | None
+
+    @property
+    def source(self) -> str:
+        """``file:line`` as the user named the file (for messages; evidence uses its own copy)."""
+        return f"{self.plan_file}:{self.line}"
 
 
 def load_plan(path: Path) -> list[LoadedCase]:
     document = load_document(path)
     plan = validate(document, Plan)
-    return [LoadedCase(plan, case, f"{path}:{document.line_of(('cases', i))}", Path(path))
+    return [LoadedCase(plan, case, Path(path), document.line_of(("cases", i)))
             for i, case in enumerate(plan.cases)]
 
 
@@ -214,23 +264,54 @@ def load_campaign(path: Path) -> list[Path]:
     return suites
 
 
-def expand_plan_paths(paths: list[Path]) -> list[Path]:
-    """Plan files from the command line: files, campaigns (their suites) and directories (their *.yaml)."""
-    out: list[Path] = []
+@dataclass(frozen=True)
+class PlanFiles:
+    """What the command line named, resolved: the plan files to run and the campaign files that listed them."""
+
+    plans: list[Path]
+    campaigns: list[Path]
+
+    @property
+    def all(self) -> list[Path]:
+        """Every file read, campaigns first: what the evidence keeps a copy of."""
+        return self.campaigns + self.plans
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    return list(dict.fromkeys(paths))
+
+
+def collect_plan_files(paths: list[Path]) -> PlanFiles:
+    """Plan files from the command line: files, campaigns (their suites) and directories (their *.yaml).
+
+    A directory without any plan, or a command line that names none, is an
+    input error: a run of nothing must not look like a run that passed.
+    """
+    plans: list[Path] = []
+    campaigns: list[Path] = []
+    if not paths:
+        raise RigInputError("no plan given: name a plan file, a campaign file or a directory of plans")
     for path in paths:
         if path.is_dir():
-            out.extend(expand_plan_paths(sorted(path.rglob("*.yaml"))))
+            found = sorted(path.rglob("*.yaml")) + sorted(path.rglob("*.yml"))
+            if not found:
+                raise InputFileError(path, None, None, "this directory holds no plan files (*.yaml)")
+            inner = collect_plan_files(found)
+            plans.extend(inner.plans)
+            campaigns.extend(inner.campaigns)
         elif not path.exists():
             raise InputFileError(path, None, None, "no such plan file or directory")
         elif is_campaign(path):
-            out.extend(load_campaign(path))
+            campaigns.append(path.resolve())
+            plans.extend(load_campaign(path))
         else:
-            out.append(path.resolve())
-    unique: list[Path] = []
-    for p in out:
-        if p not in unique:
-            unique.append(p)
-    return unique
+            plans.append(path.resolve())
+    return PlanFiles(_unique(plans), _unique(campaigns))
+
+
+def expand_plan_paths(paths: list[Path]) -> list[Path]:
+    """The plan files to run, in order, each once."""
+    return collect_plan_files(paths).plans
 
 
 def load_cases(paths: list[Path]) -> list[LoadedCase]:
@@ -240,8 +321,7 @@ def load_cases(paths: list[Path]) -> list[LoadedCase]:
     seen: dict[str, str] = {}
     for loaded in cases:
         if loaded.case.id in seen:
-            file, _, line = loaded.source.rpartition(":")
-            raise InputFileError(file, int(line) if line.isdigit() else None, "id",
+            raise InputFileError(loaded.plan_file, loaded.line, "id",
                                  f"case id {loaded.case.id!r} is also used at {seen[loaded.case.id]}")
         seen[loaded.case.id] = loaded.source
     return cases

@@ -11,6 +11,7 @@ procedure step is an allure step.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--rig-bench", default=str(PROJECT_ROOT / "fixtures" / "benches" / "sim.yaml"),
                     help="bench file for collected test plans (default: the simulated lab)")
     group.addoption("--rig-dut", default=None,
-                    help="DUT profile for the simulated lab (default: fixtures/duts/compliant.yaml)")
+                    help="DUT profile for the simulated lab (default: fixtures/duts/compliant.yaml), "
+                         "or the DUT identity file on a real bench")
     group.addoption("--rig-out", default=None, help="run directory for the evidence (default reports/run-<time>)")
     group.addoption("--rig-seed", default=None, type=int, help="override the simulated lab's seed")
 
@@ -131,10 +133,10 @@ class RigSession:
         simulated = load_bench(bench).simulated_lab is not None
         dut_path = Path(dut) if dut else (PROJECT_ROOT / "fixtures" / "duts" / "compliant.yaml" if simulated else None)
         use_allure = bool(getattr(self.config.option, "allure_report_dir", None))
-        request = RunRequest([c.plan_file for c in self.cases], bench, dut_path, out, opt("--rig-seed"), use_allure)
-        prepared = prepare(request)
+        plan_files = list(dict.fromkeys(c.plan_file for c in self.cases))
+        request = RunRequest(plan_files, bench, dut_path, out, opt("--rig-seed"), use_allure)
         # Only the collected (selected) cases run, in collection order.
-        self.prepared = PreparedRun(request, self.cases, prepared.bench)
+        self.prepared = dataclasses.replace(prepare(request), cases=self.cases)
 
     def run(self, loaded: LoadedCase) -> CaseResult:
         if self.run_ctx is None:

@@ -19,10 +19,12 @@ import jinja2
 import pandas as pd
 
 import rig
+from rig.errors import RigInputError
 from rig.evidence import EvidenceDir, RunRecorder, read_results, safe_file_name
 from rig.formatting import format_limit, format_measured, format_number, format_setting
 from rig.plots import draw_plot, plot_columns
 from rig.results import CaseResult, Limit, RunResults, StaircasePlot, TripPlot, Verdict
+from rig.verify import verify_run
 
 REPORT = "report.html"
 PLOTS_DIR = "plots"
@@ -145,11 +147,28 @@ def render_report(run_dir: Path, recorder: RunRecorder | None = None) -> Path:
     """Render ``report.html`` (and any missing trip plots) from the run directory's evidence.
 
     With ``recorder`` (during a run) files are written through it; without
-    one (rebuilding a report later) they are added to the existing manifest.
+    one (rebuilding a report later) the run must first verify against its
+    manifest, so a report is never rendered from (and sealed over) evidence
+    that was changed: the new files are then added to the existing manifest.
     """
     if recorder is not None and recorder.run_dir.resolve() != run_dir.resolve():
         raise ValueError(f"recorder writes {recorder.run_dir}, not {run_dir}")
-    evidence = recorder if recorder is not None else EvidenceDir.open(run_dir)
+    if recorder is not None:
+        return _render(run_dir, recorder)
+    check = verify_run(run_dir)
+    if not check.ok:
+        detail = check.problem or "; ".join(
+            [f"changed {p}" for p in check.changed] + [f"missing {p}" for p in check.missing]
+            + [f"unlisted {p}" for p in check.unlisted])
+        raise RigInputError(f"{run_dir}: not rendered: the evidence does not verify ({detail}); "
+                            "run `rig verify` for details")
+    evidence = EvidenceDir.open(run_dir)
+    path = _render(run_dir, evidence)
+    evidence.close()
+    return path
+
+
+def _render(run_dir: Path, evidence: EvidenceDir) -> Path:
     results = read_results(run_dir)
     counts = Counter(case.verdict for case in results.cases)
     html = _template().render(

@@ -37,6 +37,21 @@ class Limit(Record):
         return True
 
 
+class DutRecord(Record):
+    """What was tested: the charger's identity (type approval is tied to it) and where it came from."""
+
+    name: str
+    description: str = ""
+    manufacturer: str
+    model: str
+    serial: str
+    firmware: str
+    simulated: bool
+    """True when the DUT was the simulated lab's charger (its behaviour set by the profile in ``file``)."""
+    file: str
+    """The copy of the DUT profile or identity file in the run directory."""
+
+
 class InstrumentIdentity(Record):
     """Who measured: role, driver, address and the instrument's own *IDN? answer."""
 
@@ -128,10 +143,13 @@ class RunInfo(Record):
     started: str
     finished: str | None = None
     bench: str
-    dut: str | None = None
+    bench_file: str | None = None
+    """The copy of the bench file in the run directory."""
+    dut: DutRecord | None = None
     rig_version: str
     seed: int
     plans: list[str] = Field(default_factory=list)
+    """The copies of the plan and campaign files in the run directory."""
     instruments: list[InstrumentIdentity] = Field(default_factory=list)
     sim_seconds: float = 0.0
     wall_seconds: float = 0.0

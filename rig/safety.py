@@ -9,9 +9,7 @@ reported together afterwards.
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Mapping
-from types import FrameType
 
 from rig.roles import Instrument
 
@@ -30,15 +28,3 @@ def bring_to_safe_state(instruments: Mapping[str, Instrument]) -> list[str]:
             text = str(err)
             problems.append(text if text.startswith(f"{role}:") else f"{role}: {text}")
     return problems
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C so the same unwinding brings the bench to its safe state."""
-
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated(f"terminated by signal {signum}")
-
-
-def treat_sigterm_as_interrupt() -> None:
-    signal.signal(signal.SIGTERM, _raise_terminated)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from contextlib import contextmanager, nullcontext
 from typing import Callable, ContextManager, Iterator
 
+from rig import stop
 from rig.clock import Clock
 from rig.results import Step
 
@@ -39,6 +40,7 @@ class StepLog:
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
+        stop.checkpoint()  # every procedure step is a point where a stop request is acted on
         self.steps.append(Step(name=name, sim_time_s=round(self.clock.now(), 6)))
         for listener in self.listeners:
             listener(name)

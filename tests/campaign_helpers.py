@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import yaml
 
-from rig.engine import CampaignRun, PreparedRun, RunListener, RunRequest, prepare
+from rig.engine import CampaignRun, RunListener, RunRequest, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTECTION_PLAN = ROOT / "test_plans" / "g99" / "protection.yaml"
@@ -24,7 +25,7 @@ def run_cases(out: Path, *, ids: list[str] | None = None, dut: Path = COMPLIANT,
     prepared = prepare(RunRequest([plan], bench, dut, out, seed))
     cases = [c for c in prepared.cases if ids is None or c.case.id in ids]
     assert cases, f"no case among {ids}"
-    run = CampaignRun(PreparedRun(prepared.request, cases, prepared.bench), listener)
+    run = CampaignRun(dataclasses.replace(prepared, cases=cases), listener)
     with run:
         for loaded in cases:
             run.run_case(loaded)

@@ -15,7 +15,7 @@ import pytest
 from campaign_helpers import PROTECTION_PLAN, ROOT, run_cases
 from rig.verify import verify_run
 
-RIG = [sys.executable, "-m", "rig.cli"]
+RIG = [sys.executable, "-m", "rig"]
 
 
 def rig(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -129,19 +129,21 @@ def test_pytest_front_door_runs_plans_as_items_and_fails_on_a_defect(tmp_path):
 def test_unreachable_instrument_is_one_clear_message_not_a_traceback(tmp_path):
     import socket
 
-    with socket.socket() as probe:  # a loopback port nobody listens on
+    with socket.socket() as probe, socket.socket() as other:  # loopback ports nobody listens on
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        other.bind(("127.0.0.1", 0))
+        port, port2 = probe.getsockname()[1], other.getsockname()[1]
     bench = tmp_path / "bench.yaml"
     bench.write_text(f"""bench: unreachable
 instruments:
   grid: {{driver: chroma_61800, address: "TCPIP0::127.0.0.1::{port}::SOCKET"}}
-  capture: {{driver: keysight_infiniivision, address: "TCPIP0::127.0.0.1::{port}::SOCKET"}}
+  capture: {{driver: keysight_infiniivision, address: "TCPIP0::127.0.0.1::{port2}::SOCKET"}}
 envelope:
   ac_voltage_v: {{min: 0.0, max: 300.0}}
   ac_frequency_hz: {{min: 45.0, max: 65.0}}
 """)
-    result = rig("run", "--bench", str(bench), "--out", str(tmp_path / "out"))
+    result = rig("run", "--bench", str(bench), "--out", str(tmp_path / "out"),
+                 "--dut", str(ROOT / "fixtures/dut-identities/example.yaml"))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "grid" in result.stderr and "*IDN?" in result.stderr

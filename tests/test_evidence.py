@@ -16,7 +16,7 @@ import pytest
 
 from rig.errors import RigInputError
 from rig.evidence import RunRecorder, read_manifest, sha256_file
-from rig.results import CaseResult, Limit, RunInfo, RunResults, TripPlot, Verdict
+from rig.results import CaseResult, DutRecord, Limit, RunInfo, RunResults, TripPlot, Verdict
 
 SAMPLE_RATE_HZ = 10_000.0
 TRIP_AT_S = 0.52
@@ -34,7 +34,9 @@ def trip_trace(stop_s: float = TRIP_AT_S, rate_hz: float = SAMPLE_RATE_HZ) -> pd
 
 
 def run_info() -> RunInfo:
-    return RunInfo(started="2025-11-24T14:00:00+00:00", bench="sim", dut="compliant", rig_version="0.1.0", seed=7)
+    dut = DutRecord(name="compliant", manufacturer="v2g-rig simulated lab", model="SIM-V2G-7K4", serial="SIM-0001",
+                    firmware="1.0.0", simulated=True, file="inputs/dut.yaml")
+    return RunInfo(started="2025-11-24T14:00:00+00:00", bench="sim", dut=dut, rig_version="0.1.0", seed=7)
 
 
 def record_trip_case(
@@ -84,7 +86,7 @@ def test_create_writes_incomplete_results_and_manifest_at_once(tmp_path: Path) -
 
     assert results_on_disk(run_dir) == RunResults(run=run_info()).model_dump(mode="json")
     assert results_on_disk(run_dir)["run"]["status"] == "incomplete"
-    assert read_manifest(run_dir) == {"results.json": sha256_file(run_dir / "results.json")}
+    assert read_manifest(run_dir).files == {"results.json": sha256_file(run_dir / "results.json")}
 
 
 def test_create_accepts_an_empty_directory_and_refuses_a_used_one(tmp_path: Path) -> None:
@@ -121,7 +123,7 @@ def test_write_trace_is_parquet_with_metadata_and_listed_with_its_hash(tmp_path:
     pd.testing.assert_frame_equal(table.to_pandas(), frame)
     assert table.schema.metadata[b"i_a.unit"] == b"A"
     assert table.schema.metadata[b"instrument"] == b"scope"
-    assert read_manifest(tmp_path / "run")[relpath] == sha256_file(tmp_path / "run" / relpath)
+    assert read_manifest(tmp_path / "run").files[relpath] == sha256_file(tmp_path / "run" / relpath)
 
 
 def test_record_case_and_finish_keep_results_json_equal_to_the_model(tmp_path: Path) -> None:
@@ -172,8 +174,9 @@ def test_every_write_updates_the_manifest_and_leaves_no_temp_files(tmp_path: Pat
         "results.json",
         "traces/g99.ov2.trip_time/capture.parquet",
     ]
-    manifest = read_manifest(run_dir)
+    manifest = read_manifest(run_dir).files
     assert manifest == {path: sha256_file(run_dir / path) for path in on_disk if path != "manifest.json"}
+    assert not (tmp_path / ".run.incoming").exists() or not any((tmp_path / ".run.incoming").iterdir())
 
 
 @pytest.mark.parametrize("relpath", ["/etc/passwd", "../outside.txt", "plan/../../x", "manifest.json", "results.json"])
@@ -188,12 +191,12 @@ def test_later_writes_do_not_launder_a_tampered_file(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     recorder = RunRecorder.create(run_dir, run_info())
     recorder.write_text("bench.yaml", "bench: sim\n")
-    written = read_manifest(run_dir)["bench.yaml"]
+    written = read_manifest(run_dir).files["bench.yaml"]
 
     (run_dir / "bench.yaml").write_text("bench: something else\n")
     record_trip_case(recorder, "g99.ov2.trip_time")
 
-    assert read_manifest(run_dir)["bench.yaml"] == written
+    assert read_manifest(run_dir).files["bench.yaml"] == written
 
 
 def test_a_failed_write_leaves_the_previous_file_and_manifest(tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ def test_a_finished_run_renders_from_disk_alone(tmp_path: Path) -> None:
     assert not (run_dir / "plots" / "chademo.v2h.start.svg").exists()
     assert f'href="traces/{CASES[0]}/capture.parquet"' in html
 
-    manifest = read_manifest(run_dir)
+    manifest = read_manifest(run_dir).files
     assert {"report.html", f"plots/{CASES[0]}.svg", f"plots/{CASES[1]}.svg"} <= manifest.keys()
     assert verify_run(run_dir).ok
 

@@ -21,6 +21,7 @@ def run_dir(tmp_path: Path) -> Path:
     recorder.write_text("bench.yaml", "bench: sim\n")
     record_trip_case(recorder, "g99.ov2.trip_time")
     recorder.finish("complete", None, sim_seconds=2.0, wall_seconds=0.5)
+    recorder.seal()
     return run_dir
 
 

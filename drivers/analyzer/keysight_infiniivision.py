@@ -17,6 +17,7 @@ import numpy as np
 
 from drivers.scpi import ScpiDriver
 from rig.errors import InstrumentError
+from rig.identity import InstrumentFamily
 from rig.roles import Capture
 
 CHANNELS = {"current": 1, "voltage": 2}
@@ -24,7 +25,9 @@ RUN_BIT = 8
 
 
 class KeysightInfiniiVision(ScpiDriver):
-    family = "Keysight InfiniiVision oscilloscope"
+    family = InstrumentFamily("Keysight InfiniiVision oscilloscope",
+                              manufacturer=r"(KEYSIGHT|AGILENT) TECHNOLOGIES",
+                              model=r"(DSO|MSO)-?X ?\d{4}[A-Z]?")
 
     def arm(self, *, pre_s: float, post_s: float, sample_rate_hz: float) -> None:
         """Single acquisition from ``pre_s`` before to ``post_s`` after the external trigger."""

@@ -15,11 +15,13 @@ instrument's trigger output starts the digitizer.
 from __future__ import annotations
 
 from drivers.scpi import ScpiDriver, Setting
+from rig.identity import InstrumentFamily
 from rig.roles import GridProgram, GridReading
 
 
 class Chroma61800(ScpiDriver):
-    family = "Chroma 61800 grid simulator"
+    family = InstrumentFamily("Chroma 61800-series grid simulator", manufacturer=r"Chroma( ATE)?( Inc\.?)?",
+                              model=r"618\d\d(-\d+)?")
 
     voltage = Setting("SOUR:VOLT:LEV:IMM:AMPL:AC {:.2f}", "SOUR:VOLT:LEV:IMM:AMPL:AC?", unit="V",
                       limits=(0.0, 300.0), envelope="ac_voltage_v", doc="Output voltage setpoint, rms (fixed mode).")

@@ -12,18 +12,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rig.dut import Identity
 from rig.yaml_source import load_model
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Identity(Strict):
-    manufacturer: str = "v2g-rig simulated lab"
-    model: str
-    serial: str
-    firmware: str
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Rating(Strict):
