@@ -320,8 +320,11 @@ class CampaignRun:
                 status, reason = "incomplete", f"stopped by {stop.requested()}; outputs were turned off"
         elif issubclass(exc_type, KeyboardInterrupt):
             status, reason = "incomplete", f"interrupted ({exc or 'Ctrl-C'}); outputs were turned off"
-        elif issubclass(exc_type, EvidenceWriteError):
-            status, reason = "incomplete", f"evidence could not be written ({exc}); outputs were turned off"
+        elif isinstance(exc, EvidenceWriteError):
+            where = exc.path
+            if self.recorder is not None and exc.path.is_relative_to(self.recorder.run_dir):
+                where = exc.path.relative_to(self.recorder.run_dir)  # evidence holds no local paths
+            status, reason = "incomplete", f"evidence could not be written ({where}: {exc.reason}); outputs were turned off"
         else:
             status, reason = "incomplete", f"aborted by {exc_type.__name__}: {exc}"
         sim_seconds = (self.bench.lab.clock.now() - self._sim0) if self.bench else 0.0
