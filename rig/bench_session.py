@@ -91,6 +91,7 @@ def open_bench(bench: Bench, dut_path: Path | None, *, seed: int | None = None,
             instruments[role] = driver
             identities.append(InstrumentIdentity(role=role, driver=entry.driver, address=address,
                                                  idn=driver.identify(), calibration_due=entry.calibration_due))
+            driver.setup()
         lab = Lab(clock, StepLog(clock, use_allure=use_allure), instruments)
         opened = OpenBench(lab, instruments, identities, seed, dut, sim)
         yield opened
