@@ -53,7 +53,7 @@ class KeysightInfiniiVision(ScpiDriver):
 
     family = InstrumentFamily("Keysight InfiniiVision 2000X/3000X/3000T/4000X oscilloscope",
                               manufacturer=r"(KEYSIGHT|AGILENT) TECHNOLOGIES",
-                              model=r"(DSO|MSO)-?X ?[234]0\d\d[AGT]")
+                              model=r"(DSO|MSO)-?X ?[234]\d{3}[AGT]")
 
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:

@@ -216,12 +216,12 @@ class Chroma61800(ScpiDriver):
         The list's fixed settings (coupling, time base, auto stepping, one
         pass) are sent once after set-up; the arrays every time.
         """
+        self.check_program(program)
         for step in program.steps:
-            self.check_value("list voltage", max(step.voltage_v), (0.0, VOLTAGE_RANGE_V[self.voltage_range]), "V", None)
-            self.check_value("list voltage", min(step.voltage_v), (0.0, VOLTAGE_RANGE_V[self.voltage_range]), "V", None)
+            for v in step.voltage_v:
+                self.check_value("list voltage", v, (0.0, VOLTAGE_RANGE_V[self.voltage_range]), "V", None)
             for f in step.frequency_hz:
                 self.check_value("list frequency", f, FREQUENCY_LIMITS_HZ, "Hz", None)
-        self.check_program(program)
         steps = program.steps
 
         def join(values) -> str:

@@ -117,7 +117,9 @@ class InfiniiVision(ScpiInstrument):
         add(":TIMebase:POSition", lambda a: setattr(self, "position_s", float(a[0])))
         for ch in CHANNELS:
             add(f":CHANnel{ch}:RANGe", self._channel_setter("channel_range", ch, self._positive))
+            add(f":CHANnel{ch}:RANGe", lambda a, ch=ch: f"{self.channel_range[ch]:+.6E}", query=True)
             add(f":CHANnel{ch}:OFFSet", self._channel_setter("channel_offset", ch, lambda a: float(a[0])))
+            add(f":CHANnel{ch}:OFFSet", lambda a, ch=ch: f"{self.channel_offset[ch]:+.6E}", query=True)
             add(f":CHANnel{ch}:DISPlay", self._channel_setter("channel_display", ch, _bool))
             add(f":CHANnel{ch}:DISPlay", lambda a, ch=ch: "1" if self.channel_display[ch] else "0", query=True)
             for accepted in ("PROBe", "UNITs", "COUPling"):

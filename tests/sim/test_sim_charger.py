@@ -25,9 +25,10 @@ def compliant() -> DutProfile:
 
 @pytest.fixture
 def model(compliant: DutProfile) -> LabModel:
-    """The grid on at 230 V / 50 Hz from t = 0 and the charger connected by 21 s."""
+    """The grid on (relay closed, output on) at 230 V / 50 Hz from t = 0 and the charger connected by 21 s."""
     m = LabModel(compliant, seed=1)
     m.grid.set_voltage(0.0, 230.0)
+    m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
     m.advance_to(21.0)
     assert m.charger.connected
@@ -72,6 +73,7 @@ def test_charger_starts_disconnected_and_without_supply(compliant: DutProfile) -
 def test_reconnection_after_the_delay_of_healthy_grid(compliant: DutProfile) -> None:
     m = LabModel(compliant, seed=1)
     m.grid.set_voltage(0.0, 230.0)
+    m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
     m.advance_to(CONNECTED_AT - 0.001)
     assert not m.charger.connected
@@ -84,6 +86,7 @@ def test_conduction_starts_on_the_reconnection_evaluation_grid(compliant: DutPro
     m = LabModel(compliant, seed=1)
     m.grid.set_voltage(0.0, 230.0)
     m.advance_to(3.37)
+    m.grid.set_relay(3.37, True)
     m.grid.set_output(3.37, True)  # healthy measured from 3.39 s, first evaluated at 3.4 s
     m.advance_to(40.0)
     ((t_on, t_off),) = m.charger.conduction.intervals
@@ -95,6 +98,7 @@ def test_conduction_starts_on_the_reconnection_evaluation_grid(compliant: DutPro
 def test_leaving_the_reconnection_window_restarts_the_delay(compliant: DutProfile) -> None:
     m = LabModel(compliant, seed=1)
     m.grid.set_voltage(0.0, 230.0)
+    m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
     m.advance_to(10.0)
     m.grid.set_voltage(10.0, 255.0)  # above the 253 V reconnection window, below every trip setting
@@ -157,6 +161,7 @@ def test_over_frequency_ramp_picks_up_at_the_crossing(model: LabModel) -> None:
 def test_a_profile_without_over_frequency_protection_never_trips_on_52_5_hz() -> None:
     m = LabModel(load_dut_profile(DUTS / "of-missing.yaml"), seed=1)
     m.grid.set_voltage(0.0, 230.0)
+    m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
     m.advance_to(22.0)
     m.grid.set_frequency(22.0, 52.5)
@@ -261,6 +266,8 @@ def test_trigger_outside_list_mode_or_with_the_output_off_is_refused(compliant: 
     m.grid.mode = "LIST"
     assert m.grid.trigger(0.0) == "output is off"
     m.grid.set_output(0.0, True)
+    assert m.grid.trigger(0.0) == "output relay is open"  # the terminals are not live
+    m.grid.set_relay(0.0, True)
     assert m.grid.trigger(0.0) == "list is empty"
 
 
@@ -272,6 +279,7 @@ def disturbance_sequence(profile: DutProfile) -> LabModel:
     m = LabModel(profile, seed=1)
     g = m.grid
     g.set_voltage(0.0, 230.0)
+    g.set_relay(0.0, True)
     g.set_output(0.0, True)
     g.mode = "LIST"
     #                 connect  pulse  gap  pulse  hold  f ramp  reconnect  U/V   reconnect
@@ -349,6 +357,7 @@ def test_a_step_at_an_unlucky_instant_still_trips(model: LabModel, quantity: str
 def test_reconnection_search_survives_edges_one_ulp_apart(compliant: DutProfile) -> None:
     m = LabModel(compliant, seed=1)
     m.grid.set_voltage(0.0, 200.0)  # below the 207 V reconnection window
+    m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
     m.grid.set_frequency(0.54, 50.1)
     m.grid.set_voltage(0.58, 230.0)
