@@ -269,10 +269,15 @@ class Chroma61800(ScpiDriver):
         return reading
 
     def faults(self) -> list[str]:
-        """Protections the source reports as tripped, and present current and power outside the envelope."""
+        """Protections the source reports as tripped, errors it queued by itself (a protection trip is one),
+        and present current and power outside the envelope."""
         condition = int(float(self.query("STAT:QUES:COND?")))
         found = [f"{self.name}: {short} ({text}) reported by the instrument (STAT:QUES:COND? = {condition})"
                  for bit, short, text in QUESTIONABLE_BITS if condition & bit]
+        try:
+            self.check_errors("(no command: events since the last one)")
+        except InstrumentError as queued:
+            found.append(str(queued))
         if self.envelope is not None:
             current = abs(float(self.query("MEAS:CURR:AC?")))
             power = abs(float(self.query("MEAS:POW:AC?")))

@@ -361,19 +361,21 @@ def test_a_measured_power_outside_the_envelope_is_a_breach(guard: EnvelopeGuard)
 
 
 def test_faults_are_empty_when_nothing_tripped_and_all_is_inside_the_envelope(guard: EnvelopeGuard) -> None:
-    script = [("STAT:QUES:COND?", "0"), ("MEAS:CURR:AC?", "26.087"), ("MEAS:POW:AC?", "-6000.0")]
+    script = [("STAT:QUES:COND?", "0"), ("SYST:ERR?", OK), ("MEAS:CURR:AC?", "26.087"), ("MEAS:POW:AC?", "-6000.0")]
     with expected_protocol(Chroma61800, script, envelope=guard) as grid:
         assert grid.faults() == []
 
 
 def test_faults_report_a_latched_protection_and_what_is_outside_the_envelope(guard: EnvelopeGuard) -> None:
-    script = [("STAT:QUES:COND?", "+68"), ("MEAS:CURR:AC?", "45.000"), ("MEAS:POW:AC?", "9000.0")]
+    script = [("STAT:QUES:COND?", "+68"), ("SYST:ERR?", '-300,"Device-specific error;protection tripped"'),
+              ("SYST:ERR?", OK), ("MEAS:CURR:AC?", "45.000"), ("MEAS:POW:AC?", "9000.0")]
     with expected_protocol(Chroma61800, script, envelope=guard, name="grid") as grid:
         found = grid.faults()
-    assert len(found) == 4
+    assert len(found) == 5
     assert found[0].startswith("grid: OCP (over-current protection)")
     assert found[1].startswith("grid: OPP (over-power protection)")
-    assert "ac_current_a" in found[2] and "ac_power_w" in found[3]
+    assert "-300" in found[2] and "protection tripped" in found[2]
+    assert "ac_current_a" in found[3] and "ac_power_w" in found[4]
 
 
 def test_close_closes_the_session() -> None:
