@@ -57,14 +57,15 @@ class KeysightInfiniiVision(ScpiDriver):
 
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
-        super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
-        self.ranges = {"current": float(self.options.get("current_range_a", 100.0)),
-                       "voltage": float(self.options.get("voltage_range_v", 800.0))}
-        self.trigger_level_v = float(self.options.get("trigger_level_v", 1.5))
-        self.trigger_slope = str(self.options.get("trigger_slope", "POS")).upper()
+        given = dict(options or {})
+        self.ranges = {"current": float(given.get("current_range_a", 100.0)),
+                       "voltage": float(given.get("voltage_range_v", 800.0))}
+        self.trigger_level_v = float(given.get("trigger_level_v", 1.5))
+        self.trigger_slope = str(given.get("trigger_slope", "POS")).upper()
         if self.trigger_slope not in SLOPES or not all(r > 0 for r in self.ranges.values()):
-            raise InstrumentError(name, "options", f"unusable options {self.options}: ranges > 0, "
+            raise InstrumentError(name, "options", f"unusable options {given}: ranges > 0, "
                                   f"trigger_slope one of {', '.join(SLOPES)}")
+        super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
         self._sent: dict[str, str] = {}
 
     def setup(self) -> None:

@@ -72,15 +72,16 @@ class Chroma61800(ScpiDriver):
 
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
-        super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
-        self.phase_mode = str(self.options.get("phase_mode", "single")).lower()
-        self.measure_phase = int(self.options.get("measure_phase", 1))
-        self.voltage_range = str(self.options.get("voltage_range", "HIGH")).upper()
-        self.max_current_a = float(self.options.get("max_current_a", 150.0))
+        given = dict(options or {})
+        self.phase_mode = str(given.get("phase_mode", "single")).lower()
+        self.measure_phase = int(given.get("measure_phase", 1))
+        self.voltage_range = str(given.get("voltage_range", "HIGH")).upper()
+        self.max_current_a = float(given.get("max_current_a", 150.0))
         if self.phase_mode not in ("single", "three") or self.measure_phase not in (1, 2, 3) \
                 or self.voltage_range not in VOLTAGE_RANGE_V or not self.max_current_a > 0:
-            raise InstrumentError(name, "options", f"unusable options {self.options}: phase_mode single|three, "
+            raise InstrumentError(name, "options", f"unusable options {given}: phase_mode single|three, "
                                   "measure_phase 1..3, voltage_range HIGH|LOW, max_current_a > 0")
+        super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
         self._forget_state()
 
     def _forget_state(self) -> None:
