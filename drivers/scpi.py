@@ -6,6 +6,16 @@ envelope quantity it is checked against, in one place. Values are checked
 before any I/O; after every setting command the error queue is read, which
 both catches refusals at the command that caused them and makes every
 exchange synchronous (the simulated lab's virtual time relies on that).
+
+The setting and the error query travel as two program messages. Joined by
+``;`` into one message (``CMD;:SYST:ERR?``) they would read the queue before
+a *coupled* command had run (AC-source manuals defer those to the end of the
+message), so the error would be missed there and blamed on the next command.
+Each message ends in a newline, the IEEE 488.2 program message terminator,
+and both go in one write: ``CMD\nSYST:ERR?\n``. (Two separate writes cost a
+Nagle/delayed-ACK stall of tens of milliseconds per setting on a TCP socket,
+and pyvisa-py cannot switch Nagle off: its VI_ATTR_TCPIP_NODELAY setter is
+not wired.)
 """
 
 from __future__ import annotations
@@ -67,10 +77,15 @@ class Setting:
 
 
 class ScpiDriver:
-    """A SCPI instrument over VISA (``TCPIP0::host::port::SOCKET`` and friends)."""
+    """A SCPI instrument over VISA (``TCPIP0::host::port::SOCKET`` and friends).
+
+    The constructor only opens the session; nothing is sent until the engine
+    asks ``identify()`` (``*IDN?`` and nothing else) and has checked the
+    answer against the driver's ``family``.
+    """
 
     family: InstrumentFamily
-    """Whom this driver may talk to (checked against ``*IDN?`` before anything else is sent)."""
+    """Manufacturer and model patterns real members of the family answer in ``*IDN?``."""
 
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
@@ -88,13 +103,11 @@ class ScpiDriver:
     # -- I/O ---------------------------------------------------------------------------
 
     def write(self, command: str) -> None:
-        """Send a setting command and fail at once if the instrument refused it.
-
-        The command and the error-queue query travel as one program message
-        (``CMD;:SYST:ERR?``): one round trip, and no Nagle/delayed-ACK stall
-        between a write and the query that follows it.
-        """
-        first = self.query(f"{command};:SYST:ERR?")
+        """Send a setting command, then read the error queue in its own message; raise if it was refused."""
+        try:
+            first = self.query(f"{command}\nSYST:ERR?")
+        except InstrumentError as err:
+            raise InstrumentError(self.name, command, err.detail) from None
         if not _is_no_error(first):
             self.check_errors(command, first)
 
@@ -163,15 +176,8 @@ class ScpiDriver:
     # -- identity and lifetime -----------------------------------------------------------------
 
     def identify(self) -> str:
-        """The ``*IDN?`` answer: the only thing sent before the engine has accepted it."""
+        """The ``*IDN?`` answer; the only command sent before the identity is accepted."""
         return self.query("*IDN?")
-
-    def setup(self) -> None:
-        """Bring the instrument to the rig's known state (drivers override what their family needs)."""
-
-    def faults(self) -> list[str]:
-        """What the instrument reports as tripped or outside the envelope (drivers override)."""
-        return []
 
     def close(self) -> None:
         try:

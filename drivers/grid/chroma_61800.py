@@ -1,91 +1,301 @@
-"""Chroma 61800 / 61845 regenerative grid simulator (single-phase use).
+"""Chroma 61800 / 61845 regenerative grid simulator (single-phase use by default).
 
-Commands from shared/reference/instruments.md: fixed setpoints
-(``SOUR:VOLT:LEV:IMM:AMPL:AC``, ``SOUR:FREQ``), ``OUTP:STAT``, list mode
-(``OUTP:MODE LIST``, ``LIST:DWEL`` in ms, ``LIST:VOLT:AC:STAR/END``,
-``LIST:FREQ:STAR/END``, ``LIST:COUN``, ``TRIG ON``). Not yet confirmed
-against the vendor's programming manual: the ``MEAS:...`` query forms and
-``TRIG:STAT?``; check them before a bench run.
+Commands and where they are confirmed (shared/reference/instruments.md,
+"Checked against manuals and vendor example code"):
 
-Transients run on the instrument itself: the whole list is loaded, checked
-against the bench envelope as one program, then started by ``TRIG ON``; the
-instrument's trigger output starts the digitizer.
+- SunSpec svp_energy_lab ``chroma_61845.py`` (written for a real 61845):
+  ``INST:PHAS SINGLE|THREE``, ``INST:COUP ALL``, ``SOUR:CURR:LIM``,
+  ``VOLT:RANG``, ``OUTP:SLEW:VOLT:AC``, ``OUTP:SLEW:FREQ``,
+  ``OUTP:REL ON`` before ``OUTP:STAT ON`` (it waits 100 ms between them) and
+  ``TRIG OFF``, ``OUTP:STAT OFF``, ``OUTP:REL OFF``, ``OUTP:MODE FIXED`` to
+  open; the list recipe ``TRIG OFF``, ``OUTP:MODE FIXED``, ``LIST:COUP ALL``,
+  ``LIST:COUN``, ``LIST:BASE TIME``, ``LIST:TRIG AUTO``, ``LIST:DWEL`` (ms),
+  ``LIST:VOLT:AC:STAR/END``, ``LIST:FREQ:STAR/END``, ``OUTP:MODE LIST``,
+  then ``TRIG ON``; ``SYST:ERR?`` as its own message after every setting.
+- Chroma 61500/61600 and 6400 manuals (same command family): the header-path
+  rules, coupled commands executed at the end of the program message (hence
+  the separate ``SYST:ERR?``), ``[SOUR:]CURR:LIM`` as the source's software
+  protection, ``STAT:QUES:COND?`` holding OVP, INP, OCP, FAN, SHT, OTP, OPP,
+  INT-DD, INT-AD, ``OUTP:PROT:CLE``, ``VOLT:RANG HIGH|LOW``.
+- The reference's check of the 61500/61600 manuals: ``TRIG:STATE?`` answering
+  ``OFF`` or ``RUNNING``; ``INST:NSEL`` selecting the phase measurements read.
+
+Unconfirmed for the 61800 (check before a bench run): the ``MEAS:...``
+query forms (``FETC:...`` on some models); the slew units (V/ms, Hz/ms);
+the bit order of ``STAT:QUES:COND?`` (taken as listed in the 61600 manual);
+``VOLT:RANG HIGH`` (the 61600 manual) versus ``HI`` (the SVP driver); the
+instrument's current maximum (option ``max_current_a``, 150 A: a 45 kVA unit
+in single-phase mode on its 300 V range). The family has no power-limit
+command in those sources, so power is only watched (``faults``).
+
+Transients run on the instrument itself: the whole list is checked against
+the bench envelope transition by transition, then loaded and started by
+``TRIG ON``; the instrument's trigger output starts the digitizer.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from drivers.scpi import ScpiDriver, Setting
+from rig.envelope import EnvelopeGuard
+from rig.errors import EnvelopeBreach, InstrumentError
 from rig.identity import InstrumentFamily
 from rig.roles import GridProgram, GridReading
 
+VOLTAGE_RANGE_V = {"LOW": 150.0, "HIGH": 300.0}
+FREQUENCY_LIMITS_HZ = (15.0, 1500.0)
+QUESTIONABLE_BITS = (
+    (1, "OVP", "output over-voltage protection"), (2, "INP", "line input protection"),
+    (4, "OCP", "over-current protection"), (8, "FAN", "fan failure"), (16, "SHT", "output short protection"),
+    (32, "OTP", "over-temperature protection"), (64, "OPP", "over-power protection"),
+    (128, "INT-DD", "inner DD power stage protection"), (256, "INT-AD", "inner AD power stage protection"),
+)
+"""``STAT:QUES:COND?`` bits in the order the 61600 manual lists them (unconfirmed for the 61800)."""
+QUANTITY = {"voltage": "ac_voltage_v", "frequency": "ac_frequency_hz"}
+SLEW_COMMAND = {"voltage": "OUTP:SLEW:VOLT:AC", "frequency": "OUTP:SLEW:FREQ"}
+
 
 class Chroma61800(ScpiDriver):
-    family = InstrumentFamily("Chroma 61800-series grid simulator", manufacturer=r"Chroma( ATE)?( Inc\.?)?",
-                              model=r"618\d\d(-\d+)?")
+    """Options: ``phase_mode`` ("single", default, or "three"), ``measure_phase`` (1..3, three-phase
+    mode), ``voltage_range`` ("HIGH", default, or "LOW"), ``max_current_a`` (the unit's own maximum)."""
+
+    family = InstrumentFamily("Chroma 61800-series regenerative grid simulator",
+                              manufacturer=r"Chroma( ATE)?", model=r"618\d\d")
 
     voltage = Setting("SOUR:VOLT:LEV:IMM:AMPL:AC {:.2f}", "SOUR:VOLT:LEV:IMM:AMPL:AC?", unit="V",
                       limits=(0.0, 300.0), envelope="ac_voltage_v", doc="Output voltage setpoint, rms (fixed mode).")
-    frequency = Setting("SOUR:FREQ {:.3f}", "SOUR:FREQ?", unit="Hz", limits=(15.0, 1500.0),
+    frequency = Setting("SOUR:FREQ {:.3f}", "SOUR:FREQ?", unit="Hz", limits=FREQUENCY_LIMITS_HZ,
                         envelope="ac_frequency_hz", doc="Output frequency setpoint (fixed mode).")
     current_limit = Setting("SOUR:CURR:LIM {:.2f}", "SOUR:CURR:LIM?", unit="A", limits=(0.0, 420.0),
-                            envelope="ac_current_a", doc="Rms current limit of the source.")
+                            envelope="ac_current_a", doc="Rms current limit: the source's own protection.")
+
+    def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
+                 timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
+        given = dict(options or {})
+        self.phase_mode = str(given.get("phase_mode", "single")).lower()
+        self.measure_phase = int(given.get("measure_phase", 1))
+        self.voltage_range = str(given.get("voltage_range", "HIGH")).upper()
+        self.max_current_a = float(given.get("max_current_a", 150.0))
+        if self.phase_mode not in ("single", "three") or self.measure_phase not in (1, 2, 3) \
+                or self.voltage_range not in VOLTAGE_RANGE_V or not self.max_current_a > 0:
+            raise InstrumentError(name, "options", f"unusable options {given}: phase_mode single|three, "
+                                  "measure_phase 1..3, voltage_range HIGH|LOW, max_current_a > 0")
+        super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
+        self._forget_state()
+
+    def _forget_state(self) -> None:
+        """What the driver knows it has commanded (None: not known, e.g. before set-up)."""
+        self._fixed: dict[str, float | None] = {"voltage": None, "frequency": None}
+        self._held: dict[str, float | None] = {"voltage": None, "frequency": None}  # LIST mode: list's end
+        self._mode: str | None = None
+        self._output_on = False
+        self._relay_closed = False
+        self._slewed = {"voltage": False, "frequency": False}
+        self._list_configured = False
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """The rig's known state: list stopped, output off in FIXED mode, phases, range, limits, relay closed.
+
+        The relay is closed here, with the output off, so it never switches under
+        load and is closed long before the first ``OUTP:STAT ON``.
+        """
+        limit = self._current_limit_for_envelope()
+        self._forget_state()
+        self.write("*CLS")
+        self.write("TRIG OFF")
+        self.write("OUTP:STAT OFF")
+        self.write("OUTP:MODE FIXED")
+        self._mode = "FIXED"
+        if self.phase_mode == "single":
+            self.write("INST:PHAS SINGLE")
+        else:
+            self.write("INST:PHAS THREE")
+            self.write("INST:COUP ALL")
+            self.write(f"INST:NSEL {self.measure_phase}")
+        self.write(f"VOLT:RANG {self.voltage_range}")
+        self.current_limit = limit
+        for name, slew in self._envelope_slews().items():
+            self.write(f"{SLEW_COMMAND[name]} {slew / 1000.0:.6g}")  # per ms
+            self._slewed[name] = True
+        self.write("OUTP:REL ON")
+        self._relay_closed = True
+
+    def _current_limit_for_envelope(self) -> float:
+        """The bench envelope's current maximum, or the instrument's own when the bench states none."""
+        limit = self.envelope.maximum("ac_current_a") if self.envelope is not None else None
+        limit = self.max_current_a if limit is None else limit
+        if not 0.0 <= limit <= self.max_current_a:
+            raise InstrumentError(self.name, "SOUR:CURR:LIM", f"{limit} A is outside the instrument's 0..{self.max_current_a} A")
+        return limit
+
+    def _envelope_slews(self) -> dict[str, float]:
+        """Slew limits the bench configures (per second), by quantity."""
+        if self.envelope is None:
+            return {}
+        found = {name: self.envelope.maximum(slew) for name, slew in
+                 (("voltage", "ac_voltage_slew_v_per_s"), ("frequency", "ac_frequency_slew_hz_per_s"))}
+        return {name: value for name, value in found.items() if value is not None and value > 0}
+
+    # -- fixed mode -----------------------------------------------------------------------------
 
     def apply(self, voltage_v: float, frequency_hz: float) -> None:
-        """Fixed-mode setpoints, both checked before either is sent."""
-        self.check_value("voltage", voltage_v, (0.0, 300.0), "V", "ac_voltage_v")
-        self.check_value("frequency", frequency_hz, (15.0, 1500.0), "Hz", "ac_frequency_hz")
-        self.write("OUTP:MODE FIXED")
-        self.frequency = frequency_hz
-        self.voltage = voltage_v
+        """Fixed-mode setpoints, both checked (instrument range, then envelope) before either is sent."""
+        self.check_value("voltage", voltage_v, (0.0, VOLTAGE_RANGE_V[self.voltage_range]), "V", None)
+        self.check_value("frequency", frequency_hz, FREQUENCY_LIMITS_HZ, "Hz", None)
+        new = {"voltage": voltage_v, "frequency": frequency_hz}
+        for name in ("voltage", "frequency"):
+            self._check_return_to_fixed(name, what=f"{self.name} return to fixed mode")
+            self._check_change(name, self._fixed[name], new[name], what=f"{self.name} {name} setpoint")
+        leaving_list = self._mode != "FIXED"
+        if leaving_list:
+            self.write("TRIG OFF")
+            self.write("OUTP:MODE FIXED")
+            self._mode = "FIXED"
+            self._held = {"voltage": None, "frequency": None}
+        if leaving_list or self._fixed["frequency"] != frequency_hz:
+            self.frequency = frequency_hz
+            self._fixed["frequency"] = frequency_hz
+        if leaving_list or self._fixed["voltage"] != voltage_v:
+            self.voltage = voltage_v
+            self._fixed["voltage"] = voltage_v
+
+    def _check_change(self, name: str, old: float | None, new: float, *, what: str) -> None:
+        """A fixed-mode change: a ramp at the source's slew (value only), else a step from ``old``."""
+        if self.envelope is None:
+            return
+        quantity = QUANTITY[name]
+        if old is None or self._slewed[name] or not self._output_on:
+            self.envelope.check(quantity, new, what=what)  # nothing at the terminals jumps
+        else:
+            self.envelope.check_step(quantity, old, new, what=what)
+
+    def _check_return_to_fixed(self, name: str, *, what: str) -> None:
+        """Leaving LIST mode takes the output from the list's last value back to the fixed setpoint."""
+        held, fixed = self._held[name], self._fixed[name]
+        if self._mode == "LIST" and held is not None and fixed is not None:
+            self._check_change(name, held, fixed, what=what)
 
     def output(self, on: bool) -> None:
+        """Output on (closing the output relay first if it is open) or off."""
+        if on and not self._relay_closed:
+            self.write("OUTP:REL ON")
+            self._relay_closed = True
         self.write(f"OUTP:STAT {'ON' if on else 'OFF'}")
+        self._output_on = on
+
+    # -- list mode ------------------------------------------------------------------------------
 
     def check_program(self, program: GridProgram) -> None:
-        """Refuse a program any point or ramp of which leaves the bench envelope (nothing is sent)."""
+        """Refuse a program any transition of which leaves the bench envelope (nothing is sent).
+
+        From the present fixed setpoint to the first step's start is a step;
+        each step goes from its start to its end over its dwell (a ramp, or a
+        hold); from each step's end to the next step's start is a step.
+        """
         if self.envelope is None:
             return
         what = f"{self.name} list program"
-        self.envelope.check_profile("ac_voltage_v", program.values("voltage"), what=what)
-        self.envelope.check_profile("ac_frequency_hz", program.values("frequency"), what=what)
-        for step in program.steps:
-            for quantity, (start, end) in (("ac_voltage_slew_v_per_s", step.voltage_v),
-                                           ("ac_frequency_slew_hz_per_s", step.frequency_hz)):
-                if start != end:
-                    self.envelope.check_slew(quantity, (end - start) / step.dwell_s, what=what)
+        for name in ("voltage", "frequency"):
+            quantity = QUANTITY[name]
+            self._check_return_to_fixed(name, what=f"{what}: return to fixed mode")
+            previous = self._fixed[name]
+            for k, step in enumerate(program.steps, start=1):
+                start, end = step.voltage_v if name == "voltage" else step.frequency_hz
+                if previous is None:
+                    self.envelope.check(quantity, start, what=f"{what} step {k} start")
+                else:
+                    self.envelope.check_step(quantity, previous, start, what=f"{what} step {k} start")
+                self.envelope.check_ramp(quantity, start, end, step.dwell_s, what=f"{what} step {k}")
+                previous = end
 
     def run_program(self, program: GridProgram) -> None:
-        """Load the list and start it; the trigger output marks t = 0 for the digitizer."""
+        """Load the list the way the manual does (stopped, FIXED mode), then LIST mode and ``TRIG ON``.
+
+        The list's fixed settings (coupling, time base, auto stepping, one
+        pass) are sent once after set-up; the arrays every time.
+        """
         self.check_program(program)
+        for step in program.steps:
+            for v in step.voltage_v:
+                self.check_value("list voltage", v, (0.0, VOLTAGE_RANGE_V[self.voltage_range]), "V", None)
+            for f in step.frequency_hz:
+                self.check_value("list frequency", f, FREQUENCY_LIMITS_HZ, "Hz", None)
         steps = program.steps
 
         def join(values) -> str:
             return ",".join(f"{v:.4f}" for v in values)
 
-        self.write("OUTP:MODE LIST")
-        self.write("LIST:COUP ALL")
-        self.write("LIST:BASE TIME")
-        self.write("LIST:COUN 1")
+        self.write("TRIG OFF")
+        self.write("OUTP:MODE FIXED")
+        self._mode = "FIXED"
+        if not self._list_configured:
+            for command in ("LIST:COUP ALL", "LIST:BASE TIME", "LIST:TRIG AUTO", "LIST:COUN 1"):
+                self.write(command)
+            self._list_configured = True
         self.write("LIST:DWEL " + join(s.dwell_s * 1000.0 for s in steps))
         self.write("LIST:VOLT:AC:STAR " + join(s.voltage_v[0] for s in steps))
         self.write("LIST:VOLT:AC:END " + join(s.voltage_v[1] for s in steps))
         self.write("LIST:FREQ:STAR " + join(s.frequency_hz[0] for s in steps))
         self.write("LIST:FREQ:END " + join(s.frequency_hz[1] for s in steps))
+        self.write("OUTP:MODE LIST")
+        self._mode = "LIST"
+        self._held = {"voltage": steps[-1].voltage_v[1], "frequency": steps[-1].frequency_hz[1]}
         self.write("TRIG ON")
 
+    def program_running(self) -> bool:
+        """Whether the list is still running (``TRIG:STATE?`` answers ``RUNNING`` or ``OFF``)."""
+        return self.query("TRIG:STATE?").strip().upper() == "RUNNING"
+
+    # -- measurements and faults --------------------------------------------------------------------
+
     def current_a(self) -> float:
-        return float(self.query("MEAS:CURR:AC?"))
+        """Rms current at the terminals; outside the bench envelope it ends the case (``EnvelopeBreach``)."""
+        current = float(self.query("MEAS:CURR:AC?"))
+        if self.envelope is not None:
+            self.envelope.check_measured("ac_current_a", abs(current), what=f"{self.name} measured current")
+        return current
 
     def read(self) -> GridReading:
-        return GridReading(
+        reading = GridReading(
             voltage_v=float(self.query("MEAS:VOLT:AC?")),
             frequency_hz=float(self.query("MEAS:FREQ?")),
             current_a=self.current_a(),
             power_w=float(self.query("MEAS:POW:AC?")),
         )
+        if self.envelope is not None:
+            self.envelope.check_measured("ac_power_w", abs(reading.power_w), what=f"{self.name} measured power")
+        return reading
+
+    def faults(self) -> list[str]:
+        """Protections the source reports as tripped, errors it queued by itself (a protection trip is one),
+        and present current and power outside the envelope."""
+        condition = int(float(self.query("STAT:QUES:COND?")))
+        found = [f"{self.name}: {short} ({text}) reported by the instrument (STAT:QUES:COND? = {condition})"
+                 for bit, short, text in QUESTIONABLE_BITS if condition & bit]
+        try:
+            self.check_errors("(no command: events since the last one)")
+        except InstrumentError as queued:
+            found.append(str(queued))
+        if self.envelope is not None:
+            current = abs(float(self.query("MEAS:CURR:AC?")))
+            power = abs(float(self.query("MEAS:POW:AC?")))
+            for quantity, value, what in (("ac_current_a", current, "current"), ("ac_power_w", power, "power")):
+                try:
+                    self.envelope.check_measured(quantity, value, what=f"{self.name} measured {what}")
+                except EnvelopeBreach as breach:
+                    found.append(str(breach))
+        return found
 
     def safe_off(self) -> None:
-        """Stop any list, open the output, return to fixed mode."""
+        """Stop any list, output off, open the output relay, back to fixed mode (the SVP driver's order)."""
         self.write("TRIG OFF")
-        self.output(False)
+        self.write("OUTP:STAT OFF")
+        self._output_on = False
+        self.write("OUTP:REL OFF")
+        self._relay_closed = False
         self.write("OUTP:MODE FIXED")
+        self._mode = "FIXED"
+        self._held = {"voltage": None, "frequency": None}

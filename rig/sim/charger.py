@@ -121,6 +121,12 @@ class SimulatedCharger:
             apply(t_event)
         self._t = max(self._t, t_end)
 
+    def next_event_time(self, t_end: float) -> float | None:
+        """When the next protection or reconnection event happens, if it is at or before ``t_end`` (a peek:
+        nothing changes). The lab splits its own solving at these instants."""
+        event = self._next_event(t_end)
+        return None if event is None else event[0]
+
     def _next_event(self, t_end: float):
         if self.connected:
             return self._next_protection_event(t_end)
@@ -197,6 +203,15 @@ class SimulatedCharger:
             i = np.where(voltage_rms > 1.0, p / np.maximum(voltage_rms, 1.0), 0.0)
         i = np.minimum(i, self.profile.rating.current_a)
         return np.where(self.conduction.mask(times), i, 0.0)
+
+    def overcurrent_bounds(self, limit_a: float) -> list[Bound] | None:
+        """While conducting, the output current exceeds ``limit_a`` exactly when these bounds on the
+        terminal voltage hold (current min(P / v, rating) above 1 V); None if it never can."""
+        p = abs(self.profile.operating_point.export_power_w)
+        if p <= 0.0 or self.profile.rating.current_a <= limit_a:
+            return None
+        floor = Bound(self._voltage, ">", 1.0)
+        return [floor] if limit_a <= 0.0 else [Bound(self._voltage, "<", p / limit_a), floor]
 
     @property
     def exports(self) -> bool:

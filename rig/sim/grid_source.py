@@ -1,10 +1,16 @@
 """The programmable AC source of the simulated lab (vendor-neutral behaviour).
 
-It holds the output relay, the fixed-mode setpoints with their slew rates,
-and a list program executed on the instrument itself: a trigger starts the
+It holds the output stage and the output relay, the fixed-mode setpoints
+with their slew rates, its own current limit (a latched protection), and a
+list program executed on the instrument itself: a trigger starts the
 sequence of (dwell, start -> end) steps, which become exact ramps and steps
 in the terminal voltage and frequency signals. The SCPI dialect that exposes
 it lives in ``rig.sim.chroma_61800``.
+
+The terminals are live only while the output is on *and* the output relay is
+closed (the relay is the contactor between the output stage and the
+terminals). In LIST mode the list governs the output; fixed setpoints sent
+meanwhile are stored and take effect when the source returns to FIXED mode.
 """
 
 from __future__ import annotations
@@ -43,48 +49,98 @@ class ListProgram:
 
 
 class GridSource:
-    """Output relay, setpoints and list execution, writing the terminal signals."""
+    """Output stage, relay, setpoints, protection latch and list execution, writing the terminal signals."""
 
-    def __init__(self, voltage: PiecewiseLinear, frequency: PiecewiseLinear, on_relay) -> None:
+    def __init__(self, voltage: PiecewiseLinear, frequency: PiecewiseLinear, on_relay,
+                 max_current_a: float = 150.0) -> None:
         self.voltage = voltage
         self.frequency = frequency
-        self._on_relay = on_relay  # callback(t, closed: bool): the charger sees its supply change
+        self._on_relay = on_relay  # callback(t, live: bool): the charger sees its supply change
         self.output_on = False
+        self.relay_closed = False
+        self._live = False
         self.voltage_setpoint = 0.0
         self.frequency_setpoint = 50.0
         self.voltage_slew_per_s: float | None = None
         self.frequency_slew_per_s: float | None = None
-        self.current_limit_a = 0.0
+        self.current_limit_a = max_current_a
+        self.fault: str | None = None
+        """A latched protection trip (why the source opened its output), until cleared."""
         self.mode = "FIXED"
         self.program = ListProgram()
         self.trigger_times: list[float] = []
         self.list_end_s: float | None = None
 
+    @property
+    def energized(self) -> bool:
+        """The terminals carry the source's voltage: output on and relay closed."""
+        return self.output_on and self.relay_closed
+
+    # -- fixed mode -----------------------------------------------------------------------
+
     def set_voltage(self, t: float, value: float) -> None:
         self.voltage_setpoint = value
-        if self.output_on:
+        if self.mode == "FIXED" and self.energized:
             self._end_list(t)
             self.voltage.slew_to(t, value, self.voltage_slew_per_s)
 
     def set_frequency(self, t: float, value: float) -> None:
         self.frequency_setpoint = value
-        self._end_list(t)
-        self.frequency.slew_to(t, value, self.frequency_slew_per_s)
+        if self.mode == "FIXED":
+            self._end_list(t)
+            self.frequency.slew_to(t, value, self.frequency_slew_per_s)
 
-    def set_output(self, t: float, on: bool) -> None:
-        if on == self.output_on:
-            return
+    def set_mode(self, t: float, mode: str) -> str | None:
+        """FIXED or LIST; returns why not (a running list must be stopped first), or None."""
+        if self.list_running(t):
+            return "the list is running; stop it with TRIG OFF first"
+        if mode == "FIXED" and self.mode != "FIXED":
+            self.mode = mode
+            self.frequency.slew_to(t, self.frequency_setpoint, self.frequency_slew_per_s)
+            if self.energized:
+                self.voltage.slew_to(t, self.voltage_setpoint, self.voltage_slew_per_s)
+        self.mode = mode
+        return None
+
+    # -- output stage, relay and protection --------------------------------------------------
+
+    def set_output(self, t: float, on: bool) -> str | None:
+        """Output stage on/off; returns why it cannot turn on (a latched protection), or None."""
+        if on and self.fault is not None:
+            return f"protection latched ({self.fault}); clear it first"
         self.output_on = on
+        self._update_terminals(t)
+        return None
+
+    def set_relay(self, t: float, closed: bool) -> None:
+        self.relay_closed = closed
+        self._update_terminals(t)
+
+    def trip(self, t: float, reason: str) -> None:
+        """The source's own protection operates: output off, fault latched."""
+        self.fault = reason
+        self.set_output(t, False)
+
+    def clear_protection(self) -> None:
+        self.fault = None
+
+    def _update_terminals(self, t: float) -> None:
+        live = self.energized
+        if live == self._live:
+            return
+        self._live = live
         self._end_list(t)
-        self.voltage.step(t, self.voltage_setpoint if on else 0.0)
-        self._on_relay(t, on)
+        self.voltage.step(t, self.voltage_setpoint if live else 0.0)
+        self._on_relay(t, live)
+
+    # -- list mode ---------------------------------------------------------------------------
 
     def trigger(self, t: float) -> str | None:
         """Start the list program now; returns why it cannot, or None."""
         if self.mode != "LIST":
             return "not in list mode"
-        if not self.output_on:
-            return "output is off"
+        if not self.energized:
+            return "output is off" if not self.output_on else "output relay is open"
         problem = self.program.validate()
         if problem:
             return problem

@@ -3,16 +3,30 @@
 One stateful model shared by every simulated instrument, so what the grid
 source is told, what the charger does and what the scope captures are the
 same event history. Time moves only through ``advance_to``.
+
+The grid source guards itself: its rms current limit (``SOUR:CURR:LIM``)
+trips it (output off, fault latched) the first instant, on its 1 ms
+protection grid, that the charger's current exceeds the limit. That instant
+is solved, not polled: between two charger events the charger's conduction
+is fixed and its current is min(P / v, rating), so it exceeds a limit L
+exactly when the terminal voltage v is below P / L (and above the charger's
+1 V floor), a bound on a piecewise-linear signal (``rig.sim.predicates``).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from rig.sim.charger import SimulatedCharger
 from rig.sim.dut_profile import DutProfile
 from rig.sim.grid_source import GridSource
+from rig.sim.predicates import first_instant_all
 from rig.sim.signal import PiecewiseLinear
+
+PROTECTION_PERIOD_S = 0.001
+"""The grid source evaluates its current limit every millisecond (the sim's assumption)."""
 
 
 class LabModel:
@@ -37,10 +51,42 @@ class LabModel:
             self.charger.supply_lost(t)
 
     def advance_to(self, t: float) -> None:
+        """Bring the charger and the grid source's protection up to ``t``, event by event."""
         if t < self.now:
             return
+        while self._source_can_trip():
+            # Split at the charger's next event: in between its conduction is fixed.
+            t_event = self.charger.next_event_time(t)
+            end = t if t_event is None else t_event
+            t_trip = self._first_overcurrent(self.now, end)
+            if t_trip is not None:
+                self.charger.advance_to(t_trip)
+                self.now = t_trip
+                self.grid.trip(t_trip, f"OCP: current above the {self.grid.current_limit_a:g} A limit")
+                continue
+            self.charger.advance_to(end)
+            self.now = end
+            if end >= t:
+                return
         self.charger.advance_to(t)
         self.now = t
+
+    def _source_can_trip(self) -> bool:
+        return self.grid.energized and self.charger.overcurrent_bounds(self.grid.current_limit_a) is not None
+
+    def _first_overcurrent(self, a: float, b: float) -> float | None:
+        """First protection-grid instant in [a, b] where the charger's current exceeds the source's limit."""
+        bounds = self.charger.overcurrent_bounds(self.grid.current_limit_a)
+        if bounds is None:
+            return None
+        for t_on, t_off in self.charger.conduction.intervals:
+            lo, hi = max(a, t_on), min(b, math.inf if t_off is None else t_off)
+            if lo > hi:
+                continue
+            t_trip = first_instant_all(bounds, lo, hi, PROTECTION_PERIOD_S)
+            if t_trip is not None and self.charger.conduction.conducting_at(t_trip):
+                return t_trip
+        return None
 
     # -- what instruments measure -----------------------------------------------------
 

@@ -7,6 +7,19 @@ unchanged against it. This module gives the generic parts: SCPI header
 matching (long and short forms, optional nodes in brackets), a per-instrument
 error queue, ``*IDN?``/``*RST``/``*OPC?``/``*CLS``, and a threaded TCP server
 that serialises every command through the lab's lock.
+
+Program messages follow IEEE 488.2 / SCPI header-path rules, as instrument
+manuals describe them (e.g. Chroma's "Traversal of the Command Tree"): the
+first unit of a message starts at the root; a later unit without a leading
+colon is relative to the previous unit's path (its header minus the last
+node); a leading colon returns to the root; common commands (``*IDN?``...)
+leave the path alone. So ``:CHAN1:RANG 10;OFFS 0`` sets channel 1's offset
+and ``SOUR:VOLT 230;SYST:ERR?`` asks for ``SOUR:VOLT:SYST:ERR?`` (undefined).
+
+Commands registered as *coupled* run when the whole program message has been
+parsed, after the other units (in order of reception), as AC-source manuals
+describe for settings that constrain each other (voltage, range, limits):
+``VOLT 400;:SYST:ERR?`` reads the queue before the voltage command runs.
 """
 
 from __future__ import annotations
@@ -64,6 +77,7 @@ class Command:
     header: re.Pattern[str]
     query: bool
     handler: Callable[[list[str]], Reply]
+    coupled: bool = False
 
 
 class ScpiInstrument:
@@ -82,15 +96,21 @@ class ScpiInstrument:
         self.errors: list[tuple[int, str]] = []
         self.add("*IDN", lambda a: self.idn, query=True)
         self.add("*RST", lambda a: self.reset())
-        self.add("*CLS", lambda a: self.errors.clear())
+        self.add("*CLS", lambda a: self.clear_status())
         self.add("*OPC", lambda a: "1", query=True)
         self.add("SYSTem:ERRor[:NEXT]", lambda a: self.next_error(), query=True)
 
-    def add(self, pattern: str, handler: Callable[[list[str]], Reply], *, query: bool = False) -> None:
-        self._commands.append(Command(compile_header(pattern), query, handler))
+    def add(self, pattern: str, handler: Callable[[list[str]], Reply], *, query: bool = False,
+            coupled: bool = False) -> None:
+        """Register a command; a ``coupled`` setting runs at the end of its program message."""
+        self._commands.append(Command(compile_header(pattern), query, handler, coupled and not query))
 
     def reset(self) -> None:
         """*RST: subclasses return to their power-on state."""
+
+    def clear_status(self) -> None:
+        """*CLS: the error queue (subclasses clear their event registers too)."""
+        self.errors.clear()
 
     def next_error(self) -> str:
         if not self.errors:
@@ -99,21 +119,29 @@ class ScpiInstrument:
         return f'{code},"{message}"'
 
     def execute(self, line: str) -> Reply:
-        """Run one program message (commands separated by ';'); return the reply of its queries."""
+        """Run one program message (units separated by ';'); return the reply of its queries.
+
+        Units run in order, except coupled settings, which run after the last
+        unit; a unit that fails queues its error and the rest still run.
+        """
         replies: list[Reply] = []
+        deferred: list[tuple[Command, list[str]]] = []
+        path = ""  # the current header path: the root at the start of every message
         for unit in (u.strip() for u in line.split(";")):
             if not unit:
                 continue
-            header, _, argtext = unit.partition(" ")
-            query = header.endswith("?")
-            header = header.rstrip("?")
+            written, _, argtext = unit.partition(" ")
+            query = written.endswith("?")
+            written = written.rstrip("?")
             args = [a.strip() for a in argtext.split(",")] if argtext.strip() else []
-            try:
-                replies.append(self._dispatch(header, query, args))
-            except ScpiError as err:
-                self.errors.append((err.code, err.message))
-            except ValueError as err:
-                self.errors.append((-224, f"Illegal parameter value;{err}"))
+            if written.startswith("*"):
+                header = written  # common commands neither use nor change the path
+            else:
+                header = written.lstrip(":") if written.startswith(":") or not path else f"{path}:{written}"
+                path = header.rpartition(":")[0]
+            self._run(replies, deferred, header, written, query, args)
+        for command, args in deferred:
+            self._guarded(replies, lambda command=command, args=args: command.handler(args))
         answers = [r for r in replies if r is not None]
         if not answers:
             return None
@@ -121,11 +149,29 @@ class ScpiInstrument:
             return answers[0]
         return ";".join(r if isinstance(r, str) else r.decode("latin-1") for r in answers)
 
-    def _dispatch(self, header: str, query: bool, args: list[str]) -> Reply:
+    def _run(self, replies: list[Reply], deferred: list[tuple[Command, list[str]]], header: str, written: str,
+             query: bool, args: list[str]) -> None:
+        command = self._lookup(header, query)
+        if command is None:
+            self.errors.append((-113, f"Undefined header;{written}{'?' if query else ''}"))
+        elif command.coupled:
+            deferred.append((command, args))
+        else:
+            self._guarded(replies, lambda: command.handler(args))
+
+    def _guarded(self, replies: list[Reply], run: Callable[[], Reply]) -> None:
+        try:
+            replies.append(run())
+        except ScpiError as err:
+            self.errors.append((err.code, err.message))
+        except ValueError as err:
+            self.errors.append((-224, f"Illegal parameter value;{err}"))
+
+    def _lookup(self, header: str, query: bool) -> Command | None:
         for command in self._commands:
             if command.query == query and command.header.match(header):
-                return command.handler(args)
-        raise undefined_header(header + ("?" if query else ""))
+                return command
+        return None
 
 
 def ieee_block(payload: bytes) -> bytes:

@@ -1,11 +1,14 @@
 """Protocol scripts for drivers: a fake VISA session that must be talked to exactly as written.
 
 In the manner of pymeasure's ``expected_protocol``: a script is a list of
-``(command, reply)`` pairs. Every command the driver sends must equal the
-next scripted one, the scripted reply is returned, and the whole script must
-be consumed by the end of the ``with`` block. ``reply`` is a string for
-``query``, ``None`` for ``write`` and the raw IEEE 488.2 block (bytes) for
-``query_binary_values``, decoded the way pyvisa decodes it.
+``(command, reply)`` pairs, one per program message. Every message the driver
+sends must equal the next scripted one, the scripted reply is returned, and
+the whole script must be consumed by the end of the ``with`` block.
+``reply`` is a string for a query, ``None`` for a message without a reply and
+the raw IEEE 488.2 block (bytes) for ``query_binary_values``, decoded the way
+pyvisa decodes it. One VISA write may carry several program messages, each
+ended by a newline (the IEEE 488.2 terminator): they are matched one by one,
+and only the last may have a reply.
 
 The fake reaches the driver through ``drivers.scpi.resource_manager()``, the
 one place a driver opens its session, so the driver under test is the real
@@ -42,14 +45,24 @@ class ScriptedSession:
         assert command == expected, f"sent {command!r}, the script expected {expected!r}"
         return reply
 
+    def _messages(self, text: str) -> str:
+        """Match every program message but the last (no reply expected); return the last."""
+        *leading, last = text.split("\n")
+        for message in leading:
+            reply = self._next(message)
+            assert reply is None, f"{message!r} is followed by another message, but the script gives it {reply!r}"
+        return last
+
     def write(self, command: str) -> int:
-        reply = self._next(command)
-        assert reply is None, f"{command!r} was written, but the script gives it a reply {reply!r}"
+        message = self._messages(command)
+        reply = self._next(message)
+        assert reply is None, f"{message!r} was written, but the script gives it a reply {reply!r}"
         return len(command)
 
     def query(self, command: str) -> str:
-        reply = self._next(command)
-        assert isinstance(reply, str), f"{command!r} was queried, but the script gives it {reply!r}"
+        message = self._messages(command)
+        reply = self._next(message)
+        assert isinstance(reply, str), f"{message!r} was queried, but the script gives it {reply!r}"
         return reply + "\n"  # as read from the wire; drivers must not depend on it being stripped
 
     def query_binary_values(self, command: str, datatype: str = "f", is_big_endian: bool = False,
@@ -92,6 +105,11 @@ OK = '0,"No error"'
 """An empty SCPI error queue."""
 
 
-def setting(command: str, reply: str = OK) -> tuple[str, str]:
-    """A setting command as drivers.scpi sends it: command and error query in one program message."""
-    return (f"{command};:SYST:ERR?", reply)
+def setting(command: str, reply: str = OK) -> list[tuple[str, str | None]]:
+    """A setting command as drivers.scpi sends it: the command, then the error query as its own message."""
+    return [(command, None), ("SYST:ERR?", reply)]
+
+
+def settings(*commands: str) -> list[tuple[str, str | None]]:
+    """Several settings, each followed by its error query, all answered "no error"."""
+    return [pair for command in commands for pair in setting(command)]

@@ -5,18 +5,38 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from protocol import OK, expected_protocol, setting
+from protocol import OK, expected_protocol, setting, settings
 
 from drivers.grid.chroma_61800 import Chroma61800
-from rig.bench import load_bench
+from rig.bench import Envelope, load_bench
 from rig.envelope import EnvelopeGuard
-from rig.errors import EnvelopeError, InstrumentError
+from rig.errors import EnvelopeBreach, EnvelopeError, InstrumentError
+from rig.identity import Idn
 from rig.roles import GridProgram, GridReading, GridSimulator, GridStep
+from rig.sim.chroma_61800 import Chroma61800 as SimulatedChroma
 
 SIM_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
+
+# What set-up sends on the simulated bench (envelope: 40 A, 1000 V/s, 50 Hz/s), single-phase use.
+SETUP = settings("*CLS", "TRIG OFF", "OUTP:STAT OFF", "OUTP:MODE FIXED", "INST:PHAS SINGLE", "VOLT:RANG HIGH",
+                 "SOUR:CURR:LIM 40.00", "OUTP:SLEW:VOLT:AC 1", "OUTP:SLEW:FREQ 0.05", "OUTP:REL ON")
+LIST_SETTINGS = ("LIST:COUP ALL", "LIST:BASE TIME", "LIST:TRIG AUTO", "LIST:COUN 1")
+
+
 @pytest.fixture(scope="module")
 def guard() -> EnvelopeGuard:
     return EnvelopeGuard.from_bench(load_bench(SIM_BENCH))
+
+
+def stepped_guard(**extra) -> EnvelopeGuard:
+    """An envelope with step limits and no slew limits: fixed-mode changes are steps."""
+    return EnvelopeGuard(Envelope.model_validate({"ac_voltage_v": {"min": 0.0, "max": 300.0},
+                                                  "ac_frequency_hz": {"min": 45.0, "max": 65.0},
+                                                  "ac_voltage_step_v": {"max": 10.0},
+                                                  "ac_frequency_step_hz": {"max": 1.0}, **extra}), "step-bench.yaml")
+
+
+# -- identity, session, role ---------------------------------------------------------------------
 
 
 def test_session_is_opened_as_a_newline_terminated_socket() -> None:
@@ -32,19 +52,83 @@ def test_driver_fulfils_the_grid_simulator_role() -> None:
         assert isinstance(grid, GridSimulator)
 
 
-def test_apply_sends_mode_frequency_then_voltage_each_with_its_error_query() -> None:
-    script = [
-        setting("OUTP:MODE FIXED"),
-        setting("SOUR:FREQ 50.000"),
-        setting("SOUR:VOLT:LEV:IMM:AMPL:AC 230.00"),
-    ]
+def test_constructing_sends_nothing_and_identify_sends_only_idn() -> None:
+    with expected_protocol(Chroma61800, [("*IDN?", "Chroma ATE,61845,618450000066,1.00")]) as grid:
+        assert grid.scripted_session.sent == []
+        assert grid.identify() == "Chroma ATE,61845,618450000066,1.00"
+    assert grid.scripted_session.sent == ["*IDN?"]
+
+
+@pytest.mark.parametrize("reply", ["Chroma ATE,61845,618450000066,1.00", "CHROMA,61812,123,2.0",
+                                   "Chroma ATE,61830,1,1", SimulatedChroma.idn])
+def test_family_admits_61800_series_answers(reply: str) -> None:
+    idn = Idn.parse(reply)
+    assert idn is not None and Chroma61800.family.admits(idn)
+
+
+@pytest.mark.parametrize("reply", ["Chroma ATE,61605,1,1", "Chroma ATE,62012P-80-60,1,1",
+                                   "KEYSIGHT TECHNOLOGIES,MSOX3104T,MY1,07.50", "Pacific Power,AFX,1,1"])
+def test_family_refuses_other_instruments(reply: str) -> None:
+    idn = Idn.parse(reply)
+    assert idn is not None and not Chroma61800.family.admits(idn)
+
+
+# -- set-up ------------------------------------------------------------------------------------------
+
+
+def test_setup_brings_the_source_to_the_rigs_state_from_the_bench_envelope(guard: EnvelopeGuard) -> None:
+    with expected_protocol(Chroma61800, SETUP, envelope=guard) as grid:
+        grid.setup()
+
+
+def test_setup_three_phase_couples_every_phase_and_selects_the_measured_one() -> None:
+    script = settings("*CLS", "TRIG OFF", "OUTP:STAT OFF", "OUTP:MODE FIXED", "INST:PHAS THREE", "INST:COUP ALL",
+                      "INST:NSEL 2", "VOLT:RANG HIGH", "SOUR:CURR:LIM 50.00", "OUTP:REL ON")
+    options = {"phase_mode": "three", "measure_phase": 2, "max_current_a": 50.0}
+    with expected_protocol(Chroma61800, script, options=options) as grid:
+        grid.setup()  # no envelope: the instrument's own maximum, slew rates untouched
+
+
+def test_setup_refuses_a_current_limit_above_the_instruments_maximum_before_any_io(guard: EnvelopeGuard) -> None:
+    with expected_protocol(Chroma61800, [], envelope=guard, options={"max_current_a": 30.0}) as grid:
+        with pytest.raises(InstrumentError, match="40.0 A is outside the instrument's 0..30.0 A"):
+            grid.setup()
+    assert grid.scripted_session.sent == []
+
+
+@pytest.mark.parametrize("options", [{"phase_mode": "split"}, {"measure_phase": 4}, {"voltage_range": "MID"}])
+def test_unusable_options_are_refused_before_any_io(options: dict) -> None:
+    with pytest.raises(InstrumentError, match="unusable options"):
+        with expected_protocol(Chroma61800, [], options=options):
+            pass
+
+
+# -- fixed mode ---------------------------------------------------------------------------------------
+
+
+def test_apply_before_setup_returns_to_fixed_mode_then_sends_frequency_and_voltage() -> None:
+    script = settings("TRIG OFF", "OUTP:MODE FIXED", "SOUR:FREQ 50.000", "SOUR:VOLT:LEV:IMM:AMPL:AC 230.00")
     with expected_protocol(Chroma61800, script) as grid:
         grid.apply(230, 50)
 
 
-def test_a_plus_zero_error_reply_is_an_empty_queue() -> None:
-    with expected_protocol(Chroma61800, [setting("OUTP:STAT ON", '+0,"No error"')]) as grid:
+def test_apply_after_setup_sends_only_the_setpoints_that_change(guard: EnvelopeGuard) -> None:
+    script = SETUP + settings("SOUR:FREQ 50.000", "SOUR:VOLT:LEV:IMM:AMPL:AC 230.00", "SOUR:VOLT:LEV:IMM:AMPL:AC 240.00",
+                              "SOUR:FREQ 51.000")
+    with expected_protocol(Chroma61800, script, envelope=guard) as grid:
+        grid.setup()
+        grid.apply(230.0, 50.0)
+        grid.apply(230.0, 50.0)  # nothing changes: nothing is sent
+        grid.apply(240.0, 50.0)
+        grid.apply(240.0, 51.0)
+
+
+def test_a_setting_and_its_error_query_are_separate_program_messages() -> None:
+    script = [*setting("OUTP:REL ON", '+0,"No error"'), *setting("OUTP:STAT ON")]
+    with expected_protocol(Chroma61800, script) as grid:
         grid.output(True)
+    # not "OUTP:REL ON;:SYST:ERR?": a coupled command would run after that query
+    assert grid.scripted_session.sent == ["OUTP:REL ON", "SYST:ERR?", "OUTP:STAT ON", "SYST:ERR?"]
 
 
 def test_settings_read_back_as_numbers() -> None:
@@ -55,51 +139,56 @@ def test_settings_read_back_as_numbers() -> None:
         assert grid.current_limit == 32.0
 
 
-def test_output_and_safe_off() -> None:
-    script = [
-        setting("OUTP:STAT ON"),
-        setting("TRIG OFF"),
-        setting("OUTP:STAT OFF"),
-        setting("OUTP:MODE FIXED"),
-    ]
+def test_output_on_closes_the_relay_first_when_it_is_open_and_safe_off_opens_it() -> None:
+    script = settings("OUTP:REL ON", "OUTP:STAT ON",
+                      "TRIG OFF", "OUTP:STAT OFF", "OUTP:REL OFF", "OUTP:MODE FIXED",
+                      "OUTP:REL ON", "OUTP:STAT ON")
     with expected_protocol(Chroma61800, script) as grid:
         grid.output(True)
         grid.safe_off()
+        grid.output(True)  # after the safe state the relay is open again
 
 
-def test_run_program_loads_every_list_array_in_order_then_triggers() -> None:
-    program = GridProgram((
-        GridStep.hold(0.5, 230.0, 50.0),
-        GridStep(1.5, (280.0, 280.0), (50.0, 50.0)),
-        GridStep(2.0, (230.0, 230.0), (50.0, 51.5)),
-    ))
-    script = [
-        setting("OUTP:MODE LIST"),
-        setting("LIST:COUP ALL"),
-        setting("LIST:BASE TIME"),
-        setting("LIST:COUN 1"),
-        setting("LIST:DWEL 500.0000,1500.0000,2000.0000"),
-        setting("LIST:VOLT:AC:STAR 230.0000,280.0000,230.0000"),
-        setting("LIST:VOLT:AC:END 230.0000,280.0000,230.0000"),
-        setting("LIST:FREQ:STAR 50.0000,50.0000,50.0000"),
-        setting("LIST:FREQ:END 50.0000,50.0000,51.5000"),
-        setting("TRIG ON"),
-    ]
-    with expected_protocol(Chroma61800, script) as grid:
-        grid.run_program(program)
+def test_output_after_setup_does_not_touch_the_closed_relay(guard: EnvelopeGuard) -> None:
+    with expected_protocol(Chroma61800, SETUP + settings("OUTP:STAT ON", "OUTP:STAT OFF"), envelope=guard) as grid:
+        grid.setup()
+        grid.output(True)
+        grid.output(False)
 
 
-def test_read_queries_the_four_measurements() -> None:
-    script = [("MEAS:VOLT:AC?", "230.01"), ("MEAS:FREQ?", "49.9990"), ("MEAS:CURR:AC?", "26.087"),
-              ("MEAS:POW:AC?", "-6000.0")]
-    with expected_protocol(Chroma61800, script) as grid:
-        assert grid.read() == GridReading(voltage_v=230.01, frequency_hz=49.999, current_a=26.087, power_w=-6000.0)
+def test_a_fixed_change_with_the_source_slewing_at_the_envelope_limit_is_a_ramp(guard: EnvelopeGuard) -> None:
+    # 230 -> 280 V is a 50 V change; set-up set the source's slew to 1000 V/s, so it ramps within the envelope.
+    script = SETUP + settings("SOUR:FREQ 50.000", "SOUR:VOLT:LEV:IMM:AMPL:AC 230.00", "OUTP:STAT ON",
+                              "SOUR:VOLT:LEV:IMM:AMPL:AC 280.00")
+    with expected_protocol(Chroma61800, script, envelope=guard) as grid:
+        grid.setup()
+        grid.apply(230.0, 50.0)
+        grid.output(True)
+        grid.apply(280.0, 50.0)
+
+
+def test_a_fixed_step_beyond_the_envelope_step_limit_is_refused_before_any_io() -> None:
+    setup = settings("*CLS", "TRIG OFF", "OUTP:STAT OFF", "OUTP:MODE FIXED", "INST:PHAS SINGLE", "VOLT:RANG HIGH",
+                     "SOUR:CURR:LIM 150.00", "OUTP:REL ON")
+    script = setup + settings("SOUR:FREQ 50.000", "SOUR:VOLT:LEV:IMM:AMPL:AC 230.00", "OUTP:STAT ON",
+                              "SOUR:VOLT:LEV:IMM:AMPL:AC 238.00")
+    with expected_protocol(Chroma61800, script, envelope=stepped_guard()) as grid:
+        grid.setup()  # no slew limits in this envelope: the source steps
+        grid.apply(230.0, 50.0)  # the output is off: nothing at the terminals jumps
+        grid.output(True)
+        grid.apply(238.0, 50.0)  # an 8 V step, within 10 V
+        sent = len(grid.scripted_session.sent)
+        with pytest.raises(EnvelopeError, match="ac_voltage_step_v"):
+            grid.apply(250.0, 50.0)  # a 12 V step
+        with pytest.raises(EnvelopeError, match="ac_frequency_step_hz"):
+            grid.apply(238.0, 51.5)
+        assert len(grid.scripted_session.sent) == sent
 
 
 def test_an_instrument_error_raises_naming_the_command_and_the_error() -> None:
     script = [
-        setting("OUTP:MODE FIXED"),
-        setting("SOUR:FREQ 50.000", '-222,"Data out of range"'),
+        *settings("TRIG OFF", "OUTP:MODE FIXED"),
+        *setting("SOUR:FREQ 50.000", '-222,"Data out of range"'),
         ("SYST:ERR?", '-221,"Settings conflict"'),
         ("SYST:ERR?", OK),
     ]
@@ -113,24 +202,18 @@ def test_an_instrument_error_raises_naming_the_command_and_the_error() -> None:
     assert "SOUR:FREQ 50.000" in str(err)
 
 
-def test_an_instrument_error_in_a_program_stops_before_the_trigger() -> None:
-    program = GridProgram((GridStep.hold(1.0, 230.0, 50.0),))
-    script = [
-        setting("OUTP:MODE LIST"),
-        setting("LIST:COUP ALL", '-113,"Undefined header"'),
-        ("SYST:ERR?", OK),
-    ]
-    with expected_protocol(Chroma61800, script) as grid:
-        with pytest.raises(InstrumentError, match="LIST:COUP ALL"):
-            grid.run_program(program)
-
-
 @pytest.mark.parametrize(("voltage", "frequency"), [(300.5, 50.0), (-1.0, 50.0), (230.0, 14.0), (230.0, 1600.0)])
 def test_a_value_outside_the_instrument_range_raises_before_any_io(voltage: float, frequency: float) -> None:
     with expected_protocol(Chroma61800, []) as grid:
         with pytest.raises(InstrumentError, match="outside the instrument range"):
             grid.apply(voltage, frequency)
     assert grid.scripted_session.sent == []
+
+
+def test_the_low_voltage_range_option_narrows_the_instrument_range() -> None:
+    with expected_protocol(Chroma61800, [], options={"voltage_range": "LOW"}) as grid:
+        with pytest.raises(InstrumentError, match="outside the instrument range 0.0..150.0 V"):
+            grid.apply(230.0, 50.0)
 
 
 def test_a_setting_outside_the_instrument_range_raises_before_any_io() -> None:
@@ -156,6 +239,61 @@ def test_a_setting_outside_the_envelope_is_refused_before_any_io(guard: Envelope
     assert grid.scripted_session.sent == []
 
 
+# -- list mode ------------------------------------------------------------------------------------------
+
+PROGRAM = GridProgram((
+    GridStep.hold(0.5, 230.0, 50.0),
+    GridStep(1.5, (280.0, 280.0), (50.0, 50.0)),
+    GridStep(2.0, (230.0, 230.0), (50.0, 51.5)),
+))
+PROGRAM_ARRAYS = ("LIST:DWEL 500.0000,1500.0000,2000.0000", "LIST:VOLT:AC:STAR 230.0000,280.0000,230.0000",
+                  "LIST:VOLT:AC:END 230.0000,280.0000,230.0000", "LIST:FREQ:STAR 50.0000,50.0000,50.0000",
+                  "LIST:FREQ:END 50.0000,50.0000,51.5000")
+
+
+def test_run_program_stops_the_list_edits_it_in_fixed_mode_then_lists_and_triggers(guard: EnvelopeGuard) -> None:
+    script = SETUP + settings("SOUR:FREQ 50.000", "SOUR:VOLT:LEV:IMM:AMPL:AC 230.00", "OUTP:STAT ON",
+                              "TRIG OFF", "OUTP:MODE FIXED", *LIST_SETTINGS, *PROGRAM_ARRAYS, "OUTP:MODE LIST", "TRIG ON")
+    with expected_protocol(Chroma61800, script, envelope=guard) as grid:
+        grid.setup()
+        grid.apply(230.0, 50.0)
+        grid.output(True)
+        grid.run_program(PROGRAM)
+
+
+def test_the_lists_fixed_settings_go_once_and_apply_after_a_program_returns_to_fixed_mode(guard: EnvelopeGuard) -> None:
+    program = GridProgram((GridStep.hold(1.0, 230.0, 50.0),))
+    arrays = ("LIST:DWEL 1000.0000", "LIST:VOLT:AC:STAR 230.0000", "LIST:VOLT:AC:END 230.0000",
+              "LIST:FREQ:STAR 50.0000", "LIST:FREQ:END 50.0000")
+    run = ("TRIG OFF", "OUTP:MODE FIXED")
+    script = SETUP + settings(*run, *LIST_SETTINGS, *arrays, "OUTP:MODE LIST", "TRIG ON",
+                              *run, *arrays, "OUTP:MODE LIST", "TRIG ON",
+                              *run, "SOUR:FREQ 50.000", "SOUR:VOLT:LEV:IMM:AMPL:AC 230.00")
+    with expected_protocol(Chroma61800, script, envelope=guard) as grid:
+        grid.setup()
+        grid.run_program(program)
+        grid.run_program(program)
+        grid.apply(230.0, 50.0)  # leaving LIST mode: both setpoints are sent again
+
+
+@pytest.mark.parametrize(("reply", "running"), [("RUNNING", True), ("OFF", False)])
+def test_program_running_reads_the_list_state(reply: str, running: bool) -> None:
+    with expected_protocol(Chroma61800, [("TRIG:STATE?", reply)]) as grid:
+        assert grid.program_running() is running
+
+
+def test_an_instrument_error_in_a_program_stops_before_the_trigger() -> None:
+    program = GridProgram((GridStep.hold(1.0, 230.0, 50.0),))
+    script = [
+        *settings("TRIG OFF", "OUTP:MODE FIXED"),
+        *setting("LIST:COUP ALL", '-113,"Undefined header"'),
+        ("SYST:ERR?", OK),
+    ]
+    with expected_protocol(Chroma61800, script) as grid:
+        with pytest.raises(InstrumentError, match="LIST:COUP ALL"):
+            grid.run_program(program)
+
+
 @pytest.mark.parametrize(
     ("step", "quantity"),
     [
@@ -163,6 +301,8 @@ def test_a_setting_outside_the_envelope_is_refused_before_any_io(guard: Envelope
         (GridStep(1.0, (230.0, 230.0), (50.0, 44.0)), "ac_frequency_hz"),  # a point below 45 Hz
         (GridStep(0.01, (230.0, 280.0), (50.0, 50.0)), "ac_voltage_slew_v_per_s"),  # 5000 V/s
         (GridStep(0.01, (230.0, 230.0), (50.0, 51.0)), "ac_frequency_slew_hz_per_s"),  # 100 Hz/s
+        (GridStep(1.0, (295.0, 295.0), (50.0, 50.0)), "ac_voltage_step_v"),  # a 65 V step from 230 V
+        (GridStep(1.0, (230.0, 230.0), (55.5, 55.5)), "ac_frequency_step_hz"),  # a 5.5 Hz step
     ],
 )
 def test_a_program_outside_the_envelope_is_refused_before_any_io(guard: EnvelopeGuard, step: GridStep,
@@ -174,22 +314,68 @@ def test_a_program_outside_the_envelope_is_refused_before_any_io(guard: Envelope
     assert grid.scripted_session.sent == []
 
 
+def test_the_first_step_of_a_program_is_a_step_from_the_present_fixed_setpoint(guard: EnvelopeGuard) -> None:
+    script = SETUP + settings("SOUR:FREQ 50.000", "SOUR:VOLT:LEV:IMM:AMPL:AC 230.00")
+    with expected_protocol(Chroma61800, script, envelope=guard) as grid:
+        grid.setup()
+        grid.apply(230.0, 50.0)
+        sent = len(grid.scripted_session.sent)
+        with pytest.raises(EnvelopeError, match="step 1 start.*ac_voltage_step_v"):
+            grid.run_program(GridProgram((GridStep.hold(1.0, 291.0, 50.0),)))  # 61 V from 230 V
+        with pytest.raises(EnvelopeError, match="step 2 start.*ac_voltage_step_v"):
+            grid.run_program(GridProgram((GridStep.hold(1.0, 270.0, 50.0), GridStep.hold(1.0, 200.0, 50.0))))
+        assert len(grid.scripted_session.sent) == sent
+
+
 def test_a_program_inside_the_envelope_is_sent(guard: EnvelopeGuard) -> None:
     program = GridProgram((GridStep(1.0, (230.0, 230.0), (50.0, 51.0)),))  # 1 Hz/s
-    script = [
-        setting("OUTP:MODE LIST"),
-        setting("LIST:COUP ALL"),
-        setting("LIST:BASE TIME"),
-        setting("LIST:COUN 1"),
-        setting("LIST:DWEL 1000.0000"),
-        setting("LIST:VOLT:AC:STAR 230.0000"),
-        setting("LIST:VOLT:AC:END 230.0000"),
-        setting("LIST:FREQ:STAR 50.0000"),
-        setting("LIST:FREQ:END 51.0000"),
-        setting("TRIG ON"),
-    ]
+    script = settings("TRIG OFF", "OUTP:MODE FIXED", *LIST_SETTINGS, "LIST:DWEL 1000.0000", "LIST:VOLT:AC:STAR 230.0000",
+                      "LIST:VOLT:AC:END 230.0000", "LIST:FREQ:STAR 50.0000", "LIST:FREQ:END 51.0000",
+                      "OUTP:MODE LIST", "TRIG ON")
     with expected_protocol(Chroma61800, script, envelope=guard) as grid:
         grid.run_program(program)
+
+
+# -- measurements and faults --------------------------------------------------------------------------------
+
+
+def test_read_queries_the_four_measurements() -> None:
+    script = [("MEAS:VOLT:AC?", "230.01"), ("MEAS:FREQ?", "49.9990"), ("MEAS:CURR:AC?", "26.087"),
+              ("MEAS:POW:AC?", "-6000.0")]
+    with expected_protocol(Chroma61800, script) as grid:
+        assert grid.read() == GridReading(voltage_v=230.01, frequency_hz=49.999, current_a=26.087, power_w=-6000.0)
+
+
+def test_a_measured_current_outside_the_envelope_is_a_breach(guard: EnvelopeGuard) -> None:
+    with expected_protocol(Chroma61800, [("MEAS:CURR:AC?", "41.500")], envelope=guard) as grid:
+        with pytest.raises(EnvelopeBreach, match="41.5 A exceeds the bench envelope ac_current_a max 40.0"):
+            grid.current_a()
+
+
+def test_a_measured_power_outside_the_envelope_is_a_breach(guard: EnvelopeGuard) -> None:
+    script = [("MEAS:VOLT:AC?", "230.01"), ("MEAS:FREQ?", "50.0000"), ("MEAS:CURR:AC?", "36.000"),
+              ("MEAS:POW:AC?", "-8280.0")]
+    with expected_protocol(Chroma61800, script, envelope=guard) as grid:
+        with pytest.raises(EnvelopeBreach, match="ac_power_w max 8000.0"):
+            grid.read()  # an export beyond 8 kW counts by its magnitude
+
+
+def test_faults_are_empty_when_nothing_tripped_and_all_is_inside_the_envelope(guard: EnvelopeGuard) -> None:
+    script = [("STAT:QUES:COND?", "0"), ("SYST:ERR?", OK), ("MEAS:CURR:AC?", "26.087"), ("MEAS:POW:AC?", "-6000.0")]
+    with expected_protocol(Chroma61800, script, envelope=guard) as grid:
+        assert grid.faults() == []
+
+
+def test_faults_report_a_latched_protection_and_what_is_outside_the_envelope(guard: EnvelopeGuard) -> None:
+    script = [("STAT:QUES:COND?", "+68"), ("SYST:ERR?", '-300,"Device-specific error;protection tripped"'),
+              ("SYST:ERR?", OK), ("MEAS:CURR:AC?", "45.000"), ("MEAS:POW:AC?", "9000.0")]
+    with expected_protocol(Chroma61800, script, envelope=guard, name="grid") as grid:
+        found = grid.faults()
+    assert len(found) == 5
+    assert found[0].startswith("grid: OCP (over-current protection)")
+    assert found[1].startswith("grid: OPP (over-power protection)")
+    assert "-300" in found[2] and "protection tripped" in found[2]
+    assert "ac_current_a" in found[3] and "ac_power_w" in found[4]
 
 
 def test_close_closes_the_session() -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from protocol import OK, expected_protocol, setting
+from protocol import expected_protocol, setting, settings
 
 from drivers.analyzer.keysight_infiniivision import KeysightInfiniiVision
 from rig.errors import InstrumentError
+from rig.identity import Idn
 from rig.roles import Capture, Digitizer
+from rig.sim.infiniivision import InfiniiVision
 
 def word_block(codes: list[int] | np.ndarray) -> bytes:
     """An IEEE 488.2 definite-length block of little-endian int16 codes, written out by hand."""
@@ -17,9 +19,17 @@ def word_block(codes: list[int] | np.ndarray) -> bytes:
     return f"#{len(length)}{length}".encode() + payload
 
 
-def preamble(points: int, x_inc: float, x_origin: float, y_inc: float, y_origin: float, y_ref: float) -> str:
+def preamble(points: int, x_inc: float, x_origin: float, y_inc: float, y_origin: float, y_ref: float, *,
+             fmt: int = 1, x_ref: int = 0) -> str:
     # format, type, points, count, xincrement, xorigin, xreference, yincrement, yorigin, yreference
-    return f"+1,+0,+{points},+1,{x_inc:+.6E},{x_origin:+.6E},+0,{y_inc:+.6E},{y_origin:+.6E},{y_ref:+.0f}"
+    return (f"{fmt:+d},+0,+{points},+1,{x_inc:+.6E},{x_origin:+.6E},{x_ref:+d},{y_inc:+.6E},{y_origin:+.6E},"
+            f"{y_ref:+.0f}")
+
+
+SETUP = settings("*CLS", ":CHAN1:DISP ON", ":CHAN1:RANG 100", ":CHAN1:OFFS 0", ":CHAN2:DISP ON", ":CHAN2:RANG 800",
+                 ":CHAN2:OFFS 0", ":TIM:REF LEFT", ":TRIG:MODE EDGE", ":TRIG:SWE NORM", ":TRIG:EDGE:SOUR EXT",
+                 ":TRIG:EDGE:LEV 1.5", ":TRIG:EDGE:SLOP POS", ":WAV:FORM WORD", ":WAV:BYT LSBF", ":WAV:UNS 0",
+                 ":WAV:POIN:MODE RAW")
 
 
 def test_driver_fulfils_the_digitizer_role() -> None:
@@ -31,25 +41,81 @@ def test_word_block_helper_matches_the_ieee_layout() -> None:
     assert word_block([1, -2]) == b"#14\x01\x00\xfe\xff"
 
 
-def arm_script(*, current_range: str, voltage_range: str, span: str, position: str, points: int) -> list:
-    """What ``arm`` must send, in order: probe ranges, timebase, external edge trigger, 16-bit readout, single."""
-    return [setting(command) for command in (
-        f":CHAN1:RANG {current_range}", ":CHAN1:OFFS 0", f":CHAN2:RANG {voltage_range}", ":CHAN2:OFFS 0",
-        f":TIM:RANG {span}", ":TIM:REF LEFT", f":TIM:POS {position}", ":TRIG:MODE EDGE", ":TRIG:EDGE:SOUR EXT",
-        ":WAV:FORM WORD", ":WAV:BYT LSBF", ":WAV:UNS 0", ":WAV:POIN:MODE RAW", f":WAV:POIN {points}", ":SING")]
+def test_constructing_sends_nothing_and_identify_sends_only_idn() -> None:
+    with expected_protocol(KeysightInfiniiVision, [("*IDN?", InfiniiVision.idn)]) as scope:
+        assert scope.scripted_session.sent == []
+        scope.identify()
+    assert scope.scripted_session.sent == ["*IDN?"]
 
 
-def test_arm_sets_timebase_trigger_format_points_then_single() -> None:
-    script = arm_script(current_range="100", voltage_range="800", span="1.5", position="-0.5", points=15000)
-    with expected_protocol(KeysightInfiniiVision, script) as scope:
+@pytest.mark.parametrize("reply", [InfiniiVision.idn, "KEYSIGHT TECHNOLOGIES,DSOX2024A,MY5,02.50",
+                                   "AGILENT TECHNOLOGIES,DSO-X 2002A,MY5,02.41", "AGILENT TECHNOLOGIES,MSO-X 3054A,MY5,2.3",
+                                   "KEYSIGHT TECHNOLOGIES,MSOX4154A,MY5,7.2", "KEYSIGHT TECHNOLOGIES,DSOX3034G,MY5,1"])
+def test_family_admits_infiniivision_2000x_3000x_3000t_4000x(reply: str) -> None:
+    idn = Idn.parse(reply)
+    assert idn is not None and KeysightInfiniiVision.family.admits(idn)
+
+
+@pytest.mark.parametrize("reply", ["KEYSIGHT TECHNOLOGIES,DSOX1102G,CN5,1.1", "KEYSIGHT TECHNOLOGIES,34465A,MY5,A.02",
+                                   "RIGOL TECHNOLOGIES,DS1054Z,DS1Z,00.04", "Chroma ATE,61845,1,1"])
+def test_family_refuses_other_instruments(reply: str) -> None:
+    idn = Idn.parse(reply)
+    assert idn is not None and not KeysightInfiniiVision.family.admits(idn)
+
+
+def test_setup_displays_both_channels_sets_an_explicit_external_trigger_and_the_readout() -> None:
+    with expected_protocol(KeysightInfiniiVision, SETUP) as scope:
+        scope.setup()
+
+
+def test_setup_takes_probe_ranges_and_the_trigger_edge_from_the_bench_options() -> None:
+    script = settings("*CLS", ":CHAN1:DISP ON", ":CHAN1:RANG 40", ":CHAN1:OFFS 0", ":CHAN2:DISP ON", ":CHAN2:RANG 1000",
+                      ":CHAN2:OFFS 0", ":TIM:REF LEFT", ":TRIG:MODE EDGE", ":TRIG:SWE NORM", ":TRIG:EDGE:SOUR EXT",
+                      ":TRIG:EDGE:LEV 2.5", ":TRIG:EDGE:SLOP NEG", ":WAV:FORM WORD", ":WAV:BYT LSBF", ":WAV:UNS 0",
+                      ":WAV:POIN:MODE RAW")
+    options = {"current_range_a": 40.0, "voltage_range_v": 1000.0, "trigger_level_v": 2.5, "trigger_slope": "neg"}
+    with expected_protocol(KeysightInfiniiVision, script, options=options) as scope:
+        scope.setup()
+
+
+def test_an_unusable_trigger_slope_is_refused_before_any_io() -> None:
+    with pytest.raises(InstrumentError, match="trigger_slope"):
+        with expected_protocol(KeysightInfiniiVision, [], options={"trigger_slope": "RISING"}):
+            pass
+
+
+def arm_script(*, span: str | None = None, position: str | None = None, points: int | None = None) -> list:
+    """What ``arm`` sends: the timebase and point request that changed, a read of a stale arm event, single."""
+    changed = ([f":TIM:RANG {span}"] if span else []) + ([f":TIM:POS {position}"] if position else []) + \
+        ([f":WAV:POIN {points}"] if points else [])
+    return settings(*changed) + [(":AER?", "+0"), *setting(":SING")]
+
+
+def test_arm_sets_timebase_and_requests_enough_points_then_single() -> None:
+    # 1.5 s at 10 kS/s needs 15000 points: the smallest valid RAW request that holds them is 20000.
+    with expected_protocol(KeysightInfiniiVision, SETUP + arm_script(span="1.5", position="-0.5", points=20000)) as scope:
+        scope.setup()
         scope.arm(pre_s=0.5, post_s=1.0, sample_rate_hz=10_000.0)
 
 
-def test_arm_uses_the_probe_ranges_from_the_bench_options() -> None:
-    script = arm_script(current_range="40", voltage_range="1000", span="0.2", position="-0.1", points=1000)
-    options = {"current_range_a": 40.0, "voltage_range_v": 1000.0}
-    with expected_protocol(KeysightInfiniiVision, script, options=options) as scope:
-        scope.arm(pre_s=0.1, post_s=0.1, sample_rate_hz=5000.0)
+def test_arm_sends_only_the_settings_that_changed_since_the_last_arm() -> None:
+    script = SETUP + arm_script(span="1.5", position="-0.5", points=20000) + arm_script(span="2") \
+        + arm_script() + arm_script(span="2.5", position="-0.25", points=50000)
+    with expected_protocol(KeysightInfiniiVision, script) as scope:
+        scope.setup()
+        scope.arm(pre_s=0.5, post_s=1.0, sample_rate_hz=10_000.0)
+        scope.arm(pre_s=0.5, post_s=1.5, sample_rate_hz=10_000.0)  # still 20000 points: only the range changes
+        scope.arm(pre_s=0.5, post_s=1.5, sample_rate_hz=10_000.0)  # nothing changed
+        scope.arm(pre_s=0.25, post_s=2.25, sample_rate_hz=10_000.0)
+
+
+def test_setup_forgets_what_arm_had_sent() -> None:
+    script = SETUP + arm_script(span="1.5", position="-0.5", points=20000) + SETUP \
+        + arm_script(span="1.5", position="-0.5", points=20000)
+    with expected_protocol(KeysightInfiniiVision, script) as scope:
+        for _ in range(2):
+            scope.setup()
+            scope.arm(pre_s=0.5, post_s=1.0, sample_rate_hz=10_000.0)
 
 
 @pytest.mark.parametrize(("pre_s", "post_s", "rate"), [(0.001, 0.001, 1000.0), (1.0, 1000.0, 10_000.0)])
@@ -59,6 +125,17 @@ def test_arm_refuses_a_record_length_the_scope_cannot_hold_before_any_io(pre_s: 
         with pytest.raises(InstrumentError, match="outside 100..4000000"):
             scope.arm(pre_s=pre_s, post_s=post_s, sample_rate_hz=rate)
     assert scope.scripted_session.sent == []
+
+
+@pytest.mark.parametrize(("reply", "armed"), [("+1", True), ("+0", False), ("1", True)])
+def test_armed_reads_the_arm_event_register(reply: str, armed: bool) -> None:
+    with expected_protocol(KeysightInfiniiVision, [(":AER?", reply)]) as scope:
+        assert scope.armed() is armed
+
+
+def test_faults_of_a_scope_are_none_and_ask_nothing() -> None:
+    with expected_protocol(KeysightInfiniiVision, []) as scope:
+        assert scope.faults() == []
 
 
 @pytest.mark.parametrize(("condition", "complete"), [("+8", False), ("+40", False), ("+0", True), ("32", True)])
@@ -71,10 +148,10 @@ def test_fetch_scales_codes_with_the_preamble_of_each_channel() -> None:
     current_codes = [-32768, -1000, 0, 1000, 32767]
     voltage_codes = [100, 200, 300, 400, 500]
     script = [
-        setting(":WAV:SOUR CHAN1"),
+        *setting(":WAV:SOUR CHAN1"),
         (":WAV:PRE?", preamble(5, 2.0e-4, -0.1, 1.0e-3, 0.5, 10)),
         (":WAV:DATA?", word_block(current_codes)),
-        setting(":WAV:SOUR CHAN2"),
+        *setting(":WAV:SOUR CHAN2"),
         (":WAV:PRE?", preamble(5, 2.0e-4, -0.1, 0.0125, -2.0, 0)),
         (":WAV:DATA?", word_block(voltage_codes)),
     ]
@@ -95,10 +172,10 @@ def test_fetch_reads_a_full_size_record() -> None:
     y_inc = 100.0 / 65536
     codes = np.round(current / y_inc).astype("<i2")
     script = [
-        setting(":WAV:SOUR CHAN1"),
+        *setting(":WAV:SOUR CHAN1"),
         (":WAV:PRE?", preamble(n, 1.0e-4, -0.5, y_inc, 0.0, 0)),
         (":WAV:DATA?", word_block(codes)),
-        setting(":WAV:SOUR CHAN2"),
+        *setting(":WAV:SOUR CHAN2"),
         (":WAV:PRE?", preamble(n, 1.0e-4, -0.5, 800.0 / 65536, 0.0, 0)),
         (":WAV:DATA?", word_block(np.zeros(n))),
     ]
@@ -111,7 +188,7 @@ def test_fetch_reads_a_full_size_record() -> None:
 
 def test_fetch_refuses_a_block_shorter_than_the_preamble_says() -> None:
     script = [
-        setting(":WAV:SOUR CHAN1"),
+        *setting(":WAV:SOUR CHAN1"),
         (":WAV:PRE?", preamble(6, 2.0e-4, -0.1, 1.0e-3, 0.0, 0)),
         (":WAV:DATA?", word_block([1, 2, 3, 4, 5])),
     ]
@@ -121,6 +198,37 @@ def test_fetch_refuses_a_block_shorter_than_the_preamble_says() -> None:
     assert caught.value.command == ":WAV:DATA?"
 
 
+def test_fetch_takes_format_and_x_reference_from_the_preamble() -> None:
+    byte_codes = np.array([-128, -1, 0, 1, 127], dtype="i1")
+    byte_block = f"#1{len(byte_codes)}".encode() + byte_codes.tobytes()
+    script = [
+        *setting(":WAV:SOUR CHAN1"),
+        (":WAV:PRE?", preamble(5, 1.0e-3, 0.0, 0.5, 1.0, 0, fmt=0, x_ref=2)),  # BYTE; xorigin belongs to point 2
+        (":WAV:DATA?", byte_block),
+        *setting(":WAV:SOUR CHAN2"),
+        (":WAV:PRE?", preamble(5, 1.0e-3, 0.0, 0.5, 0.0, 0, fmt=0, x_ref=2)),
+        (":WAV:DATA?", byte_block),
+    ]
+    with expected_protocol(KeysightInfiniiVision, script) as scope:
+        capture = scope.fetch()
+    np.testing.assert_allclose(capture.t_s, [-2e-3, -1e-3, 0.0, 1e-3, 2e-3])
+    np.testing.assert_allclose(capture.channels["current"], byte_codes * 0.5 + 1.0)
+
+
+def test_fetch_refuses_channels_whose_time_axes_differ() -> None:
+    script = [
+        *setting(":WAV:SOUR CHAN1"),
+        (":WAV:PRE?", preamble(5, 2.0e-4, -0.1, 1.0e-3, 0.0, 0)),
+        (":WAV:DATA?", word_block([1, 2, 3, 4, 5])),
+        *setting(":WAV:SOUR CHAN2"),
+        (":WAV:PRE?", preamble(5, 4.0e-4, -0.1, 1.0e-3, 0.0, 0)),
+        (":WAV:DATA?", word_block([1, 2, 3, 4, 5])),
+    ]
+    with expected_protocol(KeysightInfiniiVision, script) as scope:
+        with pytest.raises(InstrumentError, match="time axis differs"):
+            scope.fetch()
+
+
 def test_safe_off_stops_the_acquisition() -> None:
-    with expected_protocol(KeysightInfiniiVision, [setting(":STOP")]) as scope:
+    with expected_protocol(KeysightInfiniiVision, setting(":STOP")) as scope:
         scope.safe_off()

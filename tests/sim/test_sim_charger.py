@@ -25,9 +25,10 @@ def compliant() -> DutProfile:
 
 @pytest.fixture
 def model(compliant: DutProfile) -> LabModel:
-    """The grid on at 230 V / 50 Hz from t = 0 and the charger connected by 21 s."""
+    """The grid on (relay closed, output on) at 230 V / 50 Hz from t = 0 and the charger connected by 21 s."""
     m = LabModel(compliant, seed=1)
     m.grid.set_voltage(0.0, 230.0)
+    m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
     m.advance_to(21.0)
     assert m.charger.connected
@@ -72,6 +73,7 @@ def test_charger_starts_disconnected_and_without_supply(compliant: DutProfile) -
 def test_reconnection_after_the_delay_of_healthy_grid(compliant: DutProfile) -> None:
     m = LabModel(compliant, seed=1)
     m.grid.set_voltage(0.0, 230.0)
+    m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
     m.advance_to(CONNECTED_AT - 0.001)
     assert not m.charger.connected
@@ -84,6 +86,7 @@ def test_conduction_starts_on_the_reconnection_evaluation_grid(compliant: DutPro
     m = LabModel(compliant, seed=1)
     m.grid.set_voltage(0.0, 230.0)
     m.advance_to(3.37)
+    m.grid.set_relay(3.37, True)
     m.grid.set_output(3.37, True)  # healthy measured from 3.39 s, first evaluated at 3.4 s
     m.advance_to(40.0)
     ((t_on, t_off),) = m.charger.conduction.intervals
@@ -95,6 +98,7 @@ def test_conduction_starts_on_the_reconnection_evaluation_grid(compliant: DutPro
 def test_leaving_the_reconnection_window_restarts_the_delay(compliant: DutProfile) -> None:
     m = LabModel(compliant, seed=1)
     m.grid.set_voltage(0.0, 230.0)
+    m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
     m.advance_to(10.0)
     m.grid.set_voltage(10.0, 255.0)  # above the 253 V reconnection window, below every trip setting
@@ -157,6 +161,7 @@ def test_over_frequency_ramp_picks_up_at_the_crossing(model: LabModel) -> None:
 def test_a_profile_without_over_frequency_protection_never_trips_on_52_5_hz() -> None:
     m = LabModel(load_dut_profile(DUTS / "of-missing.yaml"), seed=1)
     m.grid.set_voltage(0.0, 230.0)
+    m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
     m.advance_to(22.0)
     m.grid.set_frequency(22.0, 52.5)
@@ -261,6 +266,8 @@ def test_trigger_outside_list_mode_or_with_the_output_off_is_refused(compliant: 
     m.grid.mode = "LIST"
     assert m.grid.trigger(0.0) == "output is off"
     m.grid.set_output(0.0, True)
+    assert m.grid.trigger(0.0) == "output relay is open"  # the terminals are not live
+    m.grid.set_relay(0.0, True)
     assert m.grid.trigger(0.0) == "list is empty"
 
 
@@ -272,6 +279,7 @@ def disturbance_sequence(profile: DutProfile) -> LabModel:
     m = LabModel(profile, seed=1)
     g = m.grid
     g.set_voltage(0.0, 230.0)
+    g.set_relay(0.0, True)
     g.set_output(0.0, True)
     g.mode = "LIST"
     #                 connect  pulse  gap  pulse  hold  f ramp  reconnect  U/V   reconnect
@@ -349,8 +357,61 @@ def test_a_step_at_an_unlucky_instant_still_trips(model: LabModel, quantity: str
 def test_reconnection_search_survives_edges_one_ulp_apart(compliant: DutProfile) -> None:
     m = LabModel(compliant, seed=1)
     m.grid.set_voltage(0.0, 200.0)  # below the 207 V reconnection window
+    m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
     m.grid.set_frequency(0.54, 50.1)
     m.grid.set_voltage(0.58, 230.0)
     m.advance_to(30.0)
     assert m.charger.conduction.intervals == [[pytest.approx(20.6, abs=1e-9), None]]
+
+
+# -- the grid source's own current limit ----------------------------------------------------------------
+
+
+def energised(profile: DutProfile, limit_a: float) -> LabModel:
+    m = LabModel(profile, seed=1)
+    m.grid.current_limit_a = limit_a
+    m.grid.set_voltage(0.0, 230.0)
+    m.grid.set_relay(0.0, True)
+    m.grid.set_output(0.0, True)
+    return m
+
+
+def test_one_jump_across_the_reconnection_finds_the_source_trip_at_the_first_conducting_instant(
+        compliant: DutProfile) -> None:
+    m = energised(compliant, limit_a=10.0)  # the charger draws 26 A once connected
+    m.advance_to(100.0)  # one jump: the lab splits it at the charger's events
+    assert m.charger.conduction.intervals == [[pytest.approx(CONNECTED_AT, abs=1e-9), pytest.approx(CONNECTED_AT, abs=1e-9)]]
+    assert not m.grid.output_on and m.grid.fault is not None and m.grid.fault.startswith("OCP")
+    assert m.charger.trips == []  # the charger lost its supply: not a protection trip of its own
+
+
+def test_a_voltage_step_that_raises_the_current_above_the_limit_trips_on_the_millisecond_grid(
+        compliant: DutProfile) -> None:
+    m = energised(compliant, limit_a=27.0)  # 6 kW: above 27 A below 222.2 V
+    m.advance_to(30.0)
+    assert m.grid.output_on
+    m.grid.set_voltage(30.0004, 215.0)  # seen at the next millisecond
+    m.advance_to(40.0)
+    assert m.charger.conduction.intervals[-1][1] == pytest.approx(30.001, abs=1e-9)
+
+
+@pytest.mark.parametrize("jumps", [[100.0], list(np.arange(0.25, 100.0, 0.25)) + [100.0]])
+def test_big_and_small_jumps_give_the_same_source_trip(compliant: DutProfile, jumps: list[float]) -> None:
+    m = energised(compliant, limit_a=28.0)
+    m.grid.mode = "LIST"
+    p = m.grid.program
+    p.dwell_s = [25.0, 10.0]  # then a 3 V/s sag from 230 V: above 28 A below 214.29 V
+    p.voltage_start, p.voltage_end = [230.0, 230.0], [230.0, 200.0]
+    p.frequency_start, p.frequency_end = [50.0, 50.0], [50.0, 50.0]
+    assert m.grid.trigger(0.0) is None
+    for t in jumps:
+        m.advance_to(float(t))
+    assert m.charger.conduction.intervals[-1][1] == pytest.approx(30.239, abs=1e-9)  # 214.2857 V at 30.2381 s
+
+
+def test_a_limit_above_the_rating_costs_no_solving(compliant: DutProfile, monkeypatch) -> None:
+    m = energised(compliant, limit_a=40.0)
+    monkeypatch.setattr(m.charger, "next_event_time", lambda t: pytest.fail("peeked without need"))
+    m.advance_to(200.0)
+    assert m.grid.output_on and m.charger.connected

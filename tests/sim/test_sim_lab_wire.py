@@ -3,83 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
-import pyvisa
+from wire import CONNECTED_AT, OK, arm, energise, load_list, load_ov2_step, run_bit, setting
 
-from rig.sim.dut_profile import DutProfile, load_dut_profile
+from rig.sim.dut_profile import DutProfile
 from rig.sim.lab import SimulatedLab
-
-DUTS = Path(__file__).resolve().parents[2] / "fixtures" / "duts"
-OK = '0,"No error"'
-CONNECTED_AT = 20.1  # output on at 0 s with the compliant profile
-
-
-@pytest.fixture(scope="module")
-def compliant() -> DutProfile:
-    return load_dut_profile(DUTS / "compliant.yaml")
-
-
-@pytest.fixture(scope="module")
-def rm() -> Iterator[pyvisa.ResourceManager]:
-    manager = pyvisa.ResourceManager("@py")
-    yield manager
-    manager.close()
-
-
-@pytest.fixture
-def lab(compliant: DutProfile) -> Iterator[SimulatedLab]:
-    simulated = SimulatedLab(compliant, seed=1)
-    try:
-        yield simulated
-    finally:
-        simulated.close()
-
-
-@pytest.fixture
-def open_session(rm: pyvisa.ResourceManager) -> Iterator:
-    sessions = []
-
-    def open_(resource: str):
-        session = rm.open_resource(resource, read_termination="\n", write_termination="\n", timeout=2000)
-        sessions.append(session)
-        return session
-
-    yield open_
-    for session in sessions:
-        session.close()
-
-
-@pytest.fixture
-def grid(lab: SimulatedLab, open_session):
-    return open_session(lab.serve("chroma_61800"))
-
-
-@pytest.fixture
-def scope(lab: SimulatedLab, open_session):
-    return open_session(lab.serve("keysight_infiniivision"))
-
-
-def setting(session, command: str) -> str:
-    """A setting and the error query in one program message, as the rig's drivers send it."""
-    return session.query(f"{command};:SYST:ERR?")
-
-
-def load_list(grid, *, dwell: str, v_start: str, v_end: str, f: str) -> None:
-    """Put the grid simulator in list mode with these steps (frequency held at ``f``)."""
-    for command in ("OUTP:MODE LIST", f"LIST:DWEL {dwell}", f"LIST:VOLT:AC:STAR {v_start}",
-                    f"LIST:VOLT:AC:END {v_end}", f"LIST:FREQ:STAR {f}", f"LIST:FREQ:END {f}"):
-        assert setting(grid, command) == OK
-
-
-def energise(grid, lab: SimulatedLab, t: float = 21.0) -> None:
-    assert setting(grid, "SOUR:VOLT:LEV:IMM:AMPL:AC 230") == OK
-    assert setting(grid, "SOUR:FREQ 50") == OK
-    assert setting(grid, "OUTP:STAT ON") == OK
-    lab.advance_to(t)
 
 
 # -- the lab serves -----------------------------------------------------------------------------------
@@ -131,7 +61,7 @@ def test_chroma_setting_then_error_query(grid, lab: SimulatedLab) -> None:
 
 def test_chroma_refuses_an_out_of_range_voltage_with_minus_222(grid, lab: SimulatedLab) -> None:
     assert setting(grid, "SOUR:VOLT:LEV:IMM:AMPL:AC 230") == OK
-    assert setting(grid, "SOUR:VOLT:LEV:IMM:AMPL:AC 400") == '-222,"Data out of range"'
+    assert setting(grid, "SOUR:VOLT:LEV:IMM:AMPL:AC 400") == '-222,"Data out of range"'  # 300 V range
     assert grid.query("SYST:ERR?") == OK
     assert grid.query("SOUR:VOLT:LEV:IMM:AMPL:AC?") == "230.00"  # unchanged
 
@@ -152,9 +82,9 @@ def test_chroma_list_program_changes_the_terminal_voltage_as_programmed(grid, la
     energise(grid, lab, t=21.0)
     assert setting(grid, "LIST:COUN 1") == OK
     load_list(grid, dwell="500,1000,500", v_start="230,280,240", v_end="230,280,250", f="50,50,50")
-    assert grid.query("TRIG?") == "OFF"
+    assert grid.query("TRIG:STATE?") == "OFF"
     assert setting(grid, "TRIG ON") == OK  # at lab time 21.0
-    assert grid.query("TRIG?") == "ON"
+    assert grid.query("TRIG:STATE?") == "RUNNING"
     v = lab.model.voltage
     assert v.at(21.25) == 230.0
     assert v.at(21.5) == 280.0
@@ -163,7 +93,7 @@ def test_chroma_list_program_changes_the_terminal_voltage_as_programmed(grid, la
     assert v.at(22.75) == pytest.approx(245.0)
     assert v.at(30.0) == 250.0  # the output holds the last value
     lab.advance_to(23.0)
-    assert grid.query("TRIG?") == "OFF"
+    assert grid.query("TRIG:STATE?") == "OFF"
     assert lab.model.grid.trigger_times == [21.0]
 
 
@@ -181,21 +111,6 @@ def test_chroma_measures_the_charger_current_once_connected(grid, lab: Simulated
 
 
 # -- Keysight InfiniiVision ---------------------------------------------------------------------------
-
-
-def arm(scope, *, range_s: float = 1.5, pre_s: float = 0.1, points: int = 1000) -> None:
-    for command in (f":TIM:RANG {range_s}", ":TIM:REF LEFT", f":TIM:POS {-pre_s}", ":TRIG:EDGE:SOUR EXT",
-                    ":WAV:FORM WORD", f":WAV:POIN {points}", ":SING"):
-        assert setting(scope, command) == OK
-
-
-def load_ov2_step(grid) -> None:
-    """230 V for 0.5 s, then 280 V for 1.5 s: an O/V stage 2 trip 0.54 s after the step."""
-    load_list(grid, dwell="500,1500", v_start="230,280", v_end="230,280", f="50,50")
-
-
-def run_bit(scope) -> bool:
-    return bool(int(scope.query(":OPER:COND?")) & 8)
 
 
 def test_scope_identifies_itself(scope) -> None:
@@ -230,8 +145,9 @@ def test_scope_captures_the_trip_in_a_word_block(grid, scope, lab: SimulatedLab)
     energise(grid, lab, t=21.0)
     load_ov2_step(grid)
     arm(scope, range_s=1.5, pre_s=0.1, points=1000)
-    assert setting(grid, "TRIG ON") == OK  # list starts at 21.0, 280 V from 21.5, trips open at 22.04
-    lab.advance_to(22.6)
+    lab.advance_to(21.1)  # armed once 0.1 s of pre-trigger memory has filled
+    assert setting(grid, "TRIG ON") == OK  # list starts at 21.1, 280 V from 21.6, trips open at 22.14
+    lab.advance_to(22.7)
     assert not run_bit(scope)
 
     assert setting(scope, ":WAV:SOUR CHAN1") == OK
@@ -272,8 +188,9 @@ def test_the_capture_is_repeatable_from_the_seed(compliant: DutProfile, open_ses
             energise(grid, lab, t=21.0)
             load_ov2_step(grid)
             arm(scope)
+            lab.advance_to(21.1)
             assert setting(grid, "TRIG ON") == OK
-            lab.advance_to(23.0)
+            lab.advance_to(23.1)
             assert setting(scope, ":WAV:SOUR CHAN1") == OK
             captures.append(scope.query_binary_values(":WAV:DATA?", datatype="h", container=np.array))
     np.testing.assert_array_equal(captures[0], captures[1])

@@ -144,3 +144,100 @@ def test_a_binary_reply_is_returned_as_bytes(dummy: Dummy) -> None:
 )
 def test_ieee_block_is_a_definite_length_block(payload: bytes, expected: bytes) -> None:
     assert ieee_block(payload) == expected
+
+
+# -- header paths within a program message (IEEE 488.2 / SCPI tree traversal) ---------------------------
+
+
+class Tree(ScpiInstrument):
+    """A small command tree: a source subsystem, a channel subsystem and one coupled setting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, float] = {}
+        self.log: list[str] = []
+        for name in ("SOURce:VOLTage", "SOURce:CURRent", ":CHANnel1:RANGe", ":CHANnel1:OFFSet", "LIMit"):
+            self.add(name, self._setter(name))
+            self.add(name, self._getter(name), query=True)
+        self.add("SOURce:VOLTage:RANGe", self._setter("SOURce:VOLTage:RANGe"))
+        self.add("COUPled", self._coupled, coupled=True)
+        self.add("COUPled", lambda a: f"{self.values.get('COUPled', 0.0):g}", query=True)
+
+    def _setter(self, name: str):
+        def set_value(args: list[str]) -> None:
+            self.values[name] = float(args[0])
+            self.log.append(name)
+        return set_value
+
+    def _getter(self, name: str):
+        return lambda args: f"{self.values.get(name, 0.0):g}"
+
+    def _coupled(self, args: list[str]) -> None:
+        value = float(args[0])
+        self.log.append("COUPled")
+        if value > 300.0:
+            raise ScpiError(-222, "Data out of range")
+        self.values["COUPled"] = value
+
+
+@pytest.fixture
+def tree() -> Tree:
+    return Tree()
+
+
+def test_a_unit_without_a_leading_colon_is_relative_to_the_previous_units_path(tree: Tree) -> None:
+    assert tree.execute(":CHAN1:RANG 10;OFFS 0.5") is None
+    assert tree.values == {":CHANnel1:RANGe": 10.0, ":CHANnel1:OFFSet": 0.5}
+    assert tree.execute("SYST:ERR?") == '0,"No error"'
+
+
+def test_a_root_level_header_after_a_subsystem_is_undefined_without_its_colon(tree: Tree) -> None:
+    assert tree.execute("SOUR:VOLT 230;SYST:ERR?") is None  # SOUR:SYST:ERR? does not exist: no reply
+    assert tree.values == {"SOURce:VOLTage": 230.0}
+    assert tree.execute("SYST:ERR?") == '-113,"Undefined header;SYST:ERR?"'
+    assert tree.execute("SOUR:VOLT 231;:SYST:ERR?") == '0,"No error"'  # the leading colon returns to the root
+
+
+def test_relative_units_continue_in_the_same_subsystem(tree: Tree) -> None:
+    tree.execute("SOUR:VOLT 230;CURR 5;VOLT?;CURR?")
+    assert tree.values == {"SOURce:VOLTage": 230.0, "SOURce:CURRent": 5.0}
+    assert tree.execute("SOUR:VOLT 1;CURR?") == "5"
+
+
+def test_common_commands_do_not_change_the_path(tree: Tree) -> None:
+    assert tree.execute("SOUR:VOLT 230;*IDN?;CURR 7") == "v2g-rig,simulated instrument,0,0"
+    assert tree.values["SOURce:CURRent"] == 7.0
+    assert tree.execute("SYST:ERR?") == '0,"No error"'
+
+
+def test_the_path_is_the_header_minus_its_last_node(tree: Tree) -> None:
+    tree.execute("SOUR:VOLT 230;VOLT:RANG 300")  # VOLT:RANG relative to SOUR:, not SOUR:VOLT:
+    assert tree.values["SOURce:VOLTage:RANGe"] == 300.0
+    tree.execute("SOUR:VOLT:RANG 150;LIM 4")  # relative to SOUR:VOLT: there is no SOUR:VOLT:LIM
+    assert "LIMit" not in tree.values
+    assert tree.execute("SYST:ERR?") == '-113,"Undefined header;LIM"'
+
+
+def test_every_program_message_starts_at_the_root(tree: Tree) -> None:
+    tree.execute(":CHAN1:RANG 10")
+    assert tree.execute("LIM 3;LIM?") == "3"  # a new message: LIM is found at the root again
+
+
+def test_coupled_settings_run_after_the_rest_of_the_message(tree: Tree) -> None:
+    assert tree.execute("COUP 400;:SYST:ERR?") == '0,"No error"'  # the queue was read before COUP ran
+    assert tree.execute("SYST:ERR?") == '-222,"Data out of range"'  # ... and blamed on nothing there
+    assert tree.execute("COUP 200;COUP?") == "0"  # the query ran before the coupled setting
+    assert tree.execute("COUP?") == "200"
+
+
+def test_coupled_settings_keep_their_order_after_the_uncoupled_ones(tree: Tree) -> None:
+    tree.execute("COUP 100;LIM 1;COUP 400;LIM 2")
+    assert tree.log == ["LIMit", "LIMit", "COUPled", "COUPled"]
+    assert tree.values["COUPled"] == 100.0
+    assert tree.execute("SYST:ERR?") == '-222,"Data out of range"'
+
+
+def test_a_setting_then_the_error_query_as_its_own_message_sees_a_coupled_error() -> None:
+    tree = Tree()
+    assert tree.execute("COUP 400") is None
+    assert tree.execute("SYST:ERR?") == '-222,"Data out of range"'
