@@ -27,6 +27,7 @@ import pyvisa
 from pyvisa.errors import InvalidSession, VisaIOError
 from pyvisa.resources import MessageBasedResource
 
+from rig import stop
 from rig.envelope import EnvelopeGuard
 from rig.errors import InstrumentError
 from rig.identity import InstrumentFamily
@@ -112,6 +113,7 @@ class ScpiDriver:
             self.check_errors(command, first)
 
     def query(self, command: str) -> str:
+        stop.checkpoint()  # a stop request is acted on before the next exchange, whatever it interrupted
         if self._unsynced:
             self._resync()
         self._unsynced = True  # until the reply is read: Ctrl-C or a timeout may strand it
@@ -139,6 +141,7 @@ class ScpiDriver:
 
     def query_block(self, command: str, datatype: BlockType) -> Any:
         """Read an IEEE 488.2 binary block as a numpy array."""
+        stop.checkpoint()
         if self._unsynced:
             self._resync()
         self._unsynced = True

@@ -27,13 +27,17 @@ class Idn:
 
     @classmethod
     def parse(cls, reply: str) -> Idn | None:
-        """The fields of a well-formed answer, or None (wrong field count, empty or unprintable fields)."""
+        """The fields of a well-formed answer, or None (too few fields, empty or unprintable fields).
+
+        Some instruments add fields (a Chroma 61600 reports two firmware
+        versions): everything after the serial is kept as the firmware.
+        """
         fields = [part.strip() for part in reply.strip().split(",")]
-        if len(fields) != 4 or not fields[0] or not fields[1]:
+        if len(fields) < 4 or not fields[0] or not fields[1]:
             return None
         if not all(field.isprintable() for field in fields):
             return None
-        return cls(*fields)
+        return cls(fields[0], fields[1], fields[2], ",".join(fields[3:]))
 
 
 @dataclass(frozen=True)

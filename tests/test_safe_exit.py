@@ -122,3 +122,24 @@ def test_charger_that_never_exports_is_an_error_with_its_reason(tmp_path):
     cases = run.recorder.results.cases
     assert [c.verdict for c in cases] == ["error", "error"]
     assert "did not export" in cases[0].error
+
+
+def test_a_charger_beyond_the_current_envelope_ends_each_case_as_an_error_with_outputs_off(tmp_path):
+    """26 A of export on a bench limited to 10 A: the source's own limit (set from the envelope) trips it,
+    the engine reads the trip, records the case as an error, makes the bench safe, and goes on."""
+    import yaml
+
+    from campaign_helpers import SIM_BENCH
+
+    data = yaml.safe_load(SIM_BENCH.read_text())
+    data["envelope"]["ac_current_a"] = {"max": 10.0}
+    bench = tmp_path / "tight.yaml"
+    bench.write_text(yaml.safe_dump(data, sort_keys=False))
+    run = run_cases(tmp_path / "run", ids=SHORT, bench=bench)
+    cases = run.recorder.results.cases
+    assert [c.verdict for c in cases] == ["error"] * len(SHORT)
+    for case in cases:
+        assert "OCP" in case.error and "did not export" in case.error
+    assert run.bench.sim.model.grid.output_on is False
+    assert run.recorder.results.run.status == "complete"
+    assert verify_run(run.recorder.run_dir).ok

@@ -273,12 +273,12 @@ class Chroma61800(ScpiDriver):
         """Protections the source reports as tripped, errors it queued by itself (a protection trip is one),
         and present current and power outside the envelope."""
         condition = int(float(self.query("STAT:QUES:COND?")))
-        found = [f"{self.name}: {short} ({text}) reported by the instrument (STAT:QUES:COND? = {condition})"
+        found = [f"{short} ({text}) reported by the instrument (STAT:QUES:COND? = {condition})"
                  for bit, short, text in QUESTIONABLE_BITS if condition & bit]
         try:
             self.check_errors("(no command: events since the last one)")
         except InstrumentError as queued:
-            found.append(str(queued))
+            found.append(f"error queue: {queued.detail.removeprefix('instrument reported ')}")
         if self.envelope is not None:
             current = abs(float(self.query("MEAS:CURR:AC?")))
             power = abs(float(self.query("MEAS:POW:AC?")))
@@ -290,7 +290,13 @@ class Chroma61800(ScpiDriver):
         return found
 
     def safe_off(self) -> None:
-        """Stop any list, output off, open the output relay, back to fixed mode (the SVP driver's order)."""
+        """Stop any list, output off, open the output relay, back to fixed mode (the SVP driver's order).
+
+        Last, a latched protection trip is cleared (``OUTP:PROT:CLE``) with
+        the output open: the engine has already recorded it (``faults`` runs
+        before the safe state), and the next case must start from the known
+        state rather than inherit the trip.
+        """
         self.write("TRIG OFF")
         self.write("OUTP:STAT OFF")
         self._output_on = False
@@ -299,3 +305,4 @@ class Chroma61800(ScpiDriver):
         self.write("OUTP:MODE FIXED")
         self._mode = "FIXED"
         self._held = {"voltage": None, "frequency": None}
+        self.write("OUTP:PROT:CLE")

@@ -141,7 +141,7 @@ def test_settings_read_back_as_numbers() -> None:
 
 def test_output_on_closes_the_relay_first_when_it_is_open_and_safe_off_opens_it() -> None:
     script = settings("OUTP:REL ON", "OUTP:STAT ON",
-                      "TRIG OFF", "OUTP:STAT OFF", "OUTP:REL OFF", "OUTP:MODE FIXED",
+                      "TRIG OFF", "OUTP:STAT OFF", "OUTP:REL OFF", "OUTP:MODE FIXED", "OUTP:PROT:CLE",
                       "OUTP:REL ON", "OUTP:STAT ON")
     with expected_protocol(Chroma61800, script) as grid:
         grid.output(True)
@@ -372,8 +372,8 @@ def test_faults_report_a_latched_protection_and_what_is_outside_the_envelope(gua
     with expected_protocol(Chroma61800, script, envelope=guard, name="grid") as grid:
         found = grid.faults()
     assert len(found) == 5
-    assert found[0].startswith("grid: OCP (over-current protection)")
-    assert found[1].startswith("grid: OPP (over-power protection)")
+    assert found[0].startswith("OCP (over-current protection)")
+    assert found[1].startswith("OPP (over-power protection)")
     assert "-300" in found[2] and "protection tripped" in found[2]
     assert "ac_current_a" in found[3] and "ac_power_w" in found[4]
 
