@@ -7,6 +7,21 @@ listed here, and a bench naming anything else is refused with the list.
 from __future__ import annotations
 
 from importlib import import_module
+from typing import Any, Protocol
+
+from rig.envelope import EnvelopeGuard
+from rig.identity import InstrumentFamily
+from rig.roles import Instrument
+
+
+class DriverClass(Protocol):
+    """What the bench needs of a driver class: whom it may talk to, and how it is opened."""
+
+    family: InstrumentFamily
+
+    def __call__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
+                 options: dict[str, Any] | None = None) -> Instrument: ...
+
 
 DRIVERS: dict[str, str] = {
     "chroma_61800": "drivers.grid.chroma_61800:Chroma61800",
@@ -14,6 +29,7 @@ DRIVERS: dict[str, str] = {
 }
 
 
-def driver_class(name: str) -> type:
+def driver_class(name: str) -> DriverClass:
     module, _, cls = DRIVERS[name].partition(":")
-    return getattr(import_module(module), cls)
+    driver: DriverClass = getattr(import_module(module), cls)
+    return driver

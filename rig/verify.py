@@ -85,7 +85,9 @@ def verify_run(run_dir: Path) -> VerifyReport:
     listed = manifest.files
     on_disk = _files_on_disk(run_dir)
     pending = manifest.pending
-    changed, missing, cut_off = [], [], None
+    changed: list[str] = []
+    missing: list[str] = []
+    cut_off: str | None = None
     for relpath in sorted(listed):
         actual = _digest(run_dir / relpath) if relpath in on_disk else None
         if actual == listed[relpath]:

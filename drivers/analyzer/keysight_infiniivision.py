@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from drivers.scpi import ScpiDriver
+from drivers.scpi import BlockType, ScpiDriver
 from rig.envelope import EnvelopeGuard
 from rig.errors import InstrumentError
 from rig.identity import InstrumentFamily
@@ -43,7 +43,7 @@ RUN_BIT = 8
 RAW_POINTS = (100, 250, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000,
               1_000_000, 2_000_000, 4_000_000)
 """Valid ``:WAVeform:POINts`` requests in RAW mode, up to the largest memory of the family."""
-BLOCK_TYPES = {0: "b", 1: "h"}  # preamble format BYTE / WORD, signed (``:WAV:UNS 0``)
+BLOCK_TYPES: dict[int, BlockType] = {0: "b", 1: "h"}  # preamble format BYTE / WORD, signed (``:WAV:UNS 0``)
 SLOPES = ("POS", "NEG")
 
 

@@ -117,11 +117,11 @@ class InfiniiVision(ScpiInstrument):
         add(":TIMebase:POSition", lambda a: setattr(self, "position_s", float(a[0])))
         for ch in CHANNELS:
             add(f":CHANnel{ch}:RANGe", self._channel_setter("channel_range", ch, self._positive))
-            add(f":CHANnel{ch}:RANGe", lambda a, ch=ch: f"{self.channel_range[ch]:+.6E}", query=True)
+            add(f":CHANnel{ch}:RANGe", self._channel_getter("channel_range", ch, "{:+.6E}"), query=True)
             add(f":CHANnel{ch}:OFFSet", self._channel_setter("channel_offset", ch, lambda a: float(a[0])))
-            add(f":CHANnel{ch}:OFFSet", lambda a, ch=ch: f"{self.channel_offset[ch]:+.6E}", query=True)
+            add(f":CHANnel{ch}:OFFSet", self._channel_getter("channel_offset", ch, "{:+.6E}"), query=True)
             add(f":CHANnel{ch}:DISPlay", self._channel_setter("channel_display", ch, _bool))
-            add(f":CHANnel{ch}:DISPlay", lambda a, ch=ch: "1" if self.channel_display[ch] else "0", query=True)
+            add(f":CHANnel{ch}:DISPlay", self._channel_getter("channel_display", ch, "{:d}"), query=True)
             for accepted in ("PROBe", "UNITs", "COUPling"):
                 add(f":CHANnel{ch}:{accepted}", lambda a: None)
         add(":TRIGger:MODE", lambda a: setattr(self, "trigger_mode", a[0].upper()))
@@ -184,6 +184,11 @@ class InfiniiVision(ScpiInstrument):
         def set_value(args: list[str]) -> None:
             getattr(self, table)[ch] = parse(args)
         return set_value
+
+    def _channel_getter(self, table: str, ch: int, form: str) -> Callable[[list[str]], str]:
+        def get_value(args: list[str]) -> str:
+            return form.format(getattr(self, table)[ch])
+        return get_value
 
     @staticmethod
     def _positive(args: list[str]) -> float:

@@ -80,6 +80,7 @@ class LabModel:
         if bounds is None:
             return None
         for t_on, t_off in self.charger.conduction.intervals:
+            assert t_on is not None  # an interval always has its start
             lo, hi = max(a, t_on), min(b, math.inf if t_off is None else t_off)
             if lo > hi:
                 continue

@@ -24,6 +24,7 @@ describe for settings that constrain each other (voltage, range, limits):
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import socketserver
@@ -141,7 +142,7 @@ class ScpiInstrument:
                 path = header.rpartition(":")[0]
             self._run(replies, deferred, header, written, query, args)
         for command, args in deferred:
-            self._guarded(replies, lambda command=command, args=args: command.handler(args))
+            self._guarded(replies, functools.partial(command.handler, args))
         answers = [r for r in replies if r is not None]
         if not answers:
             return None
