@@ -49,7 +49,7 @@ def run(
     dut: Annotated[Optional[Path], typer.Option(
         help="DUT profile (simulated lab) or DUT identity file (real bench).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run directory to create (default reports/run-<time>).")] = None,
-    seed: Annotated[Optional[int], typer.Option(min=0, help="Override the simulated lab's seed.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Override the simulated lab's seed (0 or more).")] = None,
 ) -> None:
     """Run plans (default: the full certification campaign on the simulated bench, compliant DUT)."""
     global last_run_dir
