@@ -35,8 +35,10 @@ from rig.plan import AnyCase, LoadedCase, PlanFiles, collect_plan_files, load_ca
 from rig.procedures import PROCEDURES
 from rig.procedures.outcome import ProcedureOutcome
 from rig.report import render_report
+from rig.decision import DecisionRule
+from rig.procedures.outcome import DutNotReady
 from rig.results import (CaseResult, DutRecord, Limit, RunInfo, RunResults, RunStatus, StaircasePlot, TripPlot,
-                         Verdict)
+                         Uncertainty, Verdict)
 from rig.safety import bring_to_safe_state
 from rig.sim.dut_profile import DutProfile, load_dut_profile
 
@@ -78,8 +80,38 @@ def _setting_record(case: AnyCase) -> dict[str, float | str]:
     return {"stage": case.setting.stage, f"threshold_{unit}": case.setting.threshold, "delay_s": case.setting.delay_s}
 
 
-def judge(measured: dict[str, float | None], limits: dict[str, Limit]) -> Verdict:
-    return "pass" if all(limit.admits(measured.get(name)) for name, limit in limits.items()) else "fail"
+@dataclass(frozen=True)
+class Judgement:
+    """A case's verdict under its plan's decision rule, with the acceptance zone of each limit."""
+
+    verdict: Verdict
+    acceptance: dict[str, Limit]
+    problems: list[str]
+
+
+def judge(measured: dict[str, float | None], uncertainty: dict[str, Uncertainty], limits: dict[str, Limit],
+          rule: DecisionRule) -> Judgement:
+    """Pass only when every limited value was measured, has its uncertainty, and lies in its acceptance zone.
+
+    A value that was not measured fails (the DUT did not do what the case
+    looks for); a measured value without an uncertainty is a rig defect and
+    makes the case an error, never a pass.
+    """
+    zones: dict[str, Limit] = {}
+    problems: list[str] = []
+    passed = True
+    for name, limit in limits.items():
+        value = measured.get(name)
+        if value is None:
+            passed = False
+            continue
+        if name not in uncertainty:
+            problems.append(f"cannot judge: {name} was measured without its uncertainty (a rig defect)")
+            continue
+        zones[name] = rule.acceptance_zone(limit, uncertainty[name])
+        passed = passed and zones[name].admits(value)
+    verdict: Verdict = "error" if problems else ("pass" if passed else "fail")
+    return Judgement(verdict, zones, problems)
 
 
 def _finite(measured: dict[str, float | None]) -> dict[str, float | None]:
@@ -196,6 +228,8 @@ class CampaignRun:
         self._done = 0
         self._wall0 = time.perf_counter()
         self._sim0 = 0.0
+        self._not_ready: str | None = None
+        """Why the bench is no longer energised for the cases left (the DUT did not become ready)."""
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -241,33 +275,48 @@ class CampaignRun:
         lab.steps.start_case()
         sim0, wall0 = lab.clock.now(), time.perf_counter()
         limits = {name: Limit(**limit.model_dump()) for name, limit in dict(case.limits).items()}
+        rule = loaded.plan.decision_rule
         base: dict[str, Any] = dict(id=case.id, suite=loaded.plan.suite, clause=case.clause, procedure=case.procedure,
                                     limits=limits, setting=_setting_record(case), params=case.params.model_dump(),
-                                    source=self.prepared.evidence_source(loaded))
+                                    source=self.prepared.evidence_source(loaded), decision_rule=rule.record())
+        if self._not_ready is not None:
+            result = CaseResult(**base, verdict="skip", error=f"not run: {self._not_ready}")
+            return self._record(result)
         measured: dict[str, float | None] = {}
+        uncertainty: dict[str, Uncertainty] = {}
         traces: list[str] = []
         plot: TripPlot | StaircasePlot | None = None
         problems: list[str] = []
         try:
             outcome = PROCEDURES[case.procedure].run(lab, loaded.plan, case)
-            measured = _finite(outcome.measured)
+            measured, uncertainty = _finite(outcome.measured), outcome.uncertainty
             traces, plot = self._write_outcome(case.id, outcome, limits)
         except EvidenceWriteError:
             raise
+        except DutNotReady as err:
+            problems.append(f"{type(err).__name__}: {err}")
+            self._not_ready = f"the DUT did not become ready in case {case.id} ({err}); the bench stays off"
         except RigError as err:
             problems.append(f"{type(err).__name__}: {err}")
         problems += self._instrument_faults()
+        judgement = judge(measured, uncertainty, limits, rule)
+        problems += judgement.problems
         if problems:
             # An instrument error, fault or envelope breach, or a misbehaving charger: safe state, record, go on.
             with stop.deferred():
                 unsafe = bring_to_safe_state(self.bench.instruments)
             if unsafe:
                 problems.append(f"safe state problems: {'; '.join(unsafe)}")
-        result = CaseResult(**base, verdict="error" if problems else judge(measured, limits), measured=measured,
+        result = CaseResult(**base, verdict="error" if problems else judgement.verdict, measured=measured,
+                            uncertainty=uncertainty, acceptance=judgement.acceptance,
                             traces=traces, plot=plot, error="; ".join(problems) or None,
                             steps=list(lab.steps.steps), sim_started_s=round(sim0 - self._sim0, 6),
                             sim_finished_s=round(lab.clock.now() - self._sim0, 6),
                             wall_seconds=round(time.perf_counter() - wall0, 6))
+        return self._record(result)
+
+    def _record(self, result: CaseResult) -> CaseResult:
+        assert self.recorder is not None
         self.recorder.record_case(result)
         render_report(self.recorder.run_dir, self.recorder)
         if self.listener:

@@ -11,12 +11,14 @@ A campaign file lists suite plans (paths relative to the campaign file).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rig.decision import DecisionRule
 from rig.errors import InputFileError, RigInputError
 from rig.results import Limit
 from rig.yaml_source import LocatedValueError, load_document, validate
@@ -68,12 +70,26 @@ class GridNominal(Strict):
 
 
 class Precondition(Strict):
-    """Every case starts with the DUT connected and exporting at the nominal grid."""
+    """Every case starts with the DUT connected and exporting at the nominal grid.
 
+    Exporting means both: rms current at or above ``exporting_above_a`` and
+    active power flowing *into* the grid (a charging charger draws current
+    too). How long the rig waits for it follows the reconnection time the
+    plan declares (the DUT must reconnect that long after the grid is back
+    to normal), plus a margin; a DUT that does not is one finding, and the
+    run does not go on energising the bench for the cases after it.
+    """
+
+    power: Literal["export"] = Field("export", description="The direction of power every case needs.")
     exporting_above_a: float = Field(gt=0, description="Rms current that counts as exporting.")
-    connect_timeout_s: float = Field(gt=0, description="How long the DUT may take to (re)connect.")
+    reconnection_s: float = Field(ge=0, description="The declared reconnection time (the setting the DUT must meet).")
+    reconnection_margin_s: float = Field(10.0, ge=0, description="Allowance beyond it (start-up, measurement).")
     poll_s: float = Field(0.5, gt=0)
     settle_s: float = Field(1.0, ge=0, description="Exporting this long at nominal before any disturbance.")
+
+    @property
+    def connect_timeout_s(self) -> float:
+        return self.reconnection_s + self.reconnection_margin_s
 
 
 class ProtectionSetting(Strict):
@@ -85,7 +101,8 @@ class ProtectionSetting(Strict):
 
 
 class CaptureParams(Strict):
-    pre_s: float = Field(gt=0, description="Pre-trigger window recorded before the disturbance.")
+    pre_s: float = Field(ge=0.1, description="Pre-trigger window recorded before the disturbance; the noise floor "
+                                             "is measured on it, so at least 0.1 s (five cycles at 50 Hz).")
     post_s: float = Field(gt=0, description="Recorded after the disturbance starts.")
     sample_rate_hz: float = Field(ge=5000.0, description="Digitizer rate; at least 5 kS/s.")
     threshold_a: float = Field(gt=0, description="One-cycle rms below this counts as not exporting.")
@@ -94,15 +111,29 @@ class CaptureParams(Strict):
 class TripValueParams(Strict):
     start: float
     stop: float
-    step: float = Field(gt=0, description="Size of each step towards and past the setting.")
+    step: float = Field(gt=0, description="Coarse search: size of each step towards and past the setting.")
+    fine_step: float = Field(gt=0, description="Fine search between the last coarse level that held and the first "
+                                               "that tripped: the resolution of the trip value.")
     dwell_s: float = Field(gt=0, description="Hold at each level; longer than the stage delay.")
     recover_s: float = Field(0.0, ge=0, description="Back at nominal between levels (0: a continuous staircase).")
     threshold_a: float = Field(gt=0)
 
+    @property
+    def direction(self) -> float:
+        return 1.0 if self.stop >= self.start else -1.0
+
     def levels(self) -> list[float]:
-        direction = 1.0 if self.stop >= self.start else -1.0
+        """The coarse staircase, ``start`` to ``stop``."""
         count = int(round(abs(self.stop - self.start) / self.step)) + 1
-        return [round(self.start + direction * k * self.step, 6) for k in range(count)]
+        return [round(self.start + self.direction * k * self.step, 6) for k in range(count)]
+
+    def fine_levels(self, held: float, tripped: float) -> list[float]:
+        """The fine staircase after ``held`` up to and including ``tripped``."""
+        count = int(math.ceil(abs(tripped - held) / self.fine_step - 1e-9))
+        levels = [round(held + self.direction * k * self.fine_step, 6) for k in range(1, count)]
+        return levels + [tripped]
+
+
 
 
 class DisturbanceParams(CaptureParams):
@@ -164,15 +195,37 @@ class TripValueCase(CaseBase):
     params: TripValueParams
     limits: TripValueLimits
 
+    @model_validator(mode="after")
+    def _resolution_fits_the_limit(self) -> "TripValueCase":
+        """The fine step may be at most a tenth of the acceptance half-band, or the value cannot be judged."""
+        limit = self.limits.trip_value
+        if limit.min is not None and limit.max is not None:
+            allowed = (limit.max - limit.min) / 2.0 / 10.0
+            if self.params.fine_step > allowed + 1e-12:
+                raise LocatedValueError(("params", "fine_step"),
+                                        f"{self.params.fine_step:g} is coarser than a tenth of the acceptance "
+                                        f"half-band ({allowed:g} {self.unit})")
+        if self.params.fine_step > self.params.step:
+            raise LocatedValueError(("params", "fine_step"), "the fine step must not be larger than the coarse step")
+        return self
+
     def setpoint_changes(self, nominal: float) -> list[SetpointChange]:
-        """Fixed-mode setpoints: each level in turn (back at nominal between them when ``recover_s``), then nominal."""
+        """Fixed-mode setpoints: the coarse staircase, then the fine one from any level that held (back at
+        nominal between levels when ``recover_s``, and after a trip), then nominal."""
         q = ENVELOPE_QUANTITY[self.quantity]
-        path = [nominal]
-        for level in self.params.levels():
-            path += [level, nominal] if self.params.recover_s > 0 else [level]
-        if path[-1] != nominal:
-            path.append(nominal)
-        return [SetpointChange(q, a, b, "fixed") for a, b in zip(path, path[1:])]
+        p = self.params
+        back = []  # a DUT that trips at the first level is bracketed by stepping back towards nominal
+        level = round(p.start - p.direction * p.step, 6)
+        while (level - nominal) * p.direction > 0:
+            back.append(level)
+            level = round(level - p.direction * p.step, 6)
+        extended = back[::-1] + p.levels()
+        fine = [f for a, b in zip(extended, extended[1:]) for f in p.fine_levels(a, b)]
+        levels = sorted(set(extended + fine))
+        changes = [SetpointChange(q, nominal, level, "fixed") for level in levels]
+        changes += [SetpointChange(q, level, nominal, "fixed") for level in levels]
+        changes += [SetpointChange(q, a, b, "fixed") for a, b in zip(levels, levels[1:])]
+        return changes
 
 
 class TripTimeCase(CaseBase):
@@ -204,6 +257,7 @@ class Plan(Strict):
     suite: str
     title: str
     standard: str = ""
+    decision_rule: DecisionRule
     grid: GridNominal
     precondition: Precondition
     cases: list[Case] = Field(min_length=1)

@@ -37,6 +37,32 @@ class Limit(Record):
         return True
 
 
+class UncertaintyComponent(Record):
+    """One entry of an uncertainty budget: where it comes from and its standard uncertainty."""
+
+    source: str
+    standard: float
+    """Standard uncertainty u_i, in the measured value's unit."""
+    distribution: Literal["rectangular", "normal"]
+
+
+class Uncertainty(Record):
+    """Expanded uncertainty of a measured value (GUM): ``expanded = coverage_factor * u_c``."""
+
+    expanded: float
+    coverage_factor: float = 2.0
+    components: list[UncertaintyComponent] = Field(default_factory=list)
+
+
+class DecisionRuleRecord(Record):
+    """How a measured value and its uncertainty were turned into pass or fail (stated in the report)."""
+
+    rule: Literal["simple_acceptance", "guarded_acceptance"]
+    guard_band: float = 0.0
+    """Guard band w as a multiple of the expanded uncertainty (0 for simple acceptance)."""
+    statement: str
+
+
 class DutRecord(Record):
     """What was tested: the charger's identity (type approval is tied to it) and where it came from."""
 
@@ -122,7 +148,12 @@ class CaseResult(Record):
     procedure: str
     verdict: Verdict
     measured: dict[str, float | None] = Field(default_factory=dict)
+    uncertainty: dict[str, Uncertainty] = Field(default_factory=dict)
+    """Expanded uncertainty of measured values, by name (every judged value has one)."""
     limits: dict[str, Limit] = Field(default_factory=dict)
+    acceptance: dict[str, Limit] = Field(default_factory=dict)
+    """The acceptance zone the decision rule made of each limit (the limit itself under simple acceptance)."""
+    decision_rule: DecisionRuleRecord | None = None
     setting: dict[str, float | str] = Field(default_factory=dict)
     params: dict[str, object] = Field(default_factory=dict)
     traces: list[str] = Field(default_factory=list)

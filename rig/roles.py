@@ -119,6 +119,10 @@ class GridSimulator(Instrument, Protocol):
         """Rms current at the terminals: one query, for polling whether the charger exports."""
         ...
 
+    def power_w(self) -> float:
+        """Active power the source delivers: negative while the charger exports into it (one query)."""
+        ...
+
 
 @runtime_checkable
 class Digitizer(Instrument, Protocol):

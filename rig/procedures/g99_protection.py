@@ -8,15 +8,19 @@ engine's business; every number comes from the plan.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from rig.clock import wait_until
 from rig.lab import Lab
 from rig.plan import NoTripCase, Plan, TripTimeCase, TripValueCase
-from rig.procedures.outcome import PlotRequest, PreconditionError, Procedure, ProcedureOutcome
-from rig.procedures.trip_detection import detect_trip, one_cycle_rms, samples_per_cycle
+from rig.procedures.outcome import DutNotReady, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
+from rig.procedures.trip_detection import (JUDGEABLE_MARGIN, CannotJudge, Fundamental, detect_trip, fundamental,
+                                           require_judgeable)
 from rig.roles import Capture, GridProgram, GridStep
+from rig.uncertainty import expanded, normal, rectangular
 
 
 def grid_point(plan: Plan, quantity: str, level: float) -> tuple[float, float]:
@@ -27,26 +31,43 @@ def grid_point(plan: Plan, quantity: str, level: float) -> tuple[float, float]:
 
 
 def ensure_exporting(lab: Lab, plan: Plan) -> float:
-    """Nominal grid, output on, and wait (bench time) for the DUT to export; returns its current."""
+    """Nominal grid, output on, and wait (bench time) for the DUT to export; returns its current.
+
+    Exporting is current at or above the plan's threshold *and* active power
+    flowing into the grid: a charging (importing) charger draws current too.
+    The wait is the plan's declared reconnection time plus its margin; a DUT
+    that does not export by then is ``DutNotReady``.
+    """
     pre = plan.precondition
-    with lab.steps.step(f"Nominal grid {plan.grid.voltage_v:g} V {plan.grid.frequency_hz:g} Hz; "
-                        f"wait for the DUT to export above {pre.exporting_above_a:g} A"):
+    with lab.steps.step(f"Nominal grid {plan.grid.voltage_v:g} V {plan.grid.frequency_hz:g} Hz; wait up to "
+                        f"{pre.connect_timeout_s:g} s (declared reconnection {pre.reconnection_s:g} s + "
+                        f"{pre.reconnection_margin_s:g} s) for the DUT to export above {pre.exporting_above_a:g} A"):
         lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
         lab.grid.output(True)
-        readings: list[float] = []
+        readings: list[tuple[float, float | None]] = []
 
         def exporting() -> bool:
-            readings.append(lab.grid.current_a())
-            return readings[-1] >= pre.exporting_above_a
+            current = lab.grid.current_a()
+            if current < pre.exporting_above_a:
+                readings.append((current, None))
+                return False
+            power = lab.grid.power_w()  # only once there is current: the direction of power
+            readings.append((current, power))
+            return power < 0.0  # the grid simulator absorbs what the charger exports
 
         if not wait_until(lab.clock, exporting, timeout_s=pre.connect_timeout_s, poll_s=pre.poll_s):
-            raise PreconditionError(
-                f"the DUT did not export above {pre.exporting_above_a:g} A within "
-                f"{pre.connect_timeout_s:g} s of a nominal grid (last reading {readings[-1]:.3f} A)")
+            current, power = readings[-1]
+            if power is not None and power >= 0.0:
+                raise DutNotReady(f"the DUT draws {current:.3f} A but imports {power:.1f} W (it charges); the "
+                                  f"{plan.suite} suite needs it exporting")
+            raise DutNotReady(
+                f"the DUT did not export above {pre.exporting_above_a:g} A within {pre.connect_timeout_s:g} s of a "
+                f"nominal grid (declared reconnection time {pre.reconnection_s:g} s + {pre.reconnection_margin_s:g} s "
+                f"margin; last reading {current:.3f} A)")
     if pre.settle_s > 0:
         with lab.steps.step(f"Let the DUT settle for {pre.settle_s:g} s"):
             lab.clock.sleep(pre.settle_s)
-    return readings[-1]
+    return readings[-1][0]
 
 
 def disturbance(plan: Plan, quantity: str, level: float, hold_s: float, tail_s: float) -> GridProgram:
@@ -90,15 +111,15 @@ def captured_disturbance(lab: Lab, program: GridProgram, pre_s: float, post_s: f
     return capture
 
 
-def capture_frame(capture: Capture, program: GridProgram, quantity: str, nominal: float, cycle_samples: int) -> pd.DataFrame:
-    """The evidence trace: time from the disturbance, current, voltage, one-cycle rms, commanded quantity."""
-    current = capture.channels["current"]
+def capture_frame(capture: Capture, program: GridProgram, quantity: str, nominal: float,
+                  signal: Fundamental) -> pd.DataFrame:
+    """The evidence trace: time from the disturbance, current, voltage, one-cycle fundamental rms, commanded quantity."""
     # Samples are 16-bit digitizer codes, so float32 loses nothing; time stays float64.
     return pd.DataFrame({
         "t_s": capture.t_s,
-        "i_a": current.astype(np.float32),
+        "i_a": capture.channels["current"].astype(np.float32),
         "v_v": capture.channels["voltage"].astype(np.float32),
-        "i_rms_a": one_cycle_rms(current, cycle_samples).astype(np.float32),
+        "i_rms_a": signal.rms_a.astype(np.float32),
         "commanded": program.commanded(quantity, capture.t_s, before=nominal).astype(np.float32),
     })
 
@@ -107,88 +128,189 @@ def _nominal(plan: Plan, quantity: str) -> float:
     return plan.grid.voltage_v if quantity == "voltage" else plan.grid.frequency_hz
 
 
-def _disturb_and_capture(lab: Lab, plan: Plan, case: TripTimeCase | NoTripCase) -> tuple[pd.DataFrame, float]:
-    """Shared by trip time and no-trip: capture a step to ``level`` held ``hold_s``; returns trace and pre-current."""
+@dataclass(frozen=True)
+class DisturbanceRecord:
+    """A captured disturbance, ready to be judged: its trace, the current's fundamental, the current before."""
+
+    frame: pd.DataFrame
+    signal: Fundamental
+    pre_current_a: float
+
+
+def _disturb_and_capture(lab: Lab, plan: Plan, case: TripTimeCase | NoTripCase) -> DisturbanceRecord:
+    """Shared by trip time and no-trip: capture a step to ``level`` held ``hold_s``, demodulate the current,
+    and refuse a capture that cannot be judged (noise) or did not start from export."""
     p = case.params
     ensure_exporting(lab, plan)
     program = disturbance(plan, case.quantity, p.level, p.hold_s, p.post_s - p.hold_s)
     with lab.steps.step(f"Step {case.quantity} to {p.level:g} {case.unit} for {p.hold_s:g} s"):
         capture = captured_disturbance(lab, program, p.pre_s, p.post_s, p.sample_rate_hz)
     lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
-    n = samples_per_cycle(capture.t_s, plan.grid.frequency_hz)
-    frame = capture_frame(capture, program, case.quantity, _nominal(plan, case.quantity), n)
-    before = frame["i_rms_a"].to_numpy()[(frame["t_s"] < 0).to_numpy()]
-    pre_current = float(np.min(before[n:])) if before.size > n else float("nan")
-    if not pre_current >= p.threshold_a:
-        raise PreconditionError(f"the DUT was not exporting before the disturbance (min one-cycle rms {pre_current:.3f} A)")
-    return frame, pre_current
+    with lab.steps.step("Demodulate the current against the commanded grid phase; measure its noise floor"):
+        frequency = program.commanded("frequency", capture.t_s, before=plan.grid.frequency_hz)
+        signal = fundamental(capture.t_s, capture.channels["current"], frequency, plan.grid.frequency_hz)
+        require_judgeable(signal, p.threshold_a)
+    frame = capture_frame(capture, program, case.quantity, _nominal(plan, case.quantity), signal)
+    n = signal.samples_per_cycle
+    before = signal.rms_a[(capture.t_s < 0)][n:]
+    pre_current = float(np.min(before))
+    needed = p.threshold_a + JUDGEABLE_MARGIN * signal.floor_a
+    if not pre_current >= needed:
+        raise PreconditionError(f"the DUT was not exporting clearly before the disturbance (least one-cycle "
+                                f"fundamental {pre_current:.3f} A; {needed:.3f} A needed: the threshold and six "
+                                "noise floors)")
+    return DisturbanceRecord(frame, signal, pre_current)
 
 
 def trip_time(lab: Lab, plan: Plan, case: TripTimeCase) -> ProcedureOutcome:
     """Step beyond the setting and time the DUT's disconnection from the captured current."""
     p = case.params
-    frame, pre_current = _disturb_and_capture(lab, plan, case)
-    with lab.steps.step("Find the trip instant: one-cycle rms below the threshold, and staying there"):
-        found = detect_trip(frame["t_s"].to_numpy(), frame["i_a"].to_numpy(), p.threshold_a,
-                            plan.grid.frequency_hz, rms=frame["i_rms_a"].to_numpy())
-    measured = {
+    record = _disturb_and_capture(lab, plan, case)
+    t_s = record.frame["t_s"].to_numpy()
+    with lab.steps.step("Find the trip instant: the fundamental below the threshold for good, located by "
+                        "maximum likelihood on the waveform"):
+        found = detect_trip(t_s, record.frame["i_a"].to_numpy(), record.signal, p.threshold_a)
+    measured: dict[str, float | None] = {
         "trip_time_s": None if found is None else round(found.instant_s, 6),
-        "rms_below_s": None if found is None else round(found.rms_below_s, 6),
-        "pre_disturbance_current_a": round(pre_current, 4),
-        "sample_interval_s": round(float(frame["t_s"].iloc[1] - frame["t_s"].iloc[0]), 9),  # time resolution
+        "fundamental_below_s": None if found is None else round(found.below_s, 6),
+        "pre_disturbance_current_a": round(record.pre_current_a, 4),
+        "noise_floor_a": round(record.signal.floor_a, 5),
+        "sample_interval_s": round(float(t_s[1] - t_s[0]), 9),
     }
+    uncertainty = {}
+    if found is not None:
+        uncertainty["trip_time_s"] = expanded(
+            rectangular(f"sample interval {found.sample_interval_s * 1e3:.4g} ms", found.sample_interval_s / 2.0),
+            normal("edge location under noise (likelihood interval)", found.likelihood_half_width_s))
     plot = PlotRequest("trip_time", "capture", case.quantity, case.unit, p.threshold_a,
                        None if found is None else found.instant_s)
-    return ProcedureOutcome(measured, {"capture": frame}, plot)
+    return ProcedureOutcome(measured, {"capture": record.frame}, plot, uncertainty)
 
 
 def no_trip(lab: Lab, plan: Plan, case: NoTripCase) -> ProcedureOutcome:
     """Hold a level inside the protection's tolerance; the DUT must keep exporting throughout."""
     p = case.params
-    frame, pre_current = _disturb_and_capture(lab, plan, case)
-    with lab.steps.step("Check the one-cycle rms current stayed above the threshold throughout"):
-        after = frame["i_rms_a"].to_numpy()[(frame["t_s"] >= 0).to_numpy()]
-        found = detect_trip(frame["t_s"].to_numpy(), frame["i_a"].to_numpy(), p.threshold_a,
-                            plan.grid.frequency_hz, rms=frame["i_rms_a"].to_numpy())
+    record = _disturb_and_capture(lab, plan, case)
+    t_s = record.frame["t_s"].to_numpy()
+    with lab.steps.step("Check the one-cycle fundamental stayed above the threshold throughout"):
+        after = record.signal.rms_a[t_s >= 0.0]
+        found = detect_trip(t_s, record.frame["i_a"].to_numpy(), record.signal, p.threshold_a)
     measured: dict[str, float | None] = {
         "min_current_a": round(float(after.min()), 4),
-        "pre_disturbance_current_a": round(pre_current, 4),
+        "pre_disturbance_current_a": round(record.pre_current_a, 4),
+        "noise_floor_a": round(record.signal.floor_a, 5),
     }
     if found is not None:  # evidence of the failure: when it let go
         measured["tripped_at_s"] = round(found.instant_s, 6)
+    uncertainty = {"min_current_a": expanded(normal("noise on a one-cycle estimate", 2.0 * record.signal.floor_a))}
     plot = PlotRequest("trip_time", "capture", case.quantity, case.unit, p.threshold_a,
                        None if found is None else found.instant_s)
-    return ProcedureOutcome(measured, {"capture": frame}, plot)
+    return ProcedureOutcome(measured, {"capture": record.frame}, plot, uncertainty)
 
 
-def trip_value(lab: Lab, plan: Plan, case: TripValueCase) -> ProcedureOutcome:
-    """Approach the setting in steps, each held longer than the delay; the trip value is the level it tripped at."""
+@dataclass(frozen=True)
+class LevelHeld:
+    """One level of a trip-value search: what was commanded, read back, and whether the DUT tripped."""
+
+    search: str
+    applied_s: float
+    read_s: float
+    level: float
+    measured_level: float
+    current_a: float
+    tripped: bool
+
+
+def _staircase(lab: Lab, plan: Plan, case: TripValueCase, levels: list[float], search: str) -> list[LevelHeld]:
+    """Hold each level in turn until the DUT trips (back at nominal between levels when ``recover_s``)."""
     p = case.params
-    ensure_exporting(lab, plan)
-    rows = []
-    tripped_at: float | None = None
-    for level in p.levels():
-        with lab.steps.step(f"Hold {case.quantity} at {level:g} {case.unit} for {p.dwell_s:g} s"):
+    held: list[LevelHeld] = []
+    for level in levels:
+        with lab.steps.step(f"{search.capitalize()} search: hold {case.quantity} at {level:g} {case.unit} "
+                            f"for {p.dwell_s:g} s"):
             applied = lab.clock.now()
             lab.grid.apply(*grid_point(plan, case.quantity, level))
             lab.clock.sleep(p.dwell_s)
             reading = lab.grid.read()
         measured_level = reading.voltage_v if case.quantity == "voltage" else reading.frequency_hz
-        rows.append({"applied_s": applied, "read_s": lab.clock.now(), "level": level,
-                     "measured_level": measured_level, "current_a": reading.current_a})
-        if reading.current_a < p.threshold_a:
-            tripped_at = measured_level
+        tripped = reading.current_a < p.threshold_a
+        held.append(LevelHeld(search, applied, lab.clock.now(), level, measured_level, reading.current_a, tripped))
+        if tripped:
             break
         if p.recover_s > 0:
             lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
             lab.clock.sleep(p.recover_s)
             if lab.grid.current_a() < p.threshold_a:
                 raise PreconditionError(f"the DUT stopped exporting while back at nominal after {level:g} {case.unit}")
+    return held
+
+
+def _bracket_from_below(lab: Lab, plan: Plan, case: TripValueCase, first: LevelHeld) -> list[LevelHeld]:
+    """The DUT tripped at the search's first level: step back towards nominal, one coarse step at a time,
+    until a level holds (each trip costs a reconnection). Returns the levels held, the holding one last."""
+    p = case.params
+    nominal = _nominal(plan, case.quantity)
+    rows: list[LevelHeld] = []
+    level = first.level
+    while True:
+        level = round(level - p.direction * p.step, 6)
+        if (level - nominal) * p.direction <= 0:
+            raise PreconditionError(f"the DUT tripped at every level from {first.level:g} {case.unit} back to "
+                                    f"nominal: it trips nearer nominal than the search can bracket")
+        lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
+        ensure_exporting(lab, plan)
+        held = _staircase(lab, plan, case, [level], "coarse")
+        rows += held
+        if not held[-1].tripped:
+            return rows
+
+
+def trip_value(lab: Lab, plan: Plan, case: TripValueCase) -> ProcedureOutcome:
+    """Find the level the DUT trips at: a coarse staircase towards and past the setting, then a fine one from
+    the last coarse level that held. The trip value lies between the last fine level that held and the first
+    that tripped: their midpoint, with half their distance (the resolution) as its uncertainty.
+
+    A DUT that trips at the very first level is bracketed by stepping back towards nominal first.
+    """
+    p = case.params
+    ensure_exporting(lab, plan)
+    rows = _staircase(lab, plan, case, p.levels(), "coarse")
+    bracket: tuple[LevelHeld, LevelHeld] | None = None
+    if rows[-1].tripped:
+        tripped = rows[-1]
+        if len(rows) == 1:
+            back = _bracket_from_below(lab, plan, case, tripped)
+            rows += back
+            held, tripped = back[-1], (back[-2] if len(back) > 1 else tripped)
+        else:
+            held = rows[-2]
+        lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
+        ensure_exporting(lab, plan)
+        fine = _staircase(lab, plan, case, p.fine_levels(held.level, tripped.level), "fine")
+        rows += fine
+        if not fine[-1].tripped:
+            raise CannotJudge(f"cannot judge: the DUT tripped at {tripped.level:g} {case.unit} in the coarse search "
+                              "but not when that level was held again in the fine search: its trip value is not "
+                              "repeatable")
+        bracket = (fine[-2] if len(fine) > 1 else held, fine[-1])
     lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
-    measured = {"trip_value": None if tripped_at is None else round(tripped_at, 4), "levels_tried": float(len(rows))}
-    plot = PlotRequest("staircase", "staircase", case.quantity, case.unit, p.threshold_a, tripped_at,
+    measured: dict[str, float | None] = {"trip_value": None, "levels_held": float(len(rows))}
+    uncertainty = {}
+    found = None
+    if bracket is not None:
+        below, at = bracket
+        found = (below.measured_level + at.measured_level) / 2.0
+        measured["trip_value"] = round(found, 4)
+        measured["last_level_held"] = round(below.measured_level, 4)
+        measured["first_level_tripped"] = round(at.measured_level, 4)
+        uncertainty["trip_value"] = expanded(rectangular(
+            f"resolution of the fine search ({p.fine_step:g} {case.unit} steps)",
+            abs(at.measured_level - below.measured_level) / 2.0))
+    frame = pd.DataFrame([{"search": r.search, "applied_s": r.applied_s, "read_s": r.read_s, "level": r.level,
+                           "measured_level": r.measured_level, "current_a": r.current_a} for r in rows])
+    plot = PlotRequest("staircase", "staircase", case.quantity, case.unit, p.threshold_a, found,
                        setting=case.setting.threshold)
-    return ProcedureOutcome(measured, {"staircase": pd.DataFrame(rows)}, plot)
+    return ProcedureOutcome(measured, {"staircase": frame}, plot, uncertainty)
 
 
 PROCEDURES = {

@@ -8,10 +8,19 @@ from typing import Callable
 import pandas as pd
 
 from rig.errors import RigError
+from rig.results import Uncertainty
 
 
 class PreconditionError(RigError):
     """The DUT was not in the state a case must start from (e.g. not exporting)."""
+
+
+class DutNotReady(PreconditionError):
+    """The DUT did not become ready (e.g. reconnect and export) within the time the plan declares.
+
+    One clear finding: the engine records the case as an error and does not
+    energise the bench for the rest of the run's cases (they are skipped).
+    """
 
 
 @dataclass
@@ -36,6 +45,8 @@ class ProcedureOutcome:
     measured: dict[str, float | None]
     traces: dict[str, pd.DataFrame] = field(default_factory=dict)
     plot: PlotRequest | None = None
+    uncertainty: dict[str, Uncertainty] = field(default_factory=dict)
+    """Expanded uncertainty of measured values; every value a limit judges must have one."""
 
 
 @dataclass(frozen=True)
