@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rig.results import Limit
+import numpy as np
+
+from rig.results import Limit, Uncertainty
 
 _UNIT_SUFFIXES = (
     ("_hz_per_s", "Hz/s"),
@@ -52,13 +54,28 @@ def format_limit(limit: Limit) -> str:
     return "no limit"
 
 
-def format_measured(name: str, value: float | None, limit: Limit | None) -> str:
-    """A measured value with its limit's unit; ``not measured`` when the procedure got no value."""
+def format_measured(name: str, value: float | None, limit: Limit | None,
+                    uncertainty: Uncertainty | None = None) -> str:
+    """A measured value with its expanded uncertainty and its limit's unit: ``trip_value: 262.15 ± 0.058 V``;
+    ``not measured`` when the procedure got no value."""
     if value is None:
         return f"{name}: not measured"
     label = limit.unit if limit is not None and limit.unit else _unit_of(name)
     unit = f" {label}" if label else ""
-    return f"{name}: {format_number(value)}{unit}"
+    spread = f" ± {format_uncertainty(uncertainty.expanded)}" if uncertainty is not None else ""
+    return f"{name}: {format_number(value)}{spread}{unit}"
+
+
+def format_uncertainty(value: float) -> str:
+    """Two significant digits, as uncertainties are stated, never in exponent form: 0.058, 0.000052, 1.2."""
+    return np.format_float_positional(value, precision=2, unique=False, fractional=False, trim="-") if value else "0"
+
+
+def format_budget(uncertainty: Uncertainty) -> str:
+    """The budget in one line: ``U = 0.058 (k = 2): resolution ... u = 0.029 (rectangular)``."""
+    parts = [f"{c.source}: u = {format_uncertainty(c.standard)} ({c.distribution})" for c in uncertainty.components]
+    return (f"U = {format_uncertainty(uncertainty.expanded)} (k = {uncertainty.coverage_factor:g})"
+            + (": " + "; ".join(parts) if parts else ""))
 
 
 def _unit_of(name: str) -> str | None:

@@ -58,7 +58,7 @@ class TerminalProgress:
                 f"bench time {sim_time_s:9.2f} s   wall {wall_s:7.2f} s"))
 
     def case_finished(self, result: CaseResult) -> None:
-        measured = ", ".join(format_measured(name, result.measured.get(name), limit)
+        measured = ", ".join(format_measured(name, result.measured.get(name), limit, result.uncertainty.get(name))
                              for name, limit in result.limits.items())
         line = Text(f"[{self._index:>3}/{self._total}] ")
         line.append(_verdict(result.verdict))
@@ -88,7 +88,7 @@ def summary_table(results: RunResults) -> Table:
     for column in ("case", "measured", "limit", "verdict"):
         table.add_column(column)
     for case in results.cases:
-        measured = "; ".join(format_measured(name, case.measured.get(name), limit)
+        measured = "; ".join(format_measured(name, case.measured.get(name), limit, case.uncertainty.get(name))
                              for name, limit in case.limits.items())
         limits = "; ".join(format_limit(limit) for limit in case.limits.values())
         table.add_row(case.id, measured if case.verdict != "error" else (case.error or "")[:100], limits,

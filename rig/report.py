@@ -21,7 +21,7 @@ import pandas as pd
 import rig
 from rig.errors import RigInputError
 from rig.evidence import EvidenceDir, RunRecorder, read_results, safe_file_name
-from rig.formatting import format_limit, format_measured, format_number, format_setting
+from rig.formatting import format_budget, format_limit, format_measured, format_number, format_setting
 from rig.plots import draw_plot, plot_columns
 from rig.results import CaseResult, Limit, RunResults, StaircasePlot, TripPlot, Verdict
 from rig.verify import verify_run
@@ -38,6 +38,7 @@ class CaseRow:
     setting: str
     measured: list[str]
     limits: list[str]
+    budgets: list[str] = field(default_factory=list)
     plot_file: str | None = None
     plot_problem: str | None = None
 
@@ -71,8 +72,7 @@ def protection_summary(results: RunResults) -> list[StageRow]:
             name = _MEASURED_BY_PROCEDURE[case.procedure]
             limit = case.limits.get(name)
             value = case.measured.get(name)
-            unit = f" {limit.unit}" if limit is not None and limit.unit else ""
-            text = "not measured" if value is None else f"{format_number(value)}{unit}"
+            text = format_measured(name, value, limit, case.uncertainty.get(name)).split(": ", 1)[1]
             if case.verdict == "error":
                 text = "error"
             setattr(row, case.procedure, text)
@@ -88,6 +88,11 @@ def protection_summary(results: RunResults) -> list[StageRow]:
 class SuiteSection:
     name: str
     rows: list[CaseRow] = field(default_factory=list)
+
+    @property
+    def decision_rules(self) -> list[str]:
+        """The decision rule statements its cases were judged under (one per plan, in order)."""
+        return list(dict.fromkeys(row.case.decision_rule.statement for row in self.rows if row.case.decision_rule))
 
 
 def plot_relpath(case_id: str) -> str:
@@ -109,6 +114,14 @@ def _ensure_plot(run_dir: Path, evidence: EvidenceDir, case_id: str,
     return relpath, None
 
 
+def _limit_line(name: str, limit: Limit, zone: Limit | None) -> str:
+    """The limit, and the acceptance zone the decision rule made of it when that differs."""
+    line = f"{name}: {format_limit(limit)}"
+    if zone is not None and (zone.min, zone.max) != (limit.min, limit.max):
+        line += f" (accepted: {format_limit(zone)})"
+    return line
+
+
 def _row(run_dir: Path, evidence: EvidenceDir, case: CaseResult) -> CaseRow:
     plot_file, plot_problem = (
         _ensure_plot(run_dir, evidence, case.id, case.plot) if case.plot is not None else (None, None)
@@ -116,8 +129,10 @@ def _row(run_dir: Path, evidence: EvidenceDir, case: CaseResult) -> CaseRow:
     return CaseRow(
         case=case,
         setting=format_setting(case.setting),
-        measured=[format_measured(name, value, case.limits.get(name)) for name, value in case.measured.items()],
-        limits=[f"{name}: {format_limit(limit)}" for name, limit in case.limits.items()],
+        measured=[format_measured(name, value, case.limits.get(name), case.uncertainty.get(name))
+                  for name, value in case.measured.items()],
+        limits=[_limit_line(name, limit, case.acceptance.get(name)) for name, limit in case.limits.items()],
+        budgets=[f"{name}: {format_budget(u)}" for name, u in case.uncertainty.items()],
         plot_file=plot_file,
         plot_problem=plot_problem,
     )

@@ -82,6 +82,14 @@ class DutProfile(Strict):
         default_factory=list,
         description="Case ids this profile must fail; read only by the rig's own tests, never by the simulator.",
     )
+    expected_errors: list[str] = Field(
+        default_factory=list,
+        description="Case ids that must end as errors (cannot judge, not ready); read only by the rig's own tests.",
+    )
+    expected_skips: list[str] = Field(
+        default_factory=list,
+        description="Case ids that must not run (after the DUT was not ready); read only by the rig's own tests.",
+    )
 
     @model_validator(mode="after")
     def _unique_stage_names(self) -> "DutProfile":
