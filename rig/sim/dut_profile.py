@@ -79,7 +79,7 @@ class Clock(Strict):
     """
 
     rate_error_ppm: float | None = Field(
-        None, ge=-10000.0, le=10000.0,
+        default=None, ge=-10000.0, le=10000.0,
         description="Positive: the charger's clock runs fast, so its periods and delays are shorter in lab time. "
                     f"None (the default): drawn from the lab's seed, uniform in +-{DRAWN_RATE_ERROR_PPM:g} ppm.")
 
@@ -94,7 +94,7 @@ class DutProfile(Strict):
     protection: list[ProtectionStage]
     disconnection_time_s: float = Field(ge=0, description="Relay opening time after a stage operates.")
     reconnection: Reconnection
-    clock: Clock = Field(default_factory=Clock)
+    clock: Clock = Clock()  # omitted: the rate error is drawn from the seed
     current_noise_a: float = Field(0.0, ge=0, description="Rms noise on the current the lab's instruments see.")
     expected_failures: list[str] = Field(
         default_factory=list,

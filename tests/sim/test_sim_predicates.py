@@ -282,7 +282,7 @@ def test_a_ramp_crossing_on_a_drifting_grid() -> None:
     f.ramp(1.0, 2.0, 50.0, 53.0)  # 52 Hz at 1.6667 s, measured 1.7267 s
     grid = EvaluationGrid(0.02 * (1.0 - 100e-6), 0.0113)
     t = first_instant_all([Bound(f, ">=", 52.0, latency_s=0.06)], 0.0, 5.0, grid)
-    assert t == polled([Bound(f, ">=", 52.0, latency_s=0.06)], 0.0, 5.0, grid)
+    assert t is not None and t == polled([Bound(f, ">=", 52.0, latency_s=0.06)], 0.0, 5.0, grid)
     assert 1.0 / 0.6 + 0.06 <= t < 1.0 / 0.6 + 0.06 + grid.period_s
     assert (t - grid.offset_s) / grid.period_s == pytest.approx(round((t - grid.offset_s) / grid.period_s), abs=1e-9)
 
