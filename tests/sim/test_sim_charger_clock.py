@@ -121,7 +121,7 @@ def test_the_operate_evaluation_is_found_however_the_lab_steps_through_it(compli
     assert outcomes == [[], [], [], []]
 
 
-def test_the_old_tie_now_drops_out_then_a_new_disturbance_picks_up_afresh(compliant: DutProfile) -> None:
+def test_after_a_drop_out_at_the_operate_evaluation_a_new_disturbance_picks_up_afresh(compliant: DutProfile) -> None:
     profile = on_a_100_ms_grid(compliant)
     m = connected(profile, clock=ALIGNED_CLOCK)
     m.grid.set_voltage(30.08, 280.0)
