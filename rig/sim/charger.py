@@ -6,6 +6,18 @@ the terminal voltage and frequency through the charger's own measurement
 method, and a reconnection timer. It is advanced event by event: pickup,
 drop-out, operate, reconnect, each found in closed form from the grid's
 piecewise-linear signals (see ``rig.sim.predicates``).
+
+The charger keeps its own time (``ChargerClock``): it evaluates on grids
+whose phase against the lab is drawn from the lab's seed, and its clock runs
+fast or slow by a small rate error, so a disturbance meets the evaluation
+grid at a phase that varies with the seed and drifts during a run.
+
+A definite-time stage picks up at the first evaluation that sees the value
+beyond its threshold and operates at the first evaluation at or after
+pickup + delay, provided the value is beyond the threshold at every
+evaluation from pickup up to and including that one; at the first
+evaluation where it is not, the stage drops out. The reconnection timer
+follows the same rule.
 """
 
 from __future__ import annotations
@@ -14,9 +26,54 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rig.sim.dut_profile import DutProfile, MeasurementMethod, ProtectionStage
-from rig.sim.predicates import Bound, ceil_to_grid, first_instant_all, first_instant_any_fails
+from rig.sim.dut_profile import DRAWN_RATE_ERROR_PPM, DutProfile, MeasurementMethod, ProtectionStage
+from rig.sim.predicates import Bound, EvaluationGrid, first_instant_all, first_instant_any_fails
 from rig.sim.signal import PiecewiseLinear
+
+
+@dataclass(frozen=True)
+class ChargerClock:
+    """The charger's time base against the lab's: its rate error and the phase of each evaluation grid.
+
+    A charger period (or delay) of ``x`` seconds lasts ``x / (1 + rate_error_ppm * 1e-6)`` s of lab
+    time. Each phase is the fraction of its grid's period, in [0, 1), by which that grid's evaluations
+    follow the lab's t = 0: voltage stages, frequency stages and the reconnection timer each have one.
+    """
+
+    rate_error_ppm: float = 0.0
+    voltage_phase: float = 0.0
+    frequency_phase: float = 0.0
+    reconnection_phase: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("voltage_phase", "frequency_phase", "reconnection_phase"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} is a fraction of a period in [0, 1), got {getattr(self, name)!r}")
+
+    @classmethod
+    def drawn(cls, profile: DutProfile, seed: int) -> "ChargerClock":
+        """The clock of the charger in the lab seeded ``seed``: phases uniform in [0, 1), and the rate
+        error uniform in +-DRAWN_RATE_ERROR_PPM unless the profile sets it. Every draw is made whatever
+        the profile says, so the phases of a seed do not depend on it."""
+        rng = np.random.default_rng([seed, 2])  # streams 0 and 1 are the lab's measurement noise
+        rate = float(rng.uniform(-DRAWN_RATE_ERROR_PPM, DRAWN_RATE_ERROR_PPM))
+        phases = [float(x) for x in rng.uniform(0.0, 1.0, 3)]
+        if profile.clock.rate_error_ppm is not None:
+            rate = profile.clock.rate_error_ppm
+        return cls(rate, *phases)
+
+    def lab_seconds(self, charger_seconds: float) -> float:
+        """How long ``charger_seconds`` counted by the charger's clock last in lab time."""
+        return charger_seconds / (1.0 + self.rate_error_ppm * 1e-6)
+
+    def grid(self, period_s: float, phase: float) -> EvaluationGrid:
+        """The lab-time grid of evaluations every ``period_s`` of charger time, at ``phase``."""
+        period = self.lab_seconds(period_s)
+        return EvaluationGrid(period, phase * period)
+
+
+ALIGNED_CLOCK = ChargerClock()
+"""An exact clock whose every grid starts at the lab's t = 0: evaluations at n * period."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +89,8 @@ class TripEvent:
 class _StageState:
     stage: ProtectionStage
     bound: Bound
-    period_s: float
+    grid: EvaluationGrid
+    delay_s: float  # lab time
     pickup_s: float | None = None
 
 
@@ -63,8 +121,10 @@ class ConductionLog:
 class SimulatedCharger:
     """The DUT model: protection, reconnection and output current."""
 
-    def __init__(self, profile: DutProfile, voltage: PiecewiseLinear, frequency: PiecewiseLinear, t0: float = 0.0):
+    def __init__(self, profile: DutProfile, voltage: PiecewiseLinear, frequency: PiecewiseLinear, *,
+                 clock: ChargerClock, t0: float = 0.0):
         self.profile = profile
+        self.clock = clock
         self._voltage = voltage
         self._frequency = frequency
         self._t = t0
@@ -76,6 +136,8 @@ class SimulatedCharger:
         self._stages = [self._stage_state(s) for s in profile.protection]
         rc = profile.reconnection
         vm, fm = profile.measurement.voltage, profile.measurement.frequency
+        self._reconnection_grid = clock.grid(rc.evaluation_period_s, clock.reconnection_phase)
+        self._reconnection_delay_s = clock.lab_seconds(rc.delay_s)
         self._health = [
             self._bound(voltage, vm, ">=", rc.voltage_v.min),
             self._bound(voltage, vm, "<=", rc.voltage_v.max),
@@ -93,7 +155,13 @@ class SimulatedCharger:
         method = getattr(self.profile.measurement, stage.quantity)
         signal = self._voltage if stage.quantity == "voltage" else self._frequency
         op = ">=" if stage.direction == "over" else "<="
-        return _StageState(stage, self._bound(signal, method, op, stage.threshold), method.evaluation_period_s)
+        return _StageState(stage, self._bound(signal, method, op, stage.threshold),
+                           self.evaluation_grid(stage.quantity), self.clock.lab_seconds(stage.delay_s))
+
+    def evaluation_grid(self, quantity: str) -> EvaluationGrid:
+        """The lab-time instants at which the stages on ``quantity`` (voltage, frequency) are evaluated."""
+        method = getattr(self.profile.measurement, quantity)
+        return self.clock.grid(method.evaluation_period_s, getattr(self.clock, f"{quantity}_phase"))
 
     # -- supply events (the grid simulator's output relay) ----------------------------
 
@@ -138,12 +206,14 @@ class SimulatedCharger:
         best = None
         for st in self._stages:
             if st.pickup_s is None:
-                t = first_instant_all([st.bound], self._t, t_end, st.period_s)
+                t = first_instant_all([st.bound], self._t, t_end, st.grid)
                 candidate = None if t is None else (t, lambda t_, st=st: setattr(st, "pickup_s", t_))
             else:
-                t_operate = ceil_to_grid(st.pickup_s + st.stage.delay_s, st.period_s)
-                t_drop = first_instant_any_fails([st.bound], self._t, min(t_end, t_operate), st.period_s)
-                if t_drop is not None and t_drop < t_operate:
+                # The operate evaluation is one of those that must still see the value beyond the
+                # threshold: a drop-out found at or before it (a tie included) wins.
+                t_operate = st.grid.at_or_after(st.pickup_s + st.delay_s)
+                t_drop = first_instant_any_fails([st.bound], self._t, min(t_end, t_operate), st.grid)
+                if t_drop is not None:
                     candidate = (t_drop, lambda t_, st=st: setattr(st, "pickup_s", None))
                 elif t_operate <= t_end:
                     candidate = (t_operate, lambda t_, st=st: self._operate(st, t_))
@@ -154,13 +224,14 @@ class SimulatedCharger:
         return best
 
     def _next_reconnection_event(self, t_end: float):
-        period = self.profile.reconnection.evaluation_period_s
+        grid = self._reconnection_grid
         if self._healthy_since is None:
-            t = first_instant_all(self._health, self._t, t_end, period)
+            t = first_instant_all(self._health, self._t, t_end, grid)
             return None if t is None else (t, self._became_healthy)
-        t_connect = ceil_to_grid(self._healthy_since + self.profile.reconnection.delay_s, period)
-        t_lost = first_instant_any_fails(self._health, self._t, min(t_end, t_connect), period)
-        if t_lost is not None and t_lost < t_connect:
+        # As for a stage: health lost at the connect evaluation itself means no connection.
+        t_connect = grid.at_or_after(self._healthy_since + self._reconnection_delay_s)
+        t_lost = first_instant_any_fails(self._health, self._t, min(t_end, t_connect), grid)
+        if t_lost is not None:
             return (t_lost, self._lost_health)
         if t_connect <= t_end:
             return (t_connect, self._connect)

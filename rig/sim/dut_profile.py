@@ -13,7 +13,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rig.dut import Identity
-from rig.yaml_source import load_model
+from rig.yaml_source import LocatedValueError, load_model
+
+DRAWN_RATE_ERROR_PPM = 100.0
+"""Unless a profile sets it, the charger's clock-rate error is drawn from the lab's seed, uniform in +- this."""
 
 
 class Strict(BaseModel):
@@ -21,7 +24,7 @@ class Strict(BaseModel):
 
 
 class Rating(Strict):
-    power_w: float = Field(gt=0)
+    power_w: float = Field(gt=0, description="Rated AC power; the operating point's power must be within it.")
     current_a: float = Field(gt=0, description="Maximum AC current the converter will carry.")
     nominal_voltage_v: float = Field(gt=0)
     nominal_frequency_hz: float = Field(gt=0)
@@ -67,6 +70,20 @@ class Reconnection(Strict):
     evaluation_period_s: float = Field(0.1, gt=0)
 
 
+class Clock(Strict):
+    """The charger's own time base: it counts the evaluation periods and the delays of its protection.
+
+    It free-runs against the lab's (and a real bench's) clock: its evaluation
+    grids start at a phase drawn from the lab's seed, and it runs fast or slow
+    by ``rate_error_ppm``.
+    """
+
+    rate_error_ppm: float | None = Field(
+        default=None, ge=-10000.0, le=10000.0,
+        description="Positive: the charger's clock runs fast, so its periods and delays are shorter in lab time. "
+                    f"None (the default): drawn from the lab's seed, uniform in +-{DRAWN_RATE_ERROR_PPM:g} ppm.")
+
+
 class DutProfile(Strict):
     dut: str
     description: str = ""
@@ -77,6 +94,7 @@ class DutProfile(Strict):
     protection: list[ProtectionStage]
     disconnection_time_s: float = Field(ge=0, description="Relay opening time after a stage operates.")
     reconnection: Reconnection
+    clock: Clock = Clock()  # omitted: the rate error is drawn from the seed
     current_noise_a: float = Field(0.0, ge=0, description="Rms noise on the current the lab's instruments see.")
     expected_failures: list[str] = Field(
         default_factory=list,
@@ -93,9 +111,28 @@ class DutProfile(Strict):
 
     @model_validator(mode="after")
     def _unique_stage_names(self) -> "DutProfile":
-        names = [s.name for s in self.protection]
-        if len(names) != len(set(names)):
-            raise ValueError(f"protection stage names must be unique: {names}")
+        seen: set[str] = set()
+        for index, stage in enumerate(self.protection):
+            if stage.name in seen:
+                raise LocatedValueError(("protection", index, "name"),
+                                        f"protection stage names must be unique: {stage.name!r} is used twice")
+            seen.add(stage.name)
+        return self
+
+    @model_validator(mode="after")
+    def _operating_point_within_rating(self) -> "DutProfile":
+        """The charger is run inside its rating: its power, and its current at the nominal voltage."""
+        rating = self.rating
+        power = self.operating_point.export_power_w
+        where = ("operating_point", "export_power_w")
+        if abs(power) > rating.power_w:
+            raise LocatedValueError(where, f"{power:g} W is beyond the rated power "
+                                           f"(rating.power_w: {rating.power_w:g} W)")
+        current = abs(power) / rating.nominal_voltage_v
+        if current > rating.current_a * (1.0 + 1e-9):  # a rounding hair above an exact rating is the rating
+            raise LocatedValueError(where, f"{power:g} W at the nominal {rating.nominal_voltage_v:g} V is "
+                                           f"{current:.2f} A, above the rated current "
+                                           f"(rating.current_a: {rating.current_a:g} A)")
         return self
 
 

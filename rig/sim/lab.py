@@ -18,6 +18,7 @@ import threading
 import time
 from typing import Callable, Literal
 
+from rig.sim.charger import ChargerClock
 from rig.sim.chroma_61800 import Chroma61800
 from rig.sim.dut_profile import DutProfile
 from rig.sim.infiniivision import InfiniiVision
@@ -36,8 +37,10 @@ SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument]] = {
 class SimulatedLab:
     """Start with ``start()``; ``resource(driver)`` gives the VISA address to open."""
 
-    def __init__(self, profile: DutProfile, *, seed: int, time_mode: TimeMode = "virtual") -> None:
-        self.model = LabModel(profile, seed)
+    def __init__(self, profile: DutProfile, *, seed: int, time_mode: TimeMode = "virtual",
+                 clock: ChargerClock | None = None) -> None:
+        """``clock``: the simulated charger's time base (default: drawn from ``seed``)."""
+        self.model = LabModel(profile, seed, clock=clock)
         self.time_mode = time_mode
         self.lock = threading.RLock()
         self._wall_t0 = time.monotonic()

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from rig.sim.charger import SimulatedCharger
+from rig.sim.charger import ChargerClock, SimulatedCharger
 from rig.sim.dut_profile import DutProfile
 from rig.sim.grid_source import GridSource
 from rig.sim.predicates import first_instant_all
@@ -32,14 +32,16 @@ PROTECTION_PERIOD_S = 0.001
 class LabModel:
     """Terminal voltage and frequency, the grid source driving them and the charger on them."""
 
-    def __init__(self, profile: DutProfile, seed: int) -> None:
+    def __init__(self, profile: DutProfile, seed: int, *, clock: ChargerClock | None = None) -> None:
+        """``clock``: the charger's time base; by default drawn from ``seed`` (``ChargerClock.drawn``)."""
         self.profile = profile
         self.seed = seed
         self.now = 0.0
         self.voltage = PiecewiseLinear(0.0, 0.0)
         self.frequency = PiecewiseLinear(0.0, profile.rating.nominal_frequency_hz)
         self.phase_deg = PiecewiseLinear(0.0, 0.0)
-        self.charger = SimulatedCharger(profile, self.voltage, self.frequency)
+        self.charger = SimulatedCharger(profile, self.voltage, self.frequency,
+                                        clock=ChargerClock.drawn(profile, seed) if clock is None else clock)
         self.grid = GridSource(self.voltage, self.frequency, on_relay=self._relay)
         self._measurement_rng = np.random.default_rng([seed, 0])
         self._captures = 0

@@ -1,12 +1,13 @@
 """When does a measured quantity first satisfy a condition? Solved, not polled.
 
 The simulated charger evaluates its protection on its own discrete grid of
-instants (n * evaluation period), as a real relay does, on a measurement
-that lags the terminal quantity by its latency. Because the grid signals are
-piecewise linear, the set of instants where a bound holds is found in
-closed form segment by segment; only the first evaluation instant inside
-that set is then checked directly. This is what lets the lab jump across a
-120 s no-trip hold in a handful of operations.
+instants (``offset + n * period`` of lab time: an ``EvaluationGrid``), as a
+real relay does, on a measurement that lags the terminal quantity by its
+latency. Because the grid signals are piecewise linear, the set of instants
+where a bound holds is found in closed form segment by segment; only the
+first evaluation instant inside that set is then checked directly. This is
+what lets the lab jump across a 120 s no-trip hold in a handful of
+operations.
 """
 
 from __future__ import annotations
@@ -19,9 +20,46 @@ from rig.sim.signal import PiecewiseLinear
 
 Op = Literal[">=", "<=", ">", "<"]
 _NEGATION: dict[str, Op] = {">=": "<", "<=": ">", ">": "<=", "<": ">="}
-_EPS = 1e-9
 TIME_TOLERANCE_S = 1e-9
 """Instants closer than this (1 ns) are the same instant: far below any bench timing."""
+
+
+@dataclass(frozen=True)
+class EvaluationGrid:
+    """The instants ``offset_s + n * period_s`` (lab time, n any integer) at which a relay evaluates.
+
+    Evaluation n is always computed the same way (``instant(n)``), so two
+    searches that land on the same evaluation give the same float, and an
+    instant within ``TIME_TOLERANCE_S`` of an evaluation counts as that
+    evaluation.
+    """
+
+    period_s: float
+    offset_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.period_s > 0.0:
+            raise ValueError(f"an evaluation period must be positive, got {self.period_s!r}")
+
+    def instant(self, n: int) -> float:
+        return self.offset_s + n * self.period_s
+
+    def index_at_or_after(self, t: float) -> int:
+        """The first evaluation at or after ``t`` (one up to ``TIME_TOLERANCE_S`` before ``t`` counts as at it)."""
+        return math.ceil((t - self.offset_s - TIME_TOLERANCE_S) / self.period_s)
+
+    def index_at_or_before(self, t: float) -> int:
+        """The last evaluation at or before ``t`` (one up to ``TIME_TOLERANCE_S`` after ``t`` counts as at it)."""
+        return math.floor((t - self.offset_s + TIME_TOLERANCE_S) / self.period_s)
+
+    def at_or_after(self, t: float) -> float:
+        """The instant of the first evaluation at or after ``t``."""
+        return self.instant(self.index_at_or_after(t))
+
+
+def as_grid(grid: EvaluationGrid | float) -> EvaluationGrid:
+    """A bare period is the grid ``n * period`` (offset 0)."""
+    return grid if isinstance(grid, EvaluationGrid) else EvaluationGrid(float(grid))
 
 
 @dataclass(frozen=True)
@@ -83,21 +121,27 @@ class Bound:
         return m_p - slope * (p - a), m_q + slope * (b - q)
 
 
-def first_instant_all(bounds: list[Bound], t_start: float, t_end: float, period_s: float) -> float | None:
-    """First evaluation instant n * period_s in [t_start, t_end] where every bound holds.
+def first_instant_all(bounds: list[Bound], t_start: float, t_end: float,
+                      grid: EvaluationGrid | float) -> float | None:
+    """First evaluation instant of ``grid`` in [t_start, t_end] where every bound holds.
 
     Candidates are the first grid instants inside each linear piece's solved
     interval and the first grid instant at or after each cut (where a step
     becomes visible); the final word is always a direct evaluation, so float
     rounding at the cuts can move a candidate but never change a verdict.
+    A bare ``period_s`` is the grid ``n * period_s``.
     """
+    grid = as_grid(grid)
     if t_end < t_start:
+        return None
+    n_first, n_last = grid.index_at_or_after(t_start), grid.index_at_or_before(t_end)
+    if n_first > n_last:
         return None
     edges = {t_start, t_end}
     for bound in bounds:
         edges.update(bound.edges(t_start, t_end))
     cuts = sorted(edges)
-    candidates: set[int] = {math.ceil(c / period_s - _EPS) for c in cuts}
+    candidates: set[int] = {n_first} | {grid.index_at_or_after(c) for c in cuts}
     for a, b in zip(cuts, cuts[1:]):
         if b - a <= TIME_TOLERANCE_S:
             continue  # a rounding sliver between two cuts: its instants are the cuts' candidates
@@ -109,25 +153,22 @@ def first_instant_all(bounds: list[Bound], t_start: float, t_end: float, period_
                 break
             lo, hi = max(lo, piece[0]), min(hi, piece[1])
         if lo <= hi:
-            n = math.ceil(lo / period_s - _EPS)
+            n = grid.index_at_or_after(lo)
             candidates.update((n, n + 1))  # rounding at lo may need the next instant
     for n in sorted(candidates):
-        t_n = n * period_s
-        if t_n < t_start - _EPS:
+        if n < n_first:
             continue
-        if t_n > t_end + _EPS:
+        if n > n_last:
             break
+        t_n = grid.instant(n)
         if all(bound.holds_at(t_n) for bound in bounds):
             return t_n
     return None
 
 
-def first_instant_any_fails(bounds: list[Bound], t_start: float, t_end: float, period_s: float) -> float | None:
-    """First evaluation instant where at least one bound does not hold."""
-    found = [first_instant_all([b.negated()], t_start, t_end, period_s) for b in bounds]
+def first_instant_any_fails(bounds: list[Bound], t_start: float, t_end: float,
+                            grid: EvaluationGrid | float) -> float | None:
+    """First evaluation instant of ``grid`` in [t_start, t_end] where at least one bound does not hold."""
+    found = [first_instant_all([b.negated()], t_start, t_end, grid) for b in bounds]
     hits = [t for t in found if t is not None]
     return min(hits) if hits else None
-
-
-def ceil_to_grid(t: float, period_s: float) -> float:
-    return math.ceil(t / period_s - _EPS) * period_s

@@ -8,6 +8,7 @@ import pytest
 import pyvisa
 from wire import DUTS
 
+from rig.sim.charger import ALIGNED_CLOCK
 from rig.sim.dut_profile import DutProfile, load_dut_profile
 from rig.sim.lab import SimulatedLab
 
@@ -26,7 +27,8 @@ def rm() -> Iterator[pyvisa.ResourceManager]:
 
 @pytest.fixture
 def lab(compliant: DutProfile) -> Iterator[SimulatedLab]:
-    simulated = SimulatedLab(compliant, seed=1)
+    """A lab whose charger evaluates at n * period of lab time, so the wire tests can name exact instants."""
+    simulated = SimulatedLab(compliant, seed=1, clock=ALIGNED_CLOCK)
     try:
         yield simulated
     finally:

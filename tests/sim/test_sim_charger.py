@@ -7,14 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rig.sim.charger import SimulatedCharger, TripEvent
+from rig.sim.charger import ALIGNED_CLOCK, SimulatedCharger, TripEvent
 from rig.sim.dut_profile import DutProfile, load_dut_profile
 from rig.sim.model import LabModel
 
 DUTS = Path(__file__).resolve().parents[2] / "fixtures" / "duts"
 
-# compliant.yaml: voltage latency 0.02 s on a 0.01 s grid, frequency latency 0.06 s on a 0.02 s grid,
-# disconnection 0.02 s, reconnection after 20 s of healthy grid evaluated every 0.1 s.
+# compliant.yaml: voltage latency 0.02 s on a 0.01 s grid, frequency latency 0.04 s on a 0.02 s grid,
+# disconnection 0.02 s, reconnection after 20 s of healthy grid evaluated every 0.1 s. These tests pin the
+# charger's clock to the lab's (ALIGNED_CLOCK: evaluations at n * period), so every instant is a round number;
+# test_sim_charger_clock.py covers the clock drawn from the seed.
 CONNECTED_AT = 20.1  # output on at 0 s: healthy from 0.02 s, seen at 0.1 s, connected 20 s later
 
 
@@ -26,7 +28,7 @@ def compliant() -> DutProfile:
 @pytest.fixture
 def model(compliant: DutProfile) -> LabModel:
     """The grid on (relay closed, output on) at 230 V / 50 Hz from t = 0 and the charger connected by 21 s."""
-    m = LabModel(compliant, seed=1)
+    m = LabModel(compliant, seed=1, clock=ALIGNED_CLOCK)
     m.grid.set_voltage(0.0, 230.0)
     m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
@@ -64,14 +66,14 @@ def test_of_missing_profile_lacks_the_over_frequency_stage() -> None:
 
 
 def test_charger_starts_disconnected_and_without_supply(compliant: DutProfile) -> None:
-    m = LabModel(compliant, seed=1)
+    m = LabModel(compliant, seed=1, clock=ALIGNED_CLOCK)
     m.advance_to(100.0)
     assert not m.charger.connected
     assert m.charger.conduction.intervals == []
 
 
 def test_reconnection_after_the_delay_of_healthy_grid(compliant: DutProfile) -> None:
-    m = LabModel(compliant, seed=1)
+    m = LabModel(compliant, seed=1, clock=ALIGNED_CLOCK)
     m.grid.set_voltage(0.0, 230.0)
     m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
@@ -83,7 +85,7 @@ def test_reconnection_after_the_delay_of_healthy_grid(compliant: DutProfile) -> 
 
 
 def test_conduction_starts_on_the_reconnection_evaluation_grid(compliant: DutProfile) -> None:
-    m = LabModel(compliant, seed=1)
+    m = LabModel(compliant, seed=1, clock=ALIGNED_CLOCK)
     m.grid.set_voltage(0.0, 230.0)
     m.advance_to(3.37)
     m.grid.set_relay(3.37, True)
@@ -96,7 +98,7 @@ def test_conduction_starts_on_the_reconnection_evaluation_grid(compliant: DutPro
 
 
 def test_leaving_the_reconnection_window_restarts_the_delay(compliant: DutProfile) -> None:
-    m = LabModel(compliant, seed=1)
+    m = LabModel(compliant, seed=1, clock=ALIGNED_CLOCK)
     m.grid.set_voltage(0.0, 230.0)
     m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
@@ -145,21 +147,21 @@ def test_over_frequency_step_trips_the_compliant_charger(model: LabModel) -> Non
     model.advance_to(30.0)
     (trip,) = model.charger.trips
     assert trip.stage == "O/F"
-    assert trip.opened_s - 22.0 == pytest.approx(0.06 + 0.5 + 0.02, abs=1e-9)
+    assert trip.opened_s - 22.0 == pytest.approx(0.04 + 0.5 + 0.02, abs=1e-9)
 
 
 def test_over_frequency_ramp_picks_up_at_the_crossing(model: LabModel) -> None:
     model.grid.frequency_slew_per_s = 1.0
-    model.grid.set_frequency(30.0, 53.0)  # 52 Hz at 32.0 s, measured 32.06 s
+    model.grid.set_frequency(30.0, 53.0)  # 52 Hz at 32.0 s, measured 32.04 s
     model.advance_to(40.0)
     (trip,) = model.charger.trips
     assert trip.stage == "O/F"
-    assert trip.operated_s == pytest.approx(32.56, abs=1e-9)
-    assert trip.opened_s == pytest.approx(32.58, abs=1e-9)
+    assert trip.operated_s == pytest.approx(32.54, abs=1e-9)
+    assert trip.opened_s == pytest.approx(32.56, abs=1e-9)
 
 
 def test_a_profile_without_over_frequency_protection_never_trips_on_52_5_hz() -> None:
-    m = LabModel(load_dut_profile(DUTS / "of-missing.yaml"), seed=1)
+    m = LabModel(load_dut_profile(DUTS / "of-missing.yaml"), seed=1, clock=ALIGNED_CLOCK)
     m.grid.set_voltage(0.0, 230.0)
     m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
@@ -261,7 +263,7 @@ def test_a_list_program_steps_the_terminals_and_trips_the_charger(model: LabMode
 
 
 def test_trigger_outside_list_mode_or_with_the_output_off_is_refused(compliant: DutProfile) -> None:
-    m = LabModel(compliant, seed=1)
+    m = LabModel(compliant, seed=1, clock=ALIGNED_CLOCK)
     assert m.grid.trigger(0.0) == "not in list mode"
     m.grid.mode = "LIST"
     assert m.grid.trigger(0.0) == "output is off"
@@ -276,7 +278,7 @@ def test_trigger_outside_list_mode_or_with_the_output_off_is_refused(compliant: 
 
 def disturbance_sequence(profile: DutProfile) -> LabModel:
     """One list program with a no-trip pair of pulses, an O/F ramp trip, a reconnection and a U/V trip."""
-    m = LabModel(profile, seed=1)
+    m = LabModel(profile, seed=1, clock=ALIGNED_CLOCK)
     g = m.grid
     g.set_voltage(0.0, 230.0)
     g.set_relay(0.0, True)
@@ -286,7 +288,7 @@ def disturbance_sequence(profile: DutProfile) -> LabModel:
     dwell = [21.0, 0.3, 0.1, 0.3, 2.0, 1.5, 21.8, 3.0, 30.0]
     volts = [230.0, 280.0, 230.0, 280.0, 230.0, 230.0, 230.0, 150.0, 230.0]
     f_start = [50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0]
-    f_end = [50.0, 50.0, 50.0, 50.0, 50.0, 53.0, 50.0, 50.0, 50.0]
+    f_end = [50.0, 50.0, 50.0, 50.0, 50.0, 54.0, 50.0, 50.0, 50.0]
     p = g.program
     p.dwell_s, p.voltage_start, p.voltage_end, p.frequency_start, p.frequency_end = dwell, volts, volts, f_start, f_end
     assert g.trigger(0.0) is None
@@ -302,11 +304,11 @@ def test_the_disturbance_sequence_gives_the_expected_events(compliant: DutProfil
     m.advance_to(90.0)
     trips, intervals = history(m)
     assert trips == [
-        TripEvent("O/F", pytest.approx(25.26, abs=1e-9), pytest.approx(25.28, abs=1e-9)),  # 52 Hz at 24.7 s
+        TripEvent("O/F", pytest.approx(25.0, abs=1e-9), pytest.approx(25.02, abs=1e-9)),  # 52 Hz at 24.45 s, seen 24.5
         TripEvent("U/V", pytest.approx(49.52, abs=1e-9), pytest.approx(49.54, abs=1e-9)),  # 150 V from 47.0 s
     ]
     assert intervals == [
-        [pytest.approx(20.1, abs=1e-9), pytest.approx(25.28, abs=1e-9)],
+        [pytest.approx(20.1, abs=1e-9), pytest.approx(25.02, abs=1e-9)],
         [pytest.approx(45.3, abs=1e-9), pytest.approx(49.54, abs=1e-9)],
         [pytest.approx(70.1, abs=1e-9), None],
     ]
@@ -355,7 +357,7 @@ def test_a_step_at_an_unlucky_instant_still_trips(model: LabModel, quantity: str
 
 
 def test_reconnection_search_survives_edges_one_ulp_apart(compliant: DutProfile) -> None:
-    m = LabModel(compliant, seed=1)
+    m = LabModel(compliant, seed=1, clock=ALIGNED_CLOCK)
     m.grid.set_voltage(0.0, 200.0)  # below the 207 V reconnection window
     m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
@@ -369,7 +371,7 @@ def test_reconnection_search_survives_edges_one_ulp_apart(compliant: DutProfile)
 
 
 def energised(profile: DutProfile, limit_a: float) -> LabModel:
-    m = LabModel(profile, seed=1)
+    m = LabModel(profile, seed=1, clock=ALIGNED_CLOCK)
     m.grid.current_limit_a = limit_a
     m.grid.set_voltage(0.0, 230.0)
     m.grid.set_relay(0.0, True)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from rig.sim.predicates import Bound, ceil_to_grid, first_instant_all, first_instant_any_fails
+from rig.sim.predicates import TIME_TOLERANCE_S, Bound, EvaluationGrid, first_instant_all, first_instant_any_fails
 from rig.sim.signal import PiecewiseLinear
 
 
@@ -17,12 +17,16 @@ def stepped(t: float, before: float, after: float) -> PiecewiseLinear:
     return s
 
 
-def polled(bounds: list[Bound], t_start: float, t_end: float, period_s: float) -> float | None:
-    """The reference semantics: evaluate every grid instant n * period_s in [t_start, t_end] in turn."""
-    n = math.ceil(t_start / period_s - 1e-9)
-    while n * period_s <= t_end + 1e-9:
-        if all(b.holds_at(n * period_s) for b in bounds):
-            return n * period_s
+def polled(bounds: list[Bound], t_start: float, t_end: float, grid: EvaluationGrid | float) -> float | None:
+    """The reference semantics: evaluate every grid instant offset + n * period in [t_start, t_end] in turn
+    (an instant within 1 ns outside the window counts as inside it)."""
+    if not isinstance(grid, EvaluationGrid):
+        grid = EvaluationGrid(grid)
+    n = math.ceil((t_start - grid.offset_s) / grid.period_s) - 2
+    while grid.instant(n) <= t_end + TIME_TOLERANCE_S:
+        t_n = grid.instant(n)
+        if t_n >= t_start - TIME_TOLERANCE_S and all(b.holds_at(t_n) for b in bounds):
+            return t_n
         n += 1
     return None
 
@@ -218,14 +222,94 @@ def test_a_step_is_seen_exactly_one_latency_later() -> None:
     assert first_instant_all([over], 30.0, 40.0, 0.01) == pytest.approx(35.29, abs=1e-12)  # 35.30
 
 
-# -- ceil_to_grid -----------------------------------------------------------------------------------
+# -- the evaluation grid ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("t", "period", "expected"),
-    [(1.02, 0.01, 1.02), (1.021, 0.01, 1.03), (0.0, 0.1, 0.0), (20.1, 0.1, 20.1), (20.10001, 0.1, 20.2),
-     (0.5 + 1.02, 0.01, 1.52), (-0.015, 0.01, -0.01)],
+    ("t", "period", "offset", "expected"),
+    [(1.02, 0.01, 0.0, 1.02), (1.021, 0.01, 0.0, 1.03), (0.0, 0.1, 0.0, 0.0), (20.1, 0.1, 0.0, 20.1),
+     (20.10001, 0.1, 0.0, 20.2), (0.5 + 1.02, 0.01, 0.0, 1.52), (-0.015, 0.01, 0.0, -0.01),
+     (1.0, 0.1, 0.037, 1.037), (1.037, 0.1, 0.037, 1.037), (0.5 + 1.037, 0.1, 0.037, 1.537),
+     (1.0371, 0.1, 0.037, 1.137), (0.02, 0.1, 0.037, 0.037), (-0.07, 0.1, 0.037, -0.063)],
 )
-def test_ceil_to_grid_tolerates_rounding_of_an_instant_already_on_the_grid(t: float, period: float,
-                                                                          expected: float) -> None:
-    assert ceil_to_grid(t, period) == pytest.approx(expected, abs=1e-12)
+def test_the_next_evaluation_tolerates_rounding_of_an_instant_already_on_the_grid(t: float, period: float,
+                                                                                   offset: float,
+                                                                                   expected: float) -> None:
+    assert EvaluationGrid(period, offset).at_or_after(t) == pytest.approx(expected, abs=1e-12)
+
+
+def test_an_instant_within_1_ns_of_an_evaluation_is_that_evaluation() -> None:
+    grid = EvaluationGrid(0.1, 0.037)
+    assert grid.index_at_or_after(1.037 + 0.9e-9) == 10
+    assert grid.index_at_or_after(1.037 + 1.1e-9) == 11
+    assert grid.index_at_or_before(1.037 - 0.9e-9) == 10
+    assert grid.index_at_or_before(1.037 - 1.1e-9) == 9
+
+
+def test_an_evaluation_is_the_same_float_however_it_is_reached() -> None:
+    grid = EvaluationGrid(0.02 / (1.0 + 87e-6), 0.0137)
+    n = grid.index_at_or_after(600.0)
+    assert grid.at_or_after(grid.instant(n)) == grid.instant(n)
+    assert grid.at_or_after(grid.instant(n - 25) + 25 * grid.period_s) == grid.instant(n)
+
+
+def test_a_grid_needs_a_positive_period() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        EvaluationGrid(0.0)
+
+
+# -- a free-running grid (offset, period) -------------------------------------------------------------
+
+
+def test_a_step_is_seen_at_the_first_evaluation_of_an_offset_grid() -> None:
+    over = Bound(stepped(1.0, 230.0, 280.0), ">=", 273.7, latency_s=0.02)
+    assert first_instant_all([over], 0.0, 5.0, EvaluationGrid(0.01, 0.0037)) == pytest.approx(1.0237, abs=1e-12)
+    assert first_instant_all([over], 0.0, 5.0, EvaluationGrid(0.1, 0.02)) == pytest.approx(1.02, abs=1e-12)
+    assert first_instant_all([over], 0.0, 5.0, EvaluationGrid(0.1, 0.0201)) == pytest.approx(1.0201, abs=1e-12)
+    assert first_instant_all([over], 0.0, 5.0, EvaluationGrid(0.1, 0.0199)) == pytest.approx(1.1199, abs=1e-12)
+
+
+def test_a_step_1_ns_after_an_offset_evaluation_counts_as_seen_there() -> None:
+    grid = EvaluationGrid(0.1, 0.037)
+    assert first_instant_all([Bound(stepped(1.017 + 0.5e-9, 230.0, 280.0), ">=", 273.7, latency_s=0.02)],
+                             0.0, 5.0, grid) == pytest.approx(1.037, abs=1e-12)
+    assert first_instant_all([Bound(stepped(1.017 + 2e-9, 230.0, 280.0), ">=", 273.7, latency_s=0.02)],
+                             0.0, 5.0, grid) == pytest.approx(1.137, abs=1e-12)
+
+
+def test_a_ramp_crossing_on_a_drifting_grid() -> None:
+    f = PiecewiseLinear(0.0, 50.0)
+    f.ramp(1.0, 2.0, 50.0, 53.0)  # 52 Hz at 1.6667 s, measured 1.7267 s
+    grid = EvaluationGrid(0.02 * (1.0 - 100e-6), 0.0113)
+    t = first_instant_all([Bound(f, ">=", 52.0, latency_s=0.06)], 0.0, 5.0, grid)
+    assert t is not None and t == polled([Bound(f, ">=", 52.0, latency_s=0.06)], 0.0, 5.0, grid)
+    assert 1.0 / 0.6 + 0.06 <= t < 1.0 / 0.6 + 0.06 + grid.period_s
+    assert (t - grid.offset_s) / grid.period_s == pytest.approx(round((t - grid.offset_s) / grid.period_s), abs=1e-9)
+
+
+def test_closed_form_search_agrees_with_polling_on_free_running_grids() -> None:
+    rng = np.random.default_rng(20261125)
+    latencies = [0.0, 0.02, 0.06]
+    for _ in range(3000):
+        bounds = [
+            Bound(random_signal(rng, latencies), str(rng.choice([">=", "<=", ">", "<"])),
+                  float(rng.choice([273.7, 262.2, 250.0, 230.0])), float(rng.choice(latencies)))
+            for _ in range(int(rng.integers(1, 3)))
+        ]
+        period = float(rng.choice([0.01, 0.02, 0.1])) * (1.0 + float(rng.uniform(-1e-4, 1e-4)))
+        # offsets that put evaluations on, beside and far from the centisecond edges of the signals
+        offset = float(rng.choice([0.0, 0.005, float(rng.uniform(0.0, period)), period - 1e-12]))
+        grid = EvaluationGrid(period, offset)
+        t_start = float(rng.choice([0.0, 0.005, 0.5, 1.234, grid.instant(37)]))
+        t_end = t_start + 3.0
+        assert first_instant_all(bounds, t_start, t_end, grid) == polled(bounds, t_start, t_end, grid)
+        expected_failure = [polled([b.negated()], t_start, t_end, grid) for b in bounds]
+        expected = min((t for t in expected_failure if t is not None), default=None)
+        assert first_instant_any_fails(bounds, t_start, t_end, grid) == expected
+
+
+def test_a_grid_instant_is_found_when_the_window_is_a_single_instant() -> None:
+    grid = EvaluationGrid(0.1, 0.037)
+    over = Bound(PiecewiseLinear(0.0, 280.0), ">=", 273.7)
+    assert first_instant_all([over], 1.037, 1.037, grid) == pytest.approx(1.037, abs=1e-12)
+    assert first_instant_all([over], 1.04, 1.13, grid) is None
