@@ -134,3 +134,32 @@ def test_and_on_other_seeds_for_the_cases_it_can_change(tmp_path, profile, expec
         wanted = {ids[0]: expected[next(iter(expected))], **{case: "skip" for case in ids[1:]}}
     assert verdicts == wanted, {c.id: (c.verdict, c.measured, c.error) for c in results.cases
                                 if c.id in set(verdicts) ^ set(wanted)}
+
+
+NOISE_LEVELS_A = [0.0, 0.5, 1.3, 2.6, 5.0, 8.0, 15.0]
+
+
+@pytest.mark.parametrize("noise_a", NOISE_LEVELS_A)
+def test_a_charger_that_trips_on_a_no_trip_point_never_passes_it_at_any_noise_level(tmp_path, noise_a):
+    """Probe noise from none to more than half the current: the 52.2 Hz / 0.48 s point on a charger whose O/F
+    operates after 0.3 s is failed, or (when noise swamps the threshold) not judged; never passed. The
+    compliant charger on the same bench passes it, or is not judged: never failed."""
+    from campaign_helpers import profile_variant
+
+    case = ["g99.of.no_trip.52_2hz"]
+
+    def noisy(fast: bool):
+        def change(data):
+            data["current_noise_a"] = noise_a
+            if fast:
+                next(s for s in data["protection"] if s["name"] == "O/F")["delay_s"] = 0.3
+        return change
+
+    tripping = run_cases(tmp_path / "fast", ids=case, dut=profile_variant(tmp_path, "fast", noisy(True)))
+    compliant = run_cases(tmp_path / "good", ids=case, dut=profile_variant(tmp_path, "good", noisy(False)))
+    (bad,), (good,) = tripping.recorder.results.cases, compliant.recorder.results.cases
+    assert bad.verdict in ("fail", "error") and good.verdict in ("pass", "error"), (bad, good)
+    if noise_a <= 0.05 * 26.0:  # up to 5 % of the current the rig must judge, and judge right
+        assert (bad.verdict, good.verdict) == ("fail", "pass")
+    if bad.verdict == "error":
+        assert "cannot judge" in bad.error and "noise floor" in bad.error
