@@ -1,24 +1,41 @@
 """Trip-time plots for the report: what the grid was told to do and when the charger let go.
 
-The report is re-rendered after every case and runs are benchmarked, so a
-plot must be cheap: figures are drawn with the Agg renderer directly (no
-pyplot, no GUI backend, no global figure list to leak), and long traces are
-reduced to a min/max envelope per pixel column before drawing, which looks
-identical at the plot's resolution and keeps every peak.
+A run draws one plot per case and runs are benchmarked, so a plot must be
+cheap: figures are drawn on a ``Figure`` directly (no pyplot, no GUI
+backend, no global figure list to leak) and kept from one plot to the next
+(``Canvas``), and long traces are reduced to a min/max envelope per pixel
+column before drawing, which looks identical at the plot's resolution and
+keeps every peak. During a run the plots are drawn in a worker process
+(``rig.plot_worker``); this module is the one drawing code for the worker
+and for a report rebuilt later.
+
+A plot's bytes depend only on its trace and its plot record: the same trace
+gives the same SVG whichever process draws it and whatever that process drew
+before (``svg.hashsalt`` fixes the ids the SVG writer would otherwise make
+random).
 """
 
 from __future__ import annotations
 
+import io
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import pandas as pd
+import numpy.typing as npt
+import pyarrow.parquet as pq
 from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from rig.results import StaircasePlot, TripPlot
+
+Trace = Mapping[str, npt.ArrayLike]
+"""A trace's columns by name: what ``read_trace`` gives (a pandas DataFrame also fits)."""
 
 TRACE_COLUMNS = ["t_s", "i_a", "i_rms_a", "commanded"]
 """The columns a trip-plot trace must have (see ``rig.results.TripPlot``)."""
@@ -69,59 +86,127 @@ def _mark_events(axes: Axes, plot: TripPlot, t_end: float) -> None:
         axes.axvline(plot.trip_instant_s, color="tab:red", lw=1.5, label=f"trip at {plot.trip_instant_s:.3f} s")
 
 
-def trip_plot_figure(trace: pd.DataFrame, plot: TripPlot) -> Figure:
-    """Two panels on one time axis: the commanded grid quantity above, DUT current below."""
-    missing = [column for column in TRACE_COLUMNS if column not in trace.columns]
+def _column(trace: Trace, name: str) -> np.ndarray:
+    return np.asarray(trace[name], dtype=float)
+
+
+def _check_columns(trace: Trace, plot: TripPlot | StaircasePlot, kind: str) -> None:
+    missing = [column for column in plot_columns(plot) if column not in trace]
     if missing:
-        raise ValueError(f"trace {plot.trace} lacks column(s) {', '.join(missing)} needed for a trip plot")
-    t = trace["t_s"].to_numpy(dtype=float)
+        raise ValueError(f"trace {plot.trace} lacks column(s) {', '.join(missing)} needed for a {kind} plot")
+
+
+@dataclass(frozen=True)
+class CanvasLayout:
+    """The height of a plot kind's figure and how its two panels share it (fractions of the figure)."""
+
+    height_in: float
+    height_ratios: tuple[float, float]
+    top: float
+    bottom: float
+
+
+TRIP_LAYOUT = CanvasLayout(HEIGHT_IN, (1.0, 1.4), top=0.93, bottom=0.09)
+STAIRCASE_LAYOUT = CanvasLayout(HEIGHT_IN * 0.8, (1.4, 1.0), top=0.92, bottom=0.1)
+
+
+class Canvas:
+    """A figure with two panels on one time axis, kept from one plot to the next.
+
+    Making a figure costs more than drawing one: matplotlib builds every
+    axes, spine and tick (five artists per tick) afresh for each new figure,
+    about half of a plot's time. A canvas builds them once. Each plot adds
+    its own artists inside ``drawing()``, which then takes exactly those
+    away and returns limits, labels and title to the state of a new canvas,
+    so a plot's bytes depend on its trace and record only, never on the
+    plots drawn before it (``tests/test_plots.py`` holds that to the byte).
+    """
+
+    def __init__(self, layout: CanvasLayout) -> None:
+        self.figure = Figure(figsize=(WIDTH_IN, layout.height_in), dpi=DPI)
+        self.top, self.bottom = self.figure.subplots(2, 1, sharex=True, height_ratios=list(layout.height_ratios))
+        self.figure.subplots_adjust(left=0.08, right=0.98, top=layout.top, bottom=layout.bottom, hspace=0.08)
+        self.title = self.figure.suptitle("", fontsize=12)
+        for axes in (self.top, self.bottom):
+            axes.grid(True, lw=0.4, alpha=0.5)
+
+    @contextmanager
+    def drawing(self, title: str) -> Iterator[tuple[Axes, Axes]]:
+        """The two panels, titled, to draw one plot on; cleared again afterwards, however it ends."""
+        self.title.set_text(title)
+        try:
+            yield self.top, self.bottom
+        finally:
+            self._clear()
+
+    def save_svg(self, out: Path | BinaryIO) -> None:
+        with rc_context({"svg.fonttype": "none", "svg.hashsalt": "v2g-rig"}):
+            self.figure.savefig(out, format="svg", metadata={"Date": None})
+
+    def _clear(self) -> None:
+        self.title.set_text("")
+        for axes in (self.top, self.bottom):
+            for artists in (axes.lines, axes.patches, axes.collections, axes.texts):
+                for artist in list(artists):
+                    artist.remove()
+            legend = axes.get_legend()
+            if legend is not None:
+                legend.remove()
+            axes.set_xlabel("")
+            axes.set_ylabel("")
+            axes.relim()
+            axes.autoscale(True)
+
+
+_canvases = threading.local()
+"""Each thread's canvases by layout (matplotlib figures are not to be shared between threads)."""
+
+
+def canvas(layout: CanvasLayout) -> Canvas:
+    """This thread's canvas for ``layout``, made on first use."""
+    kept: dict[CanvasLayout, Canvas] = _canvases.__dict__.setdefault("by_layout", {})
+    if layout not in kept:
+        kept[layout] = Canvas(layout)
+    return kept[layout]
+
+
+def draw_trip(top: Axes, bottom: Axes, trace: Trace, plot: TripPlot) -> None:
+    """The commanded grid quantity above, the DUT current below, events and limits on both."""
+    _check_columns(trace, plot, "trip")
+    t = _column(trace, "t_s")
     t_end = float(t[-1]) if len(t) else 0.0
 
-    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
-    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[1, 1.4])
-    figure.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.09, hspace=0.08)
-    figure.suptitle(plot.title or plot.trace, fontsize=12)
-
-    top.plot(*envelope(t, trace["commanded"].to_numpy(dtype=float)), color="tab:blue", lw=1.2)
+    top.plot(*envelope(t, _column(trace, "commanded")), color="tab:blue", lw=1.2)
     top.set_ylabel(_label(plot))
     _mark_events(top, plot, t_end)
 
-    bottom.plot(*envelope(t, trace["i_a"].to_numpy(dtype=float)), color="tab:gray", lw=0.6, alpha=0.5,
+    bottom.plot(*envelope(t, _column(trace, "i_a")), color="tab:gray", lw=0.6, alpha=0.5,
                 label="DUT current, instantaneous")
-    bottom.plot(*envelope(t, trace["i_rms_a"].to_numpy(dtype=float)), color="tab:orange", lw=2.0,
+    bottom.plot(*envelope(t, _column(trace, "i_rms_a")), color="tab:orange", lw=2.0,
                 label="DUT current, one-cycle rms")
     bottom.axhline(plot.threshold_a, color="tab:purple", lw=1.0, ls=":", label=f"threshold {plot.threshold_a:g} A")
     _mark_events(bottom, plot, t_end)
     bottom.set_ylabel("current (A)")
     bottom.set_xlabel("time from disturbance (s)")
     bottom.legend(loc="upper right", fontsize=8, framealpha=0.9)
-
-    for axes in (top, bottom):
-        axes.grid(True, lw=0.4, alpha=0.5)
     if len(t):
         bottom.set_xlim(float(t[0]), t_end)
-    return figure
 
 
 STAIRCASE_COLUMNS = ["applied_s", "read_s", "level", "measured_level", "current_a"]
 """The columns a staircase trace must have (see ``rig.results.StaircasePlot``)."""
 
 
-def staircase_figure(trace: pd.DataFrame, plot: StaircasePlot) -> Figure:
+def draw_staircase(top: Axes, bottom: Axes, trace: Trace, plot: StaircasePlot) -> None:
     """A trip-value search: each level held in turn above, the DUT current read after each below."""
-    missing = [column for column in STAIRCASE_COLUMNS if column not in trace.columns]
-    if missing:
-        raise ValueError(f"trace {plot.trace} lacks column(s) {', '.join(missing)} needed for a staircase plot")
-    t0 = float(trace["applied_s"].iloc[0]) if len(trace) else 0.0
-    start = trace["applied_s"].to_numpy(dtype=float) - t0
-    end = trace["read_s"].to_numpy(dtype=float) - t0
-    level = trace["measured_level"].to_numpy(dtype=float)
-    current = trace["current_a"].to_numpy(dtype=float)
+    _check_columns(trace, plot, "staircase")
+    applied = _column(trace, "applied_s")
+    t0 = float(applied[0]) if len(applied) else 0.0
+    start = applied - t0
+    end = _column(trace, "read_s") - t0
+    level = _column(trace, "measured_level")
+    current = _column(trace, "current_a")
 
-    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN * 0.8), dpi=DPI)
-    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[1.4, 1])
-    figure.subplots_adjust(left=0.08, right=0.98, top=0.92, bottom=0.1, hspace=0.08)
-    figure.suptitle(plot.title or plot.trace, fontsize=12)
     if plot.limit_min is not None or plot.limit_max is not None:
         low = plot.limit_min if plot.limit_min is not None else float(np.min(level))
         high = plot.limit_max if plot.limit_max is not None else float(np.max(level))
@@ -142,33 +227,43 @@ def staircase_figure(trace: pd.DataFrame, plot: StaircasePlot) -> Figure:
     bottom.set_ylabel("current (A)")
     bottom.set_xlabel("time from the first level (s)")
     bottom.legend(loc="best", fontsize=8, framealpha=0.9)
-    for axes in (top, bottom):
-        axes.grid(True, lw=0.4, alpha=0.5)
-    return figure
 
 
-def draw_plot(trace_df: pd.DataFrame, plot: TripPlot | StaircasePlot, out: Path | BinaryIO) -> None:
-    """Draw whichever kind of plot a case asked for."""
-    if isinstance(plot, StaircasePlot):
-        _save_svg(staircase_figure(trace_df, plot), out)
-    else:
-        draw_trip_plot(trace_df, plot, out)
+def read_trace(path: Path, plot: TripPlot | StaircasePlot) -> dict[str, np.ndarray]:
+    """The columns a plot needs, read from its trace file (those it lacks are left out for the plot to name).
+
+    Read with pyarrow alone: the plot worker then starts without importing pandas.
+    """
+    with pq.ParquetFile(path) as file:
+        present = [name for name in plot_columns(plot) if name in file.schema_arrow.names]
+        table = file.read(columns=present)
+    return {name: table.column(name).to_numpy() for name in present}
 
 
 def plot_columns(plot: TripPlot | StaircasePlot) -> list[str]:
     return STAIRCASE_COLUMNS if isinstance(plot, StaircasePlot) else TRACE_COLUMNS
 
 
-def draw_trip_plot(trace_df: pd.DataFrame, plot: TripPlot, out: Path | BinaryIO) -> None:
-    """Draw a trip plot as SVG to a path or to an open binary file (e.g. an atomic evidence write).
+def draw_plot(trace: Trace, plot: TripPlot | StaircasePlot, out: Path | BinaryIO, on: Canvas | None = None) -> None:
+    """Draw whichever kind of plot a case asked for, as SVG to a path or an open binary file.
 
-    SVG rather than PNG: vector lines a reviewer can zoom into, text that stays
-    text (searchable, no embedded glyph outlines), and about half the time to
-    write, which matters because the run is benchmarked with its report.
+    ``on`` is the canvas to draw on: by default this thread's kept canvas for
+    the plot's kind. SVG rather than PNG: vector lines a reviewer can zoom
+    into, text that stays text (searchable, no embedded glyph outlines), and
+    about half the time to write.
     """
-    _save_svg(trip_plot_figure(trace_df, plot), out)
+    staircase = isinstance(plot, StaircasePlot)
+    chosen = on if on is not None else canvas(STAIRCASE_LAYOUT if staircase else TRIP_LAYOUT)
+    with chosen.drawing(plot.title or plot.trace) as (top, bottom):
+        if isinstance(plot, StaircasePlot):
+            draw_staircase(top, bottom, trace, plot)
+        else:
+            draw_trip(top, bottom, trace, plot)
+        chosen.save_svg(out)
 
 
-def _save_svg(figure: Figure, out: Path | BinaryIO) -> None:
-    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "v2g-rig"}):
-        figure.savefig(out, format="svg", metadata={"Date": None})
+def plot_svg(trace: Trace, plot: TripPlot | StaircasePlot) -> bytes:
+    """The SVG document of a plot, as bytes."""
+    out = io.BytesIO()
+    draw_plot(trace, plot, out)
+    return out.getvalue()

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import rig.report
+import rig.plots
 from rig.evidence import RunRecorder, read_manifest
-from rig.plots import draw_plot, draw_trip_plot, envelope, trip_plot_figure
+from rig.plots import TRIP_LAYOUT, Canvas, draw_plot, draw_trip, envelope
 from rig.report import format_limit, format_setting, render_report
 from rig.results import InstrumentIdentity, Limit
 from rig.verify import verify_run
@@ -114,7 +114,7 @@ def test_rerendering_keeps_existing_plots(tmp_path: Path, monkeypatch: pytest.Mo
         drawn.append(plot.trace)
         draw_plot(trace, plot, out)
 
-    monkeypatch.setattr(rig.report, "draw_plot", counting_draw)
+    monkeypatch.setattr(rig.plots, "draw_plot", counting_draw)
     record_trip_case(recorder, "g99.of2.trip_time")
     render_report(run_dir, recorder)
     render_report(run_dir)
@@ -145,10 +145,12 @@ def test_a_plot_of_a_long_trace_is_drawn_from_a_decimated_line(tmp_path: Path) -
     recorder = RunRecorder.create(run_dir, run_info())
     case = record_trip_case(recorder, CASES[0])
     trace = trip_trace(rate_hz=1_000_000.0)
-    figure = trip_plot_figure(trace, case.plot)
-    longest = max(len(line.get_xdata()) for axes in figure.axes for line in axes.get_lines())
+    canvas = Canvas(TRIP_LAYOUT)
+    with canvas.drawing(case.id) as (top, bottom):
+        draw_trip(top, bottom, trace, case.plot)
+        longest = max(len(line.get_xdata()) for axes in (top, bottom) for line in axes.get_lines())
     assert longest <= 2 * 1500 + 2
-    draw_trip_plot(trace, case.plot, tmp_path / "long.svg")
+    draw_plot(trace, case.plot, tmp_path / "long.svg")
     assert b"<svg" in (tmp_path / "long.svg").read_bytes()[:500]
 
 
