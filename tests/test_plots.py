@@ -132,21 +132,23 @@ def test_a_run_draws_its_plots_in_its_worker_not_in_its_own_process(tmp_path: Pa
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     drawn_here: list[str] = []
     monkeypatch.setattr(rig.plots, "draw_plot", lambda trace, plot, out, on=None: drawn_here.append(plot.trace))
-    run = run_cases(tmp_path / "run", ids=SHORT)
+    recorder = run_cases(tmp_path / "run", ids=SHORT).recorder
     assert drawn_here == []
     monkeypatch.undo()
-    _plots_in_record(run.recorder.run_dir, SHORT)
-    svg = (run.recorder.run_dir / plot_relpath(SHORT[1])).read_bytes()
-    case = run.recorder.results.cases[1]
+    assert recorder is not None
+    _plots_in_record(recorder.run_dir, SHORT)
+    svg = (recorder.run_dir / plot_relpath(SHORT[1])).read_bytes()
+    case = recorder.results.cases[1]
     assert case.plot is not None
-    assert svg == plot_svg(read_trace(run.recorder.run_dir / case.plot.trace, case.plot), case.plot)
+    assert svg == plot_svg(read_trace(recorder.run_dir / case.plot.trace, case.plot), case.plot)
 
 
 def test_without_a_worker_the_report_draws_every_plot_as_the_run_closes(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PlotWorker, "start", classmethod(lambda cls: None))
-    run = run_cases(tmp_path / "run", ids=SHORT)
-    _plots_in_record(run.recorder.run_dir, SHORT)
+    recorder = run_cases(tmp_path / "run", ids=SHORT).recorder
+    assert recorder is not None
+    _plots_in_record(recorder.run_dir, SHORT)
 
 
 def test_a_worker_that_dies_mid_run_leaves_its_plots_to_the_report(tmp_path: Path) -> None:
