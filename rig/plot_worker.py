@@ -8,46 +8,50 @@ lock with the bench, and matplotlib is not thread-safe). It is started as
 the run starts, so importing matplotlib overlaps opening the bench, and it
 draws each plot as soon as its case has ended.
 
-What the worker may do: read a trace that the run has already written (a
-plot is a view of the evidence on disk, like the report) and answer the SVG
-bytes. It writes no file: the run commits every answer through
-``rig.evidence`` like any other file, so the manifest keeps its one writer
-and every write its staging order. A plot the worker did not deliver (it
-could not start, it died, the run ended before it answered) is drawn by
-``rig.report`` when the report is rendered, with the same function from the
-same trace, so the bytes are the same either way.
+What the worker does: the run reads each trace it has written back from the
+evidence and reduces it to what the plot shows (``rig.plots.drawing``, cheap);
+the worker draws that with matplotlib and answers the SVG bytes. So it loads
+neither pyarrow nor pydantic, and starts sooner. It writes no file: the run
+commits every answer through ``rig.evidence`` like any other file, so the
+manifest keeps its one writer and every write its staging order. A plot the
+worker did not deliver (it could not start, it died, the run ended before it
+answered) is drawn by ``rig.report`` when the report is rendered, with the
+same functions from the same trace, so the bytes are the same either way.
 
 The worker runs in its own process group, so a terminal's Ctrl-C reaches
 only the rig, which decides how the run ends; it ignores SIGINT anyway, and
 ends when the rig closes its job pipe, or is gone.
 
 Wire format, both ways: a 4-byte big-endian length, then a pickle. A job is
-``(case_id, trace_path, plot)``, an answer ``(case_id, svg_or_None)``.
+``(case_id, drawing)``, an answer ``(case_id, svg_or_None)``.
 Pickles are only exchanged with a child this process started from the same
 code.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
+import queue
 import select
 import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rig.results import StaircasePlot, TripPlot
+from rig.plots import Drawing
 
 _LENGTH = struct.Struct(">I")
 
 
 @dataclass(frozen=True)
 class DrawnPlot:
-    """The worker's answer for one case: the SVG, or None when the trace could not be drawn
+    """The worker's answer for one case: the SVG, or None when it could not be drawn
     (the report then tries again and says why)."""
 
     case_id: str
@@ -58,6 +62,22 @@ def _write_frame(fd: int, payload: bytes) -> None:
     data = memoryview(_LENGTH.pack(len(payload)) + payload)
     while data:
         data = data[os.write(fd, data):]
+
+
+PIPE_BYTES = 1 << 20
+"""Pipe buffer asked for, where the system lets a pipe grow (Linux: up to ``/proc/sys/fs/pipe-max-size``)."""
+
+
+def _widen(fd: int) -> None:
+    """Let a pipe hold several jobs or answers (a job is ~150 kB, an SVG up to ~170 kB; the default
+    buffer is 64 kB), so neither side waits for the other to read: the worker would otherwise idle
+    while the rig runs a case, and the rig's write of a job wait for the worker's reading thread."""
+    import fcntl
+
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (AttributeError, OSError):  # not Linux, or above the system's limit: smaller pipes, same results
+        pass
 
 
 def _read_exactly(fd: int, count: int) -> bytes | None:
@@ -87,11 +107,16 @@ class PlotWorker:
         assert process.stdin is not None and process.stdout is not None
         self._jobs = process.stdin.fileno()
         self._answers = process.stdout.fileno()
+        for pipe in (self._jobs, self._answers):
+            _widen(pipe)
         self._outstanding: set[str] = set()
 
     @classmethod
     def start(cls) -> PlotWorker | None:
-        """Start a worker on this interpreter and this copy of ``rig``; None if no process can be started."""
+        """Start a worker on this interpreter and this copy of ``rig``; None if no process can be started
+        (or off POSIX, where pipes cannot be waited on with ``select``)."""
+        if os.name != "posix":
+            return None
         rig_root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([rig_root, *filter(None, [env.get("PYTHONPATH")])])
@@ -108,10 +133,10 @@ class PlotWorker:
         """Jobs sent and not answered yet."""
         return len(self._outstanding)
 
-    def submit(self, case_id: str, trace: Path, plot: TripPlot | StaircasePlot) -> bool:
+    def submit(self, case_id: str, drawing: Drawing) -> bool:
         """Send a job; False if the worker is gone (the plot is then drawn with the report)."""
         try:
-            _write_frame(self._jobs, pickle.dumps((case_id, str(trace), plot)))
+            _write_frame(self._jobs, pickle.dumps((case_id, drawing)))
         except OSError:
             return False
         self._outstanding.add(case_id)
@@ -153,23 +178,44 @@ class PlotWorker:
         process.wait()
 
 
-def _draw(case_id: str, trace_path: str, plot: TripPlot | StaircasePlot) -> tuple[str, bytes | None]:
-    """One job: ``(case_id, svg)``, or ``(case_id, None)`` when the trace cannot be drawn."""
-    from rig.plots import plot_svg, read_trace
+def _draw(case_id: str, drawing: Drawing) -> tuple[str, bytes | None]:
+    """One job: ``(case_id, svg)``, or ``(case_id, None)`` when it cannot be drawn."""
+    from rig.plots import svg_bytes
 
     try:
-        return case_id, plot_svg(read_trace(Path(trace_path), plot), plot)
-    except (OSError, ValueError, KeyError):
+        return case_id, svg_bytes(drawing)
+    except (OSError, ValueError):
         return case_id, None
+
+
+def _receive_jobs(fd: int, jobs: queue.SimpleQueue[bytes | None]) -> None:
+    """Read jobs as they come, so the rig's writes never wait on a drawing (None: no more jobs).
+
+    Both directions carry large messages (a job's lines, an answer's SVG): if
+    the worker drew with its job pipe full while the rig waited to write the
+    next job, and the rig was not reading answers, each would wait for the
+    other for ever.
+    """
+    while (frame := _read_frame(fd)) is not None:
+        jobs.put(frame)
+    jobs.put(None)
 
 
 def main() -> None:
     """The worker: draw each job it is sent, in order, until the rig closes the pipe or is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import rig.plots  # noqa: F401  -- matplotlib loads now, while the rig opens the bench
+    # Imports make objects by the hundred thousand and no garbage: the cyclic collector would only
+    # walk them again and again. Collect from after the imports on, and never walk those again.
+    gc.disable()
+    import matplotlib.backends.backend_svg  # noqa: F401  -- loaded now, while the rig opens the bench
+    import matplotlib.figure  # noqa: F401
 
-    jobs, answers = sys.stdin.fileno(), sys.stdout.fileno()
-    while (frame := _read_frame(jobs)) is not None:
+    gc.freeze()
+    gc.enable()
+    jobs: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    threading.Thread(target=_receive_jobs, args=(sys.stdin.fileno(), jobs), daemon=True).start()
+    answers = sys.stdout.fileno()
+    while (frame := jobs.get()) is not None:
         try:
             _write_frame(answers, pickle.dumps(_draw(*pickle.loads(frame))))
         except BrokenPipeError:

@@ -28,6 +28,7 @@ from rig.errors import RigInputError
 from rig.evidence import EvidenceDir, RunRecorder, read_results, safe_file_name
 from rig.formatting import format_limit, format_measured, format_number, format_setting
 from rig.plot_worker import DrawnPlot, PlotWorker
+from rig.plots import draw_svg, read_drawing
 from rig.results import CaseResult, Limit, RunResults, StaircasePlot, TripPlot, Verdict
 from rig.verify import verify_run
 
@@ -106,12 +107,10 @@ def _ensure_plot(run_dir: Path, evidence: EvidenceDir, case_id: str,
     relpath = plot_relpath(case_id)
     if (run_dir / relpath).exists():
         return relpath, None
-    from rig import plots  # matplotlib loads only if a plot is drawn here (in a run, the worker draws them)
-
     try:
-        trace = plots.read_trace(run_dir / plot.trace, plot)
-        evidence.write_stream(relpath, lambda file: plots.draw_plot(trace, plot, file))
-    except (OSError, ValueError, KeyError) as error:  # a damaged run still gets its report
+        drawing = read_drawing(run_dir / plot.trace, plot)
+        evidence.write_stream(relpath, lambda file: draw_svg(drawing, file))
+    except (OSError, ValueError) as error:  # a damaged run still gets its report
         return None, f"plot not drawn: trace {plot.trace}: {error}"
     return relpath, None
 
@@ -140,7 +139,10 @@ class RunPlots:
         if self._worker is None:
             return
         if case.plot is not None:
-            self._worker.submit(case.id, evidence.run_dir / case.plot.trace, case.plot)
+            try:
+                self._worker.submit(case.id, read_drawing(evidence.run_dir / case.plot.trace, case.plot))
+            except (OSError, ValueError):
+                pass  # a trace that cannot be drawn: the report tries again and says why
         self._commit(evidence, self._worker.answers())
 
     def finish(self, evidence: EvidenceDir) -> None:

@@ -6,17 +6,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import threading
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-import rig.plots
+import rig.report
 from campaign_helpers import COMPLIANT, PROTECTION_PLAN, SIM_BENCH, run_cases
 from rig.engine import CampaignRun, RunRequest, prepare
 from rig.evidence import RunRecorder, read_manifest
 from rig.plot_worker import PlotWorker
-from rig.plots import STAIRCASE_LAYOUT, TRIP_LAYOUT, Canvas, plot_svg, read_trace
+from rig.plots import STAIRCASE_LAYOUT, TRIP_LAYOUT, Canvas, draw_svg, drawing, read_drawing, read_trace, svg_bytes
 from rig.report import plot_relpath
 from rig.results import StaircasePlot, TripPlot
 from rig.verify import verify_run
@@ -50,22 +51,29 @@ def plots_of_every_shape(tmp_path: Path) -> tuple[Path, list[TripPlot | Staircas
 
 def test_a_plot_drawn_on_a_kept_canvas_is_byte_for_byte_the_plot_drawn_on_a_new_one(tmp_path: Path) -> None:
     run_dir, plots = plots_of_every_shape(tmp_path)
-    kept = [plot_svg(read_trace(run_dir / plot.trace, plot), plot) for plot in plots * 2]
+    kept = [svg_bytes(read_drawing(run_dir / plot.trace, plot)) for plot in plots * 2]
     for plot, drawn_after_others in zip(plots * 2, kept):
         fresh = Canvas(STAIRCASE_LAYOUT if isinstance(plot, StaircasePlot) else TRIP_LAYOUT)
-        trace = read_trace(run_dir / plot.trace, plot)
-        rig.plots.draw_plot(trace, plot, tmp_path / "fresh.svg", on=fresh)
+        draw_svg(read_drawing(run_dir / plot.trace, plot), tmp_path / "fresh.svg", on=fresh)
         assert drawn_after_others == (tmp_path / "fresh.svg").read_bytes(), plot.title
     assert len(set(kept)) == len(plots)  # and the plots do differ from one another
 
 
-def test_a_plot_that_cannot_be_drawn_leaves_its_canvas_clean(tmp_path: Path) -> None:
+def test_a_trace_without_a_column_a_plot_needs_is_refused_by_name(tmp_path: Path) -> None:
     run_dir, plots = plots_of_every_shape(tmp_path)
     trace = read_trace(run_dir / plots[0].trace, plots[0])
-    before = plot_svg(trace, plots[0])
-    with pytest.raises(ValueError, match="lacks column"):
-        plot_svg({name: trace[name] for name in ("t_s", "i_a")}, plots[0])
-    assert plot_svg(trace, plots[0]) == before
+    with pytest.raises(ValueError, match=r"lacks column\(s\) i_rms_a, commanded needed for a trip_time plot"):
+        drawing({name: trace[name] for name in ("t_s", "i_a")}, plots[0])
+
+
+def test_a_drawing_that_fails_leaves_its_canvas_clean(tmp_path: Path) -> None:
+    run_dir, plots = plots_of_every_shape(tmp_path)
+    good = read_drawing(run_dir / plots[0].trace, plots[0])
+    before = svg_bytes(good)
+    broken = dataclasses.replace(good, span_s=(0.0, float("nan")))
+    with pytest.raises(ValueError):
+        svg_bytes(broken)
+    assert svg_bytes(good) == before
 
 
 def test_the_worker_draws_the_same_bytes_as_this_process(tmp_path: Path) -> None:
@@ -74,29 +82,48 @@ def test_the_worker_draws_the_same_bytes_as_this_process(tmp_path: Path) -> None
     assert worker is not None
     try:
         for plot in plots:
-            assert worker.submit(plot.title or "", run_dir / plot.trace, plot)
+            assert worker.submit(plot.title or "", read_drawing(run_dir / plot.trace, plot))
         answers = {}
         while worker.outstanding:
             answers.update({a.case_id: a.svg for a in worker.answers(timeout_s=60.0)})
     finally:
         worker.close()
-    assert answers == {plot.title: plot_svg(read_trace(run_dir / plot.trace, plot), plot) for plot in plots}
+    assert answers == {plot.title: svg_bytes(read_drawing(run_dir / plot.trace, plot)) for plot in plots}
 
 
-def test_the_worker_answers_none_for_a_trace_it_cannot_read_and_goes_on(tmp_path: Path) -> None:
+def test_many_large_jobs_sent_before_any_answer_is_read_do_not_wedge_rig_and_worker(tmp_path: Path) -> None:
+    """Jobs and answers each outgrow a pipe's buffer: neither side may wait on the other's write."""
     run_dir, plots = plots_of_every_shape(tmp_path)
-    (run_dir / plots[0].trace).unlink()
+    big = read_drawing(run_dir / plots[0].trace, plots[0])
+    worker = PlotWorker.start()
+    assert worker is not None
+    sent = threading.Thread(target=lambda: [worker.submit(f"job {k}", big) for k in range(24)], daemon=True)
+    try:
+        sent.start()
+        sent.join(timeout=120.0)
+        assert not sent.is_alive(), "the rig could not send its jobs: the worker stopped reading them"
+        answers = []
+        while worker.outstanding:
+            answers += worker.answers(timeout_s=60.0)
+    finally:
+        worker.close()
+    assert len(answers) == 24 and all(a.svg == answers[0].svg for a in answers)
+
+
+def test_the_worker_answers_none_for_a_drawing_it_cannot_draw_and_goes_on(tmp_path: Path) -> None:
+    run_dir, plots = plots_of_every_shape(tmp_path)
+    good = read_drawing(run_dir / plots[1].trace, plots[1])
     worker = PlotWorker.start()
     assert worker is not None
     try:
-        worker.submit("gone", run_dir / plots[0].trace, plots[0])
-        worker.submit("there", run_dir / plots[1].trace, plots[1])
+        worker.submit("broken", dataclasses.replace(good, span_s=(0.0, float("nan"))))
+        worker.submit("fine", good)
         answers = {}
         while worker.outstanding:
             answers.update({a.case_id: a.svg for a in worker.answers(timeout_s=60.0)})
     finally:
         worker.close()
-    assert answers["gone"] is None and answers["there"] is not None and answers["there"].startswith(b"<?xml")
+    assert answers["broken"] is None and answers["fine"] == svg_bytes(good)
 
 
 def test_the_worker_is_out_of_reach_of_a_terminal_ctrl_c(tmp_path: Path) -> None:
@@ -107,11 +134,11 @@ def test_the_worker_is_out_of_reach_of_a_terminal_ctrl_c(tmp_path: Path) -> None
     try:
         pid = worker._process.pid
         assert os.getpgid(pid) != os.getpgid(0)
-        worker.submit("first", run_dir / plots[0].trace, plots[0])
+        worker.submit("first", read_drawing(run_dir / plots[0].trace, plots[0]))
         while worker.outstanding:  # answered: its imports are done and its handler is set
             worker.answers(timeout_s=60.0)
         os.kill(pid, signal.SIGINT)
-        worker.submit("after Ctrl-C", run_dir / plots[1].trace, plots[1])
+        worker.submit("after Ctrl-C", read_drawing(run_dir / plots[1].trace, plots[1]))
         answers = worker.answers(timeout_s=60.0)
         assert [a.case_id for a in answers] == ["after Ctrl-C"] and answers[0].svg is not None
     finally:
@@ -131,7 +158,7 @@ def _plots_in_record(run_dir: Path, cases: list[str]) -> None:
 def test_a_run_draws_its_plots_in_its_worker_not_in_its_own_process(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     drawn_here: list[str] = []
-    monkeypatch.setattr(rig.plots, "draw_plot", lambda trace, plot, out, on=None: drawn_here.append(plot.trace))
+    monkeypatch.setattr(rig.report, "draw_svg", lambda d, out: drawn_here.append(d.title))
     recorder = run_cases(tmp_path / "run", ids=SHORT).recorder
     assert drawn_here == []
     monkeypatch.undo()
@@ -140,7 +167,7 @@ def test_a_run_draws_its_plots_in_its_worker_not_in_its_own_process(tmp_path: Pa
     svg = (recorder.run_dir / plot_relpath(SHORT[1])).read_bytes()
     case = recorder.results.cases[1]
     assert case.plot is not None
-    assert svg == plot_svg(read_trace(recorder.run_dir / case.plot.trace, case.plot), case.plot)
+    assert svg == svg_bytes(read_drawing(recorder.run_dir / case.plot.trace, case.plot))
 
 
 def test_without_a_worker_the_report_draws_every_plot_as_the_run_closes(tmp_path: Path,
