@@ -44,7 +44,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rig.plots import Drawing
+from rig.plots import Drawing, svg_bytes
 
 _LENGTH = struct.Struct(">I")
 
@@ -180,8 +180,6 @@ class PlotWorker:
 
 def _draw(case_id: str, drawing: Drawing) -> tuple[str, bytes | None]:
     """One job: ``(case_id, svg)``, or ``(case_id, None)`` when it cannot be drawn."""
-    from rig.plots import svg_bytes
-
     try:
         return case_id, svg_bytes(drawing)
     except (OSError, ValueError):

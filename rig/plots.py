@@ -193,7 +193,7 @@ class Canvas:
     Making a figure costs more than drawing one: matplotlib builds every
     axes, spine and tick (five artists per tick) afresh for each new figure,
     about half of a plot's time. A canvas builds them once. Each plot adds
-    its own artists inside ``drawing()``, which then takes exactly those
+    its own artists inside ``panels()``, which then takes exactly those
     away and returns limits, labels and title to the state of a new canvas,
     so a plot's bytes depend on its trace and record only, never on the
     plots drawn before it (``tests/test_plots.py`` holds that to the byte).
@@ -210,7 +210,7 @@ class Canvas:
             axes.grid(True, lw=0.4, alpha=0.5)
 
     @contextmanager
-    def drawing(self, title: str) -> Iterator[tuple[Axes, Axes]]:
+    def panels(self, title: str) -> Iterator[tuple[Axes, Axes]]:
         """The two panels, titled, to draw one plot on; cleared again afterwards, however it ends."""
         self.title.set_text(title)
         try:
@@ -312,7 +312,7 @@ def draw_svg(d: Drawing, out: Path | BinaryIO, on: Canvas | None = None) -> None
     about half the time to write.
     """
     chosen = on if on is not None else canvas(STAIRCASE_LAYOUT if isinstance(d, StaircaseDrawing) else TRIP_LAYOUT)
-    with chosen.drawing(d.title) as (top, bottom):
+    with chosen.panels(d.title) as (top, bottom):
         if isinstance(d, StaircaseDrawing):
             draw_staircase(top, bottom, d)
         else:

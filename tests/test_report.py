@@ -149,7 +149,7 @@ def test_a_plot_of_a_long_trace_is_drawn_from_a_decimated_line(tmp_path: Path) -
     d = drawing(trace, case.plot)
     assert isinstance(d, TripDrawing)
     canvas = Canvas(TRIP_LAYOUT)
-    with canvas.drawing(case.id) as (top, bottom):
+    with canvas.panels(case.id) as (top, bottom):
         draw_trip(top, bottom, d)
         longest = max(len(line.get_xdata()) for axes in (top, bottom) for line in axes.get_lines())
     assert longest <= 2 * 1500 + 2
