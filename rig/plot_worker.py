@@ -42,7 +42,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from rig.plots import Drawing, svg_bytes
 
@@ -117,11 +116,11 @@ class PlotWorker:
         (or off POSIX, where pipes cannot be waited on with ``select``)."""
         if os.name != "posix":
             return None
-        rig_root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([rig_root, *filter(None, [env.get("PYTHONPATH")])])
+        # The worker must import the same rig as this process (a checkout may sit on sys.path before an
+        # installed copy): it gets this process's sys.path, in order, and no working directory in front (-P).
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(entry for entry in sys.path if entry)}
         try:
-            process = subprocess.Popen([sys.executable, "-m", "rig.plot_worker"], stdin=subprocess.PIPE,
+            process = subprocess.Popen([sys.executable, "-P", "-m", "rig.plot_worker"], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                                        process_group=0)
         except OSError:

@@ -146,6 +146,24 @@ def test_the_worker_is_out_of_reach_of_a_terminal_ctrl_c(tmp_path: Path) -> None
     assert worker._process.returncode is not None  # closed means gone
 
 
+def test_the_worker_imports_the_rig_this_process_runs_not_one_in_its_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_dir, plots = plots_of_every_shape(tmp_path)
+    impostor = tmp_path / "elsewhere" / "rig"
+    impostor.mkdir(parents=True)
+    (impostor / "__init__.py").write_text('raise ImportError("not the rig that started the worker")\n')
+    monkeypatch.chdir(impostor.parent)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    worker = PlotWorker.start()
+    assert worker is not None
+    try:
+        worker.submit("here", read_drawing(run_dir / plots[0].trace, plots[0]))
+        answers = worker.answers(timeout_s=60.0)
+    finally:
+        worker.close()
+    assert [a.case_id for a in answers] == ["here"] and answers[0].svg is not None
+
+
 def _plots_in_record(run_dir: Path, cases: list[str]) -> None:
     listed = read_manifest(run_dir).files
     for case_id in cases:
