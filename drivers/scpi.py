@@ -140,20 +140,49 @@ class ScpiDriver:
             self._unsynced = False
 
     def query_block(self, command: str, datatype: BlockType) -> Any:
-        """Read an IEEE 488.2 binary block as a numpy array."""
+        """Read an IEEE 488.2 definite-length binary block (``#<n><length><bytes>``) as a numpy array.
+
+        The block is read with the termination character switched off, its
+        payload in one read of the length its header gives: the payload may
+        hold any byte, newlines among them, and with the character on
+        pyvisa-py ends a read at each one (a capture of a few megabytes took
+        tens of thousands of reads). Knowing the length, no read waits for an
+        end of message that a socket cannot signal.
+        """
         stop.checkpoint()
         if self._unsynced:
             self._resync()
         self._unsynced = True
         try:
-            block = self._session.query_binary_values(command, datatype=datatype, is_big_endian=False,
-                                                      container=np.array)  # type: ignore[arg-type]  # the fast frombuffer path
+            self._session.write(command)
+            payload = self._read_block(command)
         except VisaIOError as err:
             raise InstrumentError(self.name, command, f"no answer: {err.description}") from None
         except OSError as err:
             raise InstrumentError(self.name, command, f"connection failed: {err}") from None
         self._unsynced = False
-        return block
+        return np.frombuffer(payload, dtype=np.dtype(datatype).newbyteorder("<"))  # little-endian, as requested
+
+    def _read_block(self, command: str) -> memoryview:
+        """The payload of the block that answers ``command``, with its terminator read and checked."""
+        session = self._session
+        termination = session.read_termination or ""
+        session.read_termination = None
+        try:
+            head = session.read_bytes(2)
+            if head[:1] != b"#" or not head[1:2].isdigit() or head[1:2] == b"0":
+                raise InstrumentError(self.name, command, f"expected a definite-length block (#<n><length>), "
+                                                          f"got {head!r}")
+            length_field = session.read_bytes(int(head[1:2]))
+            if not length_field.isdigit():
+                raise InstrumentError(self.name, command, f"block length {length_field!r} is not a number")
+            length = int(length_field)
+            data = session.read_bytes(length + len(termination), chunk_size=max(length + len(termination), 1))
+        finally:
+            session.read_termination = termination or None
+        if not data.endswith(termination.encode("ascii")):
+            raise InstrumentError(self.name, command, f"the {length}-byte block is not followed by {termination!r}")
+        return memoryview(data)[:length]
 
     def check_errors(self, after: str, first: str | None = None) -> None:
         """Drain ``SYST:ERR?``; raise naming the command if the queue held anything."""

@@ -34,9 +34,9 @@ from rig.evidence import RunRecorder, utc_now_iso
 from rig.plan import AnyCase, LoadedCase, PlanFiles, collect_plan_files, load_cases
 from rig.procedures import PROCEDURES
 from rig.procedures.outcome import ProcedureOutcome
-from rig.report import render_report
 from rig.decision import DecisionRule
 from rig.procedures.outcome import DutNotReady
+from rig.report import RunPlots, render_report
 from rig.results import (CaseResult, DutRecord, Limit, RunInfo, RunResults, RunStatus, StaircasePlot, TripPlot,
                          Uncertainty, Verdict)
 from rig.safety import bring_to_safe_state
@@ -225,6 +225,7 @@ class CampaignRun:
         self._stack = ExitStack()
         self.recorder: RunRecorder | None = None
         self.bench: OpenBench | None = None
+        self._plots = RunPlots()
         self._done = 0
         self._wall0 = time.perf_counter()
         self._sim0 = 0.0
@@ -245,6 +246,7 @@ class CampaignRun:
         prepared, request = self.prepared, self.prepared.request
         self._wall0 = time.perf_counter()
         stop.checkpoint()
+        self._plots.start()  # first, so the plot worker's imports overlap opening the bench
         self.recorder = RunRecorder.create(request.out_dir, RunInfo(
             started=utc_now_iso(), bench=prepared.bench.bench, bench_file="inputs/bench.yaml",
             dut=prepared.dut, rig_version=__version__, seed=prepared.seed, plans=prepared.plan_copies))
@@ -318,7 +320,7 @@ class CampaignRun:
     def _record(self, result: CaseResult) -> CaseResult:
         assert self.recorder is not None
         self.recorder.record_case(result)
-        render_report(self.recorder.run_dir, self.recorder)
+        self._plots.case_recorded(self.recorder, result)
         if self.listener:
             self.listener.case_finished(result)
         return result
@@ -359,7 +361,10 @@ class CampaignRun:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         with stop.deferred():  # a second Ctrl-C must not cut the safe state or the record short
-            self._close(exc_type, exc, tb)
+            try:
+                self._close(exc_type, exc, tb)
+            finally:
+                self._plots.close()
 
     def _close(self, exc_type, exc, tb) -> None:
         status: RunStatus = "complete"
@@ -387,6 +392,7 @@ class CampaignRun:
         if self.recorder is None:
             return
         try:
+            self._plots.finish(self.recorder)
             self.recorder.finish(status, reason, round(sim_seconds, 6), round(time.perf_counter() - self._wall0, 6))
             render_report(self.recorder.run_dir, self.recorder)
             self.recorder.seal()

@@ -2,10 +2,16 @@
 
 The report is rendered from results.json and the trace files as they are
 on disk, never from the engine's memory, so anyone can rebuild it from a
-run directory (``render_report(run_dir)``) and get the same document. The
-engine re-renders it after every case, so an interrupted run still has a
-report that says INCOMPLETE. Report and plots go through the evidence
-writer, so they are listed in manifest.json like every other file.
+run directory (``render_report(run_dir)``) and get the same document.
+
+During a run the plots are drawn by the plot worker as each case ends and
+committed as they come back (``RunPlots``); the report is rendered once, as
+the run closes its record, on every way a run can end short of a kill (a
+stopped run's report says INCOMPLETE). Whatever plot is still missing then
+is drawn here, in this process. A run killed outright may lack plots and
+its report; ``rig report DIR`` draws and renders them from its evidence.
+Report and plots go through the evidence writer, so they are listed in
+manifest.json like every other file.
 """
 
 from __future__ import annotations
@@ -16,13 +22,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
-import pandas as pd
 
 import rig
 from rig.errors import RigInputError
 from rig.evidence import EvidenceDir, RunRecorder, read_results, safe_file_name
 from rig.formatting import format_budget, format_limit, format_measured, format_number, format_setting
-from rig.plots import draw_plot, plot_columns
+from rig.plot_worker import DrawnPlot, PlotWorker
+from rig.plots import draw_svg, read_drawing
 from rig.results import CaseResult, Limit, RunResults, StaircasePlot, TripPlot, Verdict
 from rig.verify import verify_run
 
@@ -107,11 +113,61 @@ def _ensure_plot(run_dir: Path, evidence: EvidenceDir, case_id: str,
     if (run_dir / relpath).exists():
         return relpath, None
     try:
-        trace = pd.read_parquet(run_dir / plot.trace, columns=plot_columns(plot))
-        evidence.write_stream(relpath, lambda file: draw_plot(trace, plot, file))
-    except (OSError, ValueError, KeyError) as error:  # a damaged run still gets its report
+        drawing = read_drawing(run_dir / plot.trace, plot)
+        evidence.write_stream(relpath, lambda file: draw_svg(drawing, file))
+    except (OSError, ValueError) as error:  # a damaged run still gets its report
         return None, f"plot not drawn: trace {plot.trace}: {error}"
     return relpath, None
+
+
+class RunPlots:
+    """A run's plots: sent to the plot worker as each case is recorded, committed as they come back.
+
+    ``start`` when the run starts, ``case_recorded`` after each case,
+    ``finish`` before the run's record is closed (it waits for the plots
+    still being drawn), ``close`` on every way out. Without a worker (it
+    could not start, or died) nothing is lost: ``render_report`` draws
+    every plot that is missing when the report is rendered.
+    """
+
+    ANSWER_TIMEOUT_S = 30.0
+    """How long ``finish`` waits for the next plot before it leaves the rest to the report."""
+
+    def __init__(self) -> None:
+        self._worker: PlotWorker | None = None
+
+    def start(self) -> None:
+        self._worker = PlotWorker.start()
+
+    def case_recorded(self, evidence: EvidenceDir, case: CaseResult) -> None:
+        """Send the case's plot to the worker, and commit the plots it has finished so far."""
+        if self._worker is None:
+            return
+        if case.plot is not None:
+            try:
+                self._worker.submit(case.id, read_drawing(evidence.run_dir / case.plot.trace, case.plot))
+            except (OSError, ValueError):
+                pass  # a trace that cannot be drawn: the report tries again and says why
+        self._commit(evidence, self._worker.answers())
+
+    def finish(self, evidence: EvidenceDir) -> None:
+        """Commit every plot the worker still owes (each within ``ANSWER_TIMEOUT_S``)."""
+        while self._worker is not None and self._worker.outstanding:
+            answers = self._worker.answers(timeout_s=self.ANSWER_TIMEOUT_S)
+            if not answers:
+                break
+            self._commit(evidence, answers)
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    @staticmethod
+    def _commit(evidence: EvidenceDir, answers: list[DrawnPlot]) -> None:
+        for answer in answers:
+            if answer.svg is not None:
+                evidence.write_bytes(plot_relpath(answer.case_id), answer.svg)
 
 
 def _limit_line(name: str, limit: Limit, zone: Limit | None) -> str:

@@ -126,6 +126,23 @@ def test_write_trace_is_parquet_with_metadata_and_listed_with_its_hash(tmp_path:
     assert read_manifest(tmp_path / "run").files[relpath] == sha256_file(tmp_path / "run" / relpath)
 
 
+def test_trace_samples_are_kept_exactly_in_byte_stream_split_zstd(tmp_path: Path) -> None:
+    """The encoding is lossless: every float32 and float64 sample comes back bit for bit."""
+    recorder = RunRecorder.create(tmp_path / "run", run_info())
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"t_s": np.arange(5000) / 5000.0 - 0.5,
+                          "i_a": rng.normal(0.0, 30.0, 5000).astype(np.float32)})
+
+    relpath = recorder.write_trace("g99.uv.trip_time", "capture", frame)
+
+    parquet = pq.ParquetFile(tmp_path / "run" / relpath)
+    back = parquet.read().to_pandas()
+    assert back["t_s"].to_numpy().tobytes() == frame["t_s"].to_numpy().tobytes()
+    assert back["i_a"].to_numpy().tobytes() == frame["i_a"].to_numpy().tobytes()
+    column = parquet.metadata.row_group(0).column(1)
+    assert column.compression == "ZSTD" and "BYTE_STREAM_SPLIT" in column.encodings
+
+
 def test_record_case_and_finish_keep_results_json_equal_to_the_model(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     recorder = RunRecorder.create(run_dir, run_info())

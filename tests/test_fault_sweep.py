@@ -3,7 +3,8 @@
 Every instant of a run is covered: the rig's own start-up (imports, plan and
 bench loading, opening the lab), mid-case, between cases and closing. A stop
 (SIGINT/SIGTERM) must never give exit 0 nor a traceback, and whatever record
-it leaves is marked incomplete and verifies. A kill (SIGKILL, no chance to
+it leaves is marked incomplete, verifies, and holds its report and the plot
+of every case it recorded. A kill (SIGKILL, no chance to
 clean up) must leave a record that ``rig verify`` accepts as incomplete but
 consistent, while one changed byte in any of its files is still caught.
 
@@ -126,9 +127,13 @@ def test_forty_stops_at_random_instants_never_exit_0_nor_print_a_traceback(short
         assert "Traceback" not in o.output and "Exception ignored" not in o.output, where
         results = o.run_dir / "results.json"
         if results.exists():
-            assert json.loads(results.read_text())["run"]["status"] == "incomplete", where
+            record = json.loads(results.read_text())
+            assert record["run"]["status"] == "incomplete", where
             report = verify_run(o.run_dir)
             assert report.ok and report.sealed, where
+            listed = json.loads((o.run_dir / "manifest.json").read_text())["files"]
+            drawn = {f"plots/{case['id']}.svg" for case in record["cases"] if case["plot"] is not None}
+            assert {"report.html", *drawn} <= listed.keys(), where  # a stopped run still closes with them all
     with_record = [o for o in stopped if (o.run_dir / "results.json").exists()]
     assert len(with_record) >= 12, "instants mid-run must be part of the sweep"
 

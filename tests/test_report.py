@@ -9,7 +9,7 @@ import pytest
 
 import rig.report
 from rig.evidence import RunRecorder, read_manifest
-from rig.plots import draw_plot, draw_trip_plot, envelope, trip_plot_figure
+from rig.plots import TRIP_LAYOUT, Canvas, TripDrawing, draw_svg, draw_trip, drawing, envelope
 from rig.report import format_limit, format_setting, render_report
 from rig.results import InstrumentIdentity, Limit
 from rig.verify import verify_run
@@ -110,16 +110,16 @@ def test_rerendering_keeps_existing_plots(tmp_path: Path, monkeypatch: pytest.Mo
 
     drawn: list[str] = []
 
-    def counting_draw(trace, plot, out) -> None:
-        drawn.append(plot.trace)
-        draw_plot(trace, plot, out)
+    def counting_draw(d, out) -> None:
+        drawn.append(d.title)
+        draw_svg(d, out)
 
-    monkeypatch.setattr(rig.report, "draw_plot", counting_draw)
+    monkeypatch.setattr(rig.report, "draw_svg", counting_draw)
     record_trip_case(recorder, "g99.of2.trip_time")
     render_report(run_dir, recorder)
     render_report(run_dir)
 
-    assert drawn == ["traces/g99.of2.trip_time/capture.parquet"]
+    assert drawn == ["g99.of2.trip_time: 230 V -> 262.2 V"]  # its plot title
     assert {case_id: (run_dir / "plots" / f"{case_id}.svg").stat().st_mtime_ns for case_id in CASES} == first
     assert verify_run(run_dir).ok
 
@@ -145,10 +145,15 @@ def test_a_plot_of_a_long_trace_is_drawn_from_a_decimated_line(tmp_path: Path) -
     recorder = RunRecorder.create(run_dir, run_info())
     case = record_trip_case(recorder, CASES[0])
     trace = trip_trace(rate_hz=1_000_000.0)
-    figure = trip_plot_figure(trace, case.plot)
-    longest = max(len(line.get_xdata()) for axes in figure.axes for line in axes.get_lines())
+    assert case.plot is not None
+    d = drawing(trace, case.plot)
+    assert isinstance(d, TripDrawing)
+    canvas = Canvas(TRIP_LAYOUT)
+    with canvas.panels(case.id) as (top, bottom):
+        draw_trip(top, bottom, d)
+        longest = max(len(line.get_xdata()) for axes in (top, bottom) for line in axes.get_lines())
     assert longest <= 2 * 1500 + 2
-    draw_trip_plot(trace, case.plot, tmp_path / "long.svg")
+    draw_svg(d, tmp_path / "long.svg")
     assert b"<svg" in (tmp_path / "long.svg").read_bytes()[:500]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 from campaign_helpers import REALTIME_BENCH, profile_variant, run_cases
+from rig.evidence import read_manifest
 
 SHORT = ["g99.ov2.trip_time", "g99.ov2.trip_value", "g99.uf2.no_trip.46_8hz"]
 
@@ -21,6 +22,17 @@ def test_same_seed_gives_the_same_measured_values_and_the_seed_is_recorded(tmp_p
     assert _measured(a) == _measured(b)
     assert _measured(a) != _measured(c)  # the noise is really seeded
     assert a.recorder.results.run.seed == 7 and c.recorder.results.run.seed == 8
+
+
+def test_same_seed_gives_byte_identical_traces_and_plots(tmp_path):
+    """Traces are written and plots drawn (in each run's plot worker) to the same bytes."""
+    hashes = []
+    for name in ("a", "b"):
+        run = run_cases(tmp_path / name, ids=SHORT, seed=7)
+        files = read_manifest(run.recorder.run_dir).files
+        hashes.append({path: digest for path, digest in files.items() if path.startswith(("traces/", "plots/"))})
+    assert len([path for path in hashes[0] if path.startswith("plots/")]) == len(SHORT)
+    assert hashes[0] == hashes[1]
 
 
 def test_two_runs_side_by_side_use_their_own_ports(tmp_path):

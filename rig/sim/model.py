@@ -102,17 +102,24 @@ class LabModel:
         return value + (float(self._measurement_rng.normal(0.0, sigma)) if sigma > 0 else 0.0)
 
     def waveforms(self, times: np.ndarray) -> dict[str, np.ndarray]:
-        """Instantaneous terminal voltage and charger current at ``times`` (seeded noise per capture)."""
+        """Instantaneous terminal voltage and charger current at ``times`` (seeded noise per capture).
+
+        A capture is up to a few hundred thousand samples per channel, so the
+        phase's sine is computed once for both channels and the noise added in
+        place; the values are the same, bit for bit, as computing each anew
+        (``tests/sim/test_sim_lab_wire.py`` holds the bytes the scope sends).
+        """
         self._captures += 1
         rng = np.random.default_rng([self.seed, 1, self._captures])
         v_rms = self.voltage.sample(times)
         theta = 2.0 * np.pi * self.frequency.integral(times) + np.deg2rad(self.phase_deg.sample(times))
+        wave = np.sin(theta)
         i_rms = self.charger.current_rms(times, v_rms)
         # Exporting current is in antiphase with the voltage (load reference frame).
         sign = -1.0 if self.charger.exports else 1.0
-        i = sign * np.sqrt(2.0) * i_rms * np.sin(theta)
+        i = sign * np.sqrt(2.0) * i_rms * wave
         noise = self.profile.current_noise_a
         if noise > 0:
-            i = i + rng.normal(0.0, noise, times.shape)
-        v = np.sqrt(2.0) * v_rms * np.sin(theta)
+            i += rng.normal(0.0, noise, times.shape)
+        v = np.sqrt(2.0) * v_rms * wave
         return {"current": i, "voltage": v}

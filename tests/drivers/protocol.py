@@ -5,8 +5,9 @@ In the manner of pymeasure's ``expected_protocol``: a script is a list of
 sends must equal the next scripted one, the scripted reply is returned, and
 the whole script must be consumed by the end of the ``with`` block.
 ``reply`` is a string for a query, ``None`` for a message without a reply and
-the raw IEEE 488.2 block (bytes) for ``query_binary_values``, decoded the way
-pyvisa decodes it. One VISA write may carry several program messages, each
+the raw IEEE 488.2 block (bytes) for a block query: the driver writes the
+query and reads the block back with ``read_bytes``, the block followed by the
+newline terminator as on the wire. One VISA write may carry several program messages, each
 ended by a newline (the IEEE 488.2 terminator): they are matched one by one,
 and only the last may have a reply.
 
@@ -22,8 +23,6 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
-from pyvisa.util import from_ieee_block
-
 import drivers.scpi
 
 Script = Sequence[tuple[str, str | bytes | None]]
@@ -36,6 +35,8 @@ class ScriptedSession:
         self.pending: list[tuple[str, str | bytes | None]] = list(script)
         self.sent: list[str] = []
         self.closed = False
+        self.read_termination: str | None = "\n"
+        self._unread = b""
 
     def _next(self, command: str) -> str | bytes | None:
         assert not self.closed, f"{command!r} sent after close()"
@@ -56,20 +57,23 @@ class ScriptedSession:
     def write(self, command: str) -> int:
         message = self._messages(command)
         reply = self._next(message)
-        assert reply is None, f"{message!r} was written, but the script gives it a reply {reply!r}"
+        if isinstance(reply, bytes):  # a block query: the block waits to be read
+            self._unread += reply + b"\n"
+        else:
+            assert reply is None, f"{message!r} was written, but the script gives it a reply {reply!r}"
         return len(command)
+
+    def read_bytes(self, count: int, chunk_size: int | None = None, **_: Any) -> bytes:
+        assert len(self._unread) >= count, f"{count} bytes read, only {len(self._unread)} were sent"
+        data, self._unread = self._unread[:count], self._unread[count:]
+        return data
 
     def query(self, command: str) -> str:
         message = self._messages(command)
         reply = self._next(message)
         assert isinstance(reply, str), f"{message!r} was queried, but the script gives it {reply!r}"
+        assert not self._unread, f"{message!r} sent while {len(self._unread)} bytes of a block were unread"
         return reply + "\n"  # as read from the wire; drivers must not depend on it being stripped
-
-    def query_binary_values(self, command: str, datatype: str = "f", is_big_endian: bool = False,
-                            container: Any = list, **_: Any) -> Any:
-        reply = self._next(command)
-        assert isinstance(reply, bytes), f"{command!r} expects a binary block, the script gives {reply!r}"
-        return from_ieee_block(reply, datatype, is_big_endian, container)
 
     def close(self) -> None:
         self.closed = True

@@ -147,3 +147,33 @@ def test_the_procedure_waits_for_the_scope_to_arm_and_records_the_actual_sample_
     assert capture.t_s[0] == pytest.approx(-0.5)
     steps = [s.name for s in bench.steps.steps]
     assert steps[-1] == "The digitizer sampled every 0.0001 s (10000 S/s, 20000 samples)"
+
+
+def test_a_capture_block_is_read_whole_not_split_at_the_newlines_in_its_bytes(grid, scope, lab: SimulatedLab) -> None:
+    """16-bit codes hold newline bytes by the thousand; each one used to end a VISA read."""
+    exporting(grid, lab)
+    scope.setup()
+    clock = VirtualClock(lab)
+    scope.arm(pre_s=0.5, post_s=1.5, sample_rate_hz=10_000.0)
+    assert wait_until(clock, scope.armed, timeout_s=2.0, poll_s=0.1)
+    grid.run_program(OV2_STEP)
+    clock.sleep(1.5)
+    assert wait_until(clock, scope.complete, timeout_s=1.0, poll_s=0.05)
+    session = scope._session
+    reads: list[int] = []
+    real_read = session.visalib.read
+
+    def counting_read(handle, count):
+        data, status = real_read(handle, count)
+        reads.append(len(data))
+        return data, status
+
+    session.visalib.read = counting_read
+    try:
+        codes = scope.query_block(":WAV:DATA?", "h")
+    finally:
+        del session.visalib.read
+    assert len(codes) == 20_000 and codes.tobytes().count(b"\n") > 20  # the block does hold newlines
+    assert len(reads) <= 4  # '#n', the length, the payload with its terminator
+    assert session.read_termination == "\n"  # and replies after it end at their newline again
+    assert scope.query("*IDN?").startswith("KEYSIGHT")

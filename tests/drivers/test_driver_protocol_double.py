@@ -6,6 +6,7 @@ import pytest
 from protocol import ScriptedSession, expected_protocol
 
 from drivers.scpi import ScpiDriver
+from rig.errors import InstrumentError
 
 
 def test_a_command_other_than_the_scripted_one_fails() -> None:
@@ -31,6 +32,21 @@ def test_a_scripted_reply_is_returned_stripped_by_the_driver() -> None:
         assert driver.identify() == "Chroma ATE,61845,1,1"
 
 
-def test_session_decodes_binary_blocks_like_pyvisa() -> None:
+def test_a_scripted_block_is_read_back_with_its_terminator_as_from_the_wire() -> None:
     session = ScriptedSession([(":WAV:DATA?", b"#14\x01\x00\xfe\xff")])
-    assert session.query_binary_values(":WAV:DATA?", datatype="h", is_big_endian=False) == [1, -2]
+    session.write(":WAV:DATA?")
+    assert session.read_bytes(2) + session.read_bytes(1) + session.read_bytes(5) == b"#14\x01\x00\xfe\xff\n"
+    with pytest.raises(AssertionError, match="only 0 were sent"):
+        session.read_bytes(1)
+
+
+def test_a_driver_reads_a_block_as_pyvisa_would_decode_it() -> None:
+    with expected_protocol(ScpiDriver, [(":WAV:DATA?", b"#14\x01\x00\xfe\xff")]) as driver:
+        assert driver.query_block(":WAV:DATA?", "h").tolist() == [1, -2]
+        assert driver.scripted_session.read_termination == "\n"  # switched back on after the block
+
+
+def test_a_reply_that_is_not_a_definite_length_block_is_an_instrument_error() -> None:
+    with expected_protocol(ScpiDriver, [(":WAV:DATA?", b"#0\x01\x00")]) as driver:
+        with pytest.raises(InstrumentError, match="definite-length block"):
+            driver.query_block(":WAV:DATA?", "h")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import numpy as np
@@ -194,3 +195,38 @@ def test_the_capture_is_repeatable_from_the_seed(compliant: DutProfile, open_ses
             assert setting(scope, ":WAV:SOUR CHAN1") == OK
             captures.append(scope.query_binary_values(":WAV:DATA?", datatype="h", container=np.array))
     np.testing.assert_array_equal(captures[0], captures[1])
+
+
+GOLDEN_CAPTURES = {
+    "voltage step, 20000 points": "3fd2a5ac9dde4294eb01e847e00fb21cf7f3e8564b26a337830c96c7934fcc31",
+    "frequency step, 10000 points": "d23617691f414482056f32f2bf96067cbb661957e4a50e8d8f3fecbec6105730",
+}
+"""SHA-256 of the raw ``:WAV:DATA?`` replies of both channels, recorded before the waveform generation
+was made cheaper: the bytes the scope sends for a seed must never change with its speed."""
+
+
+@pytest.mark.parametrize(("scenario", "f", "v", "points"), [  # 10 and 5 kS/s over 2 s
+    ("voltage step, 20000 points", "50,50", "230,280", 20_000),
+    ("frequency step, 10000 points", "50,47.3", "230,230", 10_000),
+])
+def test_captures_are_the_bytes_they_always_were(compliant: DutProfile, open_session, scenario: str, f: str, v: str,
+                                                 points: int) -> None:
+    with SimulatedLab(compliant, seed=11) as lab:
+        grid = open_session(lab.serve("chroma_61800"))
+        scope = open_session(lab.serve("keysight_infiniivision"))
+        energise(grid, lab, t=21.0)
+        load_list(grid, dwell="500,1500", v_start=v, v_end=v, f=f)
+        arm(scope, range_s=2.0, pre_s=0.5, points=points)
+        lab.advance_to(21.5)
+        assert setting(grid, "TRIG ON") == OK
+        lab.advance_to(23.5)
+        digest = hashlib.sha256()
+        for channel in (1, 2):
+            assert setting(scope, f":WAV:SOUR CHAN{channel}") == OK
+            scope.write(":WAV:DATA?")
+            head = scope.read_bytes(2)
+            length = scope.read_bytes(int(head[1:2]))
+            payload = scope.read_bytes(int(length) + 1)  # the words and the terminator
+            assert int(length) == 2 * points and payload.endswith(b"\n")
+            digest.update(head + length + payload)
+    assert digest.hexdigest() == GOLDEN_CAPTURES[scenario]
