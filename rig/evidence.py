@@ -58,7 +58,6 @@ _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 TRACE_ENCODING: dict[str, object] = {
     "compression": "zstd",
     "use_dictionary": False,
-    "use_byte_stream_split": True,
 }
 """How traces are written to Parquet, every value kept as it was measured.
 
@@ -338,7 +337,10 @@ class RunRecorder(EvidenceDir):
             extra = {key.encode("utf-8"): value.encode("utf-8") for key, value in metadata.items()}
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
         relpath = self.trace_path(case_id, name).relative_to(self.run_dir).as_posix()
-        return self.write_stream(relpath, lambda file: pq.write_table(table, file, **TRACE_ENCODING))
+        # Byte stream split only applies to (and only helps) float columns; text and integers keep plain encoding.
+        floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
+        return self.write_stream(relpath, lambda file: pq.write_table(
+            table, file, use_byte_stream_split=floats or False, **TRACE_ENCODING))
 
     def record_instruments(self, instruments: list[InstrumentIdentity]) -> None:
         """Record who measured (role, driver, address, *IDN?), once the bench has accepted them."""
