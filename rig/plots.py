@@ -269,7 +269,7 @@ def draw_trip(top: Axes, bottom: Axes, d: TripDrawing) -> None:
     _mark_events(top, d)
 
     bottom.plot(d.current.t, d.current.y, color="tab:gray", lw=0.6, alpha=0.5, label="DUT current, instantaneous")
-    bottom.plot(d.current_rms.t, d.current_rms.y, color="tab:orange", lw=2.0, label="DUT current, one-cycle rms")
+    bottom.plot(d.current_rms.t, d.current_rms.y, color="tab:orange", lw=2.0, label="DUT current, one-cycle fundamental rms")
     bottom.axhline(d.threshold_a, color="tab:purple", lw=1.0, ls=":", label=f"threshold {d.threshold_a:g} A")
     _mark_events(bottom, d)
     bottom.set_ylabel("current (A)")
@@ -289,14 +289,15 @@ def draw_staircase(top: Axes, bottom: Axes, d: StaircaseDrawing) -> None:
         top.axhline(d.setting, color="black", lw=1.0, ls="--", label=f"setting {d.setting:g} {d.quantity_unit}")
     top.hlines(d.level, d.start_s, d.end_s, color="tab:blue", lw=2.0, label="level held (measured)")
     tripped = d.current_a < d.threshold_a
-    if tripped.any():
-        k = int(np.argmax(tripped))
-        top.hlines(d.level[k], d.start_s[k], d.end_s[k], color="tab:red", lw=3.0,
-                   label=f"tripped at {d.trip_value:g} {d.quantity_unit}" if d.trip_value is not None
-                   else "tripped")
+    if tripped.any():  # the coarse search's trip, then the fine search's (and any bracketing trips)
+        top.hlines(d.level[tripped], d.start_s[tripped], d.end_s[tripped], color="tab:red", lw=3.0,
+                   label="level the DUT tripped at")
+    if d.trip_value is not None:
+        top.axhline(d.trip_value, color="tab:red", lw=1.0, ls="-.",
+                    label=f"trip value {d.trip_value:g} {d.quantity_unit} (last held / first tripped, fine search)")
     top.set_ylabel(d.quantity_label)
     top.legend(loc="best", fontsize=8, framealpha=0.9)
-    bottom.plot(d.end_s, d.current_a, "o-", color="tab:orange", label="DUT current at the end of each level")
+    bottom.plot(d.end_s, d.current_a, "o", color="tab:orange", label="DUT current at the end of each level")
     bottom.axhline(d.threshold_a, color="tab:purple", lw=1.0, ls=":", label=f"threshold {d.threshold_a:g} A")
     bottom.set_ylabel("current (A)")
     bottom.set_xlabel("time from the first level (s)")
