@@ -138,6 +138,10 @@ def summarise(session: Session, params: ChademoParameters | None = None) -> Sess
     elif phases:
         notes.append(f"no stop recorded: the trace ends during {phases[-1].name}")
     notes.extend(_energy_direction(session, v2h))
+    gaps = recording_gaps(session, params)
+    if gaps:
+        notes.append(f"{len(gaps)} recording gaps (no frame from either side for more than one cycle), first "
+                     f"from t={gaps[0][0]:.3f} s to t={gaps[0][1]:.3f} s: intervals across them are not judged")
     for frame in session.undecoded[:1]:
         notes.append(f"{len(session.undecoded)} CHAdeMO frames did not decode, first {frame.describe()}: "
                      f"{frame.decode_error}")
@@ -165,6 +169,13 @@ def _v2h(session: Session) -> tuple[bool, str]:
              f"109.4.0 = {1 if evse_flag else 0}" + (f" ({evse_flag.source})" if evse_flag else ""),
              ", ".join(f"0x{fid:03X} x{n}" for fid, n in counts.items())]
     return bool(ev_flag and evse_flag and exchanged), "; ".join(parts)
+
+
+def recording_gaps(session: Session, params: ChademoParameters) -> list[tuple[float, float]]:
+    """Spans with no frame at all for longer than a cycle (+ tolerance): a logger that lost frames
+    (both sides falling silent at once is far less likely). Rules do not judge timing across them."""
+    limit = params.cycle_period_s + params.cycle_tolerance_s
+    return [(a.t, b.t) for a, b in zip(session.frames, session.frames[1:]) if b.t - a.t > limit]
 
 
 def _energy_direction(session: Session, v2h: bool) -> list[str]:
