@@ -63,7 +63,7 @@ def evse_reports_match_measurement(session: Session, summary: SessionSummary,
                                    params: ChademoParameters) -> list[Violation]:
     """The present voltage and current the EVSE reports (0x109) agree with the rig's own DC
     measurement within tolerance, except for shorter than the deviation time."""
-    if not session.dc:
+    if session.dc is None:
         raise NotApplicable("needs DC measurements, recorded live only")
     violations = []
     for quantity, tolerance, signal in (("voltage", params.measurement_voltage_tolerance_v, "PresentVoltage"),

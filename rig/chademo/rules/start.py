@@ -6,18 +6,14 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary
 from rig.chademo.rules.findings import NotApplicable, Violation
-from rig.chademo.rules.timeline import first_from, last_before
+from rig.chademo.rules.timeline import first_from, last_before, opening_recorded
 from rig.chademo.session import ContactEdge, ContactName, Session
-
-
-def _opening_recorded(summary: SessionSummary) -> bool:
-    return bool(summary.phases) and summary.phases[0].name in ("idle", "handshake", "compatibility_check")
 
 
 def ev_start_flags(session: Session, summary: SessionSummary, params: ChademoParameters) -> list[Violation]:
     """The EV opens with its contactors open (102.5.3 = 1) and no current request."""
     ev = session.of("EvChargeStatus")
-    if not ev or not _opening_recorded(summary):
+    if not ev or not opening_recorded(summary):
         return []
     first = ev[0]
     problems = []
@@ -55,7 +51,7 @@ def evse_start_flags(session: Session, summary: SessionSummary, params: ChademoP
     """109.5.5 = 1 and 109.5.0 = 0 from the EVSE's first 0x109 until charge start; at charge
     start both change in the same frame (109.5.0 -> 1 exactly when 109.5.5 -> 0)."""
     evse = session.of("EvseStatus")
-    if not evse or not _opening_recorded(summary):
+    if not evse or not opening_recorded(summary):
         return []
     violations = []
     for previous, frame in zip([None, *evse], evse):
@@ -101,7 +97,7 @@ def evse_charge_start_response(session: Session, summary: SessionSummary,
     """Once the EV (contactors closed) requests current, the EVSE starts: 109.5.0 = 1 within the limit."""
     first_request = next((f for f in session.of("EvChargeStatus")
                           if f["ChargeCurrentRequest"] > 0 and not f["ContactorOpen"]), None)
-    if first_request is None or not _opening_recorded(summary):
+    if first_request is None or not opening_recorded(summary):
         return []
     if summary.ending is not None and summary.ending.cause.t <= first_request.t + params.charge_start_response_s:
         return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence, TypeVar
 
+from rig.chademo.reconstruction import SessionSummary
 from rig.chademo.session import Session, SessionFrame
 
 T = TypeVar("T", bound=SessionFrame)
@@ -70,3 +71,8 @@ def answered_within(frames: Sequence[T], start: float, within_s: float,
 def evse_output(session: Session) -> list[SessionFrame]:
     """0x109 frames: the EVSE's present voltage and current."""
     return session.of("EvseStatus")
+
+
+def opening_recorded(summary: SessionSummary) -> bool:
+    """Whether the recording has the session's start (a trace cut mid-charge has not)."""
+    return bool(summary.phases) and summary.phases[0].name in ("idle", "handshake", "compatibility_check")

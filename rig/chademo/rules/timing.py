@@ -9,7 +9,7 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary, ev_silences, recording_gaps
 from rig.chademo.rules.findings import Violation
-from rig.chademo.rules.timeline import answered_within, evse_output
+from rig.chademo.rules.timeline import answered_within, evse_output, opening_recorded
 from rig.chademo.session import Session
 
 
@@ -46,7 +46,7 @@ def message_order(session: Session, summary: SessionSummary, params: ChademoPara
     ev, evse = session.sent_by(Side.EV), session.sent_by(Side.EVSE)
     if not ev or not evse:
         return []
-    if summary.phases and summary.phases[0].name not in ("idle", "handshake"):
+    if not opening_recorded(summary):
         return []  # the trace starts mid-session: the opening was not recorded
     if evse[0].t < ev[0].t:
         violations.append(Violation("evse.message_order", Side.EVSE, evse[0].t,
