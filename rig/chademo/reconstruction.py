@@ -270,10 +270,12 @@ def _edge_causes(session: Session) -> Iterator[StopCause]:
               "pe": (Side.EV, "protective earth lost"),
               "d1": (Side.EVSE, "the EVSE switched d1 off"),
               "d2": (Side.EVSE, "the EVSE switched d2 off")}
+    was_on: dict[str, bool] = {}
     for edge in session.edges or ():
-        if not edge.value and edge.name in owners:
+        if not edge.value and was_on.get(edge.name) and edge.name in owners:
             side, reason = owners[edge.name]
             yield StopCause(edge.t, side, (reason,), (edge,))
+        was_on[edge.name] = edge.value
 
 
 # --- phases ---------------------------------------------------------------------------------
@@ -287,9 +289,10 @@ def _phases(session: Session, first_cause: StopCause | None, notes: list[str], l
     phases: list[Phase] = []
     state: dict[str, float] = {}
     contacts: dict[str, bool] = {}
-    if session.edges is not None and not (session.edges and session.edges[0].name == "d1"
-                                          and session.edges[0].t <= session.start):
-        phases.append(Phase("idle", min(session.start, session.edges[0].t if session.edges else session.start)))
+    if session.edges is not None:
+        first_t = min([session.start, *(edge.t for edge in session.edges)])
+        if not session.contact_at("d1", first_t):
+            phases.append(Phase("idle", first_t))
     stopping = False
     for event in _events(session):
         if first_cause is not None and not stopping and event.t >= first_cause.t:
