@@ -118,8 +118,9 @@ def decode(frame_id: int, data: bytes) -> SignalValues:
 
 def protocol_name(number: int) -> str:
     """The CHAdeMO version a protocol number stands for (from the DBC's value table)."""
-    choices = _message("EvChargeStatus").get_signal_by_name("ProtocolNumber").choices or {}
-    return str(choices.get(number, f"unknown ({number})"))
+    choices = _message("EvChargeStatus").get_signal_by_name("ProtocolNumber").choices
+    label = choices.get(number) if choices else None
+    return f"unknown ({number})" if label is None else str(label)
 
 
 def minutes_or_tens_of_seconds_s(count_10s: float, minutes: float) -> float:

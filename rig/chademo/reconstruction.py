@@ -133,8 +133,10 @@ def summarise(session: Session, params: ChademoParameters | None = None) -> Sess
     ending = None
     if first_cause is not None:
         phase = next(p for p in reversed(phases) if p.start <= first_cause.t and p.name != "stopping")
-        ending = Ending(first_cause, phase.name, first_cause.t - phase.start,
-                        _context(session, first_cause.t, params.context_window_s))
+        context = _context(session, first_cause.t, params.context_window_s)
+        if phase.name in ENERGY_PHASES:
+            context += " " + _since_charge_start(session, phase.start, first_cause.t)
+        ending = Ending(first_cause, phase.name, first_cause.t - phase.start, context)
     elif phases:
         notes.append(f"no stop recorded: the trace ends during {phases[-1].name}")
     notes.extend(_energy_direction(session, v2h))
@@ -370,6 +372,19 @@ def _context(session: Session, t: float, window_s: float) -> str:
             limits.append(f"the EVSE's threshold voltage is {capability['ThresholdVoltage']:g} V")
         parts.append(sentence + (f" ({'; '.join(limits)})" if limits else ""))
     return ("At that moment: " + "; ".join(parts) + ".") if parts else ""
+
+
+def _since_charge_start(session: Session, start: float, t: float) -> str:
+    """How the output moved between charge start and the stop: a voltage that climbs while the
+    current stays near zero says the battery was not taking the charge."""
+    output = [f for f in session.of("EvseStatus") if start <= f.t <= t]
+    requests = [f["ChargeCurrentRequest"] for f in session.of("EvChargeStatus") if start <= f.t <= t]
+    if not output:
+        return ""
+    peak_voltage = max(f["PresentVoltage"] for f in output)
+    return (f"Since charge start ({t - start:.2f} s before): output from {output[0]['PresentVoltage']:g} V up to "
+            f"{peak_voltage:g} V, current at most {max(f['PresentCurrent'] for f in output):g} A"
+            + (f" against requests up to {max(requests):g} A." if requests else "."))
 
 
 def _flags(frame: SessionFrame, names: dict[str, str]) -> str:

@@ -25,6 +25,11 @@ ContactName = Literal["d1", "d2", "k", "j", "proximity", "lock", "pe"]
 EVSE as j), proximity, the connector lock and protective earth continuity."""
 
 
+def _located(text: str, source: str) -> str:
+    """A finding's evidence as one line, with where it was recorded when known."""
+    return f"{text} ({source})" if source else text
+
+
 @dataclass(frozen=True, eq=False)
 class SessionFrame:
     """One CAN frame of the session, decoded when it is a CHAdeMO id."""
@@ -49,8 +54,7 @@ class SessionFrame:
         return self.signals[signal]
 
     def describe(self) -> str:
-        where = f" ({self.source})" if self.source else ""
-        return f"t={self.t:.3f} s 0x{self.frame_id:03X} {self.data.hex(' ').upper()}{where}"
+        return _located(f"t={self.t:.3f} s 0x{self.frame_id:03X} {self.data.hex(' ').upper()}", self.source)
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,7 @@ class ContactEdge:
     source: str = ""
 
     def describe(self) -> str:
-        where = f" ({self.source})" if self.source else ""
-        return f"t={self.t:.3f} s {self.name} {'on' if self.value else 'off'}{where}"
+        return _located(f"t={self.t:.3f} s {self.name} {'on' if self.value else 'off'}", self.source)
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,7 @@ class DcSample:
     source: str = ""
 
     def describe(self) -> str:
-        where = f" ({self.source})" if self.source else ""
-        return f"t={self.t:.3f} s DC {self.voltage_v:.1f} V {self.current_a:.1f} A{where}"
+        return _located(f"t={self.t:.3f} s DC {self.voltage_v:.1f} V {self.current_a:.1f} A", self.source)
 
 
 Evidence = SessionFrame | ContactEdge | DcSample

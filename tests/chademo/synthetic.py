@@ -89,6 +89,12 @@ def compliant_edges() -> list[ContactEdge]:
             ContactEdge(10.0, "k", False), ContactEdge(11.4, "d2", False), ContactEdge(11.9, "d1", False)]
 
 
+def edges_with(*changed: ContactEdge) -> list[ContactEdge]:
+    """The compliant edges with some moved: each given edge replaces the one of the same name and value."""
+    moved = {(edge.name, edge.value): edge for edge in changed}
+    return [moved.get((edge.name, edge.value), edge) for edge in compliant_edges()]
+
+
 def when(start: float, end: float, message: int, **values: float) -> Edit:
     """An edit that sets signals of one message between two times."""
     def apply(t: float, signals: Signals) -> None:

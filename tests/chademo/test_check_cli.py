@@ -58,6 +58,7 @@ def test_geniepoint_failure_is_explained(reports) -> None:
     assert ("ended: EVSE ended the session at t=9.840 s during charging (0.90 s into it): charger malfunction "
             "(109.5.1)") in out
     assert "output up to 398 V and 1 A against requests up to 8 A" in out
+    assert "Since charge start (0.90 s before): output from 347 V up to 398 V, current at most 1 A" in out
     assert f"t=9.840 s 0x109 02 89 01 00 00 27 FF 59 ({GENIEPOINT.name}:327)" in out
     assert "violation [bus.cycle] EV at fault" in out and "median 225 ms" in out
     assert "violation [ev.start_flags] EV at fault" in out

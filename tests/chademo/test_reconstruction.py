@@ -91,7 +91,7 @@ def test_ev_silence_ends_a_session() -> None:
 
 
 def test_k_off_ends_a_live_session() -> None:
-    edges = [e if e.name != "k" or e.value else ContactEdge(8.0, "k", False) for e in synthetic.compliant_edges()]
+    edges = synthetic.edges_with(ContactEdge(8.0, "k", False))
     ending = summarise(synthetic.session(edges=edges)).ending
     assert ending is not None and ending.cause.reasons == ("the EV switched k off (charge permission)",)
 

@@ -12,8 +12,8 @@ from rig.chademo.session import Session, SessionFrame
 
 def current_target_a(session: Session, frame: SessionFrame) -> float | None:
     """min(EV request, EVSE available current) in force at a 0x109 frame."""
-    request = last_before(session.of("EvChargeStatus"), frame.t)
-    capability = last_before(session.of("EvseCapability"), frame.t)
+    request = session.latest("EvChargeStatus", frame.t)
+    capability = session.latest("EvseCapability", frame.t)
     if request is None:
         return None
     available = capability["AvailableOutputCurrent"] if capability is not None else float("inf")
@@ -33,7 +33,7 @@ def evse_current_tracking(session: Session, summary: SessionSummary, params: Cha
                       f"output current {e.first['PresentCurrent']:g} A exceeded min(request, available) = "
                       f"{current_target_a(session, e.first):g} A by >= {params.current_deviation_a:g} A for "
                       f"{e.duration_s:.1f} s (limit {params.current_deviation_s:g} s)",
-                      tuple(f for f in (last_before(session.of("EvChargeStatus"), e.first.t), e.first, e.last)
+                      tuple(f for f in (session.latest("EvChargeStatus", e.first.t), e.first, e.last)
                             if f is not None))
             for e in found]
 
@@ -43,8 +43,8 @@ def evse_output_voltage_limit(session: Session, summary: SessionSummary,
     """Output voltage never above the EV's target voltage (plus tolerance) nor the EVSE's own
     threshold voltage (0x108 bytes 4-5), once the EV's contactors are closed."""
     for frame in evse_output(session):
-        request = last_before(session.of("EvChargeStatus"), frame.t)
-        capability = last_before(session.of("EvseCapability"), frame.t)
+        request = session.latest("EvChargeStatus", frame.t)
+        capability = session.latest("EvseCapability", frame.t)
         if request is None or request["ContactorOpen"]:
             continue
         voltage = frame["PresentVoltage"]

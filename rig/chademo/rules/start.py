@@ -6,7 +6,7 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary
 from rig.chademo.rules.findings import NotApplicable, Violation
-from rig.chademo.rules.timeline import first_from, last_before, opening_recorded
+from rig.chademo.rules.timeline import first_from, opening_recorded
 from rig.chademo.session import ContactEdge, ContactName, Session
 
 
@@ -73,7 +73,7 @@ def evse_start_flags(session: Session, summary: SessionSummary, params: ChademoP
 def evse_compatibility(session: Session, summary: SessionSummary, params: ChademoParameters) -> list[Violation]:
     """A target voltage above the EVSE's available output voltage must give 109.5.3 and no charge."""
     for request in session.of("EvChargeStatus"):
-        capability = last_before(session.of("EvseCapability"), request.t)
+        capability = session.latest("EvseCapability", request.t)
         if capability is None or request["TargetVoltage"] <= capability["AvailableOutputVoltage"]:
             continue
         flagged = first_from(session.of("EvseStatus"), request.t, lambda f: bool(f["BatteryIncompatible"]))
@@ -122,7 +122,7 @@ def evse_insulation_test_permission(session: Session, summary: SessionSummary,
             break
         if summary.ending is not None and frame.t >= summary.ending.cause.t:
             break
-        request = last_before(session.of("EvChargeStatus"), frame.t)
+        request = session.latest("EvChargeStatus", frame.t)
         if (request is not None and request["ContactorOpen"] and not request["ChargingEnabled"]
                 and frame["PresentVoltage"] > params.no_voltage_v):
             return [Violation("evse.insulation_test_permission", Side.EVSE, frame.t,

@@ -4,6 +4,8 @@ contactors only once the current is down."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import EVSE_STOP_BITS, SessionSummary, stop_causes
@@ -12,8 +14,13 @@ from rig.chademo.rules.timeline import answered_within, evse_output, first_from,
 from rig.chademo.session import Session, SessionFrame
 
 
-def _stopped(params: ChademoParameters):  # noqa: ANN202 - a predicate over 0x109 frames
+def _stopped(params: ChademoParameters) -> Callable[[SessionFrame], bool]:
+    """0x109 frames whose output current counts as stopped."""
     return lambda frame: frame["PresentCurrent"] <= params.stop_current_a
+
+
+def _voltage_at_most(ceiling_v: float) -> Callable[[SessionFrame], bool]:
+    return lambda frame: frame["PresentVoltage"] <= ceiling_v
 
 
 def evse_stops_on_ev_request(session: Session, summary: SessionSummary,
@@ -111,8 +118,7 @@ def evse_normal_stop_sequence(session: Session, summary: SessionSummary,
                    f"{params.contactor_open_output_fraction:.0%} of {at_open['PresentVoltage']:g} V"),
                   (params.contactor_open_no_voltage_within_s, params.no_voltage_v, f"{params.no_voltage_v:g} V")]
         for within, ceiling, label in checks:
-            answered, evidence = answered_within(output, opened.t, within,
-                                                 lambda f, c=ceiling: f["PresentVoltage"] <= c)
+            answered, evidence = answered_within(output, opened.t, within, _voltage_at_most(ceiling))
             if not answered and evidence is not None:
                 violations.append(Violation("evse.normal_stop_sequence", Side.EVSE, opened.t + within,
                                             f"{within:g} s after the EV opened its contactors the output was "
@@ -136,7 +142,7 @@ def evse_unlock_after_welding_detection(session: Session, summary: SessionSummar
     for previous, frame in zip(output, output[1:]):
         if not (previous["ConnectorLocked"] and not frame["ConnectorLocked"]):
             continue
-        request = last_before(session.of("EvChargeStatus"), frame.t)
+        request = session.latest("EvChargeStatus", frame.t)
         if contactors_closed is not None and contactors_closed.t < frame.t and request is not None \
                 and not request["ContactorOpen"]:
             return [Violation("evse.unlock_before_welding_detection", Side.EVSE, frame.t,

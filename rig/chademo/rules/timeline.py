@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Protocol, Sequence, TypeVar
 
 from rig.chademo.reconstruction import SessionSummary
 from rig.chademo.session import Session, SessionFrame
 
-T = TypeVar("T", bound=SessionFrame)
+class Timed(Protocol):
+    """Anything on the session's time axis: a frame, a contact edge, a DC sample."""
+
+    @property
+    def t(self) -> float: ...
+
+
+T = TypeVar("T", bound=Timed)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary
 from rig.chademo.rules.findings import NotApplicable, Violation
-from rig.chademo.rules.timeline import episodes, last_before
+from rig.chademo.rules.timeline import episodes
 from rig.chademo.session import Session, SessionFrame
 
 
@@ -26,7 +26,7 @@ def discharge_current_limit(session: Session, summary: SessionSummary, params: C
     _require_v2h(summary)
 
     def excess(frame: SessionFrame) -> bool:
-        limit = last_before(session.of("EvDischargeLimits"), frame.t)
+        limit = session.latest("EvDischargeLimits", frame.t)
         return limit is not None and (frame["PresentDischargeCurrent"] - limit["MaxDischargeCurrent"]
                                       >= params.discharge_deviation_a)
 
@@ -35,15 +35,15 @@ def discharge_current_limit(session: Session, summary: SessionSummary, params: C
                       f"{limit['MaxDischargeCurrent']:g} A (0x200) by >= {params.discharge_deviation_a:g} A for "
                       f"{e.duration_s:.1f} s (limit {params.discharge_deviation_s:g} s)", (limit, e.first, e.last))
             for e in episodes(session.of("EvseDischargeStatus"), excess, params.discharge_deviation_s)
-            if (limit := last_before(session.of("EvDischargeLimits"), e.first.t)) is not None]
+            if (limit := session.latest("EvDischargeLimits", e.first.t)) is not None]
 
 
 def min_discharge_voltage(session: Session, summary: SessionSummary, params: ChademoParameters) -> list[Violation]:
     """No discharge below the EV's minimum discharge voltage (0x200 bytes 4-5)."""
     _require_v2h(summary)
     for frame in _discharging(session, params):
-        status = last_before(session.of("EvseStatus"), frame.t)
-        limit = last_before(session.of("EvDischargeLimits"), frame.t)
+        status = session.latest("EvseStatus", frame.t)
+        limit = session.latest("EvDischargeLimits", frame.t)
         if status is None or limit is None:
             continue
         if status["PresentVoltage"] < limit["MinDischargeVoltage"] - params.min_discharge_voltage_tolerance_v:
@@ -61,14 +61,14 @@ def soc_limits(session: Session, summary: SessionSummary, params: ChademoParamet
     _require_v2h(summary)
 
     def soc_at(t: float) -> tuple[float | None, SessionFrame | None]:
-        status, reference = last_before(session.of("EvChargeStatus"), t), last_before(session.of("EvChargeLimits"), t)
+        status, reference = session.latest("EvChargeStatus", t), session.latest("EvChargeLimits", t)
         if status is None or reference is None:
             return None, None
         return messages.state_of_charge_percent(status["ChargedRate"], reference["ChargedRateReference"]), status
 
     for frame in _discharging(session, params):
         soc, status = soc_at(frame.t)
-        limit = last_before(session.of("EvDischargeLimits"), frame.t)
+        limit = session.latest("EvDischargeLimits", frame.t)
         if soc is not None and limit is not None and soc < limit["MinBatteryDischargeLevel"] - params.soc_tolerance_percent:
             return [Violation("v2h.soc_limits", Side.EVSE, frame.t,
                               f"discharging at state of charge {soc:.0f} %, below the EV's minimum discharge level "
@@ -77,7 +77,7 @@ def soc_limits(session: Session, summary: SessionSummary, params: ChademoParamet
         if not frame["Charging"] or frame["PresentCurrent"] <= params.stop_current_a:
             continue
         soc, status = soc_at(frame.t)
-        limit = last_before(session.of("EvDischargeLimits"), frame.t)
+        limit = session.latest("EvDischargeLimits", frame.t)
         ceiling = limit["MaxRemainingCapacityForCharging"] if limit is not None else 0
         if soc is not None and limit is not None and 0 < ceiling < soc - params.soc_tolerance_percent:
             return [Violation("v2h.soc_limits", Side.EVSE, frame.t,
