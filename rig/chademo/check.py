@@ -18,7 +18,7 @@ from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary, protocol_label, summarise
 from rig.chademo.rules import RuleOutcome, check_session
 from rig.chademo.session import Session
-from rig.chademo.traces import Trace, read_trace
+from rig.chademo.traces import Trace, TraceReadError, read_trace
 from rig.errors import RigInputError
 
 SKIPPED_LINES_SHOWN = 5
@@ -59,6 +59,9 @@ def parse_overrides(assignments: Iterable[str]) -> ChademoParameters:
 def check_trace(path: Path, params: ChademoParameters) -> TraceCheck:
     trace = read_trace(path)
     session = Session.from_trace(trace)
+    if not session.sides_present:
+        raise TraceReadError(path, None, None, f"no CHAdeMO frame (ids 0x100-0x209) among its {len(trace.frames)} "
+                                               "frames: nothing to check")
     summary = summarise(session, params)
     return TraceCheck(trace, session, summary, check_session(session, params, summary))
 

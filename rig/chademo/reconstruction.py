@@ -132,7 +132,8 @@ def summarise(session: Session, params: ChademoParameters | None = None) -> Sess
     phases = _phases(session, first_cause, notes, late_start_s=2 * params.cycle_period_s)
     ending = None
     if first_cause is not None:
-        phase = next(p for p in reversed(phases) if p.start <= first_cause.t and p.name != "stopping")
+        phase = next((p for p in reversed(phases) if p.start <= first_cause.t and p.name not in ("stopping", "ended")),
+                     Phase("the start of the recording", session.start))
         context = _context(session, first_cause.t, params.context_window_s)
         if phase.name in ENERGY_PHASES:
             context += " " + _since_charge_start(session, phase.start, first_cause.t)
@@ -327,7 +328,8 @@ def _phase_of(state: dict[str, float], contacts: dict[str, bool], stopping: bool
     current = phases[-1].name if phases else None
     locked = state.get("265.ConnectorLocked", 0)
     if stopping:
-        unlocked = current == "stopping" and (not locked and not state.get("265.Charging", 0))
+        unlocked = (current == "stopping" and bool(state.get("seen.EVSE"))
+                    and not locked and not state.get("265.Charging", 0))
         return "ended" if unlocked or contacts.get("d1") is False else current
     if state.get("265.Charging"):
         return "discharging" if state.get("520.PresentDischargeCurrent", 0) > 0 else "charging"

@@ -94,7 +94,10 @@ def test_a_trace_in_another_format_under_a_wrong_name_is_still_read(tmp_path: Pa
 def test_unreadable_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     not_a_trace = tmp_path / "notes.txt"
     not_a_trace.write_text("nothing to see\n")
-    for path, message in ((tmp_path / "missing.csv", "cannot read"), (not_a_trace, "no CAN frames in a known format")):
+    other_bus = tmp_path / "other.log"
+    other_bus.write_text("(1.000000) can0 700#01\n(1.100000) can0 700#02\n")
+    for path, message in ((tmp_path / "missing.csv", "cannot read"), (not_a_trace, "no CAN frames in a known format"),
+                          (other_bus, "no CHAdeMO frame (ids 0x100-0x209) among its 2 frames")):
         result = check(path)
         assert result.returncode == 2 and result.stdout == ""
         assert result.stderr.strip().count("\n") == 0 and message in result.stderr and str(path) in result.stderr

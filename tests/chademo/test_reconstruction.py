@@ -105,3 +105,12 @@ def test_live_records_share_one_time_axis() -> None:
     assert [f.source for f in session.undecoded] == ["bench #3"]
     assert session.contact_at("d1", 0.2) is True and session.contact_at("k", 0.2) is None
     assert any("did not decode" in note for note in summarise(session).notes)
+
+
+def test_a_recording_that_opens_with_an_ev_fault_and_no_charger() -> None:
+    session = Session.from_records([(0.0, 0x102, bytes([2, 0, 0, 0, 1, 0, 0, 0])),
+                                    (0.1, 0x102, bytes([2, 0, 0, 0, 1, 0, 0, 0]))])
+    summary = summarise(session)
+    assert [phase.name for phase in summary.phases] == ["stopping"]
+    assert summary.ending is not None and summary.ending.phase == "the start of the recording"
+    assert summary.ending.cause.reasons == ("battery overvoltage (102.4.0)",)
