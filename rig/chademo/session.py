@@ -109,13 +109,16 @@ class Session:
     # --- construction ---------------------------------------------------------------------
 
     @classmethod
-    def from_trace(cls, trace: Trace) -> "Session":
-        """A session from a trace file: CAN only (no edges, no DC), t = 0 at its first frame."""
+    def from_trace(cls, trace: Trace, edges: Iterable[ContactEdge] | None = None,
+                   dc: Iterable[DcSample] | None = None) -> "Session":
+        """A session from a trace file, t = 0 at its first frame. A trace file holds CAN only;
+        a live recording re-read from its ``.log`` gets its contact edges and DC samples back
+        here, on the file's clock."""
         origin = trace.frames[0].timestamp_s if trace.frames else 0.0
         frames = tuple(make_frame(frame.timestamp_s - origin, frame.frame_id, frame.data,
                                   f"{trace.path.name}:{frame.line}" if frame.line is not None else trace.path.name)
                        for frame in trace.frames)
-        return cls(frames, name=trace.path.name, origin=origin)
+        return cls(frames, *_shifted(edges, dc, origin), name=trace.path.name, origin=origin)
 
     @classmethod
     def from_records(cls, frames: Iterable[tuple[float, int, bytes]],
@@ -125,11 +128,7 @@ class Session:
         contact edges and DC samples on the same clock; times are shifted by ``origin``."""
         made = tuple(make_frame(t - origin, frame_id, bytes(data), f"{name} #{n}")
                      for n, (t, frame_id, data) in enumerate(frames, start=1))
-        shifted_edges = None if edges is None else tuple(
-            ContactEdge(e.t - origin, e.name, e.value, e.source) for e in sorted(edges, key=lambda e: e.t))
-        shifted_dc = None if dc is None else tuple(
-            DcSample(s.t - origin, s.voltage_v, s.current_a, s.source) for s in sorted(dc, key=lambda s: s.t))
-        return cls(made, shifted_edges, shifted_dc, name, origin)
+        return cls(made, *_shifted(edges, dc, origin), name=name, origin=origin)
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -177,6 +176,17 @@ class Session:
     def undecoded(self) -> list[SessionFrame]:
         """CHAdeMO ids that did not decode (wrong length): damage, counted in the report."""
         return [frame for frame in self.frames if frame.side is not None and frame.signals is None]
+
+
+def _shifted(edges: Iterable[ContactEdge] | None, dc: Iterable[DcSample] | None,
+             origin: float) -> tuple[tuple[ContactEdge, ...] | None, tuple[DcSample, ...] | None]:
+    """Edges and DC samples in time order, moved onto the session's axis (None stays None:
+    not recorded)."""
+    moved_edges = None if edges is None else tuple(
+        ContactEdge(e.t - origin, e.name, e.value, e.source) for e in sorted(edges, key=lambda e: e.t))
+    moved_dc = None if dc is None else tuple(
+        DcSample(s.t - origin, s.voltage_v, s.current_a, s.source) for s in sorted(dc, key=lambda s: s.t))
+    return moved_edges, moved_dc
 
 
 def make_frame(t: float, frame_id: int, data: bytes, source: str = "") -> SessionFrame:

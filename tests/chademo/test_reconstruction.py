@@ -114,3 +114,17 @@ def test_a_recording_that_opens_with_an_ev_fault_and_no_charger() -> None:
     assert [phase.name for phase in summary.phases] == ["stopping"]
     assert summary.ending is not None and summary.ending.phase == "the start of the recording"
     assert summary.ending.cause.reasons == ("battery overvoltage (102.4.0)",)
+
+
+def test_a_live_recording_re_read_from_its_log_is_judged_like_the_live_session(tmp_path) -> None:
+    from rig.chademo.rules import check_session
+    from rig.chademo.traces import TraceFrame, read_trace, write_candump_log
+
+    live = synthetic.session(v2h=True, edges=synthetic.compliant_edges(), dc=[])
+    clock0 = 1_700_000_000.0
+    write_candump_log(tmp_path / "session.log", [TraceFrame(clock0 + f.t, f.frame_id, f.data) for f in live.frames])
+    edges = [ContactEdge(clock0 + e.t, e.name, e.value) for e in live.edges or ()]
+    reread = Session.from_trace(read_trace(tmp_path / "session.log"), edges=edges, dc=[])
+    verdicts = {o.rule.id: (o.verdict, len(o.violations)) for o in check_session(reread)}
+    assert verdicts == {o.rule.id: (o.verdict, len(o.violations)) for o in check_session(live)}
+    assert reread.edges is not None and reread.edges[0].t == pytest.approx(-live.frames[0].t, abs=1e-6)
