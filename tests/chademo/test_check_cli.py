@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ALL_TRACES, GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START, TRACES
+from trace_files import ALL_TRACES, GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START, TRACES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START, frame_at
+from trace_files import GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START, frame_at
 from rig.chademo import messages
 from rig.chademo.messages import FrameError, Side, decode, encode
 from rig.chademo.traces import Trace

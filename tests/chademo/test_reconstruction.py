@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import synthetic
-from conftest import GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START
+from trace_files import GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START
 from rig.chademo.messages import Side
 from rig.chademo.reconstruction import SessionSummary, summarise
 from rig.chademo.session import ContactEdge, Session

@@ -8,7 +8,7 @@ from pathlib import Path
 import can
 import pytest
 
-from conftest import GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START
+from trace_files import GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START
 from rig.chademo.traces import TraceFrame, TraceReadError, read_trace, write_candump_log
 from rig.chademo.traces import Trace
 
