@@ -113,6 +113,23 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) ->
         _fail_input(err)
 
 
+chademo_app = typer.Typer(no_args_is_help=True, help="CHAdeMO: check recorded sessions against the compliance rules.")
+app.add_typer(chademo_app, name="chademo")
+
+
+@chademo_app.command("check")
+def chademo_check(
+    traces: Annotated[list[Path], typer.Argument(help="CAN traces: SavvyCAN CSV, candump, candump -L log, ASC, BLF, TRC.")],
+    param: Annotated[Optional[list[str]], typer.Option(
+        help="Override a rule parameter, NAME=VALUE (e.g. can_silence_s=1.5); repeatable.")] = None,
+) -> None:
+    """Rebuild each recorded session and apply the CHAdeMO rules. Exit 0 clean, 1 violations, 2 unreadable input."""
+    from rig.chademo.check import run_check  # cantools loads only for this command
+
+    raise typer.Exit(run_check(traces, param or [], typer.echo,
+                               lambda line: err_console.print(f"[bold red]{line}[/bold red]", highlight=False)))
+
+
 def run_command_line(argv: list[str]) -> int:
     """Run one ``rig`` command line; returns the exit code (usage errors print one line, exit 2)."""
     try:

@@ -1,0 +1,85 @@
+"""Small searches over a session's time line that several rules share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence, TypeVar
+
+from rig.chademo.reconstruction import SessionSummary
+from rig.chademo.session import Session, SessionFrame
+
+class Timed(Protocol):
+    """Anything on the session's time axis: a frame, a contact edge, a DC sample."""
+
+    @property
+    def t(self) -> float: ...
+
+
+T = TypeVar("T", bound=Timed)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A run of consecutive samples over which a condition held."""
+
+    first: SessionFrame
+    last: SessionFrame
+    end_t: float
+    """When it stopped holding (the next sample), or the last sample's time."""
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_t - self.first.t
+
+
+def episodes(frames: Sequence[SessionFrame], holds: Callable[[SessionFrame], bool],
+             min_duration_s: float) -> list[Episode]:
+    """Runs where ``holds`` was true for at least ``min_duration_s`` (0 keeps every run)."""
+    found: list[Episode] = []
+    start: SessionFrame | None = None
+    last: SessionFrame | None = None
+    for frame in frames:
+        if holds(frame):
+            start = start or frame
+            last = frame
+            continue
+        if start is not None and last is not None:
+            found.append(Episode(start, last, frame.t))
+        start = last = None
+    if start is not None and last is not None:
+        found.append(Episode(start, last, last.t))
+    return [episode for episode in found if episode.duration_s >= min_duration_s]
+
+
+def first_from(frames: Sequence[T], t: float, holds: Callable[[T], bool]) -> T | None:
+    """The first frame at or after ``t`` for which ``holds`` is true."""
+    return next((frame for frame in frames if frame.t >= t and holds(frame)), None)
+
+
+def last_before(frames: Sequence[T], t: float) -> T | None:
+    before = [frame for frame in frames if frame.t <= t]
+    return before[-1] if before else None
+
+
+def answered_within(frames: Sequence[T], start: float, within_s: float,
+                    holds: Callable[[T], bool]) -> tuple[bool, T | None]:
+    """Whether a frame satisfying ``holds`` came by ``start + within_s``; also the last frame
+    before that deadline (the evidence when it did not). A session that ends before the
+    deadline without an answer is not judged late: (True, None)."""
+    answer = first_from(frames, start, holds)
+    deadline = start + within_s
+    if answer is not None and answer.t <= deadline:
+        return True, answer
+    if not frames or frames[-1].t < deadline:
+        return True, None
+    return False, last_before(frames, deadline)
+
+
+def evse_output(session: Session) -> list[SessionFrame]:
+    """0x109 frames: the EVSE's present voltage and current."""
+    return session.of("EvseStatus")
+
+
+def opening_recorded(summary: SessionSummary) -> bool:
+    """Whether the recording has the session's start (a trace cut mid-charge has not)."""
+    return bool(summary.phases) and summary.phases[0].name in ("idle", "handshake", "compatibility_check")

@@ -1,0 +1,128 @@
+"""Reading traces: the shared real files, the live recording format, other python-can formats,
+and damaged copies (counted with their line numbers, never a crash)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import can
+import pytest
+
+from trace_files import GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START
+from rig.chademo.traces import TraceFrame, TraceReadError, read_trace, write_candump_log
+from rig.chademo.traces import Trace
+
+
+def test_shared_traces_are_read_whole(shared_traces: dict[str, Trace]) -> None:
+    counts = {name: (trace.format, len(trace.frames), len(trace.skipped)) for name, trace in shared_traces.items()}
+    assert counts == {
+        GENIEPOINT.name: ("savvycan-csv", 374, 0),
+        LEAF_V2H.name: ("savvycan-csv", 4072, 0),
+        LEAF_ZE1_CHARGING.name: ("savvycan-csv", 4692, 0),
+        LEAF_ZE1_START.name: ("candump-text", 548, 6),
+    }
+
+
+def test_candump_free_text_lines_are_skipped_with_their_numbers(shared_traces: dict[str, Trace]) -> None:
+    trace = shared_traces[LEAF_ZE1_START.name]
+    assert [s.line for s in trace.skipped] == [1, 17, 22, 33, 243, 414]
+    first, last = trace.frames[0], trace.frames[-1]
+    assert (first.frame_id, first.line) == (0x100, 3)
+    assert last.data == bytes.fromhex("0202000000 20FF50".replace(" ", ""))  # the file has no final newline
+    assert last.timestamp_s - first.timestamp_s == pytest.approx(5.472851, abs=1e-6)
+
+
+def test_negative_increasing_savvycan_timestamps_keep_their_order(shared_traces: dict[str, Trace]) -> None:
+    trace = shared_traces[LEAF_ZE1_CHARGING.name]
+    times = [frame.timestamp_s for frame in trace.frames]
+    assert times[0] < 0 and times == sorted(times)
+    assert times[-1] - times[0] == pytest.approx(39.547549, abs=1e-5)
+    assert any("negative" in note for note in trace.notes)
+
+
+def test_extended_column_is_not_trusted_for_11_bit_ids(tmp_path: Path) -> None:
+    path = tmp_path / "lying.csv"
+    path.write_text("Time Stamp,ID,Extended,Dir,Bus,LEN,D1,D2,D3,D4,D5,D6,D7,D8\n"
+                    "1000,00000102,true,Rx,0,8,02,9A,01,00,00,C8,03,00,\n"
+                    "2000,18FF50E5,true,Rx,0,8,00,00,00,00,00,00,00,00,\n")
+    trace = read_trace(path)
+    assert [(f.frame_id, f.extended) for f in trace.frames] == [(0x102, False), (0x18FF50E5, True)]
+    assert any("Extended column says true" in note for note in trace.notes)
+
+
+def test_damaged_savvycan_copy_is_counted_not_fatal(tmp_path: Path) -> None:
+    lines = LEAF_V2H.read_text().splitlines()
+    lines[9] = lines[9][:30]                      # truncated line (file line 10)
+    lines[19] = "garbage \x00\x01 not a frame"     # garbage (line 20)
+    lines[29] = lines[29].replace(",8,", ",9,")   # LEN out of range (line 30)
+    lines.insert(40, "(2022-06-02 22:49:58.125771)  can1  100   [8]  06 00 00 00 B3 01 F0 00")  # wrong format
+    path = tmp_path / "damaged.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode() + b"\xff\xfe binary tail\n")
+    trace = read_trace(path)
+    assert [s.line for s in trace.skipped] == [10, 20, 30, 41, 4075]  # 4073 lines + 1 inserted, then the tail
+    assert len(trace.frames) == 4072 - 3
+
+
+def test_truncated_candump_lines_are_counted(tmp_path: Path) -> None:
+    text = LEAF_ZE1_START.read_text().splitlines()
+    text[4] = text[4][:-6]  # (line 5) drops bytes: [8] announced, fewer present
+    text[6] = text[6][:20]  # (line 7) cut in the time stamp
+    path = tmp_path / "cut.candump.txt"
+    path.write_text("\n".join(text))
+    trace = read_trace(path)
+    reasons = {s.line: s.reason for s in trace.skipped}
+    assert "truncated" in reasons[5] and 7 in reasons
+    assert len(trace.frames) == 548 - 2
+
+
+def test_live_format_round_trips_through_python_can(tmp_path: Path) -> None:
+    frames = [TraceFrame(1_700_000_000.0 + i * 0.1, fid, bytes([i, 0xFF, 0, 1, 2, 3, 4, 5]))
+              for i, fid in enumerate((0x100, 0x101, 0x102, 0x108, 0x109, 0x208))]
+    path = tmp_path / "session.log"
+    write_candump_log(path, frames)
+    trace = read_trace(path)
+    assert trace.format == "candump-log" and not trace.skipped
+    assert [(f.timestamp_s, f.frame_id, f.data) for f in trace.frames] == [
+        (pytest.approx(f.timestamp_s, abs=1e-6), f.frame_id, f.data) for f in frames]
+    python_can = list(can.LogReader(str(path)))
+    assert [(m.arbitration_id, bytes(m.data)) for m in python_can] == [(f.frame_id, f.data) for f in frames]
+
+
+def test_damaged_candump_log_lines_are_counted(tmp_path: Path) -> None:
+    path = tmp_path / "session.log"
+    path.write_text("(1.000000) can0 100#0600000000B301F0 R\n"
+                    "(1.100000) can0 101#00000000000000\n"      # 7 bytes is still a frame
+                    "(1.200000) can0 10\n"                       # truncated
+                    "(1.300000) can0 102#029A01000\n"           # odd hex
+                    "(1.400000) can0 108#01F4011FB3010000 T\n")
+    trace = read_trace(path)
+    assert [f.frame_id for f in trace.frames] == [0x100, 0x101, 0x108]
+    assert [s.line for s in trace.skipped] == [3, 4]
+
+
+@pytest.mark.parametrize("suffix, writer", [(".asc", can.ASCWriter), (".blf", can.BLFWriter),
+                                            (".trc", can.TRCWriter)])
+def test_other_python_can_formats(tmp_path: Path, suffix: str, writer: type) -> None:
+    path = tmp_path / f"session{suffix}"
+    with writer(str(path)) as out:
+        for i, fid in enumerate((0x100, 0x102, 0x109)):
+            out.on_message_received(can.Message(timestamp=10.0 + i * 0.1, arbitration_id=fid, is_extended_id=False,
+                                                data=bytes([i] * 8)))
+    trace = read_trace(path)
+    assert [(f.frame_id, f.data) for f in trace.frames] == [(0x100, bytes(8)), (0x102, bytes([1] * 8)),
+                                                             (0x109, bytes([2] * 8))]
+
+
+def test_a_missing_file_or_an_unknown_format_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(TraceReadError, match="nothing.csv: cannot read"):
+        read_trace(tmp_path / "nothing.csv")
+    with pytest.raises(TraceReadError, match="is a directory"):
+        read_trace(tmp_path)
+    notes = tmp_path / "notes.csv"
+    notes.write_text("just some text\nno frames here\n")
+    with pytest.raises(TraceReadError, match="notes.csv: no CAN frames in a known format"):
+        read_trace(notes)
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text("Time Stamp,ID,Extended,Dir,Bus,LEN,D1,D2,D3,D4,D5,D6,D7,D8\n")
+    with pytest.raises(TraceReadError, match="no frame could be read"):
+        read_trace(header_only)
