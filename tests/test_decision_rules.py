@@ -1,0 +1,57 @@
+"""Decision rules (ILAC-G8): simple acceptance judges the value; guarded acceptance narrows the limit by w = k*U."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from campaign_helpers import DUTS, PROTECTION_PLAN, run_cases
+from rig.decision import DecisionRule
+from rig.engine import judge
+from rig.results import Limit
+from rig.uncertainty import expanded, rectangular
+
+LIMIT = {"trip_value": Limit(min=259.9, max=264.5, unit="V")}
+U_005 = {"trip_value": expanded(rectangular("resolution", 0.05 * 3 ** 0.5 / 2))}  # U = 0.05 V
+
+
+def test_simple_acceptance_passes_a_value_on_the_limit_and_fails_one_beyond():
+    rule = DecisionRule(rule="simple_acceptance")
+    assert judge({"trip_value": 264.5}, U_005, LIMIT, rule).verdict == "pass"
+    assert judge({"trip_value": 264.51}, U_005, LIMIT, rule).verdict == "fail"
+    assert judge({"trip_value": 264.5}, U_005, LIMIT, rule).acceptance["trip_value"] == LIMIT["trip_value"]
+
+
+def test_guarded_acceptance_fails_a_value_inside_the_limit_but_within_the_guard_band():
+    rule = DecisionRule(rule="guarded_acceptance", guard_band=1.0)
+    judged = judge({"trip_value": 264.47}, U_005, LIMIT, rule)
+    assert judged.verdict == "fail"
+    zone = judged.acceptance["trip_value"]
+    assert (zone.min, zone.max) == pytest.approx((259.95, 264.45))
+    assert judge({"trip_value": 264.44}, U_005, LIMIT, rule).verdict == "pass"
+
+
+def test_a_judged_value_without_an_uncertainty_is_an_error_never_a_pass():
+    judged = judge({"trip_value": 262.0}, {}, LIMIT, DecisionRule(rule="simple_acceptance"))
+    assert judged.verdict == "error" and "without its uncertainty" in judged.problems[0]
+
+
+def test_a_value_not_measured_fails():
+    assert judge({"trip_value": None}, {}, LIMIT, DecisionRule(rule="simple_acceptance")).verdict == "fail"
+
+
+def test_the_plans_rule_is_applied_and_recorded_end_to_end(tmp_path):
+    """0.1 V inside the limit passes under simple acceptance and fails under a wide guard band."""
+    data = yaml.safe_load(PROTECTION_PLAN.read_text())
+    data["decision_rule"] = {"rule": "guarded_acceptance", "guard_band": 5.0}
+    guarded = tmp_path / "guarded.yaml"
+    guarded.write_text(yaml.safe_dump(data, sort_keys=False))
+    case = ["g99.ov1.trip_value"]
+    simple = run_cases(tmp_path / "simple", ids=case, dut=DUTS / "ov1-high-inside.yaml").recorder.results.cases[0]
+    strict = run_cases(tmp_path / "guarded", ids=case, dut=DUTS / "ov1-high-inside.yaml",
+                       plan=guarded).recorder.results.cases[0]
+    assert simple.verdict == "pass" and strict.verdict == "fail"
+    assert strict.decision_rule.rule == "guarded_acceptance" and "4.2.2" in strict.decision_rule.statement
+    u = strict.uncertainty["trip_value"].expanded
+    assert strict.acceptance["trip_value"].max == pytest.approx(264.5 - 5.0 * u)
+    assert simple.measured["trip_value"] == pytest.approx(264.35, abs=0.03)
