@@ -10,12 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from trace_files import ALL_TRACES, GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START, TRACES
+from trace_files import ALL_TRACES, GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START
 
 ROOT = Path(__file__).resolve().parents[2]
-
-pytestmark = pytest.mark.skipif(not TRACES.is_dir(), reason=f"shared CHAdeMO traces not found at {TRACES}")
-
 
 def check(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}

@@ -8,7 +8,7 @@ from pathlib import Path
 import can
 import pytest
 
-from trace_files import GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START
+from trace_files import ALL_TRACES, GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START
 from rig.chademo.traces import TraceFrame, TraceReadError, read_trace, write_candump_log
 from rig.chademo.traces import Trace
 
@@ -126,3 +126,15 @@ def test_a_missing_file_or_an_unknown_format_is_one_clear_error(tmp_path: Path) 
     header_only.write_text("Time Stamp,ID,Extended,Dir,Bus,LEN,D1,D2,D3,D4,D5,D6,D7,D8\n")
     with pytest.raises(TraceReadError, match="no frame could be read"):
         read_trace(header_only)
+
+
+def test_the_trace_copies_are_the_recordings_as_published():
+    """The real traces are evidence recorded by others: the copies must stay byte for byte what was published."""
+    import hashlib
+
+    from trace_files import TRACES
+
+    sums = dict(reversed(line.split()) for line in (TRACES / "SHA256SUMS").read_text().splitlines())
+    assert sorted(sums) == sorted(path.name for path in ALL_TRACES)
+    for path in ALL_TRACES:
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == sums[path.name], path.name

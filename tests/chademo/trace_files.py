@@ -1,26 +1,17 @@
-"""Where the shared real CHAdeMO traces are (``<work>/shared/traces/chademo``), and their names."""
+"""The real CHAdeMO traces the tests read: the project's verbatim copy in ``fixtures/traces/chademo``.
+
+They were recorded by others and published (see that folder's README); the copy carries their SHA-256
+sums (``SHA256SUMS``) so a test can prove they were never edited. They are in the repository so that a
+clean clone tests them: a test that skips when its data is missing cannot fail.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from rig.chademo.traces import Trace, TraceFrame
 
-
-def _traces_dir() -> Path:
-    """The shared folder sits beside the checkout (``<work>/shared``); ``RIG_SHARED`` overrides it."""
-    shared = os.environ.get("RIG_SHARED")
-    if shared:
-        return Path(shared) / "traces" / "chademo"
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "traces" / "chademo"
-        if candidate.is_dir():
-            return candidate
-    return Path(__file__).resolve().parents[3] / "shared" / "traces" / "chademo"  # absent: trace tests skip
-
-
-TRACES = _traces_dir()
+TRACES = Path(__file__).resolve().parents[2] / "fixtures" / "traces" / "chademo"
 GENIEPOINT = TRACES / "conversion-geniepoint-fail.csv"
 LEAF_V2H = TRACES / "leaf-v2h-start-stop.csv"
 LEAF_ZE1_CHARGING = TRACES / "leaf-ze1-charging.csv"
