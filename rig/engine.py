@@ -31,14 +31,12 @@ from rig.dut import load_dut_identity
 from rig.envelope import EnvelopeGuard
 from rig.errors import EvidenceWriteError, RigError, RigInputError
 from rig.evidence import RunRecorder, utc_now_iso
-from rig.plan import AnyCase, LoadedCase, PlanFiles, collect_plan_files, load_cases
-from rig.procedures import PROCEDURES
-from rig.procedures.outcome import ProcedureOutcome
+from rig.plan import LoadedCase, PlanFiles, collect_plan_files, load_cases
 from rig.decision import DecisionRule
-from rig.procedures.outcome import DutNotReady
 from rig.report import RunPlots, render_report
-from rig.results import (CaseResult, DutRecord, Limit, RunInfo, RunResults, RunStatus, StaircasePlot, TripPlot,
-                         Uncertainty, Verdict)
+from rig.results import (CaseResult, DutRecord, Limit, PlotRecord, RunInfo, RunResults, RunStatus, Uncertainty,
+                         Verdict)
+from rig.suite import DutNotReady, ProcedureOutcome
 from rig.safety import bring_to_safe_state
 from rig.sim.dut_profile import DutProfile, load_dut_profile
 
@@ -59,13 +57,16 @@ class RunListener(Protocol):
 
 def refuse_outside_envelope(cases: list[LoadedCase], guard: EnvelopeGuard) -> None:
     """Check every setpoint and every change every case will command, before anything is energised."""
+    checked_plans: set[int] = set()
     for loaded in cases:
-        plan, case = loaded.plan, loaded.case
-        guard.check("ac_voltage_v", plan.grid.voltage_v, what=f"{loaded.source} nominal voltage")
-        guard.check("ac_frequency_hz", plan.grid.frequency_hz, what=f"{loaded.source} nominal frequency")
-        nominal = plan.grid.voltage_v if case.quantity == "voltage" else plan.grid.frequency_hz
-        for change in case.setpoint_changes(nominal):
-            what = f"{loaded.source} case {case.id} {case.quantity} {change.old:g} -> {change.new:g} {case.unit}"
+        changes = [] if id(loaded.plan) in checked_plans else loaded.plan.setpoints()
+        checked_plans.add(id(loaded.plan))
+        for change in changes + loaded.case.setpoint_changes(loaded.plan):
+            what = f"{loaded.source} case {loaded.case.id} {change.what or change.quantity}"
+            if change.how == "level":
+                guard.check(change.quantity, change.new, what=what)
+                continue
+            what += f" {change.old:g} -> {change.new:g}"
             if change.how == "fixed":
                 guard.check_fixed_change(change.quantity, change.old, change.new, what=what)
             elif change.how == "ramp":
@@ -74,10 +75,9 @@ def refuse_outside_envelope(cases: list[LoadedCase], guard: EnvelopeGuard) -> No
                 guard.check_step(change.quantity, change.old, change.new, what=what)
 
 
-def _setting_record(case: AnyCase) -> dict[str, float | str]:
-    """The judged setting, its threshold named with its unit (``threshold_v`` / ``threshold_hz``)."""
-    unit = "v" if case.quantity == "voltage" else "hz"
-    return {"stage": case.setting.stage, f"threshold_{unit}": case.setting.threshold, "delay_s": case.setting.delay_s}
+def _finite(measured: dict[str, float | None]) -> dict[str, float | None]:
+    """A value that is not a finite number was not measured (and JSON could not hold it)."""
+    return {name: value if value is None or math.isfinite(value) else None for name, value in measured.items()}
 
 
 @dataclass(frozen=True)
@@ -112,11 +112,6 @@ def judge(measured: dict[str, float | None], uncertainty: dict[str, Uncertainty]
         passed = passed and zones[name].admits(value)
     verdict: Verdict = "error" if problems else ("pass" if passed else "fail")
     return Judgement(verdict, zones, problems)
-
-
-def _finite(measured: dict[str, float | None]) -> dict[str, float | None]:
-    """A value that is not a finite number was not measured (and JSON could not hold it)."""
-    return {name: value if value is None or math.isfinite(value) else None for name, value in measured.items()}
 
 
 @dataclass(frozen=True)
@@ -205,7 +200,7 @@ def prepare(request: RunRequest) -> PreparedRun:
     plan_files = collect_plan_files(request.plan_paths)
     cases = load_cases(request.plan_paths)
     check_drivers(bench)
-    check_roles(bench, {role: c.case.id for c in reversed(cases) for role in PROCEDURES[c.case.procedure].roles})
+    check_roles(bench, {role: c.case.id for c in reversed(cases) for role in c.procedure.roles})
     refuse_outside_envelope(cases, EnvelopeGuard.from_bench(bench))
     if request.seed is not None:
         seed = request.seed
@@ -276,10 +271,10 @@ class CampaignRun:
             self.listener.case_started(self._done, len(self.prepared.cases), case.id)
         lab.steps.start_case()
         sim0, wall0 = lab.clock.now(), time.perf_counter()
-        limits = {name: Limit(**limit.model_dump()) for name, limit in dict(case.limits).items()}
+        limits = case.limit_map()
         rule = loaded.plan.decision_rule
         base: dict[str, Any] = dict(id=case.id, suite=loaded.plan.suite, clause=case.clause, procedure=case.procedure,
-                                    limits=limits, setting=_setting_record(case), params=case.params.model_dump(),
+                                    limits=limits, setting=case.setting_record(), params=case.params.model_dump(),
                                     source=self.prepared.evidence_source(loaded), decision_rule=rule.record())
         if self._not_ready is not None:
             result = CaseResult(**base, verdict="skip", error=f"not run: {self._not_ready}")
@@ -287,12 +282,12 @@ class CampaignRun:
         measured: dict[str, float | None] = {}
         uncertainty: dict[str, Uncertainty] = {}
         traces: list[str] = []
-        plot: TripPlot | StaircasePlot | None = None
+        plot: PlotRecord | None = None
         problems: list[str] = []
         try:
-            outcome = PROCEDURES[case.procedure].run(lab, loaded.plan, case)
+            outcome = loaded.procedure.run(lab, loaded.plan, case)
             measured, uncertainty = _finite(outcome.measured), outcome.uncertainty
-            traces, plot = self._write_outcome(case.id, outcome, limits)
+            traces, plot = self._write_outcome(case.id, outcome)
         except EvidenceWriteError:
             raise
         except DutNotReady as err:
@@ -336,26 +331,15 @@ class CampaignRun:
                 found.append(f"instrument fault: {role}: its fault status could not be read: {err}")
         return found
 
-    def _write_outcome(self, case_id: str, outcome: ProcedureOutcome,
-                       limits: dict[str, Limit]) -> tuple[list[str], TripPlot | StaircasePlot | None]:
+    def _write_outcome(self, case_id: str, outcome: ProcedureOutcome) -> tuple[list[str], PlotRecord | None]:
         assert self.recorder is not None
         paths = {name: self.recorder.write_trace(case_id, name, frame, {"case": case_id})
                  for name, frame in outcome.traces.items()}
         request = outcome.plot
         if request is None:
             return list(paths.values()), None
-        trace = paths[request.trace]
-        if request.kind == "staircase":
-            window = limits.get("trip_value")
-            return list(paths.values()), StaircasePlot(
-                trace=trace, quantity=request.quantity, quantity_unit=request.quantity_unit,
-                threshold_a=request.threshold_a, title=case_id, setting=request.setting, trip_value=request.found,
-                limit_min=window.min if window else None, limit_max=window.max if window else None)
-        window = limits.get("trip_time_s")
-        return list(paths.values()), TripPlot(
-            trace=trace, quantity=request.quantity, quantity_unit=request.quantity_unit,
-            threshold_a=request.threshold_a, title=case_id, trip_instant_s=request.found,
-            limit_min_s=window.min if window else None, limit_max_s=window.max if window else None)
+        return list(paths.values()), PlotRecord(kind=request.kind, trace=paths[request.trace], title=case_id,
+                                                options=request.options)
 
     # -- closing -------------------------------------------------------------------------------
 

@@ -28,8 +28,10 @@ from rig.errors import RigInputError
 from rig.evidence import EvidenceDir, RunRecorder, read_results, safe_file_name
 from rig.formatting import format_budget, format_limit, format_measured, format_number, format_setting
 from rig.plot_worker import DrawnPlot, PlotWorker
-from rig.plots import draw_svg, read_drawing
-from rig.results import CaseResult, Limit, RunResults, StaircasePlot, TripPlot, Verdict
+from rig.plots import Drawing, draw_svg, read_trace
+from rig.results import CaseResult, Limit, PlotRecord, RunResults, Verdict
+from rig.suite import SummaryTable
+from rig.suites import REGISTRY, SUITES
 from rig.verify import verify_run
 
 REPORT = "report.html"
@@ -49,45 +51,18 @@ class CaseRow:
     plot_problem: str | None = None
 
 
-@dataclass
-class StageRow:
-    """One protection stage across its cases, as a type-test form tabulates it."""
-
-    stage: str
-    setting: str
-    trip_value: str = "not tested"
-    trip_value_verdict: str = ""
-    trip_time: str = "not tested"
-    trip_time_verdict: str = ""
-    no_trip: list[tuple[str, str]] = field(default_factory=list)
-
-
-_MEASURED_BY_PROCEDURE = {"trip_value": "trip_value", "trip_time": "trip_time_s"}
-
-
-def protection_summary(results: RunResults) -> list[StageRow]:
-    """Settings, measured trip values and times, and no-trip results per stage (Form B style)."""
-    stages: dict[str, StageRow] = {}
-    for case in results.cases:
-        stage = case.setting.get("stage")
-        if not isinstance(stage, str):
-            continue
-        settings = {k: v for k, v in case.setting.items() if k != "stage"}
-        row = stages.setdefault(stage, StageRow(stage, format_setting(settings)))
-        if case.procedure in _MEASURED_BY_PROCEDURE:
-            name = _MEASURED_BY_PROCEDURE[case.procedure]
-            limit = case.limits.get(name)
-            value = case.measured.get(name)
-            text = format_measured(name, value, limit, case.uncertainty.get(name)).split(": ", 1)[1]
-            if case.verdict == "error":
-                text = "error"
-            setattr(row, case.procedure, text)
-            setattr(row, f"{case.procedure}_verdict", case.verdict)
-        elif case.procedure == "no_trip":
-            level, hold = case.params.get("level"), case.params.get("hold_s")
-            unit = "V" if any(k.endswith("_v") for k in settings) else "Hz"
-            row.no_trip.append((f"{level:g} {unit} for {hold:g} s", case.verdict))
-    return list(stages.values())
+def read_drawing(path: Path, plot: PlotRecord) -> Drawing:
+    """What the plot of the trace file at ``path`` shows, by the plot kind its suite gives
+    (OSError or ValueError if the trace cannot be read or lacks a column the kind needs)."""
+    kind = next((suite.plot_kinds[plot.kind] for name in REGISTRY if plot.kind in (suite := SUITES[name]).plot_kinds),
+                None)
+    if kind is None:
+        raise ValueError(f"no suite draws plots of kind {plot.kind!r}")
+    trace = read_trace(path, kind.columns)
+    missing = [name for name in kind.columns if name not in trace]
+    if missing:
+        raise ValueError(f"trace {plot.trace} lacks column(s) {', '.join(missing)} needed for a {plot.kind} plot")
+    return kind.drawing(trace, plot.title or plot.trace, plot.options)
 
 
 @dataclass
@@ -107,7 +82,7 @@ def plot_relpath(case_id: str) -> str:
 
 
 def _ensure_plot(run_dir: Path, evidence: EvidenceDir, case_id: str,
-                 plot: TripPlot | StaircasePlot) -> tuple[str | None, str | None]:
+                 plot: PlotRecord) -> tuple[str | None, str | None]:
     """Draw a case's trip plot once: an existing file is kept. Returns (plot path, problem)."""
     relpath = plot_relpath(case_id)
     if (run_dir / relpath).exists():
@@ -239,13 +214,25 @@ def render_report(run_dir: Path, recorder: RunRecorder | None = None) -> Path:
     return path
 
 
+def _summaries(results: RunResults) -> list[SummaryTable]:
+    """Each suite's own summary of its cases (a type-test form, a matrix), in the order the suites ran."""
+    tables = []
+    for name in dict.fromkeys(case.suite for case in results.cases):
+        suite = SUITES[name] if name in REGISTRY else None
+        if suite is not None and suite.summary is not None:
+            table = suite.summary([case for case in results.cases if case.suite == name])
+            if table is not None:
+                tables.append(table)
+    return tables
+
+
 def _render(run_dir: Path, evidence: EvidenceDir) -> Path:
     results = read_results(run_dir)
     counts = Counter(case.verdict for case in results.cases)
     html = _template().render(
         run=results.run,
         suites=_suites(run_dir, evidence, results),
-        protection=protection_summary(results),
+        summaries=_summaries(results),
         counts={verdict: counts[verdict] for verdict in VERDICTS},
         total=len(results.cases),
         format_number=format_number,

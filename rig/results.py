@@ -8,7 +8,7 @@ run goes), the evidence writer (which streams them to disk), the report
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -88,48 +88,19 @@ class InstrumentIdentity(Record):
     calibration_due: str | None = None
 
 
-class PlotSpec(Record):
-    """What every plot needs: its trace file, the grid quantity it shows and the current threshold."""
+class PlotRecord(Record):
+    """What the report needs to draw a case's plot: its kind, its trace, and what the kind needs beyond it.
 
+    ``kind`` names a suite's plot kind (``g99.trip_time``, ``g99.staircase``,
+    ...); the suite documents the trace's columns and the ``options`` each kind
+    reads (thresholds, the judged instant, the acceptance window). ``trace``
+    is a Parquet file relative to the run directory.
+    """
+
+    kind: str
     trace: str
-    quantity: str
-    quantity_unit: str
-    threshold_a: float
     title: str = ""
-
-
-class TripPlot(PlotSpec):
-    """What the report needs to draw a trip plot from a capture.
-
-    ``trace`` is a Parquet file (relative to the run directory) with columns
-    ``t_s`` (seconds from the disturbance), ``i_a`` (DUT current, instantaneous),
-    ``i_rms_a`` (one-cycle sliding rms) and ``commanded`` (the grid quantity the
-    simulator was told to produce, in ``quantity_unit``).
-    """
-
-    kind: Literal["trip_time"] = "trip_time"
-    trip_instant_s: float | None = None
-    limit_min_s: float | None = None
-    limit_max_s: float | None = None
-
-
-class StaircasePlot(PlotSpec):
-    """What the report needs to draw a trip-value search from its staircase trace.
-
-    ``trace`` is a Parquet file with one row per level: ``applied_s`` and
-    ``read_s`` (bench time the level was set and the current read),
-    ``level`` (commanded), ``measured_level`` (the grid simulator's reading)
-    and ``current_a`` (the DUT current read at the end of the dwell).
-    """
-
-    kind: Literal["staircase"] = "staircase"
-    setting: float | None = None
-    trip_value: float | None = None
-    limit_min: float | None = None
-    limit_max: float | None = None
-
-
-Plot = Annotated[Union[TripPlot, StaircasePlot], Field(discriminator="kind")]
+    options: dict[str, float | str | None] = Field(default_factory=dict)
 
 
 class Step(Record):
@@ -157,7 +128,7 @@ class CaseResult(Record):
     setting: dict[str, float | str] = Field(default_factory=dict)
     params: dict[str, object] = Field(default_factory=dict)
     traces: list[str] = Field(default_factory=list)
-    plot: Plot | None = None
+    plot: PlotRecord | None = None
     steps: list[Step] = Field(default_factory=list)
     error: str | None = None
     source: str = ""

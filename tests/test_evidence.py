@@ -16,7 +16,7 @@ import pytest
 
 from rig.errors import RigInputError
 from rig.evidence import RunRecorder, read_manifest, sha256_file
-from rig.results import CaseResult, DutRecord, Limit, RunInfo, RunResults, TripPlot, Verdict
+from rig.results import CaseResult, DutRecord, Limit, PlotRecord, RunInfo, RunResults, Verdict
 
 SAMPLE_RATE_HZ = 10_000.0
 TRIP_AT_S = 0.52
@@ -60,15 +60,12 @@ def record_trip_case(
         limits={"trip_time_s": Limit(min=0.45, max=0.55, unit="s")},
         setting={"to_v": 262.2, "hold_s": 1.0},
         traces=[trace],
-        plot=TripPlot(
+        plot=PlotRecord(
+            kind="g99.trip_time",
             trace=trace,
-            quantity="voltage",
-            quantity_unit="V",
-            threshold_a=1.5,
-            trip_instant_s=trip_s,
-            limit_min_s=0.45,
-            limit_max_s=0.55,
             title=f"{case_id}: 230 V -> 262.2 V",
+            options={"quantity": "voltage", "quantity_unit": "V", "threshold_a": 1.5, "trip_instant_s": trip_s,
+                     "limit_min_s": 0.45, "limit_max_s": 0.55},
         ),
         error=error,
     )
@@ -158,7 +155,7 @@ def test_record_case_and_finish_keep_results_json_equal_to_the_model(tmp_path: P
     ratio = on_disk["run"]["speedup"]  # sim / wall, computed from the figures given above
     assert ratio == 30.0
     assert on_disk["run"]["finished"].endswith("+00:00")
-    assert RunResults.model_validate(on_disk).cases[0].plot.trip_instant_s == TRIP_AT_S
+    assert RunResults.model_validate(on_disk).cases[0].plot.options["trip_instant_s"] == TRIP_AT_S
 
 
 def test_finish_with_no_wall_time_has_no_speedup_and_keeps_the_reason(tmp_path: Path) -> None:

@@ -17,29 +17,30 @@ from campaign_helpers import COMPLIANT, PROTECTION_PLAN, SIM_BENCH, run_cases
 from rig.engine import CampaignRun, RunRequest, prepare
 from rig.evidence import RunRecorder, read_manifest
 from rig.plot_worker import PlotWorker
-from rig.plots import STAIRCASE_LAYOUT, TRIP_LAYOUT, Canvas, draw_svg, drawing, read_drawing, read_trace, svg_bytes
-from rig.report import plot_relpath
-from rig.results import StaircasePlot, TripPlot
+from rig.plots import Canvas, draw_svg, svg_bytes
+from rig.report import plot_relpath, read_drawing
+from rig.results import PlotRecord
 from rig.verify import verify_run
 from test_evidence import record_trip_case, run_info
 
 SHORT = ["g99.ov2.trip_value", "g99.ov2.trip_time", "g99.ov2.no_trip.277_7v"]
 
 
-def staircase_case(recorder: RunRecorder, case_id: str, *, trips: bool) -> StaircasePlot:
+def staircase_case(recorder: RunRecorder, case_id: str, *, trips: bool) -> PlotRecord:
     """A trip-value search of five levels, the last one tripping the charger when ``trips``."""
     rows = [{"applied_s": 10.0 + 1.5 * k, "read_s": 11.4 + 1.5 * k, "level": 258.2 + 0.5 * k,
              "measured_level": 258.21 + 0.5 * k, "current_a": 0.0 if trips and k == 4 else 26.0 - 0.1 * k}
             for k in range(5)]
     trace = recorder.write_trace(case_id, "staircase", pd.DataFrame(rows))
-    return StaircasePlot(trace=trace, quantity="voltage", quantity_unit="V", threshold_a=1.5, title=case_id,
-                         setting=262.2, trip_value=260.21 if trips else None, limit_min=261.0, limit_max=263.4)
+    return PlotRecord(kind="g99.staircase", trace=trace, title=case_id, options={
+        "quantity": "voltage", "quantity_unit": "V", "threshold_a": 1.5, "setting": 262.2,
+        "trip_value": 260.21 if trips else None, "limit_min": 261.0, "limit_max": 263.4})
 
 
-def plots_of_every_shape(tmp_path: Path) -> tuple[Path, list[TripPlot | StaircasePlot]]:
+def plots_of_every_shape(tmp_path: Path) -> tuple[Path, list[PlotRecord]]:
     """Trip plots with and without a trip, staircases with and without one, as a run records them."""
     recorder = RunRecorder.create(tmp_path / "run", run_info())
-    plots: list[TripPlot | StaircasePlot] = []
+    plots: list[PlotRecord] = []
     for case_id, trip_s in [("g99.ov2.trip_time", 0.52), ("g99.uv.no_trip", None), ("g99.of.trip_time", 0.1)]:
         case = record_trip_case(recorder, case_id, trip_s=trip_s)
         assert case.plot is not None
@@ -53,17 +54,18 @@ def test_a_plot_drawn_on_a_kept_canvas_is_byte_for_byte_the_plot_drawn_on_a_new_
     run_dir, plots = plots_of_every_shape(tmp_path)
     kept = [svg_bytes(read_drawing(run_dir / plot.trace, plot)) for plot in plots * 2]
     for plot, drawn_after_others in zip(plots * 2, kept):
-        fresh = Canvas(STAIRCASE_LAYOUT if isinstance(plot, StaircasePlot) else TRIP_LAYOUT)
-        draw_svg(read_drawing(run_dir / plot.trace, plot), tmp_path / "fresh.svg", on=fresh)
+        drawn = read_drawing(run_dir / plot.trace, plot)
+        draw_svg(drawn, tmp_path / "fresh.svg", on=Canvas(drawn.layout))
         assert drawn_after_others == (tmp_path / "fresh.svg").read_bytes(), plot.title
     assert len(set(kept)) == len(plots)  # and the plots do differ from one another
 
 
 def test_a_trace_without_a_column_a_plot_needs_is_refused_by_name(tmp_path: Path) -> None:
     run_dir, plots = plots_of_every_shape(tmp_path)
-    trace = read_trace(run_dir / plots[0].trace, plots[0])
-    with pytest.raises(ValueError, match=r"lacks column\(s\) i_rms_a, commanded needed for a trip_time plot"):
-        drawing({name: trace[name] for name in ("t_s", "i_a")}, plots[0])
+    trace = pd.read_parquet(run_dir / plots[0].trace, columns=["t_s", "i_a"])
+    trace.to_parquet(tmp_path / "short.parquet")
+    with pytest.raises(ValueError, match=r"lacks column\(s\) i_rms_a, commanded needed for a g99.trip_time plot"):
+        read_drawing(tmp_path / "short.parquet", plots[0])
 
 
 def test_a_drawing_that_fails_leaves_its_canvas_clean(tmp_path: Path) -> None:

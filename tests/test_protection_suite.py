@@ -57,7 +57,7 @@ def test_evidence_verifies_and_report_shows_every_case(compliant_run):
         assert case.id in html
         assert case.plot is not None and (run_dir / case.plot.trace).is_file()  # every case is drawn
         assert (run_dir / "plots" / f"{case.id}.svg").is_file()
-        assert case.plot.kind == ("staircase" if case.procedure == "trip_value" else "trip_time")
+        assert case.plot.kind == ("g99.staircase" if case.procedure == "trip_value" else "g99.trip_time")
 
 
 def test_measured_trip_time_is_within_1ms_of_the_true_trip_instant(compliant_run):

@@ -9,7 +9,8 @@ import pytest
 
 import rig.report
 from rig.evidence import RunRecorder, read_manifest
-from rig.plots import TRIP_LAYOUT, Canvas, TripDrawing, draw_svg, draw_trip, drawing, envelope
+from rig.plots import Canvas, draw_svg, envelope
+from rig.suites.g99.plots import TRIP_LAYOUT, TripDrawing, trip_drawing
 from rig.report import format_limit, format_setting, render_report
 from rig.results import InstrumentIdentity, Limit
 from rig.verify import verify_run
@@ -146,11 +147,11 @@ def test_a_plot_of_a_long_trace_is_drawn_from_a_decimated_line(tmp_path: Path) -
     case = record_trip_case(recorder, CASES[0])
     trace = trip_trace(rate_hz=1_000_000.0)
     assert case.plot is not None
-    d = drawing(trace, case.plot)
+    d = trip_drawing(trace, case.id, case.plot.options)
     assert isinstance(d, TripDrawing)
     canvas = Canvas(TRIP_LAYOUT)
     with canvas.panels(case.id) as (top, bottom):
-        draw_trip(top, bottom, d)
+        d.draw(top, bottom)
         longest = max(len(line.get_xdata()) for axes in (top, bottom) for line in axes.get_lines())
     assert longest <= 2 * 1500 + 2
     draw_svg(d, tmp_path / "long.svg")

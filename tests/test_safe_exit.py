@@ -13,8 +13,8 @@ import pytest
 from campaign_helpers import run_cases
 from rig.engine import CampaignRun
 from rig.errors import InstrumentError
-from rig.procedures import PROCEDURES
-from rig.procedures.outcome import Procedure
+from rig.suites.g99.procedures import PROCEDURES
+from rig.suite import Procedure
 from rig.verify import verify_run
 
 SHORT = ["g99.ov2.trip_time", "g99.of.trip_time", "g99.ov2.no_trip.277_7v"]

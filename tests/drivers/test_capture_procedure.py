@@ -7,8 +7,8 @@ import pytest
 
 from rig.clock import VirtualClock
 from rig.lab import Lab
-from rig.procedures.g99_protection import captured_disturbance
-from rig.procedures.outcome import PreconditionError
+from rig.suites.g99.procedures import captured_disturbance
+from rig.suite import PreconditionError
 from rig.roles import Capture, GridProgram, GridStep
 from rig.steps import StepLog
 

@@ -16,7 +16,7 @@ from rig.clock import VirtualClock, wait_until
 from rig.envelope import EnvelopeGuard
 from rig.identity import check_identity
 from rig.lab import Lab
-from rig.procedures.g99_protection import captured_disturbance
+from rig.suites.g99.procedures import captured_disturbance
 from rig.roles import GridProgram, GridStep
 from rig.sim.dut_profile import load_dut_profile
 from rig.sim.lab import SimulatedLab

@@ -15,10 +15,11 @@ import pandas as pd
 
 from rig.clock import wait_until
 from rig.lab import Lab
-from rig.plan import NoTripCase, Plan, TripTimeCase, TripValueCase
-from rig.procedures.outcome import DutNotReady, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
-from rig.procedures.trip_detection import (JUDGEABLE_MARGIN, CannotJudge, Fundamental, detect_trip, fundamental,
+from rig.suite import DutNotReady, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
+from rig.suites.g99.plan import NoTripCase, Plan, TripTimeCase, TripValueCase
+from rig.suites.g99.trip_detection import (JUDGEABLE_MARGIN, CannotJudge, Fundamental, detect_trip, fundamental,
                                            require_judgeable)
+from rig.results import Limit
 from rig.roles import Capture, GridProgram, GridStep
 from rig.uncertainty import expanded, normal, rectangular
 
@@ -182,9 +183,16 @@ def trip_time(lab: Lab, plan: Plan, case: TripTimeCase) -> ProcedureOutcome:
         uncertainty["trip_time_s"] = expanded(
             rectangular(f"sample interval {found.sample_interval_s * 1e3:.4g} ms", found.sample_interval_s / 2.0),
             normal("edge location under noise (likelihood interval)", found.likelihood_half_width_s))
-    plot = PlotRequest("trip_time", "capture", case.quantity, case.unit, p.threshold_a,
-                       None if found is None else found.instant_s)
+    plot = trip_plot(case, None if found is None else found.instant_s, case.limits.trip_time_s)
     return ProcedureOutcome(measured, {"capture": record.frame}, plot, uncertainty)
+
+
+def trip_plot(case: TripTimeCase | NoTripCase, instant_s: float | None, window: Limit | None) -> PlotRequest:
+    """A trip plot of the capture: the disturbance, the current, the trip instant, the acceptance window."""
+    return PlotRequest("g99.trip_time", "capture", {
+        "quantity": case.quantity, "quantity_unit": case.unit, "threshold_a": case.params.threshold_a,
+        "trip_instant_s": instant_s, "limit_min_s": None if window is None else window.min,
+        "limit_max_s": None if window is None else window.max})
 
 
 def no_trip(lab: Lab, plan: Plan, case: NoTripCase) -> ProcedureOutcome:
@@ -203,8 +211,7 @@ def no_trip(lab: Lab, plan: Plan, case: NoTripCase) -> ProcedureOutcome:
     if found is not None:  # evidence of the failure: when it let go
         measured["tripped_at_s"] = round(found.instant_s, 6)
     uncertainty = {"min_current_a": expanded(normal("noise on a one-cycle estimate", 2.0 * record.signal.floor_a))}
-    plot = PlotRequest("trip_time", "capture", case.quantity, case.unit, p.threshold_a,
-                       None if found is None else found.instant_s)
+    plot = trip_plot(case, None if found is None else found.instant_s, None)
     return ProcedureOutcome(measured, {"capture": record.frame}, plot, uncertainty)
 
 
@@ -308,8 +315,10 @@ def trip_value(lab: Lab, plan: Plan, case: TripValueCase) -> ProcedureOutcome:
             abs(at.measured_level - below.measured_level) / 2.0))
     frame = pd.DataFrame([{"search": r.search, "applied_s": r.applied_s, "read_s": r.read_s, "level": r.level,
                            "measured_level": r.measured_level, "current_a": r.current_a} for r in rows])
-    plot = PlotRequest("staircase", "staircase", case.quantity, case.unit, p.threshold_a, found,
-                       setting=case.setting.threshold)
+    window = case.limits.trip_value
+    plot = PlotRequest("g99.staircase", "staircase", {
+        "quantity": case.quantity, "quantity_unit": case.unit, "threshold_a": p.threshold_a, "trip_value": found,
+        "setting": case.setting.threshold, "limit_min": window.min, "limit_max": window.max})
     return ProcedureOutcome(measured, {"staircase": frame}, plot, uncertainty)
 
 

@@ -1,0 +1,179 @@
+"""What a suite is to the rest of the rig: the contract every suite package fulfils.
+
+The engine, the plan loader and the report know no suite. A suite package
+(``rig/suites/<name>/``) brings:
+
+- its plan model (a ``SuitePlan`` subclass) whose cases (``SuiteCase``
+  subclasses, discriminated by ``procedure``) know the setting they judge and
+  every setpoint they will command, so the bench envelope refuses a plan
+  before anything opens, whatever the quantity;
+- its procedures (how each case is measured; they talk to roles only and hand
+  back a ``ProcedureOutcome``);
+- its plot kinds (how a trace becomes a picture) and, optionally, a summary
+  table for the report (a G99 type-test form, a CHAdeMO compatibility matrix).
+
+It registers itself with one line in ``rig.suites.SUITES``; nothing else in
+the shared modules changes when a suite is added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rig.decision import DecisionRule
+from rig.errors import RigError
+from rig.results import CaseResult, Limit, Uncertainty
+
+if TYPE_CHECKING:
+    from rig.plots import PlotKind
+
+
+class PreconditionError(RigError):
+    """The DUT was not in the state a case must start from (e.g. not exporting)."""
+
+
+class DutNotReady(PreconditionError):
+    """The DUT did not become ready (e.g. reconnect and export) within the time the plan declares.
+
+    One clear finding: the engine records the case as an error and does not
+    energise the bench for the rest of the run's cases (they are skipped).
+    """
+
+
+@dataclass(frozen=True)
+class SetpointChange:
+    """One change a case will command, checked against the bench envelope before anything opens.
+
+    ``quantity`` is an envelope entry (``ac_voltage_v``, ``dc_current_a`` ...).
+    ``how`` is ``step`` (instantaneous, e.g. inside a list program), ``ramp``
+    (over ``duration_s``), ``fixed`` (a fixed-mode setpoint, which the source
+    slews at the envelope's slew limit when the bench sets one, else steps) or
+    ``level`` (a value held, with no change the envelope limits).
+    """
+
+    quantity: str
+    old: float
+    new: float
+    how: Literal["step", "ramp", "fixed", "level"]
+    duration_s: float = 0.0
+    what: str = ""
+
+
+class Strict(BaseModel):
+    """Plan records: unknown keys and non-finite numbers (``.inf``, ``.nan``) are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class BoundedLimit(Limit):
+    """A limit in a plan must bound something, with finite bounds in order."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> BoundedLimit:
+        if self.min is None and self.max is None:
+            raise ValueError("a limit needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is greater than max {self.max:g}: no value could pass")
+        return self
+
+
+class SuiteCase(Strict):
+    """What every case has: an id, the clause it evidences, its procedure, parameters and limits."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    clause: str
+    description: str = ""
+    procedure: str
+    params: Any
+    limits: Any
+
+    def limit_map(self) -> dict[str, Limit]:
+        """The case's limits by measured quantity, as the engine judges them."""
+        return {name: Limit(**limit.model_dump()) for name, limit in dict(self.limits).items()}
+
+    def setting_record(self) -> dict[str, float | str]:
+        """The setting the case judges, as results.json records it (names end in their unit)."""
+        return {}
+
+    def setpoint_changes(self, plan: SuitePlan) -> list[SetpointChange]:
+        """Every setpoint the case will command (its suite says; the engine checks each against the envelope)."""
+        raise NotImplementedError(f"{type(self).__name__} must say which setpoints it commands")
+
+
+class SuitePlan(Strict):
+    """What every plan file has; a suite's plan model adds its own sections and its case union."""
+
+    suite: str
+    title: str
+    standard: str = ""
+    decision_rule: DecisionRule
+    cases: Sequence[SuiteCase]
+
+    def setpoints(self) -> list[SetpointChange]:
+        """Plan-wide setpoints (e.g. the nominal grid), checked against the envelope like the cases'."""
+        return []
+
+
+@dataclass
+class PlotRequest:
+    """Ask the engine for a plot of trace ``trace`` (a key of the outcome's ``traces``).
+
+    ``kind`` names one of the suite's plot kinds; ``options`` is what that kind
+    needs beyond the trace (thresholds, the judged instant, the acceptance
+    window), recorded as they are in results.json.
+    """
+
+    kind: str
+    trace: str
+    options: dict[str, float | str | None] = field(default_factory=dict)
+
+
+@dataclass
+class ProcedureOutcome:
+    measured: dict[str, float | None]
+    traces: dict[str, pd.DataFrame] = field(default_factory=dict)
+    plot: PlotRequest | None = None
+    uncertainty: dict[str, Uncertainty] = field(default_factory=dict)
+    """Expanded uncertainty of measured values; every value a limit judges must have one."""
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A procedure and the roles it needs, so a bench that lacks one is refused before the run."""
+
+    run: Callable[..., ProcedureOutcome]
+    roles: tuple[str, ...]
+
+
+Cell = str | list[tuple[str, str]]
+"""A summary cell: text, or a list of (text, verdict) items the report marks with their verdicts."""
+
+
+@dataclass(frozen=True)
+class SummaryTable:
+    """A suite's summary for the report: a titled table (a type-test form, a compatibility matrix)."""
+
+    title: str
+    introduction: str
+    header: list[str]
+    rows: list[list[Cell]]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A suite as the engine, the plan loader and the report see it."""
+
+    name: str
+    """The plan files' ``suite:`` value."""
+    plan: type[SuitePlan]
+    procedures: dict[str, Procedure]
+    plot_kinds: dict[str, PlotKind] = field(default_factory=dict)
+    """Plot kinds by name; names are global (``g99.trip_time``), so a record names its kind alone."""
+    summary: Callable[[list[CaseResult]], SummaryTable | None] | None = None
