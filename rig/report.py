@@ -77,13 +77,13 @@ class SuiteSection:
 
 
 def plot_relpath(case_id: str) -> str:
-    """Where a case's trip plot lives in the run directory."""
+    """Where a case's plot lives in the run directory."""
     return f"{PLOTS_DIR}/{safe_file_name(case_id)}.svg"
 
 
 def _ensure_plot(run_dir: Path, evidence: EvidenceDir, case_id: str,
                  plot: PlotRecord) -> tuple[str | None, str | None]:
-    """Draw a case's trip plot once: an existing file is kept. Returns (plot path, problem)."""
+    """Draw a case's plot once: an existing file is kept. Returns (plot path, problem)."""
     relpath = plot_relpath(case_id)
     if (run_dir / relpath).exists():
         return relpath, None
@@ -190,7 +190,7 @@ def _template() -> jinja2.Template:
 
 
 def render_report(run_dir: Path, recorder: RunRecorder | None = None) -> Path:
-    """Render ``report.html`` (and any missing trip plots) from the run directory's evidence.
+    """Render ``report.html`` (and any missing plots) from the run directory's evidence.
 
     With ``recorder`` (during a run) files are written through it; without
     one (rebuilding a report later) the run must first verify against its
