@@ -1,0 +1,377 @@
+"""The simulated charger's CHAdeMO side: the EVSE's sequence, flags, frames, lines and DC output.
+
+It plays the charger as the reference describes it (``shared/reference/
+chademo.md``, "Charge sequence (EVSE is the DUT)"), with every timing and
+behaviour a case judges taken from its settings (``ChademoEvseSettings``),
+so a defective charger is a profile, not code:
+
+1. plug (proximity) -> d1 on; the vehicle's frames -> 0x108 then 0x109 every
+   cycle, stop control set; a target voltage above what it can deliver ->
+   battery incompatible and stop;
+2. the vehicle's permission (102.5.0 and k) -> connector locked, insulation
+   test, d2 on;
+3. the vehicle's contactors closed and a request -> charging flag set, stop
+   control cleared, the current follows min(request, available) at its ramp
+   rate; or, V2H, the vehicle requesting nothing and offering discharge ->
+   it discharges what its home draws, within the vehicle's limits;
+4. a stop (the vehicle's request, its faults, k off, CAN silence, emergency
+   stop, over-voltage) -> current down, charging flag cleared, the vehicle's
+   contactors opening (its welding detection), output decay, d2 off, d1 off,
+   unlock at no voltage.
+
+It is event driven on the lab's clock: one control step per cycle (its own
+phase, drawn by the lab), the DC current a piecewise-linear signal between
+steps, the output voltage computed where it is asked for. What it sends and
+sees goes through ``EvseIo``, which the lab wires to its CAN server, its
+connector lines and its DC source.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from rig.chademo import messages
+from rig.sim.chademo_settings import ChademoEvseSettings
+from rig.sim.signal import PiecewiseLinear
+
+STOPPED_A = 5.0
+"""Output current that counts as stopped."""
+NO_VOLTAGE_V = 10.0
+INSULATION_SAFE_V = 20.0
+
+Phase = Literal["idle", "starting", "handshake", "locking", "insulation", "wait_d2", "connected", "active",
+                "stopping", "ending", "done"]
+
+
+class EvseIo(Protocol):
+    """What the charger's CHAdeMO side reaches in the lab."""
+
+    def send_frame(self, t: float, frame_id: int, data: bytes) -> None: ...
+
+    def set_line(self, t: float, name: str, value: bool) -> None:
+        """Drive one of the charger's lines: d1, d2, lock."""
+        ...
+
+    def line(self, name: str) -> bool:
+        """A line the vehicle side drives: proximity, k, contactor (the vehicle's), estop."""
+        ...
+
+    def battery_voltage(self, t: float, current_a: float) -> float | None:
+        """The battery's voltage at the inlet when the vehicle's contactor connects it, for a current into it;
+        None when nothing is connected."""
+        ...
+
+
+@dataclass
+class _EvState:
+    """The latest of each frame the vehicle sent, and when it sent its last one."""
+
+    limits: dict[str, float] = field(default_factory=dict)  # 0x100
+    status: dict[str, float] = field(default_factory=dict)  # 0x102
+    discharge: dict[str, float] = field(default_factory=dict)  # 0x200
+    extended: dict[str, float] = field(default_factory=dict)  # 0x110
+    last_frame_s: float | None = None
+
+    def flag(self, name: str) -> bool:
+        return bool(self.status.get(name, 0))
+
+    @property
+    def faulted(self) -> str | None:
+        for name in ("FaultBatteryOvervoltage", "FaultBatteryUndervoltage", "FaultCurrentDeviation",
+                     "FaultHighBatteryTemperature", "FaultVoltageDeviation", "ShiftNotPark", "ChargingSystemFault"):
+            if self.flag(name):
+                return name
+        return None
+
+
+class ChademoEvse:
+    """The EVSE's CHAdeMO state machine on the lab's clock."""
+
+    def __init__(self, settings: ChademoEvseSettings, io: EvseIo, *, phase_s: float = 0.0) -> None:
+        self.s = settings
+        self.io = io
+        self._phase_s = phase_s % settings.control_period_s
+        self.phase: Phase = "idle"
+        self.ev = _EvState()
+        self.current = PiecewiseLinear(0.0, 0.0)
+        """DC current at the inlet, A: positive into the vehicle (charging), negative out of it."""
+        self.flags = {"Charging": 0, "Malfunction": 0, "ConnectorLocked": 0, "BatteryIncompatible": 0,
+                      "ChargingSystemMalfunction": 0, "StopControl": 1}
+        self.mode: Literal["charge", "discharge"] = "charge"
+        self.stop_reason: str | None = None
+        self._lines = {"d1": False, "d2": False, "lock": False}
+        self._next_step: float | None = None
+        self._timer: float | None = None
+        self._first_request_s: float | None = None
+        self._insulation: tuple[float, float] | None = None  # test start, test end
+        self._contactor_open: tuple[float, float] | None = None  # when the vehicle opened, voltage then
+        self._sending = False
+        self._sequence = 0
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def next_event_time(self) -> float | None:
+        """When it next acts (its next control step while a session may start or runs)."""
+        return self._next_step
+
+    def wake(self, t: float) -> None:
+        """The plug went in (or a line changed): be sure a control step is scheduled from ``t`` on."""
+        if self._next_step is None and self.phase != "done":
+            self._next_step = self._grid_at_or_after(t)
+
+    def advance_to(self, t: float) -> None:
+        """Run every control step up to and including ``t``."""
+        while self._next_step is not None and self._next_step <= t + 1e-12:
+            now = self._next_step
+            self._next_step = now + self.s.control_period_s
+            self._step(now)
+
+    def _grid_at_or_after(self, t: float) -> float:
+        period = self.s.control_period_s
+        n = math.ceil((t - self._phase_s) / period - 1e-9)
+        return self._phase_s + n * period
+
+    # -- what the vehicle sends ------------------------------------------------------------------
+
+    def on_frame(self, t: float, frame_id: int, data: bytes) -> None:
+        """A frame from the vehicle arrived at lab time ``t`` (acted on at the next control step)."""
+        if messages.side_of(frame_id) != messages.Side.EV:
+            return
+        try:
+            values = messages.decode(frame_id, data)
+        except messages.FrameError:
+            return  # a real controller drops a frame it cannot decode
+        target = {0x100: self.ev.limits, 0x102: self.ev.status, 0x200: self.ev.discharge,
+                  0x110: self.ev.extended}.get(frame_id)
+        if target is not None:
+            target.clear()
+            target.update(values)
+        self.ev.last_frame_s = t
+
+    # -- the output ----------------------------------------------------------------------------
+
+    def current_at(self, t: float) -> float:
+        return self.current.at(t)
+
+    def output_voltage(self, t: float) -> float:
+        """The voltage on its output (what 0x109 reports and the vehicle's inlet sees)."""
+        if self._contactor_open is not None:
+            t_open, v_open = self._contactor_open
+            return v_open * math.exp(-max(t - t_open, 0.0) / self.s.output_decay_s)
+        if self.io.line("contactor"):
+            battery = self.io.battery_voltage(t, self.current_at(t))
+            if battery is not None:
+                return battery
+        if self._insulation is not None:
+            start, end = self._insulation
+            if start <= t < end:
+                return self.s.insulation_test_v
+            fall = self.s.insulation_discharge_s
+            if end <= t < end + fall:
+                return self.s.insulation_test_v * (1.0 - (t - end) / fall)
+        return 0.0
+
+    # -- one control step ------------------------------------------------------------------------
+
+    def _step(self, t: float) -> None:
+        self._follow_the_plug(t)
+        if self.phase in ("idle", "done"):
+            return
+        self._watch_for_stops(t)
+        handler = {"starting": self._starting, "handshake": self._handshake, "locking": self._locking,
+                   "insulation": self._insulation_test, "wait_d2": self._wait_d2, "connected": self._connected,
+                   "active": self._active, "stopping": self._stopping, "ending": self._ending}.get(self.phase)
+        if handler is not None:
+            handler(t)
+        if self._sending:
+            self._send_cycle(t)
+
+    def _follow_the_plug(self, t: float) -> None:
+        if self.phase == "idle" and self.io.line("proximity"):
+            if self._timer is None:
+                self._timer = t + self.s.start_delay_s
+            elif t >= self._timer - 1e-12:
+                self._timer = None
+                self._set_line(t, "d1", True)
+                self.phase = "starting"
+        if self.phase == "idle" and not self.io.line("proximity"):
+            self._timer = None
+            self._next_step = None  # nothing to do until the plug goes in again (``wake``)
+
+    def _watch_for_stops(self, t: float) -> None:
+        """Whatever ends a session, in any phase after the handshake began."""
+        if self.phase in ("starting", "stopping", "ending") or self.stop_reason is not None:
+            return
+        silent_for = t - self.ev.last_frame_s if self.ev.last_frame_s is not None else 0.0
+        if self.io.line("estop"):
+            self._stop(t, "emergency stop", malfunction=True)
+        elif not self.io.line("proximity"):
+            self._stop(t, "unplugged", malfunction=True)
+        elif silent_for > self.s.can_timeout_s and not self.s.ignores_can_silence:
+            self._stop(t, f"CAN silence from the vehicle for {silent_for:.2f} s", malfunction=True)
+        elif self.ev.faulted is not None:
+            self._stop(t, f"vehicle reports {self.ev.faulted}", delay_s=self.s.fault_stop_response_s)
+        elif self.phase in ("connected", "active") and (not self.ev.flag("ChargingEnabled") or not self.io.line("k")
+                                                       or self.ev.flag("NormalStopRequest")):
+            self._stop(t, "the vehicle asked to stop", delay_s=self.s.stop_response_s)
+        elif self.phase in ("locking", "insulation", "wait_d2") and not (self.ev.flag("ChargingEnabled")
+                                                                       and self.io.line("k")):
+            self._stop(t, "the vehicle withdrew its permission before charging", malfunction=False)
+        elif self.phase == "active" and self.output_voltage(t) > self.s.threshold_voltage_v:
+            self._stop(t, "output above the threshold voltage", malfunction=True)
+
+    def _starting(self, t: float) -> None:
+        if self.ev.status:  # the vehicle's frames are coming: answer, 0x108 first
+            self._sending = True
+            self.phase = "handshake"
+
+    def _handshake(self, t: float) -> None:
+        target = self.ev.status.get("TargetVoltage", 0.0)
+        if target > self.s.available_output_voltage_v:
+            self.flags["BatteryIncompatible"] = 1
+            self._stop(t, f"target voltage {target:g} V above the available {self.s.available_output_voltage_v:g} V")
+            return
+        if self.ev.flag("ChargingEnabled") and self.io.line("k"):
+            self._timer = t + self.s.lock_delay_s
+            self.phase = "locking"
+
+    def _locking(self, t: float) -> None:
+        if t >= self._timer - 1e-12:  # type: ignore[operator]
+            self._set_line(t, "lock", True)
+            self.flags["ConnectorLocked"] = 1
+            if self.io.battery_voltage(t, 0.0) is not None and self.io.line("contactor"):
+                self._stop(t, "the vehicle's contactors are closed before the insulation test", malfunction=True)
+                return
+            self._insulation = (t, t + self.s.insulation_test_s)
+            self.phase = "insulation"
+
+    def _insulation_test(self, t: float) -> None:
+        assert self._insulation is not None
+        if t >= self._insulation[1] + self.s.insulation_discharge_s - 1e-12:
+            self._timer = t + self.s.d2_delay_s
+            self.phase = "wait_d2"
+
+    def _wait_d2(self, t: float) -> None:
+        if t >= self._timer - 1e-12:  # type: ignore[operator]
+            self._set_line(t, "d2", True)
+            self.phase = "connected"
+
+    def _connected(self, t: float) -> None:
+        closed = not self.ev.flag("ContactorOpen") and self.io.line("contactor")
+        if not closed:
+            return
+        request = self.ev.status.get("ChargeCurrentRequest", 0.0)
+        discharge = self._discharge_negotiated() and request == 0 and self.ev.discharge.get("MaxDischargeCurrent", 0) > 0
+        if request > 0 or discharge:
+            if self._first_request_s is None:
+                self._first_request_s = t
+            if t >= self._first_request_s + self.s.charge_start_response_s - 1e-12:
+                self.mode = "discharge" if discharge else "charge"
+                self.flags["Charging"] = 1
+                if not self.s.flags_out_of_order:
+                    self.flags["StopControl"] = 0
+                self.phase = "active"
+
+    def _discharge_negotiated(self) -> bool:
+        return self.s.discharge_capable and self.ev.flag("DischargeCompatible") and bool(self.ev.discharge)
+
+    def _active(self, t: float) -> None:
+        self.flags["StopControl"] = 0  # (a charger with its flags out of order clears it a cycle late)
+        if self.mode == "charge":
+            request = self.ev.status.get("ChargeCurrentRequest", 0.0)
+            target = min(request, self.s.available_output_current_a)
+            if request > 0:
+                target += self.s.current_overshoot_a
+        else:
+            target = -min(self.s.discharge_demand_a, self.ev.discharge.get("MaxDischargeCurrent", 0.0),
+                          self.s.available_input_current_a)
+            battery = self.io.battery_voltage(t, self.current_at(t))
+            minimum = self.ev.discharge.get("MinDischargeVoltage", 0.0)
+            if battery is not None and battery <= minimum and self.s.respects_min_discharge_voltage:
+                self._stop(t, f"battery at the vehicle's minimum discharge voltage {minimum:g} V")
+                return
+        self._ramp(t, target, self.s.current_ramp_a_per_s)
+
+    def _stop(self, t: float, reason: str, *, malfunction: bool = False, delay_s: float = 0.0) -> None:
+        """Begin a stop (after ``delay_s``, the charger's own response time)."""
+        if self.stop_reason is not None:
+            return
+        self.stop_reason = reason
+        if malfunction:
+            self.flags["Malfunction"] = 1
+        self.flags["StopControl"] = 1
+        self._timer = t + delay_s
+        self.phase = "stopping"
+
+    def _stopping(self, t: float) -> None:
+        if t < self._timer - 1e-12:  # type: ignore[operator]
+            self._ramp(t, self.current_at(t), self.s.current_ramp_a_per_s)  # its response time: it carries on
+            return
+        self._ramp(t, 0.0, self.s.stop_ramp_a_per_s)
+        if abs(self.current_at(t + self.s.control_period_s)) <= STOPPED_A:
+            self.flags["Charging"] = 0
+        opened = self.ev.flag("ContactorOpen") or not self.io.line("contactor")
+        if opened and self._contactor_open is None and self._lines["d2"]:
+            self._contactor_open = (t, self.output_voltage(t))
+        # A normal stop waits for the vehicle's welding detection (its contactors open); a fault stop drops the
+        # contactor supply as soon as the current is down.
+        fault = bool(self.flags["Malfunction"] or self.flags["BatteryIncompatible"])
+        waited = opened or fault or not self.s.waits_for_welding_detection or not self._lines["d2"]
+        if self.current_at(t) == 0.0 and waited:
+            self._set_line(t, "d2", False)
+            self._timer = t + self.s.d2_to_d1_s
+            self.phase = "ending"
+
+    def _ending(self, t: float) -> None:
+        if self._lines["d1"] and t >= self._timer - 1e-12:  # type: ignore[operator]
+            self._set_line(t, "d1", False)
+        unlocked_ok = self.output_voltage(t) <= NO_VOLTAGE_V or not self.s.waits_for_welding_detection
+        if self._lines["lock"] and unlocked_ok:
+            self._set_line(t, "lock", False)
+            self.flags["ConnectorLocked"] = 0
+        if not self._lines["d1"] and not self._lines["lock"]:
+            self._sending = False
+            self.phase = "done"
+            self._next_step = None
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _ramp(self, t: float, target: float, rate_a_per_s: float) -> None:
+        """From the present current towards ``target``, at most ``rate`` A/s, over one control period."""
+        now = self.current_at(t)
+        step = rate_a_per_s * self.s.control_period_s
+        new = max(min(target, now + step), now - step)
+        self.current.truncate(t)
+        self.current.ramp(t, t + self.s.control_period_s, now, new)
+
+    def _set_line(self, t: float, name: str, value: bool) -> None:
+        if self._lines[name] != value:
+            self._lines[name] = value
+            self.io.set_line(t, name, value)
+
+    def _send_cycle(self, t: float) -> None:
+        """0x108 and 0x109 every cycle (0x108 first), 0x118 to a vehicle that sent 0x110, and 0x208/0x209
+        once V2H is negotiated."""
+        s = self.s
+        present = self.current_at(t)
+        self.io.send_frame(t, 0x108, messages.encode(0x108, {
+            "WeldingDetectionSupported": int(s.welding_detection), "AvailableOutputVoltage": s.available_output_voltage_v,
+            "AvailableOutputCurrent": s.available_output_current_a, "ThresholdVoltage": s.threshold_voltage_v}))
+        self.io.send_frame(t, 0x109, messages.encode(0x109, {
+            "ProtocolNumber": s.protocol_number, "PresentVoltage": round(self.output_voltage(t)),
+            "PresentCurrent": round(max(present, 0.0)), "EvseDischargeCompatible": int(s.discharge_capable),
+            **self.flags, "RemainingTime10s": 0xFF, "RemainingTimeMin": 60}))
+        if self.ev.extended and s.protocol_number >= 2:
+            self.io.send_frame(t, 0x118, messages.encode(0x118, {
+                "DynamicControl": int(self.ev.extended.get("DynamicControl", 0)), "HighCurrentControl": 0,
+                "HighVoltageControl": 0, "ThermalCableFlags": 0, "PermissionToResetMaxChargingTime": 0}))
+        if self._discharge_negotiated():
+            self._sequence = (self._sequence + 1) % 256
+            self.io.send_frame(t, 0x208, messages.encode(0x208, {
+                "PresentDischargeCurrent": round(max(-present, 0.0)), "AvailableInputVoltage": s.available_output_voltage_v,
+                "AvailableInputCurrent": s.available_input_current_a,
+                "LowerThresholdVoltage": s.lower_threshold_voltage_v}))
+            self.io.send_frame(t, 0x209, messages.encode(0x209, {"SequenceControlNumber": self._sequence,
+                                                                 "RemainingDischargeTime": 0}))
