@@ -176,7 +176,9 @@ class VehicleEmulator:
         self._inputs = inputs
 
     def _measure(self, t: float) -> None:
-        if t - self._last_dc >= self.dc_every_s - 1e-9:
+        """The battery emulator's voltage and current, recorded while its contactor connects it to the inlet
+        (before and after, it measures the battery, not what the charger delivers)."""
+        if self._outputs["contactor"] and t - self._last_dc >= self.dc_every_s - 1e-9:
             voltage, current = self.battery.measure()
             self.recording.dc.append(DcSample(t, voltage, current))
             self._last_dc = t
@@ -191,8 +193,7 @@ class VehicleEmulator:
 
     def _plugged(self, t: float) -> None:
         if self._inputs.get("d1"):
-            self.phase = "handshake"
-            self._send(t)
+            self.phase = "handshake"  # its frames start this cycle
 
     def _handshake(self, t: float) -> None:
         if 0x109 not in self.evse:
@@ -249,12 +250,13 @@ class VehicleEmulator:
         self._end_on_charger_stop(t)
 
     def _stopping(self, t: float) -> None:
-        """Request 0, then (current down) permission withdrawn, k off, contactors open."""
+        """Request 0, permission withdrawn, k off; once the current is down and the charger no longer
+        charges, contactors open (then its welding detection)."""
         self.request_a = 0.0
+        self.status["ChargingEnabled"] = 0
+        self._write(t, "k", False)
         present = self._evse(0x109, "PresentCurrent") + self._evse(0x208, "PresentDischargeCurrent")
         if present <= STOPPED_A and not self._evse(0x109, "Charging"):
-            self.status["ChargingEnabled"] = 0
-            self._write(t, "k", False)
             self._write(t, "contactor", False)
             self._timer = t + self.p.timings.welding_detection_s
             self.phase = "welding"

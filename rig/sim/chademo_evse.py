@@ -109,6 +109,9 @@ class ChademoEvse:
         self._contactor_open: tuple[float, float] | None = None  # when the vehicle opened, voltage then
         self._sending = False
         self._sequence = 0
+        self._held_v = 0.0
+        """Its output voltage at the last step the vehicle's contactors were closed: what its output
+        capacitance holds when they open."""
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -177,6 +180,8 @@ class ChademoEvse:
 
     def _step(self, t: float) -> None:
         self._follow_the_plug(t)
+        if self.io.line("contactor") and self._contactor_open is None:
+            self._held_v = self.output_voltage(t)
         if self.phase in ("idle", "done"):
             return
         self._watch_for_stops(t)
@@ -310,15 +315,15 @@ class ChademoEvse:
             self._ramp(t, self.current_at(t), self.s.current_ramp_a_per_s)  # its response time: it carries on
             return
         self._ramp(t, 0.0, self.s.stop_ramp_a_per_s)
-        if abs(self.current_at(t + self.s.control_period_s)) <= STOPPED_A:
+        if abs(self.current_at(t)) <= STOPPED_A:
             self.flags["Charging"] = 0
-        opened = self.ev.flag("ContactorOpen") or not self.io.line("contactor")
-        if opened and self._contactor_open is None and self._lines["d2"]:
-            self._contactor_open = (t, self.output_voltage(t))
-        # A normal stop waits for the vehicle's welding detection (its contactors open); a fault stop drops the
-        # contactor supply as soon as the current is down.
+        if not self.io.line("contactor") and self._contactor_open is None and self._lines["d2"]:
+            self._contactor_open = (t, self._held_v)  # the vehicle opened: its output decays from what it held
+        # A normal stop waits for the vehicle's welding detection (102.5.3 = 1 after its contactors open); a
+        # fault stop drops the contactor supply as soon as the current is down.
         fault = bool(self.flags["Malfunction"] or self.flags["BatteryIncompatible"])
-        waited = opened or fault or not self.s.waits_for_welding_detection or not self._lines["d2"]
+        welded_checked = self.ev.flag("ContactorOpen") and not self.io.line("contactor")
+        waited = welded_checked or fault or not self.s.waits_for_welding_detection or not self._lines["d2"]
         if self.current_at(t) == 0.0 and waited:
             self._set_line(t, "d2", False)
             self._timer = t + self.s.d2_to_d1_s
@@ -327,7 +332,13 @@ class ChademoEvse:
     def _ending(self, t: float) -> None:
         if self._lines["d1"] and t >= self._timer - 1e-12:  # type: ignore[operator]
             self._set_line(t, "d1", False)
-        unlocked_ok = self.output_voltage(t) <= NO_VOLTAGE_V or not self.s.waits_for_welding_detection
+        if not self.io.line("contactor") and self._contactor_open is None:
+            self._contactor_open = (t, self._held_v)
+        silent = self.ev.last_frame_s is None or t - self.ev.last_frame_s > self.s.can_timeout_s
+        checked = self.ev.flag("ContactorOpen") or silent  # the vehicle's welding detection is done (or it is gone)
+        # No voltage for a whole cycle, so the frame before the unlock already shows it.
+        dead = self.output_voltage(t - self.s.control_period_s) <= NO_VOLTAGE_V
+        unlocked_ok = (dead and checked) or not self.s.waits_for_welding_detection
         if self._lines["lock"] and unlocked_ok:
             self._set_line(t, "lock", False)
             self.flags["ConnectorLocked"] = 0

@@ -125,8 +125,10 @@ def evse_normal_stop_sequence(session: Session, summary: SessionSummary,
                                             f"{evidence['PresentVoltage']:g} V (limit {label})", (opened, evidence)))
     if session.edges is not None:
         d1_off = next((e for e in session.edges_of("d1") if not e.value), None)
+        d2_on = next((e for e in session.edges_of("d2") if e.value), None)
         d2_off = next((e for e in session.edges_of("d2") if not e.value), None)
-        if d1_off is not None and (d2_off is None or d1_off.t - d2_off.t < params.d2_before_d1_min_s):
+        d2_was_on = d2_on is not None and (d1_off is None or d2_on.t < d1_off.t)
+        if d1_off is not None and d2_was_on and (d2_off is None or d1_off.t - d2_off.t < params.d2_before_d1_min_s):
             violations.append(Violation("evse.normal_stop_sequence", Side.EVSE, d1_off.t,
                                         "d1 went off before d2 (d2 must drop first)",
                                         tuple(e for e in (d2_off, d1_off) if e is not None)))
@@ -136,15 +138,18 @@ def evse_normal_stop_sequence(session: Session, summary: SessionSummary,
 def evse_unlock_after_welding_detection(session: Session, summary: SessionSummary,
                                         params: ChademoParameters) -> list[Violation]:
     """The EVSE unlocks (109.5.2 = 0) only after the EV reported its welding detection done
-    (102.5.3 = 1 again, when its contactors had closed) and with the output at no voltage."""
+    (102.5.3 = 1 again, when its contactors had closed) and with the output at no voltage.
+
+    An EV that has fallen silent cannot report it: then only the no-voltage condition is judged."""
     output = evse_output(session)
     contactors_closed = first_from(session.of("EvChargeStatus"), session.start, lambda f: not f["ContactorOpen"])
     for previous, frame in zip(output, output[1:]):
         if not (previous["ConnectorLocked"] and not frame["ConnectorLocked"]):
             continue
         request = session.latest("EvChargeStatus", frame.t)
+        ev_silent = request is not None and frame.t - request.t > params.can_silence_s  # it cannot report
         if contactors_closed is not None and contactors_closed.t < frame.t and request is not None \
-                and not request["ContactorOpen"]:
+                and not request["ContactorOpen"] and not ev_silent:
             return [Violation("evse.unlock_before_welding_detection", Side.EVSE, frame.t,
                               "the EVSE unlocked (109.5.2 = 0) before the EV reported its welding detection "
                               "done (102.5.3 still 0)", (request, previous, frame))]
