@@ -89,8 +89,11 @@ class MoxaE1212:
 class ModbusServer:
     """Serve one simulated module on 127.0.0.1 (a free port), each request under the lab's lock."""
 
-    def __init__(self, module: MoxaE1212, lock: threading.RLock, before_request: Callable[[], None]) -> None:
+    def __init__(self, module: MoxaE1212, lock: threading.RLock, before_request: Callable[[], None],
+                 *, identity: dict[str, str] | None = None) -> None:
+        """``identity``: the Read Device Identification objects by name (default: the E1212's, ``IDENTITY``)."""
         self.module = module
+        self.identity = dict(IDENTITY if identity is None else identity)
         self.lock = lock
         self.before_request = before_request
         self.port = 0
@@ -128,7 +131,7 @@ class ModbusServer:
                 [SimData(0, count=DIGITAL_OUTPUTS, values=False, datatype=bits)],
                 [SimData(0, count=DIGITAL_INPUTS, values=False, datatype=bits)],
                 [SimData(0, datatype=DataType.INVALID)], [SimData(0, datatype=DataType.INVALID)]))
-            identity = ModbusDeviceIdentification(info_name=IDENTITY)
+            identity = ModbusDeviceIdentification(info_name=self.identity)
             self._server = ModbusTcpServer(device, address=("127.0.0.1", 0),
                                            custom_pdu=[identification_request(identity)])
             await self._server.serve_forever(background=True)
