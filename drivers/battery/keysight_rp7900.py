@@ -66,6 +66,7 @@ QUESTIONABLE_BITS = (
     (2048, "PROT", "I/O watchdog: no SCPI I/O within its delay"), (4096, "EDP", "excessive dynamic protection"),
 )
 """Questionable1 bits that mean "output disabled by ..." (RP7900 guide); LIM+, LIM- and UNR are states, not trips."""
+WATCHDOG_BIT = 2048
 WATCHDOG_RANGE_S = (1, 3600)
 
 
@@ -77,7 +78,8 @@ def _into_battery(instrument_amps: float) -> float:
 class KeysightRP7900(ScpiDriver):
     """Options: ``max_voltage_v``, ``max_current_a``, ``max_resistance_ohm`` (the unit's ratings) and
     ``watchdog_s`` (the I/O watchdog's delay, whole seconds 1..3600, default 60: how long a dead rig
-    leaves the battery energised; the rig must exchange with the instrument at least that often)."""
+    leaves the battery energised; while the output is on, the rig must exchange with the instrument at
+    least that often)."""
 
     family = InstrumentFamily("Keysight RP7900-series regenerative power system",
                               manufacturer=r"Keysight Technologies", model=r"RP79\d\d[A-Z]?")
@@ -102,9 +104,10 @@ class KeysightRP7900(ScpiDriver):
         self._forget_state()
 
     def _forget_state(self) -> None:
-        """What the driver knows it has commanded (after set-up: no battery, full limits)."""
+        """What the driver knows it has commanded (after set-up: no battery, full limits, output off)."""
         self._battery: tuple[float, float] | None = None
         self._limits = (self.max_current_a, self.max_current_a)  # charge, discharge
+        self._output_on = False
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -166,10 +169,32 @@ class KeysightRP7900(ScpiDriver):
             self.envelope.check("dc_power_w", abs(volts * amps), what=f"{self.name} power at the {direction} limit")
 
     def output(self, on: bool) -> None:
-        """Output on (only with a battery set since set-up) or off."""
-        if on and self._battery is None:
-            raise InstrumentError(self.name, "OUTP ON", "no battery set since set-up: emulate() first")
+        """Output on (only with a battery set since set-up, and nothing latched) or off."""
+        if on:
+            if self._battery is None:
+                raise InstrumentError(self.name, "OUTP ON", "no battery set since set-up: emulate() first")
+            self._clear_idle_watchdog_trip()
         self.write(f"OUTP {'ON' if on else 'OFF'}")
+        self._output_on = on
+
+    def _clear_idle_watchdog_trip(self) -> None:
+        """Before output on: clear a watchdog trip that latched while the output was off; refuse any other latch.
+
+        The watchdog stays armed from set-up, so a long wait with the output off
+        (another suite's case) trips it with nothing at stake; cleared here with
+        the output programmed off, it gives nothing back. Any other protection,
+        or a watchdog trip under load, is the instrument's word and is not
+        overridden.
+        """
+        condition = int(float(self.query("STAT:QUES:COND?")))
+        watchdog = condition & WATCHDOG_BIT and not self._output_on
+        latched = [short for bit, short, _ in QUESTIONABLE_BITS
+                   if condition & bit and not (bit == WATCHDOG_BIT and watchdog)]
+        if latched:
+            raise InstrumentError(self.name, "OUTP ON", f"protection latched ({', '.join(latched)}, STAT:QUES:COND? = "
+                                  f"{condition}): find the cause; the safe state clears it")
+        if watchdog:
+            self.write("OUTP:PROT:CLE")
 
     # -- measurements and faults ------------------------------------------------------------------
 
@@ -197,10 +222,16 @@ class KeysightRP7900(ScpiDriver):
             self.envelope.check_measured(quantity, value, what=f"{self.name} {what}")
 
     def faults(self) -> list[str]:
-        """Protections latched by the instrument, errors it queued, and readings beyond the envelope."""
+        """Protections latched by the instrument, errors it queued, and readings beyond the envelope.
+
+        A watchdog trip counts only if the output was on: with it off (a case of
+        another suite waiting longer than the delay) nothing was at stake, and
+        ``output(True)`` clears it.
+        """
         condition = int(float(self.query("STAT:QUES:COND?")))
         found = [f"{short} ({text}) reported by the instrument (STAT:QUES:COND? = {condition})"
-                 for bit, short, text in QUESTIONABLE_BITS if condition & bit]
+                 for bit, short, text in QUESTIONABLE_BITS
+                 if condition & bit and (bit != WATCHDOG_BIT or self._output_on)]
         try:
             self.check_errors("(no command: events since the last one)")
         except InstrumentError as queued:
@@ -219,4 +250,5 @@ class KeysightRP7900(ScpiDriver):
         """Output off, then a latched protection cleared (the engine recorded it first; with the output
         programmed off, clearing it leaves the output off). The watchdog stays armed."""
         self.write("OUTP OFF")
+        self._output_on = False
         self.write("OUTP:PROT:CLE")

@@ -199,3 +199,15 @@ def test_a_reading_beyond_the_envelope_is_a_breach(battery, lab, raw) -> None:
     with pytest.raises(EnvelopeBreach, match=r"measured current 4[45]\.\d+ A exceeds the bench envelope dc_current_a"):
         battery.current_a()
     assert any("dc_current_a" in fault for fault in battery.faults())
+
+
+def test_a_watchdog_trip_with_the_output_off_is_no_fault_and_output_on_clears_it(battery, lab) -> None:
+    battery.setup()
+    battery.emulate(380.0, 0.1)
+    lab.advance_to(lab.now + 120.0)  # a long case of another suite: nothing said to the battery emulator
+    assert lab.model.dc_bus.source.fault == WATCHDOG
+    assert battery.faults() == []
+    battery.output(True)
+    connected(lab)
+    charger_drives(lab, 10.0)
+    assert battery.current_a() == pytest.approx(10.0, abs=0.01)

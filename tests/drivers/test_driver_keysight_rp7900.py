@@ -144,7 +144,8 @@ def test_limits_beyond_the_envelope_or_the_instrument_are_refused_before_any_io(
 
 
 def test_output_on_needs_a_battery_set_since_setup(guard) -> None:
-    script = SETUP + settings("VOLT 380", "VOLT:RES 0.05", "OUTP ON", "OUTP OFF") + SETUP
+    script = (SETUP + settings("VOLT 380", "VOLT:RES 0.05") + [("STAT:QUES:COND?", "+0")]
+              + settings("OUTP ON", "OUTP OFF") + SETUP)
     with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
         battery.setup()
         with pytest.raises(InstrumentError, match="no battery set since set-up"):
@@ -212,10 +213,9 @@ def test_faults_report_latched_protections_queued_errors_and_readings_beyond_the
               ("MEAS:VOLT?", "+4.600000E+02"), ("MEAS:CURR?", "+0.000000E+00")]
     with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
         found = battery.faults()
-    assert len(found) == 4
+    assert len(found) == 3  # the watchdog tripped with the output off: nothing at stake
     assert found[0].startswith("OV (over-voltage protection)")
-    assert found[1].startswith("PROT (I/O watchdog")
-    assert "-221" in found[2] and "dc_voltage_v" in found[3]
+    assert "-221" in found[1] and "dc_voltage_v" in found[2]
 
 
 def test_safe_off_turns_the_output_off_before_clearing_a_latch() -> None:
@@ -223,3 +223,43 @@ def test_safe_off_turns_the_output_off_before_clearing_a_latch() -> None:
     with expected_protocol(KeysightRP7900, settings("OUTP OFF", "OUTP:PROT:CLE")) as battery:
         battery.safe_off()
     assert battery.scripted_session.sent == ["OUTP OFF", "SYST:ERR?", "OUTP:PROT:CLE", "SYST:ERR?"]
+
+
+def test_output_on_clears_a_watchdog_trip_that_latched_while_the_output_was_off(guard) -> None:
+    # a long wait with the output off (another suite's case) trips the watchdog with nothing at stake
+    script = (SETUP + settings("VOLT 380", "VOLT:RES 0.05") + [("STAT:QUES:COND?", "+2048")]
+              + settings("OUTP:PROT:CLE", "OUTP ON"))
+    with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
+        battery.setup()
+        battery.emulate(380.0, 0.05)
+        battery.output(True)
+
+
+@pytest.mark.parametrize(("condition", "latched"), [("+16", "OT"), ("+2064", "OT")])
+def test_output_on_is_refused_while_another_protection_is_latched(guard, condition, latched) -> None:
+    script = SETUP + settings("VOLT 380", "VOLT:RES 0.05") + [("STAT:QUES:COND?", condition)]
+    with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
+        battery.setup()
+        battery.emulate(380.0, 0.05)
+        with pytest.raises(InstrumentError, match=f"protection latched \\({latched},"):
+            battery.output(True)
+
+
+def test_a_watchdog_trip_under_load_is_not_cleared_by_output_on_and_is_a_fault(guard) -> None:
+    script = (SETUP + settings("VOLT 380", "VOLT:RES 0.05") + [("STAT:QUES:COND?", "+0")] + settings("OUTP ON")
+              + [("STAT:QUES:COND?", "+2048")]
+              + [("STAT:QUES:COND?", "+2048"), ("SYST:ERR?", OK), ("MEAS:VOLT?", "+0.0E+00"), ("MEAS:CURR?", "+0.0E+00")])
+    with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
+        battery.setup()
+        battery.emulate(380.0, 0.05)
+        battery.output(True)
+        with pytest.raises(InstrumentError, match="protection latched \\(PROT,"):
+            battery.output(True)
+        (fault,) = battery.faults()
+    assert fault.startswith("PROT (I/O watchdog")
+
+
+def test_a_watchdog_trip_with_the_output_off_is_no_fault(guard) -> None:
+    script = [("STAT:QUES:COND?", "+2048"), ("SYST:ERR?", OK), ("MEAS:VOLT?", "+0.0E+00"), ("MEAS:CURR?", "+0.0E+00")]
+    with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
+        assert battery.faults() == []
