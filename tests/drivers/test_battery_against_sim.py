@@ -19,18 +19,10 @@ from rig.errors import EnvelopeBreach, InstrumentError
 from rig.identity import check_identity
 from rig.sim.connector import Side
 from rig.sim.dc_source import OVER_VOLTAGE, WATCHDOG
-from rig.sim.dut_profile import load_dut_profile
 from rig.sim.lab import SimulatedLab
 
 ROOT = Path(__file__).resolve().parents[2]
 DC_BENCH = ROOT / "fixtures" / "benches" / "sim-dc.yaml"
-
-
-@pytest.fixture
-def lab() -> Iterator[SimulatedLab]:
-    simulated = SimulatedLab(load_dut_profile(ROOT / "fixtures" / "duts" / "compliant.yaml"), seed=3)
-    yield simulated
-    simulated.close()
 
 
 @pytest.fixture

@@ -30,13 +30,6 @@ OPTIONS: dict[str, Any] = load_bench(DC_BENCH).instruments["dio"].options
 
 
 @pytest.fixture
-def lab() -> Iterator[SimulatedLab]:
-    simulated = SimulatedLab(load_dut_profile(ROOT / "fixtures" / "duts" / "compliant.yaml"), seed=3)
-    yield simulated
-    simulated.close()
-
-
-@pytest.fixture
 def dio(lab: SimulatedLab) -> Iterator[ModbusDio]:
     driver = ModbusDio(lab.serve("modbus_dio"), name="dio", options=OPTIONS)
     yield driver
