@@ -208,7 +208,8 @@ class DcBus:
         self._update(t)
 
     def subscribe(self, callback: Callable[[float], None]) -> None:
-        """Call ``callback(t)`` after every change at the bus that the charger did not make itself."""
+        """Call ``callback(t)`` after every change at the bus that the charger did not make itself
+        (a trip its own current caused included)."""
         self._listeners.append(callback)
 
     # -- what it is ------------------------------------------------------------------------------
@@ -239,13 +240,17 @@ class DcBus:
             self.source.trip(deadline, WATCHDOG)
 
     def _update(self, t: float, *, notify: bool = True) -> None:
-        """Re-evaluate the link at ``t``: over-voltage protection, then the recorded voltage and current."""
+        """Re-evaluate the link at ``t``: over-voltage protection, then the recorded voltage and current.
+
+        Listeners hear of it unless the charger made the change itself, and always of a trip.
+        """
         source = self.source
-        if source.energized and source.terminal_voltage(self.current_a()) > source.ovp_v:
+        tripped = source.energized and source.terminal_voltage(self.current_a()) > source.ovp_v
+        if tripped:
             source.fault, source.fault_s = OVER_VOLTAGE, t  # latched; the stage is off from t
         for signal, value in ((self.inlet_voltage, self.inlet_voltage_v()), (self.current, self.current_a())):
             if signal.at(t) != value:
                 signal.step(t, value)
-        if notify:
+        if notify or tripped:
             for listener in self._listeners:
                 listener(t)

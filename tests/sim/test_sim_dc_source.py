@@ -118,7 +118,16 @@ def test_listeners_hear_the_changes_the_charger_did_not_make() -> None:
     bus.set_charger_current(1.0, 20.0)  # the charger's own change
     bus.set_contactor(2.0, False)
     bus.source.set_battery(3.0, 390.0, 0.1)
-    assert heard == [2.0, 3.0]
+    bus.set_contactor(4.0, True)
+    bus.source.set_ovp(4.0, 404.0)
+    bus.set_charger_current(5.0, 30.0)  # 393 V: the charger's own change, not announced
+    bus.source.set_battery(7.0, 402.0, 0.1)  # 405 V: over-voltage, announced with the change
+    bus.source.clear_protection(9.0)  # the cause persists: it trips again
+    bus.set_charger_current(9.2, -10.0)
+    bus.source.clear_protection(9.4)  # 401 V
+    bus.set_charger_current(9.5, 30.0)  # the charger's change trips it: announced
+    assert heard == [2.0, 3.0, 4.0, 4.0, 7.0, 9.0, 9.4, 9.5]
+    assert bus.source.fault == "OV" and bus.source.fault_s == 9.5
 
 
 def test_an_unrated_source_takes_its_ratings_from_the_dialect_that_serves_it() -> None:
