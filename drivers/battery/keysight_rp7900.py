@@ -92,13 +92,14 @@ class KeysightRP7900(ScpiDriver):
             self.max_current_a = float(given.pop("max_current_a", 50.0))
             self.max_resistance_ohm = float(given.pop("max_resistance_ohm", 1.0))
             watchdog = given.pop("watchdog_s", 60)
+            if (given or not isinstance(watchdog, int) or isinstance(watchdog, bool)
+                    or not WATCHDOG_RANGE_S[0] <= watchdog <= WATCHDOG_RANGE_S[1] or not self.max_voltage_v > 0
+                    or not self.max_current_a > 0 or not self.max_resistance_ohm >= 0):
+                raise ValueError("outside the ranges")
         except (TypeError, ValueError):
-            watchdog = None
-        if (given or not isinstance(watchdog, int) or isinstance(watchdog, bool)
-                or not WATCHDOG_RANGE_S[0] <= watchdog <= WATCHDOG_RANGE_S[1]
-                or not self.max_voltage_v > 0 or not self.max_current_a > 0 or not self.max_resistance_ohm >= 0):
             raise InstrumentError(name, "options", f"unusable options {dict(options or {})}: max_voltage_v > 0, "
-                                  "max_current_a > 0, max_resistance_ohm >= 0, watchdog_s whole seconds 1..3600")
+                                  "max_current_a > 0, max_resistance_ohm >= 0, watchdog_s whole seconds 1..3600"
+                                  ) from None
         self.watchdog_s = watchdog
         super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
         self._forget_state()
