@@ -138,6 +138,15 @@ class Envelope(BenchRecord):
         "Hz", "Largest instantaneous AC frequency step, magnitude. Without it, a bench with a"
         " frequency slew limit allows no step at all.", step_of="ac_frequency_hz"
     )
+    dc_voltage_v: Bounds | None = _quantity(
+        "V", "DC voltage at the battery emulator's terminals (its open-circuit setpoint and every reading)."
+    )
+    dc_current_a: Bounds | None = _quantity(
+        "A", "DC current through the battery emulator, magnitude: charging and discharging alike."
+    )
+    dc_power_w: Bounds | None = _quantity(
+        "W", "DC power through the battery emulator, magnitude: charging and discharging alike."
+    )
 
     @classmethod
     def quantities(cls) -> tuple[str, ...]:

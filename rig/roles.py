@@ -5,9 +5,10 @@ Chroma and a Keysight on a bench or the simulated lab behind the same drivers
 is invisible to it. Roles are typing Protocols, so a driver fulfils a role by
 having the methods, and every driver is checked against its role in tests.
 
-Roles for the other suites (battery emulator, power analyzer, vehicle
-emulator, digital I/O, CSMS) are declared here so procedures and bench files
-can name them; their drivers arrive with the suites that need them.
+``BatteryEmulator`` and ``DigitalIO`` serve the CHAdeMO and efficiency
+suites. Roles for the other suites (power analyzer, vehicle emulator, CSMS)
+are declared here so procedures and bench files can name them; their drivers
+arrive with the suites that need them.
 """
 
 from __future__ import annotations
@@ -142,8 +143,60 @@ class Digitizer(Instrument, Protocol):
     def fetch(self) -> Capture: ...
 
 
+@dataclass(frozen=True)
+class DcReading:
+    """One reading of the battery emulator: terminal voltage and the current into the battery.
+
+    ``current_a`` follows ``BatteryEmulator``'s sign convention: positive while the
+    battery charges (current into its positive terminal), negative while it discharges.
+    """
+
+    voltage_v: float
+    current_a: float
+
+    @property
+    def power_w(self) -> float:
+        """Power into the battery: positive while it charges, negative while it discharges (V2H)."""
+        return self.voltage_v * self.current_a
+
+
+@runtime_checkable
 class BatteryEmulator(Instrument, Protocol):
-    """DC source/sink standing in for the vehicle battery (CHAdeMO and efficiency suites)."""
+    """A bidirectional DC source/sink standing in for the vehicle's traction battery (CHAdeMO, efficiency).
+
+    Sign convention, the one every battery quantity in the rig follows: **current
+    into the battery's positive terminal is positive**. A charge session shows a
+    positive current (the charger delivers, the emulator sinks); a V2H discharge a
+    negative one (the emulator sources). Limits are magnitudes, one per direction.
+    Drivers convert from their instrument's own convention (a power supply calls
+    sourcing positive) in one place.
+
+    The battery is emulated as an open-circuit voltage behind a series resistance:
+    terminal voltage = open-circuit voltage + resistance x current into the battery.
+    Output on needs a battery set (``emulate``) since set-up.
+    """
+
+    def emulate(self, open_circuit_v: float, resistance_ohm: float) -> None:
+        """Set the emulated battery: open-circuit voltage (V) and series resistance (ohm)."""
+        ...
+
+    def set_current_limits(self, charge_a: float, discharge_a: float) -> None:
+        """Most current the battery takes while charging and gives while discharging (A, magnitudes)."""
+        ...
+
+    def output(self, on: bool) -> None: ...
+
+    def voltage_v(self) -> float:
+        """Terminal voltage (one query)."""
+        ...
+
+    def current_a(self) -> float:
+        """Current into the battery, positive while it charges (one query)."""
+        ...
+
+    def read(self) -> DcReading:
+        """Voltage and current, one query each."""
+        ...
 
 
 class PowerAnalyzer(Instrument, Protocol):
@@ -154,8 +207,38 @@ class VehicleEmulator(Instrument, Protocol):
     """CAN vehicle side of a CHAdeMO session (CHAdeMO suite)."""
 
 
+@runtime_checkable
 class DigitalIO(Instrument, Protocol):
-    """Contact signals: emergency stop, CHAdeMO sequence lines, grid switch (islanding)."""
+    """Named contact lines: CHAdeMO sequence signals, the vehicle contactor, emergency stop, grid switch.
+
+    The bench file maps each line name to the module's address and says whether it
+    is an input (read) or an output (driven by the rig), so a procedure speaks only
+    line names (``d1``, ``k``, ``contactor``). ``True`` is an asserted line: an
+    input sees its contact closed, an output drives its coil or signal. The safe
+    state de-energises every output.
+    """
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Names of the input lines, in the bench file's order."""
+        ...
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Names of the output lines, in the bench file's order."""
+        ...
+
+    def read_input(self, line: str) -> bool:
+        """One input line (one exchange)."""
+        ...
+
+    def read_inputs(self) -> dict[str, bool]:
+        """Every input line (one exchange)."""
+        ...
+
+    def set_output(self, line: str, on: bool) -> None:
+        """Drive one output line; returns once the module has done it."""
+        ...
 
 
 class Csms(Instrument, Protocol):

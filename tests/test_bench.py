@@ -80,9 +80,9 @@ def test_simulated_lab_defaults(tmp_path: Path) -> None:
 
 
 def test_unknown_key_in_envelope(tmp_path: Path) -> None:
-    text = MINIMAL.format(address="GPIB0::5::INSTR") + "  dc_voltage_v: {max: 500}\n"
+    text = MINIMAL.format(address="GPIB0::5::INSTR") + "  dc_energy_wh: {max: 500}\n"
     error = refusal(write(tmp_path, text))
-    assert (error.line, error.field) == (9, "envelope.dc_voltage_v")
+    assert (error.line, error.field) == (9, "envelope.dc_energy_wh")
     assert error.message.startswith("unknown key (allowed: ac_voltage_v, ac_frequency_hz, ac_current_a")
 
 

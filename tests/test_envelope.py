@@ -59,8 +59,8 @@ def test_non_finite_values_are_always_refused(guard: EnvelopeGuard, value: float
 
 
 def test_unknown_quantity_is_a_programming_error(guard: EnvelopeGuard) -> None:
-    with pytest.raises(ValueError, match="unknown envelope quantity 'dc_voltage_v'"):
-        guard.check("dc_voltage_v", 1.0, what="battery voltage")
+    with pytest.raises(ValueError, match="unknown envelope quantity 'dc_energy_wh'"):
+        guard.check("dc_energy_wh", 1.0, what="battery energy")
 
 
 def test_slew_limit_applies_to_the_magnitude(guard: EnvelopeGuard) -> None:

@@ -22,15 +22,19 @@ from rig.sim.charger import ChargerClock
 from rig.sim.chroma_61800 import Chroma61800
 from rig.sim.dut_profile import DutProfile
 from rig.sim.infiniivision import InfiniiVision
+from rig.sim.keysight_rp7900 import KeysightRP7900
+from rig.sim.modbus_dio import ModbusServer, MoxaE1212
 from rig.sim.model import LabModel
 from rig.sim.scpi import ScpiInstrument, ScpiServer
 
 TimeMode = Literal["virtual", "real"]
 
 # Which simulated instrument answers for which driver family.
-SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument]] = {
+SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument | MoxaE1212]] = {
     "chroma_61800": Chroma61800,
     "keysight_infiniivision": InfiniiVision,
+    "keysight_rp7900": KeysightRP7900,
+    "modbus_dio": MoxaE1212,
 }
 
 
@@ -44,7 +48,7 @@ class SimulatedLab:
         self.time_mode = time_mode
         self.lock = threading.RLock()
         self._wall_t0 = time.monotonic()
-        self._servers: dict[str, ScpiServer] = {}
+        self._servers: dict[str, ScpiServer | ModbusServer] = {}
 
     # -- the timeline a VirtualClock drives ------------------------------------------------
 
@@ -68,13 +72,22 @@ class SimulatedLab:
     # -- serving instruments -------------------------------------------------------------------
 
     def serve(self, driver: str) -> str:
-        """Serve the simulated instrument for ``driver`` (once) and return its VISA resource."""
+        """Serve the simulated instrument for ``driver`` (once) and return the address its driver opens.
+
+        SCPI instruments answer at a VISA resource (``TCPIP0::127.0.0.1::<port>::SOCKET``),
+        Modbus modules at ``modbus-tcp://127.0.0.1:<port>``.
+        """
         if driver not in self._servers:
             if driver not in SIMULATED_INSTRUMENTS:
                 known = ", ".join(sorted(SIMULATED_INSTRUMENTS))
                 raise KeyError(f"the simulated lab has no instrument for driver {driver!r} (it has: {known})")
             instrument = SIMULATED_INSTRUMENTS[driver](self.model)
-            self._servers[driver] = ScpiServer(instrument, self.lock, self._catch_up).start()
+            server: ScpiServer | ModbusServer
+            if isinstance(instrument, MoxaE1212):
+                server = ModbusServer(instrument, self.lock, self._catch_up)
+            else:
+                server = ScpiServer(instrument, self.lock, self._catch_up)
+            self._servers[driver] = server.start()
         return self._servers[driver].resource
 
     def close(self) -> None:

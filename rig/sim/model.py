@@ -20,6 +20,8 @@ import math
 import numpy as np
 
 from rig.sim.charger import ChargerClock, SimulatedCharger
+from rig.sim.connector import ContactLines
+from rig.sim.dc_source import DcBus, DcSource
 from rig.sim.dut_profile import DutProfile
 from rig.sim.grid_source import GridSource
 from rig.sim.predicates import first_instant_all
@@ -43,6 +45,11 @@ class LabModel:
         self.charger = SimulatedCharger(profile, self.voltage, self.frequency,
                                         clock=ChargerClock.drawn(profile, seed) if clock is None else clock)
         self.grid = GridSource(self.voltage, self.frequency, on_relay=self._relay)
+        self.connector = ContactLines()
+        """The CHAdeMO contact lines and the vehicle contactor coil (``rig.sim.connector``)."""
+        self.dc_bus = DcBus(DcSource())
+        """The DC link: charger DC port, vehicle contactor, battery emulator (``rig.sim.dc_source``)."""
+        self.connector.subscribe("contactor", self.dc_bus.set_contactor)
         self._measurement_rng = np.random.default_rng([seed, 0])
         self._captures = 0
 
@@ -56,6 +63,7 @@ class LabModel:
         """Bring the charger and the grid source's protection up to ``t``, event by event."""
         if t < self.now:
             return
+        self.dc_bus.advance_to(t)  # the battery emulator's watchdog: its only event of its own
         while self._source_can_trip():
             # Split at the charger's next event: in between its conduction is fixed.
             t_event = self.charger.next_event_time(t)

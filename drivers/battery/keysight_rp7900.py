@@ -1,0 +1,255 @@
+"""Keysight RP7900-series regenerative power system as the rig's battery emulator.
+
+Sign convention: the instrument counts current positive while it *sources*
+(the battery discharges); the rig counts current into the battery positive
+(``rig.roles.BatteryEmulator``). ``_into_battery`` converts, in one place: a
+measured current is negated, the charge limit is the instrument's negative
+(sink) limit and the discharge limit its positive (source) limit.
+
+Commands and where they are confirmed:
+
+- Keysight RP7900 Series Operating and Service Guide, SCPI reference (public
+  copies of the guide, pages 122, 226, 238, 241): ``OUTPut:PROTection:WDOG[:STATe]``
+  and ``OUTPut:PROTection:WDOG:DELay`` (1 to 3600 s in 1 s increments, *RST
+  60 s; without SCPI I/O on any remote interface for the delay the output is
+  latched off, the programmed output state unchanged, PROT set);
+  ``[SOURce:]VOLTage:RESistance`` (output resistance, voltage priority only,
+  firmware B.03.02.1232 and later on RP793xA/RP794xA);
+  ``[SOURce:]VOLTage:PROTection:LOW[:STATe|:DELay]`` (under-voltage protection,
+  RP793xA/RP794xA only); ``OUTPut:PROTection:CLEar`` (clears a latch once its
+  cause is gone; the output returns to its state before the fault); the
+  Questionable1 bits listed in ``QUESTIONABLE_BITS``.
+- Keysight N6900/N7900 operating guide (the same command family) and a public
+  N6974A driver written and measured against a real unit: ``FUNCtion VOLTage|CURRent``
+  (changing the priority turns the output off and returns the output settings
+  to their reset values, so it is sent first), ``VOLTage``, ``CURRent:LIMit``,
+  ``CURRent:LIMit:NEGative`` ("always negative"), ``VOLTage:PROTection`` (the
+  over-voltage protection, always enabled), ``OUTPut``, ``MEASure:VOLTage?``,
+  ``MEASure:CURRent?``, ``STATus:QUEStionable:CONDition?``, ``SYSTem:ERRor?``;
+  the same watchdog wording and range.
+- Public RP790x user scripts: ``FUNC VOLT``, ``CURR:LIM``, ``CURR:LIM:NEG``,
+  ``OUTP ON|OFF``, ``MEAS:VOLT?``, ``MEAS:CURR?`` (they disagree on the sign
+  sent with ``CURR:LIM:NEG``).
+
+Unconfirmed for the RP7900 (check before a bench run): that ``CURR:LIM:NEG``
+takes a negative number on the RP7900 too (this driver sends one, as the
+N6900/N7900 wants); whether ``VOLT:RES`` needs ``VOLT:RES:STAT ON`` as on
+the N6900/N7900 (the RP7900 guide's entry names no state command: none is
+sent); the unit's ratings and ``VOLT:PROT`` range (options ``max_voltage_v``,
+``max_current_a``, ``max_resistance_ohm``: take them from your model's data
+sheet; the defaults are the simulated unit's). The family admits RP79xx
+only: the N79xx shares most commands but has no under-voltage protection and
+sinks only what its N7909A dissipators allow.
+
+Not used: ``VOLT:PROT:LOW``. It trips while the output up-programs unless its
+delay is tuned to the bench, and only two sub-series have it; the driver
+instead checks every setpoint's terminal voltage range against the envelope
+before sending it. The instrument has no power-limit command in these
+sources: power is checked, not limited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drivers.scpi import ScpiDriver
+from rig.envelope import EnvelopeGuard
+from rig.errors import EnvelopeBreach, InstrumentError
+from rig.identity import InstrumentFamily
+from rig.roles import DcReading
+
+QUESTIONABLE_BITS = (
+    (1, "OV", "over-voltage protection"), (2, "OC", "over-current protection"),
+    (4, "PF", "power-fail on the AC line"), (8, "CP+", "positive over-power limit"),
+    (16, "OT", "over-temperature protection"), (32, "CP-", "negative over-power limit"),
+    (64, "OV-", "negative over-voltage (reversed sense leads)"), (512, "INH", "external inhibit"),
+    (2048, "PROT", "I/O watchdog: no SCPI I/O within its delay"), (4096, "EDP", "excessive dynamic protection"),
+)
+"""Questionable1 bits that mean "output disabled by ..." (RP7900 guide); LIM+, LIM- and UNR are states, not trips."""
+WATCHDOG_BIT = 2048
+WATCHDOG_RANGE_S = (1, 3600)
+
+
+def _into_battery(instrument_amps: float) -> float:
+    """The instrument's current (positive while it sources) as current into the battery."""
+    return -instrument_amps
+
+
+class KeysightRP7900(ScpiDriver):
+    """Options: ``max_voltage_v``, ``max_current_a``, ``max_resistance_ohm`` (the unit's ratings) and
+    ``watchdog_s`` (the I/O watchdog's delay, whole seconds 1..3600, default 60: how long a dead rig
+    leaves the battery energised; while the output is on, the rig must exchange with the instrument at
+    least that often)."""
+
+    family = InstrumentFamily("Keysight RP7900-series regenerative power system",
+                              manufacturer=r"Keysight Technologies", model=r"RP79\d\d[A-Z]?")
+
+    def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
+                 timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
+        given = dict(options or {})
+        try:
+            self.max_voltage_v = float(given.pop("max_voltage_v", 500.0))
+            self.max_current_a = float(given.pop("max_current_a", 50.0))
+            self.max_resistance_ohm = float(given.pop("max_resistance_ohm", 1.0))
+            watchdog = given.pop("watchdog_s", 60)
+            if (given or not isinstance(watchdog, int) or isinstance(watchdog, bool)
+                    or not WATCHDOG_RANGE_S[0] <= watchdog <= WATCHDOG_RANGE_S[1] or not self.max_voltage_v > 0
+                    or not self.max_current_a > 0 or not self.max_resistance_ohm >= 0):
+                raise ValueError("outside the ranges")
+        except (TypeError, ValueError):
+            raise InstrumentError(name, "options", f"unusable options {dict(options or {})}: max_voltage_v > 0, "
+                                  "max_current_a > 0, max_resistance_ohm >= 0, watchdog_s whole seconds 1..3600"
+                                  ) from None
+        self.watchdog_s = watchdog
+        super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
+        self._forget_state()
+
+    def _forget_state(self) -> None:
+        """What the driver knows it has commanded (after set-up: no battery, full limits, output off)."""
+        self._battery: tuple[float, float] | None = None
+        self._limits = (self.max_current_a, self.max_current_a)  # charge, discharge
+        self._output_on = False
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Output off, any old latch cleared, voltage priority, 0 V and 0 ohm, protection from the envelope,
+        watchdog armed. Priority goes first: changing it resets the output settings."""
+        limit = self._envelope_maximum("dc_current_a", self.max_current_a, "CURR:LIM")
+        ovp = self._envelope_maximum("dc_voltage_v", self.max_voltage_v, "VOLT:PROT")
+        self._forget_state()
+        for command in ("*CLS", "OUTP OFF", "OUTP:PROT:CLE", "SOUR:FUNC VOLT", "VOLT 0", "VOLT:RES 0"):
+            self.write(command)  # 0 V and 0 ohm with the output off: nothing reaches the terminals
+        self.write(f"VOLT:PROT {ovp:.6g}")
+        self._send_limits(limit, limit)
+        self.write(f"OUTP:PROT:WDOG:DEL {self.watchdog_s}")
+        self.write("OUTP:PROT:WDOG ON")
+
+    def _envelope_maximum(self, quantity: str, instrument_max: float, command: str) -> float:
+        """The bench envelope's maximum of ``quantity``, or the instrument's own when the bench states none."""
+        value = self.envelope.maximum(quantity) if self.envelope is not None else None
+        value = instrument_max if value is None else value
+        if not 0.0 <= value <= instrument_max:
+            raise InstrumentError(self.name, command, f"{value:g} is outside the instrument's 0..{instrument_max:g}")
+        return value
+
+    # -- the emulated battery -----------------------------------------------------------------------
+
+    def emulate(self, open_circuit_v: float, resistance_ohm: float) -> None:
+        """Open-circuit voltage and series resistance, checked against the instrument and the envelope
+        (at both current limits) before either is sent."""
+        self.check_value("open-circuit voltage", open_circuit_v, (0.0, self.max_voltage_v), "V", "dc_voltage_v")
+        self.check_value("series resistance", resistance_ohm, (0.0, self.max_resistance_ohm), "ohm", None)
+        self._check_operating_range(open_circuit_v, resistance_ohm, *self._limits)
+        self.write(f"VOLT {open_circuit_v:.6g}")
+        self.write(f"VOLT:RES {resistance_ohm:.6g}")
+        self._battery = (open_circuit_v, resistance_ohm)
+
+    def set_current_limits(self, charge_a: float, discharge_a: float) -> None:
+        """Most current into the battery (the instrument's sink limit) and out of it (its source limit)."""
+        for what, amps in (("charge current limit", charge_a), ("discharge current limit", discharge_a)):
+            self.check_value(what, amps, (0.0, self.max_current_a), "A", "dc_current_a")
+        if self._battery is not None:
+            self._check_operating_range(*self._battery, charge_a, discharge_a)
+        self._send_limits(charge_a, discharge_a)
+
+    def _send_limits(self, charge_a: float, discharge_a: float) -> None:
+        self.write(f"CURR:LIM {discharge_a:.6g}")
+        self.write(f"CURR:LIM:NEG {-charge_a:.6g}")
+        self._limits = (charge_a, discharge_a)
+
+    def _check_operating_range(self, open_circuit_v: float, resistance_ohm: float, charge_a: float,
+                               discharge_a: float) -> None:
+        """Refuse a battery whose terminal voltage or power at either current limit leaves the envelope."""
+        if self.envelope is None:
+            return
+        for amps, direction in ((charge_a, "charge"), (-discharge_a, "discharge")):
+            volts = open_circuit_v + resistance_ohm * amps
+            what = f"{self.name} terminal voltage at the {abs(amps):g} A {direction} limit"
+            self.envelope.check("dc_voltage_v", volts, what=what)
+            self.envelope.check("dc_power_w", abs(volts * amps), what=f"{self.name} power at the {direction} limit")
+
+    def output(self, on: bool) -> None:
+        """Output on (only with a battery set since set-up, and nothing latched) or off."""
+        if on:
+            if self._battery is None:
+                raise InstrumentError(self.name, "OUTP ON", "no battery set since set-up: emulate() first")
+            self._clear_idle_watchdog_trip()
+        self.write(f"OUTP {'ON' if on else 'OFF'}")
+        self._output_on = on
+
+    def _clear_idle_watchdog_trip(self) -> None:
+        """Before output on: clear a watchdog trip that latched while the output was off; refuse any other latch.
+
+        The watchdog stays armed from set-up, so a long wait with the output off
+        (another suite's case) trips it with nothing at stake; cleared here with
+        the output programmed off, it gives nothing back. Any other protection,
+        or a watchdog trip under load, is the instrument's word and is not
+        overridden.
+        """
+        condition = int(float(self.query("STAT:QUES:COND?")))
+        watchdog = condition & WATCHDOG_BIT and not self._output_on
+        latched = [short for bit, short, _ in QUESTIONABLE_BITS
+                   if condition & bit and not (bit == WATCHDOG_BIT and watchdog)]
+        if latched:
+            raise InstrumentError(self.name, "OUTP ON", f"protection latched ({', '.join(latched)}, STAT:QUES:COND? = "
+                                  f"{condition}): find the cause; the safe state clears it")
+        if watchdog:
+            self.write("OUTP:PROT:CLE")
+
+    # -- measurements and faults ------------------------------------------------------------------
+
+    def voltage_v(self) -> float:
+        """Terminal voltage; above the envelope it ends the case (``EnvelopeBreach``)."""
+        volts = float(self.query("MEAS:VOLT?"))
+        self._watch("dc_voltage_v", volts, "measured voltage")
+        return volts
+
+    def current_a(self) -> float:
+        """Current into the battery (positive while it charges); beyond the envelope it ends the case."""
+        amps = _into_battery(float(self.query("MEAS:CURR?")))
+        self._watch("dc_current_a", abs(amps), "measured current")
+        return amps
+
+    def read(self) -> DcReading:
+        reading = DcReading(voltage_v=self.voltage_v(), current_a=self.current_a())
+        self._watch("dc_power_w", abs(reading.power_w), "measured power")
+        return reading
+
+    def _watch(self, quantity: str, value: float, what: str) -> None:
+        """A reading above the envelope's maximum is a breach (below its minimum is not: the output may be off)."""
+        maximum = self.envelope.maximum(quantity) if self.envelope is not None else None
+        if self.envelope is not None and maximum is not None and value > maximum:
+            self.envelope.check_measured(quantity, value, what=f"{self.name} {what}")
+
+    def faults(self) -> list[str]:
+        """Protections latched by the instrument, errors it queued, and readings beyond the envelope.
+
+        A watchdog trip counts only if the output was on: with it off (a case of
+        another suite waiting longer than the delay) nothing was at stake, and
+        ``output(True)`` clears it.
+        """
+        condition = int(float(self.query("STAT:QUES:COND?")))
+        found = [f"{short} ({text}) reported by the instrument (STAT:QUES:COND? = {condition})"
+                 for bit, short, text in QUESTIONABLE_BITS
+                 if condition & bit and (bit != WATCHDOG_BIT or self._output_on)]
+        try:
+            self.check_errors("(no command: events since the last one)")
+        except InstrumentError as queued:
+            found.append(f"error queue: {queued.detail.removeprefix('instrument reported ')}")
+        volts = float(self.query("MEAS:VOLT?"))
+        amps = _into_battery(float(self.query("MEAS:CURR?")))
+        for quantity, value, what in (("dc_voltage_v", volts, "voltage"), ("dc_current_a", abs(amps), "current"),
+                                      ("dc_power_w", abs(volts * amps), "power")):
+            try:
+                self._watch(quantity, value, f"measured {what}")
+            except EnvelopeBreach as breach:
+                found.append(str(breach))
+        return found
+
+    def safe_off(self) -> None:
+        """Output off, then a latched protection cleared (the engine recorded it first; with the output
+        programmed off, clearing it leaves the output off). The watchdog stays armed."""
+        self.write("OUTP OFF")
+        self._output_on = False
+        self.write("OUTP:PROT:CLE")

@@ -1,0 +1,193 @@
+"""A Moxa ioLogik E1212 Modbus TCP digital I/O module, as the simulated lab serves it.
+
+The rig's digital I/O (``drivers/dio/modbus_dio.py``) reaches it exactly as it
+reaches a real module: Modbus TCP on a socket (``modbus-tcp://127.0.0.1:<port>``),
+through pymodbus. Its channels are wired to the lab's CHAdeMO contact lines
+(``rig.sim.connector``): the charger's lines to its inputs, its outputs to the
+vehicle's lines, so the simulated charger sees what the rig drives and the rig
+reads what the charger drives, each edge at the lab time of the request.
+
+The register layout is the E1212's default Modbus/TCP map (ioLogik E1200
+series user's manual, appendix "Modbus/TCP Default Address Mappings"):
+
+- 8 digital outputs as coils 0x0000..0x0007 (functions 1, 5, 15);
+- 16 digital inputs as discrete inputs 0x0000..0x000F (function 2).
+
+The rest of the E1212 map (pulse and counter controls, registers) is not
+simulated: a coil request beyond the eight outputs, or a discrete-input request
+beyond the sixteen inputs, is answered "illegal data address". Identity is
+Modbus Read Device Identification (0x2B/0x0E, basic objects: VendorName,
+ProductCode, MajorMinorRevision). That a real E1212 answers 0x2B is not
+confirmed by the manual pages checked (they list functions 1-6, 15 and 16 and
+give the model name in input registers from 5000).
+
+Every request is handled under the lab's lock after the lab was brought up to
+its present time, like the SCPI instruments (``rig.sim.scpi``); pymodbus's
+server runs on its own asyncio loop in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+from pymodbus.constants import ExcCodes
+from pymodbus.pdu import ExceptionResponse, ModbusPDU
+from pymodbus.pdu.device import DeviceInformationFactory, ModbusDeviceIdentification
+from pymodbus.pdu.mei_message import ReadDeviceInformationRequest, ReadDeviceInformationResponse
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import SimData, SimDevice
+from pymodbus.simulator.simutils import DataType, SimUtils
+
+from rig.sim.connector import Side
+from rig.sim.model import LabModel
+
+IDENTITY = {"VendorName": "Moxa", "ProductCode": "E1212", "MajorMinorRevision": "3.2"}
+DIGITAL_OUTPUTS = 8
+DIGITAL_INPUTS = 16
+INPUT_WIRING = {0: "d1", 1: "d2", 2: "connector_lock"}
+"""Discrete input -> the charger's contact line it reads (``fixtures/benches/sim-dc.yaml`` names the same)."""
+OUTPUT_WIRING = {0: "k", 1: "proximity", 2: "contactor"}
+"""Coil -> the vehicle line it drives."""
+
+READ_COILS, READ_DISCRETE_INPUTS, WRITE_COIL, WRITE_COILS = 1, 2, 5, 15
+
+
+class MoxaE1212:
+    """The module's channels: outputs it holds, inputs wired to the lab's contact lines."""
+
+    def __init__(self, lab: LabModel) -> None:
+        self.lab = lab
+        self.coils = [False] * DIGITAL_OUTPUTS
+
+    def inputs(self) -> list[bool]:
+        """Every input channel now (an unwired one reads open)."""
+        return [self.lab.connector.value(INPUT_WIRING[ch]) if ch in INPUT_WIRING else False
+                for ch in range(DIGITAL_INPUTS)]
+
+    def write_coils(self, first: int, values: Sequence[bool]) -> None:
+        """Drive outputs from ``first`` on: each wired one moves its line at the lab's present time."""
+        for ch, value in enumerate(values, start=first):
+            self.coils[ch] = bool(value)
+            if ch in OUTPUT_WIRING:
+                self.lab.connector.drive(self.lab.now, OUTPUT_WIRING[ch], bool(value), by=Side.VEHICLE)
+
+    def handle(self, function_code: int, address: int, values: Sequence[bool] | None) -> list[bool] | None:
+        """The channels a request addresses from 0, after a write; None if it addresses none of them."""
+        if function_code == READ_DISCRETE_INPUTS:
+            return self.inputs() if address < DIGITAL_INPUTS else None
+        if address >= DIGITAL_OUTPUTS or (values is not None and address + len(values) > DIGITAL_OUTPUTS):
+            return None
+        if values is not None:
+            self.write_coils(address, values)
+        return self.coils
+
+
+class ModbusServer:
+    """Serve one simulated module on 127.0.0.1 (a free port), each request under the lab's lock."""
+
+    def __init__(self, module: MoxaE1212, lock: threading.RLock, before_request: Callable[[], None],
+                 *, identity: dict[str, str] | None = None) -> None:
+        """``identity``: the Read Device Identification objects by name (default: the E1212's, ``IDENTITY``)."""
+        self.module = module
+        self.identity = dict(IDENTITY if identity is None else identity)
+        self.lock = lock
+        self.before_request = before_request
+        self.port = 0
+        self._server: ModbusTcpServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = threading.Event()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True,
+                                        name=f"modbus-{type(module).__name__}")
+
+    @property
+    def resource(self) -> str:
+        return f"modbus-tcp://127.0.0.1:{self.port}"
+
+    def start(self) -> ModbusServer:
+        self._thread.start()
+        if not self._started.wait(10.0):
+            raise RuntimeError("the simulated Modbus module did not start listening within 10 s")
+        if self._failure is not None:
+            raise RuntimeError(f"the simulated Modbus module could not start: {self._failure}") from self._failure
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._loop is not None and not self._loop.is_closed():
+            try:
+                asyncio.run_coroutine_threadsafe(self._server.shutdown(), self._loop).result(timeout=5.0)
+            except RuntimeError:
+                pass  # the loop ended between the check and the call: nothing left to stop
+        self._thread.join(timeout=5.0)
+
+    async def _serve(self) -> None:
+        try:
+            bits = DataType.BITS
+            device = SimDevice(id=0, action=self._request, simdata=(
+                [SimData(0, count=DIGITAL_OUTPUTS, values=False, datatype=bits)],
+                [SimData(0, count=DIGITAL_INPUTS, values=False, datatype=bits)],
+                [SimData(0, datatype=DataType.INVALID)], [SimData(0, datatype=DataType.INVALID)]))
+            identity = ModbusDeviceIdentification(info_name=self.identity)
+            self._server = ModbusTcpServer(device, address=("127.0.0.1", 0),
+                                           custom_pdu=[identification_request(identity)])
+            await self._server.serve_forever(background=True)
+            self.port = self._server.transport.sockets[0].getsockname()[1]  # type: ignore[union-attr,attr-defined]  # an asyncio.Server
+            self._loop = asyncio.get_running_loop()
+        except Exception as err:  # noqa: BLE001 - handed to start(), which raises it in the lab's thread
+            self._failure = err
+            self._started.set()
+            return
+        self._started.set()
+        await self._server.serving
+
+    async def _request(self, function_code: int, start_address: int, address: int, count: int,
+                       registers: list[int], values: list[int] | list[bool] | None) -> ExcCodes | None:
+        """pymodbus's hook before it reads or writes the module's bits: the model answers instead.
+
+        ``registers`` hold the addressed bits sixteen to a register; they are
+        refilled from the model, after applying a write, so pymodbus answers with
+        the lab's state at this instant.
+        """
+        with self.lock:
+            self.before_request()
+            channels = self.module.handle(function_code, address,
+                                          None if values is None else [bool(v) for v in values])
+        if channels is None:
+            return ExcCodes.ILLEGAL_ADDRESS
+        words = SimUtils.bitsToRegisters(channels + [False] * (-len(channels) % 16))
+        registers[:len(words)] = words  # in place: pymodbus keeps the block's length
+        return None
+
+
+def identification_request(identity: ModbusDeviceIdentification) -> type[ModbusPDU]:
+    """A Read Device Identification request class that answers from ``identity``.
+
+    pymodbus answers 0x2B/0x0E from one control block per process (a
+    singleton), so two simulated devices in one process would share an identity;
+    registered as this server's custom PDU, the request answers from its own.
+    Its sub-function code stays -1 once decoded, so pymodbus's decoder does not
+    swap in its own class for MEI type 0x0E.
+    """
+
+    class ModuleIdentification(ReadDeviceInformationRequest):
+        sub_function_code = -1
+
+        def decode(self, data: bytes) -> None:
+            super().decode(data)
+            self.sub_function_code = -1
+
+        async def datastore_update(self, context: Any, device_id: int) -> ModbusPDU:
+            if not 0x01 <= self.read_code <= 0x04:
+                return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_VALUE)
+            information = DeviceInformationFactory.get(SimpleNamespace(Identity=identity), self.read_code,
+                                                       self.object_id)
+            if not information.get(self.object_id, True):
+                return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_ADDRESS)
+            return ReadDeviceInformationResponse(read_code=self.read_code, information=information,
+                                                 dev_id=device_id, transaction_id=self.transaction_id)
+
+    return ModuleIdentification

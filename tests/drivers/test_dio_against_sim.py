@@ -1,0 +1,219 @@
+"""The Modbus digital I/O driver against the simulated Moxa ioLogik E1212 over Modbus TCP (pymodbus both ends).
+
+What the charger drives reaches the rig's inputs; what the rig drives reaches the lab's contact lines with the
+lab time of the request; a peer that is not the module gets nothing but the identification request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymodbus.client import ModbusTcpClient
+
+from drivers.dio.modbus_dio import ModbusDio
+from rig.bench import load_bench
+from rig.errors import IdentityError, InstrumentError
+from rig.identity import Idn, check_identity
+from rig.roles import DigitalIO
+from rig.sim.connector import Edge, Side
+from rig.sim.dut_profile import load_dut_profile
+from rig.sim.lab import SimulatedLab
+from rig.sim.modbus_dio import ModbusServer, MoxaE1212
+
+ROOT = Path(__file__).resolve().parents[2]
+DC_BENCH = ROOT / "fixtures" / "benches" / "sim-dc.yaml"
+OPTIONS: dict[str, Any] = load_bench(DC_BENCH).instruments["dio"].options
+
+
+@pytest.fixture
+def dio(lab: SimulatedLab) -> Iterator[ModbusDio]:
+    driver = ModbusDio(lab.serve("modbus_dio"), name="dio", options=OPTIONS)
+    yield driver
+    driver.close()
+
+
+def charger_drives(lab: SimulatedLab, line: str, value: bool) -> None:
+    with lab.lock:
+        lab.model.connector.drive(lab.model.now, line, value, by=Side.CHARGER)
+
+
+def port_of(resource: str) -> int:
+    return int(resource.rsplit(":", 1)[1])
+
+
+# -- identity ---------------------------------------------------------------------------------------
+
+
+def test_the_driver_fulfils_the_digital_io_role_with_the_bench_files_lines(dio: ModbusDio) -> None:
+    assert isinstance(dio, DigitalIO)
+    assert dio.inputs == ("d1", "d2", "connector_lock")
+    assert dio.outputs == ("contactor", "k", "proximity")
+
+
+def test_the_simulated_module_identifies_itself_by_read_device_identification(dio: ModbusDio) -> None:
+    answer = dio.identify()
+    assert answer == "Moxa,E1212,,3.2"
+    idn = check_identity("dio", dio.resource, answer, ModbusDio.family)
+    assert (idn.manufacturer, idn.model, idn.serial, idn.firmware) == ("Moxa", "E1212", "", "3.2")
+
+
+@pytest.mark.parametrize(("reply", "admitted"), [("Moxa,E1212,,3.2", True), ("Moxa Inc.,ioLogik E1212,,1.1", True),
+                                                 ("Moxa,E1212-T,,2.0", True), ("Moxa,E1214,,3.2", False),
+                                                 ("Advantech,ADAM-6050,,1.0", False)])
+def test_the_family_is_the_e1212(reply: str, admitted: bool) -> None:
+    idn = Idn.parse(reply)
+    assert idn is not None and ModbusDio.family.admits(idn) is admitted
+
+
+class _Peer:
+    """Another Modbus TCP device on loopback, counting the data requests it gets."""
+
+    def __init__(self, lab: SimulatedLab, identity: dict[str, str]) -> None:
+        self.requests = 0
+
+        def counted() -> None:
+            self.requests += 1
+
+        self.server = ModbusServer(MoxaE1212(lab.model), threading.RLock(), counted, identity=identity).start()
+
+    def __enter__(self) -> _Peer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+
+@pytest.mark.parametrize(("identity", "shown"), [
+    ({"VendorName": "Schneider Electric", "ProductCode": "A9XMWD20", "MajorMinorRevision": "V1.2.0"},
+     "Schneider Electric,A9XMWD20,,V1.2.0"),
+    ({}, ",,,"),  # a device that answers with no identification objects
+])
+def test_a_peer_that_is_not_the_module_gets_nothing_but_the_identification_request(lab, identity, shown) -> None:
+    with _Peer(lab, identity) as peer:
+        driver = ModbusDio(peer.server.resource, name="dio", options=OPTIONS)
+        with pytest.raises(IdentityError) as caught:
+            check_identity("dio", driver.resource, driver.identify(), ModbusDio.family)
+        driver.close()
+        assert peer.requests == 0
+    assert caught.value.received == shown and "Moxa ioLogik E1212" in caught.value.expected
+
+
+def test_a_peer_that_does_not_speak_modbus_is_no_answer(lab) -> None:
+    scpi = lab.serve("chroma_61800").split("::")[2]  # an SCPI socket: it waits for a newline that never comes
+    driver = ModbusDio(f"modbus-tcp://127.0.0.1:{scpi}", name="dio", options={**OPTIONS, "timeout_s": 0.3})
+    with pytest.raises(InstrumentError, match="Read Device Identification.*no answer"):
+        driver.identify()
+    driver.close()
+
+
+def test_nothing_listening_is_refused_when_the_session_opens(lab) -> None:
+    with _Peer(lab, {}) as peer:
+        free = port_of(peer.server.resource)
+    with pytest.raises(InstrumentError, match="cannot connect"):
+        ModbusDio(f"modbus-tcp://127.0.0.1:{free}", name="dio", options=OPTIONS)
+
+
+# -- lines ------------------------------------------------------------------------------------------
+
+
+def test_inputs_read_what_the_charger_drives(dio: ModbusDio, lab: SimulatedLab) -> None:
+    dio.setup()
+    assert dio.read_inputs() == {"d1": False, "d2": False, "connector_lock": False}
+    lab.advance_to(2.0)
+    charger_drives(lab, "d1", True)
+    lab.advance_to(2.5)
+    charger_drives(lab, "connector_lock", True)
+    assert dio.read_input("d1") and not dio.read_input("d2")
+    assert dio.read_inputs() == {"d1": True, "d2": False, "connector_lock": True}
+
+
+def test_outputs_reach_the_lab_with_the_lab_time_of_the_request(dio: ModbusDio, lab: SimulatedLab) -> None:
+    dio.setup()
+    lab.advance_to(3.5)
+    dio.set_output("proximity", True)
+    lab.advance_to(4.25)
+    dio.set_output("k", True)
+    dio.set_output("contactor", True)
+    lines = lab.model.connector
+    assert lines.edges() == [Edge(3.5, "proximity", True, Side.VEHICLE), Edge(4.25, "k", True, Side.VEHICLE),
+                             Edge(4.25, "contactor", True, Side.VEHICLE)]
+    assert lab.model.dc_bus.contactor_closed  # the contactor line is the DC bus's contactor
+    assert dio.read_outputs() == {"contactor": True, "k": True, "proximity": True}
+    assert dio.faults() == []
+
+
+def test_outputs_in_a_real_time_lab_carry_the_wall_clock_lab_time() -> None:
+    lab = SimulatedLab(load_dut_profile(ROOT / "fixtures" / "duts" / "compliant.yaml"), seed=3, time_mode="real")
+    try:
+        dio = ModbusDio(lab.serve("modbus_dio"), name="dio", options=OPTIONS)
+        before = lab.now
+        dio.set_output("k", True)
+        after = lab.now
+        (edge,) = lab.model.connector.edges("k")
+        assert before <= edge.t <= after
+        dio.close()
+    finally:
+        lab.close()
+
+
+def test_safe_off_de_energises_every_output_in_the_bench_files_order(dio: ModbusDio, lab: SimulatedLab) -> None:
+    dio.setup()
+    for line in ("proximity", "k", "contactor"):
+        dio.set_output(line, True)
+    lab.advance_to(9.0)
+    dio.safe_off()
+    assert [(edge.line, edge.value) for edge in lab.model.connector.edges(since=9.0)] == [
+        ("contactor", False), ("k", False), ("proximity", False)]
+    assert not lab.model.dc_bus.contactor_closed
+    assert dio.read_outputs() == {"contactor": False, "k": False, "proximity": False}
+
+
+def test_faults_report_outputs_that_do_not_read_back_as_commanded(dio: ModbusDio, lab: SimulatedLab) -> None:
+    dio.setup()
+    other = ModbusTcpClient("127.0.0.1", port=port_of(dio.resource))
+    assert other.connect()
+    other.write_coil(0, True)  # another master switches k on
+    assert dio.faults() == ["output k reads on, commanded off"]
+    other.close()
+
+
+def test_lines_the_bench_does_not_name_are_refused_before_any_io(dio: ModbusDio, lab: SimulatedLab) -> None:
+    with pytest.raises(InstrumentError, match="no output line 'd1'.*contactor, k, proximity"):
+        dio.set_output("d1", True)
+    with pytest.raises(InstrumentError, match="no input line 'k'"):
+        dio.read_input("k")
+    assert lab.model.connector.edges() == []
+
+
+def test_the_module_refuses_channels_it_does_not_have(dio: ModbusDio) -> None:
+    client = ModbusTcpClient("127.0.0.1", port=port_of(dio.resource))
+    assert client.connect()
+    assert client.write_coil(8, True).isError()  # eight outputs: coils 0..7
+    assert client.read_discrete_inputs(16, count=1).isError()  # sixteen inputs: 0..15
+    assert not client.write_coil(7, True).isError()
+    client.close()
+
+
+@pytest.mark.parametrize(("options", "match"), [
+    ({"inputs": {"d1": 16}, "outputs": {"k": 0}}, "address 16 is not one of the module's 0..15"),
+    ({"inputs": {}, "outputs": {"k": 8}}, "address 8 is not one of the module's 0..7"),
+    ({"inputs": {"d1": 0, "d2": 0}}, "two inputs lines share an address"),
+    ({"inputs": {"k": 0}, "outputs": {"k": 0}}, "lines both input and output"),
+    ({"inputs": {"d1": 0}, "unit": 300}, "unit 300"),
+    ({"inputs": {"d1": 0}, "baud": 9600}, "unknown options"),
+    ({}, "no lines"),
+])
+def test_unusable_options_are_refused_before_connecting(options: dict, match: str) -> None:
+    with pytest.raises(InstrumentError, match=f"unusable options: .*{match}"):
+        ModbusDio("modbus-tcp://127.0.0.1:1", name="dio", options=options)
+
+
+@pytest.mark.parametrize("resource", ["TCPIP0::127.0.0.1::502::SOCKET", "modbus-tcp://", "modbus-tcp://host:port",
+                                      "modbus-rtu://127.0.0.1:502", "modbus-tcp://127.0.0.1:502/1"])
+def test_a_resource_that_is_not_a_modbus_tcp_address_is_refused(resource: str) -> None:
+    with pytest.raises(InstrumentError, match=r"expected a Modbus TCP address modbus-tcp://HOST\[:PORT\]"):
+        ModbusDio(resource, name="dio", options=OPTIONS)
