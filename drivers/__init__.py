@@ -26,6 +26,7 @@ class DriverClass(Protocol):
 DRIVERS: dict[str, str] = {
     "chroma_61800": "drivers.grid.chroma_61800:Chroma61800",
     "keysight_infiniivision": "drivers.analyzer.keysight_infiniivision:KeysightInfiniiVision",
+    "python_can": "drivers.vehicle.python_can_bus:PythonCanBus",
 }
 
 

@@ -1,4 +1,4 @@
-"""The physics of the simulated bench at one instant: grid terminals and charger.
+"""The physics of the simulated bench at one instant: grid terminals, charger and CAN bus.
 
 One stateful model shared by every simulated instrument, so what the grid
 source is told, what the charger does and what the scope captures are the
@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from rig.sim.can_bus import CanBus
 from rig.sim.charger import ChargerClock, SimulatedCharger
 from rig.sim.dut_profile import DutProfile
 from rig.sim.grid_source import GridSource
@@ -43,6 +44,7 @@ class LabModel:
         self.charger = SimulatedCharger(profile, self.voltage, self.frequency,
                                         clock=ChargerClock.drawn(profile, seed) if clock is None else clock)
         self.grid = GridSource(self.voltage, self.frequency, on_relay=self._relay)
+        self.can = CanBus(lambda: self.now)
         self._measurement_rng = np.random.default_rng([seed, 0])
         self._captures = 0
 
@@ -53,6 +55,13 @@ class LabModel:
             self.charger.supply_lost(t)
 
     def advance_to(self, t: float) -> None:
+        """Bring the lab up to ``t``, event by event; the CAN bus's timers are events too."""
+        while (t_can := self.can.next_event_time()) is not None and t_can <= t:
+            self._advance_grid_and_charger_to(t_can)
+            self.can.run_due(t_can)
+        self._advance_grid_and_charger_to(t)
+
+    def _advance_grid_and_charger_to(self, t: float) -> None:
         """Bring the charger and the grid source's protection up to ``t``, event by event."""
         if t < self.now:
             return
