@@ -41,7 +41,9 @@ from rig import stop
 PeriodicAction = Callable[[], None]
 
 SAME_INSTANT_S = 1e-9
-"""A task due this close after the end of a wait runs in that wait (float sums of waits vs n * period)."""
+"""Instants this close are one: a task due this close after a wait's end runs in that wait, at its own
+instant (a sum of waits and n * period differ in the last bits), and ties among tasks are decided by
+registration order."""
 
 
 class Timeline(Protocol):
@@ -133,7 +135,7 @@ class Schedule:
         """
         self.refuse_wait_inside_task()
         while (task := self.next_due(end)) is not None:
-            go_to(min(max(task.due_s, now()), end))
+            go_to(max(task.due_s, now()))
             stop.checkpoint()
             self.running = task
             try:
@@ -144,7 +146,7 @@ class Schedule:
             finally:
                 self.running = None
             task._ran_at(now())
-        go_to(end)
+        go_to(max(end, now()))
 
 
 class Clock(Protocol):

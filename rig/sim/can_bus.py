@@ -21,6 +21,11 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
+SAME_INSTANT_S = 1e-9
+"""A timer this close after the instant the lab advances to is due at it (n * period and sums of waits
+differ in the last bits; the rig's clock uses the same rule, so a lab frame and a rig task due at "the
+same" instant meet in it)."""
+
 MAX_STANDARD_ID = 0x7FF
 MAX_EXTENDED_ID = 0x1FFFFFFF
 MAX_DATA_BYTES = 8

@@ -49,9 +49,10 @@ wakes for the bus's timers on the wall clock.
 A connection receives frames once the rig has read the ``< ok >`` that
 answers ``< rawmode >`` (its unread count is zero): python-can reads that
 ``< ok >`` with one ``recv`` and would fail on a frame that came in the same
-read. If the rig stops reading, frames wait in the connection's outbox up to
-``OUTBOX_LIMIT`` bytes and are then dropped and counted (``overruns``), as an
-adapter's receive queue overflows; the lab never blocks on a slow reader.
+read. If the rig stops reading, frames fill the kernel's buffers, then wait
+in the connection's outbox up to ``OUTBOX_LIMIT`` bytes, and are then
+dropped and counted (``overruns``), as an adapter's receive queue
+overflows; the lab never blocks on a reader that does not read.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ from enum import Enum
 from typing import Callable
 
 from rig.sim.can_bus import BusFrame, CanBus
-from rig.sim.tcp_queues import PeerQueues, unread
+from rig.sim.tcp_queues import PeerQueues, send_window, unread
 
 log = logging.getLogger(__name__)
 
@@ -206,9 +207,9 @@ class CanServer:
     def flush(self) -> None:
         """Return once every frame the lab sent is in the rig's socket (its end has received every byte).
 
-        A connection whose outbox holds frames (the rig stopped reading and
-        its socket is full) is not waited for: those frames are as late as
-        the rig makes them.
+        A rig that has stopped reading is not waited for: frames it has not
+        made room for (the window its end advertises is smaller than what is
+        still on the way) are as late as it makes them.
         """
         with self._lock:
             for conn in list(self._connections):
@@ -216,9 +217,17 @@ class CanServer:
                     continue
                 self._push(conn)
                 deadline = None
-                while not conn.closed and not conn.outbox and not self._rig_has_received(conn):
+                while not conn.closed and self._on_the_way(conn):
                     deadline = self._check_deadline(deadline, conn, "frames the lab sent have not arrived")
                     time.sleep(0)
+
+    def _on_the_way(self, conn: Connection) -> bool:
+        """Bytes we wrote have not reached the rig's end, and it has room for them (so they will, at once)."""
+        try:
+            outstanding = conn.sent - self._peers.of(conn.sock).received
+            return outstanding > 0 and send_window(conn.sock) >= outstanding
+        except OSError:
+            return False  # closing: nothing to wait for
 
     def _drain_connection(self, conn: Connection) -> None:
         deadline = None
@@ -237,13 +246,12 @@ class CanServer:
         except OSError:
             return 0  # the rig's end is gone: nothing more is coming
 
-    def _rig_has_received(self, conn: Connection, *, and_read: bool = False) -> bool:
-        """The rig's end has received every byte we sent (and, if asked, read them all)."""
+    def _rig_has_read_everything(self, conn: Connection) -> bool:
         try:
             peer = self._peers.of(conn.sock)
         except OSError:
             return True  # the rig's end is gone: nothing to wait for
-        return peer.received >= conn.sent and (peer.unread == 0 or not and_read)
+        return peer.received >= conn.sent and peer.unread == 0
 
     def _check_deadline(self, deadline: float | None, conn: Connection, what: str) -> float:
         now = time.monotonic()
@@ -397,7 +405,7 @@ class CanServer:
 
     def _try_join(self, conn: Connection) -> None:
         """Raw mode starts for frames once the rig has read our ``< ok >`` (nothing of ours is unread there)."""
-        if self._rig_has_received(conn, and_read=True):
+        if self._rig_has_read_everything(conn):
             conn.stage = Stage.RAW
 
     def _write(self, conn: Connection, data: bytes) -> None:

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from rig.sim.can_bus import CanBus
+from rig.sim.can_bus import SAME_INSTANT_S, CanBus
 from rig.sim.charger import ChargerClock, SimulatedCharger
 from rig.sim.dut_profile import DutProfile
 from rig.sim.grid_source import GridSource
@@ -56,7 +56,7 @@ class LabModel:
 
     def advance_to(self, t: float) -> None:
         """Bring the lab up to ``t``, event by event; the CAN bus's timers are events too."""
-        while (t_can := self.can.next_event_time()) is not None and t_can <= t:
+        while (t_can := self.can.next_event_time()) is not None and t_can <= t + SAME_INSTANT_S:
             self._advance_grid_and_charger_to(t_can)
             self.can.run_due(t_can)
         self._advance_grid_and_charger_to(t)

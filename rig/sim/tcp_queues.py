@@ -5,6 +5,8 @@ been read and handled, and the lab's own frames are in the rig's socket.
 Those are facts about the wire, and the kernel keeps them:
 
 - ``unread(sock)``: bytes in this socket's receive queue (``FIONREAD``);
+- ``send_window(sock)``: the window the other end advertises (0 when its
+  owner has stopped reading and its receive buffer is full);
 - ``PeerQueues.of(sock)``: the *other* end of the connection, asked of the
   kernel's socket table (``NETLINK_SOCK_DIAG``, what ``ss`` reads): bytes
   it has received and not read, bytes it wrote that are not acknowledged
@@ -44,6 +46,8 @@ _INET_DIAG_INFO = 2  # the attribute carrying struct tcp_info
 _ATTRIBUTE = struct.Struct("=HH")  # rtattr: length, type
 _BYTES_RECEIVED = struct.Struct("=Q")
 _BYTES_RECEIVED_OFFSET = 128  # of tcpi_bytes_received in struct tcp_info (Linux 4.1 and later)
+_SND_WND_OFFSET = 228  # of tcpi_snd_wnd (Linux 5.4 and later)
+_TCP_INFO_BYTES = 512
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,14 @@ def unread(sock: socket.socket) -> int:
     count = array.array("i", [0])
     fcntl.ioctl(sock.fileno(), termios.FIONREAD, count)
     return count[0]
+
+
+def send_window(sock: socket.socket) -> int:
+    """The receive window the other end last advertised to ``sock`` (``tcpi_snd_wnd``): 0 once it stops reading."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_BYTES)
+    if len(info) < _SND_WND_OFFSET + 4:
+        raise OSError("this kernel's tcp_info has no tcpi_snd_wnd (Linux 5.4 or later)")
+    return int(struct.unpack_from("=I", info, _SND_WND_OFFSET)[0])
 
 
 class PeerQueues:
