@@ -27,9 +27,8 @@ COMPLIANT = ROOT / "fixtures" / "duts" / "compliant.yaml"
 
 @pytest.fixture
 def lab() -> Iterator[SimulatedLab]:
-    simulated = SimulatedLab(load_dut_profile(COMPLIANT), seed=3)
-    yield simulated
-    simulated.close()
+    with SimulatedLab(load_dut_profile(COMPLIANT), seed=3) as simulated:
+        yield simulated
 
 
 @pytest.fixture
