@@ -115,6 +115,11 @@ class SimulatedLab:
             self._servers[driver] = ScpiServer(instrument, self.lock, self._before_command).start()
         return self._servers[driver].resource
 
+    @property
+    def can_server(self) -> CanServer | None:
+        """The server of the lab's CAN bus, once a driver was served it (its protocol errors, overruns)."""
+        return self._can
+
     def _serve_can(self) -> str:
         if self._can is None:
             wall_time = self._wall_time if self.time_mode == "real" else None

@@ -160,7 +160,7 @@ def test_an_invalid_frame_is_refused_before_anything_is_sent(
         vehicle.send(frame_id, data, extended=extended)
     VirtualClock(lab).sleep(0.1)
     assert heard == []
-    assert lab._can is not None and lab._can.protocol_errors == []
+    assert lab.can_server is not None and lab.can_server.protocol_errors == []
 
 
 def test_a_stop_request_is_acted_on_at_the_next_exchange(vehicle: PythonCanBus) -> None:

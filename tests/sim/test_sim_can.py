@@ -87,7 +87,7 @@ def raw(lab: SimulatedLab) -> Iterator[RawClient]:
 
 
 def test_the_handshake_and_frames_in_socketcands_words(lab: SimulatedLab, raw: RawClient) -> None:
-    server = lab._can
+    server = lab.can_server
     assert server is not None
     recorder = Recorder()
     lab.model.can.subscribe(recorder)
@@ -118,7 +118,7 @@ def test_the_handshake_and_frames_in_socketcands_words(lab: SimulatedLab, raw: R
 
 
 def test_malformed_and_out_of_turn_messages_are_recorded_not_applied(lab: SimulatedLab, raw: RawClient) -> None:
-    server = lab._can
+    server = lab.can_server
     assert server is not None
     recorder = Recorder()
     lab.model.can.subscribe(recorder)
@@ -183,6 +183,26 @@ def test_frames_from_one_rig_connection_reach_the_others_with_lab_time(
         other.shutdown()
 
 
+def test_a_rig_connection_that_closes_is_dropped_and_the_lab_goes_on(lab: SimulatedLab) -> None:
+    node = HeartbeatNode(lab.model.can, (0x108,), 0.1)
+    clock = VirtualClock(lab)
+    bus = open_rig_bus(lab)
+    server = lab.can_server
+    assert server is not None
+    clock.sleep(0.5)
+    bus.send(can.Message(arbitration_id=0x102, data=b"\x01", is_extended_id=False))
+    bus.shutdown()
+    clock.sleep(0.5)  # the drain reads the frame, then the end of the stream
+    assert server._connections == []
+    assert len(node.sent) == 11
+    again = open_rig_bus(lab)  # a new connection is served as the first was
+    try:
+        clock.sleep(0.25)
+        assert [wire_time(m.timestamp) for m in received(again)] == [1.1, 1.2]
+    finally:
+        again.shutdown()
+
+
 # -- quiescence: nothing missed, nothing late, nothing reordered ------------------------------------------------------
 
 
@@ -232,7 +252,7 @@ def test_the_rig_answers_every_lab_frame_within_its_instant_over_thousands_of_cy
     assert answers == [(f.time_s, f.frame_id - 8, counter_of(f.data)) for f in node.sent]
     own = [t for t, frame_id, _ in recorder.frames if frame_id == 0x102]
     assert own == [n * 0.1 for n in range(len(own))] and len(own) >= cycles
-    assert lab._can is not None and lab._can.protocol_errors == []
+    assert lab.can_server is not None and lab.can_server.protocol_errors == []
 
 
 def test_the_lab_answers_within_the_instant_the_rig_sent(lab: SimulatedLab, rig_bus: can.BusABC) -> None:
@@ -254,7 +274,7 @@ def test_a_rig_that_stops_reading_never_blocks_the_lab(
         lab: SimulatedLab, rig_bus: can.BusABC, small_buffers: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Thousands of frames nobody reads: the lab goes on; the rig later reads whole frames, in order, from the
     first, and every frame is either read or counted as an overrun (the latest ones, once the outbox is full)."""
-    server = lab._can
+    server = lab.can_server
     assert server is not None
     clock = VirtualClock(lab)
     clock.sleep(0.0)
@@ -290,10 +310,12 @@ def test_in_real_time_the_rig_answers_every_lab_frame_in_order(compliant: DutPro
             clock = RealClock()
             seen: list = []
             clock.every(0.004, lambda: answer_everything(bus, seen, clock.now), name="vehicle")
-            node = HeartbeatNode(lab.model.can, EVSE_IDS, 0.004, first_s=lab.now + 0.01)
+            with lab.lock:  # the lab's thread is firing timers: set a component up under the lab's lock
+                node = HeartbeatNode(lab.model.can, EVSE_IDS, 0.004, first_s=lab.now + 0.01)
             while len(node.sent) < 2000:
                 clock.sleep(0.05)
-            node.stop()
+            with lab.lock:
+                node.stop()
             deadline = time.monotonic() + 2.0
             while len(seen) < len(node.sent) and time.monotonic() < deadline:
                 clock.sleep(0.01)
