@@ -18,7 +18,11 @@ the virtual clock moves the lab's timeline there, the real clock sleeps on
 the wall clock (interruptibly, so a stop request ends the wait at once).
 A task itself may not wait (it would be a wait inside a wait: the schedule
 would have to run inside itself); it is refused with ``RuntimeError``. An
-exception in a task cancels that task, ends the wait and propagates.
+exception in a task cancels that task, ends the wait and propagates. On the
+wall clock a rig can be late (busy between waits, or a slow task): a task
+then runs once, and the grid instants it missed are skipped and counted
+(``PeriodicTask.skipped``), never run in a burst; in virtual time nothing
+is ever late.
 
 Quiescence: virtual time may only move when every frame in flight has been
 handled at the current instant. The SCPI drivers guarantee this by reading
