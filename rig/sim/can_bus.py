@@ -44,12 +44,17 @@ class BusFrame:
     extended: bool = False
 
     def __post_init__(self) -> None:
-        limit = MAX_EXTENDED_ID if self.extended else MAX_STANDARD_ID
-        if not 0 <= self.frame_id <= limit:
-            kind = "29-bit" if self.extended else "11-bit"
-            raise ValueError(f"CAN id {self.frame_id:#x} is not a {kind} identifier")
-        if len(self.data) > MAX_DATA_BYTES:
-            raise ValueError(f"CAN frame {self.frame_id:#x}: {len(self.data)} data bytes (classic CAN has 8)")
+        check_frame(self.frame_id, self.data, self.extended)
+
+
+def check_frame(frame_id: int, data: bytes, extended: bool) -> None:
+    """Raise ValueError unless this is a classic CAN frame (11- or 29-bit id, up to 8 data bytes)."""
+    limit = MAX_EXTENDED_ID if extended else MAX_STANDARD_ID
+    if not 0 <= frame_id <= limit:
+        kind = "29-bit" if extended else "11-bit"
+        raise ValueError(f"CAN id {frame_id:#x} is not a {kind} identifier")
+    if len(data) > MAX_DATA_BYTES:
+        raise ValueError(f"CAN frame {frame_id:#x}: {len(data)} data bytes (classic CAN has 8)")
 
 
 @dataclass(order=True)

@@ -67,7 +67,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
 
-from rig.sim.can_bus import BusFrame, CanBus
+from rig.sim.can_bus import BusFrame, CanBus, check_frame
 from rig.sim.tcp_queues import PeerQueues, send_window, unread
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,9 @@ def parse_send(words: list[str]) -> tuple[int, bytes, bool]:
     data = bytes(int(text, 16) for text in byte_texts)
     if dlc != len(data):
         raise ValueError(f"length {dlc} but {len(data)} data bytes")
-    return ident, data, len(ident_text) > 3
+    extended = len(ident_text) > 3
+    check_frame(ident, data, extended)
+    return ident, data, extended
 
 
 class CanServer:
@@ -157,6 +159,9 @@ class CanServer:
         self._stopping = False
         self.protocol_errors: list[str] = []
         """Messages the lab could not make sense of (a rig bug, never silent: also logged)."""
+        self.failures: list[str] = []
+        """Exceptions in the server's own thread (a lab component failing on a real-time lab's timer or
+        frame; also logged). In virtual time they propagate into the rig's wait instead."""
         self._thread = threading.Thread(target=self._serve, name=f"can-{channel}", daemon=True)
         bus.tap(self._put_on_wire)
         if wall_time is not None:
@@ -230,6 +235,7 @@ class CanServer:
             return False  # closing: nothing to wait for
 
     def _drain_connection(self, conn: Connection) -> None:
+        self._handle_messages(conn)  # whole messages left by a lab component that failed on an earlier one
         deadline = None
         while not conn.closed:
             if unread(conn.sock):
@@ -269,19 +275,26 @@ class CanServer:
             with self._lock:
                 if self._stopping:
                     return
-                self._catch_up()
-                for key, _mask in events:
-                    if key.fileobj is self._listener:
-                        self._accept()
-                    elif key.fileobj is self._wake_in:
-                        self._clear_wakes()
-                    elif not key.data.closed:
-                        self._read(key.data)
-                for conn in list(self._connections):
-                    if conn.stage is Stage.JOINING:
-                        self._try_join(conn)
-                    elif conn.outbox:
-                        self._push(conn)
+                try:
+                    self._serve_events(events)
+                except Exception as err:  # noqa: BLE001 - a lab component's bug must not silence the bus
+                    log.exception("the lab's CAN server thread")
+                    self.failures.append(f"{type(err).__name__}: {err}")
+
+    def _serve_events(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
+        self._catch_up()
+        for key, _mask in events:
+            if key.fileobj is self._listener:
+                self._accept()
+            elif key.fileobj is self._wake_in:
+                self._clear_wakes()
+            elif not key.data.closed:
+                self._read(key.data)
+        for conn in list(self._connections):
+            if conn.stage is Stage.JOINING:
+                self._try_join(conn)
+            elif conn.outbox:
+                self._push(conn)
 
     def _timeout(self) -> float | None:
         with self._lock:
@@ -377,11 +390,10 @@ class CanServer:
     def _frame_from_rig(self, conn: Connection, message: str, words: list[str]) -> None:
         try:
             ident, data, extended = parse_send(words)
-            frame = self._bus.received(ident, data, extended=extended)
         except ValueError as err:
             self._protocol_error(conn, f"{message!r}: {err}")
             return
-        self._broadcast(frame, source=conn)
+        self._broadcast(self._bus.received(ident, data, extended=extended), source=conn)
 
     def _protocol_error(self, conn: Connection, text: str) -> None:
         problem = f"CAN connection {self._describe(conn)}: {text}"

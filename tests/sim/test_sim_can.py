@@ -203,6 +203,39 @@ def test_a_rig_connection_that_closes_is_dropped_and_the_lab_goes_on(lab: Simula
         again.shutdown()
 
 
+def failing_component(recorder: Recorder):
+    def handle(t: float, frame_id: int, data: bytes) -> None:
+        if data == b"\xff":
+            raise ValueError("charger model bug")
+        recorder(t, frame_id, data)
+    return handle
+
+
+def test_a_failing_lab_component_surfaces_in_the_rigs_wait_in_virtual_time(
+        lab: SimulatedLab, rig_bus: can.BusABC) -> None:
+    lab.model.can.subscribe(failing_component(Recorder()))
+    rig_bus.send(can.Message(arbitration_id=0x102, data=b"\xff", is_extended_id=False))
+    with pytest.raises(ValueError, match="charger model bug"):
+        VirtualClock(lab).sleep(0.1)
+
+
+def test_a_failing_lab_component_in_real_time_is_recorded_and_the_bus_goes_on(compliant: DutProfile) -> None:
+    with SimulatedLab(compliant, seed=1, time_mode="real") as lab:
+        recorder = Recorder()
+        lab.model.can.subscribe(failing_component(recorder))
+        bus = open_rig_bus(lab)
+        try:
+            for data in (b"\x01", b"\xff", b"\x02"):
+                bus.send(can.Message(arbitration_id=0x102, data=data, is_extended_id=False))
+                RealClock().sleep(0.05)
+        finally:
+            bus.shutdown()
+        server = lab.can_server
+        assert server is not None
+        assert server.failures == ["ValueError: charger model bug"]
+        assert [data for _, _, data in recorder.frames] == [b"\x01", b"\x02"]
+
+
 # -- quiescence: nothing missed, nothing late, nothing reordered ------------------------------------------------------
 
 
