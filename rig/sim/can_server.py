@@ -82,7 +82,8 @@ WIRE_TIMEOUT_S = 5.0
 """How long a drain or flush waits for bytes the kernel says are in flight before calling the wire stalled."""
 
 RECV_BYTES = 65536
-JOIN_POLL_S = 0.001
+POLL_S = 0.001
+"""How often the server looks again at a connection in flux (joining, an outbox to push, bytes in flight)."""
 
 
 class WireStalled(RuntimeError):
@@ -244,7 +245,7 @@ class CanServer:
             if self._peer_unacknowledged(conn) == 0 and unread(conn.sock) == 0:
                 return
             deadline = self._check_deadline(deadline, conn, "bytes the rig wrote have not arrived")
-            select.select([conn.sock], [], [], JOIN_POLL_S)
+            select.select([conn.sock], [], [], POLL_S)
 
     def _peer_unacknowledged(self, conn: Connection) -> int:
         try:
@@ -299,7 +300,7 @@ class CanServer:
     def _timeout(self) -> float | None:
         with self._lock:
             if any(conn.stage is Stage.JOINING or conn.outbox for conn in self._connections):
-                return JOIN_POLL_S
+                return POLL_S
             if self._wall_time is None:
                 return None
             t_next = self._bus.next_event_time()
