@@ -160,6 +160,39 @@ class DcReading:
         return self.voltage_v * self.current_a
 
 
+@dataclass(frozen=True)
+class CanFrame:
+    """A classic CAN frame (up to 8 data bytes) and, for a received one, when the interface received it."""
+
+    frame_id: int
+    data: bytes
+    timestamp_s: float = 0.0
+    """Receive time in seconds on the interface's clock (see ``CanInterface``); 0 for a frame to send."""
+    extended: bool = False
+    """A 29-bit identifier (11-bit otherwise)."""
+
+
+@runtime_checkable
+class CanInterface(Instrument, Protocol):
+    """The rig's port on a CAN bus: what the vehicle emulator talks to the charger through.
+
+    ``receive`` returns every frame waiting, oldest first, and never waits:
+    the vehicle emulator reads in its periodic task (``Clock.every``), and the
+    clock's waits are where frames arrive. A received frame's timestamp is
+    the interface's: on the simulated lab the lab's time (in virtual time the
+    clock's own axis), on a bench the adapter's or the kernel's receive time
+    (python-can: seconds since the epoch), so differences between frames are
+    exact whatever the rig was doing when it read them. ``faults`` reports
+    the bus state (error passive, bus off) and error frames seen. A CAN
+    interface has no output of its own: ``safe_off`` sends nothing (the
+    vehicle's safe state, stopping its requests, is the vehicle emulator's).
+    """
+
+    def send(self, frame_id: int, data: bytes, *, extended: bool = False) -> None: ...
+
+    def receive(self) -> list[CanFrame]: ...
+
+
 @runtime_checkable
 class BatteryEmulator(Instrument, Protocol):
     """A bidirectional DC source/sink standing in for the vehicle's traction battery (CHAdeMO, efficiency).

@@ -10,6 +10,12 @@ Two time modes:
   (``advance_to``); a 120 s hold costs microseconds.
 - real: the lab's time is wall time since the lab started; it catches up
   lazily before each command, so the same models run unchanged in real time.
+
+The CAN bus (``model.can``) is served by ``rig.sim.can_server`` for the
+``python_can`` driver. Its wire is drained before virtual time moves and
+before any instrument command is handled, so the lab handles the rig's frames
+in the order the rig sent them, at the instant it sent them, whatever else
+it talks to.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import threading
 import time
 from typing import Callable, Literal
 
+from rig.sim.can_server import CanServer
 from rig.sim.charger import ChargerClock
 from rig.sim.chroma_61800 import Chroma61800
 from rig.sim.dut_profile import DutProfile
@@ -28,6 +35,14 @@ from rig.sim.model import LabModel
 from rig.sim.scpi import ScpiInstrument, ScpiServer
 
 TimeMode = Literal["virtual", "real"]
+
+CAN_DRIVERS = ("python_can",)
+"""Drivers served by the lab's CAN bus (``rig.sim.can_server``: socketcand on loopback).
+
+Their resource is ``socketcand://127.0.0.1:<port>/vcan0``, the form the
+``python_can`` driver reads: python-can's ``socketcand`` interface, its host
+and port, and the bus (channel) to open.
+"""
 
 # Which simulated instrument answers for which driver family.
 SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument | MoxaE1212]] = {
@@ -49,6 +64,7 @@ class SimulatedLab:
         self.lock = threading.RLock()
         self._wall_t0 = time.monotonic()
         self._servers: dict[str, ScpiServer | ModbusServer] = {}
+        self._can: CanServer | None = None
 
     # -- the timeline a VirtualClock drives ------------------------------------------------
 
@@ -60,14 +76,34 @@ class SimulatedLab:
             return self.model.now
 
     def advance_to(self, t: float) -> None:
+        """Move virtual time to ``t`` once the wires are quiet: what the rig sent is applied first, at now."""
         if self.time_mode == "real":
             raise RuntimeError("a real-time lab moves with the wall clock; use RealClock")
         with self.lock:
+            self._drain_can()
             self.model.advance_to(t)
+            self._flush_can()
 
     def _catch_up(self) -> None:
         if self.time_mode == "real":
-            self.model.advance_to(time.monotonic() - self._wall_t0)
+            self.model.advance_to(self._wall_time())
+
+    def _wall_time(self) -> float:
+        return time.monotonic() - self._wall_t0
+
+    def _before_command(self) -> None:
+        """Before an instrument command: the lab at its time, and every CAN frame the rig sent before it applied."""
+        self._catch_up()
+        self._drain_can()
+        self._flush_can()
+
+    def _drain_can(self) -> None:
+        if self._can is not None:
+            self._can.drain()
+
+    def _flush_can(self) -> None:
+        if self._can is not None:
+            self._can.flush()
 
     # -- serving instruments -------------------------------------------------------------------
 
@@ -75,25 +111,42 @@ class SimulatedLab:
         """Serve the simulated instrument for ``driver`` (once) and return the address its driver opens.
 
         SCPI instruments answer at a VISA resource (``TCPIP0::127.0.0.1::<port>::SOCKET``),
-        Modbus modules at ``modbus-tcp://127.0.0.1:<port>``.
+        Modbus modules at ``modbus-tcp://127.0.0.1:<port>``, the CAN bus at
+        ``socketcand://127.0.0.1:<port>/vcan0``.
         """
+        if driver in CAN_DRIVERS:
+            return self._serve_can()
         if driver not in self._servers:
             if driver not in SIMULATED_INSTRUMENTS:
-                known = ", ".join(sorted(SIMULATED_INSTRUMENTS))
+                known = ", ".join(sorted([*SIMULATED_INSTRUMENTS, *CAN_DRIVERS]))
                 raise KeyError(f"the simulated lab has no instrument for driver {driver!r} (it has: {known})")
             instrument = SIMULATED_INSTRUMENTS[driver](self.model)
             server: ScpiServer | ModbusServer
             if isinstance(instrument, MoxaE1212):
-                server = ModbusServer(instrument, self.lock, self._catch_up)
+                server = ModbusServer(instrument, self.lock, self._before_command)
             else:
-                server = ScpiServer(instrument, self.lock, self._catch_up)
+                server = ScpiServer(instrument, self.lock, self._before_command)
             self._servers[driver] = server.start()
         return self._servers[driver].resource
+
+    @property
+    def can_server(self) -> CanServer | None:
+        """The server of the lab's CAN bus, once a driver was served it (its protocol errors, overruns)."""
+        return self._can
+
+    def _serve_can(self) -> str:
+        if self._can is None:
+            wall_time = self._wall_time if self.time_mode == "real" else None
+            self._can = CanServer(self.model.can, self.lock, catch_up=self._catch_up, wall_time=wall_time).start()
+        return self._can.resource
 
     def close(self) -> None:
         for server in self._servers.values():
             server.stop()
         self._servers.clear()
+        if self._can is not None:
+            self._can.stop()
+            self._can = None
 
     def __enter__(self) -> "SimulatedLab":
         return self

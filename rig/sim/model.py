@@ -1,4 +1,4 @@
-"""The physics of the simulated bench at one instant: grid terminals and charger.
+"""The physics of the simulated bench at one instant: grid terminals, charger and CAN bus.
 
 One stateful model shared by every simulated instrument, so what the grid
 source is told, what the charger does and what the scope captures are the
@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from rig.sim.can_bus import SAME_INSTANT_S, CanBus
 from rig.sim.charger import ChargerClock, SimulatedCharger
 from rig.sim.connector import ContactLines
 from rig.sim.dc_source import DcBus, DcSource
@@ -50,6 +51,8 @@ class LabModel:
         self.dc_bus = DcBus(DcSource())
         """The DC link: charger DC port, vehicle contactor, battery emulator (``rig.sim.dc_source``)."""
         self.connector.subscribe("contactor", self.dc_bus.set_contactor)
+        self.can = CanBus(lambda: self.now)
+        """The CAN bus the lab serves to the rig (``rig.sim.can_server``) and its components use."""
         self._measurement_rng = np.random.default_rng([seed, 0])
         self._captures = 0
 
@@ -60,6 +63,13 @@ class LabModel:
             self.charger.supply_lost(t)
 
     def advance_to(self, t: float) -> None:
+        """Bring the lab up to ``t``, event by event; the CAN bus's timers are events too."""
+        while (t_can := self.can.next_event_time()) is not None and t_can <= t + SAME_INSTANT_S:
+            self._advance_grid_and_charger_to(t_can)
+            self.can.run_due(t_can)
+        self._advance_grid_and_charger_to(t)
+
+    def _advance_grid_and_charger_to(self, t: float) -> None:
         """Bring the charger and the grid source's protection up to ``t``, event by event."""
         if t < self.now:
             return

@@ -1,0 +1,166 @@
+"""A CAN interface opened through python-can: the vehicle emulator's wire to the charger.
+
+Address and options (the bench file)::
+
+    vehicle:
+      driver: python_can
+      address: pcan://PCAN_USBBUS1       # <interface>://<channel>, python-can's own names
+      options: {bitrate: 500000}         # anything else python-can's interface takes, passed as given
+
+The address is python-can's ``interface`` and ``channel`` (``socketcan://can0``,
+``pcan://PCAN_USBBUS1``, ``kvaser://0``, ``vector://0``;
+``socketcand://HOST:PORT/CHANNEL`` for a socketcand gateway, whose host and
+port python-can takes separately). They are *where* the rig is on the bus,
+so they are the address: the bench's one-instrument-per-address rule then
+covers CAN channels, and the run's evidence records which adapter channel
+the vehicle was on. ``options`` is the rest of python-can's configuration
+(``bitrate``, ``fd``, ``data_bitrate``, ``app_name``, ``receive_own_messages``...),
+handed to ``can.Bus`` unchanged, so a bench engineer writes what the
+python-can documentation for the adapter says; naming ``interface``,
+``channel``, ``host`` or ``port`` there is refused (they are the address).
+As everywhere in python-can, keys not given may also come from python-can's
+own configuration file or ``CAN_*`` environment variables.
+
+On the simulated lab (``address: sim``) the lab serves its bus as a
+socketcand server on 127.0.0.1 and hands the driver
+``socketcand://127.0.0.1:<port>/vcan0`` (``rig.sim.can_server`` says why
+socketcand). For socketcand the driver turns Nagle's algorithm off
+(python-can's ``tcp_tune``) unless the options say otherwise: frames are
+small writes, and with Nagle each write after the first waits for an ACK.
+
+Identity: CAN has no ``*IDN?``, and python-can cannot ask most adapters who
+they are. What the rig can state and check is which python-can interface
+and channel it opened and which python-can it ran:
+``python-can,<interface>,<channel>,<python-can version>``. The family admits
+the interfaces the rig is prepared for, all of which timestamp a frame
+when the adapter or the kernel receives it (not when Python gets round to
+reading it) and read without blocking: ``socketcand`` (the simulated lab,
+or a gateway), ``socketcan`` (Linux), ``pcan``, ``kvaser``, ``vector``. It
+refuses ``virtual`` (an in-process queue: no wire, so a simulated lab behind
+it would be a shortcut no bench has) and ``udp_multicast`` (it leaves
+loopback for the network); another adapter is added here once it has been
+run on a bench.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import can
+
+from rig import stop
+from rig.envelope import EnvelopeGuard
+from rig.errors import InstrumentError
+from rig.identity import InstrumentFamily
+from rig.roles import CanFrame
+
+ADDRESS_KEYS = ("interface", "channel", "host", "port")
+"""python-can settings that the address gives (and options may not)."""
+
+
+def bus_config(resource: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """python-can's configuration for ``resource`` (``<interface>://<channel>``) and the bench's options.
+
+    Raises ValueError naming the expected form.
+    """
+    given = dict(options or {})
+    interface, separator, where = resource.partition("://")
+    if not separator or not interface or not where:
+        raise ValueError(f"{resource!r} is not a CAN address: expected <interface>://<channel> "
+                         "(socketcan://can0, pcan://PCAN_USBBUS1) or socketcand://HOST:PORT/CHANNEL")
+    clashing = [key for key in ADDRESS_KEYS if key in given]
+    if clashing:
+        raise ValueError(f"options {', '.join(clashing)}: the address {resource!r} gives them")
+    config: dict[str, Any] = {"interface": interface, **given}
+    if interface != "socketcand":
+        config["channel"] = where
+        return config
+    host_port, _, channel = where.partition("/")
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit() or not channel:
+        raise ValueError(f"{resource!r}: a socketcand address is socketcand://HOST:PORT/CHANNEL")
+    config.update(host=host, port=int(port), channel=channel)
+    config.setdefault("tcp_tune", True)
+    return config
+
+
+class PythonCanBus:
+    """A CAN channel through python-can (``CanInterface``); see the module docstring for address and options."""
+
+    family = InstrumentFamily("python-can interface with receive timestamps (socketcand, socketcan, PCAN, "
+                              "Kvaser, Vector)", manufacturer="python-can",
+                              model="socketcand|socketcan|pcan|kvaser|vector")
+
+    def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
+                 options: dict[str, Any] | None = None) -> None:
+        """Open the channel (for socketcand: connect and open the bus in raw mode); nothing is sent on the bus."""
+        self.resource = resource
+        self.name = name
+        self._error_frames = 0
+        try:
+            self.config = bus_config(resource, options)
+        except ValueError as err:
+            raise InstrumentError(name, f"open {resource}", str(err)) from None
+        try:
+            self._bus = can.Bus(**self.config)
+        except (can.CanError, OSError, ValueError, TypeError, NotImplementedError, ImportError) as err:
+            raise InstrumentError(name, f"open {resource}", f"python-can cannot open it: {err}") from None
+
+    def identify(self) -> str:
+        """``python-can,<interface>,<channel>,<python-can version>``: what was opened (CAN has no *IDN?)."""
+        return f"python-can,{self.config['interface']},{self.config['channel']},{can.__version__}"
+
+    def setup(self) -> None:
+        """The rig's known state: frames received before the run are discarded, error counts start at zero."""
+        self.receive()
+        self._error_frames = 0
+
+    def send(self, frame_id: int, data: bytes, *, extended: bool = False) -> None:
+        """Put one frame on the bus (checked as a classic CAN frame before anything is sent)."""
+        what = f"send {frame_id:#x}"
+        try:
+            message = can.Message(arbitration_id=frame_id, data=bytes(data), is_extended_id=extended, check=True)
+        except ValueError as err:
+            raise InstrumentError(self.name, what, f"not a valid CAN frame: {err}") from None
+        stop.checkpoint()
+        try:
+            self._bus.send(message)
+        except (can.CanError, OSError) as err:
+            raise InstrumentError(self.name, what, f"not sent: {err}") from None
+
+    def receive(self) -> list[CanFrame]:
+        """Every frame received and not yet read, oldest first, with the interface's timestamps; never waits."""
+        stop.checkpoint()
+        frames = []
+        try:
+            while (message := self._bus.recv(timeout=0)) is not None:
+                if message.is_error_frame:
+                    self._error_frames += 1
+                    continue
+                frames.append(CanFrame(message.arbitration_id, bytes(message.data), message.timestamp,
+                                       message.is_extended_id))
+        except (can.CanError, OSError) as err:
+            raise InstrumentError(self.name, "receive", f"reading the bus failed: {err}") from None
+        return frames
+
+    def faults(self) -> list[str]:
+        """Bus state worse than error-active, and error frames seen since set-up (where the interface reports them)."""
+        problems = []
+        state = self._bus.state
+        if state is can.BusState.ERROR:
+            problems.append(f"{self.name}: the CAN controller is in its error (bus-off) state")
+        elif state is can.BusState.PASSIVE:
+            problems.append(f"{self.name}: the CAN controller is error-passive")
+        if self._error_frames:
+            problems.append(f"{self.name}: {self._error_frames} CAN error frames received")
+        return problems
+
+    def safe_off(self) -> None:
+        """Nothing to switch off: a CAN interface has no output (the vehicle emulator's safe state is its own)."""
+
+    def close(self) -> None:
+        try:
+            self._bus.shutdown()
+        except (can.CanError, OSError):
+            pass

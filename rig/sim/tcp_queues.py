@@ -1,0 +1,125 @@
+"""The kernel's byte counts of a TCP connection the simulated lab serves on loopback.
+
+The lab may let virtual time move only when every byte the rig wrote has
+been read and handled, and the lab's own frames are in the rig's socket.
+Those are facts about the wire, and the kernel keeps them:
+
+- ``unread(sock)``: bytes in this socket's receive queue (``FIONREAD``);
+- ``send_window(sock)``: the window the other end advertises (0 when its
+  owner has stopped reading and its receive buffer is full);
+- ``PeerQueues.of(sock)``: the *other* end of the connection, asked of the
+  kernel's socket table (``NETLINK_SOCK_DIAG``, what ``ss`` reads): bytes
+  it has received and not read, bytes it wrote that are not acknowledged
+  (a write still held back by Nagle's algorithm, or in the loopback queue,
+  or waiting for our ACK, shows up here and nowhere else), and every byte
+  it has received since the connection opened.
+
+The last is what tells the lab its frames are in the rig's socket: the
+rig's end has received as many bytes as the lab has written. (Waiting for
+the rig's *acknowledgements* instead would wait for its delayed ACKs, tens
+of milliseconds each.)
+
+The lab and the rig run on one machine, so the kernel sees both ends; the
+lab asks it about the connection, never the rig's objects. Linux only.
+"""
+
+from __future__ import annotations
+
+import array
+import fcntl
+import socket
+import struct
+import termios
+from dataclasses import dataclass
+
+_NETLINK_SOCK_DIAG = 4
+_SOCK_DIAG_BY_FAMILY = 20
+_NLM_F_REQUEST = 0x1
+_NLMSG_ERROR = 0x2
+_NLMSG_HEADER = struct.Struct("=IHHII")
+_REQUEST = struct.Struct("=BBBBI")  # inet_diag_req_v2 without its socket id: family, protocol, ext, pad, states
+_ALL_STATES = 0xFFFFFFFF
+_NO_COOKIE = 0xFFFFFFFF
+_QUEUES_OFFSET = _NLMSG_HEADER.size + 4 + 48 + 4  # inet_diag_msg: 4 one-byte fields, the socket id, expires
+_MESSAGE_END = _QUEUES_OFFSET + 4 * 4  # rqueue, wqueue, uid, inode
+_INET_DIAG_INFO = 2  # the attribute carrying struct tcp_info
+_ATTRIBUTE = struct.Struct("=HH")  # rtattr: length, type
+_BYTES_RECEIVED = struct.Struct("=Q")
+_BYTES_RECEIVED_OFFSET = 128  # of tcpi_bytes_received in struct tcp_info (Linux 4.1 and later)
+_SND_WND_OFFSET = 228  # of tcpi_snd_wnd (Linux 5.4 and later)
+_TCP_INFO_BYTES = 512
+
+
+@dataclass(frozen=True)
+class Queues:
+    """One end of a TCP connection, as the kernel counts it."""
+
+    unread: int
+    """Bytes received and not yet read by the socket's owner."""
+    unacknowledged: int
+    """Bytes written and not yet acknowledged by the other end (including any not sent yet)."""
+    received: int
+    """Bytes received since the connection opened (``tcpi_bytes_received``)."""
+
+
+def unread(sock: socket.socket) -> int:
+    """Bytes waiting in ``sock``'s receive queue."""
+    count = array.array("i", [0])
+    fcntl.ioctl(sock.fileno(), termios.FIONREAD, count)
+    return count[0]
+
+
+def send_window(sock: socket.socket) -> int:
+    """The receive window the other end last advertised to ``sock`` (``tcpi_snd_wnd``): 0 once it stops reading."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_BYTES)
+    if len(info) < _SND_WND_OFFSET + 4:
+        raise OSError("this kernel's tcp_info has no tcpi_snd_wnd (Linux 5.4 or later)")
+    return int(struct.unpack_from("=I", info, _SND_WND_OFFSET)[0])
+
+
+class PeerQueues:
+    """Asks the kernel about the other end of IPv4 TCP connections (one netlink socket, reused)."""
+
+    def __init__(self) -> None:
+        self._netlink = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_SOCK_DIAG)
+        self._sequence = 0
+
+    def of(self, sock: socket.socket) -> Queues:
+        """The queues of the socket at the other end of ``sock``'s connection."""
+        here, there = sock.getsockname(), sock.getpeername()
+        return self._query(source=there, destination=here)
+
+    def _query(self, source: tuple[str, int], destination: tuple[str, int]) -> Queues:
+        self._sequence += 1
+        socket_id = (struct.pack("!HH", source[1], destination[1])
+                     + socket.inet_aton(source[0]) + bytes(12) + socket.inet_aton(destination[0]) + bytes(12)
+                     + struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE))
+        body = _REQUEST.pack(socket.AF_INET, socket.IPPROTO_TCP, 1 << (_INET_DIAG_INFO - 1), 0, _ALL_STATES) + socket_id
+        header = _NLMSG_HEADER.pack(_NLMSG_HEADER.size + len(body), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST,
+                                    self._sequence, 0)
+        self._netlink.send(header + body)
+        reply = self._netlink.recv(8192)
+        kind = _NLMSG_HEADER.unpack_from(reply)[1]
+        if kind == _NLMSG_ERROR:
+            (errno,) = struct.unpack_from("=i", reply, _NLMSG_HEADER.size)
+            raise OSError(-errno, f"the kernel has no TCP socket {source[0]}:{source[1]} -> "
+                                  f"{destination[0]}:{destination[1]}")
+        length = _NLMSG_HEADER.unpack_from(reply)[0]
+        unread_bytes, unacknowledged_bytes = struct.unpack_from("=II", reply, _QUEUES_OFFSET)
+        return Queues(unread_bytes, unacknowledged_bytes, _bytes_received(reply[_MESSAGE_END:length]))
+
+    def close(self) -> None:
+        self._netlink.close()
+
+
+def _bytes_received(attributes: bytes) -> int:
+    """``tcpi_bytes_received`` from the reply's attributes (each 4-byte aligned)."""
+    offset = 0
+    while offset + _ATTRIBUTE.size <= len(attributes):
+        length, kind = _ATTRIBUTE.unpack_from(attributes, offset)
+        if length < _ATTRIBUTE.size:
+            break
+        if kind == _INET_DIAG_INFO and length >= _ATTRIBUTE.size + _BYTES_RECEIVED_OFFSET + _BYTES_RECEIVED.size:
+            return int(_BYTES_RECEIVED.unpack_from(attributes, offset + _ATTRIBUTE.size + _BYTES_RECEIVED_OFFSET)[0])
+        offset += (length + 3) & ~3
+    raise OSError("the kernel's socket table gave no tcp_info (tcpi_bytes_received needs Linux 4.1 or later)")

@@ -1,0 +1,209 @@
+"""The python_can driver: address forms, identity and family, the CanInterface role against the simulated lab,
+and a bench with ``vehicle: {driver: python_can, address: sim}`` opened by the engine's own path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import can
+import pytest
+
+from drivers import DRIVERS, driver_class
+from drivers.vehicle.python_can_bus import PythonCanBus, bus_config
+from rig import stop
+from rig.bench import load_bench
+from rig.bench_session import open_bench
+from rig.clock import VirtualClock
+from rig.errors import IdentityError, InstrumentError
+from rig.identity import check_identity
+from rig.roles import CanFrame, CanInterface
+from rig.sim.dut_profile import load_dut_profile
+from rig.sim.lab import SimulatedLab
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPLIANT = ROOT / "fixtures" / "duts" / "compliant.yaml"
+
+
+@pytest.fixture
+def lab() -> Iterator[SimulatedLab]:
+    with SimulatedLab(load_dut_profile(COMPLIANT), seed=3) as simulated:
+        yield simulated
+
+
+@pytest.fixture
+def vehicle(lab: SimulatedLab) -> Iterator[PythonCanBus]:
+    driver = PythonCanBus(lab.serve("python_can"), name="vehicle")
+    yield driver
+    driver.close()
+
+
+# -- address and options ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("resource", "options", "config"), [
+    ("socketcan://can0", {"bitrate": 500000}, {"interface": "socketcan", "channel": "can0", "bitrate": 500000}),
+    ("pcan://PCAN_USBBUS1", {"bitrate": 500000},
+     {"interface": "pcan", "channel": "PCAN_USBBUS1", "bitrate": 500000}),
+    ("vector://0", {"app_name": "v2g-rig", "bitrate": 500000},
+     {"interface": "vector", "channel": "0", "app_name": "v2g-rig", "bitrate": 500000}),
+    ("socketcand://127.0.0.1:29536/vcan0", None,
+     {"interface": "socketcand", "host": "127.0.0.1", "port": 29536, "channel": "vcan0", "tcp_tune": True}),
+    ("socketcand://gateway.lab:29536/can1", {"tcp_tune": False},
+     {"interface": "socketcand", "host": "gateway.lab", "port": 29536, "channel": "can1", "tcp_tune": False}),
+])
+def test_the_address_is_interface_and_channel_and_options_are_the_rest_of_python_cans_config(
+        resource: str, options: dict | None, config: dict) -> None:
+    assert bus_config(resource, options) == config
+
+
+@pytest.mark.parametrize(("resource", "options", "message"), [
+    ("can0", None, "expected <interface>://<channel>"),
+    ("socketcan://", None, "expected <interface>://<channel>"),
+    ("socketcand://127.0.0.1/vcan0", None, "socketcand://HOST:PORT/CHANNEL"),
+    ("socketcand://127.0.0.1:29536", None, "socketcand://HOST:PORT/CHANNEL"),
+    ("socketcan://can0", {"channel": "can1"}, "options channel: the address"),
+    ("pcan://PCAN_USBBUS1", {"interface": "kvaser", "bitrate": 500000}, "options interface: the address"),
+])
+def test_malformed_addresses_and_options_that_repeat_the_address_are_refused_naming_the_role(
+        resource: str, options: dict | None, message: str) -> None:
+    with pytest.raises(InstrumentError, match="vehicle") as refused:
+        PythonCanBus(resource, name="vehicle", options=options)
+    assert message in str(refused.value)
+
+
+def test_an_interface_python_can_cannot_open_is_an_instrument_error() -> None:
+    with pytest.raises(InstrumentError, match="python-can cannot open it"):
+        PythonCanBus("nosuchinterface://0", name="vehicle")
+
+
+def test_the_driver_is_registered_as_python_can() -> None:
+    assert "python_can" in DRIVERS
+    assert driver_class("python_can") is PythonCanBus
+
+
+# -- identity ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interface", ["socketcand", "socketcan", "pcan", "kvaser", "vector"])
+def test_the_family_admits_the_interfaces_the_rig_is_prepared_for(interface: str) -> None:
+    idn = check_identity("vehicle", f"{interface}://0", f"python-can,{interface},0,{can.__version__}",
+                         PythonCanBus.family)
+    assert (idn.manufacturer, idn.model) == ("python-can", interface)
+
+
+def test_the_virtual_interface_opens_but_is_refused_by_identity() -> None:
+    """python-can's in-process bus has no wire: a lab behind it would be a shortcut no bench has."""
+    driver = PythonCanBus("virtual://rig-test", name="vehicle")
+    try:
+        assert driver.identify() == f"python-can,virtual,rig-test,{can.__version__}"
+        with pytest.raises(IdentityError, match="python-can interface"):
+            check_identity("vehicle", driver.resource, driver.identify(), PythonCanBus.family)
+    finally:
+        driver.close()
+
+
+@pytest.mark.parametrize("interface", ["udp_multicast", "serial", "slcan"])
+def test_other_interfaces_are_refused_until_run_on_a_bench(interface: str) -> None:
+    with pytest.raises(IdentityError):
+        check_identity("vehicle", f"{interface}://0", f"python-can,{interface},0,{can.__version__}",
+                       PythonCanBus.family)
+
+
+# -- the role against the simulated lab -------------------------------------------------------------------------
+
+
+def test_the_driver_fulfils_the_can_interface_role(vehicle: PythonCanBus) -> None:
+    assert isinstance(vehicle, CanInterface)
+    assert vehicle.identify() == f"python-can,socketcand,vcan0,{can.__version__}"
+
+
+def test_frames_both_ways_with_the_labs_timestamps(lab: SimulatedLab, vehicle: PythonCanBus) -> None:
+    heard: list = []
+    bus = lab.model.can
+    bus.subscribe(lambda t, frame_id, data: heard.append((t, frame_id, data)))
+    bus.call_at(0.5, lambda t: bus.send(0x109, b"\x02\x90\x01"))
+    bus.call_at(0.5, lambda t: bus.send(0x1FFFFFFF, b"", extended=True))
+    vehicle.setup()
+    clock = VirtualClock(lab)
+    clock.sleep(1.0)
+    assert vehicle.receive() == [CanFrame(0x109, b"\x02\x90\x01", 0.5), CanFrame(0x1FFFFFFF, b"", 0.5, extended=True)]
+    assert vehicle.receive() == []  # each frame once
+    vehicle.send(0x102, bytes(range(8)))
+    vehicle.send(0x18FF50E5, b"\x01", extended=True)
+    clock.sleep(0.0)
+    assert heard == [(1.0, 0x102, bytes(range(8))), (1.0, 0x18FF50E5, b"\x01")]
+    assert vehicle.faults() == []
+    vehicle.safe_off()  # nothing to switch off, and nothing sent
+    clock.sleep(0.0)
+    assert len(heard) == 2
+
+
+def test_setup_discards_frames_received_before_the_run(lab: SimulatedLab, vehicle: PythonCanBus) -> None:
+    bus = lab.model.can
+    bus.call_at(0.1, lambda t: bus.send(0x108, b"\x00"))
+    VirtualClock(lab).sleep(0.2)
+    vehicle.setup()
+    assert vehicle.receive() == []
+
+
+@pytest.mark.parametrize(("frame_id", "data", "extended", "message"), [
+    (0x102, bytes(9), False, "not a valid CAN frame"),
+    (0x800, b"\x00", False, "not a valid CAN frame"),
+    (0x20000000, b"\x00", True, "not a valid CAN frame"),
+])
+def test_an_invalid_frame_is_refused_before_anything_is_sent(
+        lab: SimulatedLab, vehicle: PythonCanBus, frame_id: int, data: bytes, extended: bool, message: str) -> None:
+    heard: list = []
+    lab.model.can.subscribe(lambda *frame: heard.append(frame))
+    with pytest.raises(InstrumentError, match=message):
+        vehicle.send(frame_id, data, extended=extended)
+    VirtualClock(lab).sleep(0.1)
+    assert heard == []
+    assert lab.can_server is not None and lab.can_server.protocol_errors == []
+
+
+def test_a_stop_request_is_acted_on_at_the_next_exchange(vehicle: PythonCanBus) -> None:
+    stop.request("SIGINT")
+    try:
+        with pytest.raises(stop.StopRequested):
+            vehicle.send(0x102, b"\x00")
+        with pytest.raises(stop.StopRequested):
+            vehicle.receive()
+    finally:
+        stop.reset()
+
+
+def test_sending_to_a_lab_that_has_gone_is_an_instrument_error(lab: SimulatedLab, vehicle: PythonCanBus) -> None:
+    lab.close()
+    with pytest.raises(InstrumentError, match="vehicle: 'send 0x102': not sent"):
+        for _ in range(50):  # the first writes may still be taken by the kernel before the reset comes back
+            vehicle.send(0x102, b"\x00")
+            VirtualClock(lab).sleep(0.01)
+
+
+# -- through the bench, as a run opens it -------------------------------------------------------------------------
+
+
+def test_a_simulated_bench_with_a_can_vehicle_opens_checks_identity_and_closes(tmp_path: Path) -> None:
+    bench_file = tmp_path / "bench.yaml"
+    bench_file.write_text(
+        "bench: can-sim\n"
+        "simulated_lab: {time: virtual, seed: 1}\n"
+        "instruments:\n"
+        "  vehicle: {driver: python_can, address: sim, options: {bitrate: 500000}}\n"
+        "envelope:\n"
+        "  ac_voltage_v: {min: 0.0, max: 300.0}\n"
+        "  ac_frequency_hz: {min: 45.0, max: 65.0}\n")
+    with open_bench(load_bench(bench_file), profile=load_dut_profile(COMPLIANT), seed=1) as opened:
+        [identity] = opened.identities
+        assert identity.role == "vehicle" and identity.driver == "python_can"
+        assert identity.address.startswith("socketcand://127.0.0.1:") and identity.address.endswith("/vcan0")
+        assert identity.idn == f"python-can,socketcand,vcan0,{can.__version__}"
+        vehicle = opened.instruments["vehicle"]
+        assert isinstance(vehicle, CanInterface)
+        assert opened.sim is not None
+        opened.sim.model.can.call_at(0.3, lambda t: opened.sim.model.can.send(0x108, b"\x01"))  # type: ignore[union-attr]
+        opened.lab.clock.sleep(0.5)
+        assert vehicle.receive() == [CanFrame(0x108, b"\x01", 0.3)]
+    assert opened.safe_state_problems == []
