@@ -63,6 +63,22 @@ class EvseIo(Protocol):
         None when nothing is connected."""
         ...
 
+    def set_current(self, t: float, amps: float) -> None:
+        """Its DC port drives ``amps`` into the vehicle from ``t`` (negative: it draws from it, V2H)."""
+        ...
+
+    def inlet_current(self, t: float) -> float:
+        """What really flows into the vehicle (its own current sensor): what it drives, once connected."""
+        ...
+
+    def supply_on(self) -> bool:
+        """Whether its AC supply (the grid) is there: without it, it cannot run a session."""
+        ...
+
+    def session(self, t: float, active: bool) -> None:
+        """A session began or ended: while one runs, its DC power sets what it draws from or feeds the grid."""
+        ...
+
 
 @dataclass
 class _EvState:
@@ -96,7 +112,8 @@ class ChademoEvse:
         self.phase: Phase = "idle"
         self.ev = _EvState()
         self.current = PiecewiseLinear(0.0, 0.0)
-        """DC current at the inlet, A: positive into the vehicle (charging), negative out of it."""
+        """The DC current it commands, A: positive into the vehicle (charging), negative out of it (steps
+        once per control period)."""
         self.flags = {"Charging": 0, "Malfunction": 0, "ConnectorLocked": 0, "BatteryIncompatible": 0,
                       "ChargingSystemMalfunction": 0, "StopControl": 1}
         self.mode: Literal["charge", "discharge"] = "charge"
@@ -194,14 +211,15 @@ class ChademoEvse:
             self._send_cycle(t)
 
     def _follow_the_plug(self, t: float) -> None:
-        if self.phase == "idle" and self.io.line("proximity"):
+        if self.phase == "idle" and self.io.line("proximity") and self.io.supply_on():
             if self._timer is None:
                 self._timer = t + self.s.start_delay_s
             elif t >= self._timer - 1e-12:
                 self._timer = None
                 self._set_line(t, "d1", True)
                 self.phase = "starting"
-        if self.phase == "idle" and not self.io.line("proximity"):
+                self.io.session(t, True)
+        if self.phase == "idle" and not (self.io.line("proximity") and self.io.supply_on()):
             self._timer = None
             self._next_step = None  # nothing to do until the plug goes in again (``wake``)
 
@@ -212,6 +230,8 @@ class ChademoEvse:
         silent_for = t - self.ev.last_frame_s if self.ev.last_frame_s is not None else 0.0
         if self.io.line("estop"):
             self._stop(t, "emergency stop", malfunction=True)
+        elif not self.io.supply_on():
+            self._stop(t, "AC supply lost", malfunction=True)
         elif not self.io.line("proximity"):
             self._stop(t, "unplugged", malfunction=True)
         elif silent_for > self.s.can_timeout_s and not self.s.ignores_can_silence:
@@ -346,16 +366,18 @@ class ChademoEvse:
             self._sending = False
             self.phase = "done"
             self._next_step = None
+            self.io.session(t, False)
 
     # -- helpers ---------------------------------------------------------------------------------
 
     def _ramp(self, t: float, target: float, rate_a_per_s: float) -> None:
-        """From the present current towards ``target``, at most ``rate`` A/s, over one control period."""
+        """From the present current towards ``target``, at most ``rate`` A/s: one step per control period."""
         now = self.current_at(t)
         step = rate_a_per_s * self.s.control_period_s
         new = max(min(target, now + step), now - step)
-        self.current.truncate(t)
-        self.current.ramp(t, t + self.s.control_period_s, now, new)
+        if new != now:
+            self.current.step(t, new)
+            self.io.set_current(t, new)
 
     def _set_line(self, t: float, name: str, value: bool) -> None:
         if self._lines[name] != value:
@@ -366,7 +388,7 @@ class ChademoEvse:
         """0x108 and 0x109 every cycle (0x108 first), 0x118 to a vehicle that sent 0x110, and 0x208/0x209
         once V2H is negotiated."""
         s = self.s
-        present = self.current_at(t)
+        present = self.io.inlet_current(t)
         self.io.send_frame(t, 0x108, messages.encode(0x108, {
             "WeldingDetectionSupported": int(s.welding_detection), "AvailableOutputVoltage": s.available_output_voltage_v,
             "AvailableOutputCurrent": s.available_output_current_a, "ThresholdVoltage": s.threshold_voltage_v}))

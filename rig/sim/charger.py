@@ -133,6 +133,10 @@ class SimulatedCharger:
         self._healthy_since: float | None = None
         self.trips: list[TripEvent] = []
         self.conduction = ConductionLog()
+        self.session_active = PiecewiseLinear(t0, 0.0)
+        """1 while a vehicle session (CHAdeMO) drives the AC side, else 0 (steps only)."""
+        self.session_power = PiecewiseLinear(t0, 0.0)
+        """The AC power a vehicle session exports (W, negative imports; steps only)."""
         self._stages = [self._stage_state(s) for s in profile.protection]
         rc = profile.reconnection
         vm, fm = profile.measurement.voltage, profile.measurement.frequency
@@ -267,13 +271,35 @@ class SimulatedCharger:
 
     # -- what the instruments see ----------------------------------------------------------
 
+    def export_power_w(self, times: np.ndarray) -> np.ndarray:
+        """AC power exported at each instant (W; negative imports): a vehicle session's, else the operating
+        point's while connected (the G99 behaviour: it exports once its reconnection timer has run)."""
+        session = self.session_active.sample(times) > 0.5
+        p_session = self.session_power.sample(times)
+        p_connected = np.where(self.conduction.mask(times), self.profile.operating_point.export_power_w, 0.0)
+        return np.where(session, p_session, p_connected)
+
     def current_rms(self, times: np.ndarray, voltage_rms: np.ndarray) -> np.ndarray:
-        """Rms output current: the set power at the terminal voltage, within the current rating."""
-        p = abs(self.profile.operating_point.export_power_w)
+        """Rms output current: the power at the terminal voltage, within the current rating."""
+        p = np.abs(self.export_power_w(times))
         with np.errstate(divide="ignore"):
             i = np.where(voltage_rms > 1.0, p / np.maximum(voltage_rms, 1.0), 0.0)
-        i = np.minimum(i, self.profile.rating.current_a)
-        return np.where(self.conduction.mask(times), i, 0.0)
+        return np.minimum(i, self.profile.rating.current_a)
+
+    def exports_at(self, times: np.ndarray) -> np.ndarray:
+        """Whether power flows into the grid at each instant (the current is then in antiphase)."""
+        session = self.session_active.sample(times) > 0.5
+        return np.where(session, self.session_power.sample(times) >= 0.0,
+                        self.profile.operating_point.export_power_w >= 0)
+
+    def set_session_power(self, t: float, export_w: float | None) -> None:
+        """A vehicle session drives the AC side from ``t`` on (``export_w`` W, negative imports); None ends it."""
+        active = 0.0 if export_w is None else 1.0
+        if self.session_active.at(t) != active:
+            self.session_active.step(t, active)
+        value = 0.0 if export_w is None else export_w
+        if self.session_power.at(t) != value:
+            self.session_power.step(t, value)
 
     def overcurrent_bounds(self, limit_a: float) -> list[Bound] | None:
         """While conducting, the output current exceeds ``limit_a`` exactly when these bounds on the
@@ -286,4 +312,5 @@ class SimulatedCharger:
 
     @property
     def exports(self) -> bool:
-        return self.profile.operating_point.export_power_w >= 0
+        """Whether it exports at the charger's present time (the sign of its current)."""
+        return bool(self.exports_at(np.array([self._t]))[0])

@@ -40,6 +40,7 @@ CHADEMO_LINES: dict[str, Side] = {
     "proximity": Side.VEHICLE,       # plug present (connector proximity detection)
     "k": Side.VEHICLE,               # vehicle charge permission
     "contactor": Side.VEHICLE,       # vehicle contactor coil: battery emulator to DC inlet
+    "estop": Side.VEHICLE,           # the charger's emergency stop input (the bench wires a rig output to it)
 }
 """The lines and their drivers; every line starts de-asserted at lab time 0."""
 

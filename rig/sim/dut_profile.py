@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rig.dut import Identity
+from rig.sim.chademo_settings import ChademoEvseSettings
 from rig.yaml_source import LocatedValueError, load_model
 
 DRAWN_RATE_ERROR_PPM = 100.0
@@ -96,6 +97,8 @@ class DutProfile(Strict):
     reconnection: Reconnection
     clock: Clock = Clock()  # omitted: the rate error is drawn from the seed
     current_noise_a: float = Field(0.0, ge=0, description="Rms noise on the current the lab's instruments see.")
+    chademo: ChademoEvseSettings = Field(default_factory=ChademoEvseSettings,
+                                         description="Its CHAdeMO side (timings, capabilities, defects).")
     expected_failures: list[str] = Field(
         default_factory=list,
         description="Case ids this profile must fail; read only by the rig's own tests, never by the simulator.",

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from rig.sim.can_bus import SAME_INSTANT_S, CanBus
+from rig.sim.chademo_port import wire_chademo
 from rig.sim.charger import ChargerClock, SimulatedCharger
 from rig.sim.connector import ContactLines
 from rig.sim.dc_source import DcBus, DcSource
@@ -53,6 +54,9 @@ class LabModel:
         self.connector.subscribe("contactor", self.dc_bus.set_contactor)
         self.can = CanBus(lambda: self.now)
         """The CAN bus the lab serves to the rig (``rig.sim.can_server``) and its components use."""
+        self.chademo = wire_chademo(self, phase_s=float(np.random.default_rng([seed, 3]).uniform(0.0, 1.0))
+                                    * profile.chademo.control_period_s)
+        """The charger's CHAdeMO controller, its control cycle at a phase drawn from the seed."""
         self._measurement_rng = np.random.default_rng([seed, 0])
         self._captures = 0
 
@@ -61,12 +65,20 @@ class LabModel:
             self.charger.supply_restored(t)
         else:
             self.charger.supply_lost(t)
+        self.chademo.wake(t)  # it notices its supply at its next control step
 
     def advance_to(self, t: float) -> None:
-        """Bring the lab up to ``t``, event by event; the CAN bus's timers are events too."""
-        while (t_can := self.can.next_event_time()) is not None and t_can <= t + SAME_INSTANT_S:
-            self._advance_grid_and_charger_to(t_can)
-            self.can.run_due(t_can)
+        """Bring the lab up to ``t``, event by event: the CAN bus's timers and the charger's CHAdeMO control
+        steps are events too (at one instant, the bus's timers first)."""
+        while True:
+            due = [x for x in (self.can.next_event_time(), self.chademo.next_event_time())
+                   if x is not None and x <= t + SAME_INSTANT_S]
+            if not due:
+                break
+            t_next = min(due)
+            self._advance_grid_and_charger_to(t_next)
+            self.can.run_due(t_next)
+            self.chademo.advance_to(t_next)
         self._advance_grid_and_charger_to(t)
 
     def _advance_grid_and_charger_to(self, t: float) -> None:
@@ -134,7 +146,7 @@ class LabModel:
         wave = np.sin(theta)
         i_rms = self.charger.current_rms(times, v_rms)
         # Exporting current is in antiphase with the voltage (load reference frame).
-        sign = -1.0 if self.charger.exports else 1.0
+        sign = np.where(self.charger.exports_at(times), -1.0, 1.0)
         i = sign * np.sqrt(2.0) * i_rms * wave
         noise = self.profile.current_noise_a
         if noise > 0:

@@ -51,7 +51,7 @@ def port_of(resource: str) -> int:
 def test_the_driver_fulfils_the_digital_io_role_with_the_bench_files_lines(dio: ModbusDio) -> None:
     assert isinstance(dio, DigitalIO)
     assert dio.inputs == ("d1", "d2", "connector_lock")
-    assert dio.outputs == ("contactor", "k", "proximity")
+    assert dio.outputs == ("contactor", "k", "proximity", "estop")
 
 
 def test_the_simulated_module_identifies_itself_by_read_device_identification(dio: ModbusDio) -> None:
@@ -142,7 +142,7 @@ def test_outputs_reach_the_lab_with_the_lab_time_of_the_request(dio: ModbusDio, 
     assert lines.edges() == [Edge(3.5, "proximity", True, Side.VEHICLE), Edge(4.25, "k", True, Side.VEHICLE),
                              Edge(4.25, "contactor", True, Side.VEHICLE)]
     assert lab.model.dc_bus.contactor_closed  # the contactor line is the DC bus's contactor
-    assert dio.read_outputs() == {"contactor": True, "k": True, "proximity": True}
+    assert dio.read_outputs() == {"contactor": True, "k": True, "proximity": True, "estop": False}
     assert dio.faults() == []
 
 
@@ -169,7 +169,7 @@ def test_safe_off_de_energises_every_output_in_the_bench_files_order(dio: Modbus
     assert [(edge.line, edge.value) for edge in lab.model.connector.edges(since=9.0)] == [
         ("contactor", False), ("k", False), ("proximity", False)]
     assert not lab.model.dc_bus.contactor_closed
-    assert dio.read_outputs() == {"contactor": False, "k": False, "proximity": False}
+    assert dio.read_outputs() == {"contactor": False, "k": False, "proximity": False, "estop": False}
 
 
 def test_faults_report_outputs_that_do_not_read_back_as_commanded(dio: ModbusDio, lab: SimulatedLab) -> None:
