@@ -280,13 +280,14 @@ class CampaignRun:
             result = CaseResult(**base, verdict="skip", error=f"not run: {self._not_ready}")
             return self._record(result)
         measured: dict[str, float | None] = {}
+        findings: list[str] = []
         uncertainty: dict[str, Uncertainty] = {}
         traces: list[str] = []
         plot: PlotRecord | None = None
         problems: list[str] = []
         try:
             outcome = loaded.procedure.run(lab, loaded.plan, case)
-            measured, uncertainty = _finite(outcome.measured), outcome.uncertainty
+            measured, uncertainty, findings = _finite(outcome.measured), outcome.uncertainty, outcome.findings
             traces, plot = self._write_outcome(case.id, outcome)
         except EvidenceWriteError:
             raise
@@ -305,7 +306,7 @@ class CampaignRun:
             if unsafe:
                 problems.append(f"safe state problems: {'; '.join(unsafe)}")
         result = CaseResult(**base, verdict="error" if problems else judgement.verdict, measured=measured,
-                            uncertainty=uncertainty, acceptance=judgement.acceptance,
+                            uncertainty=uncertainty, acceptance=judgement.acceptance, findings=findings,
                             traces=traces, plot=plot, error="; ".join(problems) or None,
                             steps=list(lab.steps.steps), sim_started_s=round(sim0 - self._sim0, 6),
                             sim_finished_s=round(lab.clock.now() - self._sim0, 6),
@@ -335,6 +336,9 @@ class CampaignRun:
         assert self.recorder is not None
         paths = {name: self.recorder.write_trace(case_id, name, frame, {"case": case_id})
                  for name, frame in outcome.traces.items()}
+        for name, data in outcome.files.items():
+            paths[name] = self.recorder.write_bytes(self.recorder.trace_path(case_id, name, suffix="")
+                                                    .relative_to(self.recorder.run_dir).as_posix(), data)
         request = outcome.plot
         if request is None:
             return list(paths.values()), None

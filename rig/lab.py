@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rig.clock import Clock
-from rig.roles import Digitizer, GridSimulator, Instrument
+from rig.roles import BatteryEmulator, CanInterface, DigitalIO, Digitizer, GridSimulator, Instrument
 from rig.steps import StepLog
 
 
@@ -34,3 +34,16 @@ class Lab:
     @property
     def capture(self) -> Digitizer:
         return self._role("capture")  # type: ignore[return-value]
+
+    @property
+    def battery(self) -> BatteryEmulator:
+        return self._role("battery")  # type: ignore[return-value]
+
+    @property
+    def dio(self) -> DigitalIO:
+        return self._role("dio")  # type: ignore[return-value]
+
+    @property
+    def vehicle(self) -> CanInterface:
+        """The CAN interface the vehicle emulator speaks through (the bench's ``vehicle`` role)."""
+        return self._role("vehicle")  # type: ignore[return-value]

@@ -56,8 +56,8 @@ def load_plan(path: Path) -> list[LoadedCase]:
         raise InputFileError(path, document.line_of(("suite",)), "suite",
                              f"unknown suite {name!r} (known: {', '.join(sorted(SUITES))})")
     plan = validate(document, SUITES[name].plan)
-    return [LoadedCase(plan, case, Path(path), document.line_of(("cases", i)))
-            for i, case in enumerate(plan.cases)]
+    plan.bind(document)
+    return [LoadedCase(plan, case, Path(path), document.line_of(("cases", i))) for case, i in plan.runnable()]
 
 
 def is_campaign(path: Path) -> bool:

@@ -129,6 +129,8 @@ class CaseResult(Record):
     params: dict[str, object] = Field(default_factory=dict)
     traces: list[str] = Field(default_factory=list)
     plot: PlotRecord | None = None
+    findings: list[str] = Field(default_factory=list)
+    """What the procedure found, in words (a rule broken, by whom, when), beside its measured values."""
     steps: list[Step] = Field(default_factory=list)
     error: str | None = None
     source: str = ""

@@ -31,6 +31,7 @@ from rig.results import CaseResult, Limit, Uncertainty
 
 if TYPE_CHECKING:
     from rig.plots import PlotKind
+    from rig.yaml_source import YamlDocument
 
 
 class PreconditionError(RigError):
@@ -120,6 +121,21 @@ class SuitePlan(Strict):
         """Plan-wide setpoints (e.g. the nominal grid), checked against the envelope like the cases'."""
         return []
 
+    def bind(self, document: YamlDocument) -> None:
+        """Resolve what the plan names relative to its own file (vehicle profiles, ...) once it is loaded.
+
+        Raise ``InputFileError`` naming the line and field (``document.line_of``) for a file that is
+        missing or does not validate.
+        """
+
+    def runnable(self) -> list[tuple[SuiteCase, int]]:
+        """The cases to run, each with the index of the plan entry it comes from (for its line).
+
+        Usually the plan's cases as written; a suite may run one entry several times (a CHAdeMO case for
+        each vehicle it names), each with its own id.
+        """
+        return [(case, index) for index, case in enumerate(self.cases)]
+
 
 @dataclass
 class PlotRequest:
@@ -142,6 +158,10 @@ class ProcedureOutcome:
     plot: PlotRequest | None = None
     uncertainty: dict[str, Uncertainty] = field(default_factory=dict)
     """Expanded uncertainty of measured values; every value a limit judges must have one."""
+    files: dict[str, bytes] = field(default_factory=dict)
+    """Raw recordings kept beside the traces as they are (a CAN log, say), by file name."""
+    findings: list[str] = field(default_factory=list)
+    """What the procedure found, in words, for the reviewer (a rule broken, by whom, when)."""
 
 
 @dataclass(frozen=True)

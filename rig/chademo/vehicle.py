@@ -16,12 +16,13 @@ reaction to it can be timed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 
 from rig.chademo import messages
 from rig.chademo.session import ContactEdge, DcSample, Session
 from rig.chademo.vehicle_profile import VehicleProfile
 from rig.clock import Clock
+from rig.roles import BatteryEmulator, CanInterface, DigitalIO
 
 CYCLE_S = 0.1
 STOPPED_A = 5.0
@@ -40,26 +41,8 @@ FAULT_SIGNALS = {"fault_overvoltage": "FaultBatteryOvervoltage", "fault_undervol
                  "charging_system_fault": "ChargingSystemFault"}
 
 
-class CanPort(Protocol):
-    def send(self, frame_id: int, data: bytes) -> None: ...
-
-    def receive(self) -> list[tuple[float, int, bytes]]: ...
-
-
-class ContactPort(Protocol):
-    def read_inputs(self) -> dict[str, bool]: ...
-
-    def write(self, name: str, value: bool) -> None: ...
-
-
-class BatteryPort(Protocol):
-    def set_battery(self, open_circuit_v: float, resistance_ohm: float) -> None: ...
-
-    def output(self, on: bool) -> None: ...
-
-    def measure(self) -> tuple[float, float]:
-        """(voltage, current into the battery)."""
-        ...
+LINE_NAMES = {"connector_lock": "lock"}
+"""Bench line names that the session model names otherwise (its contact names)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +64,7 @@ class Recording:
     edges: list[ContactEdge] = field(default_factory=list)
     dc: list[DcSample] = field(default_factory=list)
     injected_at_s: float | None = None
+    injection_action: str | None = None
     marks: dict[str, float] = field(default_factory=dict)
     """When the vehicle reached each point of its sequence (``handshake``, ``charging`` ...)."""
 
@@ -91,7 +75,7 @@ class Recording:
 class VehicleEmulator:
     """One vehicle, one session: ``plug_in()``, then the clock's waits run it until ``ended``."""
 
-    def __init__(self, profile: VehicleProfile, can: CanPort, contacts: ContactPort, battery: BatteryPort,
+    def __init__(self, profile: VehicleProfile, can: CanInterface, contacts: DigitalIO, battery: BatteryEmulator,
                  clock: Clock, *, direction: Literal["charge", "discharge"] = "charge",
                  injection: Injection | None = None, stop_after_s: float = 30.0,
                  target_voltage_v: float | None = None, dc_every_s: float = 0.5) -> None:
@@ -134,7 +118,7 @@ class VehicleEmulator:
     def plug_in(self) -> None:
         """The battery at its open-circuit voltage behind an open contactor, the plug in, the cycle started."""
         b = self.p.battery
-        self.battery.set_battery(b.open_circuit_v(self.soc), b.resistance_ohm)
+        self.battery.emulate(b.open_circuit_v(self.soc), b.resistance_ohm)
         self.battery.output(True)
         t = self.clock.now()
         self._write(t, "proximity", True)
@@ -149,16 +133,17 @@ class VehicleEmulator:
         t = self.clock.now()
         for name in ("k", "contactor", "estop", "proximity"):
             self._write(t, name, False)
+        self.battery.output(False)  # the battery leaves with the vehicle
 
     # -- one cycle -------------------------------------------------------------------------------
 
     def _cycle(self) -> None:
         t = self.clock.now()
-        for stamp, frame_id, data in self.can.receive():
-            self.recording.frames.append((stamp, frame_id, data))
-            if messages.side_of(frame_id) == messages.Side.EVSE:
+        for frame in self.can.receive():
+            self.recording.frames.append((frame.timestamp_s, frame.frame_id, frame.data))
+            if messages.side_of(frame.frame_id) == messages.Side.EVSE:
                 try:
-                    self.evse[frame_id] = dict(messages.decode(frame_id, data))
+                    self.evse[frame.frame_id] = dict(messages.decode(frame.frame_id, frame.data))
                 except messages.FrameError:
                     pass
         self._read_lines(t)
@@ -169,7 +154,7 @@ class VehicleEmulator:
             self._send(t)
 
     def _read_lines(self, t: float) -> None:
-        inputs = self.contacts.read_inputs()
+        inputs = {LINE_NAMES.get(name, name): value for name, value in self.contacts.read_inputs().items()}
         for name, value in inputs.items():
             if self._inputs.get(name, False) != value:
                 self.recording.edges.append(ContactEdge(t, name, value))  # type: ignore[arg-type]
@@ -179,12 +164,13 @@ class VehicleEmulator:
         """The battery emulator's voltage and current, recorded while its contactor connects it to the inlet
         (before and after, it measures the battery, not what the charger delivers)."""
         if self._outputs["contactor"] and t - self._last_dc >= self.dc_every_s - 1e-9:
-            voltage, current = self.battery.measure()
+            reading = self.battery.read()
+            voltage, current = reading.voltage_v, reading.current_a
             self.recording.dc.append(DcSample(t, voltage, current))
             self._last_dc = t
             self.soc += current * voltage * self.dc_every_s / 3600.0 / (self.p.battery.capacity_kwh * 1000.0) * 100.0
             if self.phase in ("charging", "requesting") and abs(current) > 0:
-                self.battery.set_battery(self.p.battery.open_circuit_v(self.soc), self.p.battery.resistance_ohm)
+                self.battery.emulate(self.p.battery.open_circuit_v(self.soc), self.p.battery.resistance_ohm)
 
     def _evse(self, frame_id: int, signal: str) -> float:
         return self.evse.get(frame_id, {}).get(signal, 0.0)
@@ -303,7 +289,7 @@ class VehicleEmulator:
         if reached is None or t < reached + injection.delay_s - 1e-9:
             return
         self.recording.injected_at_s = t
-        action = injection.action
+        self.recording.injection_action = action = injection.action
         if action in FAULT_SIGNALS:
             self.status[FAULT_SIGNALS[action]] = 1
         elif action == "silence":
@@ -367,7 +353,7 @@ class VehicleEmulator:
     def _write(self, t: float, name: str, value: bool) -> None:
         if self._outputs.get(name) != value:
             self._outputs[name] = value
-            self.contacts.write(name, value)
+            self.contacts.set_output(name, value)
             self.recording.edges.append(ContactEdge(t, name, value))  # type: ignore[arg-type]
 
     def _mark(self, point: str, t: float) -> None:

@@ -49,7 +49,7 @@ IDENTITY = {"VendorName": "Moxa", "ProductCode": "E1212", "MajorMinorRevision": 
 DIGITAL_OUTPUTS = 8
 DIGITAL_INPUTS = 16
 INPUT_WIRING = {0: "d1", 1: "d2", 2: "connector_lock"}
-"""Discrete input -> the charger's contact line it reads (``fixtures/benches/sim-dc.yaml`` names the same)."""
+"""Discrete input -> the charger's contact line it reads (``fixtures/benches/sim.yaml`` names the same)."""
 OUTPUT_WIRING = {0: "k", 1: "proximity", 2: "contactor", 3: "estop"}
 """Coil -> the vehicle line it drives."""
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the plot worker imports suite drawing modules through this 
 
 REGISTRY: dict[str, str] = {
     "g99.protection": "rig.suites.g99.suite",
+    "chademo": "rig.suites.chademo.suite",
 }
 """Suite name -> the module whose ``SUITE`` it is."""
 

@@ -22,7 +22,7 @@ from rig.sim.dc_source import OVER_VOLTAGE, WATCHDOG
 from rig.sim.lab import SimulatedLab
 
 ROOT = Path(__file__).resolve().parents[2]
-DC_BENCH = ROOT / "fixtures" / "benches" / "sim-dc.yaml"
+DC_BENCH = ROOT / "fixtures" / "benches" / "sim.yaml"
 
 
 @pytest.fixture

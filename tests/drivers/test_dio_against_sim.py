@@ -25,7 +25,7 @@ from rig.sim.lab import SimulatedLab
 from rig.sim.modbus_dio import ModbusServer, MoxaE1212
 
 ROOT = Path(__file__).resolve().parents[2]
-DC_BENCH = ROOT / "fixtures" / "benches" / "sim-dc.yaml"
+DC_BENCH = ROOT / "fixtures" / "benches" / "sim.yaml"
 OPTIONS: dict[str, Any] = load_bench(DC_BENCH).instruments["dio"].options
 
 

@@ -15,7 +15,7 @@ from rig.identity import Idn
 from rig.roles import BatteryEmulator, DcReading
 from rig.sim.keysight_rp7900 import KeysightRP7900 as SimulatedRP7900
 
-DC_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim-dc.yaml"
+DC_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
 
 # What set-up sends on the simulated DC bench (envelope: 450 V, 40 A), watchdog 60 s.
 SETUP = settings("*CLS", "OUTP OFF", "OUTP:PROT:CLE", "SOUR:FUNC VOLT", "VOLT 0", "VOLT:RES 0", "VOLT:PROT 450",

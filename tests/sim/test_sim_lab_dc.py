@@ -13,12 +13,12 @@ from rig.roles import BatteryEmulator, DigitalIO
 from rig.sim.dut_profile import DutProfile
 from rig.sim.lab import SIMULATED_INSTRUMENTS, SimulatedLab
 
-DC_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim-dc.yaml"
+DC_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
 
 
 def test_the_dc_bench_loads_with_its_dc_envelope() -> None:
     bench = load_bench(DC_BENCH)
-    assert set(bench.instruments) == {"grid", "capture", "battery", "dio"}
+    assert set(bench.instruments) == {"grid", "capture", "battery", "dio", "vehicle"}
     assert (bench.instruments["battery"].driver, bench.instruments["dio"].driver) == ("keysight_rp7900", "modbus_dio")
     envelope = bench.envelope
     assert envelope.dc_voltage_v is not None and envelope.dc_voltage_v.max == 450.0

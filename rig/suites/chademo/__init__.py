@@ -1,0 +1,1 @@
+"""CHAdeMO compliance: the rig plays the vehicle (CAN, contact lines, battery emulator) against the charger."""
