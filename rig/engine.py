@@ -36,7 +36,7 @@ from rig.decision import DecisionRule
 from rig.report import RunPlots, render_report
 from rig.results import (CaseResult, DutRecord, Limit, PlotRecord, RunInfo, RunResults, RunStatus, Uncertainty,
                          Verdict)
-from rig.suite import DutNotReady, ProcedureOutcome
+from rig.suite import CannotJudge, DutNotReady, ProcedureOutcome
 from rig.safety import bring_to_safe_state
 from rig.sim.dut_profile import DutProfile, load_dut_profile
 
@@ -291,6 +291,12 @@ class CampaignRun:
             traces, plot = self._write_outcome(case.id, outcome)
         except EvidenceWriteError:
             raise
+        except CannotJudge as err:
+            problems.append(f"{type(err).__name__}: {err}")
+            if err.evidence is not None:  # kept to show why; its values are recorded but judge nothing
+                measured, uncertainty = _finite(err.evidence.measured), err.evidence.uncertainty
+                findings = err.evidence.findings
+                traces, plot = self._write_outcome(case.id, err.evidence)
         except DutNotReady as err:
             problems.append(f"{type(err).__name__}: {err}")
             self._not_ready = f"the DUT did not become ready in case {case.id} ({err}); the bench stays off"

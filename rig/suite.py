@@ -38,6 +38,18 @@ class PreconditionError(RigError):
     """The DUT was not in the state a case must start from (e.g. not exporting)."""
 
 
+class CannotJudge(RigError):
+    """What was recorded does not allow a decision (noise too high for the threshold, no clean pre-trigger, a
+    rule that found the recording lacking): the case is an error, never a pass.
+
+    ``evidence``: what the procedure did record (its traces, files, findings), kept with the error so a
+    reviewer sees why the rig could not decide."""
+
+    def __init__(self, message: str, evidence: ProcedureOutcome | None = None) -> None:
+        super().__init__(message)
+        self.evidence = evidence
+
+
 class DutNotReady(PreconditionError):
     """The DUT did not become ready (e.g. reconnect and export) within the time the plan declares.
 

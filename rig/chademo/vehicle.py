@@ -21,7 +21,7 @@ from typing import Literal
 from rig.chademo import messages
 from rig.chademo.session import ContactEdge, DcSample, Session
 from rig.chademo.vehicle_profile import VehicleProfile
-from rig.clock import Clock
+from rig.clock import Clock, PeriodicTask
 from rig.roles import BatteryEmulator, CanInterface, DigitalIO
 
 CYCLE_S = 0.1
@@ -107,7 +107,9 @@ class VehicleEmulator:
         self._steady_since: float | None = None
         self._last_dc = -1e9
         self._sent_first_status = False
-        self._task = None
+        self._over_request_a: float | None = None
+        self._stop_control_cleared = False
+        self._task: PeriodicTask | None = None
 
     # -- lifetime --------------------------------------------------------------------------------
 
@@ -273,7 +275,10 @@ class VehicleEmulator:
     def _end_on_charger_stop(self, t: float) -> None:
         """The charger ended the session (stop control set again, a fault, d2 or d1 off): stop our side."""
         flags = self.evse.get(0x109, {})
-        charger_stopped = (self.phase in ("charging",) and flags.get("StopControl")) or flags.get("Malfunction") \
+        if self.phase == "charging" and not flags.get("StopControl"):
+            self._stop_control_cleared = True
+        # Stop control set *again* is a stop (a charger whose flags come a cycle out of order is not one).
+        charger_stopped = (self._stop_control_cleared and flags.get("StopControl")) or flags.get("Malfunction") \
             or flags.get("BatteryIncompatible") or flags.get("ChargingSystemMalfunction")
         lines_dropped = self.phase in ("contactors", "requesting", "charging") and not self._inputs.get("d2")
         if charger_stopped or lines_dropped or (self.phase != "plugged" and not self._inputs.get("d1")):
@@ -308,8 +313,7 @@ class VehicleEmulator:
                 self._write(t, name, False)
 
     def _max_request(self) -> float:
-        over = getattr(self, "_over_request_a", None)
-        return over if over is not None else self.p.requests.max_current_a
+        return self._over_request_a if self._over_request_a is not None else self.p.requests.max_current_a
 
     def _discharging(self) -> bool:
         return self.direction == "discharge"

@@ -87,9 +87,9 @@ class VehicleProfile(Strict):
     discharge_compatible: bool = Field(description="V2H: 102.5.7 = 1 and 0x200/0x201 sent.")
     battery: Battery
     requests: Requests
-    timings: Timings = Timings()
+    timings: Timings = Field(default_factory=lambda: Timings())
     discharge: Discharge | None = None
-    quirks: Quirks = Quirks()
+    quirks: Quirks = Field(default_factory=lambda: Quirks())
 
     @model_validator(mode="after")
     def _discharge_needs_compatibility(self) -> VehicleProfile:

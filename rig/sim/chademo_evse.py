@@ -109,17 +109,21 @@ class ChademoEvse:
         self.s = settings
         self.io = io
         self._phase_s = phase_s % settings.control_period_s
-        self.phase: Phase = "idle"
-        self.ev = _EvState()
         self.current = PiecewiseLinear(0.0, 0.0)
         """The DC current it commands, A: positive into the vehicle (charging), negative out of it (steps
         once per control period)."""
+        self._lines = {"d1": False, "d2": False, "lock": False}
+        self._next_step: float | None = None
+        self._ready_for_next_session()
+
+    def _ready_for_next_session(self) -> None:
+        """Forget everything about the last session (the output current stays on its record)."""
+        self.phase: Phase = "idle"
+        self.ev = _EvState()
         self.flags = {"Charging": 0, "Malfunction": 0, "ConnectorLocked": 0, "BatteryIncompatible": 0,
                       "ChargingSystemMalfunction": 0, "StopControl": 1}
         self.mode: Literal["charge", "discharge"] = "charge"
         self.stop_reason: str | None = None
-        self._lines = {"d1": False, "d2": False, "lock": False}
-        self._next_step: float | None = None
         self._timer: float | None = None
         self._first_request_s: float | None = None
         self._insulation: tuple[float, float] | None = None  # test start, test end
@@ -129,6 +133,8 @@ class ChademoEvse:
         self._held_v = 0.0
         """Its output voltage at the last step the vehicle's contactors were closed: what its output
         capacitance holds when they open."""
+        self._vehicle_connected = False
+        """The vehicle's contactors were closed at some step of this session (its battery was on the output)."""
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -137,7 +143,12 @@ class ChademoEvse:
         return self._next_step
 
     def wake(self, t: float) -> None:
-        """The plug went in (or a line changed): be sure a control step is scheduled from ``t`` on."""
+        """The plug went in (or a line changed): be sure a control step is scheduled from ``t`` on.
+
+        A finished session stays finished while the plug stays in (a real charger does not restart on
+        its own); once the plug is out, the charger is ready for the next vehicle."""
+        if self.phase == "done" and not self.io.line("proximity"):
+            self._ready_for_next_session()
         if self._next_step is None and self.phase != "done":
             self._next_step = self._grid_at_or_after(t)
 
@@ -199,6 +210,7 @@ class ChademoEvse:
         self._follow_the_plug(t)
         if self.io.line("contactor") and self._contactor_open is None:
             self._held_v = self.output_voltage(t)
+            self._vehicle_connected = True
         if self.phase in ("idle", "done"):
             return
         self._watch_for_stops(t)
@@ -228,7 +240,7 @@ class ChademoEvse:
         if self.phase in ("starting", "stopping", "ending") or self.stop_reason is not None:
             return
         silent_for = t - self.ev.last_frame_s if self.ev.last_frame_s is not None else 0.0
-        if self.io.line("estop"):
+        if self.io.line("estop") and not self.s.ignores_emergency_stop:
             self._stop(t, "emergency stop", malfunction=True)
         elif not self.io.supply_on():
             self._stop(t, "AC supply lost", malfunction=True)
@@ -254,7 +266,7 @@ class ChademoEvse:
 
     def _handshake(self, t: float) -> None:
         target = self.ev.status.get("TargetVoltage", 0.0)
-        if target > self.s.available_output_voltage_v:
+        if target > self.s.available_output_voltage_v and self.s.checks_battery_compatibility:
             self.flags["BatteryIncompatible"] = 1
             self._stop(t, f"target voltage {target:g} V above the available {self.s.available_output_voltage_v:g} V")
             return
@@ -304,26 +316,52 @@ class ChademoEvse:
 
     def _active(self, t: float) -> None:
         self.flags["StopControl"] = 0  # (a charger with its flags out of order clears it a cycle late)
+        soc_limit = self._soc_limit_reached()
+        if soc_limit is not None and self.s.respects_soc_limits:
+            self._stop(t, soc_limit)
+            return
         if self.mode == "charge":
             request = self.ev.status.get("ChargeCurrentRequest", 0.0)
             target = min(request, self.s.available_output_current_a)
             if request > 0:
                 target += self.s.current_overshoot_a
         else:
-            target = -min(self.s.discharge_demand_a, self.ev.discharge.get("MaxDischargeCurrent", 0.0),
-                          self.s.available_input_current_a)
+            offered = self.ev.discharge.get("MaxDischargeCurrent", 0.0)
+            if self.s.ignores_discharge_current_limit and offered > 0:
+                offered = self.s.discharge_demand_a
+            target = -min(self.s.discharge_demand_a, offered, self.s.available_input_current_a)
             battery = self.io.battery_voltage(t, self.current_at(t))
             minimum = self.ev.discharge.get("MinDischargeVoltage", 0.0)
-            if battery is not None and battery <= minimum and self.s.respects_min_discharge_voltage:
+            if battery is not None and battery <= minimum + self.s.discharge_floor_margin_v \
+                    and self.s.respects_min_discharge_voltage:
                 self._stop(t, f"battery at the vehicle's minimum discharge voltage {minimum:g} V")
                 return
         self._ramp(t, target, self.s.current_ramp_a_per_s)
+
+    def _soc_limit_reached(self) -> str | None:
+        """The vehicle's state of charge (0x102 byte 6 against 0x100's reference) at the level 0x200 sets for
+        this direction, or None."""
+        rate, reference = self.ev.status.get("ChargedRate"), self.ev.limits.get("ChargedRateReference")
+        if rate is None or reference is None or not self.ev.discharge:
+            return None
+        soc = messages.state_of_charge_percent(rate, reference)
+        if soc is None:
+            return None
+        floor = self.ev.discharge.get("MinBatteryDischargeLevel", 0.0)
+        ceiling = self.ev.discharge.get("MaxRemainingCapacityForCharging", 0.0)
+        if self.mode == "discharge" and soc <= floor:
+            return f"state of charge {soc:.0f} % at the vehicle's minimum discharge level {floor:g} %"
+        if self.mode == "charge" and 0 < ceiling <= soc:
+            return f"state of charge {soc:.0f} % at the vehicle's maximum charge level {ceiling:g} %"
+        return None
 
     def _stop(self, t: float, reason: str, *, malfunction: bool = False, delay_s: float = 0.0) -> None:
         """Begin a stop (after ``delay_s``, the charger's own response time)."""
         if self.stop_reason is not None:
             return
         self.stop_reason = reason
+        if self._insulation is not None and self._insulation[0] <= t < self._insulation[1]:
+            self._insulation = (self._insulation[0], t)  # the test is aborted: its voltage discharges from now
         if malfunction:
             self.flags["Malfunction"] = 1
         self.flags["StopControl"] = 1
@@ -337,13 +375,14 @@ class ChademoEvse:
         self._ramp(t, 0.0, self.s.stop_ramp_a_per_s)
         if abs(self.current_at(t)) <= STOPPED_A:
             self.flags["Charging"] = 0
-        if not self.io.line("contactor") and self._contactor_open is None and self._lines["d2"]:
+        if not self.io.line("contactor") and self._contactor_open is None and self._vehicle_connected:
             self._contactor_open = (t, self._held_v)  # the vehicle opened: its output decays from what it held
         # A normal stop waits for the vehicle's welding detection (102.5.3 = 1 after its contactors open); a
         # fault stop drops the contactor supply as soon as the current is down.
         fault = bool(self.flags["Malfunction"] or self.flags["BatteryIncompatible"])
         welded_checked = self.ev.flag("ContactorOpen") and not self.io.line("contactor")
-        waited = welded_checked or fault or not self.s.waits_for_welding_detection or not self._lines["d2"]
+        gone = not self.io.line("proximity")  # the vehicle was unplugged: nothing left to wait for
+        waited = welded_checked or fault or gone or not self.s.waits_for_welding_detection or not self._lines["d2"]
         if self.current_at(t) == 0.0 and waited:
             self._set_line(t, "d2", False)
             self._timer = t + self.s.d2_to_d1_s
@@ -352,10 +391,11 @@ class ChademoEvse:
     def _ending(self, t: float) -> None:
         if self._lines["d1"] and t >= self._timer - 1e-12:  # type: ignore[operator]
             self._set_line(t, "d1", False)
-        if not self.io.line("contactor") and self._contactor_open is None:
+        if not self.io.line("contactor") and self._contactor_open is None and self._vehicle_connected:
             self._contactor_open = (t, self._held_v)
         silent = self.ev.last_frame_s is None or t - self.ev.last_frame_s > self.s.can_timeout_s
-        checked = self.ev.flag("ContactorOpen") or silent  # the vehicle's welding detection is done (or it is gone)
+        gone = silent or not self.io.line("proximity")
+        checked = self.ev.flag("ContactorOpen") or gone  # the vehicle's welding detection is done (or it is gone)
         # No voltage for a whole cycle, so the frame before the unlock already shows it.
         dead = self.output_voltage(t - self.s.control_period_s) <= NO_VOLTAGE_V
         unlocked_ok = (dead and checked) or not self.s.waits_for_welding_detection
@@ -367,6 +407,8 @@ class ChademoEvse:
             self.phase = "done"
             self._next_step = None
             self.io.session(t, False)
+            if not self.io.line("proximity"):  # the plug left during the session: ready for the next
+                self._ready_for_next_session()
 
     # -- helpers ---------------------------------------------------------------------------------
 

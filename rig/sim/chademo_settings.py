@@ -28,6 +28,8 @@ class ChademoEvseSettings(BaseModel):
     available_input_current_a: float = Field(20.0, ge=0, description="0x208: most it can draw from the vehicle.")
     lower_threshold_voltage_v: float = Field(250.0, ge=0, description="0x208 bytes 6-7.")
     discharge_demand_a: float = Field(16.0, ge=0, description="What the home behind it draws in V2H (A at the inlet).")
+    discharge_floor_margin_v: float = Field(0.5, ge=0, description="It stops discharging this far above the "
+                                            "vehicle's minimum discharge voltage (its design margin).")
     efficiency: float = Field(0.94, gt=0, le=1, description="DC to AC (discharge) and AC to DC (charge).")
 
     control_period_s: float = Field(0.1, gt=0, description="Its control loop and CAN cycle.")
@@ -52,3 +54,10 @@ class ChademoEvseSettings(BaseModel):
     flags_out_of_order: bool = Field(False, description="Raises 109.5.0 before it clears 109.5.5 (one cycle).")
     waits_for_welding_detection: bool = Field(True, description="Unlocks only after the vehicle's welding check.")
     respects_min_discharge_voltage: bool = Field(True, description="Stops discharging at the vehicle's minimum.")
+    respects_soc_limits: bool = Field(True, description="Stops discharging at the vehicle's minimum discharge "
+                                      "level and charging at its maximum charge level (0x200 bytes 6, 7).")
+    checks_battery_compatibility: bool = Field(True, description="Refuses a vehicle whose target voltage is above "
+                                               "its available output voltage (109.5.3).")
+    ignores_discharge_current_limit: bool = Field(False, description="Draws its demand regardless of the "
+                                                  "vehicle's 0x200 maximum discharge current.")
+    ignores_emergency_stop: bool = Field(False, description="Its emergency stop does not stop the output.")

@@ -97,8 +97,13 @@ class DutProfile(Strict):
     reconnection: Reconnection
     clock: Clock = Clock()  # omitted: the rate error is drawn from the seed
     current_noise_a: float = Field(0.0, ge=0, description="Rms noise on the current the lab's instruments see.")
-    chademo: ChademoEvseSettings = Field(default_factory=ChademoEvseSettings,
+    chademo: ChademoEvseSettings = Field(default_factory=lambda: ChademoEvseSettings(),
                                          description="Its CHAdeMO side (timings, capabilities, defects).")
+    exercises: list[str] = Field(
+        default_factory=list,
+        description="The suites (rig.suites.REGISTRY names) the rig's own tests run this profile against, with the "
+                    "expectations below; read only by the rig's own tests, never by the simulator.",
+    )
     expected_failures: list[str] = Field(
         default_factory=list,
         description="Case ids this profile must fail; read only by the rig's own tests, never by the simulator.",

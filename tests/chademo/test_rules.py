@@ -97,7 +97,7 @@ def test_ev_silence_is_the_ev_at_fault_and_must_stop_the_evse() -> None:
     session = _ev_silent_from(6.0, evse_stops=False)
     violated(session, "ev.can_silence", Side.EV)
     (violation,) = violated(session, "evse.stop_on_ev_silence", Side.EVSE)
-    assert "still delivered 50 A" in violation.message
+    assert "still carried 50 A" in violation.message
 
 
 def test_evse_that_stops_on_ev_silence_keeps_the_rule() -> None:
@@ -211,7 +211,7 @@ def test_reported_voltage_far_from_the_measurement() -> None:
 def test_ev_fault_not_answered_by_a_stop(flag: str) -> None:
     session = synthetic.session(when(7.0, 99, 0x102, **{flag: 1}))
     (violation,) = violated(session, "evse.stop_on_ev_request", Side.EVSE)
-    assert "still delivered 50 A" in violation.message
+    assert "still carried 50 A" in violation.message
 
 
 def test_ev_fault_answered_within_half_a_second_keeps_the_rule() -> None:
@@ -232,7 +232,7 @@ def test_k_off_not_answered_by_a_stop() -> None:
 def test_evse_fault_without_stop_control_or_stop() -> None:
     session = synthetic.session(when(7.0, 9.0, 0x109, Malfunction=1))
     messages = [v.message for v in violated(session, "evse.fault_stop", Side.EVSE)]
-    assert any("without stop control" in m for m in messages) and any("still delivered" in m for m in messages)
+    assert any("without stop control" in m for m in messages) and any("still carried" in m for m in messages)
 
 
 def test_ev_still_requesting_after_the_stop() -> None:

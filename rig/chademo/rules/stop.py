@@ -10,13 +10,9 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import EVSE_STOP_BITS, SessionSummary, stop_causes
 from rig.chademo.rules.findings import Violation
-from rig.chademo.rules.timeline import answered_within, evse_output, first_from, last_before
+from rig.chademo.rules.timeline import (answered_within, evse_output, first_from, last_before, output_current_a,
+                                        stopped)
 from rig.chademo.session import Session, SessionFrame
-
-
-def _stopped(params: ChademoParameters) -> Callable[[SessionFrame], bool]:
-    """0x109 frames whose output current counts as stopped."""
-    return lambda frame: frame["PresentCurrent"] <= params.stop_current_a
 
 
 def _voltage_at_most(ceiling_v: float) -> Callable[[SessionFrame], bool]:
@@ -33,12 +29,12 @@ def evse_stops_on_ev_request(session: Session, summary: SessionSummary,
     for cause in stop_causes(session, params):
         if cause.side is not Side.EV or cause.reasons[0].startswith("the EV's CAN frames stopped"):
             continue
-        answered, evidence = answered_within(output, cause.t, params.stop_current_within_s, _stopped(params))
+        answered, evidence = answered_within(output, cause.t, params.stop_current_within_s, stopped(session, params))
         if not answered and evidence is not None:
             violations.append(Violation(
                 "evse.stop_on_ev_request", Side.EVSE, cause.t + params.stop_current_within_s,
                 f"the EV asked to stop ({', '.join(cause.reasons)}); {params.stop_current_within_s:g} s later the "
-                f"EVSE still delivered {evidence['PresentCurrent']:g} A (limit {params.stop_current_a:g} A)",
+                f"EVSE still carried {output_current_a(session, evidence):g} A (limit {params.stop_current_a:g} A)",
                 (*cause.evidence, evidence)))
     return violations
 
@@ -57,11 +53,11 @@ def evse_fault_stop(session: Session, summary: SessionSummary, params: ChademoPa
             violations.append(Violation("evse.fault_stop", Side.EVSE, frame.t,
                                         f"{', '.join(EVSE_STOP_BITS[n] for n in rose)} flagged without stop control "
                                         "(109.5.5 = 0)", (frame,)))
-        answered, evidence = answered_within(output, frame.t, params.stop_current_within_s, _stopped(params))
+        answered, evidence = answered_within(output, frame.t, params.stop_current_within_s, stopped(session, params))
         if not answered and evidence is not None:
             violations.append(Violation("evse.fault_stop", Side.EVSE, frame.t + params.stop_current_within_s,
                                         f"after flagging {', '.join(EVSE_STOP_BITS[n] for n in rose)} the EVSE still "
-                                        f"delivered {evidence['PresentCurrent']:g} A {params.stop_current_within_s:g} s "
+                                        f"carried {output_current_a(session, evidence):g} A {params.stop_current_within_s:g} s "
                                         "later", (frame, evidence)))
     return violations
 

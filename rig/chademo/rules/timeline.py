@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence, TypeVar
 
+from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary
 from rig.chademo.session import Session, SessionFrame
+
 
 class Timed(Protocol):
     """Anything on the session's time axis: a frame, a contact edge, a DC sample."""
@@ -57,8 +60,9 @@ def first_from(frames: Sequence[T], t: float, holds: Callable[[T], bool]) -> T |
 
 
 def last_before(frames: Sequence[T], t: float) -> T | None:
-    before = [frame for frame in frames if frame.t <= t]
-    return before[-1] if before else None
+    """The last frame at or before ``t`` (``frames`` in time order)."""
+    index = bisect.bisect_right(frames, t, key=lambda frame: frame.t)
+    return frames[index - 1] if index else None
 
 
 def answered_within(frames: Sequence[T], start: float, within_s: float,
@@ -78,6 +82,18 @@ def answered_within(frames: Sequence[T], start: float, within_s: float,
 def evse_output(session: Session) -> list[SessionFrame]:
     """0x109 frames: the EVSE's present voltage and current."""
     return session.of("EvseStatus")
+
+
+def output_current_a(session: Session, frame: SessionFrame) -> float:
+    """The current the EVSE reports at a 0x109 frame, either way: 0x109 present current (charging) or the
+    latest 0x208 present discharge current (V2H), whichever flows."""
+    drawn = last_before(session.of("EvseDischargeStatus"), frame.t)
+    return max(frame["PresentCurrent"], drawn["PresentDischargeCurrent"] if drawn is not None else 0.0)
+
+
+def stopped(session: Session, params: ChademoParameters) -> Callable[[SessionFrame], bool]:
+    """0x109 frames at which the output current, either way, counts as stopped."""
+    return lambda frame: output_current_a(session, frame) <= params.stop_current_a
 
 
 def opening_recorded(summary: SessionSummary) -> bool:

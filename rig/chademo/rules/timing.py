@@ -9,7 +9,7 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary, ev_silences, recording_gaps
 from rig.chademo.rules.findings import Violation
-from rig.chademo.rules.timeline import answered_within, evse_output, opening_recorded
+from rig.chademo.rules.timeline import answered_within, evse_output, opening_recorded, output_current_a, stopped
 from rig.chademo.session import Session
 
 
@@ -76,11 +76,10 @@ def evse_stops_on_ev_silence(session: Session, summary: SessionSummary,
     output = evse_output(session)
     for last, _ in ev_silences(session, params.can_silence_s):
         start = last.t + params.can_silence_s
-        answered, evidence = answered_within(output, start, params.stop_current_within_s,
-                                             lambda f: f["PresentCurrent"] <= params.stop_current_a)
+        answered, evidence = answered_within(output, start, params.stop_current_within_s, stopped(session, params))
         if not answered and evidence is not None:
             violations.append(Violation(
                 "evse.stop_on_ev_silence", Side.EVSE, start + params.stop_current_within_s,
                 f"the EV went silent after t={last.t:.3f} s, but {params.can_silence_s + params.stop_current_within_s:g} s"
-                f" later the EVSE still delivered {evidence['PresentCurrent']:g} A", (last, evidence)))
+                f" later the EVSE still carried {output_current_a(session, evidence):g} A", (last, evidence)))
     return violations

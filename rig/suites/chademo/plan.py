@@ -22,6 +22,7 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, model_validator
 
 from rig.chademo.parameters import ChademoParameters
+from rig.chademo.rules import RULES
 from rig.chademo.vehicle import Action, Trigger
 from rig.chademo.vehicle_profile import VehicleProfile, load_vehicle_profile
 from rig.errors import InputFileError
@@ -51,7 +52,27 @@ class SessionParams(Strict):
     stop_after_s: float = Field(20.0, gt=0, description="How long the vehicle charges at full request before it stops.")
     timeout_s: float = Field(120.0, gt=0, description="The session must have ended by then.")
     target_voltage_v: float | None = Field(None, gt=0, description="Overrides the vehicle's target voltage.")
+    initial_soc_percent: float | None = Field(None, ge=0, le=100, description="Overrides the vehicle's state of "
+                                              "charge at plug-in (a case near one of its levels).")
+    min_discharge_voltage_v: float | None = Field(None, ge=0, description="Overrides the vehicle's 0x200 minimum "
+                                                  "discharge voltage (a vehicle declaring a higher floor).")
+    min_discharge_level_percent: float | None = Field(None, ge=0, le=100, description="Overrides its 0x200 byte 6.")
+    max_discharge_current_a: float | None = Field(None, ge=0, description="Overrides its 0x200 maximum discharge "
+                                                  "current (a vehicle offering less than the home's demand).")
+    tracking_settle_s: float = Field(2.0, gt=0, description="tracking_error_a counts only once min(request, "
+                                     "available) has been unchanged this long (the charger's ramp is no error).")
     injection: InjectionParams | None = None
+    must_judge: list[str] = Field(default_factory=list, description=(
+        "The rules this case exists to exercise: each must have judged the session (a rule that found the "
+        "recording lacking what it needs makes the case an error, never a pass)."))
+
+    @model_validator(mode="after")
+    def _known_rules(self) -> SessionParams:
+        known = {rule.id for rule in RULES}
+        for index, rule in enumerate(self.must_judge):
+            if rule not in known:
+                raise LocatedValueError(("must_judge", index), f"no rule {rule!r} (rules: {', '.join(sorted(known))})")
+        return self
 
 
 class SessionLimits(Strict):
@@ -61,9 +82,12 @@ class SessionLimits(Strict):
     reaction_s: BoundedLimit | None = None
     delivered_max_a: BoundedLimit | None = None
     overshoot_max_a: BoundedLimit | None = None
+    tracking_error_a: BoundedLimit | None = None
     energy_into_vehicle_wh: BoundedLimit | None = None
     energy_from_vehicle_wh: BoundedLimit | None = None
     discharge_max_a: BoundedLimit | None = None
+    min_discharge_voltage_margin_v: BoundedLimit | None = None
+    min_discharge_level_margin_percent: BoundedLimit | None = None
     negotiated_protocol: BoundedLimit | None = None
     session_ended: BoundedLimit | None = None
 
@@ -94,11 +118,25 @@ class SessionCase(SuiteCase):
             record["injection"] = f"{injection.action} at {injection.at} + {injection.delay_s:g} s"
         return record
 
+    def vehicle_profile(self, plan: Plan) -> VehicleProfile:
+        """The vehicle this run plays: the plan's profile with the case's overrides."""
+        p = plan.vehicle(self.vehicle)
+        battery = {"initial_soc_percent": self.params.initial_soc_percent}
+        discharge = {"min_discharge_voltage_v": self.params.min_discharge_voltage_v,
+                     "min_discharge_level_percent": self.params.min_discharge_level_percent,
+                     "max_discharge_current_a": self.params.max_discharge_current_a}
+        update: dict[str, object] = {}
+        if any(v is not None for v in battery.values()):
+            update["battery"] = p.battery.model_copy(update={k: v for k, v in battery.items() if v is not None})
+        if p.discharge is not None and any(v is not None for v in discharge.values()):
+            update["discharge"] = p.discharge.model_copy(update={k: v for k, v in discharge.items() if v is not None})
+        return p.model_copy(update=update) if update else p
+
     def setpoint_changes(self, plan: SuitePlan) -> list[SetpointChange]:
         """The battery emulator's voltage (the vehicle's battery up to full, the charger's output up to its target)
         and current (the vehicle's request or its discharge limit), the grid at nominal."""
         assert isinstance(plan, Plan)
-        profile = plan.vehicle(self.vehicle)
+        profile = self.vehicle_profile(plan)
         battery = profile.battery
         current = profile.requests.max_current_a
         if self.params.direction == "discharge" and profile.discharge is not None:
@@ -120,6 +158,15 @@ class Plan(SuitePlan):
     parameters: ChademoParameters = Field(default_factory=ChademoParameters)
     cases: list[SessionCase] = Field(min_length=1)
     _profiles: dict[str, VehicleProfile] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unconfirmed_parameters_stated(self) -> Plan:
+        """A limit the reference marks unconfirmed ([?]) judges only as the plan states it, never as a default."""
+        missing = [name for name in ChademoParameters.unconfirmed() if name not in self.parameters.model_fields_set]
+        if missing:
+            raise LocatedValueError(("parameters",), "the reference leaves these limits unconfirmed [?], so the plan "
+                                    f"must state them: {', '.join(missing)}")
+        return self
 
     @model_validator(mode="after")
     def _known_vehicles(self) -> Plan:
@@ -146,7 +193,10 @@ class Plan(SuitePlan):
                                      f"no such vehicle profile: {relative}")
             self._profiles[name] = load_vehicle_profile(path)  # its own errors name its own lines
         for index, case in enumerate(self.cases):
-            if case.params.direction == "discharge":
+            overrides_discharge = any(value is not None for value in (
+                case.params.min_discharge_voltage_v, case.params.min_discharge_level_percent,
+                case.params.max_discharge_current_a))
+            if case.params.direction == "discharge" or overrides_discharge:
                 for name in case.vehicles or [self.default_vehicle]:
                     if not self._profiles[name].discharge_compatible:
                         raise InputFileError(document.path, document.line_of(("cases", index, "params")),

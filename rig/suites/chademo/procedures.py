@@ -17,34 +17,49 @@ from __future__ import annotations
 import os
 import tempfile
 
-import numpy as np
 import pandas as pd
 
-from rig.chademo.messages import Side
 from rig.chademo.reconstruction import summarise
-from rig.chademo.rules import check_session
-from rig.chademo.session import DcSample, Session, SessionFrame
+from rig.chademo.rules import RuleOutcome, check_session
+from rig.chademo.session import Session
 from rig.chademo.traces import TraceFrame, write_candump_log
-from rig.chademo.vehicle import CYCLE_S, STOPPED_A, Injection, Recording, VehicleEmulator
+from rig.chademo.vehicle import Injection, Recording, VehicleEmulator
 from rig.clock import wait_until
 from rig.lab import Lab
-from rig.results import Uncertainty
-from rig.suite import PlotRequest, Procedure, ProcedureOutcome
+from rig.suite import CannotJudge, PlotRequest, Procedure, ProcedureOutcome
+from rig.chademo.rules.timeline import last_before
+from rig.suites.chademo.measurements import Reaction, measure
 from rig.suites.chademo.plan import Plan, SessionCase
-from rig.uncertainty import expanded, rectangular
 
 SUPPLY_SETTLE_S = 1.0
 """The charger's AC supply on this long before the vehicle is plugged in (it boots)."""
+
+AT_REST_TIMEOUT_S = 30.0
+"""How long the charger may take to release its lines (d1, d2, lock) from whatever came before."""
+
+CHARGER_LINES = ("d1", "d2", "connector_lock")
+"""The lines the charger drives (bench names), all off when it is ready for a vehicle."""
 
 
 def session(lab: Lab, plan: Plan, case: SessionCase) -> ProcedureOutcome:
     """Play one session against the charger and judge it."""
     p = case.params
-    profile = plan.vehicle(case.vehicle)
+    profile = case.vehicle_profile(plan)
     with lab.steps.step(f"Supply the charger: grid {plan.grid.voltage_v:g} V {plan.grid.frequency_hz:g} Hz"):
         lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
         lab.grid.output(True)
         lab.clock.sleep(SUPPLY_SETTLE_S)
+    with lab.steps.step(f"Wait (at most {AT_REST_TIMEOUT_S:g} s) for the charger's lines d1, d2 and lock to be off"):
+        held: list[str] = []
+
+        def at_rest() -> bool:
+            inputs = lab.dio.read_inputs()
+            held[:] = [line for line in CHARGER_LINES if inputs.get(line)]
+            return not held
+
+        if not wait_until(lab.clock, at_rest, timeout_s=AT_REST_TIMEOUT_S, poll_s=0.5):
+            raise CannotJudge(f"cannot judge: the charger still holds {', '.join(held)} from before after "
+                              f"{AT_REST_TIMEOUT_S:g} s, so no new session can start")
     injection = None
     if p.injection is not None:
         injection = Injection(p.injection.at, p.injection.action, p.injection.delay_s, p.injection.amount)
@@ -64,107 +79,50 @@ def session(lab: Lab, plan: Plan, case: SessionCase) -> ProcedureOutcome:
         outcomes = check_session(recorded, plan.parameters, summary)
     evse = [v for outcome in outcomes for v in outcome.violations if v.side.value == "EVSE"]
     ev = [v for outcome in outcomes for v in outcome.violations if v.side.value == "EV"]
-    measured, uncertainty = _measure(recorded, recording, ended, len(evse), len(ev), summary.protocol_ev,
-                                     summary.protocol_evse)
+    m = measure(recorded, recording, ended=ended, evse_findings=len(evse), ev_findings=len(ev),
+                protocol_ev=summary.protocol_ev, protocol_evse=summary.protocol_evse, settle_s=p.tracking_settle_s)
     findings = [f"charger: {v.describe()}" for v in evse] + [f"vehicle: {v.describe()}" for v in ev]
     if summary.ending is not None:
         findings.append(f"session ended by the {summary.ending.cause.side.value}: "
                         f"{'; '.join(summary.ending.cause.reasons)}")
     if not ended:
         findings.append(f"the session had not ended after {p.timeout_s:g} s")
+    limited = case.limit_map()
+    findings += [f"{name} not measured: {why}" for name, why in m.unreached.items() if name in limited]
+    files = {"can.log": _candump(recording.frames), "rules.csv": _rule_table(outcomes)}
     plot = PlotRequest("chademo.timeline", "timeline", {
-        "injected_at_s": recording.injected_at_s, "reaction_end_s": _reaction_end(recorded, recording),
+        "injected_at_s": recording.injected_at_s, "reaction_end_s": m.reaction.end_s if m.reaction else None,
         "vehicle": profile.vehicle})
-    return ProcedureOutcome(measured, {"timeline": timeline(recorded)}, plot, uncertainty,
-                            files={"can.log": _candump(recording.frames)}, findings=findings)
+    outcome = ProcedureOutcome(m.values, {"timeline": timeline(recorded)}, plot, m.uncertainty, files=files,
+                               findings=findings)
+    _require_judged(case, recording, m.reaction, outcomes, outcome)
+    return outcome
 
 
-def _measure(recorded: Session, recording: Recording, ended: bool, evse_findings: int, ev_findings: int,
-             protocol_ev: int | None, protocol_evse: int | None
-             ) -> tuple[dict[str, float | None], dict[str, Uncertainty]]:
-    """The values a case's limits may judge, each with its uncertainty."""
-    status = recorded.of("EvseStatus")
-    requests = recorded.of("EvChargeStatus")
-    available = recorded.of("EvseCapability")
-    discharge = recorded.of("EvseDischargeStatus")
-    delivered = max((f["PresentCurrent"] for f in status), default=0.0)
-    overshoot = _overshoot(status, requests, available)
-    into_wh, from_wh, dc_step_wh = _energy(recording.dc)
-    reaction_end = _reaction_end(recorded, recording)
-    reaction = None
-    if recording.injected_at_s is not None and reaction_end is not None:
-        reaction = reaction_end - _reaction_start(recorded, recording)
-    agreed = None if protocol_ev is None or protocol_evse is None else float(min(protocol_ev, protocol_evse))
-    measured: dict[str, float | None] = {
-        "evse_findings": float(evse_findings), "ev_findings": float(ev_findings),
-        "reaction_s": None if reaction is None else round(reaction, 4),
-        "delivered_max_a": float(delivered), "overshoot_max_a": float(overshoot),
-        "energy_into_vehicle_wh": round(into_wh, 3), "energy_from_vehicle_wh": round(from_wh, 3),
-        "discharge_max_a": float(max((f["PresentDischargeCurrent"] for f in discharge), default=0.0)),
-        "negotiated_protocol": agreed, "session_ended": 1.0 if ended else 0.0,
-    }
-    exact = expanded(rectangular("counted or reported as an integer (exact)", 0.0))
-    frame_a = expanded(rectangular("0x109 / 0x208 report whole amperes", 0.5))
-    cycle = expanded(rectangular(f"the charger reports every {CYCLE_S:g} s (CAN cycle)", CYCLE_S / 2.0))
-    energy = expanded(rectangular("DC measured every 0.5 s (trapezoids)", dc_step_wh))
-    uncertainty = {"evse_findings": exact, "ev_findings": exact, "negotiated_protocol": exact, "session_ended": exact,
-                   "delivered_max_a": frame_a, "overshoot_max_a": frame_a, "discharge_max_a": frame_a,
-                   "reaction_s": cycle, "energy_into_vehicle_wh": energy, "energy_from_vehicle_wh": energy}
-    return measured, uncertainty
+def _require_judged(case: SessionCase, recording: Recording, reaction: Reaction | None, outcomes: list[RuleOutcome],
+                    outcome: ProcedureOutcome) -> None:
+    """The case's misbehaviour happened and its rules judged; else the rig cannot decide (an error, with the
+    recording kept as evidence of why)."""
+    injection = case.params.injection
+    if injection is not None and recording.injected_at_s is None:
+        reached = ", ".join(recording.marks) or "nothing"
+        raise CannotJudge(f"cannot judge: the vehicle never reached '{injection.at}' (it reached: {reached}), so "
+                          f"'{injection.action}' was never injected", outcome)
+    if case.limits.reaction_s is not None and reaction is not None and reaction.untimeable is not None:
+        raise CannotJudge(f"cannot judge: {reaction.untimeable}", outcome)
+    unjudged = [f"{o.rule.id} ({o.not_applicable})" for o in outcomes
+                if o.rule.id in case.params.must_judge and o.not_applicable is not None]
+    if unjudged:
+        raise CannotJudge(f"cannot judge: the rules this case exercises could not judge the session: "
+                          f"{'; '.join(unjudged)}", outcome)
 
 
-def _overshoot(status: list[SessionFrame], requests: list[SessionFrame], available: list[SessionFrame]) -> float:
-    """Most the charger delivered above min(request, available) while charging (0 if never above)."""
-    worst = 0.0
-    for frame in status:
-        if not frame["Charging"]:
-            continue
-        request = _latest(requests, frame.t)
-        offer = _latest(available, frame.t)
-        if request is None or offer is None:
-            continue
-        worst = max(worst, frame["PresentCurrent"] - min(request["ChargeCurrentRequest"], offer["AvailableOutputCurrent"]))
-    return worst
-
-
-def _latest(frames: list[SessionFrame], t: float) -> SessionFrame | None:
-    earlier = [f for f in frames if f.t <= t]
-    return earlier[-1] if earlier else None
-
-
-def _energy(dc: list[DcSample]) -> tuple[float, float, float]:
-    """Energy into and out of the vehicle (Wh) from the DC samples, and the half-width of one sample step."""
-    if len(dc) < 2:
-        return 0.0, 0.0, 0.0
-    t = np.array([s.t for s in dc])
-    power = np.array([s.voltage_v * s.current_a for s in dc])
-    dt = np.diff(t)
-    step = (power[:-1] + power[1:]) / 2.0 * dt / 3600.0
-    return float(step[step > 0].sum()), float(-step[step < 0].sum()), float(np.max(np.abs(power)) * np.max(dt) / 7200.0)
-
-
-def _reaction_start(recorded: Session, recording: Recording) -> float:
-    """When the charger had to start reacting: the injection, or (silence) the vehicle's last frame."""
-    assert recording.injected_at_s is not None
-    sent = [f.t for f in recorded.sent_by(Side.EV) if f.t < recording.injected_at_s + 1e-9]
-    if recording.injection_action == "silence" and sent:
-        return sent[-1]
-    return recording.injected_at_s
-
-
-def _reaction_end(recorded: Session, recording: Recording) -> float | None:
-    """The charger's first report at or after the injection with its current down (<= 5 A each way)."""
-    if recording.injected_at_s is None:
-        return None
-    start = _reaction_start(recorded, recording)
-    discharge = recorded.of("EvseDischargeStatus")
-    for frame in recorded.of("EvseStatus"):
-        if frame.t < start - 1e-9:
-            continue
-        drawn = _latest(discharge, frame.t)
-        if frame["PresentCurrent"] <= STOPPED_A and (drawn is None or drawn["PresentDischargeCurrent"] <= STOPPED_A):
-            return frame.t
-    return None
+def _rule_table(outcomes: list[RuleOutcome]) -> bytes:
+    """Every rule's verdict on the session (pass, fail, not applicable and why) as CSV."""
+    rows = [{"rule": o.rule.id, "judges": o.rule.title, "verdict": o.verdict, "violations": len(o.violations),
+             "not_applicable": o.not_applicable or ""} for o in outcomes]
+    return pd.DataFrame(rows, columns=["rule", "judges", "verdict", "violations", "not_applicable"]) \
+        .to_csv(index=False).encode()
 
 
 def timeline(recorded: Session) -> pd.DataFrame:
@@ -174,8 +132,8 @@ def timeline(recorded: Session) -> pd.DataFrame:
     discharge = recorded.of("EvseDischargeStatus")
     rows = []
     for frame in recorded.of("EvseStatus"):
-        request = _latest(requests, frame.t)
-        drawn = _latest(discharge, frame.t)
+        request = last_before(requests, frame.t)
+        drawn = last_before(discharge, frame.t)
         row = {"t_s": frame.t, "present_v": frame["PresentVoltage"], "present_a": frame["PresentCurrent"],
                "discharge_a": drawn["PresentDischargeCurrent"] if drawn is not None else 0.0,
                "request_a": request["ChargeCurrentRequest"] if request is not None else 0.0,

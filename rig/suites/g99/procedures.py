@@ -15,10 +15,9 @@ import pandas as pd
 
 from rig.clock import wait_until
 from rig.lab import Lab
-from rig.suite import DutNotReady, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
+from rig.suite import CannotJudge, DutNotReady, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
 from rig.suites.g99.plan import NoTripCase, Plan, TripTimeCase, TripValueCase
-from rig.suites.g99.trip_detection import (JUDGEABLE_MARGIN, CannotJudge, Fundamental, detect_trip, fundamental,
-                                           require_judgeable)
+from rig.suites.g99.trip_detection import JUDGEABLE_MARGIN, Fundamental, detect_trip, fundamental, require_judgeable
 from rig.results import Limit
 from rig.roles import Capture, GridProgram, GridStep
 from rig.uncertainty import expanded, normal, rectangular

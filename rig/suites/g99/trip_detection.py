@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rig.errors import RigError
+from rig.suite import CannotJudge
 
 JUDGEABLE_MARGIN = 6.0
 """The threshold must be this many noise floors above zero (and the current before the disturbance this many
@@ -39,10 +39,6 @@ above the threshold): a one-cycle estimate of pure noise exceeds 6 floors with a
 
 LIKELIHOOD_INTERVAL = 2.0
 """Instants whose log-likelihood is within this of the best form the ~95 % interval of the trip instant."""
-
-
-class CannotJudge(RigError):
-    """The captured signal does not allow a decision (noise too high for the threshold, no clean pre-trigger)."""
 
 
 @dataclass(frozen=True)
