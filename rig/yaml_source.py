@@ -202,9 +202,12 @@ def _input_file_error(
     ctx = problem.get("ctx") or {}
     loc = tuple(problem["loc"])
     cause = ctx.get("error")
+    absent = kind == "missing"
     if isinstance(cause, LocatedValueError):
         loc = loc + cause.loc
-    where = _in_data(document.data, loc, keep_last=kind == "missing")
+        # a validator may name a key the file lacks (a section it requires): report that key, at its parent's line
+        absent = _in_data(document.data, loc, keep_last=False) != _in_data(document.data, loc, keep_last=True)
+    where = _in_data(document.data, loc, keep_last=absent)
     node = _value_at(document.data, where)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tag = str(ctx.get("discriminator", "")).strip("'")
@@ -213,7 +216,7 @@ def _input_file_error(
         elif kind == "union_tag_not_found":
             where, kind = (*where, tag), "missing"
 
-    if kind == "missing":
+    if absent:
         line = document.line_of(where[:-1])
     elif kind == "extra_forbidden" or isinstance(node, (dict, list)):
         line = document.line_of(where)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 import yaml
 
 from rig.engine import CampaignRun, RunListener, RunRequest, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTECTION_PLAN = ROOT / "test_plans" / "g99" / "protection.yaml"
+CHADEMO_PLAN = ROOT / "test_plans" / "chademo" / "compliance.yaml"
 CAMPAIGN = ROOT / "test_plans" / "campaigns" / "certification.yaml"
 SIM_BENCH = ROOT / "fixtures" / "benches" / "sim.yaml"
 REALTIME_BENCH = ROOT / "fixtures" / "benches" / "sim-realtime.yaml"
@@ -39,3 +41,18 @@ def profile_variant(tmp_path: Path, name: str, change) -> Path:
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def profiles_exercising(suite: str) -> list:
+    """Every DUT profile but the compliant one whose ``exercises`` names ``suite``, as pytest params
+    (path, {case id: the verdict it must get}); every case not named must pass."""
+    profiles = []
+    for path in sorted(DUTS.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        if path == COMPLIANT or suite not in data.get("exercises", []):
+            continue
+        expected = {**{case: "fail" for case in data.get("expected_failures", [])},
+                    **{case: "error" for case in data.get("expected_errors", [])},
+                    **{case: "skip" for case in data.get("expected_skips", [])}}
+        profiles.append(pytest.param(path, expected, id=path.stem))
+    return profiles

@@ -95,7 +95,7 @@ def test_ctrl_c_during_rig_run_leaves_an_incomplete_record_that_verifies(tmp_pat
     lines = []
     for line in process.stdout:  # wait (on the run's own output) until the second case has finished
         lines.append(line)
-        if "[  2/22]" in line:
+        if "[  2/" in line:
             process.send_signal(signal.SIGINT)
             break
     rest, _ = process.communicate(timeout=60)
@@ -103,7 +103,7 @@ def test_ctrl_c_during_rig_run_leaves_an_incomplete_record_that_verifies(tmp_pat
     assert "Traceback" not in rest
     results = json.loads((out / "results.json").read_text())
     assert results["run"]["status"] == "incomplete"
-    assert 2 <= len(results["cases"]) < 22
+    assert 2 <= len(results["cases"]) < 48
     assert verify_run(out).ok
 
 
@@ -142,7 +142,7 @@ envelope:
   ac_voltage_v: {{min: 0.0, max: 300.0}}
   ac_frequency_hz: {{min: 45.0, max: 65.0}}
 """)
-    result = rig("run", "--bench", str(bench), "--out", str(tmp_path / "out"),
+    result = rig("run", str(PROTECTION_PLAN), "--bench", str(bench), "--out", str(tmp_path / "out"),
                  "--dut", str(ROOT / "fixtures/dut-identities/example.yaml"))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
@@ -153,7 +153,7 @@ def test_pytest_on_the_plans_folder_runs_each_case_once(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "test_plans"), "-q", "-p", "no:cacheprovider",
                              "--rig-out", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout
-    assert "22 passed, 22 deselected" in result.stdout  # the campaign lists the same protection plan
+    assert "48 passed, 48 deselected" in result.stdout  # the campaign lists the same two plans
 
 
 def test_bench_without_a_role_the_plan_needs_is_refused_before_anything_opens(tmp_path):
@@ -162,7 +162,17 @@ def test_bench_without_a_role_the_plan_needs_is_refused_before_anything_opens(tm
     start = text.index("  capture:")
     end = text.index("envelope:")
     bench.write_text(text[:start] + text[end:])
-    result = rig("run", "--bench", str(bench), "--out", str(tmp_path / "out"))
+    result = rig("run", str(PROTECTION_PLAN), "--bench", str(bench), "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert str(bench) in result.stderr and "'capture'" in result.stderr and "trip_time" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_ac_only_bench_is_refused_for_the_campaign_naming_the_dc_role_chademo_needs(tmp_path):
+    bench = tmp_path / "bench.yaml"
+    text = (ROOT / "fixtures/benches/sim.yaml").read_text()
+    bench.write_text(text[:text.index("  battery:")] + text[text.index("envelope:"):])
+    result = rig("run", "--bench", str(bench), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "'battery'" in result.stderr and "chademo.charge.normal" in result.stderr
     assert not (tmp_path / "out").exists()

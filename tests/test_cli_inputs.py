@@ -284,7 +284,8 @@ def test_a_real_benchs_record_names_the_charger_even_when_an_instrument_is_unrea
         b.bind(("127.0.0.1", 0))
         grid, capture = (f"TCPIP0::127.0.0.1::{s.getsockname()[1]}::SOCKET" for s in (a, b))
     out = tmp_path / "out"
-    result = rig("run", "--bench", str(real_bench(tmp_path, grid, capture)), "--dut", str(IDENTITY), "--out", str(out))
+    result = rig("run", str(PROTECTION_PLAN), "--bench", str(real_bench(tmp_path, grid, capture)),
+                 "--dut", str(IDENTITY), "--out", str(out))
     assert result.returncode == 1
     dut = json.loads((out / "results.json").read_text())["run"]["dut"]
     assert dut == {"name": "bay3-unit-17", "description": "Production sample from lot 2026-44, CHAdeMO V2G, single phase",

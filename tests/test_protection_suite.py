@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import COMPLIANT, DUTS, PROTECTION_PLAN, run_cases
+from campaign_helpers import COMPLIANT, PROTECTION_PLAN, profiles_exercising, run_cases
 from rig.verify import verify_run
 
 STAGES = ("uv", "ov1", "ov2", "uf1", "uf2", "of")
@@ -80,16 +80,8 @@ def test_measured_trip_time_is_within_1ms_of_the_true_trip_instant(compliant_run
 
 
 def _profiles() -> list:
-    """Every DUT profile but the compliant one, with the verdict each case must get on it."""
-    profiles = []
-    for path in sorted(DUTS.glob("*.yaml")):
-        if path != COMPLIANT:
-            data = yaml.safe_load(path.read_text())
-            expected = {**{case: "fail" for case in data.get("expected_failures", [])},
-                        **{case: "error" for case in data.get("expected_errors", [])},
-                        **{case: "skip" for case in data.get("expected_skips", [])}}
-            profiles.append(pytest.param(path, expected, id=path.stem))
-    return profiles
+    """The defective and boundary profiles that exercise this suite, with the verdict each case must get."""
+    return profiles_exercising("g99.protection")
 
 
 def test_there_are_at_least_twelve_defective_profiles_and_boundary_ones_that_must_pass():

@@ -94,6 +94,8 @@ class SessionSummary:
     phases: tuple[Phase, ...]
     ending: Ending | None
     notes: tuple[str, ...]
+    restart: Evidence | None = None
+    """The first sign of another session after this one ended (only the first is rebuilt and judged)."""
 
     @property
     def negotiated_protocol(self) -> int | None:
@@ -140,6 +142,10 @@ def summarise(session: Session, params: ChademoParameters | None = None) -> Sess
         ending = Ending(first_cause, phase.name, first_cause.t - phase.start, context)
     elif phases:
         notes.append(f"no stop recorded: the trace ends during {phases[-1].name}")
+    restart = _restart(session, phases)
+    if restart is not None:
+        notes.append(f"another session starts after this one ended ({restart.describe()}): only the first "
+                     "session of a recording is rebuilt and judged; split the trace to judge the others")
     notes.extend(_energy_direction(session, v2h))
     gaps = recording_gaps(session, params)
     if gaps:
@@ -149,7 +155,20 @@ def summarise(session: Session, params: ChademoParameters | None = None) -> Sess
         notes.append(f"{len(session.undecoded)} CHAdeMO frames did not decode, first {frame.describe()}: "
                      f"{frame.decode_error}")
     return SessionSummary(session.sides_present, protocol_ev, protocol_evse, v2h, v2h_evidence,
-                          tuple(phases), ending, tuple(notes))
+                          tuple(phases), ending, tuple(notes), restart)
+
+
+def _restart(session: Session, phases: list[Phase]) -> Evidence | None:
+    """The first event after the ended phase began that only a new session has: the EV granting charge
+    permission (102.5.0 rising), the EVSE raising its charging flag (109.5.0) or d1 coming on again."""
+    ended = next((phase.start for phase in phases if phase.name == "ended"), None)
+    if ended is None:
+        return None
+    signs: list[Evidence] = [frame for _, frame in _rises(session.of("EvChargeStatus"), "ChargingEnabled")
+                             if frame.t > ended]
+    signs += [frame for _, frame in _rises(session.of("EvseStatus"), "Charging") if frame.t > ended]
+    signs += [edge for edge in session.edges_of("d1") if edge.value and edge.t > ended]
+    return min(signs, key=lambda event: event.t, default=None)
 
 
 def _protocol(session: Session, message: str, side: str, notes: list[str]) -> int | None:

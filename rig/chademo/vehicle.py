@@ -110,6 +110,7 @@ class VehicleEmulator:
         self._over_request_a: float | None = None
         self._stop_control_cleared = False
         self._task: PeriodicTask | None = None
+        self._plugged_at = float("inf")
 
     # -- lifetime --------------------------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class VehicleEmulator:
         self.battery.emulate(b.open_circuit_v(self.soc), b.resistance_ohm)
         self.battery.output(True)
         t = self.clock.now()
+        self._plugged_at = t
         self._write(t, "proximity", True)
         self.phase = "plugged"
         self._task = self.clock.every(CYCLE_S, self._cycle, name=f"vehicle {self.p.vehicle}")
@@ -142,6 +144,8 @@ class VehicleEmulator:
     def _cycle(self) -> None:
         t = self.clock.now()
         for frame in self.can.receive():
+            if frame.timestamp_s < self._plugged_at:
+                continue  # still queued from before the plug: another session's, not this one's
             self.recording.frames.append((frame.timestamp_s, frame.frame_id, frame.data))
             if messages.side_of(frame.frame_id) == messages.Side.EVSE:
                 try:

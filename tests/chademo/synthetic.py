@@ -101,3 +101,11 @@ def when(start: float, end: float, message: int, **values: float) -> Edit:
         if start <= t < end and message in signals:
             signals[message].update(values)
     return apply
+
+
+def both(*edits: Edit) -> Edit:
+    """Several edits applied in order (later ones win where they overlap)."""
+    def apply(t: float, signals: Signals) -> None:
+        for edit in edits:
+            edit(t, signals)
+    return apply

@@ -128,3 +128,13 @@ def test_a_live_recording_re_read_from_its_log_is_judged_like_the_live_session(t
     verdicts = {o.rule.id: (o.verdict, len(o.violations)) for o in check_session(reread)}
     assert verdicts == {o.rule.id: (o.verdict, len(o.violations)) for o in check_session(live)}
     assert reread.edges is not None and reread.edges[0].t == pytest.approx(-live.frames[0].t, abs=1e-6)
+
+
+def test_a_second_session_after_the_first_ended_is_flagged_not_silently_merged() -> None:
+    """Only the first session of a recording is rebuilt: a later one (d1 on again) is named, so the rig can
+    refuse to judge it as the first one's tail."""
+    edges = [*synthetic.compliant_edges(), ContactEdge(11.95, "d1", True)]
+    summary = summarise(synthetic.session(edges=edges))
+    assert summary.restart is not None and summary.restart.t == 11.95
+    assert any(note.startswith("another session starts after this one ended") for note in summary.notes)
+    assert summarise(synthetic.session(edges=synthetic.compliant_edges())).restart is None

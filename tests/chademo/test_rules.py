@@ -9,7 +9,7 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.rules import RULES, RuleOutcome, check_session
 from rig.chademo.session import ContactEdge, DcSample, Session
-from synthetic import Signals, when
+from synthetic import Signals, both, when
 
 
 def outcome(session: Session, rule_id: str, params: ChademoParameters | None = None) -> RuleOutcome:
@@ -328,3 +328,16 @@ def test_parameters_say_which_defaults_are_unconfirmed() -> None:
         ChademoParameters(can_silence_s=-1)
     with pytest.raises(ValueError):
         ChademoParameters(bogus=1)  # type: ignore[call-arg]
+
+
+def test_a_v2h_stop_reported_by_the_0x208_sent_after_the_0x109_is_in_time() -> None:
+    """The charger's 0x208 follows its 0x109 within the cycle: the stop is seen at the 0x208 that reports it."""
+    session = synthetic.session(both(when(0, 12, 0x109, PresentCurrent=0),
+                                     when(5.0, 8.4, 0x208, PresentDischargeCurrent=20),  # 0 A from 8.456 s
+                                     when(8.0, 12, 0x102, FaultBatteryOvervoltage=1)), v2h=True)
+    outcome = next(o for o in check_session(session) if o.rule.id == "evse.stop_on_ev_request")
+    assert outcome.verdict == "pass", [v.message for v in outcome.violations]
+    late = synthetic.session(both(when(0, 12, 0x109, PresentCurrent=0),
+                                  when(5.0, 8.5, 0x208, PresentDischargeCurrent=20),  # 0 A from 8.556 s
+                                  when(8.0, 12, 0x102, FaultBatteryOvervoltage=1)), v2h=True)
+    assert "still carried 20 A" in violated(late, "evse.stop_on_ev_request", Side.EVSE)[0].message

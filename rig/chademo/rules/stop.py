@@ -10,8 +10,8 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import EVSE_STOP_BITS, SessionSummary, stop_causes
 from rig.chademo.rules.findings import Violation
-from rig.chademo.rules.timeline import (answered_within, evse_output, first_from, last_before, output_current_a,
-                                        stopped)
+from rig.chademo.rules.timeline import (answered_within, current_reports, evse_output, first_from, last_before,
+                                        output_current_a, stopped)
 from rig.chademo.session import Session, SessionFrame
 
 
@@ -25,11 +25,11 @@ def evse_stops_on_ev_request(session: Session, summary: SessionSummary,
     102.5.0 = 0, a normal stop request, k off, unplug) brings the output to the stop current
     within the limit. CAN silence is judged by its own rule."""
     violations = []
-    output = evse_output(session)
+    reports = current_reports(session)
     for cause in stop_causes(session, params):
         if cause.side is not Side.EV or cause.reasons[0].startswith("the EV's CAN frames stopped"):
             continue
-        answered, evidence = answered_within(output, cause.t, params.stop_current_within_s, stopped(session, params))
+        answered, evidence = answered_within(reports, cause.t, params.stop_current_within_s, stopped(session, params))
         if not answered and evidence is not None:
             violations.append(Violation(
                 "evse.stop_on_ev_request", Side.EVSE, cause.t + params.stop_current_within_s,
@@ -44,7 +44,7 @@ def evse_fault_stop(session: Session, summary: SessionSummary, params: ChademoPa
     same frame, and the output falls to the stop current within the stop time; when the
     contacts are recorded, d2 drops before d1."""
     violations = []
-    output = evse_output(session)
+    output, reports = evse_output(session), current_reports(session)
     for previous, frame in zip([None, *output], output):
         rose = [n for n in EVSE_STOP_BITS if frame[n] and (previous is None or not previous[n])]
         if not rose:
@@ -53,7 +53,7 @@ def evse_fault_stop(session: Session, summary: SessionSummary, params: ChademoPa
             violations.append(Violation("evse.fault_stop", Side.EVSE, frame.t,
                                         f"{', '.join(EVSE_STOP_BITS[n] for n in rose)} flagged without stop control "
                                         "(109.5.5 = 0)", (frame,)))
-        answered, evidence = answered_within(output, frame.t, params.stop_current_within_s, stopped(session, params))
+        answered, evidence = answered_within(reports, frame.t, params.stop_current_within_s, stopped(session, params))
         if not answered and evidence is not None:
             violations.append(Violation("evse.fault_stop", Side.EVSE, frame.t + params.stop_current_within_s,
                                         f"after flagging {', '.join(EVSE_STOP_BITS[n] for n in rose)} the EVSE still "

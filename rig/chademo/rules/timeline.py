@@ -84,15 +84,24 @@ def evse_output(session: Session) -> list[SessionFrame]:
     return session.of("EvseStatus")
 
 
+def current_reports(session: Session) -> list[SessionFrame]:
+    """Every frame that reports the output current, in time order: 0x109 (charge current) and 0x208
+    (V2H discharge current). A real charger sends the two at different instants of its cycle, so a stop
+    is seen at whichever frame first reports it."""
+    return sorted([*session.of("EvseStatus"), *session.of("EvseDischargeStatus")], key=lambda frame: frame.t)
+
+
 def output_current_a(session: Session, frame: SessionFrame) -> float:
-    """The current the EVSE reports at a 0x109 frame, either way: 0x109 present current (charging) or the
-    latest 0x208 present discharge current (V2H), whichever flows."""
+    """The current, either way, the EVSE reports as of ``frame`` (a 0x109 or 0x208): the larger of the latest
+    0x109 present current (charging) and the latest 0x208 present discharge current (V2H) at that instant."""
+    charge = last_before(session.of("EvseStatus"), frame.t)
     drawn = last_before(session.of("EvseDischargeStatus"), frame.t)
-    return max(frame["PresentCurrent"], drawn["PresentDischargeCurrent"] if drawn is not None else 0.0)
+    return max(charge["PresentCurrent"] if charge is not None else 0.0,
+               drawn["PresentDischargeCurrent"] if drawn is not None else 0.0)
 
 
 def stopped(session: Session, params: ChademoParameters) -> Callable[[SessionFrame], bool]:
-    """0x109 frames at which the output current, either way, counts as stopped."""
+    """Current reports (see ``current_reports``) as of which the output current, either way, counts as stopped."""
     return lambda frame: output_current_a(session, frame) <= params.stop_current_a
 
 

@@ -9,7 +9,7 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary, ev_silences, recording_gaps
 from rig.chademo.rules.findings import Violation
-from rig.chademo.rules.timeline import answered_within, evse_output, opening_recorded, output_current_a, stopped
+from rig.chademo.rules.timeline import answered_within, current_reports, evse_output, opening_recorded, output_current_a, stopped
 from rig.chademo.session import Session
 
 
@@ -73,10 +73,10 @@ def evse_stops_on_ev_silence(session: Session, summary: SessionSummary,
     """CAN silence from the EV for longer than the limit: the EVSE stops its output
     (<= stop current within the stop time after the silence limit)."""
     violations = []
-    output = evse_output(session)
+    reports = current_reports(session)
     for last, _ in ev_silences(session, params.can_silence_s):
         start = last.t + params.can_silence_s
-        answered, evidence = answered_within(output, start, params.stop_current_within_s, stopped(session, params))
+        answered, evidence = answered_within(reports, start, params.stop_current_within_s, stopped(session, params))
         if not answered and evidence is not None:
             violations.append(Violation(
                 "evse.stop_on_ev_silence", Side.EVSE, start + params.stop_current_within_s,

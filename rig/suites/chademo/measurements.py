@@ -16,7 +16,7 @@ import numpy as np
 
 from rig.chademo import messages
 from rig.chademo.messages import Side
-from rig.chademo.rules.timeline import last_before, output_current_a
+from rig.chademo.rules.timeline import current_reports, last_before, output_current_a
 from rig.chademo.session import DcSample, Session, SessionFrame
 from rig.chademo.vehicle import CYCLE_S, STOPPED_A, Recording
 from rig.results import Uncertainty
@@ -152,7 +152,7 @@ def charger_reaction(recorded: Session, recording: Recording) -> Reaction | None
     if recording.injection_action == "silence":
         sent = [f.t for f in recorded.sent_by(Side.EV) if f.t < recording.injected_at_s + 1e-9]
         start = sent[-1] if sent else start
-    reports = [(frame.t, output_current_a(recorded, frame)) for frame in recorded.of("EvseStatus")]
+    reports = [(frame.t, output_current_a(recorded, frame)) for frame in current_reports(recorded)]
     before = [amps for t, amps in reports if t <= start + 1e-9]
     untimeable = None
     if not before or before[-1] <= STOPPED_A:

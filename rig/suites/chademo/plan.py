@@ -193,14 +193,14 @@ class Plan(SuitePlan):
                                      f"no such vehicle profile: {relative}")
             self._profiles[name] = load_vehicle_profile(path)  # its own errors name its own lines
         for index, case in enumerate(self.cases):
-            overrides_discharge = any(value is not None for value in (
-                case.params.min_discharge_voltage_v, case.params.min_discharge_level_percent,
-                case.params.max_discharge_current_a))
-            if case.params.direction == "discharge" or overrides_discharge:
+            overrides = [name for name in ("min_discharge_voltage_v", "min_discharge_level_percent",
+                                           "max_discharge_current_a") if getattr(case.params, name) is not None]
+            if case.params.direction == "discharge" or overrides:
+                field = "direction" if case.params.direction == "discharge" else overrides[0]
                 for name in case.vehicles or [self.default_vehicle]:
                     if not self._profiles[name].discharge_compatible:
-                        raise InputFileError(document.path, document.line_of(("cases", index, "params")),
-                                             f"cases[{index}].params.direction",
+                        raise InputFileError(document.path, document.line_of(("cases", index, "params", field)),
+                                             f"cases[{index}].params.{field}",
                                              f"vehicle {name!r} is not discharge compatible (V2H)")
 
     def vehicle(self, name: str) -> VehicleProfile:

@@ -19,7 +19,7 @@ import tempfile
 
 import pandas as pd
 
-from rig.chademo.reconstruction import summarise
+from rig.chademo.reconstruction import SessionSummary, summarise
 from rig.chademo.rules import RuleOutcome, check_session
 from rig.chademo.session import Session
 from rig.chademo.traces import TraceFrame, write_candump_log
@@ -95,14 +95,18 @@ def session(lab: Lab, plan: Plan, case: SessionCase) -> ProcedureOutcome:
         "vehicle": profile.vehicle})
     outcome = ProcedureOutcome(m.values, {"timeline": timeline(recorded)}, plot, m.uncertainty, files=files,
                                findings=findings)
-    _require_judged(case, recording, m.reaction, outcomes, outcome)
+    _require_judged(case, recording, summary, m.reaction, outcomes, outcome)
     return outcome
 
 
-def _require_judged(case: SessionCase, recording: Recording, reaction: Reaction | None, outcomes: list[RuleOutcome],
-                    outcome: ProcedureOutcome) -> None:
-    """The case's misbehaviour happened and its rules judged; else the rig cannot decide (an error, with the
-    recording kept as evidence of why)."""
+def _require_judged(case: SessionCase, recording: Recording, summary: SessionSummary, reaction: Reaction | None,
+                    outcomes: list[RuleOutcome], outcome: ProcedureOutcome) -> None:
+    """The case's misbehaviour happened in the one session recorded and its rules judged; else the rig cannot
+    decide (an error, with the recording kept as evidence of why)."""
+    ended = summary.first("ended")
+    if summary.restart is not None and ended is not None:
+        raise CannotJudge(f"cannot judge: the recording holds a second session ({summary.restart.describe()}) after "
+                          f"the first ended at t={ended.start:.3f} s; the rules judge only the first", outcome)
     injection = case.params.injection
     if injection is not None and recording.injected_at_s is None:
         reached = ", ".join(recording.marks) or "nothing"
