@@ -1,55 +1,14 @@
-"""Benchmark: how much faster than real time the G99 protection suite runs on the simulated lab.
+"""Benchmark: the G99 protection suite's speed on the simulated lab (see suite_speed.py).
 
 The bar is the speed issue's: a median of sim_seconds / wall_seconds >= 500
-over ``--repeat`` runs (5 by default), both as recorded in results.json.
-(An earlier bar, issue 2, was 200.) Wall time covers the run up to the
-closing of its record: opening the lab, every case, the evidence, and every
-plot, the plot worker's start-up included. What comes after the record's
-times are set (rendering the report once, sealing, stopping the worker) and
-loading the plan before are in the "whole call" printed beside each run.
-Runs the suite into a temporary directory; exits 1 below the bar.
+over ``--repeat`` runs (5 by default). (An earlier bar, issue 2, was 200.)
 
     python benchmarks/protection_speed.py [--repeat 5] [--bar 500]
 """
 
-from __future__ import annotations
-
-import argparse
-import json
-import statistics
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-from rig.engine import RunRequest, run_campaign
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--bar", type=float, default=500.0)
-    args = parser.parse_args()
-    speedups = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(args.repeat):
-            out = Path(tmp) / f"run{i}"
-            called = time.perf_counter()
-            run_campaign(RunRequest([ROOT / "test_plans/g99/protection.yaml"], ROOT / "fixtures/benches/sim.yaml",
-                                    ROOT / "fixtures/duts/compliant.yaml", out))
-            called = time.perf_counter() - called
-            run = json.loads((out / "results.json").read_text())["run"]
-            speedup = run["sim_seconds"] / run["wall_seconds"]
-            speedups.append(speedup)
-            print(f"run {i + 1}: sim_seconds {run['sim_seconds']:.1f}  wall_seconds {run['wall_seconds']:.3f}  "
-                  f"speedup {speedup:.0f}x  (whole call {called:.3f} s)")
-    median = statistics.median(speedups)
-    verdict = "PASS" if median >= args.bar else "FAIL"
-    print(f"protection suite: median {median:.0f}x real time (bar {args.bar:.0f}x): {verdict}")
-    return 0 if median >= args.bar else 1
-
+from suite_speed import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(plan="test_plans/g99/protection.yaml", bar=500.0))

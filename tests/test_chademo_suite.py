@@ -63,6 +63,8 @@ def test_each_case_keeps_its_can_log_rule_table_timeline_and_plot(chademo_run):
     assert verify_run(run_dir).ok
     html = (run_dir / "report.html").read_text()
     assert all(case.id in html for case in chademo_run.recorder.results.cases)
+    assert "CHAdeMO: the charger against each vehicle" in html  # the charger x vehicle matrix
+    assert all(vehicle in html for vehicle in VEHICLES)
 
 
 def test_rig_chademo_check_judges_the_kept_recording_as_the_run_did(chademo_run):

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import PROTECTION_PLAN, ROOT
+from campaign_helpers import CHADEMO_PLAN, PROTECTION_PLAN, ROOT
 from rig.verify import verify_run
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc and signals")
@@ -45,6 +45,19 @@ def short_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = yaml.safe_load(PROTECTION_PLAN.read_text())
     data["cases"] = [case for case in data["cases"] if case["id"] in SWEEP_CASES]
     path = tmp_path_factory.mktemp("sweep") / "short.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def chademo_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two CHAdeMO sessions (a charge with a vehicle fault, a V2H discharge with one): the battery emulator, the
+    contact lines and the CAN bus are live when the signal lands."""
+    data = yaml.safe_load(CHADEMO_PLAN.read_text())
+    data["cases"] = [case for case in data["cases"]
+                     if case["id"] in ("chademo.abnormal.fault_battery_overvoltage", "chademo.v2h.fault_during_discharge")]
+    data["vehicles"] = {name: str((CHADEMO_PLAN.parent / path).resolve()) for name, path in data["vehicles"].items()}
+    path = tmp_path_factory.mktemp("sweep-chademo") / "short.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
@@ -160,3 +173,24 @@ def test_sixteen_kills_leave_records_that_verify_as_incomplete_and_one_changed_b
         assert not verify_run(o.run_dir).ok, f"{where}: a changed byte in {victim.name} went unnoticed"
         checked += 1
     assert checked >= 10, "most kills must land while the run is writing its record"
+
+
+def test_stops_and_kills_during_chademo_sessions_leave_records_that_verify(chademo_plan, tmp_path):
+    """Mid-session (vehicle plugged, contactor closed, current flowing either way) a stop still exits 1 with a
+    sealed incomplete record, and a kill leaves one that verifies as incomplete."""
+    signals = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL] * 4
+    landed: list[Outcome] = []
+    for batch in range(3):  # until 12 signals have landed inside a run
+        outcomes = _sweep(chademo_plan, tmp_path, signals, seed=20261126 + batch, afters=["record"] * len(signals),
+                          tag=f"c{batch}")
+        landed += [o for o in outcomes if o.alive and (o.run_dir / "manifest.json").exists()]
+        if len(landed) >= 12:
+            break
+    assert len(landed) >= 12, "signals must land inside sessions for the sweep to mean anything"
+    for o in landed:
+        where = f"{signal.Signals(o.signum).name} after {o.delay_s:.3f} s: exit {o.returncode}\n{o.output}"
+        report = verify_run(o.run_dir)
+        assert report.ok and not report.complete, where
+        if o.signum != signal.SIGKILL:
+            assert o.returncode == 1 and report.sealed, where
+            assert "Traceback" not in o.output and "Exception ignored" not in o.output, where
