@@ -44,6 +44,8 @@ run on a bench.
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,6 +59,9 @@ from rig.roles import CanFrame
 
 ADDRESS_KEYS = ("interface", "channel", "host", "port")
 """python-can settings that the address gives (and options may not)."""
+
+GREETING_TIMEOUT_S = 5.0
+"""How long a socketcand server has to say ``< hi >`` (a real one greets at once on connect)."""
 
 
 def bus_config(resource: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -85,6 +90,39 @@ def bus_config(resource: str, options: Mapping[str, Any] | None = None) -> dict[
     return config
 
 
+def _expect_socketcand_greeting(name: str, resource: str, host: str, port: int) -> None:
+    """Connect once and read the server's first words: a socketcand server greets with ``< hi >``.
+
+    python-can's socketcand interface waits for that greeting with no time limit, so a peer that says nothing
+    (a web server waiting for its request) would hold the run forever, deaf to Ctrl-C. This probe waits at most
+    GREETING_TIMEOUT_S, in short reads that let a stop request through, and names what answered instead.
+    """
+    operation = f"open {resource}"
+    try:
+        probe = socket.create_connection((host, port), timeout=GREETING_TIMEOUT_S)
+    except OSError as err:
+        raise InstrumentError(name, operation, f"cannot connect: {err}") from None
+    received = b""
+    deadline = time.monotonic() + GREETING_TIMEOUT_S
+    with probe:
+        probe.settimeout(0.1)
+        while b">" not in received and len(received) < 256 and time.monotonic() < deadline:
+            stop.checkpoint()
+            try:
+                chunk = probe.recv(256)
+            except TimeoutError:
+                continue
+            except OSError as err:
+                raise InstrumentError(name, operation, f"connection failed: {err}") from None
+            if not chunk:
+                break
+            received += chunk
+    words = received.decode("ascii", "replace").strip()
+    if words != "< hi >":
+        said = f"it said {words[:60]!r}" if words else f"it said nothing within {GREETING_TIMEOUT_S:g} s"
+        raise InstrumentError(name, operation, f"not a socketcand server (one greets with '< hi >'): {said}")
+
+
 class PythonCanBus:
     """A CAN channel through python-can (``CanInterface``); see the module docstring for address and options."""
 
@@ -102,6 +140,8 @@ class PythonCanBus:
             self.config = bus_config(resource, options)
         except ValueError as err:
             raise InstrumentError(name, f"open {resource}", str(err)) from None
+        if self.config["interface"] == "socketcand":
+            _expect_socketcand_greeting(name, resource, self.config["host"], self.config["port"])
         try:
             self._bus = can.Bus(**self.config)
         except (can.CanError, OSError, ValueError, TypeError, NotImplementedError, ImportError) as err:

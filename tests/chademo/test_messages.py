@@ -103,9 +103,9 @@ def test_every_chademo_frame_of_the_shared_traces_decodes(shared_traces: dict[st
                 decode(frame.frame_id, frame.data)
 
 
-@pytest.mark.parametrize("bit, name", enumerate(["FaultBatteryOvervoltage", "FaultBatteryUndervoltage",
+@pytest.mark.parametrize("bit, name", list(enumerate(["FaultBatteryOvervoltage", "FaultBatteryUndervoltage",
                                                  "FaultCurrentDeviation", "FaultHighBatteryTemperature",
-                                                 "FaultVoltageDeviation"]))
+                                                 "FaultVoltageDeviation"])))
 def test_fault_bits_of_0x102_byte_4(bit: int, name: str) -> None:
     data = encode("EvChargeStatus", {name: 1})
     assert data == bytes([0, 0, 0, 0, 1 << bit, 0, 0, 0])

@@ -3,6 +3,8 @@ and a bench with ``vehicle: {driver: python_can, address: sim}`` opened by the e
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +77,60 @@ def test_malformed_addresses_and_options_that_repeat_the_address_are_refused_nam
 def test_an_interface_python_can_cannot_open_is_an_instrument_error() -> None:
     with pytest.raises(InstrumentError, match="python-can cannot open it"):
         PythonCanBus("nosuchinterface://0", name="vehicle")
+
+
+@pytest.fixture
+def peer() -> Iterator[tuple[socket.socket, list[bytes]]]:
+    """A loopback TCP peer that is not socketcand: it sends whatever the test puts in the list on each accept."""
+    server = socket.create_server(("127.0.0.1", 0))
+    say: list[bytes] = []
+    connections: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            connections.append(conn)
+            for words in say:
+                conn.sendall(words)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server, say
+    server.close()
+    for conn in connections:
+        conn.close()
+
+
+def _socketcand_at(server: socket.socket) -> str:
+    return f"socketcand://127.0.0.1:{server.getsockname()[1]}/vcan0"
+
+
+def test_a_peer_that_never_greets_is_refused_in_bounded_time_not_waited_for_forever(peer, monkeypatch) -> None:
+    """python-can waits for socketcand's '< hi >' without limit: a silent peer (a web server) would hang the run."""
+    monkeypatch.setattr("drivers.vehicle.python_can_bus.GREETING_TIMEOUT_S", 0.3)
+    server, _ = peer
+    with pytest.raises(InstrumentError, match="not a socketcand server.*said nothing within 0.3 s"):
+        PythonCanBus(_socketcand_at(server), name="vehicle")
+
+
+def test_a_peer_that_answers_something_else_is_named_in_the_refusal(peer) -> None:
+    server, say = peer
+    say.append(b"HTTP/1.0 400 Bad request\r\n\r\n")
+    with pytest.raises(InstrumentError, match="not a socketcand server.*HTTP/1.0 400"):
+        PythonCanBus(_socketcand_at(server), name="vehicle")
+
+
+def test_a_stop_request_ends_the_wait_for_a_greeting(peer) -> None:
+    server, _ = peer
+    stop.request("SIGTERM")
+    try:
+        with pytest.raises(stop.StopRequested):
+            PythonCanBus(_socketcand_at(server), name="vehicle")
+    finally:
+        stop.reset()
 
 
 def test_the_driver_is_registered_as_python_can() -> None:
