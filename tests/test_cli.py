@@ -67,7 +67,7 @@ def test_run_exit_codes_and_list(tmp_path):
     one_case = _plan_with(tmp_path, "", "", "plan.yaml")
     ok = rig("run", str(one_case), "--out", str(tmp_path / "ok"))
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "22 pass" in ok.stdout and "COMPLETE" in ok.stdout
+    assert "38 pass" in ok.stdout and "COMPLETE" in ok.stdout
     bad = rig("run", str(one_case), "--dut", str(ROOT / "fixtures/duts/uv-low.yaml"), "--out", str(tmp_path / "bad"))
     assert bad.returncode == 1
     listed = rig("list")
@@ -103,7 +103,7 @@ def test_ctrl_c_during_rig_run_leaves_an_incomplete_record_that_verifies(tmp_pat
     assert "Traceback" not in rest
     results = json.loads((out / "results.json").read_text())
     assert results["run"]["status"] == "incomplete"
-    assert 2 <= len(results["cases"]) < 48
+    assert 2 <= len(results["cases"]) < 69
     assert verify_run(out).ok
 
 
@@ -153,7 +153,7 @@ def test_pytest_on_the_plans_folder_runs_each_case_once(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "test_plans"), "-q", "-p", "no:cacheprovider",
                              "--rig-out", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout
-    assert "48 passed, 48 deselected" in result.stdout  # the campaign lists the same two plans
+    assert "69 passed, 69 deselected" in result.stdout  # the campaign lists the same four plans
 
 
 def test_bench_without_a_role_the_plan_needs_is_refused_before_anything_opens(tmp_path):

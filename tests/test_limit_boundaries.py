@@ -39,7 +39,7 @@ class Variant:
 
 
 def _cases(stage: str, procedure: str) -> list[dict]:
-    return [c for c in PLAN["cases"] if c["setting"]["stage"] == stage and c["procedure"] == procedure]
+    return [c for c in PLAN["cases"] if c["setting"].get("stage") == stage and c["procedure"] == procedure]
 
 
 def _stage(name: str) -> dict:
@@ -72,7 +72,8 @@ def _no_trip_verdicts(stage: dict, threshold: float, delay: float, period: float
 
 def _variants() -> list[Variant]:
     variants = []
-    for stage_name in {c["setting"]["stage"] for c in PLAN["cases"]}:
+    # RoCoF stages are judged on ramps at several rates: their boundaries are fixtures/duts/rocof-*.yaml
+    for stage_name in {c["setting"]["stage"] for c in PLAN["cases"] if c.get("quantity") in ("voltage", "frequency")}:
         stage = _stage(stage_name)
         method = PROFILE["measurement"][stage["quantity"]]
         period = method["evaluation_period_s"]
@@ -136,5 +137,5 @@ def test_just_inside_passes_and_just_outside_fails(tmp_path, variant, seed):
 
 def test_every_limit_of_every_stage_has_a_variant_on_each_side():
     names = [v.name for v in _variants()]
-    stages = {c["setting"]["stage"] for c in PLAN["cases"]}
+    stages = {c["setting"]["stage"] for c in PLAN["cases"] if c.get("quantity") in ("voltage", "frequency")}
     assert len(names) == 8 * len(stages)

@@ -32,8 +32,26 @@ def test_suite_covers_every_stage_and_every_reference_no_trip_point(compliant_ru
     ids = {c.id for c in cases}
     for stage in STAGES:
         assert f"g99.{stage}.trip_value" in ids and f"g99.{stage}.trip_time" in ids
-    no_trip = {(c.id.split(".")[1], c.params["level"], c.params["hold_s"]) for c in cases if c.procedure == "no_trip"}
+    no_trip = {(c.id.split(".")[1], c.params["level"], c.params["hold_s"]) for c in cases
+               if c.procedure == "no_trip" and c.params.get("ramps") is None}
     assert no_trip == REFERENCE_NO_TRIP_POINTS
+
+
+def test_rocof_is_judged_on_the_reference_stability_ramps_and_beyond_the_setting_both_ways(compliant_run):
+    """shared/reference/g99.md: 49 -> 51 Hz at +0.95 Hz/s and back at -0.95 Hz/s must not trip; ramps beyond
+    1 Hz/s must, no sooner than the 0.5 s delay."""
+    cases = {c.id: c for c in compliant_run.recorder.results.cases if c.id.startswith("g99.rocof.")}
+    stability = [c for c in cases.values() if c.procedure == "no_trip"]
+    assert {tuple(r["to"] for r in c.params["ramps"]) for c in stability} == {(49.0, 51.0, 50.0), (51.0, 49.0, 50.0)}
+    assert all(r["rate_per_s"] == 0.95 for c in stability for r in c.params["ramps"])
+    timed = [c.params["ramps"][c.params["timed_from"]] for c in cases.values() if c.procedure == "trip_time"]
+    rising = sorted(r["rate_per_s"] for r in timed if r["to"] > 50.0)
+    falling = sorted(r["rate_per_s"] for r in timed if r["to"] < 50.0)
+    assert rising[0] == falling[0] == 1.05 and rising[-1] >= 3.0
+    for case in cases.values():
+        if case.procedure == "trip_time":
+            assert case.limits["trip_time_s"].min == 0.5
+            assert 0.5 < case.measured["trip_time_s"] < 1.0
 
 
 def test_results_json_holds_the_contract(compliant_run):
@@ -61,6 +79,15 @@ def test_evidence_verifies_and_report_shows_every_case(compliant_run):
         assert case.plot.kind == ("g99.staircase" if case.procedure == "trip_value" else "g99.trip_time")
 
 
+def _origin_s(params: dict, nominal_hz: float = 50.0) -> float:
+    """When a ramp program's timed leg starts, from the trigger (0 for a step), worked out independently here."""
+    at, origin = nominal_hz, 0.0
+    for ramp in (params.get("ramps") or [])[:params.get("timed_from", 0)]:
+        origin += abs(ramp["to"] - at) / ramp["rate_per_s"] + ramp.get("hold_s", 0.0)
+        at = ramp["to"]
+    return origin
+
+
 def test_measured_trip_time_is_within_1ms_of_the_true_trip_instant(compliant_run):
     """The simulated charger's own record of when its output opened is the truth."""
     sim = compliant_run.bench.sim
@@ -73,10 +100,10 @@ def test_measured_trip_time_is_within_1ms_of_the_true_trip_instant(compliant_run
         start, end = case.sim_started_s, case.sim_finished_s
         trigger = next(t for t in triggers if start <= t <= end)
         trip = next(t for t in trips if trigger <= t.opened_s <= end)
-        true_trip_time = trip.opened_s - trigger
+        true_trip_time = trip.opened_s - (trigger + _origin_s(case.params))
         assert abs(case.measured["trip_time_s"] - true_trip_time) < 1e-3, case.id
         checked += 1
-    assert checked == len(STAGES)
+    assert checked == len(STAGES) + 5  # and five RoCoF ramps
 
 
 def _profiles() -> list:
@@ -101,7 +128,7 @@ def _cases_at_risk(profile: Path, expected: dict[str, str]) -> list[str]:
     everything = any(mine.get(key) != good.get(key) for key in ("measurement", "disconnection_time_s",
                                                                   "current_noise_a", "reconnection",
                                                                   "operating_point"))
-    return [c["id"] for c in plan if c["id"] in expected or c["setting"]["stage"] in changed
+    return [c["id"] for c in plan if c["id"] in expected or c["setting"].get("stage") in changed
             or (everything and c["procedure"] != "trip_value")]
 
 

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rig.sim.dut_profile import DRAWN_RATE_ERROR_PPM, DutProfile, MeasurementMethod, ProtectionStage
+from rig.sim.frequency_response import operating_power_w
 from rig.sim.predicates import Bound, EvaluationGrid, first_instant_all, first_instant_any_fails
-from rig.sim.signal import PiecewiseLinear
+from rig.sim.signal import PiecewiseLinear, WindowedSlope
 
 
 @dataclass(frozen=True)
@@ -152,20 +153,26 @@ class SimulatedCharger:
     # -- construction helpers -----------------------------------------------------
 
     @staticmethod
-    def _bound(signal: PiecewiseLinear, method: MeasurementMethod, op, threshold: float) -> Bound:
+    def _bound(signal: PiecewiseLinear | WindowedSlope, method: MeasurementMethod, op, threshold: float) -> Bound:
         return Bound(signal, op, threshold, method.latency_s, 1.0 + method.gain_error, method.offset)
 
     def _stage_state(self, stage: ProtectionStage) -> _StageState:
         method = getattr(self.profile.measurement, stage.quantity)
-        signal = self._voltage if stage.quantity == "voltage" else self._frequency
+        signal: PiecewiseLinear | WindowedSlope
+        if stage.quantity == "rocof":
+            signal = WindowedSlope(self._frequency, method.window_s)
+        else:
+            signal = self._voltage if stage.quantity == "voltage" else self._frequency
         op = ">=" if stage.direction == "over" else "<="
         return _StageState(stage, self._bound(signal, method, op, stage.threshold),
                            self.evaluation_grid(stage.quantity), self.clock.lab_seconds(stage.delay_s))
 
     def evaluation_grid(self, quantity: str) -> EvaluationGrid:
-        """The lab-time instants at which the stages on ``quantity`` (voltage, frequency) are evaluated."""
+        """The lab-time instants at which the stages on ``quantity`` (voltage, frequency, rocof) are evaluated
+        (RoCoF on the frequency measurement's phase: it is computed from that measurement)."""
         method = getattr(self.profile.measurement, quantity)
-        return self.clock.grid(method.evaluation_period_s, getattr(self.clock, f"{quantity}_phase"))
+        phase = "frequency" if quantity == "rocof" else quantity
+        return self.clock.grid(method.evaluation_period_s, getattr(self.clock, f"{phase}_phase"))
 
     # -- supply events (the grid simulator's output relay) ----------------------------
 
@@ -273,10 +280,13 @@ class SimulatedCharger:
 
     def export_power_w(self, times: np.ndarray) -> np.ndarray:
         """AC power exported at each instant (W; negative imports): a vehicle session's, else the operating
-        point's while connected (the G99 behaviour: it exports once its reconnection timer has run)."""
+        point's while connected (the G99 behaviour: it exports once its reconnection timer has run), as its
+        frequency response makes it follow the grid frequency (``rig.sim.frequency_response``; none by default)."""
         session = self.session_active.sample(times) > 0.5
         p_session = self.session_power.sample(times)
-        p_connected = np.where(self.conduction.mask(times), self.profile.operating_point.export_power_w, 0.0)
+        p_operating = operating_power_w(self.profile.frequency_response, self.profile.operating_point.export_power_w,
+                                        self._frequency, self.profile.rating.nominal_frequency_hz, times)
+        p_connected = np.where(self.conduction.mask(times), p_operating, 0.0)
         return np.where(session, p_session, p_connected)
 
     def current_rms(self, times: np.ndarray, voltage_rms: np.ndarray) -> np.ndarray:
@@ -303,7 +313,8 @@ class SimulatedCharger:
 
     def overcurrent_bounds(self, limit_a: float) -> list[Bound] | None:
         """While conducting, the output current exceeds ``limit_a`` exactly when these bounds on the
-        terminal voltage hold (current min(P / v, rating) above 1 V); None if it never can."""
+        terminal voltage hold (current min(P / v, rating) above 1 V); None if it never can. P is the operating
+        point's: a frequency response only lowers it, so with one the bounds are necessary, not sufficient."""
         p = abs(self.profile.operating_point.export_power_w)
         if p <= 0.0 or self.profile.rating.current_a <= limit_a:
             return None

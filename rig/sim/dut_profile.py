@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rig.dut import Identity
 from rig.sim.chademo_settings import ChademoEvseSettings
+from rig.sim.frequency_response import FrequencyResponse
+from rig.sim.waveform import Waveform
 from rig.yaml_source import LocatedValueError, load_model
 
 DRAWN_RATE_ERROR_PPM = 100.0
@@ -44,16 +46,27 @@ class MeasurementMethod(Strict):
     offset: float = 0.0
 
 
+class RocofMethod(MeasurementMethod):
+    """How the charger's loss-of-mains protection sees the rate of change of frequency: the change of its
+    measured frequency over a sliding window, divided by the window (a frequency step of x Hz reads as
+    x / window_s Hz/s for one window). It evaluates on the frequency measurement's evaluation phase."""
+
+    window_s: float = Field(gt=0, description="The df/dt window: the longer, the slower and steadier.")
+
+
 class Measurement(Strict):
     voltage: MeasurementMethod
     frequency: MeasurementMethod
+    rocof: RocofMethod | None = Field(None, description="Needed by a `rocof` protection stage.")
 
 
 class ProtectionStage(Strict):
     """One definite-time interface protection stage."""
 
     name: str
-    quantity: Literal["voltage", "frequency"]
+    quantity: Literal["voltage", "frequency", "rocof"] = Field(
+        description="rocof: the measured rate of change of frequency (Hz/s; over a positive threshold for rising "
+                    "frequency, under a negative one for falling)")
     direction: Literal["over", "under"]
     threshold: float
     delay_s: float = Field(ge=0)
@@ -97,8 +110,13 @@ class DutProfile(Strict):
     reconnection: Reconnection
     clock: Clock = Clock()  # omitted: the rate error is drawn from the seed
     current_noise_a: float = Field(0.0, ge=0, description="Rms noise on the current the lab's instruments see.")
+    waveform: Waveform = Field(default_factory=Waveform,
+                               description="Harmonics, DC offset and displacement of its current "
+                                           "(rig.sim.waveform); omitted, a pure sine in phase.")
     chademo: ChademoEvseSettings = Field(default_factory=lambda: ChademoEvseSettings(),
                                          description="Its CHAdeMO side (timings, capabilities, defects).")
+    frequency_response: FrequencyResponse | None = Field(
+        None, description="How its export follows the grid frequency (LFSM-O, reduced frequency); omitted: it does not.")
     exercises: list[str] = Field(
         default_factory=list,
         description="The suites (rig.suites.REGISTRY names) the rig's own tests run this profile against, with the "
@@ -125,6 +143,14 @@ class DutProfile(Strict):
                 raise LocatedValueError(("protection", index, "name"),
                                         f"protection stage names must be unique: {stage.name!r} is used twice")
             seen.add(stage.name)
+        return self
+
+    @model_validator(mode="after")
+    def _rocof_stages_have_a_rocof_measurement(self) -> "DutProfile":
+        for index, stage in enumerate(self.protection):
+            if stage.quantity == "rocof" and self.measurement.rocof is None:
+                raise LocatedValueError(("protection", index, "quantity"),
+                                        "a rocof stage needs measurement.rocof (its window, latency and period)")
         return self
 
     @model_validator(mode="after")

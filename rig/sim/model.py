@@ -148,6 +148,8 @@ class LabModel:
         # Exporting current is in antiphase with the voltage (load reference frame).
         sign = np.where(self.charger.exports_at(times), -1.0, 1.0)
         i = sign * np.sqrt(2.0) * i_rms * wave
+        if self.profile.waveform.distorts:  # harmonics, DC, displacement (rig.sim.waveform); a pure sine keeps i
+            i = sign * self.profile.waveform.current(theta, i_rms)
         noise = self.profile.current_noise_a
         if noise > 0:
             i += rng.normal(0.0, noise, times.shape)

@@ -149,3 +149,41 @@ class PiecewiseLinear:
         if t1 == t0:
             return self._v[i] if left else self._v[i + 1]
         return self._v[i] + (self._v[i + 1] - self._v[i]) * (t - t0) / (t1 - t0)
+
+
+class WindowedSlope:
+    """The slope of a signal over a sliding window, (x(t) - x(t - window)) / window, read live from it.
+
+    What a RoCoF relay computes from its frequency measurement. The difference
+    of a piecewise-linear signal and its delayed copy is itself piecewise
+    linear, with breakpoints at the signal's own and at those delayed by the
+    window, so the charger model solves its threshold crossings in closed
+    form as for any other quantity. It is a view: the signal may still be
+    programmed after it is made.
+    """
+
+    def __init__(self, signal: PiecewiseLinear, window_s: float) -> None:
+        if not window_s > 0.0:
+            raise ValueError(f"a window must be positive, got {window_s!r}")
+        self.signal = signal
+        self.window_s = window_s
+
+    def at(self, t: float) -> float:
+        return (self.signal.at(t) - self.signal.at(t - self.window_s)) / self.window_s
+
+    def sample(self, times: np.ndarray) -> np.ndarray:
+        times = np.asarray(times, dtype=float)
+        return (self.signal.sample(times) - self.signal.sample(times - self.window_s)) / self.window_s
+
+    def segments(self, t_start: float, t_end: float) -> list[Segment]:
+        """The linear pieces covering [t_start, t_end]: cut at the signal's breakpoints and at those a window later."""
+        w = self.window_s
+        cuts = {t_start, t_end}
+        cuts.update(s.t0 for s in self.signal.segments(t_start, t_end))
+        cuts.update(s.t0 + w for s in self.signal.segments(t_start - w, t_end - w))
+        edges = sorted(c for c in cuts if t_start <= c <= t_end)
+        return [Segment(a, b, self.at(a), self._left_limit(b)) for a, b in zip(edges, edges[1:]) if b > a]
+
+    def _left_limit(self, t: float) -> float:
+        w = self.window_s
+        return (self.signal._left_limit(t) - self.signal._left_limit(t - w)) / w

@@ -17,7 +17,9 @@ if TYPE_CHECKING:  # the plot worker imports suite drawing modules through this 
 
 REGISTRY: dict[str, str] = {
     "g99.protection": "rig.suites.g99.suite",
+    "g99.power_quality": "rig.suites.g99_power_quality.suite",
     "chademo": "rig.suites.chademo.suite",
+    "g99.frequency_response": "rig.suites.g99_frequency_response.suite",
 }
 """Suite name -> the module whose ``SUITE`` it is."""
 

@@ -18,6 +18,17 @@ def compliant() -> DutProfile:
     return load_dut_profile(DUTS / "compliant.yaml")
 
 
+def without_rocof(profile: DutProfile) -> DutProfile:
+    """The profile with its RoCoF stages removed: for tests of the voltage and frequency stages that ramp the
+    frequency faster than the RoCoF setting (which would rightly trip first)."""
+    return profile.model_copy(update={"protection": [s for s in profile.protection if s.quantity != "rocof"]})
+
+
+@pytest.fixture(scope="module")
+def compliant_without_rocof(compliant: DutProfile) -> DutProfile:
+    return without_rocof(compliant)
+
+
 @pytest.fixture(scope="module")
 def rm() -> Iterator[pyvisa.ResourceManager]:
     manager = pyvisa.ResourceManager("@py")

@@ -26,9 +26,10 @@ def compliant() -> DutProfile:
 
 
 @pytest.fixture
-def model(compliant: DutProfile) -> LabModel:
-    """The grid on (relay closed, output on) at 230 V / 50 Hz from t = 0 and the charger connected by 21 s."""
-    m = LabModel(compliant, seed=1, clock=ALIGNED_CLOCK)
+def model(compliant_without_rocof: DutProfile) -> LabModel:
+    """The grid on (relay closed, output on) at 230 V / 50 Hz from t = 0 and the charger connected by 21 s
+    (without its RoCoF stages: these tests ramp the frequency at the RoCoF setting and faster)."""
+    m = LabModel(compliant_without_rocof, seed=1, clock=ALIGNED_CLOCK)
     m.grid.set_voltage(0.0, 230.0)
     m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
@@ -299,8 +300,8 @@ def history(m: LabModel) -> tuple[list[TripEvent], list[list[float | None]]]:
     return m.charger.trips, m.charger.conduction.intervals
 
 
-def test_the_disturbance_sequence_gives_the_expected_events(compliant: DutProfile) -> None:
-    m = disturbance_sequence(compliant)
+def test_the_disturbance_sequence_gives_the_expected_events(compliant_without_rocof: DutProfile) -> None:
+    m = disturbance_sequence(compliant_without_rocof)
     m.advance_to(90.0)
     trips, intervals = history(m)
     assert trips == [
@@ -417,3 +418,52 @@ def test_a_limit_above_the_rating_costs_no_solving(compliant: DutProfile, monkey
     monkeypatch.setattr(m.charger, "next_event_time", lambda t: pytest.fail("peeked without need"))
     m.advance_to(200.0)
     assert m.grid.output_on and m.charger.connected
+
+
+# -- RoCoF (loss of mains): the windowed df/dt of the frequency measurement -------------------------
+
+
+def _ramp_frequency(m: LabModel, start_s: float, rate_hz_per_s: float, to_hz: float) -> None:
+    m.grid.frequency_slew_per_s = abs(rate_hz_per_s)
+    m.grid.set_frequency(start_s, to_hz)
+    m.grid.frequency_slew_per_s = None
+
+
+def _connected(profile: DutProfile) -> LabModel:
+    m = LabModel(profile, seed=1, clock=ALIGNED_CLOCK)
+    m.grid.set_voltage(0.0, 230.0)
+    m.grid.set_relay(0.0, True)
+    m.grid.set_output(0.0, True)
+    m.advance_to(21.0)
+    return m
+
+
+def test_a_ramp_just_below_the_rocof_setting_never_trips(compliant: DutProfile) -> None:
+    m = _connected(compliant)
+    _ramp_frequency(m, 22.0, 0.95, 51.0)  # 1.05 s at 0.95 Hz/s
+    _ramp_frequency(m, 25.0, 0.95, 49.0)
+    m.advance_to(35.0)
+    assert m.charger.trips == []
+
+
+def test_a_ramp_beyond_the_setting_trips_rocof_after_window_plus_delay(compliant: DutProfile) -> None:
+    """At 2 Hz/s the 0.2 s window reads 1 Hz/s 0.1 s into the ramp (seen at the next 20 ms evaluation, 22.1 s);
+    the stage operates 0.5 s later and the relay opens 20 ms after that."""
+    m = _connected(compliant)
+    _ramp_frequency(m, 22.0, 2.0, 51.5)
+    m.advance_to(30.0)
+    (trip,) = m.charger.trips
+    assert trip.stage == "RoCoF rise"
+    assert trip.operated_s == pytest.approx(22.6, abs=1e-9)
+    assert trip.opened_s == pytest.approx(22.62, abs=1e-9)
+
+
+def test_a_frequency_step_reads_as_a_rocof_for_one_window_only(compliant: DutProfile) -> None:
+    """A 1 Hz step is 5 Hz/s for the 0.2 s window: it picks RoCoF fall up, which drops out before its 0.5 s."""
+    m = _connected(compliant)
+    m.grid.set_frequency(22.0, 49.0)
+    m.advance_to(22.1)
+    assert pickup_of(m.charger, "RoCoF fall") is not None
+    m.advance_to(30.0)
+    assert m.charger.trips == []
+    assert pickup_of(m.charger, "RoCoF fall") is None

@@ -238,3 +238,22 @@ def test_a_step_before_the_first_breakpoint() -> None:
     s = PiecewiseLinear(1.0, 230.0)
     s.step(0.5, 250.0)
     assert s.at(0.75) == 250.0
+
+
+def test_windowed_slope_of_a_ramp_and_a_step() -> None:
+    """(x(t) - x(t - w)) / w: a ramp's slope once the window is inside it, linear while it fills; a step reads as
+    step / w for one window. Its pieces break at the signal's breakpoints and at those a window later."""
+    from rig.sim.signal import WindowedSlope
+
+    f = PiecewiseLinear(0.0, 50.0)
+    f.ramp(10.0, 12.0, 50.0, 52.0)  # 1 Hz/s for 2 s
+    f.step(20.0, 51.0)
+    slope = WindowedSlope(f, 0.5)
+    assert slope.at(9.9) == 0.0
+    assert slope.at(10.25) == pytest.approx(0.5)  # half the window on the ramp
+    assert slope.at(11.0) == pytest.approx(1.0)
+    assert slope.at(12.25) == pytest.approx(0.5)
+    assert slope.at(20.0) == pytest.approx(-2.0) and slope.at(20.49) == pytest.approx(-2.0)
+    assert slope.at(20.5) == 0.0
+    assert [s.t0 for s in slope.segments(9.0, 21.0)] == [9.0, 10.0, 10.5, 12.0, 12.5, 20.0, 20.5]
+    assert np.allclose(slope.sample(np.array([10.25, 11.0, 20.2])), [0.5, 1.0, -2.0])

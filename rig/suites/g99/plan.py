@@ -11,12 +11,16 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
+from rig.results import Limit
 from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
 from rig.yaml_source import LocatedValueError
 
-Quantity = Literal["voltage", "frequency"]
-UNITS = {"voltage": "V", "frequency": "Hz"}
-ENVELOPE_QUANTITY = {"voltage": "ac_voltage_v", "frequency": "ac_frequency_hz"}
+Quantity = Literal["voltage", "frequency", "rocof"]
+UNITS = {"voltage": "V", "frequency": "Hz", "rocof": "Hz/s"}
+GRID_QUANTITY = {"voltage": "voltage", "frequency": "frequency", "rocof": "frequency"}
+"""The grid quantity a case drives: a RoCoF stage is tested by ramping the frequency."""
+ENVELOPE_QUANTITY = {"voltage": "ac_voltage_v", "frequency": "ac_frequency_hz", "rocof": "ac_frequency_hz"}
+SETTING_UNIT = {"voltage": "v", "frequency": "hz", "rocof": "hz_per_s"}
 
 
 class GridNominal(Strict):
@@ -91,18 +95,67 @@ class TripValueParams(Strict):
 
 
 
-class DisturbanceParams(CaptureParams):
-    level: float = Field(description="The grid steps from nominal to this level at t = 0.")
-    hold_s: float = Field(gt=0, description="How long the level is held before returning to nominal.")
+class Ramp(Strict):
+    """One leg of a ramp program: from where the last leg ended, ramp to ``to`` at ``rate_per_s``, then hold."""
 
-    def levels(self) -> list[float]:
-        return [self.level]
+    to: float
+    rate_per_s: float = Field(gt=0, description="Magnitude of the slope (V/s or Hz/s).")
+    hold_s: float = Field(0.0, ge=0, description="Held at ``to`` after the ramp.")
+
+
+class DisturbanceParams(CaptureParams):
+    """What the grid simulator does from its trigger (t = 0): a step to ``level`` held ``hold_s``, or a
+    ``ramps`` program from nominal (RoCoF), then back to nominal. A trip is timed from the start of the
+    ``timed_from`` leg (0: the trigger)."""
+
+    level: float | None = Field(None, description="The grid steps from nominal to this level at t = 0.")
+    hold_s: float | None = Field(None, gt=0, description="How long the level is held before returning to nominal.")
+    ramps: list[Ramp] | None = Field(None, min_length=1, description="Ramp legs from nominal, in order.")
+    timed_from: int = Field(0, ge=0, description="The ramp leg whose start is the trip time's origin.")
 
     @model_validator(mode="after")
-    def _capture_covers_the_hold(self) -> "DisturbanceParams":
-        if self.post_s < self.hold_s:
+    def _a_step_or_ramps(self) -> "DisturbanceParams":
+        if self.ramps is None:
+            if self.level is None or self.hold_s is None:
+                raise LocatedValueError(("level",), "a disturbance is a step (level and hold_s) or ramps")
+            if self.timed_from:
+                raise LocatedValueError(("timed_from",), "only a ramp program has legs to time from")
+        else:
+            if self.level is not None or self.hold_s is not None:
+                raise LocatedValueError(("ramps",), "a disturbance is a step (level and hold_s) or ramps, not both")
+            if self.timed_from >= len(self.ramps):
+                raise LocatedValueError(("timed_from",), f"there are {len(self.ramps)} ramp legs (0 to "
+                                                         f"{len(self.ramps) - 1})")
+        if self.ramps is None and self.hold_s is not None and self.post_s < self.hold_s:
             raise LocatedValueError(("post_s",), f"the capture must cover the hold: post_s >= hold_s ({self.hold_s:g} s)")
         return self
+
+    def legs(self, nominal: float) -> list[tuple[float, float, float]]:
+        """(duration, start, end) of each piece, from nominal: the step's hold, or each ramp and its hold."""
+        if self.ramps is None:
+            assert self.level is not None and self.hold_s is not None
+            return [(self.hold_s, self.level, self.level)]
+        pieces, at = [], nominal
+        for ramp in self.ramps:
+            pieces.append((abs(ramp.to - at) / ramp.rate_per_s, at, ramp.to))
+            if ramp.hold_s > 0:
+                pieces.append((ramp.hold_s, ramp.to, ramp.to))
+            at = ramp.to
+        return pieces
+
+    def duration_s(self, nominal: float) -> float:
+        """How long the disturbance lasts, from ``nominal``."""
+        return sum(duration for duration, _, _ in self.legs(nominal))
+
+    def origin_s(self, nominal: float) -> float:
+        """When the timed leg starts, from the trigger."""
+        if self.ramps is None:
+            return 0.0
+        total, at = 0.0, nominal
+        for ramp in self.ramps[:self.timed_from]:
+            total += abs(ramp.to - at) / ramp.rate_per_s + ramp.hold_s
+            at = ramp.to
+        return total
 
 
 class TripTimeParams(DisturbanceParams):
@@ -138,13 +191,18 @@ class CaseBase(SuiteCase):
     def nominal(self, plan: SuitePlan) -> float:
         """The nominal value of the case's quantity."""
         assert isinstance(plan, Plan)
-        return plan.grid.voltage_v if self.quantity == "voltage" else plan.grid.frequency_hz
+        return plan.grid.voltage_v if self.grid_quantity == "voltage" else plan.grid.frequency_hz
 
     def setting_record(self) -> dict[str, float | str]:
-        """The judged setting, its threshold named with its unit (``threshold_v`` / ``threshold_hz``)."""
-        unit = "v" if self.quantity == "voltage" else "hz"
-        return {"stage": self.setting.stage, f"threshold_{unit}": self.setting.threshold,
+        """The judged setting, its threshold named with its unit (``threshold_v``, ``threshold_hz``,
+        ``threshold_hz_per_s``)."""
+        return {"stage": self.setting.stage, f"threshold_{SETTING_UNIT[self.quantity]}": self.setting.threshold,
                 "delay_s": self.setting.delay_s}
+
+    @property
+    def grid_quantity(self) -> str:
+        """The grid quantity the case drives (``voltage`` or ``frequency``)."""
+        return GRID_QUANTITY[self.quantity]
 
     def _envelope_quantity(self) -> str:
         return ENVELOPE_QUANTITY[self.quantity]
@@ -207,12 +265,132 @@ class NoTripCase(CaseBase):
 
 
 def _disturbance_changes(case: TripTimeCase | NoTripCase, plan: SuitePlan) -> list[SetpointChange]:
-    """A list-mode step from nominal to the level and, after the hold, a step back."""
-    q, nominal, level = case._envelope_quantity(), case.nominal(plan), case.params.level
-    return [SetpointChange(q, nominal, level, "step"), SetpointChange(q, level, nominal, "step")]
+    """The list program's pieces from nominal (a step, or ramps at their rates), and the step back."""
+    q, nominal = case._envelope_quantity(), case.nominal(plan)
+    changes, at = [], nominal
+    for duration, start, end in case.params.legs(nominal):
+        if start != at:
+            changes.append(SetpointChange(q, at, start, "step"))
+        if end != start:
+            changes.append(SetpointChange(q, start, end, "ramp", duration))
+        at = end
+    if at != nominal:
+        changes.append(SetpointChange(q, at, nominal, "step"))
+    return changes
 
 
-AnyCase = Union[TripValueCase, TripTimeCase, NoTripCase]
+class GridPoint(Strict):
+    """A grid condition: the quantities given, the others at nominal."""
+
+    voltage_v: float | None = Field(None, gt=0)
+    frequency_hz: float | None = Field(None, gt=0)
+
+    def values(self, plan: "Plan") -> tuple[float, float]:
+        return (plan.grid.voltage_v if self.voltage_v is None else self.voltage_v,
+                plan.grid.frequency_hz if self.frequency_hz is None else self.frequency_hz)
+
+
+class ReconnectionSetting(Strict):
+    """The declared reconnection rule the case judges."""
+
+    delay_s: float = Field(ge=0, description="Voltage and frequency inside the window this long before it reconnects.")
+
+
+class ReconnectionParams(CaptureParams):
+    """Trip the DUT, optionally hold the grid just outside its reconnection window, then restore nominal (the
+    digitizer's trigger) and time the reconnection on the captured current."""
+
+    trip_at: GridPoint = Field(description="A grid condition beyond a protection setting, to trip the DUT.")
+    trip_hold_s: float = Field(gt=0, description="Held long enough for that stage to operate.")
+    outside: GridPoint | None = Field(None, description="Just outside the reconnection window: it must not reconnect.")
+    outside_hold_s: float = Field(0.0, ge=0, description="How long; longer than the reconnection delay.")
+    poll_s: float = Field(0.5, gt=0, description="How often the current is read while outside the window.")
+
+    @model_validator(mode="after")
+    def _outside_needs_a_hold(self) -> "ReconnectionParams":
+        if (self.outside is None) != (self.outside_hold_s == 0.0):
+            raise LocatedValueError(("outside_hold_s",), "an outside point needs an outside_hold_s, and only then")
+        return self
+
+
+class ReconnectionLimits(Strict):
+    reconnection_time_s: BoundedLimit
+    current_outside_a: BoundedLimit | None = None
+
+
+class ReconnectionCase(SuiteCase):
+    procedure: Literal["reconnection"]
+    setting: ReconnectionSetting
+    params: ReconnectionParams
+    limits: ReconnectionLimits
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ReconnectionCase":
+        allowed = self.limits.reconnection_time_s.max
+        if allowed is not None and self.params.post_s <= allowed:
+            raise LocatedValueError(("params", "post_s"), f"the capture must outlast the latest allowed reconnection "
+                                                          f"({allowed:g} s)")
+        if (self.params.outside is None) != (self.limits.current_outside_a is None):
+            raise LocatedValueError(("limits",), "current_outside_a judges the hold outside the window: give both "
+                                                 "params.outside and limits.current_outside_a, or neither")
+        if self.params.outside is not None and self.params.outside_hold_s <= self.setting.delay_s:
+            raise LocatedValueError(("params", "outside_hold_s"), f"must be longer than the reconnection delay "
+                                                                  f"({self.setting.delay_s:g} s) to prove anything")
+        return self
+
+    def limit_map(self) -> dict[str, Limit]:
+        return {name: Limit(**limit.model_dump()) for name, limit in dict(self.limits).items() if limit is not None}
+
+    def setting_record(self) -> dict[str, float | str]:
+        return {"reconnection_delay_s": self.setting.delay_s}
+
+    def setpoint_changes(self, plan: SuitePlan) -> list[SetpointChange]:
+        """Fixed-mode moves nominal -> trip point -> outside point, and the program's step back to nominal."""
+        assert isinstance(plan, Plan)
+        p = self.params
+        path = [GridPoint().values(plan), p.trip_at.values(plan)]
+        if p.outside is not None:
+            path.append(p.outside.values(plan))
+        changes = []
+        for (v0, f0), (v1, f1) in zip(path, path[1:]):
+            changes += [SetpointChange("ac_voltage_v", v0, v1, "fixed"), SetpointChange("ac_frequency_hz", f0, f1, "fixed")]
+        (v, f), (vn, fn) = path[-1], path[0]
+        changes += [SetpointChange("ac_voltage_v", v, vn, "step"), SetpointChange("ac_frequency_hz", f, fn, "step")]
+        return changes
+
+
+class OperatingRangeParams(Strict):
+    """Hold a grid condition inside the range the DUT must ride through, reading it every ``poll_s``."""
+
+    at: GridPoint
+    hold_s: float = Field(gt=0)
+    poll_s: float = Field(gt=0, description="Shorter than the reconnection delay, so no trip can hide between "
+                                            "two readings (a tripped DUT stays off at least that long).")
+    threshold_a: float = Field(gt=0, description="Below this the DUT counts as disconnected.")
+
+
+class OperatingRangeLimits(Strict):
+    min_current_a: BoundedLimit
+
+
+class OperatingRangeCase(SuiteCase):
+    procedure: Literal["operating_range"]
+    params: OperatingRangeParams
+    limits: OperatingRangeLimits
+
+    def setting_record(self) -> dict[str, float | str]:
+        point = self.params.at
+        return {k: v for k, v in (("voltage_v", point.voltage_v), ("frequency_hz", point.frequency_hz),
+                                  ("duration_s", self.params.hold_s)) if v is not None}
+
+    def setpoint_changes(self, plan: SuitePlan) -> list[SetpointChange]:
+        assert isinstance(plan, Plan)
+        (vn, fn), (v, f) = GridPoint().values(plan), self.params.at.values(plan)
+        return [SetpointChange("ac_voltage_v", vn, v, "fixed"), SetpointChange("ac_frequency_hz", fn, f, "fixed"),
+                SetpointChange("ac_voltage_v", v, vn, "fixed"), SetpointChange("ac_frequency_hz", f, fn, "fixed")]
+
+
+AnyCase = Union[TripValueCase, TripTimeCase, NoTripCase, ReconnectionCase, OperatingRangeCase]
 Case = Annotated[AnyCase, Field(discriminator="procedure")]
 
 
@@ -223,6 +401,26 @@ class Plan(SuitePlan):
     grid: GridNominal
     precondition: Precondition
     cases: list[Case] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _holds_poll_faster_than_a_reconnection(self) -> "Plan":
+        for index, case in enumerate(self.cases):
+            if isinstance(case, OperatingRangeCase) and case.params.poll_s >= self.precondition.reconnection_s:
+                raise LocatedValueError(("cases", index, "params", "poll_s"),
+                                        f"must be shorter than the declared reconnection time "
+                                        f"({self.precondition.reconnection_s:g} s), or a trip could go unseen")
+        return self
+
+    @model_validator(mode="after")
+    def _captures_cover_their_ramps(self) -> "Plan":
+        """A ramp program's length depends on the nominal it starts from: checked here, where both are known."""
+        for index, case in enumerate(self.cases):
+            if isinstance(case, (TripTimeCase, NoTripCase)) and case.params.ramps is not None:
+                needed = case.params.duration_s(case.nominal(self))
+                if case.params.post_s < needed:
+                    raise LocatedValueError(("cases", index, "params", "post_s"),
+                                            f"the capture must cover the ramp program: post_s >= {needed:g} s")
+        return self
 
     def setpoints(self) -> list[SetpointChange]:
         return [SetpointChange("ac_voltage_v", self.grid.voltage_v, self.grid.voltage_v, "level", what="nominal voltage"),

@@ -16,8 +16,10 @@ import pandas as pd
 from rig.clock import wait_until
 from rig.lab import Lab
 from rig.suite import CannotJudge, DutNotReady, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
-from rig.suites.g99.plan import NoTripCase, Plan, TripTimeCase, TripValueCase
-from rig.suites.g99.trip_detection import JUDGEABLE_MARGIN, Fundamental, detect_trip, fundamental, require_judgeable
+from rig.suites.g99.plan import (UNITS, NoTripCase, OperatingRangeCase, Plan, ReconnectionCase, TripTimeCase,
+                                 TripValueCase)
+from rig.suites.g99.trip_detection import (JUDGEABLE_MARGIN, Fundamental, detect_resumption, detect_trip, fundamental,
+                                          require_judgeable)
 from rig.results import Limit
 from rig.roles import Capture, GridProgram, GridStep
 from rig.uncertainty import expanded, normal, rectangular
@@ -70,11 +72,29 @@ def ensure_exporting(lab: Lab, plan: Plan) -> float:
     return readings[-1][0]
 
 
-def disturbance(plan: Plan, quantity: str, level: float, hold_s: float, tail_s: float) -> GridProgram:
-    """Step from nominal to ``level`` at the trigger, hold, step back to nominal."""
-    nominal = grid_point(plan, quantity, plan.grid.voltage_v if quantity == "voltage" else plan.grid.frequency_hz)
-    v, f = grid_point(plan, quantity, level)
-    return GridProgram((GridStep.hold(hold_s, v, f), GridStep.hold(max(tail_s, 0.05), *nominal)))
+def disturbance(plan: Plan, case: TripTimeCase | NoTripCase) -> GridProgram:
+    """The case's disturbance as a list program from the trigger: its step or ramp legs, then back to nominal
+    for the rest of the capture."""
+    quantity, nominal_level = case.grid_quantity, case.nominal(plan)
+    p = case.params
+    steps = []
+    for duration, start, end in p.legs(nominal_level):
+        v0, f0 = grid_point(plan, quantity, start)
+        v1, f1 = grid_point(plan, quantity, end)
+        steps.append(GridStep(duration, (v0, v1), (f0, f1)))
+    tail_s = p.post_s - p.duration_s(nominal_level)
+    steps.append(GridStep.hold(max(tail_s, 0.05), *grid_point(plan, quantity, nominal_level)))
+    return GridProgram(tuple(steps))
+
+
+def describe_disturbance(case: TripTimeCase | NoTripCase) -> str:
+    """The disturbance in words, for the step log."""
+    p = case.params
+    if p.ramps is None:
+        return f"Step {case.grid_quantity} to {p.level:g} {UNITS[case.grid_quantity]} for {p.hold_s:g} s"
+    legs = ", ".join(f"to {r.to:g} at {r.rate_per_s:g} {UNITS[case.grid_quantity]}/s"
+                     + (f" (hold {r.hold_s:g} s)" if r.hold_s else "") for r in p.ramps)
+    return f"Ramp {case.grid_quantity} {legs}; trip timed from the start of leg {p.timed_from}"
 
 
 ARMING_MARGIN_S = 2.0
@@ -142,15 +162,15 @@ def _disturb_and_capture(lab: Lab, plan: Plan, case: TripTimeCase | NoTripCase) 
     and refuse a capture that cannot be judged (noise) or did not start from export."""
     p = case.params
     ensure_exporting(lab, plan)
-    program = disturbance(plan, case.quantity, p.level, p.hold_s, p.post_s - p.hold_s)
-    with lab.steps.step(f"Step {case.quantity} to {p.level:g} {case.unit} for {p.hold_s:g} s"):
+    program = disturbance(plan, case)
+    with lab.steps.step(describe_disturbance(case)):
         capture = captured_disturbance(lab, program, p.pre_s, p.post_s, p.sample_rate_hz)
     lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
     with lab.steps.step("Demodulate the current against the commanded grid phase; measure its noise floor"):
         frequency = program.commanded("frequency", capture.t_s, before=plan.grid.frequency_hz)
         signal = fundamental(capture.t_s, capture.channels["current"], frequency, plan.grid.frequency_hz)
         require_judgeable(signal, p.threshold_a)
-    frame = capture_frame(capture, program, case.quantity, _nominal(plan, case.quantity), signal)
+    frame = capture_frame(capture, program, case.grid_quantity, case.nominal(plan), signal)
     n = signal.samples_per_cycle
     before = signal.rms_a[(capture.t_s < 0)][n:]
     pre_current = float(np.min(before))
@@ -167,11 +187,12 @@ def trip_time(lab: Lab, plan: Plan, case: TripTimeCase) -> ProcedureOutcome:
     p = case.params
     record = _disturb_and_capture(lab, plan, case)
     t_s = record.frame["t_s"].to_numpy()
+    origin = p.origin_s(case.nominal(plan))
     with lab.steps.step("Find the trip instant: the fundamental below the threshold for good, located by "
-                        "maximum likelihood on the waveform"):
+                        "maximum likelihood on the waveform" + (f"; timed from {origin:g} s" if origin else "")):
         found = detect_trip(t_s, record.frame["i_a"].to_numpy(), record.signal, p.threshold_a)
     measured: dict[str, float | None] = {
-        "trip_time_s": None if found is None else round(found.instant_s, 6),
+        "trip_time_s": None if found is None else round(found.instant_s - origin, 6),
         "fundamental_below_s": None if found is None else round(found.below_s, 6),
         "pre_disturbance_current_a": round(record.pre_current_a, 4),
         "noise_floor_a": round(record.signal.floor_a, 5),
@@ -182,16 +203,19 @@ def trip_time(lab: Lab, plan: Plan, case: TripTimeCase) -> ProcedureOutcome:
         uncertainty["trip_time_s"] = expanded(
             rectangular(f"sample interval {found.sample_interval_s * 1e3:.4g} ms", found.sample_interval_s / 2.0),
             normal("edge location under noise (likelihood interval)", found.likelihood_half_width_s))
-    plot = trip_plot(case, None if found is None else found.instant_s, case.limits.trip_time_s)
+    plot = trip_plot(case, None if found is None else found.instant_s, case.limits.trip_time_s, origin)
     return ProcedureOutcome(measured, {"capture": record.frame}, plot, uncertainty)
 
 
-def trip_plot(case: TripTimeCase | NoTripCase, instant_s: float | None, window: Limit | None) -> PlotRequest:
-    """A trip plot of the capture: the disturbance, the current, the trip instant, the acceptance window."""
+def trip_plot(case: TripTimeCase | NoTripCase, instant_s: float | None, window: Limit | None,
+              origin_s: float = 0.0) -> PlotRequest:
+    """A trip plot of the capture: the disturbance, the current, the trip instant, the acceptance window (placed
+    from the trip time's origin)."""
     return PlotRequest("g99.trip_time", "capture", {
-        "quantity": case.quantity, "quantity_unit": case.unit, "threshold_a": case.params.threshold_a,
-        "trip_instant_s": instant_s, "limit_min_s": None if window is None else window.min,
-        "limit_max_s": None if window is None else window.max})
+        "quantity": case.grid_quantity, "quantity_unit": UNITS[case.grid_quantity],
+        "threshold_a": case.params.threshold_a, "trip_instant_s": instant_s,
+        "limit_min_s": None if window is None or window.min is None else window.min + origin_s,
+        "limit_max_s": None if window is None or window.max is None else window.max + origin_s})
 
 
 def no_trip(lab: Lab, plan: Plan, case: NoTripCase) -> ProcedureOutcome:
@@ -321,8 +345,99 @@ def trip_value(lab: Lab, plan: Plan, case: TripValueCase) -> ProcedureOutcome:
     return ProcedureOutcome(measured, {"staircase": frame}, plot, uncertainty)
 
 
+def reconnection(lab: Lab, plan: Plan, case: ReconnectionCase) -> ProcedureOutcome:
+    """Trip the DUT; hold the grid just outside its reconnection window (it must stay off); restore nominal
+    with the digitizer's trigger and time how long it takes to export again."""
+    p = case.params
+    ensure_exporting(lab, plan)
+    with lab.steps.step(f"Trip the DUT: {_point_words(p.trip_at.values(plan))} for {p.trip_hold_s:g} s"):
+        lab.grid.apply(*p.trip_at.values(plan))
+        lab.clock.sleep(p.trip_hold_s)
+        left = lab.grid.current_a()
+    if left >= p.threshold_a:
+        raise CannotJudge(f"cannot judge: the DUT still exported {left:.3f} A after {p.trip_hold_s:g} s at "
+                          f"{_point_words(p.trip_at.values(plan))}, so there is no trip to reconnect from")
+    measured: dict[str, float | None] = {}
+    uncertainty = {}
+    if p.outside is not None:
+        point = p.outside.values(plan)
+        with lab.steps.step(f"Hold just outside the reconnection window, {_point_words(point)}, for "
+                            f"{p.outside_hold_s:g} s, reading the current every {p.poll_s:g} s"):
+            lab.grid.apply(*point)
+            readings: list[float] = []
+            end = lab.clock.now() + p.outside_hold_s
+            while (left_s := end - lab.clock.now()) > 0:
+                lab.clock.sleep(min(p.poll_s, left_s))
+                readings.append(lab.grid.current_a())
+        measured["current_outside_a"] = round(max(readings), 4)
+        measured["readings_outside"] = float(len(readings))
+        uncertainty["current_outside_a"] = expanded(normal("grid simulator current reading", 0.01))
+    program = GridProgram((GridStep.hold(p.post_s, plan.grid.voltage_v, plan.grid.frequency_hz),))
+    before_v, before_hz = (p.outside or p.trip_at).values(plan)  # where the grid is until the trigger
+    with lab.steps.step(f"Restore the nominal grid (the trigger) and capture {p.post_s:g} s of current"):
+        capture = captured_disturbance(lab, program, p.pre_s, p.post_s, p.sample_rate_hz)
+    with lab.steps.step("Find when the current came back for good (one-cycle fundamental above the threshold)"):
+        frequency = program.commanded("frequency", capture.t_s, before=before_hz)
+        signal = fundamental(capture.t_s, capture.channels["current"], frequency, plan.grid.frequency_hz)
+        require_judgeable(signal, p.threshold_a)
+        found = detect_resumption(capture.t_s, signal, p.threshold_a)
+    measured["reconnection_time_s"] = None if found is None else round(found.instant_s, 4)
+    measured["noise_floor_a"] = round(signal.floor_a, 5)
+    if found is not None:
+        measured["current_after_a"] = round(found.final_a, 4)
+        uncertainty["reconnection_time_s"] = expanded(rectangular("sample interval and window fill",
+                                                                  found.resolution_s))
+    frame = capture_frame(capture, program, "voltage", before_v, signal)
+    window = case.limits.reconnection_time_s
+    plot = PlotRequest("g99.trip_time", "capture", {
+        "quantity": "voltage", "quantity_unit": "V", "threshold_a": p.threshold_a,
+        "trip_instant_s": None if found is None else found.instant_s,
+        "limit_min_s": window.min, "limit_max_s": window.max})
+    return ProcedureOutcome(measured, {"capture": frame}, plot, uncertainty)
+
+
+def operating_range(lab: Lab, plan: Plan, case: OperatingRangeCase) -> ProcedureOutcome:
+    """Hold a condition the DUT must ride through (long holds in the GB frequency bands); it must stay connected
+    and exporting, read every ``poll_s`` (faster than it could trip and reconnect), the power logged."""
+    p = case.params
+    ensure_exporting(lab, plan)
+    point = p.at.values(plan)
+    rows: list[dict[str, float]] = []
+    with lab.steps.step(f"Hold {_point_words(point)} for {p.hold_s:g} s, reading the grid simulator every "
+                        f"{p.poll_s:g} s"):
+        start = lab.clock.now()
+        lab.grid.apply(*point)
+        while (left_s := start + p.hold_s - lab.clock.now()) > 0:
+            lab.clock.sleep(min(p.poll_s, left_s))
+            r = lab.grid.read()
+            rows.append({"t_s": lab.clock.now() - start, "voltage_v": r.voltage_v, "frequency_hz": r.frequency_hz,
+                         "current_a": r.current_a, "power_w": r.power_w})
+    lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
+    frame = pd.DataFrame(rows)
+    off = frame[frame["current_a"] < p.threshold_a]
+    measured: dict[str, float | None] = {
+        "min_current_a": round(float(frame["current_a"].min()), 4),
+        "mean_export_power_w": round(float(-frame["power_w"].mean()), 1),
+        "readings": float(len(frame)),
+    }
+    findings = []
+    if len(off):
+        measured["first_off_at_s"] = round(float(off["t_s"].iloc[0]), 3)
+        findings.append(f"the DUT was off at {len(off)} of {len(frame)} readings, first {off['t_s'].iloc[0]:.1f} s "
+                        "into the hold")
+    uncertainty = {"min_current_a": expanded(normal("grid simulator current reading", 0.01))}
+    plot = None  # the power log is the evidence (traces/<case>/hold.parquet); no plot kind draws it yet
+    return ProcedureOutcome(measured, {"hold": frame}, plot, uncertainty, findings=findings)
+
+
+def _point_words(point: tuple[float, float]) -> str:
+    return f"{point[0]:g} V {point[1]:g} Hz"
+
+
 PROCEDURES = {
     "trip_value": Procedure(trip_value, roles=("grid",)),
     "trip_time": Procedure(trip_time, roles=("grid", "capture")),
     "no_trip": Procedure(no_trip, roles=("grid", "capture")),
+    "reconnection": Procedure(reconnection, roles=("grid", "capture")),
+    "operating_range": Procedure(operating_range, roles=("grid",)),
 }

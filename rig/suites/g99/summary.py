@@ -17,22 +17,32 @@ def protection_summary(cases: list[CaseResult]) -> SummaryTable | None:
     stages: dict[str, dict[str, Cell]] = {}
     for case in cases:
         stage = case.setting.get("stage")
+        if case.procedure == "reconnection":
+            stage = "Reconnection"
+        elif case.procedure == "operating_range":
+            stage = "Operating range"
         if not isinstance(stage, str):
             continue
         settings = {k: v for k, v in case.setting.items() if k != "stage"}
-        row = stages.setdefault(stage, {"setting": format_setting(settings), "trip_value": [("not tested", "")],
-                                        "trip_time": [("not tested", "")], "no_trip": []})
+        if case.procedure == "operating_range":
+            settings = {}
+        row = stages.setdefault(stage, {"setting": format_setting(settings), "trip_value": [],
+                                        "trip_time": [], "no_trip": []})
         if case.procedure in _MEASURED_BY_PROCEDURE:
             name = _MEASURED_BY_PROCEDURE[case.procedure]
             text = format_measured(name, case.measured.get(name), case.limits.get(name),
                                    case.uncertainty.get(name)).split(": ", 1)[1]
-            row[case.procedure] = [("error" if case.verdict == "error" else text, case.verdict)]
+            ramp = _timed_ramp(case)
+            entries = row[case.procedure]
+            assert isinstance(entries, list)
+            entries.append(((f"{ramp}: " if ramp else "") + ("error" if case.verdict == "error" else text),
+                            case.verdict))
         elif case.procedure == "no_trip":
-            level, hold = case.params.get("level"), case.params.get("hold_s")
-            unit = "V" if any(k.endswith("_v") for k in settings) else "Hz"
             points = row["no_trip"]
             assert isinstance(points, list)
-            points.append((f"{level:g} {unit} for {hold:g} s", case.verdict))
+            points.append((_disturbance_words(case, settings), case.verdict))
+        elif case.procedure in ("reconnection", "operating_range"):
+            _add_hold(row, case)
     if not stages:
         return None
     return SummaryTable(
@@ -40,5 +50,49 @@ def protection_summary(cases: list[CaseResult]) -> SummaryTable | None:
         introduction="Settings, measured trip values and trip times, and no-trip tests per stage, in the manner of "
                      "a G99 type-test form.",
         header=["Stage", "Setting", "Trip value", "Trip time", "No-trip tests"],
-        rows=[[stage, row["setting"], row["trip_value"], row["trip_time"], row["no_trip"] or "none"]
-              for stage, row in stages.items()])
+        rows=[[stage, row["setting"], row["trip_value"] or "not tested", row["trip_time"] or "not tested",
+               row["no_trip"] or "none"] for stage, row in stages.items()])
+
+
+def _add_hold(row: dict[str, Cell], case: CaseResult) -> None:
+    """Reconnection: its time in the trip-time column, the hold outside the window with the no-trip tests.
+    Operating range: each hold with the no-trip tests (the DUT must ride through it)."""
+    points, times = row["no_trip"], row["trip_time"]
+    assert isinstance(points, list) and isinstance(times, list)
+    if case.procedure == "operating_range":
+        at = case.setting
+        words = " ".join(f"{at[k]:g} {u}" for k, u in (("voltage_v", "V"), ("frequency_hz", "Hz")) if k in at)
+        points.append((f"{words} for {float(at.get('duration_s', 0)):g} s", case.verdict))
+        return
+    name = "reconnection_time_s"
+    text = format_measured(name, case.measured.get(name), case.limits.get(name),
+                           case.uncertainty.get(name)).split(": ", 1)[1]
+    times.append((f"{case.id.rsplit('.', 1)[1]}: " + ("error" if case.verdict == "error" else text), case.verdict))
+    outside = case.params.get("outside")
+    if isinstance(outside, dict):
+        where = ", ".join(f"{v:g} {'V' if k == 'voltage_v' else 'Hz'}" for k, v in outside.items() if v is not None)
+        points.append((f"no reconnection at {where}", case.verdict))
+
+
+def _unit(settings: dict) -> str:
+    return "V" if any(k.endswith("_v") for k in settings) else "Hz"
+
+
+def _timed_ramp(case: CaseResult) -> str:
+    """``at 1.05 Hz/s`` for a trip timed on a ramp leg, else empty."""
+    ramps = case.params.get("ramps")
+    if not isinstance(ramps, list):
+        return ""
+    timed_from = case.params.get("timed_from", 0)
+    leg = ramps[timed_from if isinstance(timed_from, int) else 0]
+    return f"at {leg['rate_per_s']:g} Hz/s"
+
+
+def _disturbance_words(case: CaseResult, settings: dict) -> str:
+    """``188 V for 5 s``, or a ramp program: ``49 -> 51 -> 49 -> 50 Hz at 0.95 Hz/s``."""
+    ramps = case.params.get("ramps")
+    if isinstance(ramps, list):
+        rates = sorted({float(r["rate_per_s"]) for r in ramps})
+        return (" -> ".join(f"{float(r['to']):g}" for r in ramps) + " Hz at "
+                + "/".join(f"{rate:g}" for rate in rates) + " Hz/s")
+    return f"{case.params.get('level'):g} {_unit(settings)} for {case.params.get('hold_s'):g} s"

@@ -142,3 +142,39 @@ def detect_trip(t_s: np.ndarray, current: np.ndarray, signal: Fundamental, thres
     k_stop = lo + best  # the first sample without current
     instant = float(t_s[min(k_stop, len(t_s) - 1)]) - dt / 2.0
     return TripDetection(instant, float(t_s[min(k_below, len(t_s) - 1)]), half_width, dt)
+
+
+@dataclass(frozen=True)
+class Resumption:
+    """When the current came back (a reconnection) in a capture."""
+
+    instant_s: float
+    """When the current started, in the capture's time base: where the one-cycle fundamental's linear rise from
+    zero (a trailing window filling with current) crossed the threshold, traced back by threshold / final."""
+    above_s: float
+    """When the one-cycle fundamental rose to the threshold for good."""
+    final_a: float
+    """The fundamental over the last cycles of the capture."""
+    resolution_s: float
+    """Half the spread of that estimate: a sample interval and the window's partial cycle."""
+
+
+def detect_resumption(t_s: np.ndarray, signal: Fundamental, threshold_a: float, after_s: float = 0.0) -> Resumption | None:
+    """The instant (at or after ``after_s``) from which the current flows to the end of the capture, or None.
+
+    A trailing one-cycle window filling with a current of amplitude I reads (elapsed / T) * I, so the crossing
+    of the threshold lies threshold / I of a cycle after the current started.
+    """
+    rms = signal.rms_a
+    if rms[-1] < threshold_a:
+        return None
+    below = np.flatnonzero((rms < threshold_a) & (t_s >= after_s))
+    first = int(below[-1]) + 1 if below.size else int(np.searchsorted(t_s, after_s))
+    if first >= len(t_s):
+        return None
+    n = signal.samples_per_cycle
+    dt = float(t_s[1] - t_s[0])
+    final = float(np.median(rms[-n:]))
+    period = n * dt
+    lead = period * min(threshold_a / final, 1.0)
+    return Resumption(float(t_s[first]) - lead, float(t_s[first]), final, dt + 0.1 * period)

@@ -1,0 +1,47 @@
+"""The power quality summary for the report: each judged quantity, its measured value and uncertainty, its limit.
+
+Laid out the way a harmonic emission test report tabulates a BS EN 61000-3-2 result (one row per order), with the
+DC injection and power factor rows after it, and the power level every value was measured at.
+"""
+
+from __future__ import annotations
+
+from rig.formatting import format_limit, format_measured
+from rig.results import CaseResult
+from rig.suite import Cell, SummaryTable
+
+
+def _row(case: CaseResult, name: str, label: str) -> list[Cell]:
+    value, limit = case.measured.get(name), case.limits.get(name)
+    measured = format_measured(name, value, limit, case.uncertainty.get(name)).split(": ", 1)[1]
+    zone = case.acceptance.get(name)
+    if case.verdict == "error":
+        verdict = "error"
+    elif zone is None:  # a judged value that was not measured fails
+        verdict = "fail" if limit is not None else ""
+    else:
+        verdict = "pass" if zone.admits(value) else "fail"
+    power = case.measured.get("export_power_pct_of_rated")
+    level = "not measured" if power is None else f"{power:.4g} % of rated (operating point)"
+    return [label, [(measured, verdict)], format_limit(limit) if limit is not None else "none", level, case.id]
+
+
+def power_quality_summary(cases: list[CaseResult]) -> SummaryTable | None:
+    """One row per judged quantity, in the plan's order; None when no case judged anything."""
+    rows: list[list[Cell]] = []
+    for case in cases:
+        for name in case.limits:
+            if case.procedure == "harmonic_currents":
+                label = f"harmonic h{name[1:].removesuffix('_a')} ({case.params.get('grouping', 'group')})"
+            else:
+                label = name.replace("_pct", " (% of rated current)").replace("_", " ")
+            rows.append(_row(case, name, label))
+    if not rows:
+        return None
+    return SummaryTable(
+        title="Power quality summary",
+        introduction="Harmonic currents (IEC 61000-4-7 windows averaged over the observation period, against the "
+                     "plan's BS EN 61000-3-2 limits), DC injection and power factor, each with its expanded "
+                     "uncertainty (k = 2) and the power it was measured at.",
+        header=["Quantity", "Measured", "Limit", "Power level", "Case"],
+        rows=rows)
