@@ -39,7 +39,7 @@ class Variant:
 
 
 def _cases(stage: str, procedure: str) -> list[dict]:
-    return [c for c in PLAN["cases"] if c["setting"].get("stage") == stage and c["procedure"] == procedure]
+    return [c for c in PLAN["cases"] if c.get("setting", {}).get("stage") == stage and c["procedure"] == procedure]
 
 
 def _stage(name: str) -> dict:

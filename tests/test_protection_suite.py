@@ -76,7 +76,8 @@ def test_evidence_verifies_and_report_shows_every_case(compliant_run):
         assert case.id in html
         assert case.plot is not None and (run_dir / case.plot.trace).is_file()  # every case is drawn
         assert (run_dir / "plots" / f"{case.id}.svg").is_file()
-        assert case.plot.kind == ("g99.staircase" if case.procedure == "trip_value" else "g99.trip_time")
+        assert case.plot.kind == ("g99.staircase" if case.procedure in ("trip_value", "operating_range")
+                                  else "g99.trip_time")
 
 
 def _origin_s(params: dict, nominal_hz: float = 50.0) -> float:
@@ -128,8 +129,10 @@ def _cases_at_risk(profile: Path, expected: dict[str, str]) -> list[str]:
     everything = any(mine.get(key) != good.get(key) for key in ("measurement", "disconnection_time_s",
                                                                   "current_noise_a", "reconnection",
                                                                   "operating_point"))
-    return [c["id"] for c in plan if c["id"] in expected or c["setting"].get("stage") in changed
-            or (everything and c["procedure"] != "trip_value")]
+    return [c["id"] for c in plan if c["id"] in expected or c.get("setting", {}).get("stage") in changed
+            or (everything and c["procedure"] not in ("trip_value", "operating_range"))]
+    # operating-range holds are read by the grid simulator's meter every few seconds over minutes: another
+    # seed's phase (milliseconds) moves nothing they judge, so only a profile expected to fail one reruns it
 
 
 @pytest.mark.parametrize(("profile", "expected"), _profiles())

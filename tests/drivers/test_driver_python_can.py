@@ -116,7 +116,8 @@ def test_a_peer_that_never_greets_is_refused_in_bounded_time_not_waited_for_fore
         PythonCanBus(_socketcand_at(server), name="vehicle")
 
 
-def test_a_peer_that_answers_something_else_is_named_in_the_refusal(peer) -> None:
+def test_a_peer_that_answers_something_else_is_named_in_the_refusal(peer, monkeypatch) -> None:
+    monkeypatch.setattr("drivers.vehicle.python_can_bus.GREETING_TIMEOUT_S", 0.3)
     server, say = peer
     say.append(b"HTTP/1.0 400 Bad request\r\n\r\n")
     with pytest.raises(InstrumentError, match="not a socketcand server.*HTTP/1.0 400"):

@@ -410,8 +410,10 @@ def operating_range(lab: Lab, plan: Plan, case: OperatingRangeCase) -> Procedure
         while (left_s := start + p.hold_s - lab.clock.now()) > 0:
             lab.clock.sleep(min(p.poll_s, left_s))
             r = lab.grid.read()
-            rows.append({"t_s": lab.clock.now() - start, "voltage_v": r.voltage_v, "frequency_hz": r.frequency_hz,
-                         "current_a": r.current_a, "power_w": r.power_w})
+            now = lab.clock.now() - start
+            rows.append({"applied_s": rows[-1]["read_s"] if rows else 0.0, "read_s": now, "level": point[1],
+                         "measured_level": r.frequency_hz, "voltage_v": r.voltage_v, "current_a": r.current_a,
+                         "power_w": r.power_w})
     lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
     frame = pd.DataFrame(rows)
     off = frame[frame["current_a"] < p.threshold_a]
@@ -422,11 +424,14 @@ def operating_range(lab: Lab, plan: Plan, case: OperatingRangeCase) -> Procedure
     }
     findings = []
     if len(off):
-        measured["first_off_at_s"] = round(float(off["t_s"].iloc[0]), 3)
-        findings.append(f"the DUT was off at {len(off)} of {len(frame)} readings, first {off['t_s'].iloc[0]:.1f} s "
+        measured["first_off_at_s"] = round(float(off["read_s"].iloc[0]), 3)
+        findings.append(f"the DUT was off at {len(off)} of {len(frame)} readings, first {off['read_s'].iloc[0]:.1f} s "
                         "into the hold")
     uncertainty = {"min_current_a": expanded(normal("grid simulator current reading", 0.01))}
-    plot = None  # the power log is the evidence (traces/<case>/hold.parquet); no plot kind draws it yet
+    # drawn as a staircase of one level: the frequency held (read back) above, each current reading below
+    plot = PlotRequest("g99.staircase", "hold", {
+        "quantity": "frequency", "quantity_unit": "Hz", "threshold_a": p.threshold_a, "setting": None,
+        "trip_value": None, "limit_min": None, "limit_max": None})
     return ProcedureOutcome(measured, {"hold": frame}, plot, uncertainty, findings=findings)
 
 
