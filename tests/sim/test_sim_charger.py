@@ -10,6 +10,7 @@ import pytest
 from rig.sim.charger import ALIGNED_CLOCK, SimulatedCharger, TripEvent
 from rig.sim.dut_profile import DutProfile, load_dut_profile
 from rig.sim.model import LabModel
+from grid_on import grid_on
 
 DUTS = Path(__file__).resolve().parents[2] / "fixtures" / "duts"
 
@@ -29,11 +30,7 @@ def compliant() -> DutProfile:
 def model(compliant_without_rocof: DutProfile) -> LabModel:
     """The grid on (relay closed, output on) at 230 V / 50 Hz from t = 0 and the charger connected by 21 s
     (without its RoCoF stages: these tests ramp the frequency at the RoCoF setting and faster)."""
-    m = LabModel(compliant_without_rocof, seed=1, clock=ALIGNED_CLOCK)
-    m.grid.set_voltage(0.0, 230.0)
-    m.grid.set_relay(0.0, True)
-    m.grid.set_output(0.0, True)
-    m.advance_to(21.0)
+    m = grid_on(compliant_without_rocof, 21.0)
     assert m.charger.connected
     return m
 
@@ -430,12 +427,7 @@ def _ramp_frequency(m: LabModel, start_s: float, rate_hz_per_s: float, to_hz: fl
 
 
 def _connected(profile: DutProfile) -> LabModel:
-    m = LabModel(profile, seed=1, clock=ALIGNED_CLOCK)
-    m.grid.set_voltage(0.0, 230.0)
-    m.grid.set_relay(0.0, True)
-    m.grid.set_output(0.0, True)
-    m.advance_to(21.0)
-    return m
+    return grid_on(profile, 21.0)
 
 
 def test_a_ramp_just_below_the_rocof_setting_never_trips(compliant: DutProfile) -> None:

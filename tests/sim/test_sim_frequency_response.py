@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 
 from rig.errors import InputFileError
-from rig.sim.charger import ALIGNED_CLOCK
 from rig.sim.dut_profile import DutProfile, load_dut_profile
 from rig.sim.frequency_response import FrequencyResponse, LfsmO, ReducedFrequency, lagged_reduction, operating_power_w
-from rig.sim.model import LabModel
+from grid_on import grid_on
 from rig.sim.signal import PiecewiseLinear
 
 DUTS = Path(__file__).resolve().parents[2] / "fixtures" / "duts"
@@ -141,11 +140,7 @@ def compliant() -> DutProfile:
 
 def test_the_lab_charger_exports_along_the_droop_after_a_list_mode_step(compliant: DutProfile) -> None:
     """The grid source's frequency is what the charger responds to; its current follows its power."""
-    model = LabModel(compliant, seed=1, clock=ALIGNED_CLOCK)
-    model.grid.set_voltage(0.0, 230.0)
-    model.grid.set_relay(0.0, True)
-    model.grid.set_output(0.0, True)
-    model.advance_to(21.0)
+    model = grid_on(compliant, 21.0)
     assert model.charger.connected
     model.grid.set_frequency(21.0, 51.15)
     assert compliant.frequency_response is not None and compliant.frequency_response.lfsm_o is not None
