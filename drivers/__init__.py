@@ -29,6 +29,7 @@ DRIVERS: dict[str, str] = {
     "keysight_rp7900": "drivers.battery.keysight_rp7900:KeysightRP7900",
     "modbus_dio": "drivers.dio.modbus_dio:ModbusDio",
     "python_can": "drivers.vehicle.python_can_bus:PythonCanBus",
+    "rlc_load": "drivers.load.rlc_load:RlcLoad",
 }
 
 

@@ -21,7 +21,7 @@ from rig.yaml_source import LocatedValueError, load_model
 SIMULATED_ADDRESS = "sim"
 """An instrument address meaning 'served by the simulated lab the rig starts itself'."""
 
-KNOWN_ROLES = ("grid", "capture", "battery", "analyzer", "vehicle", "dio", "csms")
+KNOWN_ROLES = ("grid", "capture", "battery", "analyzer", "vehicle", "dio", "csms", "island_load")
 """Instrument roles a procedure can ask for; a misspelt role would otherwise go unused."""
 
 
@@ -189,6 +189,38 @@ class Envelope(BenchRecord):
         return getattr(self, quantity)
 
 
+class LoadBank(BenchRecord):
+    """A switched resistive load bank behind the site boundary."""
+
+    rated_power_w: float = Field(gt=0, description="Power it draws at the site's nominal voltage (v^2 / R).")
+
+
+class Site(BenchRecord):
+    """The site behind the boundary (G100 export limitation): the household load banks and the boundary CT's
+    break relay, each on a ``dio`` output line, and what each bank draws, so the rig knows what it switches
+    (and the simulated lab fits the same banks)."""
+
+    nominal_voltage_v: float = Field(gt=0, description="The voltage the banks' rated powers are stated at.")
+    load_banks: dict[str, LoadBank] = Field(min_length=1, description="dio output line -> the bank it switches.")
+    sensor_break: str = Field(min_length=1, description="dio output line of the relay that opens the boundary "
+                                                        "CT's lead (energised: the sensor signal is lost).")
+
+    def load_power_w(self, bank: str, voltage_v: float) -> float:
+        """What ``bank`` draws at ``voltage_v`` (resistive: in proportion to the voltage squared)."""
+        return self.load_banks[bank].rated_power_w * (voltage_v / self.nominal_voltage_v) ** 2
+
+
+class GridSwitch(BenchRecord):
+    """The grid switch S1 between the grid simulator and the charger's point of connection (islanding tests):
+    the ``dio`` output that drives its coil (energised: open) and its contactor's opening time, from the coil
+    command to the contacts parting, as its datasheet or a calibration states it."""
+
+    line: str = Field(min_length=1, description="dio output line of S1's coil.")
+    opening_time_s: float = Field(ge=0, description="Coil command to contacts open, nominal.")
+    opening_tolerance_s: float = Field(ge=0, description="The opening time lies within +- this (a rectangular "
+                                                         "half-width in the run-on's uncertainty).")
+
+
 class Bench(BenchRecord):
     """A bench file: name, optional simulated lab, instruments by role, envelope."""
 
@@ -197,6 +229,8 @@ class Bench(BenchRecord):
     simulated_lab: SimulatedLabSettings | None = None
     instruments: dict[str, InstrumentEntry]
     envelope: Envelope
+    site: Site | None = Field(default=None, description="The site behind the boundary (G100 suites).")
+    grid_switch: GridSwitch | None = Field(default=None, description="Grid switch S1 (islanding suites).")
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -232,6 +266,35 @@ class Bench(BenchRecord):
                     ("instruments", role, "address"),
                     f"{entry.address} is also the {other!r} instrument's address; if one instrument plays both "
                     f"roles, say so with shares_instrument_with: {other}")
+        return self
+
+    @model_validator(mode="after")
+    def _site_lines_are_dio_outputs(self) -> Bench:
+        """Every site line the rig switches is an output the ``dio`` instrument names."""
+        if self.site is None:
+            return self
+        dio = self.instruments.get("dio")
+        outputs = dio.options.get("outputs", {}) if dio is not None else {}
+        known = ", ".join(outputs) if isinstance(outputs, dict) and outputs else "none"
+        lines = [(("site", "load_banks", bank), bank) for bank in self.site.load_banks]
+        lines.append((("site", "sensor_break"), self.site.sensor_break))
+        for where, line in lines:
+            if not isinstance(outputs, dict) or line not in outputs:
+                raise LocatedValueError(where, f"{line!r} is not an output line of the dio instrument "
+                                               f"(instruments.dio.options.outputs: {known})")
+        if self.site.sensor_break in self.site.load_banks:
+            raise LocatedValueError(("site", "sensor_break"), "a line cannot be both a load bank and the CT break")
+        return self
+
+    @model_validator(mode="after")
+    def _grid_switch_is_a_dio_output(self) -> Bench:
+        if self.grid_switch is None:
+            return self
+        dio = self.instruments.get("dio")
+        outputs = dio.options.get("outputs", {}) if dio is not None else {}
+        if not isinstance(outputs, dict) or self.grid_switch.line not in outputs:
+            raise LocatedValueError(("grid_switch", "line"), f"{self.grid_switch.line!r} is not an output line of "
+                                                             "the dio instrument (instruments.dio.options.outputs)")
         return self
 
     @model_validator(mode="after")

@@ -75,6 +75,9 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
         if profile is None:
             raise ValueError("a simulated lab needs the DUT profile of its charger")
         sim = SimulatedLab(profile, seed=seed, time_mode=bench.simulated_lab.time)
+        if bench.site is not None:  # the lab's banks are the bench's: the rig and the lab use the same ratings
+            sim.model.site.fit({bank: b.rated_power_w for bank, b in bench.site.load_banks.items()},
+                               bench.site.nominal_voltage_v)
         clock = VirtualClock(sim) if bench.simulated_lab.time == "virtual" else RealClock()
     else:
         clock = RealClock()
@@ -100,7 +103,8 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
         for driver in instruments.values():
             stop.checkpoint()
             driver.setup()
-        lab = Lab(clock, StepLog(clock, use_allure=use_allure), instruments)
+        lab = Lab(clock, StepLog(clock, use_allure=use_allure), instruments, site=bench.site,
+                  grid_switch=bench.grid_switch)
         opened = OpenBench(lab, instruments, identities, sim)
         yield opened
     except BaseException as err:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rig.bench import GridSwitch, Site
 from rig.clock import Clock
-from rig.roles import BatteryEmulator, CanInterface, DigitalIO, Digitizer, GridSimulator, Instrument
+from rig.roles import BatteryEmulator, CanInterface, DigitalIO, Digitizer, GridSimulator, Instrument, IslandLoad
 from rig.steps import StepLog
 
 
@@ -17,10 +18,28 @@ class Lab:
     is a programming error, reported by name.
     """
 
-    def __init__(self, clock: Clock, steps: StepLog, instruments: Mapping[str, Instrument]) -> None:
+    def __init__(self, clock: Clock, steps: StepLog, instruments: Mapping[str, Instrument], *,
+                 site: Site | None = None, grid_switch: GridSwitch | None = None) -> None:
         self.clock = clock
         self.steps = steps
         self._instruments = dict(instruments)
+        self._site = site
+        self._grid_switch = grid_switch
+
+    @property
+    def site(self) -> Site:
+        """The site behind the boundary as the bench file declares it (load banks, CT break line)."""
+        if self._site is None:
+            raise LookupError("this bench declares no site (a `site:` section: load banks and the CT break line)")
+        return self._site
+
+    @property
+    def grid_switch(self) -> GridSwitch:
+        """The grid switch S1 as the bench file declares it (its dio line, its opening time and tolerance)."""
+        if self._grid_switch is None:
+            raise LookupError("this bench declares no grid switch (a `grid_switch:` section: its dio line and "
+                              "opening time)")
+        return self._grid_switch
 
     def _role(self, name: str) -> Instrument:
         if name not in self._instruments:
@@ -42,6 +61,11 @@ class Lab:
     @property
     def dio(self) -> DigitalIO:
         return self._role("dio")  # type: ignore[return-value]
+
+    @property
+    def island_load(self) -> IslandLoad:
+        """The RLC load at the charger's point of connection (islanding tests)."""
+        return self._role("island_load")  # type: ignore[return-value]
 
     @property
     def vehicle(self) -> CanInterface:

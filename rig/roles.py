@@ -26,6 +26,8 @@ class GridStep:
     dwell_s: float
     voltage_v: tuple[float, float]
     frequency_hz: tuple[float, float]
+    phase_jump_deg: float = 0.0
+    """The output's phase jumps by this at the step's start (a vector shift); 0: no jump."""
 
     @classmethod
     def hold(cls, dwell_s: float, voltage_v: float, frequency_hz: float) -> "GridStep":
@@ -272,6 +274,21 @@ class DigitalIO(Instrument, Protocol):
     def set_output(self, line: str, on: bool) -> None:
         """Drive one output line; returns once the module has done it."""
         ...
+
+
+@runtime_checkable
+class IslandLoad(Instrument, Protocol):
+    """A parallel RLC load at the charger's point of connection, behind the grid switch S1 (islanding tests).
+
+    Each branch is stated as the power it takes at the nominal voltage and frequency: R as active power (W),
+    L and C as reactive power (var), so a procedure sets the load from the power it measured. The safe state
+    turns its input off.
+    """
+
+    def set_load(self, resistive_w: float, inductive_var: float, capacitive_var: float, *,
+                 at_voltage_v: float, at_frequency_hz: float) -> None: ...
+
+    def input(self, on: bool) -> None: ...
 
 
 class Csms(Instrument, Protocol):

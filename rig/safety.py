@@ -13,7 +13,9 @@ from collections.abc import Mapping
 
 from rig.roles import Instrument
 
-SAFE_ORDER = ("grid", "battery", "vehicle", "dio", "analyzer", "capture", "csms")
+SAFE_ORDER = ("grid", "island_load", "battery", "vehicle", "dio", "analyzer", "capture", "csms")
+"""The RLC island load goes right after the grid: an island it holds up collapses before S1 (a dio output)
+closes again."""
 
 
 def bring_to_safe_state(instruments: Mapping[str, Instrument]) -> list[str]:

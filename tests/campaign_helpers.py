@@ -43,13 +43,22 @@ def profile_variant(tmp_path: Path, name: str, change) -> Path:
     return path
 
 
-def profiles_exercising(suite: str) -> list:
+def profiles_exercising(suite: str, plan: Path | None = None) -> list:
     """Every DUT profile but the compliant one whose ``exercises`` names ``suite``, as pytest params
-    (path, {case id: the verdict it must get}); every case not named must pass."""
+    (path, {case id: the verdict it must get}); every case not named must pass.
+
+    With ``plan``, only the profiles built for that plan's nominal grid (``rating.nominal_voltage_v`` and
+    ``nominal_frequency_hz`` equal to its ``grid``): a 240 V 60 Hz charger exercises the same suites with another
+    grid code's plans (``test_plans/ieee1547/``), never with the 230 V 50 Hz G99 ones."""
+    grid = None if plan is None else yaml.safe_load(plan.read_text()).get("grid")
     profiles = []
     for path in sorted(DUTS.glob("*.yaml")):
         data = yaml.safe_load(path.read_text())
         if path == COMPLIANT or suite not in data.get("exercises", []):
+            continue
+        rating = data.get("rating", {})
+        if grid is not None and (rating.get("nominal_voltage_v"), rating.get("nominal_frequency_hz")) != \
+                (grid["voltage_v"], grid["frequency_hz"]):
             continue
         expected = {**{case: "fail" for case in data.get("expected_failures", [])},
                     **{case: "error" for case in data.get("expected_errors", [])},

@@ -102,7 +102,7 @@ def test_the_evidence_keeps_the_capture_the_cycle_powers_and_a_plot(compliant_ru
 
 
 def _profiles() -> list:
-    return profiles_exercising("g99.frequency_response")
+    return profiles_exercising("g99.frequency_response", PLAN)
 
 
 def test_there_is_a_defective_profile_for_each_defect_and_a_just_inside_one() -> None:

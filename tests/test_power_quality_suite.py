@@ -86,7 +86,7 @@ def test_each_case_says_where_it_was_judged_and_keeps_its_evidence(pq_run):
 
 
 def _profiles() -> list:
-    return profiles_exercising("g99.power_quality")
+    return profiles_exercising("g99.power_quality", PLAN)
 
 
 def test_there_are_defective_power_quality_profiles_and_a_just_inside_one():

@@ -109,7 +109,7 @@ def test_measured_trip_time_is_within_1ms_of_the_true_trip_instant(compliant_run
 
 def _profiles() -> list:
     """The defective and boundary profiles that exercise this suite, with the verdict each case must get."""
-    return profiles_exercising("g99.protection")
+    return profiles_exercising("g99.protection", PROTECTION_PLAN)
 
 
 def test_there_are_at_least_twelve_defective_profiles_and_boundary_ones_that_must_pass():

@@ -27,6 +27,10 @@ the bit order of ``STAT:QUES:COND?`` (taken as listed in the 61600 manual);
 instrument's current maximum (option ``max_current_a``, 150 A: a 45 kVA unit
 in single-phase mode on its 300 V range). The family has no power-limit
 command in those sources, so power is only watched (``faults``).
+``LIST:PHAS:SHIF`` (a phase jump at a list step's start, for vector-shift
+cases) is this rig's assumption: no public 61800 source seen here documents a
+list-mode phase step. It is sent only for a program with a jump (and, once
+sent, with every later list, as zeros), so other cases never depend on it.
 
 Transients run on the instrument itself: the whole list is checked against
 the bench envelope transition by transition, then loaded and started by
@@ -83,6 +87,8 @@ class Chroma61800(ScpiDriver):
                                   "measure_phase 1..3, voltage_range HIGH|LOW, max_current_a > 0")
         super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
         self._forget_state()
+        self._phase_list_sent = False
+        """A phase-jump list was loaded once: every later list sends its own (zeros), or the old one would run."""
 
     def _forget_state(self) -> None:
         """What the driver knows it has commanded (None: not known, e.g. before set-up)."""
@@ -223,6 +229,7 @@ class Chroma61800(ScpiDriver):
                 self.check_value("list voltage", v, (0.0, VOLTAGE_RANGE_V[self.voltage_range]), "V", None)
             for f in step.frequency_hz:
                 self.check_value("list frequency", f, FREQUENCY_LIMITS_HZ, "Hz", None)
+            self.check_value("list phase jump", step.phase_jump_deg, (-360.0, 360.0), "deg", None)
         steps = program.steps
 
         def join(values) -> str:
@@ -240,6 +247,9 @@ class Chroma61800(ScpiDriver):
         self.write("LIST:VOLT:AC:END " + join(s.voltage_v[1] for s in steps))
         self.write("LIST:FREQ:STAR " + join(s.frequency_hz[0] for s in steps))
         self.write("LIST:FREQ:END " + join(s.frequency_hz[1] for s in steps))
+        if self._phase_list_sent or any(s.phase_jump_deg for s in steps):
+            self.write("LIST:PHAS:SHIF " + join(s.phase_jump_deg for s in steps))
+            self._phase_list_sent = True
         self.write("OUTP:MODE LIST")
         self._mode = "LIST"
         self._held = {"voltage": steps[-1].voltage_v[1], "frequency": steps[-1].frequency_hz[1]}

@@ -22,14 +22,16 @@ follows the same rule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from rig.sim.dut_profile import DRAWN_RATE_ERROR_PPM, DutProfile, MeasurementMethod, ProtectionStage
+from rig.sim.export_limit import ExportLimiter
 from rig.sim.frequency_response import operating_power_w
 from rig.sim.predicates import Bound, EvaluationGrid, first_instant_all, first_instant_any_fails
-from rig.sim.signal import PiecewiseLinear, WindowedSlope
+from rig.sim.signal import PhaseRate, PiecewiseLinear, Signal, WindowedSlope
 
 
 @dataclass(frozen=True)
@@ -123,21 +125,32 @@ class SimulatedCharger:
     """The DUT model: protection, reconnection and output current."""
 
     def __init__(self, profile: DutProfile, voltage: PiecewiseLinear, frequency: PiecewiseLinear, *,
-                 clock: ChargerClock, t0: float = 0.0):
+                 clock: ChargerClock, t0: float = 0.0, phase_deg: PiecewiseLinear | None = None):
+        """``phase_deg``: the terminal voltage's phase offset (vector shifts); omitted, it never jumps."""
         self.profile = profile
         self.clock = clock
         self._voltage = voltage
         self._frequency = frequency
+        self._phase_deg = PiecewiseLinear(t0, 0.0) if phase_deg is None else phase_deg
+        window = profile.measurement.frequency.phase_window_s
+        self._measured_frequency: Signal = (frequency if window is None
+                                            else PhaseRate(frequency, self._phase_deg, window))
+        """The frequency its protection measures: a phase jump reads as an excursion for one window."""
         self._t = t0
         self.connected = False
         self.supply_on = False
         self._healthy_since: float | None = None
         self.trips: list[TripEvent] = []
         self.conduction = ConductionLog()
+        self.stop_listeners: list[Callable[[float], None]] = []
+        """Called with the instant its output stops conducting (a trip's relay opening, a lost supply), from
+        inside its event loop: an island it alone fed collapses then (``rig.sim.island``)."""
         self.session_active = PiecewiseLinear(t0, 0.0)
         """1 while a vehicle session (CHAdeMO) drives the AC side, else 0 (steps only)."""
         self.session_power = PiecewiseLinear(t0, 0.0)
         """The AC power a vehicle session exports (W, negative imports; steps only)."""
+        self.export_limiter: ExportLimiter | None = None
+        """Its G100 export limitation (``rig.sim.export_limit``), fitted by the lab model when the profile has one."""
         self._stages = [self._stage_state(s) for s in profile.protection]
         rc = profile.reconnection
         vm, fm = profile.measurement.voltage, profile.measurement.frequency
@@ -146,32 +159,37 @@ class SimulatedCharger:
         self._health = [
             self._bound(voltage, vm, ">=", rc.voltage_v.min),
             self._bound(voltage, vm, "<=", rc.voltage_v.max),
-            self._bound(frequency, fm, ">=", rc.frequency_hz.min),
-            self._bound(frequency, fm, "<=", rc.frequency_hz.max),
+            self._bound(self._measured_frequency, fm, ">=", rc.frequency_hz.min),
+            self._bound(self._measured_frequency, fm, "<=", rc.frequency_hz.max),
         ]
 
     # -- construction helpers -----------------------------------------------------
 
     @staticmethod
-    def _bound(signal: PiecewiseLinear | WindowedSlope, method: MeasurementMethod, op, threshold: float) -> Bound:
-        return Bound(signal, op, threshold, method.latency_s, 1.0 + method.gain_error, method.offset)
+    def _bound(signal: Signal, method: MeasurementMethod, op, threshold: float, *, scale: float = 1.0) -> Bound:
+        """``scale``: measured units per signal unit (a vector shift is a windowed slope times its window)."""
+        return Bound(signal, op, threshold, method.latency_s, scale * (1.0 + method.gain_error), method.offset)
 
     def _stage_state(self, stage: ProtectionStage) -> _StageState:
         method = getattr(self.profile.measurement, stage.quantity)
-        signal: PiecewiseLinear | WindowedSlope
+        signal: Signal
+        scale = 1.0
         if stage.quantity == "rocof":
-            signal = WindowedSlope(self._frequency, method.window_s)
+            signal = WindowedSlope(self._measured_frequency, method.window_s)
+        elif stage.quantity == "vector_shift":
+            signal, scale = WindowedSlope(self._phase_deg, method.window_s), method.window_s
         else:
-            signal = self._voltage if stage.quantity == "voltage" else self._frequency
+            signal = self._voltage if stage.quantity == "voltage" else self._measured_frequency
         op = ">=" if stage.direction == "over" else "<="
-        return _StageState(stage, self._bound(signal, method, op, stage.threshold),
+        return _StageState(stage, self._bound(signal, method, op, stage.threshold, scale=scale),
                            self.evaluation_grid(stage.quantity), self.clock.lab_seconds(stage.delay_s))
 
     def evaluation_grid(self, quantity: str) -> EvaluationGrid:
-        """The lab-time instants at which the stages on ``quantity`` (voltage, frequency, rocof) are evaluated
-        (RoCoF on the frequency measurement's phase: it is computed from that measurement)."""
+        """The lab-time instants at which the stages on ``quantity`` (voltage, frequency, rocof, vector_shift) are
+        evaluated (RoCoF on the frequency measurement's phase: it is computed from that measurement; a vector
+        shift on the voltage measurement's)."""
         method = getattr(self.profile.measurement, quantity)
-        phase = "frequency" if quantity == "rocof" else quantity
+        phase = {"rocof": "frequency", "vector_shift": "voltage"}.get(quantity, quantity)
         return self.clock.grid(method.evaluation_period_s, getattr(self.clock, f"{phase}_phase"))
 
     # -- supply events (the grid simulator's output relay) ----------------------------
@@ -271,6 +289,8 @@ class SimulatedCharger:
     def _disconnect(self, t: float, opened: float) -> None:
         if self.connected:
             self.conduction.stop(opened)
+            for listener in self.stop_listeners:
+                listener(opened)
         self.connected = False
         self._healthy_since = None
         for st in self._stages:
@@ -286,6 +306,8 @@ class SimulatedCharger:
         p_session = self.session_power.sample(times)
         p_operating = operating_power_w(self.profile.frequency_response, self.profile.operating_point.export_power_w,
                                         self._frequency, self.profile.rating.nominal_frequency_hz, times)
+        if self.export_limiter is not None:  # G100: the site boundary's export limit scales what it lets out
+            p_operating = self.export_limiter.scale(times, p_operating, self.profile.operating_point.export_power_w)
         p_connected = np.where(self.conduction.mask(times), p_operating, 0.0)
         return np.where(session, p_session, p_connected)
 

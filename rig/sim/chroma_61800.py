@@ -29,7 +29,13 @@ Assumptions of the simulator (not confirmed against a 61800 manual; the
 Hz/ms; the current maximum (150 A single-phase, 50 A per phase on the 300 V
 range of a 45 kVA unit); the questionable-register bit order (OVP, INP, OCP,
 FAN, SHT, OTP, OPP, INT-DD, INT-AD as listed in the 61600 manual); the error
-code of a protection trip (-300 Device-specific error); ``MEAS:...`` forms.
+code of a protection trip (-300 Device-specific error); ``MEAS:...`` forms;
+and ``LIST:PHASe:SHIFt <deg>,...``, a phase jump of the output at the start
+of each list step (a vector shift). No public 61800 manual seen here
+documents a phase step in list mode (the 61500/61600 ``LIST:DEGRee`` sets a
+step's start angle, which is not a jump; Ametek's MX/RS sources have
+``PHAS:MODE LIST``): the command is this rig's assumption, to be checked
+against the 61800 manual before a vector-shift case runs on a bench.
 """
 
 from __future__ import annotations
@@ -124,6 +130,7 @@ class Chroma61800(ScpiInstrument):
         add("[SOURce:]LIST:VOLTage:AC:END", self._list_edit(lambda a: setattr(g.program, "voltage_end", self._volts(a))))
         add("[SOURce:]LIST:FREQuency:STARt", self._list_edit(lambda a: setattr(g.program, "frequency_start", self._hertz(a))))
         add("[SOURce:]LIST:FREQuency:END", self._list_edit(lambda a: setattr(g.program, "frequency_end", self._hertz(a))))
+        add("[SOURce:]LIST:PHASe:SHIFt", self._list_edit(lambda a: setattr(g.program, "phase_jump_deg", self._degrees(a))))
         for accepted in ("[SOURce:]LIST:BASE", "[SOURce:]LIST:TRIGgered", "[SOURce:]LIST:COUPle", "[SOURce:]LIST:SHAPe"):
             add(accepted, self._list_edit(lambda a: None))
         add("TRIGger[:STATe]", self._trigger)
@@ -189,6 +196,14 @@ class Chroma61800(ScpiInstrument):
     def _hertz(self, args: list[str]) -> list[float]:
         values = _floats(args)
         if any(not FREQUENCY_RANGE_HZ[0] <= f <= FREQUENCY_RANGE_HZ[1] for f in values):
+            raise ScpiError(-222, "Data out of range")
+        return values
+
+    @staticmethod
+    def _degrees(args: list[str]) -> list[float]:
+        """Phase jumps per step: -360..360 degrees (the range the Ametek sources' phase commands take)."""
+        values = _floats(args)
+        if any(not -360.0 <= x <= 360.0 for x in values):
             raise ScpiError(-222, "Data out of range")
         return values
 
@@ -267,12 +282,28 @@ class Chroma61800(ScpiInstrument):
     def _measuring_charger_phase(self) -> bool:
         return self.phase_mode == "SINGLE" or self.selected_phase == CHARGER_PHASE
 
-    def _current(self) -> float:
+    def _boundary_export_a(self) -> float:
+        """Rms current leaving the site through the source (positive while the site exports): the charger's
+        export current less the household load's (``rig.sim.site``; all in phase with the voltage). The source
+        sits at the site boundary, so what it measures is the boundary."""
         lab = self.lab
-        return lab.current_rms_at(lab.now) if self._measuring_charger_phase() else 0.0
+        if not self._measuring_charger_phase():
+            return 0.0
+        charger = lab.current_rms_at(lab.now)
+        return (charger if lab.charger.exports else -charger) - lab.site.load_current_a(lab.now)
+
+    def _through_s1_a(self) -> complex:
+        """The boundary current as a phasor with, while the RLC island load is on, its current and the charger's
+        reactive current (``rig.sim.island``); nothing at all while the grid switch S1 is open."""
+        lab = self.lab
+        if lab.island.switch_open:
+            return 0j
+        island = lab.island.exchange_a(lab.now, lab.voltage.at(lab.now)) if self._measuring_charger_phase() else 0j
+        return self._boundary_export_a() + island
+
+    def _current(self) -> float:
+        return abs(self._through_s1_a())
 
     def _power(self) -> float:
-        """Real power delivered by the source: negative while the charger exports into it."""
-        lab = self.lab
-        p = lab.voltage.at(lab.now) * self._current()
-        return -p if lab.charger.exports else p
+        """Real power delivered by the source: negative while the site exports into it."""
+        return -(self.lab.voltage.at(self.lab.now) * self._through_s1_a().real)

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rig.dut import Identity
 from rig.sim.chademo_settings import ChademoEvseSettings
+from rig.sim.export_limit import ExportLimitation
 from rig.sim.frequency_response import FrequencyResponse
+from rig.sim.island import AntiIslanding
 from rig.sim.waveform import Waveform
 from rig.yaml_source import LocatedValueError, load_model
 
@@ -54,19 +56,38 @@ class RocofMethod(MeasurementMethod):
     window_s: float = Field(gt=0, description="The df/dt window: the longer, the slower and steadier.")
 
 
+class FrequencyMethod(MeasurementMethod):
+    """How the charger measures frequency. A zero-crossing (or PLL) measurement over a window sees a phase jump
+    as a frequency excursion: a jump of x degrees reads x / (360 * phase_window_s) Hz off for one window, and
+    the RoCoF computed from it sees that excursion too."""
+
+    phase_window_s: float | None = Field(
+        None, gt=0, description="The window over which phase advance becomes frequency; omitted: the measurement "
+                                "ignores phase jumps (an idealised one).")
+
+
+class VectorShiftMethod(MeasurementMethod):
+    """A vector-shift (phase-jump) relay: the jump of the voltage's phase over one window, in degrees. G99 does
+    not permit it for loss of mains; a charger that has one trips on the vector-shift stability test."""
+
+    window_s: float = Field(gt=0, description="The phase change is measured over this window (one cycle, typically).")
+
+
 class Measurement(Strict):
     voltage: MeasurementMethod
-    frequency: MeasurementMethod
+    frequency: FrequencyMethod
     rocof: RocofMethod | None = Field(None, description="Needed by a `rocof` protection stage.")
+    vector_shift: VectorShiftMethod | None = Field(None, description="Needed by a `vector_shift` protection stage.")
 
 
 class ProtectionStage(Strict):
     """One definite-time interface protection stage."""
 
     name: str
-    quantity: Literal["voltage", "frequency", "rocof"] = Field(
+    quantity: Literal["voltage", "frequency", "rocof", "vector_shift"] = Field(
         description="rocof: the measured rate of change of frequency (Hz/s; over a positive threshold for rising "
-                    "frequency, under a negative one for falling)")
+                    "frequency, under a negative one for falling); vector_shift: the measured phase jump (degrees; "
+                    "likewise signed)")
     direction: Literal["over", "under"]
     threshold: float
     delay_s: float = Field(ge=0)
@@ -117,6 +138,11 @@ class DutProfile(Strict):
                                          description="Its CHAdeMO side (timings, capabilities, defects).")
     frequency_response: FrequencyResponse | None = Field(
         None, description="How its export follows the grid frequency (LFSM-O, reduced frequency); omitted: it does not.")
+    export_limitation: ExportLimitation | None = Field(
+        None, description="Its G100 export limitation at the site boundary (rig.sim.export_limit); omitted: none.")
+    anti_islanding: AntiIslanding | None = Field(
+        None, description="Its active anti-islanding method (rig.sim.island); omitted: none, only its passive "
+                          "protection stages (a matched island runs on).")
     exercises: list[str] = Field(
         default_factory=list,
         description="The suites (rig.suites.REGISTRY names) the rig's own tests run this profile against, with the "
@@ -146,11 +172,12 @@ class DutProfile(Strict):
         return self
 
     @model_validator(mode="after")
-    def _rocof_stages_have_a_rocof_measurement(self) -> "DutProfile":
+    def _derived_stages_have_their_measurement(self) -> "DutProfile":
         for index, stage in enumerate(self.protection):
-            if stage.quantity == "rocof" and self.measurement.rocof is None:
+            if stage.quantity in ("rocof", "vector_shift") and getattr(self.measurement, stage.quantity) is None:
                 raise LocatedValueError(("protection", index, "quantity"),
-                                        "a rocof stage needs measurement.rocof (its window, latency and period)")
+                                        f"a {stage.quantity} stage needs measurement.{stage.quantity} (its window, "
+                                        "latency and period)")
         return self
 
     @model_validator(mode="after")
@@ -167,6 +194,26 @@ class DutProfile(Strict):
             raise LocatedValueError(where, f"{power:g} W at the nominal {rating.nominal_voltage_v:g} V is "
                                            f"{current:.2f} A, above the rated current "
                                            f"(rating.current_a: {rating.current_a:g} A)")
+        return self
+
+    @model_validator(mode="after")
+    def _export_limitation_fits(self) -> "DutProfile":
+        """With no household load an export-limited charger exports its operating point, within its rating."""
+        limitation = self.export_limitation
+        if limitation is None:
+            return self
+        unloaded, point = limitation.unloaded_export_w, self.operating_point.export_power_w
+        if abs(unloaded - point) > 1e-9 * max(abs(point), 1.0):
+            raise LocatedValueError(("export_limitation", "boundary_setpoint_w"),
+                                    f"with no household load it exports min(dispatched_export_w, boundary_setpoint_w) "
+                                    f"= {unloaded:g} W, which must be its operating point "
+                                    f"(operating_point.export_power_w: {point:g} W)")
+        rating = self.rating
+        dispatched = limitation.dispatched_export_w
+        if dispatched > rating.power_w or dispatched / rating.nominal_voltage_v > rating.current_a * (1.0 + 1e-9):
+            raise LocatedValueError(("export_limitation", "dispatched_export_w"),
+                                    f"{dispatched:g} W is beyond the rating ({rating.power_w:g} W, "
+                                    f"{rating.current_a:g} A at {rating.nominal_voltage_v:g} V)")
         return self
 
 

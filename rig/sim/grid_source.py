@@ -29,6 +29,8 @@ class ListProgram:
     voltage_end: list[float] = field(default_factory=list)
     frequency_start: list[float] = field(default_factory=list)
     frequency_end: list[float] = field(default_factory=list)
+    phase_jump_deg: list[float] = field(default_factory=list)
+    """Per step, a jump of the output's phase at the step's start (a vector shift); empty: none."""
     count: int = 1
 
     def validate(self) -> str | None:
@@ -37,7 +39,7 @@ class ListProgram:
         if n == 0:
             return "list is empty"
         arrays = (self.voltage_start, self.voltage_end, self.frequency_start, self.frequency_end)
-        if any(len(a) != n for a in arrays):
+        if any(len(a) != n for a in arrays) or len(self.phase_jump_deg) not in (0, n):
             return "list arrays differ in length"
         if any(d <= 0 for d in self.dwell_s):
             return "dwell must be positive"
@@ -52,9 +54,11 @@ class GridSource:
     """Output stage, relay, setpoints, protection latch and list execution, writing the terminal signals."""
 
     def __init__(self, voltage: PiecewiseLinear, frequency: PiecewiseLinear, on_relay,
-                 max_current_a: float = 150.0) -> None:
+                 max_current_a: float = 150.0, phase_deg: PiecewiseLinear | None = None) -> None:
         self.voltage = voltage
         self.frequency = frequency
+        self.phase_deg = PiecewiseLinear(0.0, 0.0) if phase_deg is None else phase_deg
+        """The output's phase offset against a free-running reference: list steps may jump it."""
         self._on_relay = on_relay  # callback(t, live: bool): the charger sees its supply change
         self.output_on = False
         self.relay_closed = False
@@ -70,6 +74,12 @@ class GridSource:
         self.program = ListProgram()
         self.trigger_times: list[float] = []
         self.list_end_s: float | None = None
+
+    def redirect(self, voltage: PiecewiseLinear, frequency: PiecewiseLinear, phase_deg: PiecewiseLinear) -> None:
+        """Write the output to these signals from now on: the terminals while the grid switch S1 is closed, the
+        source's own copies while it is open (``rig.sim.island``), so its setpoints and a running list carry on
+        without reaching the charger."""
+        self.voltage, self.frequency, self.phase_deg = voltage, frequency, phase_deg
 
     @property
     def energized(self) -> bool:
@@ -146,12 +156,15 @@ class GridSource:
             return problem
         self.voltage.truncate(t)
         self.frequency.truncate(t)
+        self.phase_deg.truncate(t)
         start = t
         p = self.program
         for _ in range(p.count):
             for k, dwell in enumerate(p.dwell_s):
                 self.voltage.ramp(start, start + dwell, p.voltage_start[k], p.voltage_end[k])
                 self.frequency.ramp(start, start + dwell, p.frequency_start[k], p.frequency_end[k])
+                if p.phase_jump_deg and p.phase_jump_deg[k] != 0.0:
+                    self.phase_deg.step(start, self.phase_deg.at(start) + p.phase_jump_deg[k])
                 start += dwell
         self.trigger_times.append(t)
         self.list_end_s = start
@@ -168,4 +181,5 @@ class GridSource:
         if self.list_running(t):
             self.voltage.truncate(t)
             self.frequency.truncate(t)
+            self.phase_deg.truncate(t)  # a jump not yet reached is not made
         self.list_end_s = None if self.list_end_s is None or t >= self.list_end_s else t

@@ -32,6 +32,7 @@ from rig.sim.infiniivision import InfiniiVision
 from rig.sim.keysight_rp7900 import KeysightRP7900
 from rig.sim.modbus_dio import ModbusServer, MoxaE1212
 from rig.sim.model import LabModel
+from rig.sim.rlc_load import RlcLoadInstrument
 from rig.sim.scpi import ScpiInstrument, ScpiServer
 
 TimeMode = Literal["virtual", "real"]
@@ -50,6 +51,7 @@ SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument | MoxaE1212
     "keysight_infiniivision": InfiniiVision,
     "keysight_rp7900": KeysightRP7900,
     "modbus_dio": MoxaE1212,
+    "rlc_load": RlcLoadInstrument,
 }
 
 

@@ -52,6 +52,12 @@ INPUT_WIRING = {0: "d1", 1: "d2", 2: "connector_lock"}
 """Discrete input -> the charger's contact line it reads (``fixtures/benches/sim.yaml`` names the same)."""
 OUTPUT_WIRING = {0: "k", 1: "proximity", 2: "contactor", 3: "estop"}
 """Coil -> the vehicle line it drives."""
+SITE_WIRING = {5: "load_a", 6: "load_b", 7: "ct_break"}
+"""Coil -> the site line it switches (``rig.sim.site``: household load banks, the boundary CT's lead; G100)."""
+
+ISLAND_WIRING = {4: "grid_switch"}
+"""Coil -> the grid switch S1 it drives (``rig.sim.island``): energised, S1 opens (the charger is islanded);
+de-energised, it closes, so the module's safe state (every output off) leaves the charger grid-tied."""
 
 READ_COILS, READ_DISCRETE_INPUTS, WRITE_COIL, WRITE_COILS = 1, 2, 5, 15
 
@@ -74,6 +80,10 @@ class MoxaE1212:
             self.coils[ch] = bool(value)
             if ch in OUTPUT_WIRING:
                 self.lab.connector.drive(self.lab.now, OUTPUT_WIRING[ch], bool(value), by=Side.VEHICLE)
+            elif ch in SITE_WIRING:
+                self.lab.site.switch(self.lab.now, SITE_WIRING[ch], bool(value))
+            elif ch in ISLAND_WIRING:
+                self.lab.island.command_switch(self.lab.now, bool(value))
 
     def handle(self, function_code: int, address: int, values: Sequence[bool] | None) -> list[bool] | None:
         """The channels a request addresses from 0, after a write; None if it addresses none of them."""

@@ -25,9 +25,12 @@ from rig.sim.charger import ChargerClock, SimulatedCharger
 from rig.sim.connector import ContactLines
 from rig.sim.dc_source import DcBus, DcSource
 from rig.sim.dut_profile import DutProfile
+from rig.sim.export_limit import ExportLimiter
 from rig.sim.grid_source import GridSource
+from rig.sim.island import PointOfConnection
 from rig.sim.predicates import first_instant_all
 from rig.sim.signal import PiecewiseLinear
+from rig.sim.site import HouseholdSite
 
 PROTECTION_PERIOD_S = 0.001
 """The grid source evaluates its current limit every millisecond (the sim's assumption)."""
@@ -45,8 +48,15 @@ class LabModel:
         self.frequency = PiecewiseLinear(0.0, profile.rating.nominal_frequency_hz)
         self.phase_deg = PiecewiseLinear(0.0, 0.0)
         self.charger = SimulatedCharger(profile, self.voltage, self.frequency,
-                                        clock=ChargerClock.drawn(profile, seed) if clock is None else clock)
-        self.grid = GridSource(self.voltage, self.frequency, on_relay=self._relay)
+                                        clock=ChargerClock.drawn(profile, seed) if clock is None else clock,
+                                        phase_deg=self.phase_deg)
+        self.grid = GridSource(self.voltage, self.frequency, on_relay=self._relay, phase_deg=self.phase_deg)
+        self.island = PointOfConnection(self.voltage, self.frequency, self.phase_deg, self.grid, self.charger)
+        """Grid switch S1 and the RLC load at the charger's point of connection (``rig.sim.island``)."""
+        self.site = HouseholdSite(self.voltage)
+        """The household behind the boundary: load banks and the boundary CT (``rig.sim.site``; G100)."""
+        if profile.export_limitation is not None:
+            self.charger.export_limiter = ExportLimiter(profile.export_limitation, self.site, self.charger.clock, seed)
         self.connector = ContactLines()
         """The CHAdeMO contact lines and the vehicle contactor coil (``rig.sim.connector``)."""
         self.dc_bus = DcBus(DcSource())
@@ -61,6 +71,8 @@ class LabModel:
         self._captures = 0
 
     def _relay(self, t: float, closed: bool) -> None:
+        if self.island.switch_open:
+            return  # the source's relay is behind the open grid switch: the charger sees the island
         if closed:
             self.charger.supply_restored(t)
         else:
@@ -71,7 +83,8 @@ class LabModel:
         """Bring the lab up to ``t``, event by event: the CAN bus's timers and the charger's CHAdeMO control
         steps are events too (at one instant, the bus's timers first)."""
         while True:
-            due = [x for x in (self.can.next_event_time(), self.chademo.next_event_time())
+            due = [x for x in (self.can.next_event_time(), self.chademo.next_event_time(),
+                               self.island.next_event_time())
                    if x is not None and x <= t + SAME_INSTANT_S]
             if not due:
                 break
@@ -79,6 +92,7 @@ class LabModel:
             self._advance_grid_and_charger_to(t_next)
             self.can.run_due(t_next)
             self.chademo.advance_to(t_next)
+            self.island.run_due(t_next)  # the grid switch S1 operating
         self._advance_grid_and_charger_to(t)
 
     def _advance_grid_and_charger_to(self, t: float) -> None:
@@ -104,7 +118,8 @@ class LabModel:
         self.now = t
 
     def _source_can_trip(self) -> bool:
-        return self.grid.energized and self.charger.overcurrent_bounds(self.grid.current_limit_a) is not None
+        return (self.grid.energized and not self.island.switch_open
+                and self.charger.overcurrent_bounds(self.grid.current_limit_a) is not None)
 
     def _first_overcurrent(self, a: float, b: float) -> float | None:
         """First protection-grid instant in [a, b] where the charger's current exceeds the source's limit."""

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from rig.sim.signal import PiecewiseLinear, WindowedSlope
+from rig.sim.signal import Signal
 
 Op = Literal[">=", "<=", ">", "<"]
 _NEGATION: dict[str, Op] = {">=": "<", "<=": ">", ">": "<=", "<": ">="}
@@ -66,7 +66,7 @@ def as_grid(grid: EvaluationGrid | float) -> EvaluationGrid:
 class Bound:
     """``measured(t) op threshold`` where measured(t) = gain * signal(t - latency) + offset."""
 
-    signal: PiecewiseLinear | WindowedSlope
+    signal: Signal
     op: Op
     threshold: float
     latency_s: float = 0.0

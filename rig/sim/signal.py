@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -33,6 +34,18 @@ class Segment:
 
     def at(self, t: float) -> float:
         return self.v0 + self.slope * (t - self.t0)
+
+
+class Signal(Protocol):
+    """What the charger's measurements read: values, the linear pieces, and the left limit at a step."""
+
+    def at(self, t: float) -> float: ...
+
+    def sample(self, times: np.ndarray) -> np.ndarray: ...
+
+    def segments(self, t_start: float, t_end: float) -> list[Segment]: ...
+
+    def _left_limit(self, t: float) -> float: ...
 
 
 class PiecewiseLinear:
@@ -81,6 +94,25 @@ class PiecewiseLinear:
             return
         self.truncate(t)
         self.ramp(t, t + abs(value - start) / rate_per_s, start, value)
+
+    def copy(self) -> "PiecewiseLinear":
+        """An independent signal with the same history and programmed future (a source's own output, kept
+        while a switch separates it from the terminals it usually drives)."""
+        twin = PiecewiseLinear(self._t[0], self._v[0])
+        twin._t, twin._v = list(self._t), list(self._v)
+        return twin
+
+    def follow(self, t: float, other: "PiecewiseLinear") -> None:
+        """From ``t`` on, take ``other``'s values and programmed future (history before ``t`` kept): the
+        terminals reconnected to a source take its output as it is at that instant."""
+        self.truncate(t)
+        value = other.at(t)
+        if self._v[-1] != value:
+            self._t.append(t)
+            self._v.append(value)
+        later = bisect.bisect_right(other._t, t)
+        self._t.extend(other._t[later:])
+        self._v.extend(other._v[later:])
 
     # -- reading --------------------------------------------------------------
 
@@ -162,7 +194,7 @@ class WindowedSlope:
     programmed after it is made.
     """
 
-    def __init__(self, signal: PiecewiseLinear, window_s: float) -> None:
+    def __init__(self, signal: Signal, window_s: float) -> None:
         if not window_s > 0.0:
             raise ValueError(f"a window must be positive, got {window_s!r}")
         self.signal = signal
@@ -187,3 +219,34 @@ class WindowedSlope:
     def _left_limit(self, t: float) -> float:
         w = self.window_s
         return (self.signal._left_limit(t) - self.signal._left_limit(t - w)) / w
+
+
+class PhaseRate:
+    """The extra frequency a zero-crossing frequency measurement reads from phase jumps: the phase's advance
+    over the measurement window, in hertz, (phi(t) - phi(t - window)) / (360 * window), added to the
+    frequency signal.
+
+    A vector shift of x degrees makes such a measurement read x / (360 * window) Hz high (or low) for one
+    window, which is why a RoCoF relay with too short a delay trips on a phase jump. Like ``WindowedSlope``
+    it is piecewise linear and a live view of both signals.
+    """
+
+    def __init__(self, frequency: PiecewiseLinear, phase_deg: PiecewiseLinear, window_s: float) -> None:
+        self.frequency = frequency
+        self.phase = WindowedSlope(phase_deg, window_s)
+
+    def at(self, t: float) -> float:
+        return self.frequency.at(t) + self.phase.at(t) / 360.0
+
+    def sample(self, times: np.ndarray) -> np.ndarray:
+        return self.frequency.sample(times) + self.phase.sample(times) / 360.0
+
+    def segments(self, t_start: float, t_end: float) -> list[Segment]:
+        cuts = {t_start, t_end}
+        cuts.update(s.t0 for s in self.frequency.segments(t_start, t_end))
+        cuts.update(s.t0 for s in self.phase.segments(t_start, t_end))
+        edges = sorted(c for c in cuts if t_start <= c <= t_end)
+        return [Segment(a, b, self.at(a), self._left_limit(b)) for a, b in zip(edges, edges[1:]) if b > a]
+
+    def _left_limit(self, t: float) -> float:
+        return self.frequency._left_limit(t) + self.phase._left_limit(t) / 360.0

@@ -51,7 +51,7 @@ def port_of(resource: str) -> int:
 def test_the_driver_fulfils_the_digital_io_role_with_the_bench_files_lines(dio: ModbusDio) -> None:
     assert isinstance(dio, DigitalIO)
     assert dio.inputs == ("d1", "d2", "connector_lock")
-    assert dio.outputs == ("contactor", "k", "proximity", "estop")
+    assert dio.outputs == ("contactor", "k", "proximity", "estop", "load_a", "load_b", "ct_break")
 
 
 def test_the_simulated_module_identifies_itself_by_read_device_identification(dio: ModbusDio) -> None:

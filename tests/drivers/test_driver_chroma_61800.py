@@ -382,3 +382,32 @@ def test_close_closes_the_session() -> None:
     with expected_protocol(Chroma61800, []) as grid:
         grid.close()
     assert grid.scripted_session.closed
+
+
+def test_a_phase_jump_list_goes_only_with_a_program_that_has_one_then_with_every_list(guard: EnvelopeGuard) -> None:
+    """The list-mode phase step is an unconfirmed command: a bench without vector-shift cases never sees it; once
+    sent, the instrument keeps it, so every later list sends its own (zeros) or the old jumps would run again."""
+    plain = GridProgram((GridStep.hold(1.0, 230.0, 49.5),))
+    jump = GridProgram((GridStep.hold(1.0, 230.0, 49.5), GridStep(1.0, (230.0, 230.0), (49.5, 49.5), 50.0)))
+    plain_arrays = ("LIST:DWEL 1000.0000", "LIST:VOLT:AC:STAR 230.0000", "LIST:VOLT:AC:END 230.0000",
+                    "LIST:FREQ:STAR 49.5000", "LIST:FREQ:END 49.5000")
+    jump_arrays = ("LIST:DWEL 1000.0000,1000.0000", "LIST:VOLT:AC:STAR 230.0000,230.0000",
+                   "LIST:VOLT:AC:END 230.0000,230.0000", "LIST:FREQ:STAR 49.5000,49.5000",
+                   "LIST:FREQ:END 49.5000,49.5000", "LIST:PHAS:SHIF 0.0000,50.0000")
+    run = ("TRIG OFF", "OUTP:MODE FIXED")
+    script = SETUP + settings("SOUR:FREQ 49.500", *run, *LIST_SETTINGS, *plain_arrays, "OUTP:MODE LIST", "TRIG ON",
+                              *run, *jump_arrays, "OUTP:MODE LIST", "TRIG ON",
+                              *run, *plain_arrays, "LIST:PHAS:SHIF 0.0000", "OUTP:MODE LIST", "TRIG ON")
+    with expected_protocol(Chroma61800, script, envelope=guard) as grid:
+        grid.setup()
+        grid.frequency = 49.5
+        grid.run_program(plain)
+        grid.run_program(jump)
+        grid.run_program(plain)
+
+
+def test_a_phase_jump_beyond_a_turn_is_refused_before_any_io() -> None:
+    program = GridProgram((GridStep(1.0, (230.0, 230.0), (50.0, 50.0), 400.0),))
+    with expected_protocol(Chroma61800, []) as grid:
+        with pytest.raises(InstrumentError, match="phase jump"):
+            grid.run_program(program)

@@ -7,7 +7,7 @@ code (or EN 50549, IEEE 1547.1) is another plan file with the same cases.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, NamedTuple, Union
 
 from pydantic import Field, model_validator
 
@@ -15,12 +15,14 @@ from rig.results import Limit
 from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
 from rig.yaml_source import LocatedValueError
 
-Quantity = Literal["voltage", "frequency", "rocof"]
-UNITS = {"voltage": "V", "frequency": "Hz", "rocof": "Hz/s"}
-GRID_QUANTITY = {"voltage": "voltage", "frequency": "frequency", "rocof": "frequency"}
-"""The grid quantity a case drives: a RoCoF stage is tested by ramping the frequency."""
-ENVELOPE_QUANTITY = {"voltage": "ac_voltage_v", "frequency": "ac_frequency_hz", "rocof": "ac_frequency_hz"}
-SETTING_UNIT = {"voltage": "v", "frequency": "hz", "rocof": "hz_per_s"}
+Quantity = Literal["voltage", "frequency", "rocof", "vector_shift"]
+UNITS = {"voltage": "V", "frequency": "Hz", "rocof": "Hz/s", "vector_shift": "deg"}
+GRID_QUANTITY = {"voltage": "voltage", "frequency": "frequency", "rocof": "frequency", "vector_shift": "frequency"}
+"""The grid quantity a case drives: a RoCoF stage is tested by ramping the frequency, a vector shift by a phase
+jump at an off-nominal frequency."""
+ENVELOPE_QUANTITY = {"voltage": "ac_voltage_v", "frequency": "ac_frequency_hz", "rocof": "ac_frequency_hz",
+                     "vector_shift": "ac_frequency_hz"}
+SETTING_UNIT = {"voltage": "v", "frequency": "hz", "rocof": "hz_per_s", "vector_shift": "deg"}
 
 
 class GridNominal(Strict):
@@ -96,11 +98,24 @@ class TripValueParams(Strict):
 
 
 class Ramp(Strict):
-    """One leg of a ramp program: from where the last leg ended, ramp to ``to`` at ``rate_per_s``, then hold."""
+    """One leg of a ramp program: from where the last leg ended, ramp to ``to`` at ``rate_per_s``, then hold.
+    A leg that starts where it ends is a hold only (its rate unused)."""
 
     to: float
     rate_per_s: float = Field(gt=0, description="Magnitude of the slope (V/s or Hz/s).")
     hold_s: float = Field(0.0, ge=0, description="Held at ``to`` after the ramp.")
+    phase_jump_deg: float = Field(0.0, ge=-360.0, le=360.0,
+                                  description="The voltage's phase jumps by this at the start of the leg (a vector "
+                                              "shift; positive advances it).")
+
+
+class Leg(NamedTuple):
+    """One piece of a list program: ``duration`` from ``start`` to ``end``, the phase jumping at its start."""
+
+    duration: float
+    start: float
+    end: float
+    phase_jump_deg: float = 0.0
 
 
 class DisturbanceParams(CaptureParams):
@@ -130,22 +145,34 @@ class DisturbanceParams(CaptureParams):
             raise LocatedValueError(("post_s",), f"the capture must cover the hold: post_s >= hold_s ({self.hold_s:g} s)")
         return self
 
-    def legs(self, nominal: float) -> list[tuple[float, float, float]]:
-        """(duration, start, end) of each piece, from nominal: the step's hold, or each ramp and its hold."""
+    @model_validator(mode="after")
+    def _every_leg_lasts(self) -> "DisturbanceParams":
+        for index, ramp in enumerate(self.ramps or []):
+            at = None if index == 0 else self.ramps[index - 1].to  # type: ignore[index]
+            if ramp.hold_s == 0.0 and at is not None and ramp.to == at:
+                raise LocatedValueError(("ramps", index, "hold_s"), "a leg that starts where it ends must hold")
+        return self
+
+    def legs(self, nominal: float) -> list[Leg]:
+        """Each piece, from nominal: the step's hold, or each ramp and its hold (a phase jump at its leg's
+        first piece)."""
         if self.ramps is None:
             assert self.level is not None and self.hold_s is not None
-            return [(self.hold_s, self.level, self.level)]
+            return [Leg(self.hold_s, self.level, self.level)]
         pieces, at = [], nominal
         for ramp in self.ramps:
-            pieces.append((abs(ramp.to - at) / ramp.rate_per_s, at, ramp.to))
+            jump = ramp.phase_jump_deg
+            if ramp.to != at:
+                pieces.append(Leg(abs(ramp.to - at) / ramp.rate_per_s, at, ramp.to, jump))
+                jump = 0.0
             if ramp.hold_s > 0:
-                pieces.append((ramp.hold_s, ramp.to, ramp.to))
+                pieces.append(Leg(ramp.hold_s, ramp.to, ramp.to, jump))
             at = ramp.to
         return pieces
 
     def duration_s(self, nominal: float) -> float:
         """How long the disturbance lasts, from ``nominal``."""
-        return sum(duration for duration, _, _ in self.legs(nominal))
+        return sum(leg.duration for leg in self.legs(nominal))
 
     def origin_s(self, nominal: float) -> float:
         """When the timed leg starts, from the trigger."""
@@ -268,7 +295,7 @@ def _disturbance_changes(case: TripTimeCase | NoTripCase, plan: SuitePlan) -> li
     """The list program's pieces from nominal (a step, or ramps at their rates), and the step back."""
     q, nominal = case._envelope_quantity(), case.nominal(plan)
     changes, at = [], nominal
-    for duration, start, end in case.params.legs(nominal):
+    for duration, start, end, _ in case.params.legs(nominal):
         if start != at:
             changes.append(SetpointChange(q, at, start, "step"))
         if end != start:

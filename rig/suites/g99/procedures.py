@@ -78,10 +78,10 @@ def disturbance(plan: Plan, case: TripTimeCase | NoTripCase) -> GridProgram:
     quantity, nominal_level = case.grid_quantity, case.nominal(plan)
     p = case.params
     steps = []
-    for duration, start, end in p.legs(nominal_level):
+    for duration, start, end, jump in p.legs(nominal_level):
         v0, f0 = grid_point(plan, quantity, start)
         v1, f1 = grid_point(plan, quantity, end)
-        steps.append(GridStep(duration, (v0, v1), (f0, f1)))
+        steps.append(GridStep(duration, (v0, v1), (f0, f1), jump))
     tail_s = p.post_s - p.duration_s(nominal_level)
     steps.append(GridStep.hold(max(tail_s, 0.05), *grid_point(plan, quantity, nominal_level)))
     return GridProgram(tuple(steps))
@@ -92,7 +92,8 @@ def describe_disturbance(case: TripTimeCase | NoTripCase) -> str:
     p = case.params
     if p.ramps is None:
         return f"Step {case.grid_quantity} to {p.level:g} {UNITS[case.grid_quantity]} for {p.hold_s:g} s"
-    legs = ", ".join(f"to {r.to:g} at {r.rate_per_s:g} {UNITS[case.grid_quantity]}/s"
+    legs = ", ".join((f"jump the phase {r.phase_jump_deg:+g} deg, " if r.phase_jump_deg else "")
+                     + f"to {r.to:g} at {r.rate_per_s:g} {UNITS[case.grid_quantity]}/s"
                      + (f" (hold {r.hold_s:g} s)" if r.hold_s else "") for r in p.ramps)
     return f"Ramp {case.grid_quantity} {legs}; trip timed from the start of leg {p.timed_from}"
 

@@ -48,7 +48,7 @@ def protection_summary(cases: list[CaseResult]) -> SummaryTable | None:
     return SummaryTable(
         title="Interface protection summary",
         introduction="Settings, measured trip values and trip times, and no-trip tests per stage, in the manner of "
-                     "a G99 type-test form.",
+                     "a grid code's type-test form (G99 Form A2-3, IEEE 1547.1).",
         header=["Stage", "Setting", "Trip value", "Trip time", "No-trip tests"],
         rows=[[stage, row["setting"], row["trip_value"] or "not tested", row["trip_time"] or "not tested",
                row["no_trip"] or "none"] for stage, row in stages.items()])
@@ -75,6 +75,8 @@ def _add_hold(row: dict[str, Cell], case: CaseResult) -> None:
 
 
 def _unit(settings: dict) -> str:
+    """The unit of the grid quantity a case drives: V for a voltage stage, else Hz (frequency, RoCoF, vector
+    shift are all driven through the frequency)."""
     return "V" if any(k.endswith("_v") for k in settings) else "Hz"
 
 
@@ -85,14 +87,18 @@ def _timed_ramp(case: CaseResult) -> str:
         return ""
     timed_from = case.params.get("timed_from", 0)
     leg = ramps[timed_from if isinstance(timed_from, int) else 0]
-    return f"at {leg['rate_per_s']:g} Hz/s"
+    return f"at {leg['rate_per_s']:g} {_unit(case.setting)}/s"
 
 
 def _disturbance_words(case: CaseResult, settings: dict) -> str:
     """``188 V for 5 s``, or a ramp program: ``49 -> 51 -> 49 -> 50 Hz at 0.95 Hz/s``."""
     ramps = case.params.get("ramps")
     if isinstance(ramps, list):
+        jumps = [r for r in ramps if r.get("phase_jump_deg")]
+        if jumps:
+            return "; ".join(f"phase step {float(r['phase_jump_deg']):+g} deg at {float(r['to']):g} Hz" for r in jumps)
         rates = sorted({float(r["rate_per_s"]) for r in ramps})
-        return (" -> ".join(f"{float(r['to']):g}" for r in ramps) + " Hz at "
-                + "/".join(f"{rate:g}" for rate in rates) + " Hz/s")
+        unit = _unit(settings)
+        return (" -> ".join(f"{float(r['to']):g}" for r in ramps) + f" {unit} at "
+                + "/".join(f"{rate:g}" for rate in rates) + f" {unit}/s")
     return f"{case.params.get('level'):g} {_unit(settings)} for {case.params.get('hold_s'):g} s"

@@ -96,7 +96,8 @@ def _context(plan: Plan, analysed: AnalysedCapture) -> dict[str, float | None]:
 def _operating_point_finding(plan: Plan, measured: dict[str, float | None]) -> str:
     return (f"judged at the DUT's operating point: {measured['export_power_w']:.6g} W exported, "
             f"{measured['export_power_pct_of_rated']:.4g} % of the declared {plan.rating.power_w:g} W; the rig "
-            "cannot set a charger's export power on this bench (G99 asks for harmonics at 45-55 % and 100 %)")
+            "cannot set a charger's export power on this bench (grid codes ask for more than one power level, e.g. "
+            "G99 45-55 % and 100 %)")
 
 
 def window_frame(analysed: AnalysedCapture, columns: dict[str, np.ndarray]) -> pd.DataFrame:

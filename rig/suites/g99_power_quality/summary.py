@@ -41,7 +41,7 @@ def power_quality_summary(cases: list[CaseResult]) -> SummaryTable | None:
     return SummaryTable(
         title="Power quality summary",
         introduction="Harmonic currents (IEC 61000-4-7 windows averaged over the observation period, against the "
-                     "plan's BS EN 61000-3-2 limits), DC injection and power factor, each with its expanded "
+                     "plan's limits), DC injection and power factor, each with its expanded "
                      "uncertainty (k = 2) and the power it was measured at.",
         header=["Quantity", "Measured", "Limit", "Power level", "Case"],
         rows=rows)

@@ -1,0 +1,1 @@
+"""Load drivers: the RLC load at the charger's point of connection (islanding tests)."""

@@ -1,0 +1,98 @@
+"""A programmable parallel RLC load (NH Research 4600-series style) as the rig's ``island_load``.
+
+UNCONFIRMED COMMAND SET: programmable RLC loads for anti-islanding tests exist
+(NH Research's 4600 series among them), but no manual seen for this rig
+(shared/reference/instruments.md) confirms their SCPI commands. This driver
+speaks a small, plausible set, the same the simulated lab serves
+(``rig.sim.rlc_load``); check every command against the instrument's manual
+before a bench run:
+
+- ``NOM:VOLT <V>``, ``NOM:FREQ <Hz>``: the rating point the branches are stated at;
+- ``LOAD:RES:POW <W>``: R as the active power it takes at the nominal voltage;
+- ``LOAD:IND:REAC <var>``, ``LOAD:CAP:REAC <var>``: L and C as the reactive
+  power each takes at the nominal voltage and frequency;
+- ``INP ON|OFF``; ``SYST:ERR?`` after every setting (``drivers.scpi``).
+
+Every setpoint is checked before anything is sent: against the instrument's
+ratings (options ``max_active_w``, ``max_reactive_var``) and the resistive
+branch against the bench envelope's ``ac_power_w`` (the power it will draw
+from the charger, or from the grid simulator if S1 is closed), the nominal
+voltage and frequency against ``ac_voltage_v`` and ``ac_frequency_hz``.
+``safe_off`` turns the input off, so the rig's every exit path leaves the load
+disconnected (``rig.safety.SAFE_ORDER`` turns it off right after the grid).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drivers.scpi import ScpiDriver
+from rig.envelope import EnvelopeGuard
+from rig.errors import InstrumentError
+from rig.identity import InstrumentFamily
+
+NOMINAL_VOLTAGE_V = (100.0, 300.0)
+NOMINAL_FREQUENCY_HZ = (45.0, 65.0)
+
+
+class RlcLoad(ScpiDriver):
+    """Options: ``max_active_w`` and ``max_reactive_var`` (the unit's ratings; default 12 kW and 12 kvar)."""
+
+    family = InstrumentFamily("NH Research 4600-series programmable RLC load (command set unconfirmed)",
+                              manufacturer=r"NH Research( Inc\.?)?|NHR", model=r"46\d\d(-\w+)?")
+
+    def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
+                 timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
+        given = dict(options or {})
+        try:
+            self.max_active_w = float(given.pop("max_active_w", 12000.0))
+            self.max_reactive_var = float(given.pop("max_reactive_var", 12000.0))
+            if given:
+                raise ValueError(f"unknown options {sorted(given)}")
+            if not (self.max_active_w > 0 and self.max_reactive_var > 0):
+                raise ValueError("max_active_w and max_reactive_var must be positive")
+        except (TypeError, ValueError) as err:
+            raise InstrumentError(name, "options", f"unusable options: {err}") from None
+        super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
+        self._input_on = False
+
+    def setup(self) -> None:
+        """Known state: error queue cleared, input off."""
+        self.write("*CLS")
+        self.input(False)
+
+    def set_load(self, resistive_w: float, inductive_var: float, capacitive_var: float, *,
+                 at_voltage_v: float, at_frequency_hz: float) -> None:
+        """R, L and C as powers at the nominal ``at_voltage_v`` and ``at_frequency_hz``; all checked, then sent.
+
+        The nominal values are sent only with the input off (the instrument refuses them otherwise); the
+        branches may change with the input on (trimming a balance)."""
+        self.check_value("nominal voltage", at_voltage_v, NOMINAL_VOLTAGE_V, "V", "ac_voltage_v")
+        self.check_value("nominal frequency", at_frequency_hz, NOMINAL_FREQUENCY_HZ, "Hz", "ac_frequency_hz")
+        self.check_value("resistive branch", resistive_w, (0.0, self.max_active_w), "W", "ac_power_w")
+        self.check_value("inductive branch", inductive_var, (0.0, self.max_reactive_var), "var", None)
+        self.check_value("capacitive branch", capacitive_var, (0.0, self.max_reactive_var), "var", None)
+        if not self._input_on:
+            self.write(f"NOM:VOLT {at_voltage_v:.3f}")
+            self.write(f"NOM:FREQ {at_frequency_hz:.3f}")
+        self.write(f"LOAD:RES:POW {resistive_w:.2f}")
+        self.write(f"LOAD:IND:REAC {inductive_var:.2f}")
+        self.write(f"LOAD:CAP:REAC {capacitive_var:.2f}")
+
+    def input(self, on: bool) -> None:
+        """Connect (on) or disconnect (off) the load's branches."""
+        self.write(f"INP {'ON' if on else 'OFF'}")
+        self._input_on = on
+
+    def faults(self) -> list[str]:
+        """Errors the instrument queued by itself since the last command."""
+        try:
+            self.check_errors("(no command: events since the last one)")
+        except InstrumentError as queued:
+            return [f"error queue: {queued.detail.removeprefix('instrument reported ')}"]
+        return []
+
+    def safe_off(self) -> None:
+        """Input off: the load takes nothing, and cannot hold an island up."""
+        self.write("INP OFF")
+        self._input_on = False
