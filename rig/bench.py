@@ -276,7 +276,8 @@ class Bench(BenchRecord):
         dio = self.instruments.get("dio")
         outputs = dio.options.get("outputs", {}) if dio is not None else {}
         known = ", ".join(outputs) if isinstance(outputs, dict) and outputs else "none"
-        lines = [(("site", "load_banks", bank), bank) for bank in self.site.load_banks]
+        lines: list[tuple[tuple[str, ...], str]] = [(("site", "load_banks", bank), bank)
+                                                    for bank in self.site.load_banks]
         lines.append((("site", "sensor_break"), self.site.sensor_break))
         for where, line in lines:
             if not isinstance(outputs, dict) or line not in outputs:

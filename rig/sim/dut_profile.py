@@ -198,16 +198,10 @@ class DutProfile(Strict):
 
     @model_validator(mode="after")
     def _export_limitation_fits(self) -> "DutProfile":
-        """With no household load an export-limited charger exports its operating point, within its rating."""
+        """What an export-limited charger may be dispatched to export is within its rating."""
         limitation = self.export_limitation
         if limitation is None:
             return self
-        unloaded, point = limitation.unloaded_export_w, self.operating_point.export_power_w
-        if abs(unloaded - point) > 1e-9 * max(abs(point), 1.0):
-            raise LocatedValueError(("export_limitation", "boundary_setpoint_w"),
-                                    f"with no household load it exports min(dispatched_export_w, boundary_setpoint_w) "
-                                    f"= {unloaded:g} W, which must be its operating point "
-                                    f"(operating_point.export_power_w: {point:g} W)")
         rating = self.rating
         dispatched = limitation.dispatched_export_w
         if dispatched > rating.power_w or dispatched / rating.nominal_voltage_v > rating.current_a * (1.0 + 1e-9):

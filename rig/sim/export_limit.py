@@ -5,7 +5,9 @@ export less the household's load) at or below the export limit the network
 operator agreed. The simulated charger does it the way such products do: it
 reads the boundary CT every ``measurement_period_s`` of its own clock and,
 ``dead_time_s`` after each reading, sets its export setpoint to what keeps the
-boundary at its ``boundary_setpoint_w``; its output follows the setpoint
+boundary at its operating point (``operating_point.export_power_w``: the
+boundary export it is configured to, a compliant one below the agreed limit by
+its control margin); its output follows the setpoint
 through a first-order lag (``time_constant_s``). That is a first-order plus
 dead-time (FOPDT) plant behind a sampled controller, the model a control
 engineer fits to a measured step response, and it is solved in closed form
@@ -13,12 +15,10 @@ between setpoint changes, so hours of bench time cost nothing.
 
 What it computes from a reading. With the CT intact, the boundary export B
 and its own output S give the household load L = S - B, and the setpoint is
-min(``dispatched_export_w``, ``boundary_setpoint_w`` + L): it exports what it
-is dispatched to, except what the site cannot absorb. With no household load
-it exports min(dispatched, boundary setpoint), which is its operating point
-(``operating_point.export_power_w``; the profile checks they agree), so a
-charger with an export limitation behaves exactly as before in every suite
-that switches no household load.
+min(D, P + L) with P the operating point and D = max(``dispatched_export_w``, P):
+it exports what it is dispatched to, except what the site cannot absorb. With
+no household load that is P, so a charger with an export limitation behaves
+exactly as before in every suite that switches no household load.
 
 The sensor lost (the CT's lead open): a charger with a ``failsafe`` holds its
 setpoint until the signal has been missing for ``detection_s``, then goes to
@@ -77,18 +77,12 @@ class FailSafe(Strict):
 class ExportLimitation(Strict):
     """A G100 export limitation: the boundary it regulates, what it is dispatched to export, how fast, fail-safe."""
 
-    boundary_setpoint_w: float = Field(ge=0, description="Boundary export its control aims at (a compliant one "
-                                                         "sits below the agreed export limit by its control margin).")
-    dispatched_export_w: float = Field(gt=0, description="What it is asked to export; it exports "
-                                                         "min(this, boundary_setpoint_w + household load).")
+    dispatched_export_w: float = Field(gt=0, description="What it is asked to export (at least its operating "
+                                                         "point); it exports min(this, operating point + household "
+                                                         "load): the operating point is the boundary export it keeps.")
     response: LimiterResponse
     failsafe: FailSafe | None = Field(None, description="Omitted: it ignores a lost CT signal (reads it as no "
                                                         "export, so it raises its export to the dispatched power).")
-
-    @property
-    def unloaded_export_w(self) -> float:
-        """What it exports with no household load: its operating point."""
-        return min(self.dispatched_export_w, self.boundary_setpoint_w)
 
 
 class ExportLimiter:
@@ -100,8 +94,12 @@ class ExportLimiter:
     only changes at the lab's present time) discards the readings it could have affected.
     """
 
-    def __init__(self, settings: ExportLimitation, site: HouseholdSite, clock: ChargerClock, seed: int) -> None:
+    def __init__(self, settings: ExportLimitation, site: HouseholdSite, clock: ChargerClock, seed: int,
+                 operating_w: float) -> None:
+        """``operating_w``: the charger's operating point, the boundary export it regulates to."""
         self.settings = settings
+        self._boundary_w = operating_w
+        self._dispatched_w = max(settings.dispatched_export_w, operating_w)
         self.site = site
         r = settings.response
         self._period = clock.lab_seconds(r.measurement_period_s)
@@ -111,7 +109,7 @@ class ExportLimiter:
         failsafe = settings.failsafe
         self._detection = None if failsafe is None else clock.lab_seconds(failsafe.detection_s)
         self._failsafe_tau = None if failsafe is None else clock.lab_seconds(failsafe.time_constant_s)
-        idle = settings.unloaded_export_w
+        idle = operating_w
         self._idle = idle
         self._starts: list[float] = [-math.inf]
         self._values: list[float] = [idle]
@@ -186,13 +184,13 @@ class ExportLimiter:
         if self.site.ct_intact_at(t_k):
             self._lost_now = None
             load = float(self.site.load_power_w(np.array([t_k]))[0])
-            target = min(s.dispatched_export_w, s.boundary_setpoint_w + load)
+            target = min(self._dispatched_w, self._boundary_w + load)
         else:
             if self._lost_now is None:
                 self._lost_now = t_k
             if s.failsafe is None:  # the dead CT reads as nothing crossing the boundary: all it exports is absorbed
                 own = self._value_at(t_k)
-                target = min(s.dispatched_export_w, s.boundary_setpoint_w + own)
+                target = min(self._dispatched_w, self._boundary_w + own)
             elif self._detection is not None and t_k - self._lost_now >= self._detection - 1e-9:
                 target = s.failsafe.export_w
                 tau = self._failsafe_tau if self._failsafe_tau is not None else tau

@@ -56,7 +56,8 @@ class LabModel:
         self.site = HouseholdSite(self.voltage)
         """The household behind the boundary: load banks and the boundary CT (``rig.sim.site``; G100)."""
         if profile.export_limitation is not None:
-            self.charger.export_limiter = ExportLimiter(profile.export_limitation, self.site, self.charger.clock, seed)
+            self.charger.export_limiter = ExportLimiter(profile.export_limitation, self.site, self.charger.clock, seed,
+                                                        profile.operating_point.export_power_w)
         self.connector = ContactLines()
         """The CHAdeMO contact lines and the vehicle contactor coil (``rig.sim.connector``)."""
         self.dc_bus = DcBus(DcSource())

@@ -28,6 +28,7 @@ is how a load is trimmed to balance.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from rig.sim.island import RlcLoad
@@ -73,8 +74,8 @@ class RlcLoadInstrument(ScpiInstrument):
         for header, field, top in (("LOAD:RESistance:POWer", "resistive_w", MAX_ACTIVE_W),
                                    ("LOAD:INDuctance:REACtive", "inductive_var", MAX_REACTIVE_VAR),
                                    ("LOAD:CAPacitance:REACtive", "capacitive_var", MAX_REACTIVE_VAR)):
-            add(header, lambda a, f=field, h=top: self._set_branch(f, _number(a, 0.0, h)))
-            add(header, lambda a, f=field: f"{getattr(self.lab.island.load, f):.2f}", query=True)
+            add(header, self._branch_setter(field, top))
+            add(header, self._branch_getter(field), query=True)
         add("INPut[:STATe]", self._set_input)
         add("INPut[:STATe]", lambda a: "ON" if self.lab.island.load.on else "OFF", query=True)
 
@@ -83,6 +84,12 @@ class RlcLoadInstrument(ScpiInstrument):
         island.set_load(self.lab.now, replace(island.load, on=False, resistive_w=0.0, inductive_var=0.0,
                                               capacitive_var=0.0))
         self._nominal = {"voltage": None, "frequency": None}
+
+    def _branch_setter(self, field: str, top: float) -> Callable[[list[str]], None]:
+        return lambda args: self._set_branch(field, _number(args, 0.0, top))
+
+    def _branch_getter(self, field: str) -> Callable[[list[str]], str]:
+        return lambda args: f"{getattr(self.lab.island.load, field):.2f}"
 
     def _nominal_text(self, which: str) -> str:
         value = self._nominal[which]
@@ -93,11 +100,16 @@ class RlcLoadInstrument(ScpiInstrument):
         if self.lab.island.load.on:
             raise ScpiError(-221, "Settings conflict;input is on: turn it off before changing the nominal values")
         self._nominal[which] = value
-        field = "nominal_voltage_v" if which == "voltage" else "nominal_frequency_hz"
-        self.lab.island.set_load(self.lab.now, replace(self.lab.island.load, **{field: value}))
+        load = self.lab.island.load
+        changed = (replace(load, nominal_voltage_v=value) if which == "voltage"
+                   else replace(load, nominal_frequency_hz=value))
+        self.lab.island.set_load(self.lab.now, changed)
 
     def _set_branch(self, field: str, value: float) -> None:
-        self.lab.island.set_load(self.lab.now, replace(self.lab.island.load, **{field: value}))
+        load = self.lab.island.load
+        changed = {"resistive_w": replace(load, resistive_w=value), "inductive_var": replace(load, inductive_var=value),
+                   "capacitive_var": replace(load, capacitive_var=value)}[field]
+        self.lab.island.set_load(self.lab.now, changed)
 
     def _set_input(self, args: list[str]) -> None:
         on = _on_off(args)

@@ -20,6 +20,7 @@ REGISTRY: dict[str, str] = {
     "g99.power_quality": "rig.suites.g99_power_quality.suite",
     "chademo": "rig.suites.chademo.suite",
     "g99.frequency_response": "rig.suites.g99_frequency_response.suite",
+    "g99.islanding": "rig.suites.g99_islanding.suite",
     "g100.export_limitation": "rig.suites.g100_export.suite",
 }
 """Suite name -> the module whose ``SUITE`` it is."""

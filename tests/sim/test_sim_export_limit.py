@@ -103,19 +103,20 @@ def test_the_trajectory_is_the_same_for_a_seed_whichever_way_time_is_asked_for(s
 def test_a_limiter_left_alone_costs_nothing_over_hours_of_bench_time():
     site = HouseholdSite(PiecewiseLinear(0.0, 230.0))
     site.fit(LOADS, 230.0)
-    limiter = ExportLimiter(COMPLIANT.export_limitation, site, ALIGNED_CLOCK, seed=1)  # type: ignore[arg-type]
+    limiter = ExportLimiter(COMPLIANT.export_limitation, site, ALIGNED_CLOCK, seed=1,  # type: ignore[arg-type]
+                            operating_w=6000.0)
     site.switch(10.0, "load_a", True)
     site.switch(20.0, "load_a", False)
     assert limiter.setpoint_w(np.array([4 * 3600.0]))[0] == pytest.approx(6000.0)
     assert len(limiter._starts) <= 4  # the load's two changes, nothing per reading in the quiet hours
 
 
-def test_a_profile_whose_unloaded_export_is_not_its_operating_point_is_refused_at_its_line(tmp_path):
+def test_a_dispatch_beyond_the_rating_is_refused_at_its_line(tmp_path):
     text = (ROOT / "fixtures" / "duts" / "compliant.yaml").read_text()
     path = tmp_path / "bad.yaml"
-    path.write_text(text.replace("  boundary_setpoint_w: 6000.0", "  boundary_setpoint_w: 6200.0"))
+    path.write_text(text.replace("  dispatched_export_w: 7300.0", "  dispatched_export_w: 7400.0"))
     with pytest.raises(InputFileError) as caught:
         load_dut_profile(path)
-    assert caught.value.field == "export_limitation.boundary_setpoint_w"
-    assert "operating point" in caught.value.message
+    assert caught.value.field == "export_limitation.dispatched_export_w"
+    assert "beyond the rating" in caught.value.message  # 7400 W at 230 V is 32.2 A, above the 32 A rating
     assert ExportLimitation.model_fields["failsafe"].default is None

@@ -25,7 +25,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, object]:
 
 def test_the_compliant_verdicts_on_trip_times_and_no_trip_points_are_the_same_for_every_seed(runs) -> None:
     ids = _timing_case_ids()
-    assert len(ids) == 23  # 6 + 5 RoCoF trip times, 10 + 2 RoCoF no-trip points
+    assert len(ids) == 25  # 6 + 5 RoCoF trip times, 10 + 2 RoCoF + 2 vector-shift no-trip points
     for seed, run in runs.items():
         results = run.recorder.results
         assert results.run.status == "complete" and results.run.seed == seed

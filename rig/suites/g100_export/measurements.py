@@ -87,12 +87,12 @@ def came_under(readings: Readings, level_w: float, measurement: Measurement, swi
     if after.size == 0:
         return None
     above = after[readings.export_w[after] > level_w]
-    switching = rectangular(f"switching instant: relay operate time {measurement.switching_s * 1e3:.4g} ms",
+    instant = rectangular(f"switching instant: relay operate time {measurement.switching_s * 1e3:.4g} ms",
                             measurement.switching_s)
     if above.size == 0:
         t1 = float(readings.t_s[after[0]])
         return Crossing(t1 / 2.0, expanded(rectangular("between the switching and the first reading", t1 / 2.0),
-                                           switching), -1, int(after[0]))
+                                           instant), -1, int(after[0]))
     last_above = int(above[-1])
     if last_above == after[-1]:
         return None
@@ -105,7 +105,7 @@ def came_under(readings: Readings, level_w: float, measurement: Measurement, swi
                     (t1 - t0) / 2.0),
         rectangular(f"meter accuracy at {level_w:g} W through the export's slope ({slope:.4g} W/s)",
                     accuracy_w(measurement, level_w) / slope),
-        switching), last_above, first_below)
+        instant), last_above, first_below)
 
 
 def steady_noise_w(readings: Readings, start_s: float, end_s: float) -> tuple[float, int]:

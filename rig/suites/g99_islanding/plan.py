@@ -31,6 +31,12 @@ class IslandLoadSettings(Strict):
                                                     "resonates with L at the nominal frequency when balanced).")
     max_residual_pu: float = Field(gt=0, description="Balanced, the current through S1 must be below this share "
                                                      "of the charger's current, else the case cannot be run.")
+    steady_within_pct: float = Field(0.5, gt=0, description="The load is set from the charger's power only once two "
+                                                            "readings steady_interval_s apart agree within this: a "
+                                                            "charger still recovering from the last case would "
+                                                            "leave the island unbalanced.")
+    steady_interval_s: float = Field(1.0, gt=0)
+    steady_timeout_s: float = Field(60.0, gt=0, description="Not steady by then: the case cannot be run.")
 
 
 class RunOnParams(Strict):
@@ -83,8 +89,8 @@ class RunOnCase(SuiteCase):
     def setting_record(self) -> dict[str, float | str]:
         p = self.params
         return {"power level": f"{p.power_level.min:.0%} to {p.power_level.max:.0%} of registered capacity",
-                "active balance_pct": round(100.0 * p.active_balance, 3),
-                "reactive balance_pct": round(100.0 * p.reactive_balance, 3)}
+                "active_balance_pct": round(100.0 * p.active_balance, 3),
+                "reactive_balance_pct": round(100.0 * p.reactive_balance, 3)}
 
     def setpoint_changes(self, plan: SuitePlan) -> list[SetpointChange]:
         """The nominal grid, held in a list program whose trigger starts the capture (the RLC load's branches

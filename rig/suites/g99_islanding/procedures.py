@@ -140,13 +140,36 @@ def islanded_capture(lab: Lab, plan: Plan, case: RunOnCase) -> tuple[Capture, St
     return capture, Stamps(trigger, command)
 
 
+def steady_export(lab: Lab, plan: Plan) -> float:
+    """The charger's export once steady: two readings ``steady_interval_s`` apart within ``steady_within_pct``.
+
+    After the case before (a trip, a frequency hold) a charger may still be ramping its power back; an RLC
+    load set from a reading taken then is unbalanced by the time S1 opens.
+    """
+    s = plan.island_load
+    last: list[float] = []
+
+    def steady() -> bool:
+        reading = -lab.grid.power_w()
+        agreed = bool(last) and abs(reading - last[-1]) <= s.steady_within_pct / 100.0 * abs(reading)
+        last.append(reading)
+        return agreed
+
+    with lab.steps.step(f"Read the charger's export at the grid simulator until two readings {s.steady_interval_s:g} s "
+                        f"apart agree within {s.steady_within_pct:g} % (RLC load off, S1 closed)"):
+        if not wait_until(lab.clock, steady, timeout_s=s.steady_timeout_s, poll_s=s.steady_interval_s):
+            raise PreconditionError(f"the charger's export did not settle within {s.steady_timeout_s:g} s (readings "
+                                    + ", ".join(f"{w:.0f}" for w in last[-4:]) + " W): the load cannot be balanced")
+    return last[-1]
+
+
 def run_on(lab: Lab, plan: Plan, case: RunOnCase) -> ProcedureOutcome:
     """Island the exporting charger on a balanced (or deliberately unbalanced) RLC load and time its run-on."""
     p = case.params
     # ensure_exporting reads the plan's grid, precondition and suite name, which this plan shares with G99's.
     ensure_exporting(lab, cast(g99_plan.Plan, plan))
-    with lab.steps.step("Read the charger's export at the grid simulator (RLC load off, S1 closed)"):
-        export_w = -lab.grid.power_w()
+    export_w = steady_export(lab, plan)
+    with lab.steps.step("Read the charger's current at the grid simulator (RLC load off, S1 closed)"):
         charger_a = lab.grid.current_a()
     level = export_w / plan.registered_capacity_w
     measured: dict[str, float | None] = {"export_power_w": round(export_w, 1), "power_level_pu": round(level, 4)}

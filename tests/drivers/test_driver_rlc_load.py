@@ -1,0 +1,73 @@
+"""RLC load driver against protocol scripts: exact wire traffic, refusals before any I/O, family check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from protocol import OK, expected_protocol, settings
+
+from drivers.load.rlc_load import RlcLoad
+from rig.bench import load_bench
+from rig.envelope import EnvelopeGuard
+from rig.errors import EnvelopeError, InstrumentError
+from rig.identity import Idn
+from rig.roles import IslandLoad
+from rig.sim.rlc_load import RlcLoadInstrument
+
+SIM_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
+
+
+@pytest.fixture(scope="module")
+def guard() -> EnvelopeGuard:
+    return EnvelopeGuard.from_bench(load_bench(SIM_BENCH))
+
+
+def test_driver_fulfils_the_island_load_role_and_identify_sends_only_idn() -> None:
+    with expected_protocol(RlcLoad, [("*IDN?", RlcLoadInstrument.idn)]) as load:
+        assert isinstance(load, IslandLoad)
+        assert load.scripted_session.sent == []
+        assert load.identify() == RlcLoadInstrument.idn
+
+
+def test_family_admits_the_simulated_unit_and_refuses_another_instrument() -> None:
+    assert RlcLoad.family.admits(Idn.parse(RlcLoadInstrument.idn))
+    assert not RlcLoad.family.admits(Idn.parse("Chroma ATE,61845,1,1.0"))
+
+
+def test_setup_and_a_balanced_setting_send_exactly_this(guard) -> None:
+    script = settings("*CLS", "INP OFF", "NOM:VOLT 230.000", "NOM:FREQ 50.000", "LOAD:RES:POW 6000.00",
+                      "LOAD:IND:REAC 6000.00", "LOAD:CAP:REAC 5738.00", "INP ON",
+                      "LOAD:RES:POW 5700.00", "LOAD:IND:REAC 6000.00", "LOAD:CAP:REAC 5451.10", "INP OFF")
+    with expected_protocol(RlcLoad, script, envelope=guard) as load:
+        load.setup()
+        load.set_load(6000.0, 6000.0, 5738.0, at_voltage_v=230.0, at_frequency_hz=50.0)
+        load.input(True)
+        load.set_load(5700.0, 6000.0, 5451.1, at_voltage_v=230.0, at_frequency_hz=50.0)  # on: no nominal values
+        load.safe_off()
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    ((13000.0, 1000.0, 1000.0), InstrumentError),  # beyond the unit's 12 kW
+    ((1000.0, 13000.0, 1000.0), InstrumentError),
+    ((1000.0, 1000.0, -1.0), InstrumentError),
+    ((9000.0, 1000.0, 1000.0), EnvelopeError),  # within the unit, beyond the bench's 8 kW
+])
+def test_refusals_come_before_any_io(guard, args, error) -> None:
+    with expected_protocol(RlcLoad, [], envelope=guard) as load:
+        with pytest.raises(error):
+            load.set_load(*args, at_voltage_v=230.0, at_frequency_hz=50.0)
+    assert load.scripted_session.sent == []
+
+
+def test_an_instrument_refusal_names_the_command() -> None:
+    script = [("INP ON", None), ("SYST:ERR?", '-221,"Settings conflict"'), ("SYST:ERR?", OK)]
+    with expected_protocol(RlcLoad, script) as load:
+        with pytest.raises(InstrumentError, match="INP ON"):
+            load.input(True)
+
+
+def test_unknown_options_are_refused() -> None:
+    with pytest.raises(InstrumentError, match="unknown options"):
+        with expected_protocol(RlcLoad, [], options={"max_active_w": 5000.0, "colour": "red"}):
+            pass

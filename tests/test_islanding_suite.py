@@ -1,0 +1,133 @@
+"""The G99 islanding suite end to end on the simulated lab: the RLC load is balanced to the charger's export over
+its SCPI wire, S1 opens on the digital I/O module's coil, the digitizer captures the run-on; the compliant charger
+passes every case, the weak one fails exactly the islanding cases, the one just inside passes, every run-on
+carries its uncertainty, and a charger that never stops fails with a lower bound, never passes or errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from campaign_helpers import COMPLIANT, DUTS, ROOT, profiles_exercising, run_cases
+from rig.engine import CampaignRun
+
+PLAN = ROOT / "test_plans" / "g99" / "islanding.yaml"
+CASES = ("g99.island.full.q100", "g99.island.full.q95", "g99.island.full.q105", "g99.island.full.p95",
+         "g99.island.full.p105")
+
+
+@pytest.fixture(scope="module")
+def island_run(tmp_path_factory: pytest.TempPathFactory) -> CampaignRun:
+    return run_cases(tmp_path_factory.mktemp("island") / "run", plan=PLAN)
+
+
+def cases_of(run: CampaignRun) -> dict:
+    return {c.id: c for c in run.recorder.results.cases}
+
+
+def test_the_compliant_charger_clears_every_island_through_its_rocof_stage(island_run):
+    results = island_run.recorder.results
+    assert results.run.status == "complete"
+    assert [c.id for c in results.cases] == list(CASES)
+    assert {c.id: (c.verdict, c.error) for c in results.cases if c.verdict != "pass"} == {}
+    for case in results.cases:
+        # RoCoF 1 Hz/s, 0.5 s definite time (+ window fill, evaluation, relay): no G99 charger clears sooner.
+        assert 0.5 < case.measured["run_on_s"] < 0.7, case.id
+        assert case.measured["run_on_exceeds_capture"] == 0.0
+        assert case.measured["balance_residual_a"] < 0.02 * 26.1
+        assert case.measured["power_level_pu"] == pytest.approx(6000.0 / 7400.0, abs=1e-3)
+
+
+def test_the_island_frequency_follows_the_reactive_imbalance(island_run):
+    """Less capacitor leaves the island inductive: its frequency rises (and runs away upwards); more: it falls."""
+    cases = cases_of(island_run)
+    assert cases["g99.island.full.q95"].measured["island_frequency_hz"] > 51.0
+    assert cases["g99.island.full.q105"].measured["island_frequency_hz"] < 49.0
+
+
+def test_every_run_on_carries_its_uncertainty_budget_and_its_plot(island_run):
+    run_dir = island_run.recorder.run_dir
+    for case in island_run.recorder.results.cases:
+        budget = case.uncertainty["run_on_s"]
+        sources = " ".join(c.source for c in budget.components)
+        assert "S1 opening time" in sources and "clock stamps" in sources and "sample interval" in sources
+        assert 0.005 < budget.expanded < 0.01  # the contactor's +-5 ms dominates
+        assert case.plot.kind == "g99.islanding.run_on"
+        assert (run_dir / "plots" / f"{case.id}.svg").is_file()
+
+
+def _profiles() -> list:
+    return profiles_exercising("g99.islanding", PLAN)
+
+
+def test_there_is_a_weak_profile_and_a_just_inside_one():
+    defective = {p.values[0].stem for p in _profiles() if p.values[1]}
+    boundary = {p.values[0].stem for p in _profiles() if not p.values[1]}
+    assert "island-weak" in defective and "island-just-inside" in boundary
+    assert "g99.islanding" in yaml.safe_load(COMPLIANT.read_text())["exercises"]
+
+
+@pytest.mark.parametrize(("profile", "expected"), _profiles())
+def test_each_islanding_profile_gets_exactly_its_expected_verdicts(tmp_path, profile, expected):
+    results = run_cases(tmp_path / "run", dut=profile, plan=PLAN).recorder.results
+    assert results.run.status == "complete"
+    verdicts = {c.id: c.verdict for c in results.cases if c.verdict != "pass"}
+    assert verdicts == expected, {c.id: (c.verdict, c.measured, c.error) for c in results.cases
+                                  if c.id in set(verdicts) ^ set(expected)}
+
+
+def _profile_variant(tmp_path: Path, old: str, new: str, base: Path = COMPLIANT) -> Path:
+    text = base.read_text()
+    assert text.count(old) == 1, old
+    path = tmp_path / "dut.yaml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def test_a_charger_without_active_method_runs_on_and_fails_with_a_lower_bound(tmp_path):
+    """Passive protection only, a matched island: it exports to the capture's end; a fail, never a pass or error."""
+    dut = _profile_variant(tmp_path, "anti_islanding: {drift_hz_per_s: 2.0}", "")
+    results = run_cases(tmp_path / "run", dut=dut, plan=PLAN, ids=["g99.island.full.q100"]).recorder.results
+    (case,) = results.cases
+    assert case.verdict == "fail", case.error
+    assert case.measured["run_on_exceeds_capture"] == 1.0
+    assert case.measured["run_on_s"] == pytest.approx(4.0 - case.measured["s1_opened_s"], abs=1e-3)
+    assert any("lower bound" in finding for finding in case.findings)
+
+
+def test_a_charger_outside_the_power_level_is_an_error_never_a_pass(tmp_path):
+    """At 4400 W (59 % of 7400 W) the full-power cases cannot be judged; a 50-66 % copy of them is judged."""
+    dut = _profile_variant(tmp_path, "export_power_w: 6000.0", "export_power_w: 4400.0")
+    results = run_cases(tmp_path / "run", dut=dut, plan=PLAN, ids=["g99.island.full.q100"]).recorder.results
+    (case,) = results.cases
+    assert case.verdict == "error" and "power" in case.error and "cannot set" in case.error
+    text = PLAN.read_text().replace("power_level: {min: 0.80, max: 1.00}", "power_level: {min: 0.50, max: 0.66}")
+    plan = tmp_path / "islanding-half.yaml"
+    plan.write_text(text)
+    results = run_cases(tmp_path / "run-half", dut=dut, plan=plan, ids=["g99.island.full.q100"]).recorder.results
+    (case,) = results.cases
+    assert case.verdict == "pass", case.error
+    assert case.measured["power_level_pu"] == pytest.approx(4400.0 / 7400.0, abs=1e-3)
+
+
+def test_a_load_that_cannot_be_balanced_is_an_error(tmp_path):
+    """A tolerance tighter than the trimmed residual (noise on the grid simulator's reading) cannot be met."""
+    text = PLAN.read_text().replace("max_residual_pu: 0.02", "max_residual_pu: 0.00001")
+    plan = tmp_path / "islanding.yaml"
+    plan.write_text(text)
+    results = run_cases(tmp_path / "run", plan=plan, ids=["g99.island.full.q100"]).recorder.results
+    (case,) = results.cases
+    assert case.verdict == "error" and "cannot balance" in case.error
+
+
+def test_a_capture_shorter_than_the_limit_after_opening_is_refused(tmp_path):
+    from rig.errors import InputFileError
+    from rig.plan import load_plan
+
+    text = PLAN.read_text().replace("post_s: 4.0", "post_s: 2.0")
+    plan = tmp_path / "islanding.yaml"
+    plan.write_text(text)
+    with pytest.raises(InputFileError, match="longer than the run-on limit"):
+        load_plan(plan)
