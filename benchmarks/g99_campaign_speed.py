@@ -1,5 +1,6 @@
-"""Benchmark: the whole G99 campaign (protection and loss of mains with the 90-minute holds, frequency
-response, power quality: several hours of bench time) on the simulated lab (see suite_speed.py).
+"""Benchmark: the whole G99 campaign (protection and loss of mains with the 90-minute holds, vector shift,
+islanding, frequency response, power quality, G100 export limitation: several hours of bench time) on the
+simulated lab (see suite_speed.py).
 
 The bar is the G99 issue's: under 60 s of wall time (median of ``--repeat`` runs, as results.json records it).
 
