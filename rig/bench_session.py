@@ -31,7 +31,9 @@ from rig.roles import Instrument
 from rig.safety import bring_to_safe_state
 from rig.sim.dut_profile import DutProfile
 from rig.sim.lab import SimulatedLab
+from rig.sim.modbus_dio import wiring_mismatches
 from rig.steps import StepLog
+from rig.yaml_source import load_document
 
 
 @dataclass
@@ -60,6 +62,17 @@ def check_drivers(bench: Bench) -> None:
                                  f"unknown driver {entry.driver!r} (known: {', '.join(sorted(DRIVERS))})")
 
 
+def check_simulated_wiring(bench: Bench) -> None:
+    """A simulated bench's digital I/O lines must be where the simulated module wires them (file:line:field)."""
+    for role, entry in bench.instruments.items():
+        if entry.driver != "modbus_dio" or not entry.is_simulated:
+            continue
+        for loc, message in wiring_mismatches(entry.options or {}):
+            where = ("instruments", role, "options", *loc)
+            line = load_document(bench.source).line_of(where) if bench.source is not None else None
+            raise InputFileError(bench.source or "bench", line, ".".join(str(x) for x in where), message)
+
+
 @contextmanager
 def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
                use_allure: bool = False) -> Iterator[OpenBench]:
@@ -74,6 +87,7 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
     if bench.simulated_lab is not None:
         if profile is None:
             raise ValueError("a simulated lab needs the DUT profile of its charger")
+        check_simulated_wiring(bench)
         sim = SimulatedLab(profile, seed=seed, time_mode=bench.simulated_lab.time)
         if bench.site is not None:  # the lab's banks are the bench's: the rig and the lab use the same ratings
             sim.model.site.fit({bank: b.rated_power_w for bank, b in bench.site.load_banks.items()},

@@ -180,3 +180,17 @@ def test_an_ac_only_bench_is_refused_for_the_campaign_naming_the_dc_role_chademo
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "'battery'" in result.stderr and "chademo.charge.normal" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_simulated_bench_whose_dio_lines_are_not_where_the_lab_wires_them_is_refused(tmp_path):
+    """A load bank named for the grid switch's coil would switch the wrong thing: one line naming file:line:field."""
+    text = (ROOT / "fixtures/benches/sim.yaml").read_text()
+    assert "grid_switch: 4" in text
+    bench = tmp_path / "bench.yaml"
+    bench.write_text(text.replace("grid_switch: 4", "grid_switch: 6", 1))
+    result = rig("run", str(ROOT / "test_plans/g99/islanding.yaml"), "--bench", str(bench),
+                 "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    line = next(i for i, text_line in enumerate(bench.read_text().splitlines(), 1) if "grid_switch: 6" in text_line)
+    assert f"bench.yaml:{line}: instruments.dio.options.outputs.grid_switch" in result.stderr
+    assert "wires 'grid_switch' to output 4, not 6" in result.stderr

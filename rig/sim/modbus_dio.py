@@ -59,6 +59,26 @@ ISLAND_WIRING = {4: "grid_switch"}
 """Coil -> the grid switch S1 it drives (``rig.sim.island``): energised, S1 opens (the charger is islanded);
 de-energised, it closes, so the module's safe state (every output off) leaves the charger grid-tied."""
 
+
+
+def wiring_mismatches(options: dict) -> list[tuple[tuple[str | int, ...], str]]:
+    """Where a bench file's dio lines disagree with how the simulated module is wired: (location under the
+    entry's ``options``, why). A line on another channel than the lab's would drive or read something else
+    than its name says (a load bank for the grid switch), so the simulated lab refuses the bench instead."""
+    outputs = {**OUTPUT_WIRING, **SITE_WIRING, **ISLAND_WIRING}
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for kind, wiring in (("outputs", outputs), ("inputs", INPUT_WIRING)):
+        lines = options.get(kind) or {}
+        for line, channel in lines.items():
+            if wiring.get(channel) != line:
+                where = [ch for ch, name in wiring.items() if name == line]
+                found = f"wires {line!r} to {kind[:-1]} {where[0]}, not {channel}" if where \
+                    else f"has no {kind[:-1]} {line!r}"
+                known = ", ".join(f"{name} {ch}" for ch, name in sorted(wiring.items()))
+                problems.append(((kind, line), f"the simulated module {found} (its wiring: {known})"))
+    return problems
+
+
 READ_COILS, READ_DISCRETE_INPUTS, WRITE_COIL, WRITE_COILS = 1, 2, 5, 15
 
 
