@@ -84,3 +84,17 @@ def test_a_phase_jump_is_refused_while_in_list_mode_and_beyond_a_turn(grid, lab:
     assert setting(grid, "LIST:PHAS:SHIF 400").startswith("-222,")
     assert setting(grid, "OUTP:MODE LIST") == OK
     assert setting(grid, "LIST:PHAS:SHIF 10").startswith("-221,")
+
+
+def test_the_trip_plot_marks_the_phase_step_where_the_program_makes_it() -> None:
+    import yaml
+
+    from rig.suites.g99.plan import Plan
+    from rig.suites.g99.procedures import trip_plot
+
+    root = Path(__file__).resolve().parents[2]
+    plan = Plan.model_validate(yaml.safe_load((root / "test_plans/g99/protection.yaml").read_text()))
+    (case,) = [c for c in plan.cases if c.id == "g99.vector_shift.no_trip.minus_50deg_50_5hz"]
+    request = trip_plot(case, None, None, nominal=case.nominal(plan))  # type: ignore[arg-type]
+    assert request.options["phase_jump_s"] == pytest.approx(3.0)  # 0.5 Hz at 0.5 Hz/s, then 2 s held
+    assert request.options["phase_jump_deg"] == -50.0

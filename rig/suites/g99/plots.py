@@ -40,6 +40,8 @@ class TripDrawing:
     trip_instant_s: float | None
     limit_min_s: float | None
     limit_max_s: float | None
+    phase_jump: tuple[float, float] | None = None
+    """(instant, degrees) of a vector shift in the program, drawn where it happens."""
 
     layout = TRIP_LAYOUT
 
@@ -84,11 +86,13 @@ def _label(options: Options) -> str:
 def trip_drawing(trace: Trace, title: str, options: Options) -> TripDrawing:
     """A capture around a disturbance: columns t_s, i_a, i_rms_a, commanded (see ``TRIP``)."""
     t = column(trace, "t_s")
+    jump_s, jump_deg = _number(options, "phase_jump_s"), _number(options, "phase_jump_deg")
     return TripDrawing(title, _label(options), Line(*envelope(t, column(trace, "commanded"))),
                        Line(*envelope(t, column(trace, "i_a"))), Line(*envelope(t, column(trace, "i_rms_a"))),
                        (float(t[0]), float(t[-1])) if len(t) else None, float(options["threshold_a"] or 0.0),
                        _number(options, "trip_instant_s"), _number(options, "limit_min_s"),
-                       _number(options, "limit_max_s"))
+                       _number(options, "limit_max_s"),
+                       None if jump_s is None or jump_deg is None else (jump_s, jump_deg))
 
 
 def staircase_drawing(trace: Trace, title: str, options: Options) -> StaircaseDrawing:
@@ -104,7 +108,8 @@ def staircase_drawing(trace: Trace, title: str, options: Options) -> StaircaseDr
 TRIP = PlotKind(columns=("t_s", "i_a", "i_rms_a", "commanded"), drawing=trip_drawing)
 """A trip plot. Its trace: ``t_s`` (s from the disturbance), ``i_a`` (DUT current), ``i_rms_a`` (one-cycle
 fundamental rms), ``commanded`` (the grid quantity the simulator was told to play). Options: ``quantity``,
-``quantity_unit``, ``threshold_a``, ``trip_instant_s``, ``limit_min_s``, ``limit_max_s``."""
+``quantity_unit``, ``threshold_a``, ``trip_instant_s``, ``limit_min_s``, ``limit_max_s``, and for a vector
+shift ``phase_jump_s`` and ``phase_jump_deg``."""
 
 STAIRCASE = PlotKind(columns=("applied_s", "read_s", "level", "measured_level", "current_a"),
                      drawing=staircase_drawing)
@@ -123,6 +128,9 @@ def _mark_events(axes: Axes, d: TripDrawing) -> None:
     axes.axvline(0.0, color="black", lw=1.0, ls="--", label="disturbance (t = 0)")
     if d.trip_instant_s is not None:
         axes.axvline(d.trip_instant_s, color="tab:red", lw=1.5, label=f"trip at {d.trip_instant_s:.3f} s")
+    if d.phase_jump is not None:
+        axes.axvline(d.phase_jump[0], color="tab:purple", lw=1.2, ls="-.",
+                     label=f"phase step {d.phase_jump[1]:+g} deg at {d.phase_jump[0]:g} s")
 
 
 def draw_trip(top: Axes, bottom: Axes, d: TripDrawing) -> None:

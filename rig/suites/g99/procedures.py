@@ -204,19 +204,29 @@ def trip_time(lab: Lab, plan: Plan, case: TripTimeCase) -> ProcedureOutcome:
         uncertainty["trip_time_s"] = expanded(
             rectangular(f"sample interval {found.sample_interval_s * 1e3:.4g} ms", found.sample_interval_s / 2.0),
             normal("edge location under noise (likelihood interval)", found.likelihood_half_width_s))
-    plot = trip_plot(case, None if found is None else found.instant_s, case.limits.trip_time_s, origin)
+    plot = trip_plot(case, None if found is None else found.instant_s, case.limits.trip_time_s, origin,
+                     case.nominal(plan))
     return ProcedureOutcome(measured, {"capture": record.frame}, plot, uncertainty)
 
 
 def trip_plot(case: TripTimeCase | NoTripCase, instant_s: float | None, window: Limit | None,
-              origin_s: float = 0.0) -> PlotRequest:
+              origin_s: float = 0.0, nominal: float | None = None) -> PlotRequest:
     """A trip plot of the capture: the disturbance, the current, the trip instant, the acceptance window (placed
-    from the trip time's origin)."""
+    from the trip time's origin), and a vector shift where the program jumps the phase (``nominal``: the
+    level the program starts from, to place it)."""
+    jump: tuple[float, float] | None = None
+    if nominal is not None:
+        at = 0.0
+        for leg in case.params.legs(nominal):
+            if leg.phase_jump_deg and jump is None:
+                jump = (at, leg.phase_jump_deg)
+            at += leg.duration
     return PlotRequest("g99.trip_time", "capture", {
         "quantity": case.grid_quantity, "quantity_unit": UNITS[case.grid_quantity],
         "threshold_a": case.params.threshold_a, "trip_instant_s": instant_s,
         "limit_min_s": None if window is None or window.min is None else window.min + origin_s,
-        "limit_max_s": None if window is None or window.max is None else window.max + origin_s})
+        "limit_max_s": None if window is None or window.max is None else window.max + origin_s,
+        **({} if jump is None else {"phase_jump_s": jump[0], "phase_jump_deg": jump[1]})})
 
 
 def no_trip(lab: Lab, plan: Plan, case: NoTripCase) -> ProcedureOutcome:
@@ -235,7 +245,7 @@ def no_trip(lab: Lab, plan: Plan, case: NoTripCase) -> ProcedureOutcome:
     if found is not None:  # evidence of the failure: when it let go
         measured["tripped_at_s"] = round(found.instant_s, 6)
     uncertainty = {"min_current_a": expanded(normal("noise on a one-cycle estimate", 2.0 * record.signal.floor_a))}
-    plot = trip_plot(case, None if found is None else found.instant_s, None)
+    plot = trip_plot(case, None if found is None else found.instant_s, None, nominal=case.nominal(plan))
     return ProcedureOutcome(measured, {"capture": record.frame}, plot, uncertainty)
 
 
