@@ -30,6 +30,7 @@ DRIVERS: dict[str, str] = {
     "modbus_dio": "drivers.dio.modbus_dio:ModbusDio",
     "python_can": "drivers.vehicle.python_can_bus:PythonCanBus",
     "rlc_load": "drivers.load.rlc_load:RlcLoad",
+    "sunspec_der": "drivers.dut.sunspec_der:SunSpecDer",
 }
 
 

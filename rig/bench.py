@@ -21,7 +21,7 @@ from rig.yaml_source import LocatedValueError, load_model
 SIMULATED_ADDRESS = "sim"
 """An instrument address meaning 'served by the simulated lab the rig starts itself'."""
 
-KNOWN_ROLES = ("grid", "capture", "battery", "analyzer", "vehicle", "dio", "csms", "island_load")
+KNOWN_ROLES = ("grid", "capture", "battery", "analyzer", "vehicle", "dio", "csms", "island_load", "dut_control")
 """Instrument roles a procedure can ask for; a misspelt role would otherwise go unused."""
 
 

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 
 from rig.bench import GridSwitch, Site
 from rig.clock import Clock
-from rig.roles import BatteryEmulator, CanInterface, DigitalIO, Digitizer, GridSimulator, Instrument, IslandLoad
+from rig.roles import (BatteryEmulator, CanInterface, DigitalIO, Digitizer, DutPowerControl, GridSimulator, Instrument,
+                       IslandLoad)
 from rig.steps import StepLog
 
 
@@ -41,6 +42,10 @@ class Lab:
                               "opening time)")
         return self._grid_switch
 
+    def has(self, role: str) -> bool:
+        """Whether the bench has ``role``: for the optional roles a procedure uses when present (dut_control)."""
+        return role in self._instruments
+
     def _role(self, name: str) -> Instrument:
         if name not in self._instruments:
             raise LookupError(f"this bench has no {name!r} instrument (it has: {', '.join(self._instruments)})")
@@ -71,3 +76,8 @@ class Lab:
     def vehicle(self) -> CanInterface:
         """The CAN interface the vehicle emulator speaks through (the bench's ``vehicle`` role)."""
         return self._role("vehicle")  # type: ignore[return-value]
+
+    @property
+    def dut_control(self) -> DutPowerControl:
+        """The charger's own export-power control (optional: ask ``has("dut_control")`` first)."""
+        return self._role("dut_control")  # type: ignore[return-value]

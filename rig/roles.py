@@ -291,5 +291,38 @@ class IslandLoad(Instrument, Protocol):
     def input(self, on: bool) -> None: ...
 
 
+@runtime_checkable
+class DutPowerControl(Instrument, Protocol):
+    """The charger's own control interface for its export power (a SunSpec DER's immediate controls).
+
+    Grid-code cases run at stated power levels (islanding at 100 %, 50-66 % and 25-33 % of capacity, LFSM-O
+    above 80 % and at 40-60 %); this role lets a procedure put the charger there. It is a *limit*: the charger
+    exports at most ``power_w`` (a SunSpec WMaxLimPct), never more than its own operating point, so a limit can
+    lower the export but not raise it.
+
+    What "safe" means here: this is not a power source the rig owns. The grid simulator's output off is what
+    de-energises the charger; this channel only curtails it. Its safe state is the charger's own behaviour:
+    ``safe_off`` releases the limit (and so does ``setup``), so no exit path leaves a charger curtailed by the
+    rig, and a curtailed charger left by an aborted run is never mistaken for its own power level by the next.
+    """
+
+    def rated_power_w(self) -> float:
+        """The power a percent limit is a share of (SunSpec WMax, else WRtg), W; known once set up."""
+        ...
+
+    def limit_export(self, power_w: float) -> None:
+        """Cap the export at ``power_w`` (W, 0 up to the rated power and the bench envelope's ac_power_w);
+        returns once the charger has accepted it (it then ramps there at its own pace)."""
+        ...
+
+    def release(self) -> None:
+        """Remove the cap: the charger goes back to its own operating point."""
+        ...
+
+    def export_limit_w(self) -> float | None:
+        """The cap the charger holds now, read back (W), or None when none is enabled."""
+        ...
+
+
 class Csms(Instrument, Protocol):
     """The rig playing the OCPP central system (OCPP suite)."""

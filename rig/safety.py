@@ -13,9 +13,10 @@ from collections.abc import Mapping
 
 from rig.roles import Instrument
 
-SAFE_ORDER = ("grid", "island_load", "battery", "vehicle", "dio", "analyzer", "capture", "csms")
+SAFE_ORDER = ("grid", "island_load", "dut_control", "battery", "vehicle", "dio", "analyzer", "capture", "csms")
 """The RLC island load goes right after the grid: an island it holds up collapses before S1 (a dio output)
-closes again."""
+closes again. The charger's export limit (``dut_control``) is released once the grid is off: releasing it
+first would let a still energised charger ramp up to its full power on the way out."""
 
 
 def bring_to_safe_state(instruments: Mapping[str, Instrument]) -> list[str]:

@@ -43,6 +43,15 @@ def profile_variant(tmp_path: Path, name: str, change) -> Path:
     return path
 
 
+def bench_without(tmp_path: Path, role: str, base: Path = SIM_BENCH) -> Path:
+    """A copy of the simulated bench without ``role`` (an optional role such as dut_control)."""
+    data = yaml.safe_load(base.read_text())
+    del data["instruments"][role]
+    path = tmp_path / f"bench-without-{role}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
 def profiles_exercising(suite: str, plan: Path | None = None) -> list:
     """Every DUT profile but the compliant one whose ``exercises`` names ``suite``, as pytest params
     (path, {case id: the verdict it must get}); every case not named must pass.

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import COMPLIANT, ROOT, profile_variant, profiles_exercising, run_cases
+from campaign_helpers import COMPLIANT, ROOT, bench_without, profile_variant, profiles_exercising, run_cases
 from rig.engine import CampaignRun
 from rig.errors import InputFileError
 from rig.plan import load_plan
@@ -22,6 +22,7 @@ from rig.verify import verify_run
 
 PLAN = ROOT / "test_plans" / "g99" / "frequency_response.yaml"
 LFSM_O = "g99.fr.lfsm_o"
+LFSM_O_HALF = "g99.fr.lfsm_o_half"
 REDUCED = "g99.fr.reduced_frequency"
 REFERENCE_SEQUENCE = [50.45, 50.70, 51.15, 50.70, 50.45, 50.00]  # shared/reference/g99.md
 
@@ -40,10 +41,24 @@ def _cases(run: CampaignRun) -> dict[str, CaseResult]:
     return {c.id: c for c in _results(run).cases}
 
 
-def test_compliant_charger_passes_both_functions(compliant_run) -> None:
+def test_compliant_charger_passes_both_functions_at_both_levels(compliant_run) -> None:
     results = _results(compliant_run)
     assert results.run.status == "complete"
-    assert {c.id: c.verdict for c in results.cases} == {LFSM_O: "pass", REDUCED: "pass"}
+    assert {c.id: c.verdict for c in results.cases} == {LFSM_O: "pass", LFSM_O_HALF: "pass", REDUCED: "pass"}
+
+
+def test_the_half_level_is_set_through_dut_control_and_judged_on_the_same_line(compliant_run) -> None:
+    """The rig limits the 6 kW charger to 3700 W (the middle of 40-60 % of 7400 W); the droop is per unit of that
+    reference, so each step settles on the same line; the other cases run at the charger's own power."""
+    cases = _cases(compliant_run)
+    half = cases[LFSM_O_HALF].measured
+    assert half["export_limit_w"] == 3700.0
+    assert half["reference_power_w"] == pytest.approx(3700.0, rel=2e-3)
+    assert half["power_level_pu"] == pytest.approx(0.5, rel=2e-3)
+    for k in range(1, 7):
+        assert half[f"step{k}_line_pu"] == cases[LFSM_O].measured[f"step{k}_line_pu"]
+    assert "export_limit_w" not in cases[LFSM_O].measured and "export_limit_w" not in cases[REDUCED].measured
+    assert cases[REDUCED].measured["power_level_pu"] == pytest.approx(6000.0 / 7400.0, rel=1e-3)  # released
 
 
 def test_the_plan_plays_the_reference_sequence_and_judges_every_step(compliant_run) -> None:
@@ -143,25 +158,28 @@ def _plan_variant(tmp_path: Path, change: Callable[[dict], None]) -> Path:
     return path
 
 
-def test_the_second_power_level_runs_with_a_dut_exporting_40_to_60_percent(tmp_path: Path) -> None:
-    """The rig cannot set the export power; a DUT set to half its capacity is judged at the 40-60 % level."""
-    def at_half_level(data: dict) -> None:
-        data["cases"] = [c for c in data["cases"] if c["id"] == LFSM_O]
-        data["cases"][0]["params"]["power_level"] = {"min": 0.4, "max": 0.6}
-    half = profile_variant(tmp_path, "half", lambda d: d["operating_point"].update(export_power_w=3700.0))
-    results = _results(run_cases(tmp_path / "run", dut=half, plan=_plan_variant(tmp_path, at_half_level)))
-    (case,) = results.cases
-    assert case.verdict == "pass" and case.measured["power_level_pu"] == pytest.approx(0.5, rel=1e-3)
-
-
-def test_a_dut_at_the_wrong_power_level_is_not_judged(tmp_path: Path) -> None:
+def test_a_dut_exporting_40_to_60_percent_itself_is_judged_there_without_a_limit(tmp_path: Path) -> None:
+    """A charger set to half its capacity by its own means: the half level is judged at its own power; the > 80 %
+    level cannot be reached by a limit (it only lowers the export) and is an error, never a pass."""
     half = profile_variant(tmp_path, "half", lambda d: d["operating_point"].update(export_power_w=3700.0))
     results = _results(run_cases(tmp_path / "run", dut=half, plan=PLAN))
     verdicts = {c.id: c.verdict for c in results.cases}
-    assert verdicts == {LFSM_O: "error", REDUCED: "pass"}  # the reduced-frequency case asks no level
-    case = next(c for c in results.cases if c.id == LFSM_O)
-    assert "cannot judge" in (case.error or "") and "50.0% of the registered capacity" in (case.error or "")
-    assert case.traces  # the capture is kept to show why
+    assert verdicts == {LFSM_O: "error", LFSM_O_HALF: "pass", REDUCED: "pass"}  # the reduced-frequency case asks no level
+    cases = {c.id: c for c in results.cases}
+    assert "export_limit_w" not in cases[LFSM_O_HALF].measured
+    assert cases[LFSM_O_HALF].measured["power_level_pu"] == pytest.approx(0.5, rel=1e-3)
+    error = cases[LFSM_O].error or ""
+    assert "cannot judge" in error and "50.0% of the registered capacity" in error and "limited to 6660 W" in error
+    assert cases[LFSM_O].traces  # the capture is kept to show why
+
+
+def test_a_bench_without_dut_control_cannot_judge_the_half_level(tmp_path: Path) -> None:
+    bench = bench_without(tmp_path, "dut_control")
+    results = _results(run_cases(tmp_path / "run", plan=PLAN, bench=bench, ids=[LFSM_O_HALF]))
+    (case,) = results.cases
+    assert case.verdict == "error"
+    assert "81.1% of the registered capacity" in (case.error or "")
+    assert "no dut_control role" in (case.error or "") and "export_limit_w" not in case.measured
 
 
 def test_a_capture_too_noisy_for_the_band_is_not_judged(tmp_path: Path) -> None:
@@ -181,7 +199,7 @@ def test_a_settled_window_longer_than_a_hold_is_refused_at_its_line(tmp_path: Pa
 
 
 def test_every_frequency_step_is_checked_against_the_envelope() -> None:
-    (lfsm, _) = load_plan(PLAN)
+    (lfsm, _, _) = load_plan(PLAN)
     changes = [(c.old, c.new, c.how) for c in lfsm.case.setpoint_changes(lfsm.plan)]
     assert changes == [(50.0, 50.45, "step"), (50.45, 50.7, "step"), (50.7, 51.15, "step"), (51.15, 50.7, "step"),
                        (50.7, 50.45, "step"), (50.45, 50.0, "step")]

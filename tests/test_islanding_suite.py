@@ -10,12 +10,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import COMPLIANT, DUTS, ROOT, profiles_exercising, run_cases
+from campaign_helpers import COMPLIANT, DUTS, ROOT, bench_without, profiles_exercising, run_cases
 from rig.engine import CampaignRun
 
 PLAN = ROOT / "test_plans" / "g99" / "islanding.yaml"
 CASES = ("g99.island.full.q100", "g99.island.full.q95", "g99.island.full.q105", "g99.island.full.p95",
-         "g99.island.full.p105")
+         "g99.island.full.p105", "g99.island.half.q100", "g99.island.half.q95", "g99.island.half.q105",
+         "g99.island.third.q100")
+LEVELS = {"full": (None, 6000.0 / 7400.0), "half": (4292.0, 0.58), "third": (2146.0, 0.29)}
+"""Per level: the export limit the rig sets through dut_control (None: the charger's own 6000 W is in the band)
+and the share of 7400 W it then exports (the middle of 50-66 % and 25-33 %)."""
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +40,10 @@ def test_the_compliant_charger_clears_every_island_through_its_rocof_stage(islan
         # RoCoF 1 Hz/s, 0.5 s definite time (+ window fill, evaluation, relay): no G99 charger clears sooner.
         assert 0.5 < case.measured["run_on_s"] < 0.7, case.id
         assert case.measured["run_on_exceeds_capture"] == 0.0
-        assert case.measured["balance_residual_a"] < 0.02 * 26.1
-        assert case.measured["power_level_pu"] == pytest.approx(6000.0 / 7400.0, abs=1e-3)
+        limit_w, level = LEVELS[case.id.split(".")[2]]
+        assert case.measured["balance_residual_a"] < 0.02 * 26.1 * level / (6000.0 / 7400.0)
+        assert case.measured["power_level_pu"] == pytest.approx(level, abs=2e-3)
+        assert case.measured.get("export_limit_w") == limit_w
 
 
 def test_the_island_frequency_follows_the_reactive_imbalance(island_run):
@@ -97,29 +103,57 @@ def test_a_charger_without_active_method_runs_on_and_fails_with_a_lower_bound(tm
     assert any("lower bound" in finding for finding in case.findings)
 
 
-def test_a_charger_outside_the_power_level_is_an_error_never_a_pass(tmp_path):
-    """At 4400 W (59 % of 7400 W) the full-power cases cannot be judged; a 50-66 % copy of them is judged."""
+def test_a_charger_below_the_power_level_is_an_error_never_a_pass(tmp_path):
+    """At 4400 W (59 % of 7400 W) the full-power cases cannot be judged: a limit through dut_control only lowers the
+    export; the 50-66 % cases are judged at the charger's own 4400 W, with no limit set."""
     dut = _profile_variant(tmp_path, "export_power_w: 6000.0", "export_power_w: 4400.0")
-    results = run_cases(tmp_path / "run", dut=dut, plan=PLAN, ids=["g99.island.full.q100"]).recorder.results
-    (case,) = results.cases
-    assert case.verdict == "error" and "power" in case.error and "cannot set" in case.error
-    text = PLAN.read_text().replace("power_level: {min: 0.80, max: 1.00}", "power_level: {min: 0.50, max: 0.66}")
-    plan = tmp_path / "islanding-half.yaml"
-    plan.write_text(text)
-    results = run_cases(tmp_path / "run-half", dut=dut, plan=plan, ids=["g99.island.full.q100"]).recorder.results
-    (case,) = results.cases
+    ids = ["g99.island.full.q100", "g99.island.half.q100"]
+    results = run_cases(tmp_path / "run", dut=dut, plan=PLAN, ids=ids).recorder.results
+    full, half = results.cases
+    assert full.verdict == "error" and "limited to 6660 W through dut_control" in full.error
+    assert "a limit only lowers the export" in full.error
+    assert half.verdict == "pass", half.error
+    assert half.measured["power_level_pu"] == pytest.approx(4400.0 / 7400.0, abs=1e-3)
+    assert "export_limit_w" not in half.measured
+
+
+def test_a_bench_without_dut_control_judges_only_the_chargers_own_level(tmp_path):
+    """Without the role nothing sets the export: the reduced-level cases are errors naming why, never passes."""
+    bench = bench_without(tmp_path, "dut_control")
+    ids = ["g99.island.full.q100", "g99.island.half.q100", "g99.island.third.q100"]
+    results = run_cases(tmp_path / "run", plan=PLAN, bench=bench, ids=ids).recorder.results
+    verdicts = {c.id: c.verdict for c in results.cases}
+    assert verdicts == {"g99.island.full.q100": "pass", "g99.island.half.q100": "error",
+                        "g99.island.third.q100": "error"}
+    for case in results.cases[1:]:
+        assert "cannot set the DUT's export power on this bench (no dut_control role)" in case.error
+        assert case.measured["power_level_pu"] == pytest.approx(6000.0 / 7400.0, abs=1e-3)
+
+
+def test_the_limit_is_released_after_each_case_and_on_every_exit(tmp_path):
+    """The reduced-level case leaves the charger back at its own operating point, its limit released."""
+    run = run_cases(tmp_path / "run", plan=PLAN, ids=["g99.island.third.q100"])
+    (case,) = run.recorder.results.cases
     assert case.verdict == "pass", case.error
-    assert case.measured["power_level_pu"] == pytest.approx(4400.0 / 7400.0, abs=1e-3)
+    steps = [step.name for step in case.steps]
+    limit = next(k for k, text in enumerate(steps) if text.startswith("Limit the DUT's export to 2146 W"))
+    release = next(k for k, text in enumerate(steps) if text.startswith("Release the DUT's export limit"))
+    assert limit < release and any("Open S1" in t or "S1 open" in t for t in steps[limit:release])
 
 
 def test_a_load_that_cannot_be_balanced_is_an_error(tmp_path):
-    """A tolerance tighter than the trimmed residual (noise on the grid simulator's reading) cannot be met."""
+    """A tolerance tighter than the trimmed residual (noise on the grid simulator's reading) cannot be met; at a
+    reduced level the export limit is released all the same."""
     text = PLAN.read_text().replace("max_residual_pu: 0.02", "max_residual_pu: 0.00001")
     plan = tmp_path / "islanding.yaml"
     plan.write_text(text)
-    results = run_cases(tmp_path / "run", plan=plan, ids=["g99.island.full.q100"]).recorder.results
-    (case,) = results.cases
-    assert case.verdict == "error" and "cannot balance" in case.error
+    results = run_cases(tmp_path / "run", plan=plan, ids=["g99.island.full.q100", "g99.island.half.q100"]
+                        ).recorder.results
+    for case in results.cases:
+        assert case.verdict == "error" and "cannot balance" in case.error
+    steps = [step.name for step in results.cases[1].steps]
+    assert any(s.startswith("Limit the DUT's export") for s in steps)
+    assert steps[-1].startswith("Release the DUT's export limit")
 
 
 def test_a_capture_shorter_than_the_limit_after_opening_is_refused(tmp_path):

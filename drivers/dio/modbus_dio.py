@@ -37,13 +37,12 @@ has done it: the exchange is quiescent, as virtual time needs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
-from pymodbus.client import ModbusTcpClient
 from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
+from drivers.modbus import Response, exchange, open_client, refusal
 from rig import stop
 from rig.envelope import EnvelopeGuard
 from rig.errors import InstrumentError
@@ -51,16 +50,6 @@ from rig.identity import InstrumentFamily
 
 DIGITAL_INPUTS = 16
 DIGITAL_OUTPUTS = 8
-MODBUS_PORT = 502
-EXCEPTION_CODES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value",
-                   4: "server device failure", 6: "server device busy", 11: "gateway target did not respond"}
-
-Response = TypeVar("Response", bound=ModbusPDU)
-
-
-def _refusal(response: ModbusPDU) -> str:
-    code = getattr(response, "exception_code", None)
-    return f"Modbus exception {code} ({EXCEPTION_CODES.get(code or 0, 'unknown')})"
 
 
 def _lines(given: Any, channels: int, kind: str) -> dict[str, int]:
@@ -105,25 +94,8 @@ class ModbusDio:
                 raise ValueError("timeout_s must be positive")
         except (TypeError, ValueError) as err:
             raise InstrumentError(name, "options", f"unusable options: {err}") from None
-        host, port = self._address(resource)
         self._commanded = {line: False for line in self._outputs}
-        self._client = ModbusTcpClient(host, port=port, timeout=timeout_s, retries=0)
-        try:
-            connected = self._client.connect()
-        except (ModbusException, OSError) as err:
-            raise InstrumentError(name, f"open {resource}", f"cannot connect: {err}") from None
-        if not connected:
-            raise InstrumentError(name, f"open {resource}", "cannot connect: nothing answers at that address")
-
-    def _address(self, resource: str) -> tuple[str, int]:
-        parts = urlsplit(resource)
-        try:
-            port = parts.port or MODBUS_PORT
-        except ValueError:
-            port = 0
-        if parts.scheme != "modbus-tcp" or not parts.hostname or not port or parts.path not in ("", "/"):
-            raise InstrumentError(self.name, f"open {resource}", "expected a Modbus TCP address modbus-tcp://HOST[:PORT]")
-        return parts.hostname, port
+        self._client = open_client(name, resource, timeout_s)
 
     # -- lines ------------------------------------------------------------------------------------
 
@@ -171,14 +143,7 @@ class ModbusDio:
 
     def _exchange(self, what: str, request: Callable[[], Response]) -> Response:
         """One request and its response; a refusal or no answer raises naming the request."""
-        stop.checkpoint()
-        try:
-            response = request()
-        except ModbusException as err:
-            raise InstrumentError(self.name, what, f"no answer: {err}") from None
-        if response.isError():
-            raise InstrumentError(self.name, what, f"the module refused it: {_refusal(response)}")
-        return response
+        return exchange(self.name, what, request)
 
     # -- identity and lifetime ------------------------------------------------------------------------
 
@@ -192,7 +157,7 @@ class ModbusDio:
         except ModbusException as err:
             raise InstrumentError(self.name, what, f"no answer: {err}") from None
         if response.isError():
-            return f"{_refusal(response)} to {what}"
+            return f"{refusal(response)} to {what}"
         information = getattr(response, "information", {})
 
         def field(object_id: int) -> str:

@@ -29,6 +29,7 @@ import numpy as np
 
 from rig.sim.dut_profile import DRAWN_RATE_ERROR_PPM, DutProfile, MeasurementMethod, ProtectionStage
 from rig.sim.export_limit import ExportLimiter
+from rig.sim.export_setpoint import ExportSetpoint
 from rig.sim.frequency_response import operating_power_w
 from rig.sim.predicates import Bound, EvaluationGrid, first_instant_all, first_instant_any_fails
 from rig.sim.signal import PhaseRate, PiecewiseLinear, Signal, WindowedSlope
@@ -151,6 +152,8 @@ class SimulatedCharger:
         """The AC power a vehicle session exports (W, negative imports; steps only)."""
         self.export_limiter: ExportLimiter | None = None
         """Its G100 export limitation (``rig.sim.export_limit``), fitted by the lab model when the profile has one."""
+        self.export_setpoint = ExportSetpoint(profile.power_control, profile.operating_point.export_power_w)
+        """The export limit written to its SunSpec controls (``rig.sim.sunspec_server``) and its ramp there."""
         self._stages = [self._stage_state(s) for s in profile.protection]
         rc = profile.reconnection
         vm, fm = profile.measurement.voltage, profile.measurement.frequency
@@ -301,11 +304,17 @@ class SimulatedCharger:
     def export_power_w(self, times: np.ndarray) -> np.ndarray:
         """AC power exported at each instant (W; negative imports): a vehicle session's, else the operating
         point's while connected (the G99 behaviour: it exports once its reconnection timer has run), as its
-        frequency response makes it follow the grid frequency (``rig.sim.frequency_response``; none by default)."""
+        frequency response makes it follow the grid frequency (``rig.sim.frequency_response``; none by default). In
+        order: an export limit on its controls caps the operating point (``rig.sim.export_setpoint``), the frequency
+        response scales what is left, the G100 limiter scales that."""
         session = self.session_active.sample(times) > 0.5
         p_session = self.session_power.sample(times)
         p_operating = operating_power_w(self.profile.frequency_response, self.profile.operating_point.export_power_w,
                                         self._frequency, self.profile.rating.nominal_frequency_hz, times)
+        if self.export_setpoint.commanded and self.profile.operating_point.export_power_w > 0.0:
+            # A limit on its SunSpec controls caps the operating point; the frequency response acts on what is left.
+            p_operating = p_operating * (self.export_setpoint.capped(times)
+                                         / self.profile.operating_point.export_power_w)
         if self.export_limiter is not None:  # G100: the site boundary's export limit scales what it lets out
             p_operating = self.export_limiter.scale(times, p_operating, self.profile.operating_point.export_power_w)
         p_connected = np.where(self.conduction.mask(times), p_operating, 0.0)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rig.dut import Identity
 from rig.sim.chademo_settings import ChademoEvseSettings
 from rig.sim.export_limit import ExportLimitation
+from rig.sim.export_setpoint import PowerControl
 from rig.sim.frequency_response import FrequencyResponse
 from rig.sim.island import AntiIslanding
 from rig.sim.waveform import Waveform
@@ -140,6 +141,9 @@ class DutProfile(Strict):
         None, description="How its export follows the grid frequency (LFSM-O, reduced frequency); omitted: it does not.")
     export_limitation: ExportLimitation | None = Field(
         None, description="Its G100 export limitation at the site boundary (rig.sim.export_limit); omitted: none.")
+    power_control: PowerControl = Field(default_factory=PowerControl,
+                                        description="How its export follows a limit written to its SunSpec controls "
+                                                    "(rig.sim.export_setpoint); omitted, a 1 s first-order ramp.")
     anti_islanding: AntiIslanding | None = Field(
         None, description="Its active anti-islanding method (rig.sim.island); omitted: none, only its passive "
                           "protection stages (a matched island runs on).")

@@ -34,6 +34,7 @@ from rig.sim.modbus_dio import ModbusServer, MoxaE1212
 from rig.sim.model import LabModel
 from rig.sim.rlc_load import RlcLoadInstrument
 from rig.sim.scpi import ScpiInstrument, ScpiServer
+from rig.sim.sunspec_server import SunSpecCharger
 
 TimeMode = Literal["virtual", "real"]
 
@@ -46,12 +47,13 @@ and port, and the bus (channel) to open.
 """
 
 # Which simulated instrument answers for which driver family.
-SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument | MoxaE1212]] = {
+SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument | MoxaE1212 | SunSpecCharger]] = {
     "chroma_61800": Chroma61800,
     "keysight_infiniivision": InfiniiVision,
     "keysight_rp7900": KeysightRP7900,
     "modbus_dio": MoxaE1212,
     "rlc_load": RlcLoadInstrument,
+    "sunspec_der": SunSpecCharger,  # the charger's own SunSpec Modbus TCP interface (its export power limit)
 }
 
 
@@ -113,7 +115,8 @@ class SimulatedLab:
         """Serve the simulated instrument for ``driver`` (once) and return the address its driver opens.
 
         SCPI instruments answer at a VISA resource (``TCPIP0::127.0.0.1::<port>::SOCKET``),
-        Modbus modules at ``modbus-tcp://127.0.0.1:<port>``, the CAN bus at
+        Modbus devices (the digital I/O module, the charger's SunSpec interface) at
+        ``modbus-tcp://127.0.0.1:<port>``, the CAN bus at
         ``socketcand://127.0.0.1:<port>/vcan0``.
         """
         if driver in CAN_DRIVERS:
@@ -126,6 +129,11 @@ class SimulatedLab:
             server: ScpiServer | ModbusServer
             if isinstance(instrument, MoxaE1212):
                 server = ModbusServer(instrument, self.lock, self._before_command)
+            elif isinstance(instrument, SunSpecCharger):
+                identity = self.model.profile.identity
+                server = ModbusServer(instrument, self.lock, self._before_command, identity={
+                    "VendorName": identity.manufacturer, "ProductCode": identity.model,
+                    "MajorMinorRevision": identity.firmware})
             else:
                 server = ScpiServer(instrument, self.lock, self._before_command)
             self._servers[driver] = server.start()

@@ -32,7 +32,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
 from pymodbus.constants import ExcCodes
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
@@ -115,11 +115,36 @@ class MoxaE1212:
             self.write_coils(address, values)
         return self.coils
 
+    def simdata(self) -> tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
+        """Its blocks as pymodbus lays them out: coils, discrete inputs (no registers)."""
+        bits = DataType.BITS
+        return ([SimData(0, count=DIGITAL_OUTPUTS, values=False, datatype=bits)],
+                [SimData(0, count=DIGITAL_INPUTS, values=False, datatype=bits)],
+                [SimData(0, datatype=DataType.INVALID)], [SimData(0, datatype=DataType.INVALID)])
+
+    def request(self, function_code: int, address: int, values: list[int] | list[bool] | None) -> list[int] | ExcCodes:
+        """The addressed block's registers after the request (its bits sixteen to a register), or a refusal."""
+        channels = self.handle(function_code, address, None if values is None else [bool(v) for v in values])
+        if channels is None:
+            return ExcCodes.ILLEGAL_ADDRESS
+        return SimUtils.bitsToRegisters(channels + [False] * (-len(channels) % 16))
+
+
+class ModbusModule(Protocol):
+    """A simulated Modbus device the server answers for: its blocks, and each request against the lab."""
+
+    def simdata(self) -> list[SimData] | tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
+        """The blocks pymodbus serves: one shared block, or coils, discrete inputs, holding and input registers."""
+        ...
+
+    def request(self, function_code: int, address: int,
+                values: list[int] | list[bool] | None) -> list[int] | ExcCodes: ...
+
 
 class ModbusServer:
     """Serve one simulated module on 127.0.0.1 (a free port), each request under the lab's lock."""
 
-    def __init__(self, module: MoxaE1212, lock: threading.RLock, before_request: Callable[[], None],
+    def __init__(self, module: ModbusModule, lock: threading.RLock, before_request: Callable[[], None],
                  *, identity: dict[str, str] | None = None) -> None:
         """``identity``: the Read Device Identification objects by name (default: the E1212's, ``IDENTITY``)."""
         self.module = module
@@ -156,11 +181,7 @@ class ModbusServer:
 
     async def _serve(self) -> None:
         try:
-            bits = DataType.BITS
-            device = SimDevice(id=0, action=self._request, simdata=(
-                [SimData(0, count=DIGITAL_OUTPUTS, values=False, datatype=bits)],
-                [SimData(0, count=DIGITAL_INPUTS, values=False, datatype=bits)],
-                [SimData(0, datatype=DataType.INVALID)], [SimData(0, datatype=DataType.INVALID)]))
+            device = SimDevice(id=0, action=self._request, simdata=self.module.simdata())
             identity = ModbusDeviceIdentification(info_name=self.identity)
             self._server = ModbusTcpServer(device, address=("127.0.0.1", 0),
                                            custom_pdu=[identification_request(identity)])
@@ -176,20 +197,18 @@ class ModbusServer:
 
     async def _request(self, function_code: int, start_address: int, address: int, count: int,
                        registers: list[int], values: list[int] | list[bool] | None) -> ExcCodes | None:
-        """pymodbus's hook before it reads or writes the module's bits: the model answers instead.
+        """pymodbus's hook before it reads or writes the module's block: the model answers instead.
 
-        ``registers`` hold the addressed bits sixteen to a register; they are
-        refilled from the model, after applying a write, so pymodbus answers with
-        the lab's state at this instant.
+        ``registers`` (the addressed block, from its start) are refilled from the
+        model, after applying a write, so pymodbus answers with the lab's state at
+        this instant.
         """
         with self.lock:
             self.before_request()
-            channels = self.module.handle(function_code, address,
-                                          None if values is None else [bool(v) for v in values])
-        if channels is None:
-            return ExcCodes.ILLEGAL_ADDRESS
-        words = SimUtils.bitsToRegisters(channels + [False] * (-len(channels) % 16))
-        registers[:len(words)] = words  # in place: pymodbus keeps the block's length
+            answer = self.module.request(function_code, address, values)
+        if isinstance(answer, ExcCodes):
+            return answer
+        registers[:len(answer)] = answer  # in place: pymodbus keeps the block's length
         return None
 
 

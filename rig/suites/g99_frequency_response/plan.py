@@ -30,6 +30,7 @@ from pydantic import Field, model_validator
 from rig.results import Limit
 from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
 from rig.suites.g99.plan import GridNominal, Precondition
+from rig.suites.power_level import PowerLevel, SteadyExport
 from rig.yaml_source import LocatedValueError
 
 
@@ -38,19 +39,6 @@ class FrequencyStep(Strict):
 
     frequency_hz: float = Field(gt=0)
     hold_s: float = Field(gt=0)
-
-
-class PowerLevel(Strict):
-    """The share of the registered capacity the charger must export for the case to be judged at all."""
-
-    min: float = Field(ge=0)
-    max: float = Field(gt=0)
-
-    @model_validator(mode="after")
-    def _in_order(self) -> "PowerLevel":
-        if self.min > self.max:
-            raise LocatedValueError(("min",), f"{self.min:g} is above max {self.max:g}: no power level qualifies")
-        return self
 
 
 class StepSequenceParams(Strict):
@@ -195,6 +183,9 @@ class Plan(SuitePlan):
     precondition: Precondition
     registered_capacity_w: float = Field(gt=0, description="The DUT's declared capacity: the base of power_level.")
     measurement: Measurement
+    steady_export: SteadyExport = Field(default_factory=SteadyExport,
+                                        description="When the charger's export counts as steady after the rig set "
+                                                    "its power level (bench role dut_control).")
     cases: list[Case] = Field(min_length=1)
 
     def setpoints(self) -> list[SetpointChange]:

@@ -8,10 +8,12 @@ cycle from the capture. Each step is then compared with the line the case's
 setting draws. Limits and verdicts are the engine's; every number is the
 plan's.
 
-The power level: the rig cannot set the charger's export power today (no
-role commands it), so a case is run at the power the charger exports and
-judged only if that lies in the case's ``power_level`` share of the
-registered capacity; otherwise it cannot be judged (an error, never a pass).
+The power level: a case is judged only if the reference power lies in the
+case's ``power_level`` share of the registered capacity. A bench with the
+optional ``dut_control`` role limits the charger's export to the middle of
+that share first and releases it after the case (``rig.suites.power_level``);
+without it the case runs at the power the charger exports, and at another
+level it cannot be judged (an error, never a pass).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from rig.suites.g99.procedures import captured_disturbance, ensure_exporting
 from rig.suites.g99_frequency_response.plan import LfsmOCase, Plan, ReducedFrequencyCase, SequenceCase, step_key
 from rig.suites.g99_frequency_response.power import (CyclePower, SteadyPower, band_entry, cycle_power,
                                                      largest_deviation, steady_power)
+from rig.suites.power_level import PowerSetting, at_power_level
 from rig.uncertainty import expanded, normal, rectangular
 
 JUDGEABLE_MARGIN = 6.0
@@ -85,8 +88,15 @@ def reduced_frequency(lab: Lab, plan: Plan, case: ReducedFrequencyCase) -> Proce
 
 
 def _step_sequence(lab: Lab, plan: Plan, case: SequenceCase, judge_response: bool) -> ProcedureOutcome:
-    p = case.params
     ensure_exporting(lab, _as_g99(plan))
+    with at_power_level(lab, case.params.power_level, plan.registered_capacity_w, plan.steady_export,
+                        state="nominal grid") as setting:
+        return _measured_sequence(lab, plan, case, judge_response, setting)
+
+
+def _measured_sequence(lab: Lab, plan: Plan, case: SequenceCase, judge_response: bool,
+                       setting: PowerSetting) -> ProcedureOutcome:
+    p = case.params
     program = frequency_steps(plan, case)
     levels = " -> ".join(f"{step.frequency_hz:g}" for step in p.steps)
     with lab.steps.step(f"Step the frequency {plan.grid.frequency_hz:g} -> {levels} -> "
@@ -104,8 +114,10 @@ def _step_sequence(lab: Lab, plan: Plan, case: SequenceCase, judge_response: boo
         "power_level_pu": round(reference.mean_w / plan.registered_capacity_w, 6),
         "cycle_noise_w": round(reference.cycle_noise_w, 4),
     }
+    if setting.limit_w is not None:
+        measured["export_limit_w"] = round(setting.limit_w, 1)
     evidence = ProcedureOutcome(measured, {"capture": raw})
-    _require_judgeable(plan, case, reference, evidence)
+    _require_judgeable(plan, case, reference, evidence, setting)
     interval_s = float(capture.t_s[1] - capture.t_s[0])
     steps = [_measure_step(plan, case, cycles, reference, k, interval_s if judge_response else None)
              for k in range(len(p.steps))]
@@ -130,17 +142,16 @@ def _step_sequence(lab: Lab, plan: Plan, case: SequenceCase, judge_response: boo
     return ProcedureOutcome(measured, traces, plot, uncertainty, findings=_findings(case, steps))
 
 
-def _require_judgeable(plan: Plan, case: SequenceCase, reference: SteadyPower, evidence: ProcedureOutcome) -> None:
+def _require_judgeable(plan: Plan, case: SequenceCase, reference: SteadyPower, evidence: ProcedureOutcome,
+                       setting: PowerSetting) -> None:
     """Refuse to judge at the wrong power level, or with a band the one-cycle noise could jump."""
     p = case.params
     if reference.mean_w <= 0.0:
         raise CannotJudge(f"cannot judge: the DUT exported {reference.mean_w:.1f} W before the first step", evidence)
     level = reference.mean_w / plan.registered_capacity_w
     if p.power_level is not None and not p.power_level.min <= level <= p.power_level.max:
-        raise CannotJudge(
-            f"cannot judge: the DUT exported {reference.mean_w:.0f} W before the first step, {level:.1%} of the "
-            f"registered capacity ({plan.registered_capacity_w:g} W); this case is run at {p.power_level.min:.0%} to "
-            f"{p.power_level.max:.0%}, and the rig cannot set the DUT's export power: set it on the DUT", evidence)
+        raise CannotJudge(setting.refusal(reference.mean_w, plan.registered_capacity_w, p.power_level,
+                                          "before the first step"), evidence)
     band = case.limits.deviation_pu
     narrowest = min(abs(bound) for bound in (band.min, band.max) if bound is not None)
     needed = JUDGEABLE_MARGIN * reference.cycle_noise_w / reference.mean_w

@@ -5,11 +5,13 @@ levels, imbalances, capture timing, the run-on limit), none in code: the
 reference marks the GB limit [?] and BS EN 62116 sets none, so another code
 (IEC 62116's 2 s, IEEE 1547.1's) is another plan file with the same cases.
 
-Power levels: no bench role sets the charger's export power (that comes with
-the OCPP central system), so a case runs at the power the charger exports
-and is judged only if that lies in its ``power_level`` share of the plan's
-``registered_capacity_w``; otherwise it is an error, never a pass (as in the
-frequency-response suite).
+Power levels: a case is judged only with the charger exporting in its
+``power_level`` share of the plan's ``registered_capacity_w``. A bench with
+the optional ``dut_control`` role (the charger's SunSpec controls) limits the
+export to the middle of that share first (``rig.suites.power_level``); without
+it, or when a limit cannot get there (a limit only lowers the export), a case
+at another level is an error, never a pass (as in the frequency-response
+suite).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pydantic import Field, model_validator
 
 from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
 from rig.suites.g99.plan import GridNominal, Precondition
-from rig.suites.g99_frequency_response.plan import PowerLevel
+from rig.suites.power_level import PowerLevel, SteadyExport
 from rig.yaml_source import LocatedValueError
 
 
@@ -37,6 +39,12 @@ class IslandLoadSettings(Strict):
                                                             "leave the island unbalanced.")
     steady_interval_s: float = Field(1.0, gt=0)
     steady_timeout_s: float = Field(60.0, gt=0, description="Not steady by then: the case cannot be run.")
+
+    @property
+    def steady(self) -> SteadyExport:
+        """When the charger's export counts as steady, for ``rig.suites.power_level``."""
+        return SteadyExport(within_pct=self.steady_within_pct, interval_s=self.steady_interval_s,
+                            timeout_s=self.steady_timeout_s)
 
 
 class RunOnParams(Strict):

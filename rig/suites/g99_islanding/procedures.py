@@ -36,6 +36,7 @@ from rig.suites.g99.procedures import ARMING_MARGIN_S, ensure_exporting
 from rig.suites.g99.trip_detection import JUDGEABLE_MARGIN, require_judgeable
 from rig.suites.g99_islanding.plan import Plan, RunOnCase
 from rig.suites.g99_islanding.run_on import demodulated, measure_run_on
+from rig.suites.power_level import at_power_level
 from rig.uncertainty import expanded, normal, rectangular
 
 PROGRAM_TAIL_S = 0.5
@@ -140,57 +141,37 @@ def islanded_capture(lab: Lab, plan: Plan, case: RunOnCase) -> tuple[Capture, St
     return capture, Stamps(trigger, command)
 
 
-def steady_export(lab: Lab, plan: Plan) -> float:
-    """The charger's export once steady: two readings ``steady_interval_s`` apart within ``steady_within_pct``.
-
-    After the case before (a trip, a frequency hold) a charger may still be ramping its power back; an RLC
-    load set from a reading taken then is unbalanced by the time S1 opens.
-    """
-    s = plan.island_load
-    last: list[float] = []
-
-    def steady() -> bool:
-        reading = -lab.grid.power_w()
-        agreed = bool(last) and abs(reading - last[-1]) <= s.steady_within_pct / 100.0 * abs(reading)
-        last.append(reading)
-        return agreed
-
-    with lab.steps.step(f"Read the charger's export at the grid simulator until two readings {s.steady_interval_s:g} s "
-                        f"apart agree within {s.steady_within_pct:g} % (RLC load off, S1 closed)"):
-        if not wait_until(lab.clock, steady, timeout_s=s.steady_timeout_s, poll_s=s.steady_interval_s):
-            raise PreconditionError(f"the charger's export did not settle within {s.steady_timeout_s:g} s (readings "
-                                    + ", ".join(f"{w:.0f}" for w in last[-4:]) + " W): the load cannot be balanced")
-    return last[-1]
-
-
 def run_on(lab: Lab, plan: Plan, case: RunOnCase) -> ProcedureOutcome:
-    """Island the exporting charger on a balanced (or deliberately unbalanced) RLC load and time its run-on."""
+    """Island the exporting charger on a balanced (or deliberately unbalanced) RLC load and time its run-on, at the
+    case's power level: set through the bench's dut_control role when it has one (released afterwards)."""
     p = case.params
     # ensure_exporting reads the plan's grid, precondition and suite name, which this plan shares with G99's.
     ensure_exporting(lab, cast(g99_plan.Plan, plan))
-    export_w = steady_export(lab, plan)
-    with lab.steps.step("Read the charger's current at the grid simulator (RLC load off, S1 closed)"):
-        charger_a = lab.grid.current_a()
-    level = export_w / plan.registered_capacity_w
-    measured: dict[str, float | None] = {"export_power_w": round(export_w, 1), "power_level_pu": round(level, 4)}
-    if not p.power_level.min <= level <= p.power_level.max:
-        raise CannotJudge(
-            f"cannot judge: the DUT exports {export_w:.0f} W, {level:.1%} of the registered capacity "
-            f"({plan.registered_capacity_w:g} W); this case is run at {p.power_level.min:.0%} to "
-            f"{p.power_level.max:.0%}, and the rig cannot set the DUT's export power: set it on the DUT",
-            ProcedureOutcome(measured))
-    try:
-        balance = balance_load(lab, plan, export_w, charger_a)
-        resistive = balance.resistive_w * p.active_balance
-        capacitive = balance.capacitive_var * p.reactive_balance
-        with lab.steps.step(f"Unbalance the load: R {resistive:.0f} W ({p.active_balance:.0%}), C {capacitive:.0f} "
-                            f"var ({p.reactive_balance:.0%} of balanced)"):
-            lab.island_load.set_load(resistive, balance.inductive_var, capacitive,
-                                     at_voltage_v=plan.grid.voltage_v, at_frequency_hz=plan.grid.frequency_hz)
-        capture, stamps = islanded_capture(lab, plan, case)
-    finally:
-        with lab.steps.step("RLC load off"):
-            lab.island_load.input(False)
+    with at_power_level(lab, p.power_level, plan.registered_capacity_w, plan.island_load.steady,
+                        state="RLC load off, S1 closed", always_read=True) as setting:
+        assert setting.export_w is not None  # always_read: the load is set from it
+        export_w = setting.export_w
+        with lab.steps.step("Read the charger's current at the grid simulator (RLC load off, S1 closed)"):
+            charger_a = lab.grid.current_a()
+        level = export_w / plan.registered_capacity_w
+        measured: dict[str, float | None] = {"export_power_w": round(export_w, 1), "power_level_pu": round(level, 4)}
+        if setting.limit_w is not None:
+            measured["export_limit_w"] = round(setting.limit_w, 1)
+        if not p.power_level.min <= level <= p.power_level.max:
+            raise CannotJudge(setting.refusal(export_w, plan.registered_capacity_w, p.power_level,
+                                              "at the grid simulator"), ProcedureOutcome(measured))
+        try:
+            balance = balance_load(lab, plan, export_w, charger_a)
+            resistive = balance.resistive_w * p.active_balance
+            capacitive = balance.capacitive_var * p.reactive_balance
+            with lab.steps.step(f"Unbalance the load: R {resistive:.0f} W ({p.active_balance:.0%}), C "
+                                f"{capacitive:.0f} var ({p.reactive_balance:.0%} of balanced)"):
+                lab.island_load.set_load(resistive, balance.inductive_var, capacitive,
+                                         at_voltage_v=plan.grid.voltage_v, at_frequency_hz=plan.grid.frequency_hz)
+            capture, stamps = islanded_capture(lab, plan, case)
+        finally:
+            with lab.steps.step("RLC load off"):
+                lab.island_load.input(False)
     measured.update({"balance_residual_a": round(balance.residual_a, 4), "load_resistive_w": round(resistive, 1),
                      "load_inductive_var": round(balance.inductive_var, 1), "load_capacitive_var": round(capacitive, 1)})
     return _judge(lab, plan, case, capture, stamps, measured)

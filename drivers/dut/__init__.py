@@ -1,0 +1,1 @@
+"""Drivers for the charger's own control interfaces (its export power, through SunSpec Modbus)."""
