@@ -19,7 +19,7 @@ from rig.plan import load_plan
 from rig.verify import verify_run
 
 PLAN = ROOT / "test_plans" / "g99" / "power_quality.yaml"
-CASES = ("g99.pq.harmonics", "g99.pq.dc_injection", "g99.pq.power_factor")
+CASES = ("g99.pq.harmonics", "g99.pq.harmonics_half", "g99.pq.dc_injection", "g99.pq.power_factor")
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +30,24 @@ def pq_run(tmp_path_factory: pytest.TempPathFactory) -> CampaignRun:
 
 def cases_of(run: CampaignRun) -> dict:
     return {c.id: c for c in run.recorder.results.cases}
+
+
+def test_the_half_power_harmonics_are_judged_at_half_power_through_the_dut_controls(pq_run):
+    """G99 asks for harmonics at 45-55 % too: the compliant charger exports 81 %, so the rig limits it to 50 %
+    (the bench's dut_control role) and the case records where it was judged."""
+    half = cases_of(pq_run)["g99.pq.harmonics_half"]
+    assert 45.0 <= half.measured["export_power_pct_of_rated"] <= 55.0
+    assert any("limited to 3700 W" in finding for finding in half.findings)
+    assert cases_of(pq_run)["g99.pq.harmonics"].measured["export_power_pct_of_rated"] > 80.0
+
+
+def test_without_the_dut_controls_the_half_power_case_is_an_error_not_a_pass(tmp_path):
+    from campaign_helpers import bench_without
+
+    results = run_cases(tmp_path / "run", plan=PLAN, ids=["g99.pq.harmonics_half"],
+                        bench=bench_without(tmp_path, "dut_control")).recorder.results
+    (case,) = results.cases
+    assert case.verdict == "error" and "no dut_control role" in (case.error or "")
 
 
 def test_the_compliant_charger_passes_every_case(pq_run):
@@ -74,7 +92,8 @@ def test_every_judged_value_carries_its_uncertainty_budget(pq_run):
 def test_each_case_says_where_it_was_judged_and_keeps_its_evidence(pq_run):
     run_dir = pq_run.recorder.run_dir
     for case in pq_run.recorder.results.cases:
-        assert any("operating point" in finding and "cannot set" in finding for finding in case.findings)
+        assert any(finding.startswith("judged at ") and ("operating point" in finding or "dut_control" in finding)
+                   for finding in case.findings)
         assert {path.rsplit("/", 1)[1] for path in case.traces} >= {"capture.parquet", "windows.parquet"}
         assert (run_dir / "plots" / f"{case.id}.svg").is_file()
     assert cases_of(pq_run)["g99.pq.harmonics"].plot.kind == "g99.pq.spectrum"
@@ -129,7 +148,7 @@ def _plan_variant(tmp_path: Path, old: str, new: str, count: int = 1) -> Path:
 def test_a_fundamental_less_steady_than_the_plan_allows_is_an_error_never_a_pass(tmp_path):
     """The charger's current moves by noise alone between windows (about 0.01 %); a plan that allows less cannot
     be judged: every case is an error that keeps its capture."""
-    path = _plan_variant(tmp_path, "max_current_change_pct: 5.0", "max_current_change_pct: 0.0001", count=3)
+    path = _plan_variant(tmp_path, "max_current_change_pct: 5.0", "max_current_change_pct: 0.0001", count=4)
     results = run_cases(tmp_path / "run", plan=path).recorder.results
     for case in results.cases:
         assert case.verdict == "error" and "fundamental is not stable" in (case.error or ""), case.id

@@ -115,9 +115,13 @@ def at_power_level(lab: Lab, band: PowerLevel | None, capacity_w: float, steady:
     with lab.steps.step(f"Limit the DUT's export to {target_w:.0f} W ({0.5 * (band.min + band.max):.1%} of "
                         f"{capacity_w:g} W) through its controls (dut_control); it exports {export_w:.0f} W"):
         control.limit_export(target_w)
+    completed = False
     try:
         yield PowerSetting(target_w, steady_export(lab, steady, state=state + f", export limited to {target_w:.0f} W"),
                            controllable)
+        completed = True
     finally:
         with lab.steps.step("Release the DUT's export limit (back to its own operating point)"):
             control.release()
+    if completed:  # the next case starts from a settled charger, not one ramping back to its operating point
+        steady_export(lab, steady, state=state + ", export limit released")

@@ -22,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
 from rig.suites.g99.plan import GridNominal, Precondition
 from rig.suites.g99_power_quality.analysis import Grouping, Stability
+from rig.suites.power_level import PowerLevel, SteadyExport
 from rig.yaml_source import LocatedValueError
 
 HARMONIC_LIMIT = re.compile(r"^h(\d+)_a$")
@@ -40,7 +41,12 @@ class CaptureParams(Strict):
     """One steady capture at the nominal grid, analysed in synchronised windows (IEC 61000-4-7 style)."""
 
     at: Literal["operating_point"] = Field(
-        description="Where the DUT is judged: its own operating point (the rig cannot set its export power).")
+        description="Where the DUT is judged: its operating point at the nominal grid (at ``power_level``, when "
+                    "given).")
+    power_level: PowerLevel | None = Field(
+        None, description="Judge at this share of the declared rating: with the bench's dut_control role the rig "
+                          "limits the export to the band's middle, otherwise the DUT's own export must lie in it "
+                          "(an error if not, never a pass). Omitted: whatever the DUT exports.")
     sample_rate_hz: float = Field(ge=1000.0, description="Digitizer rate asked for; the scope may sample faster.")
     cycles_per_window: int = Field(ge=2, description="Window length in cycles of the measured fundamental "
                                                      "(IEC 61000-4-7: 10 at 50 Hz, 12 at 60 Hz).")
@@ -141,6 +147,8 @@ class Plan(SuitePlan):
     grid: GridNominal
     precondition: Precondition
     rating: DeclaredRating
+    steady_export: SteadyExport = Field(default_factory=SteadyExport,
+                                        description="When the export counts as steady before a case at a power level.")
     cases: list[Case] = Field(min_length=1)
 
     def setpoints(self) -> list[SetpointChange]:

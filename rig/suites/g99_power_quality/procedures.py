@@ -20,6 +20,7 @@ from rig.roles import Capture, GridProgram, GridStep
 from rig.suite import CannotJudge, PlotRequest, Procedure, ProcedureOutcome
 from rig.suites.g99 import plan as g99_plan
 from rig.suites.g99.procedures import captured_disturbance, ensure_exporting
+from rig.suites.power_level import PowerSetting, at_power_level
 from rig.suites.g99_power_quality.measurements import (
     NOISE_ORDERS, AnalysedCapture, analyse, dc_injection, harmonic_currents, power_factor)
 from rig.suites.g99_power_quality.plan import (
@@ -36,11 +37,18 @@ SHOWN_CYCLES = 3
 """Cycles of the waveform a DC injection or power factor plot shows."""
 
 
-def capture_steady(lab: Lab, plan: Plan, params: CaptureParams) -> Capture:
-    """Export at the nominal grid, then capture the windows the plan averages while the grid simulator holds the
-    nominal grid in list mode (its trigger starts the digitizer, as for a disturbance)."""
+def capture_steady(lab: Lab, plan: Plan, params: CaptureParams) -> tuple[Capture, PowerSetting]:
+    """Export at the nominal grid (at the case's power level, when it names one and the bench can set it), then
+    capture the windows the plan averages while the grid simulator holds the nominal grid in list mode (its
+    trigger starts the digitizer, as for a disturbance)."""
     # ensure_exporting reads the plan's grid, precondition and suite name, which this plan shares with G99's.
     ensure_exporting(lab, cast(g99_plan.Plan, plan))
+    with at_power_level(lab, params.power_level, plan.rating.power_w, plan.steady_export,
+                        state="nominal grid") as setting:
+        return _captured_hold(lab, plan, params), setting
+
+
+def _captured_hold(lab: Lab, plan: Plan, params: CaptureParams) -> Capture:
     nominal = plan.grid
     span = params.windows * params.cycles_per_window / nominal.frequency_hz * (1.0 + SPARE_CYCLES)
     program = GridProgram((GridStep.hold(span + PROGRAM_TAIL_S, nominal.voltage_v, nominal.frequency_hz),))
@@ -69,14 +77,22 @@ def _analysed(lab: Lab, plan: Plan, params: CaptureParams, capture: Capture, max
 
 
 def _judged_capture(lab: Lab, plan: Plan, params: CaptureParams, max_order: int,
-                    grouping: str) -> tuple[AnalysedCapture, pd.DataFrame]:
-    """Capture and analyse; a capture that cannot be judged keeps its trace as the error's evidence."""
-    capture = capture_steady(lab, plan, params)
+                    grouping: str) -> tuple[AnalysedCapture, pd.DataFrame, PowerSetting]:
+    """Capture and analyse; a capture that cannot be judged (or not at the case's power level) keeps its trace
+    as the error's evidence."""
+    capture, setting = capture_steady(lab, plan, params)
     frame = capture_frame(capture)
     try:
-        return _analysed(lab, plan, params, capture, max_order, grouping), frame
+        analysed = _analysed(lab, plan, params, capture, max_order, grouping)
     except CannotJudge as err:
         raise CannotJudge(str(err), ProcedureOutcome({}, {"capture": frame})) from err
+    band = params.power_level
+    if band is not None:
+        export_w = float(_context(plan, analysed)["export_power_w"] or 0.0)
+        if not band.min <= export_w / plan.rating.power_w <= band.max:
+            raise CannotJudge(setting.refusal(export_w, plan.rating.power_w, band, "during the capture"),
+                              ProcedureOutcome({"export_power_w": round(export_w, 2)}, {"capture": frame}))
+    return analysed, frame, setting
 
 
 def _context(plan: Plan, analysed: AnalysedCapture) -> dict[str, float | None]:
@@ -93,11 +109,14 @@ def _context(plan: Plan, analysed: AnalysedCapture) -> dict[str, float | None]:
     }
 
 
-def _operating_point_finding(plan: Plan, measured: dict[str, float | None]) -> str:
-    return (f"judged at the DUT's operating point: {measured['export_power_w']:.6g} W exported, "
-            f"{measured['export_power_pct_of_rated']:.4g} % of the declared {plan.rating.power_w:g} W; the rig "
-            "cannot set a charger's export power on this bench (grid codes ask for more than one power level, e.g. "
-            "G99 45-55 % and 100 %)")
+def _operating_point_finding(plan: Plan, measured: dict[str, float | None], setting: PowerSetting) -> str:
+    """Where the case was judged: the export, and how the rig got it there (grid codes ask for more than one
+    power level, e.g. G99 45-55 % and 100 %)."""
+    text = (f"judged at {measured['export_power_w']:.6g} W exported, {measured['export_power_pct_of_rated']:.4g} % "
+            f"of the declared {plan.rating.power_w:g} W")
+    if setting.limit_w is not None:
+        return text + f", the DUT's export limited to {setting.limit_w:.0f} W through its controls (dut_control)"
+    return text + ", the DUT's own operating point"
 
 
 def window_frame(analysed: AnalysedCapture, columns: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -111,7 +130,7 @@ def window_frame(analysed: AnalysedCapture, columns: dict[str, np.ndarray]) -> p
 def harmonics(lab: Lab, plan: Plan, case: HarmonicCurrentsCase) -> ProcedureOutcome:
     """Harmonic currents h2..max_order (IEC 61000-4-7 groups or subgroups), each the mean over the windows."""
     p = case.params
-    analysed, frame = _judged_capture(lab, plan, p, p.max_order, p.grouping)
+    analysed, frame, setting = _judged_capture(lab, plan, p, p.max_order, p.grouping)
     with lab.steps.step(f"Harmonic {p.grouping}s h2..h{p.max_order}, averaged over {p.windows} windows"):
         found = harmonic_currents(analysed)
     measured = _context(plan, analysed)
@@ -129,13 +148,13 @@ def harmonics(lab: Lab, plan: Plan, case: HarmonicCurrentsCase) -> ProcedureOutc
     plot = PlotRequest("g99.pq.spectrum", "spectrum", {"grouping": p.grouping,
                                                        "fundamental_a": measured["fundamental_current_a"]})
     return ProcedureOutcome(measured, {"capture": frame, "spectrum": spectrum, "windows": per_window}, plot,
-                            uncertainty, findings=[_operating_point_finding(plan, measured)])
+                            uncertainty, findings=[_operating_point_finding(plan, measured, setting)])
 
 
 def dc(lab: Lab, plan: Plan, case: DcInjectionCase) -> ProcedureOutcome:
     """DC injection: the mean current over whole windows (whole cycles), as a percentage of the rated current."""
     p = case.params
-    analysed, frame = _judged_capture(lab, plan, p, NOISE_ORDERS, "group")
+    analysed, frame, setting = _judged_capture(lab, plan, p, NOISE_ORDERS, "group")
     rated = plan.rating.current_a
     with lab.steps.step(f"Mean current over {p.windows} windows of whole cycles, in % of the declared rated "
                         f"{rated:g} A"):
@@ -151,13 +170,13 @@ def dc(lab: Lab, plan: Plan, case: DcInjectionCase) -> ProcedureOutcome:
         "dc_a": found.dc_a, "fundamental_hz": analysed.windows.frequency_hz, "cycles": float(SHOWN_CYCLES)})
     return ProcedureOutcome(measured, {"capture": frame, "windows": window_frame(analysed, {"dc_a": found.per_window_a})},
                             plot, {"dc_current_a": u, "dc_injection_pct": in_pct},
-                            findings=[_operating_point_finding(plan, measured)])
+                            findings=[_operating_point_finding(plan, measured, setting)])
 
 
 def pf(lab: Lab, plan: Plan, case: PowerFactorCase) -> ProcedureOutcome:
     """Power factor P / (Vrms Irms) and displacement power factor cos(phi1), in the frame of the power flow."""
     p = case.params
-    analysed, frame = _judged_capture(lab, plan, p, NOISE_ORDERS, "group")
+    analysed, frame, setting = _judged_capture(lab, plan, p, NOISE_ORDERS, "group")
     with lab.steps.step("Active power, rms voltage and current over the windows; the fundamentals' displacement"):
         found = power_factor(analysed)
     measured = _context(plan, analysed)
@@ -170,7 +189,7 @@ def pf(lab: Lab, plan: Plan, case: PowerFactorCase) -> ProcedureOutcome:
     })
     sense = "lagging" if found.displacement_deg > 0 else "leading" if found.displacement_deg < 0 else "unity"
     direction = "exported" if found.exports else "imported (the DUT charges)"
-    findings = [_operating_point_finding(plan, measured),
+    findings = [_operating_point_finding(plan, measured, setting),
                 f"power {direction}; the current's fundamental is {sense} the voltage by "
                 f"{abs(found.displacement_deg):.3g} degrees in the frame of the power flow"]
     plot = PlotRequest("g99.pq.waveform", "capture", {
