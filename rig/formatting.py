@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rig.results import Limit, Uncertainty
+from rig.results import CaseResult, Limit, Uncertainty
 
 _UNIT_SUFFIXES = (
     ("_hz_per_s", "Hz/s"),
@@ -81,3 +81,16 @@ def format_budget(uncertainty: Uncertainty) -> str:
 def _unit_of(name: str) -> str | None:
     """The unit a quantity's name ends in (``hold_s`` -> s), or None."""
     return next((label for suffix, label in _UNIT_SUFFIXES if name.endswith(suffix)), None)
+
+
+def judged_cell(case: CaseResult, name: str, *, missing: str = "not measured") -> tuple[str, str]:
+    """A summary cell for one judged value: its text with uncertainty, and its own verdict (the case's when it
+    errored or was skipped). A value the case judges but did not measure fails; ``missing`` says so."""
+    value, limit = case.measured.get(name), case.limits.get(name)
+    text = missing if value is None else format_measured(name, value, limit, case.uncertainty.get(name)).split(": ", 1)[1]
+    if case.verdict in ("error", "skip"):
+        return (text if value is not None else case.verdict, case.verdict)
+    zone = case.acceptance.get(name)
+    if value is None or zone is None:
+        return (text, "fail" if limit is not None else "")
+    return (text, "pass" if zone.admits(value) else "fail")

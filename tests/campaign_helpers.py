@@ -74,3 +74,27 @@ def profiles_exercising(suite: str, plan: Path | None = None) -> list:
                     **{case: "skip" for case in data.get("expected_skips", [])}}
         profiles.append(pytest.param(path, expected, id=path.stem))
     return profiles
+
+
+def assert_exact_verdicts(results, expected: dict[str, str], *, complete: bool = True) -> None:
+    """Every case not named in ``expected`` passed, and each named one got its verdict (the run complete)."""
+    if complete:
+        assert results.run.status == "complete"
+    verdicts = {c.id: c.verdict for c in results.cases if c.verdict != "pass"}
+    assert verdicts == expected, {c.id: (c.verdict, c.measured, c.error, c.findings) for c in results.cases
+                                  if c.id in set(verdicts) ^ set(expected)}
+
+
+def assert_inside_by_more_than_uncertainty(results, seed: int) -> None:
+    """A just-inside profile: every case passes and every value clears its limit by more than its uncertainty."""
+    for case in results.cases:
+        assert case.verdict == "pass", (seed, case.id, case.error)
+        for name, limit in case.limits.items():
+            value, u = case.measured[name], case.uncertainty[name].expanded
+            margin = (limit.max - value) if limit.max is not None else (value - limit.min)
+            assert margin > u, (seed, case.id, name, value, u)
+
+
+def cases_of(run: CampaignRun) -> dict:
+    """The run's cases by id."""
+    return {c.id: c for c in run.recorder.results.cases}

@@ -12,7 +12,7 @@ import sys
 import pytest
 import yaml
 
-from campaign_helpers import CHADEMO_PLAN, COMPLIANT, ROOT, profiles_exercising, run_cases
+from campaign_helpers import CHADEMO_PLAN, COMPLIANT, ROOT, assert_exact_verdicts, profiles_exercising, run_cases
 from rig.sim.chademo_settings import ChademoEvseSettings
 from rig.suites import REGISTRY
 from rig.verify import verify_run
@@ -103,10 +103,7 @@ def test_there_are_defective_chademo_profiles_and_a_just_inside_one_that_must_pa
 @pytest.mark.parametrize(("profile", "expected"), _profiles())
 def test_each_chademo_profile_gets_exactly_its_expected_verdicts(tmp_path, profile, expected):
     results = run_cases(tmp_path / "run", dut=profile, plan=CHADEMO_PLAN).recorder.results
-    assert results.run.status == "complete"
-    verdicts = {c.id: c.verdict for c in results.cases if c.verdict != "pass"}
-    assert verdicts == expected, {c.id: (c.verdict, c.measured, c.error, c.findings) for c in results.cases
-                                  if c.id in set(verdicts) ^ set(expected)}
+    assert_exact_verdicts(results, expected)
 
 
 def _timing_profiles() -> list:

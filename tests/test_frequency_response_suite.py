@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import COMPLIANT, ROOT, bench_without, profile_variant, profiles_exercising, run_cases
+from campaign_helpers import (COMPLIANT, ROOT, assert_exact_verdicts, bench_without, profile_variant,
+                              profiles_exercising, run_cases)
 from rig.engine import CampaignRun
 from rig.errors import InputFileError
 from rig.plan import load_plan
@@ -130,9 +131,7 @@ def test_there_is_a_defective_profile_for_each_defect_and_a_just_inside_one() ->
 def test_each_frequency_response_profile_gets_exactly_its_expected_verdicts(tmp_path: Path, profile: Path,
                                                                           expected: dict) -> None:
     results = _results(run_cases(tmp_path / "run", dut=profile, plan=PLAN))
-    assert results.run.status == "complete"
-    verdicts = {c.id: c.verdict for c in results.cases if c.verdict != "pass"}
-    assert verdicts == expected, {c.id: (c.verdict, c.measured, c.error) for c in results.cases}
+    assert_exact_verdicts(results, expected)
 
 
 @pytest.mark.parametrize("seed", [1, 2])

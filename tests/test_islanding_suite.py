@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import COMPLIANT, DUTS, ROOT, bench_without, profiles_exercising, run_cases
+from campaign_helpers import (COMPLIANT, ROOT, assert_exact_verdicts, bench_without, cases_of, profiles_exercising,
+                              run_cases)
 from rig.engine import CampaignRun
 
 PLAN = ROOT / "test_plans" / "g99" / "islanding.yaml"
@@ -26,9 +27,6 @@ and the share of 7400 W it then exports (the middle of 50-66 % and 25-33 %)."""
 def island_run(tmp_path_factory: pytest.TempPathFactory) -> CampaignRun:
     return run_cases(tmp_path_factory.mktemp("island") / "run", plan=PLAN)
 
-
-def cases_of(run: CampaignRun) -> dict:
-    return {c.id: c for c in run.recorder.results.cases}
 
 
 def test_the_compliant_charger_clears_every_island_through_its_rocof_stage(island_run):
@@ -78,10 +76,7 @@ def test_there_is_a_weak_profile_and_a_just_inside_one():
 @pytest.mark.parametrize(("profile", "expected"), _profiles())
 def test_each_islanding_profile_gets_exactly_its_expected_verdicts(tmp_path, profile, expected):
     results = run_cases(tmp_path / "run", dut=profile, plan=PLAN).recorder.results
-    assert results.run.status == "complete"
-    verdicts = {c.id: c.verdict for c in results.cases if c.verdict != "pass"}
-    assert verdicts == expected, {c.id: (c.verdict, c.measured, c.error) for c in results.cases
-                                  if c.id in set(verdicts) ^ set(expected)}
+    assert_exact_verdicts(results, expected)
 
 
 def _profile_variant(tmp_path: Path, old: str, new: str, base: Path = COMPLIANT) -> Path:

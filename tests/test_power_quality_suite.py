@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import COMPLIANT, DUTS, ROOT, profiles_exercising, run_cases
+from campaign_helpers import (COMPLIANT, DUTS, ROOT, assert_exact_verdicts, assert_inside_by_more_than_uncertainty,
+                              cases_of, profiles_exercising, run_cases)
 from rig.engine import CampaignRun
 from rig.errors import InputFileError
 from rig.plan import load_plan
@@ -27,9 +28,6 @@ def pq_run(tmp_path_factory: pytest.TempPathFactory) -> CampaignRun:
     """The power quality plan on the compliant charger, once per module."""
     return run_cases(tmp_path_factory.mktemp("pq") / "run", plan=PLAN)
 
-
-def cases_of(run: CampaignRun) -> dict:
-    return {c.id: c for c in run.recorder.results.cases}
 
 
 def test_the_half_power_harmonics_are_judged_at_half_power_through_the_dut_controls(pq_run):
@@ -119,22 +117,14 @@ def test_there_are_defective_power_quality_profiles_and_a_just_inside_one():
 @pytest.mark.parametrize(("profile", "expected"), _profiles())
 def test_each_power_quality_profile_gets_exactly_its_expected_verdicts(tmp_path, profile, expected):
     results = run_cases(tmp_path / "run", dut=profile, plan=PLAN).recorder.results
-    assert results.run.status == "complete"
-    verdicts = {c.id: c.verdict for c in results.cases if c.verdict != "pass"}
-    assert verdicts == expected, {c.id: (c.verdict, c.measured, c.error) for c in results.cases
-                                  if c.id in set(verdicts) ^ set(expected)}
+    assert_exact_verdicts(results, expected)
 
 
 def test_the_just_inside_profile_passes_on_other_seeds_by_more_than_its_uncertainty(tmp_path):
     """Other noise: every value stays inside its limit by more than its expanded uncertainty."""
     for seed in (1, 2):
         results = run_cases(tmp_path / f"run{seed}", dut=DUTS / "pq-just-inside.yaml", plan=PLAN, seed=seed)
-        for case in results.recorder.results.cases:
-            assert case.verdict == "pass", (seed, case.id, case.error)
-            for name, limit in case.limits.items():
-                value, u = case.measured[name], case.uncertainty[name].expanded
-                margin = (limit.max - value) if limit.max is not None else (value - limit.min)
-                assert margin > u, (seed, case.id, name, value, u)
+        assert_inside_by_more_than_uncertainty(results.recorder.results, seed)
 
 
 def _plan_variant(tmp_path: Path, old: str, new: str, count: int = 1) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import DUTS, PROTECTION_PLAN, ROOT, profiles_exercising, run_cases
+from campaign_helpers import DUTS, PROTECTION_PLAN, ROOT, assert_exact_verdicts, profiles_exercising, run_cases
 from rig.plan import load_cases, load_plan
 from rig.suites import REGISTRY, SUITES
 
@@ -131,7 +131,4 @@ def test_there_is_a_defective_ieee_profile_for_the_protection_and_the_frequency_
 @pytest.mark.parametrize(("suite", "profile", "expected"), _ieee_profiles())
 def test_each_ieee_profile_gets_exactly_its_expected_verdicts(tmp_path, suite, profile, expected) -> None:
     results = run_cases(tmp_path / "run", plan=IEEE_PLANS[suite], dut=profile).recorder.results
-    assert results.run.status == "complete"
-    verdicts = {c.id: c.verdict for c in results.cases if c.verdict != "pass"}
-    assert verdicts == expected, {c.id: (c.verdict, c.measured, c.error) for c in results.cases
-                                  if c.id in set(verdicts) ^ set(expected)}
+    assert_exact_verdicts(results, expected)

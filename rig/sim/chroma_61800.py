@@ -43,7 +43,7 @@ from __future__ import annotations
 from typing import Callable
 
 from rig.sim.model import LabModel
-from rig.sim.scpi import Reply, ScpiError, ScpiInstrument, illegal_value
+from rig.sim.scpi import Reply, ScpiError, ScpiInstrument, illegal_value, on_off
 
 RANGE_MAX_V = {"LOW": 150.0, "HIGH": 300.0}
 FREQUENCY_RANGE_HZ = (15.0, 1500.0)
@@ -63,15 +63,6 @@ def _floats(args: list[str]) -> list[float]:
     if not args:
         raise illegal_value("expected a list of numbers")
     return [float(a) for a in args]
-
-
-def _on_off(args: list[str]) -> bool:
-    word = args[0].upper() if len(args) == 1 else ""
-    if word in ("ON", "1"):
-        return True
-    if word in ("OFF", "0"):
-        return False
-    raise illegal_value("expected ON or OFF")
 
 
 def _word(args: list[str], choices: dict[str, str]) -> str:
@@ -112,7 +103,7 @@ class Chroma61800(ScpiInstrument):
         add("OUTPut:SLEW:FREQuency", lambda a: setattr(g, "frequency_slew_per_s", self._slew(a)))
         add("OUTPut[:STATe]", self._set_output)
         add("OUTPut[:STATe]", lambda a: "ON" if g.output_on else "OFF", query=True)
-        add("OUTPut:RELay", lambda a: g.set_relay(lab.now, _on_off(a)))
+        add("OUTPut:RELay", lambda a: g.set_relay(lab.now, on_off(a)))
         add("OUTPut:RELay", lambda a: "ON" if g.relay_closed else "OFF", query=True)
         add("OUTPut:PROTection:CLEar", lambda a: g.clear_protection())
         add("OUTPut:MODE", self._set_mode)
@@ -233,7 +224,7 @@ class Chroma61800(ScpiInstrument):
         self.lab.grid.current_limit_a = value
 
     def _set_output(self, args: list[str]) -> None:
-        problem = self.lab.grid.set_output(self.lab.now, _on_off(args))
+        problem = self.lab.grid.set_output(self.lab.now, on_off(args))
         if problem:
             raise _conflict(problem)
 
@@ -266,7 +257,7 @@ class Chroma61800(ScpiInstrument):
         self.lab.grid.program.count = count
 
     def _trigger(self, args: list[str]) -> None:
-        if _on_off(args):
+        if on_off(args):
             problem = self.lab.grid.trigger(self.lab.now)
             if problem:
                 raise _conflict(problem)

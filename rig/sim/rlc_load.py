@@ -33,7 +33,7 @@ from dataclasses import replace
 
 from rig.sim.island import RlcLoad
 from rig.sim.model import LabModel
-from rig.sim.scpi import ScpiError, ScpiInstrument, illegal_value
+from rig.sim.scpi import ScpiError, ScpiInstrument, illegal_value, on_off
 
 MAX_ACTIVE_W = 12000.0
 MAX_REACTIVE_VAR = 12000.0
@@ -48,15 +48,6 @@ def _number(args: list[str], low: float, high: float) -> float:
     if not low <= value <= high:
         raise ScpiError(-222, "Data out of range")
     return value
-
-
-def _on_off(args: list[str]) -> bool:
-    word = args[0].upper() if len(args) == 1 else ""
-    if word in ("ON", "1"):
-        return True
-    if word in ("OFF", "0"):
-        return False
-    raise illegal_value("expected ON or OFF")
 
 
 class RlcLoadInstrument(ScpiInstrument):
@@ -112,7 +103,7 @@ class RlcLoadInstrument(ScpiInstrument):
         self.lab.island.set_load(self.lab.now, changed)
 
     def _set_input(self, args: list[str]) -> None:
-        on = _on_off(args)
+        on = on_off(args)
         if on and None in self._nominal.values():
             raise ScpiError(-221, "Settings conflict;set NOM:VOLT and NOM:FREQ before turning the input on")
         self.lab.island.set_load(self.lab.now, replace(self.lab.island.load, on=on))

@@ -52,6 +52,16 @@ def illegal_value(detail: str) -> ScpiError:
     return ScpiError(-224, f"Illegal parameter value;{detail}")
 
 
+def on_off(args: list[str]) -> bool:
+    """A boolean parameter as SCPI spells it: ON / 1 or OFF / 0, else -224."""
+    word = args[0].upper() if len(args) == 1 else ""
+    if word in ("ON", "1"):
+        return True
+    if word in ("OFF", "0"):
+        return False
+    raise illegal_value("expected ON or OFF")
+
+
 def _node_regex(node: str) -> str:
     """``VOLTage`` accepts VOLT and VOLTAGE (any case); ``CHANnel1`` CHAN1 and CHANNEL1; ``AC`` only AC."""
     name, suffix = re.fullmatch(r"(.*?)(\d*)", node).groups()  # type: ignore[union-attr]  # always matches

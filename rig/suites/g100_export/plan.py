@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, model_validator
 
 from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
-from rig.suites.g99.plan import GridNominal, Precondition
+from rig.suites.g99.plan import GridPlan
 from rig.yaml_source import LocatedValueError
 
 
@@ -89,10 +89,7 @@ class CaseBase(SuiteCase):
 
     def setpoint_changes(self, plan: SuitePlan) -> list[SetpointChange]:
         assert isinstance(plan, Plan)
-        return [SetpointChange("ac_voltage_v", plan.grid.voltage_v, plan.grid.voltage_v, "level",
-                               what="nominal voltage held while loads switch"),
-                SetpointChange("ac_frequency_hz", plan.grid.frequency_hz, plan.grid.frequency_hz, "level",
-                               what="nominal frequency")]
+        return plan.nominal_held("loads switch")
 
 
 class LoadStepsCase(CaseBase):
@@ -117,20 +114,14 @@ AnyCase = Union[LoadStepsCase, ExcursionCase, SensorLossCase]
 Case = Annotated[AnyCase, Field(discriminator="procedure")]
 
 
-class Plan(SuitePlan):
+class Plan(GridPlan):
     """A G100 export limitation plan file."""
 
     suite: Literal["g100.export_limitation"]
-    grid: GridNominal
-    precondition: Precondition
     export_limit_w: float = Field(gt=0, description="The agreed export limit at the site boundary.")
     measurement: Measurement
     cases: list[Case] = Field(min_length=1)
 
-    def setpoints(self) -> list[SetpointChange]:
-        return [SetpointChange("ac_voltage_v", self.grid.voltage_v, self.grid.voltage_v, "level", what="nominal voltage"),
-                SetpointChange("ac_frequency_hz", self.grid.frequency_hz, self.grid.frequency_hz, "level",
-                               what="nominal frequency")]
 
     @model_validator(mode="after")
     def _export_limits_are_the_plans(self) -> "Plan":

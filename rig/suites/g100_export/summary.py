@@ -6,7 +6,7 @@ excursion's correction time and settled export, the fail-safe time on loss of th
 
 from __future__ import annotations
 
-from rig.formatting import format_limit, format_measured
+from rig.formatting import format_limit, judged_cell
 from rig.results import CaseResult
 from rig.suite import Cell, SummaryTable
 
@@ -19,19 +19,8 @@ LABELS = {
 
 
 def _row(case: CaseResult, name: str) -> list[Cell]:
-    value, limit = case.measured.get(name), case.limits.get(name)
-    zone = case.acceptance.get(name)
-    if value is None:
-        measured = "not reached" if case.verdict != "error" else "not measured"
-    else:
-        measured = format_measured(name, value, limit, case.uncertainty.get(name)).split(": ", 1)[1]
-    if case.verdict == "error":
-        verdict = "error"
-    elif zone is None:  # a judged value that was not measured fails
-        verdict = "fail" if limit is not None else ""
-    else:
-        verdict = "pass" if zone.admits(value) else "fail"
-    return [LABELS.get(name, name.replace("_", " ")), [(measured, verdict)],
+    limit = case.limits.get(name)
+    return [LABELS.get(name, name.replace("_", " ")), [judged_cell(case, name, missing="not reached")],
             format_limit(limit) if limit is not None else "none", case.id]
 
 

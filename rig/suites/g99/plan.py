@@ -421,12 +421,29 @@ AnyCase = Union[TripValueCase, TripTimeCase, NoTripCase, ReconnectionCase, Opera
 Case = Annotated[AnyCase, Field(discriminator="procedure")]
 
 
-class Plan(SuitePlan):
+class GridPlan(SuitePlan):
+    """A plan whose cases start from the DUT exporting at a nominal grid (the grid-code suites share it): its
+    grid, the readiness it asks, and the nominal setpoints the envelope is checked against."""
+
+    grid: GridNominal
+    precondition: Precondition
+
+    def setpoints(self) -> list[SetpointChange]:
+        return self.nominal_held()
+
+    def nominal_held(self, while_doing: str | None = None) -> list[SetpointChange]:
+        """The nominal voltage and frequency as held levels (``while_doing``: what a case does meanwhile)."""
+        held = "" if while_doing is None else f" held while {while_doing}"
+        return [SetpointChange("ac_voltage_v", self.grid.voltage_v, self.grid.voltage_v, "level",
+                               what=f"nominal voltage{held}"),
+                SetpointChange("ac_frequency_hz", self.grid.frequency_hz, self.grid.frequency_hz, "level",
+                               what=f"nominal frequency{held}")]
+
+
+class Plan(GridPlan):
     """A G99 protection plan file."""
 
     suite: Literal["g99.protection"]
-    grid: GridNominal
-    precondition: Precondition
     cases: list[Case] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -449,9 +466,5 @@ class Plan(SuitePlan):
                                             f"the capture must cover the ramp program: post_s >= {needed:g} s")
         return self
 
-    def setpoints(self) -> list[SetpointChange]:
-        return [SetpointChange("ac_voltage_v", self.grid.voltage_v, self.grid.voltage_v, "level", what="nominal voltage"),
-                SetpointChange("ac_frequency_hz", self.grid.frequency_hz, self.grid.frequency_hz, "level",
-                               what="nominal frequency")]
 
 

@@ -29,7 +29,7 @@ from pydantic import Field, model_validator
 
 from rig.results import Limit
 from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
-from rig.suites.g99.plan import GridNominal, Precondition
+from rig.suites.g99.plan import GridPlan
 from rig.suites.power_level import PowerLevel, SteadyExport
 from rig.yaml_source import LocatedValueError
 
@@ -175,12 +175,10 @@ class Measurement(Strict):
                                                            "commanded value.")
 
 
-class Plan(SuitePlan):
+class Plan(GridPlan):
     """A G99 frequency-response plan file."""
 
     suite: Literal["g99.frequency_response"]
-    grid: GridNominal
-    precondition: Precondition
     registered_capacity_w: float = Field(gt=0, description="The DUT's declared capacity: the base of power_level.")
     measurement: Measurement
     steady_export: SteadyExport = Field(default_factory=SteadyExport,
@@ -188,7 +186,3 @@ class Plan(SuitePlan):
                                                     "its power level (bench role dut_control).")
     cases: list[Case] = Field(min_length=1)
 
-    def setpoints(self) -> list[SetpointChange]:
-        return [SetpointChange("ac_voltage_v", self.grid.voltage_v, self.grid.voltage_v, "level", what="nominal voltage"),
-                SetpointChange("ac_frequency_hz", self.grid.frequency_hz, self.grid.frequency_hz, "level",
-                               what="nominal frequency")]

@@ -7,21 +7,14 @@ steadiness after it, each with its own verdict.
 
 from __future__ import annotations
 
-from rig.formatting import format_measured, format_number
+from rig.formatting import format_number, judged_cell
 from rig.results import CaseResult
 from rig.suite import Cell, SummaryTable
 
 
 def _judged(case: CaseResult, name: str) -> list[tuple[str, str]] | str:
-    """A judged value with its uncertainty, marked with its own verdict (the case's error if it has one)."""
-    if name not in case.limits:
-        return "not judged"
-    value = case.measured.get(name)
-    text = format_measured(name, value, case.limits[name], case.uncertainty.get(name)).split(": ", 1)[1]
-    if case.verdict in ("error", "skip"):
-        return [(text if value is not None else case.verdict, case.verdict)]
-    zone = case.acceptance.get(name, case.limits[name])
-    return [(text, "pass" if zone.admits(value) else "fail")]
+    """A judged value with its uncertainty, marked with its own verdict; "not judged" when the case has no limit."""
+    return [judged_cell(case, name)] if name in case.limits else "not judged"
 
 
 def frequency_response_summary(cases: list[CaseResult]) -> SummaryTable | None:

@@ -21,7 +21,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, model_validator
 
 from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
-from rig.suites.g99.plan import GridNominal, Precondition
+from rig.suites.g99.plan import GridPlan
 from rig.suites.power_level import PowerLevel, SteadyExport
 from rig.yaml_source import LocatedValueError
 
@@ -104,27 +104,18 @@ class RunOnCase(SuiteCase):
         """The nominal grid, held in a list program whose trigger starts the capture (the RLC load's branches
         follow the charger's measured power: its driver checks them against the envelope before sending)."""
         assert isinstance(plan, Plan)
-        return [SetpointChange("ac_voltage_v", plan.grid.voltage_v, plan.grid.voltage_v, "level",
-                               what="nominal voltage held while islanding"),
-                SetpointChange("ac_frequency_hz", plan.grid.frequency_hz, plan.grid.frequency_hz, "level",
-                               what="nominal frequency held while islanding")]
+        return plan.nominal_held("islanding")
 
 
 AnyCase = Union[RunOnCase]
 Case = Annotated[AnyCase, Field(discriminator="procedure")]
 
 
-class Plan(SuitePlan):
+class Plan(GridPlan):
     """A G99 islanding plan file."""
 
     suite: Literal["g99.islanding"]
-    grid: GridNominal
-    precondition: Precondition
     registered_capacity_w: float = Field(gt=0, description="The DUT's declared capacity: the base of power_level.")
     island_load: IslandLoadSettings
     cases: list[Case] = Field(min_length=1)
 
-    def setpoints(self) -> list[SetpointChange]:
-        return [SetpointChange("ac_voltage_v", self.grid.voltage_v, self.grid.voltage_v, "level", what="nominal voltage"),
-                SetpointChange("ac_frequency_hz", self.grid.frequency_hz, self.grid.frequency_hz, "level",
-                               what="nominal frequency")]

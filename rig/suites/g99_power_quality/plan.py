@@ -20,7 +20,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, field_validator, model_validator
 
 from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
-from rig.suites.g99.plan import GridNominal, Precondition
+from rig.suites.g99.plan import GridPlan
 from rig.suites.g99_power_quality.analysis import Grouping, Stability
 from rig.suites.power_level import PowerLevel, SteadyExport
 from rig.yaml_source import LocatedValueError
@@ -78,10 +78,7 @@ class CaseBase(SuiteCase):
     def setpoint_changes(self, plan: SuitePlan) -> list[SetpointChange]:
         """The nominal grid, held in a list program whose trigger starts the capture."""
         assert isinstance(plan, Plan)
-        return [SetpointChange("ac_voltage_v", plan.grid.voltage_v, plan.grid.voltage_v, "level",
-                               what="nominal voltage held while capturing"),
-                SetpointChange("ac_frequency_hz", plan.grid.frequency_hz, plan.grid.frequency_hz, "level",
-                               what="nominal frequency held while capturing")]
+        return plan.nominal_held("capturing")
 
     def setting_record(self) -> dict[str, float | str]:
         return {"power level": "DUT operating point"}
@@ -140,21 +137,15 @@ AnyCase = Union[HarmonicCurrentsCase, DcInjectionCase, PowerFactorCase]
 Case = Annotated[AnyCase, Field(discriminator="procedure")]
 
 
-class Plan(SuitePlan):
+class Plan(GridPlan):
     """A G99 power quality plan file."""
 
     suite: Literal["g99.power_quality"]
-    grid: GridNominal
-    precondition: Precondition
     rating: DeclaredRating
     steady_export: SteadyExport = Field(default_factory=SteadyExport,
                                         description="When the export counts as steady before a case at a power level.")
     cases: list[Case] = Field(min_length=1)
 
-    def setpoints(self) -> list[SetpointChange]:
-        return [SetpointChange("ac_voltage_v", self.grid.voltage_v, self.grid.voltage_v, "level", what="nominal voltage"),
-                SetpointChange("ac_frequency_hz", self.grid.frequency_hz, self.grid.frequency_hz, "level",
-                               what="nominal frequency")]
 
     @model_validator(mode="after")
     def _sampled_fast_enough(self) -> "Plan":

@@ -6,24 +6,16 @@ DC injection and power factor rows after it, and the power level every value was
 
 from __future__ import annotations
 
-from rig.formatting import format_limit, format_measured
+from rig.formatting import format_limit, judged_cell
 from rig.results import CaseResult
 from rig.suite import Cell, SummaryTable
 
 
 def _row(case: CaseResult, name: str, label: str) -> list[Cell]:
-    value, limit = case.measured.get(name), case.limits.get(name)
-    measured = format_measured(name, value, limit, case.uncertainty.get(name)).split(": ", 1)[1]
-    zone = case.acceptance.get(name)
-    if case.verdict == "error":
-        verdict = "error"
-    elif zone is None:  # a judged value that was not measured fails
-        verdict = "fail" if limit is not None else ""
-    else:
-        verdict = "pass" if zone.admits(value) else "fail"
+    limit = case.limits.get(name)
     power = case.measured.get("export_power_pct_of_rated")
-    level = "not measured" if power is None else f"{power:.4g} % of rated (operating point)"
-    return [label, [(measured, verdict)], format_limit(limit) if limit is not None else "none", level, case.id]
+    level = "not measured" if power is None else f"{power:.4g} % of rated"
+    return [label, [judged_cell(case, name)], format_limit(limit) if limit is not None else "none", level, case.id]
 
 
 def power_quality_summary(cases: list[CaseResult]) -> SummaryTable | None:
