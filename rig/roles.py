@@ -14,7 +14,7 @@ arrive with the suites that need them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -232,6 +232,71 @@ class BatteryEmulator(Instrument, Protocol):
     def read(self) -> DcReading:
         """Voltage and current, one query each."""
         ...
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """A measurement's stated accuracy: +-(``gain`` x |reading| + ``offset``), as a data sheet gives it."""
+
+    gain: float
+    """Fraction of the reading (0.001 = 0.1 %)."""
+    offset: float
+    """In the reading's unit."""
+
+    def at(self, reading: float) -> float:
+        """The half-width of the accuracy interval at ``reading``."""
+        return self.gain * abs(reading) + self.offset
+
+
+@dataclass(frozen=True)
+class DcLogBatch:
+    """Consecutive records of a DC source's data logger, on the rig clock's time axis.
+
+    Record ``k`` (counted from the trigger) covers [``started_s`` + k x ``period_s``,
+    ``started_s`` + (k + 1) x ``period_s``) and holds, for the current into the
+    battery (``BatteryEmulator``'s sign) and the terminal voltage, the
+    average, minimum and maximum over that period: columns 0, 1, 2 of
+    ``current_a`` and ``voltage_v``. ``started_s`` is when the rig triggered
+    the logger, known to +-``started_u_s`` (half the time the trigger
+    command took, read on the rig's clock before and after it).
+    """
+
+    started_s: float
+    started_u_s: float
+    period_s: float
+    first: int
+    current_a: np.ndarray
+    voltage_v: np.ndarray
+    current_accuracy: Accuracy
+    voltage_accuracy: Accuracy
+
+    def __len__(self) -> int:
+        return len(self.current_a)
+
+    @property
+    def end_s(self) -> float:
+        """When the batch's last record ended."""
+        return self.started_s + (self.first + len(self)) * self.period_s
+
+
+@runtime_checkable
+class DcLogger(Protocol):
+    """A battery emulator that logs its terminals continuously (the CHAdeMO suite's measurement of the charger).
+
+    While it logs, its scalar readings (``read``) are not to be used: the
+    batches are the readings.
+    """
+
+    def start_log(self, period_s: float, now: Callable[[], float]) -> None:
+        """Start logging every ``period_s`` (the instrument may round it); ``now`` is the rig's clock, read
+        around the trigger to stamp it."""
+        ...
+
+    def fetch_log(self) -> DcLogBatch:
+        """The records completed since the last fetch (none is lost between fetches)."""
+        ...
+
+    def stop_log(self) -> None: ...
 
 
 class PowerAnalyzer(Instrument, Protocol):

@@ -41,6 +41,31 @@ sheet; the defaults are the simulated unit's). The family admits RP79xx
 only: the N79xx shares most commands but has no under-voltage protection and
 sinks only what its N7909A dissipators allow.
 
+The data logger (``DcLogger``: the CHAdeMO suite's measurement of the
+charger at the vehicle inlet): the RP7900 guide documents external data
+logging and its trigger (``TRIGger:ELOG:SOURce`` BUS = ``*TRG``, p.143;
+acquisition steps p.149), ``FORMat[:DATA] ASCii|REAL`` and ``FORMat:BORDer
+NORMal|SWAPped`` (p.193: REAL is a definite-length block of IEEE single
+floats, SWAPped little-endian) and ``STATus:OPERation`` WTG-meas 8 and
+MEAS-active 32 (p.241). The logger's own commands are written as public
+code that ran on the Keysight N6700/N6900 family uses them, and are
+**unconfirmed on the RP7900**: ``SENSe:ELOG:PERiod``,
+``SENSe:ELOG:FUNCtion:CURRent|VOLTage[:MINMax] ON``, ``INITiate:ELOG``,
+``TRIGger:ELOG``, ``FETCh:ELOG? <records>``, ``ABORt:ELOG``; so are the
+order of a record's values (current average, minimum, maximum, then voltage
+the same), the period's range (option ``min_log_period_s``) and whether a
+scalar ``MEAS?`` may run while the logger is initiated (the driver never
+mixes them). Why a data log and not the guide's array measurement
+(``SENS:SWE:POIN/TINT``, ``FETC:ARR?``): an array fills a buffer that can
+only be fetched once complete and shares its sweep settings with the scalar
+``MEAS?`` the vehicle emulator needs every cycle, so a whole session cannot be
+measured with it; the log streams records (average, minimum and maximum of
+each period, so nothing between two records is missed) while it runs.
+The measurement accuracy (options ``current_accuracy_gain``,
+``current_accuracy_a``, ``voltage_accuracy_gain``, ``voltage_accuracy_v``:
++-(gain x reading + offset)) is the simulated unit's by default, not a data
+sheet's: state your unit's, from its data sheet or calibration certificate.
+
 Not used: ``VOLT:PROT:LOW``. It trips while the output up-programs unless its
 delay is tuned to the bench, and only two sub-series have it; the driver
 instead checks every setpoint's terminal voltage range against the envelope
@@ -50,13 +75,15 @@ sources: power is checked, not limited.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
+
+import numpy as np
 
 from drivers.scpi import ScpiDriver
 from rig.envelope import EnvelopeGuard
 from rig.errors import EnvelopeBreach, InstrumentError
 from rig.identity import InstrumentFamily
-from rig.roles import DcReading
+from rig.roles import Accuracy, DcLogBatch, DcReading
 
 QUESTIONABLE_BITS = (
     (1, "OV", "over-voltage protection"), (2, "OC", "over-current protection"),
@@ -68,6 +95,10 @@ QUESTIONABLE_BITS = (
 """Questionable1 bits that mean "output disabled by ..." (RP7900 guide); LIM+, LIM- and UNR are states, not trips."""
 WATCHDOG_BIT = 2048
 WATCHDOG_RANGE_S = (1, 3600)
+LOG_COLUMNS = 6
+"""A log record: current average, minimum, maximum, then voltage the same (unconfirmed order)."""
+LOG_FETCH_MAX = 1_000_000
+"""Most records asked for in one fetch (the simulated unit's buffer)."""
 
 
 def _into_battery(instrument_amps: float) -> float:
@@ -76,10 +107,10 @@ def _into_battery(instrument_amps: float) -> float:
 
 
 class KeysightRP7900(ScpiDriver):
-    """Options: ``max_voltage_v``, ``max_current_a``, ``max_resistance_ohm`` (the unit's ratings) and
+    """Options: ``max_voltage_v``, ``max_current_a``, ``max_resistance_ohm`` (the unit's ratings),
     ``watchdog_s`` (the I/O watchdog's delay, whole seconds 1..3600, default 60: how long a dead rig
     leaves the battery energised; while the output is on, the rig must exchange with the instrument at
-    least that often)."""
+    least that often), the measurement accuracy (see the module) and ``min_log_period_s``."""
 
     family = InstrumentFamily("Keysight RP7900-series regenerative power system",
                               manufacturer=r"Keysight Technologies", model=r"RP79\d\d[A-Z]?")
@@ -92,13 +123,21 @@ class KeysightRP7900(ScpiDriver):
             self.max_current_a = float(given.pop("max_current_a", 50.0))
             self.max_resistance_ohm = float(given.pop("max_resistance_ohm", 1.0))
             watchdog = given.pop("watchdog_s", 60)
-            if (given or not isinstance(watchdog, int) or isinstance(watchdog, bool)
+            self.current_accuracy = Accuracy(float(given.pop("current_accuracy_gain", 0.001)),
+                                             float(given.pop("current_accuracy_a", 0.05)))
+            self.voltage_accuracy = Accuracy(float(given.pop("voltage_accuracy_gain", 0.0005)),
+                                             float(given.pop("voltage_accuracy_v", 0.1)))
+            self.min_log_period_s = float(given.pop("min_log_period_s", 102.4e-6))
+            accuracies = (self.current_accuracy.gain, self.current_accuracy.offset, self.voltage_accuracy.gain,
+                          self.voltage_accuracy.offset)
+            if (given or not all(0.0 <= a < 1e3 for a in accuracies) or not 0.0 < self.min_log_period_s <= 60.0 or not isinstance(watchdog, int) or isinstance(watchdog, bool)
                     or not WATCHDOG_RANGE_S[0] <= watchdog <= WATCHDOG_RANGE_S[1] or not self.max_voltage_v > 0
                     or not self.max_current_a > 0 or not self.max_resistance_ohm >= 0):
                 raise ValueError("outside the ranges")
         except (TypeError, ValueError):
             raise InstrumentError(name, "options", f"unusable options {dict(options or {})}: max_voltage_v > 0, "
-                                  "max_current_a > 0, max_resistance_ohm >= 0, watchdog_s whole seconds 1..3600"
+                                  "max_current_a > 0, max_resistance_ohm >= 0, watchdog_s whole seconds 1..3600, accuracies >= 0, "
+                                  "0 < min_log_period_s <= 60"
                                   ) from None
         self.watchdog_s = watchdog
         super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
@@ -109,6 +148,8 @@ class KeysightRP7900(ScpiDriver):
         self._battery: tuple[float, float] | None = None
         self._limits = (self.max_current_a, self.max_current_a)  # charge, discharge
         self._output_on = False
+        self._log: tuple[float, float, float, int] | None = None
+        """While logging: trigger instant, its half-width, period, records fetched so far."""
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -118,7 +159,7 @@ class KeysightRP7900(ScpiDriver):
         limit = self._envelope_maximum("dc_current_a", self.max_current_a, "CURR:LIM")
         ovp = self._envelope_maximum("dc_voltage_v", self.max_voltage_v, "VOLT:PROT")
         self._forget_state()
-        for command in ("*CLS", "OUTP OFF", "OUTP:PROT:CLE", "SOUR:FUNC VOLT", "VOLT 0", "VOLT:RES 0"):
+        for command in ("*CLS", "OUTP OFF", "OUTP:PROT:CLE", "ABOR:ELOG", "SOUR:FUNC VOLT", "VOLT 0", "VOLT:RES 0"):
             self.write(command)  # 0 V and 0 ohm with the output off: nothing reaches the terminals
         self.write(f"VOLT:PROT {ovp:.6g}")
         self._send_limits(limit, limit)
@@ -237,6 +278,8 @@ class KeysightRP7900(ScpiDriver):
             self.check_errors("(no command: events since the last one)")
         except InstrumentError as queued:
             found.append(f"error queue: {queued.detail.removeprefix('instrument reported ')}")
+        if self._log is not None:
+            return found  # the log's batches are watched as they are fetched; a scalar reading would disturb it
         volts = float(self.query("MEAS:VOLT?"))
         amps = _into_battery(float(self.query("MEAS:CURR?")))
         for quantity, value, what in (("dc_voltage_v", volts, "voltage"), ("dc_current_a", abs(amps), "current"),
@@ -253,3 +296,48 @@ class KeysightRP7900(ScpiDriver):
         self.write("OUTP OFF")
         self._output_on = False
         self.write("OUTP:PROT:CLE")
+        self.stop_log()
+
+    # -- the data logger (DcLogger) -----------------------------------------------------------------
+
+    def start_log(self, period_s: float, now: Callable[[], float]) -> None:
+        """Log current and voltage (average, minimum, maximum) every ``period_s`` from a bus trigger stamped
+        on ``now`` (read before and after the trigger's exchange)."""
+        self.check_value("log period", period_s, (self.min_log_period_s, 60.0), "s", None)
+        self.stop_log()
+        for command in ("FORM REAL", "FORM:BORD SWAP", f"SENS:ELOG:PER {period_s:.9g}", "SENS:ELOG:FUNC:CURR ON",
+                        "SENS:ELOG:FUNC:CURR:MINM ON", "SENS:ELOG:FUNC:VOLT ON", "SENS:ELOG:FUNC:VOLT:MINM ON",
+                        "TRIG:ELOG:SOUR BUS", "INIT:ELOG"):
+            self.write(command)
+        period = float(self.query("SENS:ELOG:PER?"))  # as the instrument rounded it
+        before = now()
+        self.write("TRIG:ELOG")
+        after = now()
+        self._log = ((before + after) / 2.0, (after - before) / 2.0, period, 0)
+
+    def fetch_log(self) -> DcLogBatch:
+        """The records completed since the last fetch, current converted into the battery's sign; a value
+        beyond the envelope ends the case."""
+        if self._log is None:
+            raise InstrumentError(self.name, "FETC:ELOG?", "the data logger is not running: start_log() first")
+        started, started_u, period, fetched = self._log
+        values = self.query_block(f"FETC:ELOG? {LOG_FETCH_MAX}", "f4").astype(float)
+        if values.size % LOG_COLUMNS:
+            raise InstrumentError(self.name, "FETC:ELOG?", f"{values.size} values do not make whole records of "
+                                  f"{LOG_COLUMNS} (current and voltage, average, minimum, maximum)")
+        records = values.reshape(-1, LOG_COLUMNS)
+        current = -records[:, [0, 2, 1]]  # the instrument's sourcing current; its maximum is the battery's minimum
+        voltage = records[:, 3:6]
+        if len(records):
+            self._watch("dc_current_a", float(np.max(np.abs(current[:, 1:]))), "logged current")
+            self._watch("dc_voltage_v", float(np.max(voltage[:, 2])), "logged voltage")
+        self._log = (started, started_u, period, fetched + len(records))
+        return DcLogBatch(started, started_u, period, fetched, current, voltage, self.current_accuracy,
+                          self.voltage_accuracy)
+
+    def stop_log(self) -> None:
+        """Stop the logger (nothing if it was not running) and answer in ASCII again."""
+        self.write("ABOR:ELOG")
+        if self._log is not None:
+            self.write("FORM ASC")
+        self._log = None

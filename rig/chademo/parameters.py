@@ -49,6 +49,8 @@ class ChademoParameters(BaseModel):
         10.0, "Reported present voltage (0x109) against the rig's DC measurement ...")
     measurement_current_tolerance_a: float = _param(10.0, "Reported present current against the DC measurement ...")
     measurement_deviation_s: float = _param(5.0, "... for this long is a finding.")
+    report_quantum_a: float = _param(1.0, "Resolution of the 0x109 / 0x208 current reports (1 A/bit): a report is "
+                                          "right when it lies within half of it of the measured current.")
 
     # stop
     stop_current_a: float = _param(5.0, "Output current that counts as stopped.")

@@ -22,9 +22,11 @@ from rig.chademo import messages
 from rig.chademo.session import ContactEdge, DcSample, Session
 from rig.chademo.vehicle_profile import VehicleProfile
 from rig.clock import Clock, PeriodicTask
-from rig.roles import BatteryEmulator, CanInterface, DigitalIO
+from rig.roles import BatteryEmulator, CanInterface, DcLogBatch, DcLogger, DigitalIO
 
 CYCLE_S = 0.1
+DC_EVERY_S = 0.5
+"""How often the vehicle fetches the battery emulator's log (its state of charge follows at that pace)."""
 STOPPED_A = 5.0
 NO_VOLTAGE_V = 10.0
 
@@ -67,6 +69,15 @@ class Recording:
     injection_action: str | None = None
     marks: dict[str, float] = field(default_factory=dict)
     """When the vehicle reached each point of its sequence (``handshake``, ``charging`` ...)."""
+    log: list[DcLogBatch] = field(default_factory=list)
+    """The battery emulator's data log over the whole session, batch by batch as fetched."""
+    caused_at_s: float | None = None
+    """When the rig's misbehaviour reached the charger's side: the send instant of the first frame that
+    carried it (a fault bit), the write of the contact line (k, emergency stop, plug), or the last frame
+    before the silence; read on the rig's clock around the call."""
+    caused_u_s: float = 0.0
+    """Half the time that call took: the instant is known to +- this."""
+    caused_by: str = ""
 
     def session(self, origin: float = 0.0) -> Session:
         return Session.from_records(self.frames, self.edges, self.dc, origin=origin)
@@ -78,11 +89,14 @@ class VehicleEmulator:
     def __init__(self, profile: VehicleProfile, can: CanInterface, contacts: DigitalIO, battery: BatteryEmulator,
                  clock: Clock, *, direction: Literal["charge", "discharge"] = "charge",
                  injection: Injection | None = None, stop_after_s: float = 30.0,
-                 target_voltage_v: float | None = None, dc_every_s: float = 0.5) -> None:
+                 target_voltage_v: float | None = None, log_period_s: float = 0.001) -> None:
         """``direction``: charge (it requests current) or discharge (V2H: it requests nothing and offers its
         battery; needs a discharge-compatible profile). ``stop_after_s``: how long it charges (or discharges)
         at full current before it stops by itself. ``target_voltage_v`` overrides the profile's (a case that
-        asks for more than the charger has)."""
+        asks for more than the charger has). ``log_period_s``: the battery emulator logs its terminals this
+        often (the measurement the charger is judged on); the battery must be a ``DcLogger``."""
+        if not isinstance(battery, DcLogger):
+            raise ValueError("the battery emulator has no data logger: the charger's current cannot be measured")
         if direction == "discharge" and (not profile.discharge_compatible or profile.discharge is None):
             raise ValueError(f"vehicle {profile.vehicle} cannot discharge (not V2H compatible)")
         self.direction = direction
@@ -91,7 +105,7 @@ class VehicleEmulator:
         self.injection = injection
         self.stop_after_s = stop_after_s
         self.target_voltage_v = target_voltage_v if target_voltage_v is not None else profile.battery.target_voltage_v
-        self.dc_every_s = dc_every_s
+        self.log_period_s = log_period_s
         self.recording = Recording()
         self.phase: VehiclePhase = "unplugged"
         self.soc = profile.battery.initial_soc_percent
@@ -105,7 +119,9 @@ class VehicleEmulator:
         self._silent = False
         self._timer: float | None = None
         self._steady_since: float | None = None
-        self._last_dc = -1e9
+        self._last_fetch = -1e9
+        self._pending_fault_frame = False
+        self._last_sent: tuple[float, float] | None = None
         self._sent_first_status = False
         self._over_request_a: float | None = None
         self._stop_control_cleared = False
@@ -123,6 +139,7 @@ class VehicleEmulator:
         b = self.p.battery
         self.battery.emulate(b.open_circuit_v(self.soc), b.resistance_ohm)
         self.battery.output(True)
+        self._logger.start_log(self.log_period_s, self.clock.now)
         t = self.clock.now()
         self._plugged_at = t
         self._write(t, "proximity", True)
@@ -137,7 +154,11 @@ class VehicleEmulator:
         t = self.clock.now()
         for name in ("k", "contactor", "estop", "proximity"):
             self._write(t, name, False)
-        self.battery.output(False)  # the battery leaves with the vehicle
+        try:
+            self._fetch_log()  # the records up to the unplug
+        finally:
+            self._logger.stop_log()
+            self.battery.output(False)  # the battery leaves with the vehicle
 
     # -- one cycle -------------------------------------------------------------------------------
 
@@ -166,17 +187,31 @@ class VehicleEmulator:
                 self.recording.edges.append(ContactEdge(t, name, value))  # type: ignore[arg-type]
         self._inputs = inputs
 
+    @property
+    def _logger(self) -> DcLogger:
+        return self.battery  # type: ignore[return-value]  (checked in the constructor)
+
+    def _fetch_log(self) -> DcLogBatch:
+        batch = self._logger.fetch_log()
+        self.recording.log.append(batch)
+        return batch
+
     def _measure(self, t: float) -> None:
-        """The battery emulator's voltage and current, recorded while its contactor connects it to the inlet
-        (before and after, it measures the battery, not what the charger delivers)."""
-        if self._outputs["contactor"] and t - self._last_dc >= self.dc_every_s - 1e-9:
-            reading = self.battery.read()
-            voltage, current = reading.voltage_v, reading.current_a
-            self.recording.dc.append(DcSample(t, voltage, current))
-            self._last_dc = t
-            self.soc += current * voltage * self.dc_every_s / 3600.0 / (self.p.battery.capacity_kwh * 1000.0) * 100.0
-            if self.phase in ("charging", "requesting") and abs(current) > 0:
-                self.battery.emulate(self.p.battery.open_circuit_v(self.soc), self.p.battery.resistance_ohm)
+        """Every ``DC_EVERY_S``, the battery emulator's log since the last fetch: every record kept; while its contactor connects it
+        to the inlet, the batch's mean voltage and current recorded as a DC sample and the charge counted
+        into the state of charge (before and after, it measures the battery, not what the charger delivers)."""
+        if t - self._last_fetch < DC_EVERY_S - 1e-9:
+            return
+        self._last_fetch = t
+        batch = self._fetch_log()
+        if not self._outputs["contactor"] or len(batch) == 0:
+            return
+        voltage, current = float(batch.voltage_v[:, 0].mean()), float(batch.current_a[:, 0].mean())
+        self.recording.dc.append(DcSample(batch.end_s, voltage, current))
+        energy_wh = float((batch.voltage_v[:, 0] * batch.current_a[:, 0]).sum()) * batch.period_s / 3600.0
+        self.soc += energy_wh / (self.p.battery.capacity_kwh * 1000.0) * 100.0
+        if self.phase in ("charging", "requesting") and abs(current) > 0:
+            self.battery.emulate(self.p.battery.open_circuit_v(self.soc), self.p.battery.resistance_ohm)
 
     def _evse(self, frame_id: int, signal: str) -> float:
         return self.evse.get(frame_id, {}).get(signal, 0.0)
@@ -301,20 +336,27 @@ class VehicleEmulator:
         self.recording.injection_action = action = injection.action
         if action in FAULT_SIGNALS:
             self.status[FAULT_SIGNALS[action]] = 1
+            self._pending_fault_frame = True  # stamped when the frame carrying it is sent
         elif action == "silence":
             self._silent = True
+            if self._last_sent is not None:
+                self._cause(*self._last_sent, "the vehicle's last frame before its silence")
         elif action == "drop_k":
-            self._write(t, "k", False)
+            self._cause(*self._write(t, "k", False), "k off")
             self.status["ChargingEnabled"] = 0
         elif action == "emergency_stop":
-            self._write(t, "estop", True)
+            self._cause(*self._write(t, "estop", True), "emergency stop line on")
         elif action == "request_above_available":
             self._over_request_a = self._evse(0x108, "AvailableOutputCurrent") + injection.amount
         elif action == "normal_stop":
             self._begin_stop(t)
         elif action == "unplug":
-            for name in ("k", "contactor", "proximity"):
+            self._cause(*self._write(t, "proximity", False), "plug out (proximity off)")
+            for name in ("k", "contactor"):
                 self._write(t, name, False)
+
+    def _cause(self, at_s: float, u_s: float, what: str) -> None:
+        self.recording.caused_at_s, self.recording.caused_u_s, self.recording.caused_by = at_s, u_s, what
 
     def _max_request(self) -> float:
         return self._over_request_a if self._over_request_a is not None else self.p.requests.max_current_a
@@ -353,16 +395,29 @@ class VehicleEmulator:
                                    "AvailableVehicleEnergy": 0}))
         for frame_id, signals in frames:
             data = messages.encode(frame_id, signals)
+            before = self.clock.now()
             self.can.send(frame_id, data)
-            self.recording.frames.append((t, frame_id, data))
+            after = self.clock.now()
+            sent = ((before + after) / 2.0, (after - before) / 2.0)
+            self.recording.frames.append((sent[0], frame_id, data))
+            self._last_sent = sent
+            if frame_id == 0x102 and self._pending_fault_frame:
+                self._pending_fault_frame = False
+                self._cause(*sent, f"first 0x102 carrying {self.recording.injection_action}")
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _write(self, t: float, name: str, value: bool) -> None:
-        if self._outputs.get(name) != value:
-            self._outputs[name] = value
-            self.contacts.set_output(name, value)
-            self.recording.edges.append(ContactEdge(t, name, value))  # type: ignore[arg-type]
+    def _write(self, t: float, name: str, value: bool) -> tuple[float, float]:
+        """Drive a line; the instant it was written (rig clock, around the call) and its half-width."""
+        if self._outputs.get(name) == value:
+            return t, 0.0
+        self._outputs[name] = value
+        before = self.clock.now()
+        self.contacts.set_output(name, value)
+        after = self.clock.now()
+        at = (before + after) / 2.0
+        self.recording.edges.append(ContactEdge(at, name, value))  # type: ignore[arg-type]
+        return at, (after - before) / 2.0
 
     def _mark(self, point: str, t: float) -> None:
         self.recording.marks.setdefault(point, t)

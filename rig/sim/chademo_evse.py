@@ -21,7 +21,12 @@ so a defective charger is a profile, not code:
 
 It is event driven on the lab's clock: one control step per cycle (its own
 phase, drawn by the lab), the DC current a piecewise-linear signal between
-steps, the output voltage computed where it is asked for. What it sends and
+steps, the output voltage computed where it is asked for. What ends a
+session is seen when it happens, not at the next control step, as a real
+controller's CAN and input interrupts see it: a frame when it arrives, a
+line at its edge, the vehicle's silence at its deadline; the output is cut
+exactly its response time later (``_cut_at``), so a profile's reaction time
+is the reaction the instruments measure, whatever the control phase. What it sends and
 sees goes through ``EvseIo``, which the lab wires to its CAN server, its
 connector lines and its DC source.
 """
@@ -114,6 +119,8 @@ class ChademoEvse:
         once per control period)."""
         self._lines = {"d1": False, "d2": False, "lock": False}
         self._next_step: float | None = None
+        self._cut_at: float | None = None
+        """When a stop's response time ends: the output current is brought down then, between control steps."""
         self._ready_for_next_session()
 
     def _ready_for_next_session(self) -> None:
@@ -139,8 +146,17 @@ class ChademoEvse:
     # -- time ----------------------------------------------------------------------------------
 
     def next_event_time(self) -> float | None:
-        """When it next acts (its next control step while a session may start or runs)."""
-        return self._next_step
+        """When it next acts: its next control step while a session may start or runs, the end of a stop's
+        response time, or the vehicle's silence deadline."""
+        due = [x for x in (self._next_step, self._cut_at, self._silence_deadline()) if x is not None]
+        return min(due) if due else None
+
+    def _silence_deadline(self) -> float | None:
+        """When the vehicle's silence becomes a stop (None: no session it could stop, or one stopping already)."""
+        if self.ev.last_frame_s is None or self.s.ignores_can_silence or self.stop_reason is not None \
+                or self.phase in ("idle", "done", "starting", "stopping", "ending"):
+            return None
+        return self.ev.last_frame_s + self.s.can_timeout_s
 
     def wake(self, t: float) -> None:
         """The plug went in (or a line changed): be sure a control step is scheduled from ``t`` on.
@@ -153,11 +169,25 @@ class ChademoEvse:
             self._next_step = self._grid_at_or_after(t)
 
     def advance_to(self, t: float) -> None:
-        """Run every control step up to and including ``t``."""
-        while self._next_step is not None and self._next_step <= t + 1e-12:
-            now = self._next_step
-            self._next_step = now + self.s.control_period_s
-            self._step(now)
+        """Run every event up to and including ``t``, in time order: control steps, the silence deadline and
+        the end of a stop's response time."""
+        while True:
+            due = self.next_event_time()
+            if due is None or due > t + 1e-12:
+                return
+            if due == self._silence_deadline():
+                self._watch_for_stops(due)
+            if self._cut_at is not None and self._cut_at <= due + 1e-12:
+                self._cut_at = None
+                self._ramp(due, 0.0, self.s.stop_ramp_a_per_s)
+            if self._next_step is not None and self._next_step <= due + 1e-12:
+                self._next_step = due + self.s.control_period_s
+                self._step(due)
+
+    def on_line(self, t: float, value: bool) -> None:
+        """One of the vehicle's lines changed (k, emergency stop, plug): a stop it means starts now."""
+        if self.phase not in ("idle", "done"):
+            self._watch_for_stops(t)
 
     def _grid_at_or_after(self, t: float) -> float:
         period = self.s.control_period_s
@@ -180,6 +210,8 @@ class ChademoEvse:
             target.clear()
             target.update(values)
         self.ev.last_frame_s = t
+        if self.phase not in ("idle", "done"):
+            self._watch_for_stops(t)  # a fault bit or a stop request is seen as its frame arrives
 
     # -- the output ----------------------------------------------------------------------------
 
@@ -240,13 +272,14 @@ class ChademoEvse:
         if self.phase in ("starting", "stopping", "ending") or self.stop_reason is not None:
             return
         silent_for = t - self.ev.last_frame_s if self.ev.last_frame_s is not None else 0.0
+        silent = silent_for >= self.s.can_timeout_s - 1e-9
         if self.io.line("estop") and not self.s.ignores_emergency_stop:
             self._stop(t, "emergency stop", malfunction=True)
         elif not self.io.supply_on():
             self._stop(t, "AC supply lost", malfunction=True)
         elif not self.io.line("proximity"):
             self._stop(t, "unplugged", malfunction=True)
-        elif silent_for > self.s.can_timeout_s and not self.s.ignores_can_silence:
+        elif silent and not self.s.ignores_can_silence:
             self._stop(t, f"CAN silence from the vehicle for {silent_for:.2f} s", malfunction=True)
         elif self.ev.faulted is not None:
             self._stop(t, f"vehicle reports {self.ev.faulted}", delay_s=self.s.fault_stop_response_s)
@@ -329,7 +362,8 @@ class ChademoEvse:
             offered = self.ev.discharge.get("MaxDischargeCurrent", 0.0)
             if self.s.ignores_discharge_current_limit and offered > 0:
                 offered = self.s.discharge_demand_a
-            target = -min(self.s.discharge_demand_a, offered, self.s.available_input_current_a)
+            allowed = offered - self.s.discharge_limit_margin_a + self.s.discharge_limit_excess_a
+            target = -max(min(self.s.discharge_demand_a, allowed, self.s.available_input_current_a), 0.0)
             battery = self.io.battery_voltage(t, self.current_at(t))
             minimum = self.ev.discharge.get("MinDischargeVoltage", 0.0)
             if battery is not None and battery <= minimum + self.s.discharge_floor_margin_v \
@@ -366,6 +400,7 @@ class ChademoEvse:
             self.flags["Malfunction"] = 1
         self.flags["StopControl"] = 1
         self._timer = t + delay_s
+        self._cut_at = t + delay_s
         self.phase = "stopping"
 
     def _stopping(self, t: float) -> None:
@@ -436,7 +471,7 @@ class ChademoEvse:
             "AvailableOutputCurrent": s.available_output_current_a, "ThresholdVoltage": s.threshold_voltage_v}))
         self.io.send_frame(t, 0x109, messages.encode(0x109, {
             "ProtocolNumber": s.protocol_number, "PresentVoltage": round(self.output_voltage(t)),
-            "PresentCurrent": round(max(present, 0.0)), "EvseDischargeCompatible": int(s.discharge_capable),
+            "PresentCurrent": round(max(present, 0.0) * s.reported_current_gain), "EvseDischargeCompatible": int(s.discharge_capable),
             **self.flags, "RemainingTime10s": 0xFF, "RemainingTimeMin": 60}))
         if self.ev.extended and s.protocol_number >= 2:
             self.io.send_frame(t, 0x118, messages.encode(0x118, {
@@ -445,7 +480,7 @@ class ChademoEvse:
         if self._discharge_negotiated():
             self._sequence = (self._sequence + 1) % 256
             self.io.send_frame(t, 0x208, messages.encode(0x208, {
-                "PresentDischargeCurrent": round(max(-present, 0.0)), "AvailableInputVoltage": s.available_output_voltage_v,
+                "PresentDischargeCurrent": round(max(-present, 0.0) * s.reported_current_gain), "AvailableInputVoltage": s.available_output_voltage_v,
                 "AvailableInputCurrent": s.available_input_current_a,
                 "LowerThresholdVoltage": s.lower_threshold_voltage_v}))
             self.io.send_frame(t, 0x209, messages.encode(0x209, {"SequenceControlNumber": self._sequence,

@@ -83,5 +83,7 @@ def wire_chademo(model: LabModel, phase_s: float) -> ChademoEvse:
     evse = ChademoEvse(model.profile.chademo, port, phase_s=phase_s)
     model.can.subscribe(evse.on_frame)
     model.connector.subscribe("proximity", lambda t, value: evse.wake(t))
+    for line in ("proximity", "k", "estop"):
+        model.connector.subscribe(line, evse.on_line)
     model.dc_bus.subscribe(port.dc_changed)
     return evse

@@ -30,6 +30,8 @@ class ChademoEvseSettings(BaseModel):
     discharge_demand_a: float = Field(16.0, ge=0, description="What the home behind it draws in V2H (A at the inlet).")
     discharge_floor_margin_v: float = Field(0.5, ge=0, description="It stops discharging this far above the "
                                             "vehicle's minimum discharge voltage (its design margin).")
+    discharge_limit_margin_a: float = Field(0.25, ge=0, description="It draws this far below the vehicle's 0x200 "
+                                            "maximum discharge current (its design margin).")
     efficiency: float = Field(0.94, gt=0, le=1, description="DC to AC (discharge) and AC to DC (charge).")
 
     control_period_s: float = Field(0.1, gt=0, description="Its control loop and CAN cycle.")
@@ -61,3 +63,7 @@ class ChademoEvseSettings(BaseModel):
     ignores_discharge_current_limit: bool = Field(False, description="Draws its demand regardless of the "
                                                   "vehicle's 0x200 maximum discharge current.")
     ignores_emergency_stop: bool = Field(False, description="Its emergency stop does not stop the output.")
+    discharge_limit_excess_a: float = Field(0.0, ge=0, description="Discharges this much above the vehicle's 0x200 "
+                                            "maximum discharge current (when its home demands more).")
+    reported_current_gain: float = Field(1.0, gt=0, description="What it reports in 0x109 / 0x208 is its real "
+                                         "current times this (1.03: its reports read 3 % high).")

@@ -192,6 +192,8 @@ class DcBus:
         """Voltage at the vehicle inlet (the charger's DC port) over lab time: steps only."""
         self.current = PiecewiseLinear(0.0, 0.0)
         """Current into the battery over lab time: steps only."""
+        self.source_voltage = PiecewiseLinear(0.0, 0.0)
+        """Voltage at the battery emulator's own terminals over lab time (what it measures): steps only."""
         self._listeners: list[Callable[[float], None]] = []
         source.attach(self._update)
 
@@ -248,7 +250,8 @@ class DcBus:
         tripped = source.energized and source.terminal_voltage(self.current_a()) > source.ovp_v
         if tripped:
             source.fault, source.fault_s = OVER_VOLTAGE, t  # latched; the stage is off from t
-        for signal, value in ((self.inlet_voltage, self.inlet_voltage_v()), (self.current, self.current_a())):
+        for signal, value in ((self.inlet_voltage, self.inlet_voltage_v()), (self.current, self.current_a()),
+                              (self.source_voltage, self.source_voltage_v())):
             if signal.at(t) != value:
                 signal.step(t, value)
         if notify or tripped:

@@ -26,10 +26,27 @@ driver's docstring lists them):
 - Numbers answer in NR3 with a sign (``+4.000000E+02``), booleans as 0 or 1;
   numeric settings accept MIN and MAX.
 
+- External data logging (``rig.sim.dc_logger``): ``SENS:ELOG:PER``,
+  ``SENS:ELOG:FUNC:CURR|VOLT[:MINM] ON|OFF``, ``TRIG:ELOG:SOUR BUS|IMM``,
+  ``INIT:ELOG``, ``TRIG:ELOG`` (or ``*TRG``), ``FETC:ELOG? <records>``,
+  ``ABOR:ELOG``; ``FORM[:DATA] ASC|REAL`` and ``FORM:BORD NORM|SWAP``
+  (RP7900 guide p.193: REAL is a definite-length block of IEEE single
+  floats, NORMal big-endian, SWAPped little-endian); ``STAT:OPER:COND?``
+  WTG-meas 8 and MEAS-active 32 (guide p.241). A trigger while not
+  initiated is -211 Trigger ignored; settings changed while the logger is
+  initiated are -221 Settings conflict.
+
 Assumptions of the simulator (not from a data sheet): the simulated unit's
 ratings (``RATINGS``: 500 V, +-50 A, 0..1 ohm, OVP up to 120 % of the
 voltage rating); reset values of the limits (the full rating); measurements
-answer at once (a real ``MEAS`` acquires for about a power-line cycle).
+answer at once (a real ``MEAS`` acquires for about a power-line cycle); the
+data logger's period range (``ELOG_PERIOD_S``), its buffer (``ELOG_CAPACITY``
+records), the order of a record (current then voltage, each average then
+minimum then maximum), and that a scalar ``MEAS``/``FETC`` while the logger
+is initiated is refused (-221: the guide says a MEAS triggers a new
+acquisition of the measurement system the logger is using); its measurement
+errors (``ACCURACY``: a fixed gain and offset error inside the accuracy the
+driver's defaults state) and noise.
 """
 
 from __future__ import annotations
@@ -38,15 +55,22 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rig.sim.dc_logger import FUNCTIONS, Channel, DataLogger
 from rig.sim.dc_source import OVER_VOLTAGE, WATCHDOG, DcRatings
 from rig.sim.model import LabModel
-from rig.sim.scpi import Reply, ScpiError, ScpiInstrument, illegal_value
+from rig.sim.scpi import Reply, ScpiError, ScpiInstrument, ieee_block, illegal_value
 
 RATINGS = DcRatings(max_voltage_v=500.0, max_current_a=50.0, max_resistance_ohm=1.0, max_ovp_v=600.0)
 WATCHDOG_DELAY_S = (1.0, 3600.0)
 QUESTIONABLE_BITS = {"OV": 1, "LIM+": 128, "LIM-": 256, "PROT": 2048}
 FAULT_BITS = {OVER_VOLTAGE: QUESTIONABLE_BITS["OV"], WATCHDOG: QUESTIONABLE_BITS["PROT"]}
 PRIORITIES = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR", "CURRENT": "CURR"}
+OPERATION_BITS = {"WTG-meas": 8, "MEAS-active": 32}
+ELOG_PERIOD_S = (102.4e-6, 60.0)
+ELOG_CAPACITY = 1_000_000
+ADC_INTERVAL_S = 10.24e-6
+ACCURACY = {"CURR": (0.0004, 0.012, 0.004), "VOLT": (0.0002, 0.04, 0.02)}
+"""Per quantity: the simulated unit's gain error, offset error (A or V) and ADC noise (one sample, sigma)."""
 
 
 def _number(args: list[str], low: float, high: float) -> float:
@@ -86,6 +110,12 @@ class KeysightRP7900(ScpiInstrument):
         self.source.rate(RATINGS)
         self.priority = "VOLT"
         self._noise = np.random.default_rng([lab.seed, 0xDC])
+        self.logger = DataLogger({
+            "CURR": Channel(lab.dc_bus.current, -1.0, ACCURACY["CURR"][2], *ACCURACY["CURR"][:2]),
+            "VOLT": Channel(lab.dc_bus.source_voltage, 1.0, ACCURACY["VOLT"][2], *ACCURACY["VOLT"][:2])},
+            adc_interval_s=ADC_INTERVAL_S, capacity=ELOG_CAPACITY, rng=np.random.default_rng([lab.seed, 0xE1]))
+        self.real_format = False
+        self.swapped = False
         src, r = self.source, RATINGS
         add = self.add
         add("[SOURce:]FUNCtion", self._set_priority)
@@ -112,18 +142,23 @@ class KeysightRP7900(ScpiInstrument):
         add("OUTPut:PROTection:WDOG:DELay", self._set_watchdog_delay)
         add("OUTPut:PROTection:WDOG:DELay", self._query(lambda: src.watchdog_delay_s, *WATCHDOG_DELAY_S), query=True)
         add("STATus:QUEStionable:CONDition", lambda a: f"+{self._questionable()}", query=True)
+        add("STATus:OPERation:CONDition", lambda a: f"+{self._operation()}", query=True)
         for verb in ("MEASure", "FETCh"):
-            add(f"{verb}[:SCALar]:VOLTage[:DC]", lambda a: _nr3(self._noisy(self.bus.source_voltage_v(), 0.01)), query=True)
-            add(f"{verb}[:SCALar]:CURRent[:DC]", lambda a: _nr3(self._noisy(-self.bus.current_a(), 0.002)), query=True)
-            add(f"{verb}[:SCALar]:POWer[:DC]", lambda a: _nr3(-self.bus.source_voltage_v() * self.bus.current_a()), query=True)
+            add(f"{verb}[:SCALar]:VOLTage[:DC]", self._scalar(lambda: self._noisy(self.bus.source_voltage_v(), 0.01)), query=True)
+            add(f"{verb}[:SCALar]:CURRent[:DC]", self._scalar(lambda: self._noisy(-self.bus.current_a(), 0.002)), query=True)
+            add(f"{verb}[:SCALar]:POWer[:DC]", self._scalar(lambda: -self.bus.source_voltage_v() * self.bus.current_a()), query=True)
+        self._add_data_logger()
 
     def execute(self, line: str) -> Reply:
         self.source.note_io(self.lab.now)  # any message holds the watchdog off, queries too
         return super().execute(line)
 
     def reset(self) -> None:
-        """*RST: voltage priority, output off, every setting at its power-on value, watchdog off."""
+        """*RST: voltage priority, output off, every setting at its power-on value, watchdog off, logger idle,
+        ASCII numbers."""
         self.priority = "VOLT"
+        self.logger.reset()
+        self.real_format = self.swapped = False
         self.source.reset()
         self.source.set_output(self.lab.now, False)
 
@@ -170,3 +205,87 @@ class KeysightRP7900(ScpiInstrument):
 
     def _noisy(self, value: float, sigma: float) -> float:
         return value + float(self._noise.normal(0.0, sigma))
+
+    # -- external data logging -----------------------------------------------------------------------
+
+    def _add_data_logger(self) -> None:
+        add, log = self.add, self.logger
+        add("SENSe:ELOG:PERiod", lambda a: self._idle_setting(lambda: setattr(log, "period_s", _number(a, *ELOG_PERIOD_S))))
+        add("SENSe:ELOG:PERiod", self._query(lambda: log.period_s, *ELOG_PERIOD_S), query=True)
+        for name, word in (("CURR", "CURRent"), ("VOLT", "VOLTage")):
+            add(f"SENSe:ELOG:FUNCtion:{word}[:STATe]",
+                lambda a, n=name: self._idle_setting(lambda: log.enabled.__setitem__(n, _boolean(a))))
+            add(f"SENSe:ELOG:FUNCtion:{word}[:STATe]", lambda a, n=name: "1" if log.enabled[n] else "0", query=True)
+            add(f"SENSe:ELOG:FUNCtion:{word}:MINMax",
+                lambda a, n=name: self._idle_setting(lambda: log.minmax.__setitem__(n, _boolean(a))))
+            add(f"SENSe:ELOG:FUNCtion:{word}:MINMax", lambda a, n=name: "1" if log.minmax[n] else "0", query=True)
+        add("TRIGger:ELOG:SOURce", self._set_elog_source)
+        add("TRIGger:ELOG:SOURce", lambda a: self._elog_source, query=True)
+        self._elog_source = "BUS"
+        add("INITiate[:IMMediate]:ELOG", lambda a: self._initiate_elog())
+        add("TRIGger:ELOG[:IMMediate]", lambda a: self._trigger_elog())
+        add("*TRG", lambda a: self._trigger_elog())
+        add("ABORt:ELOG", lambda a: log.abort())
+        add("FETCh:ELOG", self._fetch_elog, query=True)
+        add("FORMat[:DATA]", self._set_format)
+        add("FORMat[:DATA]", lambda a: "REAL" if self.real_format else "ASC", query=True)
+        add("FORMat:BORDer", self._set_byte_order)
+        add("FORMat:BORDer", lambda a: "SWAP" if self.swapped else "NORM", query=True)
+
+    def _idle_setting(self, change: Callable[[], None]) -> None:
+        if self.logger.initiated:
+            raise ScpiError(-221, "Settings conflict;the data logger is initiated: ABOR:ELOG first")
+        change()
+
+    def _set_elog_source(self, args: list[str]) -> None:
+        word = args[0].upper() if len(args) == 1 else ""
+        sources = {"BUS": "BUS", "IMM": "IMM", "IMMEDIATE": "IMM"}
+        if word not in sources:
+            raise illegal_value("expected BUS or IMMediate (the simulated unit has no trigger pins)")
+        self._idle_setting(lambda: setattr(self, "_elog_source", sources[word]))
+
+    def _initiate_elog(self) -> None:
+        if self.logger.initiated:
+            raise ScpiError(-213, "Init ignored;the data logger is already initiated")
+        self.logger.initiate()
+        if self._elog_source == "IMM":
+            self.logger.trigger(self.lab.now)
+
+    def _trigger_elog(self) -> None:
+        if not self.logger.trigger(self.lab.now):
+            raise ScpiError(-211, "Trigger ignored;the data logger is not waiting for a trigger")
+
+    def _fetch_elog(self, args: list[str]) -> Reply:
+        if len(args) != 1 or not args[0].strip().isdigit() or int(args[0]) < 1:
+            raise illegal_value("expected the most records to return (a whole number >= 1)")
+        if not self.logger.initiated:
+            raise ScpiError(-230, "Data corrupt or stale;the data logger is not running")
+        values = self.logger.fetch(self.lab.now, int(args[0])).ravel()
+        if self.real_format:
+            return ieee_block(values.astype("<f4" if self.swapped else ">f4").tobytes())
+        return ",".join(_nr3(float(v)) for v in values)
+
+    def _set_format(self, args: list[str]) -> None:
+        word = args[0].upper() if len(args) == 1 else ""
+        if word not in ("ASC", "ASCII", "REAL"):
+            raise illegal_value("expected ASCii or REAL")
+        self.real_format = word == "REAL"
+
+    def _set_byte_order(self, args: list[str]) -> None:
+        word = args[0].upper() if len(args) == 1 else ""
+        if word not in ("NORM", "NORMAL", "SWAP", "SWAPPED"):
+            raise illegal_value("expected NORMal or SWAPped")
+        self.swapped = word.startswith("SWAP")
+
+    def _operation(self) -> int:
+        if self.logger.running:
+            return OPERATION_BITS["MEAS-active"]
+        return OPERATION_BITS["WTG-meas"] if self.logger.initiated else 0
+
+    def _scalar(self, value: Callable[[], float]) -> Callable[[list[str]], str]:
+        """A scalar measurement, refused while the data logger holds the measurement system."""
+        def answer(args: list[str]) -> str:
+            if self.logger.initiated:
+                raise ScpiError(-221, "Settings conflict;the data logger is using the measurement system")
+            return _nr3(value())
+        return answer

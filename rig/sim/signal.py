@@ -153,6 +153,52 @@ class PiecewiseLinear:
         out = cumulative[idx] + v_i * tau + 0.5 * slope * tau**2
         return np.where(before, v[0] * (times - t[0]), out)
 
+    def window_stats(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Average, minimum and maximum over each window [edges[k], edges[k+1]) (what a data logger records
+        for each of its periods). Exact for steps and ramps: the average from the integral, the extremes from
+        the values at the window's ends and at every breakpoint inside it."""
+        edges = np.asarray(edges, dtype=float)
+        local = self._around(float(edges[0]), float(edges[-1]))
+        if local is not self:
+            return local.window_stats(edges)
+        average = np.diff(self.integral(edges)) / np.diff(edges)
+        t = np.asarray(self._t, dtype=float)
+        v = np.asarray(self._v, dtype=float)
+        starts, ends = edges[:-1], edges[1:]
+        # Candidates per window: its start value, its end's left limit, and every breakpoint value inside it.
+        inside = (t > edges[0]) & (t < edges[-1])
+        bt, bv = t[inside], v[inside]
+        window_of_break = np.searchsorted(edges, bt, side="right") - 1
+        left_at_end = np.array([self._left_limit(float(x)) for x in ends]) if len(ends) < 64 else \
+            self._left_limits(ends)
+        owner = np.concatenate((np.arange(len(starts)), np.arange(len(starts)), window_of_break))
+        values = np.concatenate((self.sample(starts), left_at_end, bv))
+        order = np.argsort(owner, kind="stable")
+        owner, values = owner[order], values[order]
+        first = np.searchsorted(owner, np.arange(len(starts)))
+        return average, np.minimum.reduceat(values, first), np.maximum.reduceat(values, first)
+
+    def _around(self, t0: float, t1: float) -> "PiecewiseLinear":
+        """The part of the history that decides the signal on [t0, t1] (itself when that is all of it): a long
+        history need not be copied into arrays for a short window."""
+        i0 = max(bisect.bisect_right(self._t, t0) - 2, 0)
+        i1 = min(bisect.bisect_right(self._t, t1) + 1, len(self._t))
+        if i0 == 0 and i1 == len(self._t):
+            return self
+        local = PiecewiseLinear(self._t[i0], self._v[i0])
+        local._t, local._v = self._t[i0:i1], self._v[i0:i1]
+        return local
+
+    def _left_limits(self, times: np.ndarray) -> np.ndarray:
+        """``_left_limit`` at many instants at once (interpolation that takes the earlier value at a step)."""
+        t = np.asarray(self._t, dtype=float)
+        v = np.asarray(self._v, dtype=float)
+        dup = np.flatnonzero(np.diff(t) == 0.0)
+        if dup.size:  # at a step, keep the value before it for instants at the step
+            t = t.copy()
+            t[dup + 1] = np.nextafter(t[dup + 1], np.inf)
+        return np.interp(times, t, v)
+
     def segments(self, t_start: float, t_end: float) -> list[Segment]:
         """The linear pieces covering [t_start, t_end], clipped to it."""
         out: list[Segment] = []

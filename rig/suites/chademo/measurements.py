@@ -1,11 +1,16 @@
 """The values a CHAdeMO case's limits judge, each measured from the recorded session with its uncertainty.
 
-Every value comes from what the rig recorded on one time axis: the frames
-both sides sent, the contact edges, the battery emulator's DC readings. A
-value the charger never produced (the reaction of one that never stopped)
-is None, and a limit on it fails. Values that only make sense when the case
-reached the point it probes (a V2H floor the discharge never approached) are
-None too, with the reason in ``Measurements.unreached``.
+Current, voltage, energy and reaction times come from the battery
+emulator's log at the vehicle inlet (``rig.suites.chademo.inlet``), on the
+same time axis as the frames both sides sent and the contact edges: the rig
+judges what it measured, never what the charger reports about itself. The
+charger's reports are checked against the log (``report_disagreements``,
+counted among the findings against it). Counts of rule findings and the
+agreed protocol come from the frames. A value the charger never produced
+(the reaction of one that never stopped) is None, and a limit on it fails.
+Values that only make sense when the case reached the point it probes (a
+V2H floor the discharge never approached) are None too, with the reason in
+``Measurements.unreached``.
 """
 
 from __future__ import annotations
@@ -15,23 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rig.chademo import messages
-from rig.chademo.messages import Side
-from rig.chademo.rules.timeline import current_reports, last_before, output_current_a
-from rig.chademo.session import DcSample, Session, SessionFrame
+from rig.chademo.rules.timeline import last_before
+from rig.chademo.session import Session
 from rig.chademo.vehicle import CYCLE_S, STOPPED_A, Recording
 from rig.results import Uncertainty
+from rig.suites.chademo import inlet
+from rig.suites.chademo.inlet import InletTrace, Reaction
 from rig.uncertainty import expanded, rectangular
-
-
-@dataclass(frozen=True)
-class Reaction:
-    """How the charger answered the injected misbehaviour: from when it had to react to when its current was
-    down for good (None: it never was)."""
-
-    start_s: float
-    end_s: float | None
-    untimeable: str | None = None
-    """Why it cannot be timed (no current flowed when the misbehaviour came), or None."""
 
 
 @dataclass
@@ -39,165 +34,69 @@ class Measurements:
     values: dict[str, float | None]
     uncertainty: dict[str, Uncertainty]
     reaction: Reaction | None
+    disagreements: list[str] = field(default_factory=list)
+    """The charger's reports that the inlet measurement contradicts (findings against it)."""
     unreached: dict[str, str] = field(default_factory=dict)
     """Values that stayed None because the session never reached what they probe, and why."""
 
 
-def measure(recorded: Session, recording: Recording, *, ended: bool, evse_findings: int, ev_findings: int,
-            protocol_ev: int | None, protocol_evse: int | None, settle_s: float) -> Measurements:
+def measure(recorded: Session, recording: Recording, trace: InletTrace, *, ended: bool, evse_findings: int,
+            ev_findings: int, protocol_ev: int | None, protocol_evse: int | None, settle_s: float,
+            report_quantum_a: float) -> Measurements:
     """Everything a case's limits may judge."""
-    status = recorded.of("EvseStatus")
-    discharge = recorded.of("EvseDischargeStatus")
-    into_wh, from_wh, dc_step_wh = energy(recording.dc)
-    reaction = charger_reaction(recorded, recording)
-    voltage_margin, voltage_u = min_discharge_voltage_margin(recorded, recording.dc)
-    soc_margin, soc_u = min_discharge_level_margin(recorded)
+    disagreements = inlet.report_disagreements(trace, recorded, report_quantum_a, CYCLE_S)
+    reaction = None
+    if recording.caused_at_s is not None:
+        reaction = inlet.reaction(trace, recording.caused_at_s, recording.caused_u_s, recording.caused_by, STOPPED_A)
+    overshoot, overshoot_u = inlet.overshoot_a(trace, recorded, settle_s)
+    tracking, tracking_u = inlet.tracking_error_a(trace, recorded, settle_s)
+    delivered, delivered_u = inlet.extreme_current_a(trace, 1.0)
+    discharged, discharged_u = inlet.extreme_current_a(trace, -1.0)
+    voltage_margin, voltage_u = inlet.min_discharge_voltage_margin_v(trace, recorded, STOPPED_A)
+    into_wh, from_wh, energy_u = inlet.energy_wh(trace)
+    soc_margin, soc_u = min_discharge_level_margin(recorded, trace)
     agreed = None if protocol_ev is None or protocol_evse is None else float(min(protocol_ev, protocol_evse))
     values: dict[str, float | None] = {
-        "evse_findings": float(evse_findings), "ev_findings": float(ev_findings),
-        "reaction_s": None if reaction is None or reaction.end_s is None else round(reaction.end_s - reaction.start_s, 4),
-        "delivered_max_a": float(max((f["PresentCurrent"] for f in status), default=0.0)),
-        "overshoot_max_a": overshoot(recorded, settle_s), "tracking_error_a": tracking_error(recorded, settle_s),
+        "evse_findings": float(evse_findings + len(disagreements)), "ev_findings": float(ev_findings),
+        "reaction_s": None if reaction is None else reaction.seconds,
+        "delivered_max_a": round(delivered, 4), "overshoot_max_a": round(overshoot, 4),
+        "tracking_error_a": None if tracking is None else round(tracking, 4),
         "energy_into_vehicle_wh": round(into_wh, 3), "energy_from_vehicle_wh": round(from_wh, 3),
-        "discharge_max_a": float(max((f["PresentDischargeCurrent"] for f in discharge), default=0.0)),
-        "min_discharge_voltage_margin_v": None if voltage_margin is None else round(voltage_margin, 3),
+        "discharge_max_a": round(discharged, 4),
+        "min_discharge_voltage_margin_v": None if voltage_margin is None else round(voltage_margin, 4),
         "min_discharge_level_margin_percent": None if soc_margin is None else round(soc_margin, 3),
         "negotiated_protocol": agreed, "session_ended": 1.0 if ended else 0.0,
     }
     exact = expanded(rectangular("counted or reported as an integer (exact)", 0.0))
-    frame_a = expanded(rectangular("0x109 / 0x208 report whole amperes", 0.5))
-    cycle = expanded(rectangular(f"the charger reports every {CYCLE_S:g} s (CAN cycle)", CYCLE_S / 2.0))
-    dc_energy = expanded(rectangular("DC measured every 0.5 s (trapezoids)", dc_step_wh))
     uncertainty = {"evse_findings": exact, "ev_findings": exact, "negotiated_protocol": exact, "session_ended": exact,
-                   "delivered_max_a": frame_a, "overshoot_max_a": frame_a, "discharge_max_a": frame_a,
-                   "tracking_error_a": frame_a, "reaction_s": cycle, "energy_into_vehicle_wh": dc_energy,
-                   "energy_from_vehicle_wh": dc_energy, "min_discharge_voltage_margin_v": voltage_u,
+                   "delivered_max_a": delivered_u, "overshoot_max_a": overshoot_u, "discharge_max_a": discharged_u,
+                   "tracking_error_a": tracking_u, "energy_into_vehicle_wh": energy_u,
+                   "energy_from_vehicle_wh": energy_u, "min_discharge_voltage_margin_v": voltage_u,
                    "min_discharge_level_margin_percent": soc_u}
+    if reaction is not None and reaction.uncertainty is not None:
+        uncertainty["reaction_s"] = reaction.uncertainty
+    elif reaction is not None:
+        uncertainty["reaction_s"] = exact  # it never stopped (None fails) or cannot be timed (an error)
     unreached = {}
     if voltage_margin is None:
         unreached["min_discharge_voltage_margin_v"] = "the charger never discharged (or the vehicle sent no 0x200)"
     if soc_margin is None:
         unreached["min_discharge_level_margin_percent"] = "the charger never discharged (or no state of charge)"
-    return Measurements(values, uncertainty, reaction, unreached)
+    return Measurements(values, uncertainty, reaction, disagreements, unreached)
 
 
-def _charge_target_a(recorded: Session, frame: SessionFrame) -> float | None:
-    """min(request, available) in force at a 0x109 frame, or None before both were sent."""
-    request = last_before(recorded.of("EvChargeStatus"), frame.t)
-    offer = last_before(recorded.of("EvseCapability"), frame.t)
-    if request is None or offer is None:
-        return None
-    return float(min(request["ChargeCurrentRequest"], offer["AvailableOutputCurrent"]))
-
-
-def overshoot(recorded: Session, settle_s: float) -> float:
-    """Most the charger delivered above min(request, available) while charging (0 if never above).
-
-    After the target falls (a lower request, a stop) the charger may take ``settle_s`` to follow: it is held
-    to the highest target of that window."""
-    worst = 0.0
-    targets: list[tuple[float, float]] = []
-    for frame in recorded.of("EvseStatus"):
-        target = _charge_target_a(recorded, frame)
-        if target is None:
-            continue
-        targets.append((frame.t, target))
-        allowed = max(value for t, value in targets if t >= frame.t - settle_s - 1e-9)
-        if frame["Charging"]:
-            worst = max(worst, frame["PresentCurrent"] - allowed)
-    return worst
-
-
-def tracking_error(recorded: Session, settle_s: float) -> float | None:
-    """Largest |delivered - min(request, available)| while charging, at reports where that target has been
-    unchanged for at least ``settle_s`` (the charger's ramp is not an error). None when no report qualifies."""
-    worst: float | None = None
-    changed_at: float | None = None
-    previous: float | None = None
-    for frame in recorded.of("EvseStatus"):
-        target = _charge_target_a(recorded, frame)
-        if target != previous:
-            changed_at, previous = frame.t, target
-        if not frame["Charging"] or target is None or target <= 0 or changed_at is None:
-            continue
-        if frame.t - changed_at >= settle_s - 1e-9:
-            error = abs(frame["PresentCurrent"] - target)
-            worst = error if worst is None else max(worst, error)
-    return worst
-
-
-def energy(dc: list[DcSample]) -> tuple[float, float, float]:
-    """Energy into and out of the vehicle (Wh) from the DC samples, and the half-width of one sample step."""
-    if len(dc) < 2:
-        return 0.0, 0.0, 0.0
-    t = np.array([s.t for s in dc])
-    power = np.array([s.voltage_v * s.current_a for s in dc])
-    dt = np.diff(t)
-    step = (power[:-1] + power[1:]) / 2.0 * dt / 3600.0
-    return float(step[step > 0].sum()), float(-step[step < 0].sum()), float(np.max(np.abs(power)) * np.max(dt) / 7200.0)
-
-
-def charger_reaction(recorded: Session, recording: Recording) -> Reaction | None:
-    """The charger's reaction to the injection, or None when nothing was injected.
-
-    It starts at the injection (silence: at the vehicle's last frame) and
-    ends at the charger's first report from which its current stays at or
-    below the stop threshold (each way) to the end of the recording: a
-    current that dips and comes back is no stop. A reaction can only be
-    timed when current flowed at the start (``untimeable`` says why not).
-    """
-    if recording.injected_at_s is None:
-        return None
-    start = recording.injected_at_s
-    if recording.injection_action == "silence":
-        sent = [f.t for f in recorded.sent_by(Side.EV) if f.t < recording.injected_at_s + 1e-9]
-        start = sent[-1] if sent else start
-    reports = [(frame.t, output_current_a(recorded, frame)) for frame in current_reports(recorded)]
-    before = [amps for t, amps in reports if t <= start + 1e-9]
-    untimeable = None
-    if not before or before[-1] <= STOPPED_A:
-        untimeable = (f"no current flowed when '{recording.injection_action}' was injected at {start:.2f} s, so the "
-                      "charger's reaction to it cannot be timed")
-    end = None
-    for t, amps in reversed(reports):
-        if t < start - 1e-9 or amps > STOPPED_A:
-            break
-        end = t
-    return Reaction(start, end, untimeable)
-
-
-def _discharging(dc: list[DcSample]) -> list[DcSample]:
-    return [s for s in dc if s.current_a < -STOPPED_A]
-
-
-def min_discharge_voltage_margin(recorded: Session, dc: list[DcSample]) -> tuple[float | None, Uncertainty]:
-    """Lowest inlet voltage the rig measured while the charger discharged, less the vehicle's minimum discharge
-    voltage (0x200) then in force: negative means it discharged below it."""
-    floors = recorded.of("EvDischargeLimits")
-    worst: float | None = None
-    drawn = _discharging(dc)
-    for sample in drawn:
-        floor = last_before(floors, sample.t)
-        if floor is not None:
-            margin = sample.voltage_v - floor["MinDischargeVoltage"]
-            worst = margin if worst is None else min(worst, margin)
-    slope = max((abs(b.voltage_v - a.voltage_v) / (b.t - a.t) for a, b in zip(drawn, drawn[1:]) if b.t > a.t),
-                default=0.0)
-    step = max((b.t - a.t for a, b in zip(drawn, drawn[1:])), default=0.0)
-    return worst, expanded(rectangular(f"voltage between DC samples ({step:g} s apart)", slope * step / 2.0))
-
-
-def min_discharge_level_margin(recorded: Session) -> tuple[float | None, Uncertainty]:
-    """Lowest state of charge the vehicle reported while the charger discharged, less its minimum discharge level
-    (0x200 byte 6): negative means it discharged below it."""
+def min_discharge_level_margin(recorded: Session, trace: InletTrace) -> tuple[float | None, Uncertainty]:
+    """Lowest state of charge the vehicle reported while the charger discharged (as measured at the inlet over
+    the cycle before the report), less its minimum discharge level (0x200 byte 6): negative means it
+    discharged below it."""
     reference = last_before(recorded.of("EvChargeLimits"), float("inf"))
     levels = recorded.of("EvDischargeLimits")
-    discharge = recorded.of("EvseDischargeStatus")
     worst: float | None = None
     for status in recorded.of("EvChargeStatus"):
-        drawn = last_before(discharge, status.t)
         level = last_before(levels, status.t)
-        if drawn is None or level is None or reference is None or drawn["PresentDischargeCurrent"] <= STOPPED_A:
+        lo, hi = np.searchsorted(trace.t, [status.t - CYCLE_S, status.t])
+        drawing = hi > lo and float(np.max(-trace.current_a[lo:hi, 0])) > STOPPED_A
+        if not drawing or level is None or reference is None:
             continue
         soc = messages.state_of_charge_percent(status["ChargedRate"], reference["ChargedRateReference"])
         if soc is not None:

@@ -61,6 +61,9 @@ class SessionParams(Strict):
                                                   "current (a vehicle offering less than the home's demand).")
     tracking_settle_s: float = Field(2.0, gt=0, description="tracking_error_a counts only once min(request, "
                                      "available) has been unchanged this long (the charger's ramp is no error).")
+    log_period_s: float = Field(0.001, gt=0, le=0.01, description=(
+        "The battery emulator logs the inlet's current and voltage this often: a reaction is timed to within "
+        "half of it, and it must time one to within 10 ms."))
     injection: InjectionParams | None = None
     must_judge: list[str] = Field(default_factory=list, description=(
         "The rules this case exists to exercise: each must have judged the session (a rule that found the "

@@ -33,6 +33,7 @@ class TimelineDrawing:
     title: str
     t: np.ndarray
     request_a: np.ndarray
+    measured_a: np.ndarray
     present_a: np.ndarray
     discharge_a: np.ndarray
     present_v: np.ndarray
@@ -44,10 +45,13 @@ class TimelineDrawing:
 
     def draw(self, top: Axes, bottom: Axes) -> None:
         top.step(self.t, self.request_a, where="post", color="tab:blue", lw=1.2, label="vehicle request (A)")
-        top.step(self.t, self.present_a, where="post", color="tab:orange", lw=2.0, label="charger delivers (A)")
+        top.step(self.t, self.measured_a, where="pre", color="black", lw=2.0,
+                 label="measured at the inlet (A, cycle mean; negative: V2H)")
+        top.step(self.t, self.present_a, where="post", color="tab:orange", lw=1.0, ls=":",
+                 label="charger reports (0x109, A)")
         if np.any(self.discharge_a):
-            top.step(self.t, -self.discharge_a, where="post", color="tab:green", lw=2.0,
-                     label="charger draws, V2H (A, negative)")
+            top.step(self.t, -self.discharge_a, where="post", color="tab:green", lw=1.0, ls=":",
+                     label="charger reports drawing (0x208, A, negative)")
         top.set_ylabel("current (A)")
         volts = top.twinx()
         volts.step(self.t, self.present_v, where="post", color="tab:gray", lw=0.8, ls="--", label="output voltage (V)")
@@ -66,9 +70,10 @@ class TimelineDrawing:
 
     def _mark(self, axes: Axes) -> None:
         if self.injected_at_s is not None:
-            axes.axvline(self.injected_at_s, color="tab:red", lw=1.2, ls="--", label="misbehaviour injected")
+            axes.axvline(self.injected_at_s, color="tab:red", lw=1.2, ls="--", label="the rig's action reached the charger")
         if self.reaction_end_s is not None:
-            axes.axvline(self.reaction_end_s, color="tab:purple", lw=1.5, label="charger current down (judged)")
+            axes.axvline(self.reaction_end_s, color="tab:purple", lw=1.5,
+                         label="inlet current at the stop threshold (judged)")
 
 
 def _number(options: Options, name: str) -> float | None:
@@ -78,12 +83,13 @@ def _number(options: Options, name: str) -> float | None:
 
 def timeline_drawing(trace: Trace, title: str, options: Options) -> TimelineDrawing:
     lanes = tuple((label, column(trace, name)) for name, label in LANES)
-    return TimelineDrawing(title, column(trace, "t_s"), column(trace, "request_a"), column(trace, "present_a"),
+    return TimelineDrawing(title, column(trace, "t_s"), column(trace, "request_a"), column(trace, "measured_a"),
+                           column(trace, "present_a"),
                            column(trace, "discharge_a"), column(trace, "present_v"), lanes,
                            _number(options, "injected_at_s"), _number(options, "reaction_end_s"))
 
 
-TIMELINE = PlotKind(columns=("t_s", "present_v", "present_a", "discharge_a", "request_a") + tuple(n for n, _ in LANES),
+TIMELINE = PlotKind(columns=("t_s", "measured_a", "present_v", "present_a", "discharge_a", "request_a") + tuple(n for n, _ in LANES),
                     drawing=timeline_drawing)
 """A session timeline. Its trace: one row per 0x109 frame (see ``rig.suites.chademo.procedures.timeline``).
 Options: ``injected_at_s``, ``reaction_end_s``, ``vehicle``."""

@@ -17,18 +17,21 @@ from __future__ import annotations
 import os
 import tempfile
 
+import numpy as np
 import pandas as pd
 
 from rig.chademo.reconstruction import SessionSummary, summarise
 from rig.chademo.rules import RuleOutcome, check_session
 from rig.chademo.session import Session
 from rig.chademo.traces import TraceFrame, write_candump_log
-from rig.chademo.vehicle import Injection, Recording, VehicleEmulator
+from rig.chademo.vehicle import CYCLE_S, Injection, Recording, VehicleEmulator
 from rig.clock import wait_until
 from rig.lab import Lab
 from rig.suite import CannotJudge, PlotRequest, Procedure, ProcedureOutcome
 from rig.chademo.rules.timeline import last_before
-from rig.suites.chademo.measurements import Reaction, measure
+from rig.roles import DcLogger
+from rig.suites.chademo.inlet import InletTrace, LogGap, Reaction
+from rig.suites.chademo.measurements import measure
 from rig.suites.chademo.plan import Plan, SessionCase
 
 SUPPLY_SETTLE_S = 1.0
@@ -60,11 +63,15 @@ def session(lab: Lab, plan: Plan, case: SessionCase) -> ProcedureOutcome:
         if not wait_until(lab.clock, at_rest, timeout_s=AT_REST_TIMEOUT_S, poll_s=0.5):
             raise CannotJudge(f"cannot judge: the charger still holds {', '.join(held)} from before after "
                               f"{AT_REST_TIMEOUT_S:g} s, so no new session can start")
+    if not isinstance(lab.battery, DcLogger):
+        raise CannotJudge("cannot judge: the bench's battery emulator has no data logger, so the charger's current "
+                          "and voltage at the inlet cannot be measured (its own reports are not evidence)")
     injection = None
     if p.injection is not None:
         injection = Injection(p.injection.at, p.injection.action, p.injection.delay_s, p.injection.amount)
     vehicle = VehicleEmulator(profile, lab.vehicle, lab.dio, lab.battery, lab.clock, direction=p.direction,
-                              injection=injection, stop_after_s=p.stop_after_s, target_voltage_v=p.target_voltage_v)
+                              injection=injection, stop_after_s=p.stop_after_s, target_voltage_v=p.target_voltage_v,
+                              log_period_s=p.log_period_s)
     what = f"{p.direction}" + (f", {injection.action} at {injection.at} + {injection.delay_s:g} s" if injection else "")
     with lab.steps.step(f"Plug in vehicle {profile.vehicle} ({what}); let the session run (at most {p.timeout_s:g} s)"):
         vehicle.plug_in()
@@ -79,9 +86,17 @@ def session(lab: Lab, plan: Plan, case: SessionCase) -> ProcedureOutcome:
         outcomes = check_session(recorded, plan.parameters, summary)
     evse = [v for outcome in outcomes for v in outcome.violations if v.side.value == "EVSE"]
     ev = [v for outcome in outcomes for v in outcome.violations if v.side.value == "EV"]
-    m = measure(recorded, recording, ended=ended, evse_findings=len(evse), ev_findings=len(ev),
-                protocol_ev=summary.protocol_ev, protocol_evse=summary.protocol_evse, settle_s=p.tracking_settle_s)
+    files = {"can.log": _candump(recording.frames), "rules.csv": _rule_table(outcomes)}
+    try:
+        trace = InletTrace.from_batches(recording.log)
+    except LogGap as gap:
+        raise CannotJudge(f"cannot judge: the inlet measurement is incomplete ({gap})",
+                          ProcedureOutcome({}, {"timeline": timeline(recorded, None)}, None, {}, files=files)) from None
+    m = measure(recorded, recording, trace, ended=ended, evse_findings=len(evse), ev_findings=len(ev),
+                protocol_ev=summary.protocol_ev, protocol_evse=summary.protocol_evse, settle_s=p.tracking_settle_s,
+                report_quantum_a=plan.parameters.report_quantum_a)
     findings = [f"charger: {v.describe()}" for v in evse] + [f"vehicle: {v.describe()}" for v in ev]
+    findings += [f"charger: {line}" for line in m.disagreements]
     if summary.ending is not None:
         findings.append(f"session ended by the {summary.ending.cause.side.value}: "
                         f"{'; '.join(summary.ending.cause.reasons)}")
@@ -89,12 +104,11 @@ def session(lab: Lab, plan: Plan, case: SessionCase) -> ProcedureOutcome:
         findings.append(f"the session had not ended after {p.timeout_s:g} s")
     limited = case.limit_map()
     findings += [f"{name} not measured: {why}" for name, why in m.unreached.items() if name in limited]
-    files = {"can.log": _candump(recording.frames), "rules.csv": _rule_table(outcomes)}
     plot = PlotRequest("chademo.timeline", "timeline", {
-        "injected_at_s": recording.injected_at_s, "reaction_end_s": m.reaction.end_s if m.reaction else None,
-        "vehicle": profile.vehicle})
-    outcome = ProcedureOutcome(m.values, {"timeline": timeline(recorded)}, plot, m.uncertainty, files=files,
-                               findings=findings)
+        "injected_at_s": recording.caused_at_s if recording.caused_at_s is not None else recording.injected_at_s,
+        "reaction_end_s": m.reaction.end_s if m.reaction else None, "vehicle": profile.vehicle})
+    outcome = ProcedureOutcome(m.values, {"timeline": timeline(recorded, trace), "inlet": trace.frame()}, plot,
+                               m.uncertainty, files=files, findings=findings)
     _require_judged(case, recording, summary, m.reaction, outcomes, outcome)
     return outcome
 
@@ -114,6 +128,9 @@ def _require_judged(case: SessionCase, recording: Recording, summary: SessionSum
                           f"'{injection.action}' was never injected", outcome)
     if case.limits.reaction_s is not None and reaction is not None and reaction.untimeable is not None:
         raise CannotJudge(f"cannot judge: {reaction.untimeable}", outcome)
+    if case.limits.reaction_s is not None and injection is not None and reaction is None:
+        raise CannotJudge(f"cannot judge: '{injection.action}' was injected but the instant it reached the charger "
+                          "was never stamped, so no reaction can be timed from it", outcome)
     unjudged = [f"{o.rule.id} ({o.not_applicable})" for o in outcomes
                 if o.rule.id in case.params.must_judge and o.not_applicable is not None]
     if unjudged:
@@ -129,16 +146,22 @@ def _rule_table(outcomes: list[RuleOutcome]) -> bytes:
         .to_csv(index=False).encode()
 
 
-def timeline(recorded: Session) -> pd.DataFrame:
-    """The session at each of the charger's 0x109 frames: what it delivered and reported, what the vehicle
-    asked, the flags of both, and the contact lines."""
+def timeline(recorded: Session, trace: InletTrace | None) -> pd.DataFrame:
+    """The session at each of the charger's 0x109 frames: the current measured at the inlet (mean over the cycle
+    before; NaN without a trace), what the charger reported, what the vehicle asked, the flags of both, and
+    the contact lines."""
     requests = recorded.of("EvChargeStatus")
     discharge = recorded.of("EvseDischargeStatus")
     rows = []
     for frame in recorded.of("EvseStatus"):
         request = last_before(requests, frame.t)
         drawn = last_before(discharge, frame.t)
-        row = {"t_s": frame.t, "present_v": frame["PresentVoltage"], "present_a": frame["PresentCurrent"],
+        measured = float("nan")
+        if trace is not None:
+            lo, hi = np.searchsorted(trace.t, [frame.t - CYCLE_S, frame.t])
+            measured = float(trace.current_a[lo:hi, 0].mean()) if hi > lo else measured
+        row = {"t_s": frame.t, "measured_a": measured, "present_v": frame["PresentVoltage"],
+               "present_a": frame["PresentCurrent"],
                "discharge_a": drawn["PresentDischargeCurrent"] if drawn is not None else 0.0,
                "request_a": request["ChargeCurrentRequest"] if request is not None else 0.0,
                "target_v": request["TargetVoltage"] if request is not None else 0.0,
@@ -155,7 +178,7 @@ def timeline(recorded: Session) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
 
 
-TIMELINE_COLUMNS = ("t_s", "present_v", "present_a", "discharge_a", "request_a", "target_v", "charging",
+TIMELINE_COLUMNS = ("t_s", "measured_a", "present_v", "present_a", "discharge_a", "request_a", "target_v", "charging",
                     "stop_control", "malfunction", "locked", "ev_enabled", "ev_contactor_open", "d1", "d2", "k")
 
 
