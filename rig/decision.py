@@ -8,10 +8,13 @@ case records the acceptance zone it was judged against:
   measured value lies within the limit. The uncertainty is stated beside the
   value; the risk of a false pass near a limit is the customer's, which the
   rig keeps small by its measurement resolution.
-- ``guarded_acceptance`` (ILAC-G8 4.2.2, binary statement with guard band
+- ``guarded_acceptance`` (ILAC-G8 4.2.2, guard band
   w = ``guard_band`` x U): pass only when the value lies inside the limit
   narrowed by w at each bound, so a pass holds with about 95 % confidence
-  (w = U, k = 2); anything else fails.
+  (w = U, k = 2); a value outside the limit fails; one inside the limit but
+  within w of it cannot be decided by this measurement, and the case is an
+  error saying so (never a pass, and not a fail the measurement cannot
+  support).
 
 A limit the rule must apply to a value that has no uncertainty is a rig
 defect, so it ends the case as an error rather than guessing.
@@ -28,9 +31,10 @@ from rig.results import DecisionRuleRecord, Limit, Uncertainty
 STATEMENTS = {
     "simple_acceptance": "Simple acceptance (ILAC-G8:09/2019 4.2.1, guard band w = 0): a value passes when it lies "
                          "within the limit; its expanded uncertainty (k = 2) is stated beside it.",
-    "guarded_acceptance": "Guarded acceptance (ILAC-G8:09/2019 4.2.2, binary statement): a value passes only when it "
+    "guarded_acceptance": "Guarded acceptance (ILAC-G8:09/2019 4.2.2 guard band, undecided zone an error): a value passes only when it "
                           "lies inside the limit narrowed at each bound by the guard band w = {w:g} x U "
-                          "(expanded uncertainty, k = 2); otherwise it fails.",
+                          "(expanded uncertainty, k = 2); outside the limit it fails; inside the limit but within "
+                          "the guard band it is undecided and the case is an error.",
 }
 
 

@@ -95,7 +95,9 @@ def judge(measured: dict[str, float | None], uncertainty: dict[str, Uncertainty]
 
     A value that was not measured fails (the DUT did not do what the case
     looks for); a measured value without an uncertainty is a rig defect and
-    makes the case an error, never a pass.
+    makes the case an error, never a pass. A value inside the limit but in
+    the guard band of a guarded rule cannot be decided: an error saying so,
+    neither a pass nor a fail (a value outside the limit fails).
     """
     zones: dict[str, Limit] = {}
     problems: list[str] = []
@@ -109,6 +111,10 @@ def judge(measured: dict[str, float | None], uncertainty: dict[str, Uncertainty]
             problems.append(f"cannot judge: {name} was measured without its uncertainty (a rig defect)")
             continue
         zones[name] = rule.acceptance_zone(limit, uncertainty[name])
+        if limit.admits(value) and not zones[name].admits(value):
+            problems.append(f"cannot decide {name}: {value:g} lies inside the limit but within the guard band of it "
+                            f"(U = {uncertainty[name].expanded:g}): the measurement cannot tell a pass from a fail")
+            continue
         passed = passed and zones[name].admits(value)
     verdict: Verdict = "error" if problems else ("pass" if passed else "fail")
     return Judgement(verdict, zones, problems)

@@ -22,10 +22,11 @@ def test_simple_acceptance_passes_a_value_on_the_limit_and_fails_one_beyond():
     assert judge({"trip_value": 264.5}, U_005, LIMIT, rule).acceptance["trip_value"] == LIMIT["trip_value"]
 
 
-def test_guarded_acceptance_fails_a_value_inside_the_limit_but_within_the_guard_band():
+def test_guarded_acceptance_cannot_decide_a_value_inside_the_limit_but_within_the_guard_band():
     rule = DecisionRule(rule="guarded_acceptance", guard_band=1.0)
     judged = judge({"trip_value": 264.47}, U_005, LIMIT, rule)
-    assert judged.verdict == "fail"
+    assert judged.verdict == "error" and "cannot decide trip_value" in judged.problems[0]
+    assert judge({"trip_value": 264.51}, U_005, LIMIT, rule).verdict == "fail"
     zone = judged.acceptance["trip_value"]
     assert (zone.min, zone.max) == pytest.approx((259.95, 264.45))
     assert judge({"trip_value": 264.44}, U_005, LIMIT, rule).verdict == "pass"
@@ -41,7 +42,7 @@ def test_a_value_not_measured_fails():
 
 
 def test_the_plans_rule_is_applied_and_recorded_end_to_end(tmp_path):
-    """0.1 V inside the limit passes under simple acceptance and fails under a wide guard band."""
+    """0.1 V inside the limit passes under simple acceptance and is undecided (an error) under a wide guard band."""
     data = yaml.safe_load(PROTECTION_PLAN.read_text())
     data["decision_rule"] = {"rule": "guarded_acceptance", "guard_band": 5.0}
     guarded = tmp_path / "guarded.yaml"
@@ -50,7 +51,7 @@ def test_the_plans_rule_is_applied_and_recorded_end_to_end(tmp_path):
     simple = run_cases(tmp_path / "simple", ids=case, dut=DUTS / "ov1-high-inside.yaml").recorder.results.cases[0]
     strict = run_cases(tmp_path / "guarded", ids=case, dut=DUTS / "ov1-high-inside.yaml",
                        plan=guarded).recorder.results.cases[0]
-    assert simple.verdict == "pass" and strict.verdict == "fail"
+    assert simple.verdict == "pass" and strict.verdict == "error" and "cannot decide" in strict.error
     assert strict.decision_rule.rule == "guarded_acceptance" and "4.2.2" in strict.decision_rule.statement
     u = strict.uncertainty["trip_value"].expanded
     assert strict.acceptance["trip_value"].max == pytest.approx(264.5 - 5.0 * u)

@@ -28,8 +28,8 @@ class ChademoEvseSettings(BaseModel):
     available_input_current_a: float = Field(20.0, ge=0, description="0x208: most it can draw from the vehicle.")
     lower_threshold_voltage_v: float = Field(250.0, ge=0, description="0x208 bytes 6-7.")
     discharge_demand_a: float = Field(16.0, ge=0, description="What the home behind it draws in V2H (A at the inlet).")
-    discharge_floor_margin_v: float = Field(0.5, ge=0, description="It stops discharging this far above the "
-                                            "vehicle's minimum discharge voltage (its design margin).")
+    discharge_floor_margin_v: float = Field(0.5, description="It stops discharging this far above the "
+                                            "vehicle's minimum discharge voltage (its design margin; negative: below).")
     discharge_limit_margin_a: float = Field(0.25, ge=0, description="It draws this far below the vehicle's 0x200 "
                                             "maximum discharge current (its design margin).")
     efficiency: float = Field(0.94, gt=0, le=1, description="DC to AC (discharge) and AC to DC (charge).")

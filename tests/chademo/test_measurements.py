@@ -1,274 +1,255 @@
-"""What a CHAdeMO case's limits judge, measured from synthetic recordings whose answers are known.
+"""What a CHAdeMO case's limits judge, measured at the inlet from synthetic logs whose answers are known.
 
-A limit is only as good as the value it judges: a reaction time measured from
-a dip rather than the real stop, an overshoot counted while the charger was
-still allowed to follow a falling request, or a discharge floor margin that
-ignores the vehicle's 0x200 would pass chargers that should fail (or the
-reverse). Each test plays the compliant synthetic session (``synthetic.py``)
-with one change and checks the number ``measure()`` gives, to the frame.
+A limit is only as good as the value it judges: a reaction time read from the
+charger's own 100 ms reports, an overshoot hidden by its whole-ampere
+rounding, or a report that nobody compares with the measurement would pass
+chargers that should fail. Each test plays the compliant synthetic session
+(``synthetic.py``: the frames) with an inlet log (``inlet_log``: what the
+battery emulator logged, 1 ms records built exactly from a current profile)
+and checks the number ``measure()`` gives.
 
-Synthetic timing: the charger's 0x109 of cycle ``c`` is stamped ``c + 0.055`` s,
-its 0x208 ``c + 0.056`` s; the vehicle's 0x102 ``c + 0.002`` s. Current flows
-at 50 A from 5.0 s until the vehicle's own stop at 10.0 s (0 A from 10.1 s).
+Synthetic frames: the vehicle requests up to 50 A from 4.5 s and stops at
+10.0 s; the charger's 0x109 reports 50 A from 5.0 s to 10.1 s. The default
+inlet log carries exactly that (``CHARGE``: its ramp, 50 A from 5.0 s to 10.1 s) at 350 V.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
+import numpy as np
 import pytest
 
 import synthetic
-from rig.chademo.session import DcSample, Session
+from rig.chademo.session import Session
 from rig.chademo.vehicle import Recording
 from rig.decision import DecisionRule
 from rig.engine import judge
 from rig.results import Limit
+from rig.roles import Accuracy, DcLogBatch
+from rig.sim.signal import PiecewiseLinear
+from rig.suites.chademo.inlet import InletTrace, LogGap
 from rig.suites.chademo.measurements import Measurements, measure
 from synthetic import Edit, both, when
 
-TOL = 1e-6
+PERIOD = 0.001
+CURRENT_ACCURACY = Accuracy(0.001, 0.05)
+VOLTAGE_ACCURACY = Accuracy(0.0005, 0.1)
+Steps = list[tuple[float, float]]
+CHARGE: Steps = [(0.0, 0.0), (4.6, 10.0), (4.7, 20.0), (4.8, 30.0), (4.9, 40.0), (5.0, 50.0), (10.1, 0.0)]
+"""What the synthetic charger reports, as the inlet carries it: 10 A more each cycle from 4.6 s to 50 A."""
 
 
+def inlet_log(current: Steps = CHARGE, voltage: Steps = ((0.0, 350.0),), *, end_s: float = 12.0,
+              started_u_s: float = 0.0, batches: int = 4) -> list[DcLogBatch]:
+    """The battery emulator's log of a current (into the vehicle) and voltage given as steps, exact, in
+    ``batches`` consecutive fetches."""
+    def signal(steps: Steps) -> PiecewiseLinear:
+        s = PiecewiseLinear(steps[0][0], steps[0][1])
+        for t, value in steps[1:]:
+            s.step(t, value)
+        return s
+
+    n = round(end_s / PERIOD)
+    edges = np.arange(n + 1) * PERIOD
+    columns = [np.column_stack(signal(list(steps)).window_stats(edges)) for steps in (current, voltage)]
+    cuts = np.linspace(0, n, batches + 1).astype(int)
+    return [DcLogBatch(0.0, started_u_s, PERIOD, int(a), columns[0][a:b], columns[1][a:b], CURRENT_ACCURACY,
+                       VOLTAGE_ACCURACY) for a, b in zip(cuts, cuts[1:])]
 
 
-def recorded(edit: Edit | None = None, *, v2h: bool = False, injected_at: float | None = None,
-             action: str = "fault_overvoltage", dc: list[DcSample] | None = None,
-             drop=None) -> tuple[Session, Recording]:
-    """The synthetic session as the vehicle emulator records it, and the session the procedure rebuilds."""
+def recorded(edit: Edit | None = None, *, v2h: bool = False, caused_at: float | None = None, caused_u: float = 0.0,
+             caused_by: str = "first 0x102 carrying fault_overvoltage", drop=None) -> tuple[Session, Recording]:
     frames = synthetic.session(edit, v2h=v2h, drop=drop).frames
-    recording = Recording(frames=[(f.t, f.frame_id, f.data) for f in frames], dc=list(dc or []),
-                          injected_at_s=injected_at, injection_action=action if injected_at is not None else None)
+    recording = Recording(frames=[(f.t, f.frame_id, f.data) for f in frames], caused_at_s=caused_at,
+                          caused_u_s=caused_u, caused_by=caused_by if caused_at is not None else "")
     return recording.session(), recording
 
 
-def measured(recording: tuple[Session, Recording], *, settle_s: float = 2.0, protocol_ev: int | None = 2,
-             protocol_evse: int | None = 2) -> Measurements:
+def measured(recording: tuple[Session, Recording], log: list[DcLogBatch] | None = None, *,
+             settle_s: float = 2.0) -> Measurements:
     session, raw = recording
-    return measure(session, raw, ended=True, evse_findings=0, ev_findings=0, protocol_ev=protocol_ev,
-                   protocol_evse=protocol_evse, settle_s=settle_s)
+    trace = InletTrace.from_batches(log if log is not None else inlet_log())
+    return measure(session, raw, trace, ended=True, evse_findings=0, ev_findings=0, protocol_ev=2, protocol_evse=2,
+                   settle_s=settle_s, report_quantum_a=1.0)
 
 
-def fault_at_8s(edit: Edit | None = None, **kwargs) -> Measurements:
-    """A fault injected at 8.0 s, with the charger's answer ``edit``."""
-    return measured(recorded(edit, injected_at=8.0, **kwargs))
+def reports_stop_at(t: float) -> Edit:
+    """The charger's 0x109 reports 0 A from ``t`` (so its word agrees with a log that stops there)."""
+    return when(t, 12.0, 0x109, PresentCurrent=0)
 
 
-# -- reaction time -------------------------------------------------------------------------------
-
-def test_reaction_ends_at_the_first_report_from_which_current_stays_stopped():
-    m = fault_at_8s(when(8.3, 12.0, 0x109, PresentCurrent=0))
-    assert m.reaction is not None and m.reaction.untimeable is None
-    assert m.reaction.start_s == pytest.approx(8.0, abs=TOL)
-    assert m.reaction.end_s == pytest.approx(8.355, abs=TOL)
-    assert m.values["reaction_s"] == pytest.approx(0.355, abs=TOL)
-    assert m.uncertainty["reaction_s"].expanded == pytest.approx(2 * 0.05 / 3 ** 0.5, rel=1e-9)
+def simple(m: Measurements, name: str, limit: Limit) -> str:
+    return judge(m.values, m.uncertainty, {name: limit}, DecisionRule(rule="simple_acceptance")).verdict
 
 
-@pytest.mark.parametrize(("amps", "reaction_s"), [(5, 0.355), (6, 0.655)])
-def test_five_amperes_counts_as_stopped_and_six_does_not(amps, reaction_s):
-    m = fault_at_8s(both(when(8.3, 8.6, 0x109, PresentCurrent=amps), when(8.6, 12.0, 0x109, PresentCurrent=0)))
-    assert m.values["reaction_s"] == pytest.approx(reaction_s, abs=TOL)
+# -- reaction time: from the rig's own action to the current at the inlet ------------------------------
 
 
-def test_a_dip_below_the_stop_threshold_that_comes_back_is_not_the_stop():
-    dip_then_stop = both(when(8.3, 8.6, 0x109, PresentCurrent=0), when(9.0, 12.0, 0x109, PresentCurrent=0))
-    m = fault_at_8s(dip_then_stop)
-    assert m.reaction is not None and m.reaction.end_s == pytest.approx(9.055, abs=TOL)
-    assert m.values["reaction_s"] == pytest.approx(1.055, abs=TOL)
+@pytest.mark.parametrize("stop_at", [8.48, 8.52])
+def test_the_reaction_is_the_inlet_current_reaching_the_threshold_20_ms_either_side_of_the_limit(stop_at):
+    m = measured(recorded(reports_stop_at(round(stop_at, 1)), caused_at=8.0),
+                 inlet_log([(0.0, 0.0), (5.0, 50.0), (stop_at, 0.0)]))
+    assert m.values["reaction_s"] == pytest.approx(stop_at - 8.0, abs=PERIOD)
+    assert m.uncertainty["reaction_s"].expanded < 0.002
+    assert simple(m, "reaction_s", Limit(max=0.5, unit="s")) == ("pass" if stop_at < 8.5 else "fail")
+
+
+def test_five_amperes_counts_as_stopped_and_six_does_not():
+    five = measured(recorded(reports_stop_at(8.3), caused_at=8.0),
+                    inlet_log([(0.0, 0.0), (5.0, 50.0), (8.3, 5.0), (8.6, 0.0)]))
+    six = measured(recorded(reports_stop_at(8.3), caused_at=8.0),
+                   inlet_log([(0.0, 0.0), (5.0, 50.0), (8.3, 6.0), (8.6, 0.0)]))
+    assert five.values["reaction_s"] == pytest.approx(0.3, abs=PERIOD)
+    assert six.values["reaction_s"] == pytest.approx(0.6, abs=PERIOD)
+
+
+def test_a_dip_below_the_threshold_that_comes_back_is_not_the_stop():
+    m = measured(recorded(caused_at=8.0), inlet_log([(0.0, 0.0), (5.0, 50.0), (8.3, 0.0), (8.31, 50.0),
+                                                     (9.0, 0.0)]))
+    assert m.values["reaction_s"] == pytest.approx(1.0, abs=PERIOD)
+
+
+def test_a_spike_between_reports_is_seen_by_the_records_extremes():
+    """0.5 ms at 30 A after the stop: the charger's 100 ms reports never see it, the log's maximum does."""
+    m = measured(recorded(reports_stop_at(8.3), caused_at=8.0),
+                 inlet_log([(0.0, 0.0), (5.0, 50.0), (8.3, 0.0), (8.7002, 30.0), (8.7007, 0.0)]))
+    assert m.values["reaction_s"] == pytest.approx(0.7005, abs=PERIOD)
 
 
 def test_a_charger_that_never_stops_has_no_reaction_and_fails_a_reaction_limit():
-    m = fault_at_8s(when(10.0, 12.0, 0x109, PresentCurrent=50))
-    assert m.reaction is not None
-    assert (m.reaction.start_s, m.reaction.end_s, m.reaction.untimeable) == (8.0, None, None)
-    assert m.values["reaction_s"] is None
-    verdict = judge(m.values, m.uncertainty, {"reaction_s": Limit(max=0.5, unit="s")},
-                    DecisionRule(rule="simple_acceptance"))
-    assert verdict.verdict == "fail"
+    m = measured(recorded(when(10.0, 12.0, 0x109, PresentCurrent=50), caused_at=8.0),
+                 inlet_log([(0.0, 0.0), (5.0, 50.0)]))
+    assert m.reaction is not None and m.reaction.end_s is None and m.values["reaction_s"] is None
+    assert simple(m, "reaction_s", Limit(max=0.5, unit="s")) == "fail"
 
 
-def test_a_stop_before_the_injection_does_not_count_as_the_reaction():
-    """Current already down (and staying down) before the fault: nothing to time, the charger's answer is untimed."""
-    m = fault_at_8s(when(7.0, 12.0, 0x109, PresentCurrent=0))
+def test_no_current_when_the_rig_acted_makes_the_reaction_untimeable():
+    m = measured(recorded(caused_at=2.0))  # during the insulation test: nothing flows yet
     assert m.reaction is not None and m.reaction.untimeable is not None
-    assert m.reaction.end_s == pytest.approx(8.055, abs=TOL)  # the first report after the fault, not 7.055
+    assert "no current above 5 A" in m.reaction.untimeable and "t = 2.000 s" in m.reaction.untimeable
 
 
-def test_no_current_at_the_injection_makes_the_reaction_untimeable():
-    m = measured(recorded(injected_at=2.0))  # during the insulation test: nothing flows yet
-    assert m.reaction is not None
-    assert m.reaction.untimeable is not None
-    assert "no current flowed" in m.reaction.untimeable and "2.00 s" in m.reaction.untimeable
-    assert "fault_overvoltage" in m.reaction.untimeable
+def test_a_stop_at_the_very_instant_the_rig_acted_is_a_reaction_of_no_time():
+    m = measured(recorded(reports_stop_at(8.0), caused_at=8.0), inlet_log([(0.0, 0.0), (5.0, 50.0), (8.0, 0.0)]))
+    assert m.reaction is not None and m.reaction.untimeable is None
+    assert 0.0 <= m.values["reaction_s"] <= PERIOD
 
 
-def test_nothing_injected_means_no_reaction():
+def test_nothing_the_rig_did_means_no_reaction():
     m = measured(recorded())
     assert m.reaction is None and m.values["reaction_s"] is None
 
 
-def test_can_silence_is_timed_from_the_vehicles_last_frame():
-    silent = recorded(when(9.0, 12.0, 0x109, PresentCurrent=0), injected_at=8.05, action="silence",
-                      drop=lambda t, frame_id: frame_id in synthetic.EV_IDS and t > 8.05)
-    m = measured(silent)
-    assert m.reaction is not None and m.reaction.start_s == pytest.approx(8.002, abs=TOL)  # 0x102 of cycle 8.0
-    assert m.values["reaction_s"] == pytest.approx(9.055 - 8.002, abs=1e-4)
-
-
-def _v2h_discharge(stop_at: float) -> Edit:
-    """V2H: nothing into the vehicle (0x109 0 A), 20 A out of it (0x208) from 5.0 s until ``stop_at``."""
-    return both(when(0.0, 12.0, 0x109, PresentCurrent=0), when(5.0, stop_at, 0x208, PresentDischargeCurrent=20))
-
-
-def _0x208_before_0x109(pair: tuple[Session, Recording]) -> tuple[Session, Recording]:
-    """The charger's 0x208 sent 2 ms earlier, before its 0x109 of the same cycle."""
-    _, raw = pair
-    frames = sorted(((round(t - 0.002, 6) if frame_id == 0x208 else t), frame_id, data)
-                    for t, frame_id, data in raw.frames)
-    raw = dataclasses.replace(raw, frames=frames)
-    return raw.session(), raw
+def test_the_stamps_of_the_rigs_action_and_of_the_log_trigger_are_in_the_budget():
+    m = measured(recorded(reports_stop_at(8.3), caused_at=8.0, caused_u=0.004),
+                 inlet_log([(0.0, 0.0), (5.0, 50.0), (8.3, 0.0)], started_u_s=0.003))
+    sources = " ".join(c.source for c in m.uncertainty["reaction_s"].components)
+    assert "stamped around its call" in sources and "trigger" in sources and "record" in sources
+    assert m.uncertainty["reaction_s"].expanded > 2 * 0.004 / 3 ** 0.5
 
 
 def test_v2h_discharge_current_counts_as_current_for_the_stop():
-    m = measured(_0x208_before_0x109(recorded(_v2h_discharge(stop_at=8.4), v2h=True, injected_at=8.0)))
-    assert m.reaction is not None and m.reaction.untimeable is None  # 20 A out of the vehicle is current
-    assert m.values["reaction_s"] == pytest.approx(0.454, abs=TOL)  # the 0x208 (2 ms before its 0x109) that first says 0 A
-    assert m.values["discharge_max_a"] == 20.0 and m.values["delivered_max_a"] == 0.0
+    v2h_reports = both(when(0.0, 12.0, 0x109, PresentCurrent=0), when(5.0, 8.4, 0x208, PresentDischargeCurrent=20))
+    m = measured(recorded(v2h_reports, v2h=True, caused_at=8.0),
+                 inlet_log([(0.0, 0.0), (5.0, -20.0), (8.4, 0.0)]))
+    assert m.values["reaction_s"] == pytest.approx(0.4, abs=PERIOD)
 
 
-def test_v2h_discharge_that_never_stops_has_no_reaction():
-    m = measured(_0x208_before_0x109(recorded(_v2h_discharge(stop_at=12.0), v2h=True, injected_at=8.0)))
-    assert m.reaction is not None and m.reaction.untimeable is None
-    assert m.values["reaction_s"] is None
+# -- current limits: judged on the log, not on whole-ampere reports ------------------------------------
 
 
-def test_v2h_stop_is_timed_from_the_0x208_that_reports_it_whatever_the_frame_order():
-    m = measured(recorded(_v2h_discharge(stop_at=8.4), v2h=True, injected_at=8.0))
-    # the 0x208 of cycle 8.4 (8.456 s) is the charger's first report of 0 A, not the 0x109 of the next cycle
-    assert m.values["reaction_s"] == pytest.approx(0.456, abs=0.002)
+@pytest.mark.parametrize(("excess", "verdict"), [(0.6, "pass"), (0.9, "pass"), (1.1, "fail"), (1.4, "fail")])
+def test_an_overshoot_hidden_by_whole_ampere_reports_is_measured(excess, verdict):
+    """The reports say 50 A throughout (50.6 and 50.9 round to 51, 51.1 and 51.4 to 51): the log decides."""
+    m = measured(recorded(), inlet_log([(0.0, 0.0), (5.0, 50.0 + excess), (10.1, 0.0)]))
+    assert m.values["overshoot_max_a"] == pytest.approx(excess, abs=1e-6)
+    assert simple(m, "overshoot_max_a", Limit(max=1.0, unit="A")) == verdict
 
 
-# -- overshoot and tracking ----------------------------------------------------------------------
-
-def _request_falls_to_20a_at_7s(charger_follows_at: float) -> Edit:
-    """The vehicle lowers its request 50 -> 20 A at 7.0 s; the charger holds 50 A until ``charger_follows_at``."""
-    return both(when(7.0, 10.0, 0x102, ChargeCurrentRequest=20),
-                when(charger_follows_at, 10.1, 0x109, PresentCurrent=20))
+@pytest.mark.parametrize(("follows_at", "overshoot"), [(11.9, 50.0), (10.5, 0.0)])
+def test_overshoot_counts_only_after_the_settle_window_of_a_falling_target(follows_at, overshoot):
+    m = measured(recorded(), inlet_log([(0.0, 0.0), (5.0, 50.0), (follows_at, 0.0)]), settle_s=1.0)
+    assert m.values["overshoot_max_a"] == pytest.approx(overshoot, abs=1e-6)
 
 
-@pytest.mark.parametrize(("follows_at", "settle_s", "overshoot_a"), [
-    pytest.param(8.0, 2.0, 0.0, id="followed-within-the-settle-window"),
-    pytest.param(9.2, 2.0, 30.0, id="still-above-after-the-settle-window"),
-    pytest.param(8.0, 0.5, 30.0, id="a-shorter-settle-window"),
-])
-def test_overshoot_counts_only_after_the_settle_window_of_a_falling_target(follows_at, settle_s, overshoot_a):
-    m = measured(recorded(_request_falls_to_20a_at_7s(follows_at)), settle_s=settle_s)
-    assert m.values["overshoot_max_a"] == pytest.approx(overshoot_a, abs=TOL)
+def test_current_while_nothing_was_asked_is_an_overshoot():
+    m = measured(recorded(), inlet_log([(0.0, 0.0), (3.5, 2.0), (3.6, 0.0), (5.0, 50.0), (10.1, 0.0)]))
+    assert m.values["overshoot_max_a"] == pytest.approx(2.0, abs=1e-6)
 
 
-def test_overshoot_above_a_steady_target_is_counted_at_once():
-    m = measured(recorded(when(7.0, 7.5, 0x109, PresentCurrent=53)))
-    assert m.values["overshoot_max_a"] == pytest.approx(3.0, abs=TOL)
-    assert m.values["delivered_max_a"] == 53.0
+def test_tracking_error_is_the_largest_settled_deviation():
+    m = measured(recorded(), inlet_log([(0.0, 0.0), (5.0, 50.0), (8.0, 48.7), (8.5, 50.0), (10.1, 0.0)]))
+    assert m.values["tracking_error_a"] == pytest.approx(1.3, abs=1e-6)
 
 
-def test_the_compliant_ramp_is_neither_overshoot_nor_tracking_error():
+def test_the_delivered_and_discharged_extremes():
+    m = measured(recorded(), inlet_log([(0.0, 0.0), (5.0, 50.0), (10.1, -8.3), (10.2, 0.0)]))
+    assert m.values["delivered_max_a"] == pytest.approx(50.0)
+    assert m.values["discharge_max_a"] == pytest.approx(8.3)
+    assert simple(m, "discharge_max_a", Limit(max=8.0, unit="A")) == "fail"
+
+
+def test_every_current_value_carries_the_instruments_accuracy():
     m = measured(recorded())
-    assert m.values["overshoot_max_a"] == 0.0
-    assert m.values["tracking_error_a"] == 0.0
-    assert m.values["delivered_max_a"] == 50.0
+    budget = m.uncertainty["delivered_max_a"]
+    assert budget.expanded == pytest.approx(2 * (0.001 * 50 + 0.05) / 3 ** 0.5, rel=1e-6)
+    assert "instrument accuracy" in budget.components[0].source
 
 
-def test_tracking_error_is_the_largest_deviation_once_the_target_settled():
-    m = measured(recorded(when(7.0, 7.5, 0x109, PresentCurrent=47)))
-    assert m.values["tracking_error_a"] == pytest.approx(3.0, abs=TOL)
+# -- voltage and energy ---------------------------------------------------------------------------------
 
 
-def test_tracking_error_ignores_the_charger_following_a_new_target_within_the_settle_window():
-    # request 50 -> 20 A at 7.0 s, the charger follows at 8.0 s: 30 A off, but within 2 s of the change
-    m = measured(recorded(_request_falls_to_20a_at_7s(8.0)), settle_s=2.0)
-    assert m.values["tracking_error_a"] == pytest.approx(0.0, abs=TOL)
-    late = measured(recorded(_request_falls_to_20a_at_7s(9.2)), settle_s=2.0)
-    assert late.values["tracking_error_a"] == pytest.approx(30.0, abs=TOL)
+def _v2h(floor_v: float = 300.0) -> Edit:
+    return both(when(0.0, 12.0, 0x109, PresentCurrent=0), when(0.0, 12.0, 0x200, MinDischargeVoltage=floor_v),
+                when(5.0, 10.1, 0x208, PresentDischargeCurrent=20))
 
 
-# -- energy --------------------------------------------------------------------------------------
-
-def test_energy_each_way_from_the_dc_samples():
-    charge = [DcSample(n * 0.5, 360.0, 10.0) for n in range(21)]            # 0-10 s: 3600 W
-    discharge = [DcSample(10.5 + n * 0.5, 360.0, -10.0) for n in range(20)]  # 10.5-20 s: -3600 W
-    m = measured(recorded(dc=charge + discharge))
-    assert m.values["energy_into_vehicle_wh"] == pytest.approx(10.0, abs=1e-3)
-    assert m.values["energy_from_vehicle_wh"] == pytest.approx(9.5, abs=1e-3)  # the 10.0-10.5 s step nets 0
-    # one 0.5 s step at 3600 W is 0.5 Wh; half of it is the rectangular half-width
-    assert m.uncertainty["energy_into_vehicle_wh"].expanded == pytest.approx(2 * 0.25 / 3 ** 0.5, rel=1e-9)
-
-
-def test_no_dc_samples_means_no_energy():
-    m = measured(recorded())
-    assert (m.values["energy_into_vehicle_wh"], m.values["energy_from_vehicle_wh"]) == (0.0, 0.0)
-
-
-# -- V2H floors ----------------------------------------------------------------------------------
-
-def _discharging(volts: list[float], start: float = 5.0, amps: float = -10.0) -> list[DcSample]:
-    return [DcSample(start + n * 0.5, v, amps) for n, v in enumerate(volts)]
-
-
-def test_min_discharge_voltage_margin_is_negative_below_the_vehicles_0x200_minimum():
-    # synthetic 0x200 minimum discharge voltage: 300 V
-    m = measured(recorded(v2h=True, dc=_discharging([320.0, 310.0, 301.0, 295.0, 298.0])))
-    assert m.values["min_discharge_voltage_margin_v"] == pytest.approx(-5.0, abs=TOL)
-    assert "min_discharge_voltage_margin_v" not in m.unreached
-    # the steepest step, 320 -> 310 V in 0.5 s (20 V/s), over half a step: 5 V half-width
-    assert m.uncertainty["min_discharge_voltage_margin_v"].expanded == pytest.approx(2 * 5.0 / 3 ** 0.5, rel=1e-9)
-
-
-def test_min_discharge_voltage_margin_follows_the_floor_the_vehicle_declares():
-    higher_floor = when(6.0, 12.0, 0x200, MinDischargeVoltage=315)
-    m = measured(recorded(higher_floor, v2h=True, dc=_discharging([320.0, 320.0, 320.0, 318.0])))
-    assert m.values["min_discharge_voltage_margin_v"] == pytest.approx(3.0, abs=TOL)  # 318 V - 315 V at 6.5 s
-
-
-def test_min_discharge_voltage_margin_ignores_samples_not_discharging():
-    # below the floor only while (almost) no current flows out: no breach
-    samples = _discharging([330.0, 325.0]) + _discharging([250.0], start=6.0, amps=-5.0) \
-        + _discharging([250.0], start=6.5, amps=2.0)
-    m = measured(recorded(v2h=True, dc=samples))
-    assert m.values["min_discharge_voltage_margin_v"] == pytest.approx(25.0, abs=TOL)
+@pytest.mark.parametrize(("lowest", "margin"), [(299.7, -0.3), (300.4, 0.4)])
+def test_min_discharge_voltage_margin_is_the_lowest_logged_voltage_less_the_floor(lowest, margin):
+    m = measured(recorded(_v2h(), v2h=True), inlet_log([(0.0, 0.0), (5.0, -20.0), (10.1, 0.0)],
+                                                       [(0.0, 350.0), (9.0, lowest), (9.5, 350.0)]))
+    assert m.values["min_discharge_voltage_margin_v"] == pytest.approx(margin, abs=1e-6)
 
 
 def test_min_discharge_voltage_margin_is_unreached_when_nothing_was_discharged():
-    m = measured(recorded(v2h=True, dc=[DcSample(5.0 + n * 0.5, 350.0, 50.0) for n in range(4)]))
+    m = measured(recorded(_v2h(), v2h=True))
     assert m.values["min_discharge_voltage_margin_v"] is None
-    assert "never discharged" in m.unreached["min_discharge_voltage_margin_v"]
+    assert "min_discharge_voltage_margin_v" in m.unreached
 
 
-def test_min_discharge_level_margin_is_negative_below_the_vehicles_0x200_level():
-    # synthetic: 0x100 reference 100, 0x102 charged rate 60 (60 %), 0x200 minimum level 20 %
-    drawn = when(5.0, 8.0, 0x208, PresentDischargeCurrent=10)
-    low = when(6.0, 7.0, 0x102, ChargedRate=18)
-    assert measured(recorded(drawn, v2h=True)).values["min_discharge_level_margin_percent"] == \
-        pytest.approx(40.0, abs=TOL)
-    m = measured(recorded(both(drawn, low), v2h=True))
-    assert m.values["min_discharge_level_margin_percent"] == pytest.approx(-2.0, abs=TOL)
+def test_energy_each_way_from_the_log():
+    m = measured(recorded(), inlet_log([(0.0, 0.0), (5.0, 36.0), (6.0, -36.0), (7.0, 0.0)],
+                                       [(0.0, 100.0)]))
+    assert m.values["energy_into_vehicle_wh"] == pytest.approx(1.0, abs=1e-6)
+    assert m.values["energy_from_vehicle_wh"] == pytest.approx(1.0, abs=1e-6)
 
 
-def test_min_discharge_level_margin_is_unreached_without_discharge_current():
-    low_but_not_drawn = when(6.0, 7.0, 0x102, ChargedRate=18)
-    m = measured(recorded(low_but_not_drawn, v2h=True))
-    assert m.values["min_discharge_level_margin_percent"] is None
-    assert "min_discharge_level_margin_percent" in m.unreached
+# -- the charger's word against the measurement --------------------------------------------------------
 
 
-# -- counted values ------------------------------------------------------------------------------
+def test_exact_reports_are_no_finding():
+    assert measured(recorded()).disagreements == []
 
-def test_the_negotiated_protocol_is_the_lower_of_both_sides():
-    assert measured(recorded(), protocol_ev=2, protocol_evse=1).values["negotiated_protocol"] == 1.0
-    assert measured(recorded(), protocol_ev=None, protocol_evse=2).values["negotiated_protocol"] is None
+
+@pytest.mark.parametrize("gain", [1.03, 0.97])
+def test_reports_three_percent_off_the_real_current_are_a_finding(gain):
+    """The log carries 50 A; the charger reports 51.5 (or 48.5), rounded: 52 (or 48)."""
+    off = when(5.0, 10.1, 0x109, PresentCurrent=round(50 * gain))
+    m = measured(recorded(off))
+    assert len(m.disagreements) == 1 and "PresentCurrent" in m.disagreements[0]
+    assert m.values["evse_findings"] == 1
+
+
+def test_a_report_within_half_an_ampere_of_the_measurement_is_right():
+    m = measured(recorded(), inlet_log(CHARGE[:-2] + [(5.0, 50.45), (10.1, 0.0)]))
+    assert m.disagreements == []
+
+
+def test_a_log_with_missing_records_cannot_be_judged():
+    batches = inlet_log()
+    with pytest.raises(LogGap, match="missing"):
+        InletTrace.from_batches([batches[0], batches[2]])
 
 
 def test_every_value_has_its_uncertainty():
-    m = measured(recorded())
-    assert set(m.uncertainty) == set(m.values)
+    m = measured(recorded(reports_stop_at(8.3), caused_at=8.0), inlet_log([(0.0, 0.0), (5.0, 50.0), (8.3, 0.0)]))
+    assert {name for name, value in m.values.items() if value is not None} <= set(m.uncertainty)

@@ -337,7 +337,7 @@ def test_a_v2h_stop_reported_by_the_0x208_sent_after_the_0x109_is_in_time() -> N
                                      when(8.0, 12, 0x102, FaultBatteryOvervoltage=1)), v2h=True)
     outcome = next(o for o in check_session(session) if o.rule.id == "evse.stop_on_ev_request")
     assert outcome.verdict == "pass", [v.message for v in outcome.violations]
-    late = synthetic.session(both(when(0, 12, 0x109, PresentCurrent=0),
-                                  when(5.0, 8.5, 0x208, PresentDischargeCurrent=20),  # 0 A from 8.556 s
+    late = synthetic.session(both(when(0, 12, 0x109, PresentCurrent=0),  # (0.5 s and one report cycle: 8.612 s)
+                                  when(5.0, 8.7, 0x208, PresentDischargeCurrent=20),  # 0 A from 8.756 s
                                   when(8.0, 12, 0x102, FaultBatteryOvervoltage=1)), v2h=True)
     assert "still carried 20 A" in violated(late, "evse.stop_on_ev_request", Side.EVSE)[0].message

@@ -18,7 +18,7 @@ from rig.sim.keysight_rp7900 import KeysightRP7900 as SimulatedRP7900
 DC_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
 
 # What set-up sends on the simulated DC bench (envelope: 450 V, 40 A), watchdog 60 s.
-SETUP = settings("*CLS", "OUTP OFF", "OUTP:PROT:CLE", "SOUR:FUNC VOLT", "VOLT 0", "VOLT:RES 0", "VOLT:PROT 450",
+SETUP = settings("*CLS", "OUTP OFF", "OUTP:PROT:CLE", "ABOR:ELOG", "SOUR:FUNC VOLT", "VOLT 0", "VOLT:RES 0", "VOLT:PROT 450",
                  "CURR:LIM 40", "CURR:LIM:NEG -40", "OUTP:PROT:WDOG:DEL 60", "OUTP:PROT:WDOG ON")
 
 
@@ -79,7 +79,7 @@ def test_setup_sets_voltage_priority_first_then_protection_from_the_envelope_and
 
 
 def test_setup_without_an_envelope_uses_the_instruments_ratings_and_the_chosen_watchdog() -> None:
-    script = settings("*CLS", "OUTP OFF", "OUTP:PROT:CLE", "SOUR:FUNC VOLT", "VOLT 0", "VOLT:RES 0", "VOLT:PROT 950",
+    script = settings("*CLS", "OUTP OFF", "OUTP:PROT:CLE", "ABOR:ELOG", "SOUR:FUNC VOLT", "VOLT 0", "VOLT:RES 0", "VOLT:PROT 950",
                       "CURR:LIM 20", "CURR:LIM:NEG -20", "OUTP:PROT:WDOG:DEL 5", "OUTP:PROT:WDOG ON")
     options = {"max_voltage_v": 950.0, "max_current_a": 20.0, "watchdog_s": 5}
     with expected_protocol(KeysightRP7900, script, options=options) as battery:
@@ -220,9 +220,10 @@ def test_faults_report_latched_protections_queued_errors_and_readings_beyond_the
 
 def test_safe_off_turns_the_output_off_before_clearing_a_latch() -> None:
     # cleared first, a latch would give the output back in its programmed state
-    with expected_protocol(KeysightRP7900, settings("OUTP OFF", "OUTP:PROT:CLE")) as battery:
+    with expected_protocol(KeysightRP7900, settings("OUTP OFF", "OUTP:PROT:CLE", "ABOR:ELOG")) as battery:
         battery.safe_off()
-    assert battery.scripted_session.sent == ["OUTP OFF", "SYST:ERR?", "OUTP:PROT:CLE", "SYST:ERR?"]
+    assert battery.scripted_session.sent == ["OUTP OFF", "SYST:ERR?", "OUTP:PROT:CLE", "SYST:ERR?", "ABOR:ELOG",
+                                             "SYST:ERR?"]
 
 
 def test_output_on_clears_a_watchdog_trip_that_latched_while_the_output_was_off(guard) -> None:

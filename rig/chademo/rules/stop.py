@@ -10,7 +10,7 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import EVSE_STOP_BITS, SessionSummary, stop_causes
 from rig.chademo.rules.findings import Violation
-from rig.chademo.rules.timeline import (answered_within, current_reports, evse_output, first_from, last_before,
+from rig.chademo.rules.timeline import (reported_stop_within_s, answered_within, current_reports, evse_output, first_from, last_before,
                                         output_current_a, stopped)
 from rig.chademo.session import Session, SessionFrame
 
@@ -29,11 +29,11 @@ def evse_stops_on_ev_request(session: Session, summary: SessionSummary,
     for cause in stop_causes(session, params):
         if cause.side is not Side.EV or cause.reasons[0].startswith("the EV's CAN frames stopped"):
             continue
-        answered, evidence = answered_within(reports, cause.t, params.stop_current_within_s, stopped(session, params))
+        answered, evidence = answered_within(reports, cause.t, reported_stop_within_s(params), stopped(session, params))
         if not answered and evidence is not None:
             violations.append(Violation(
-                "evse.stop_on_ev_request", Side.EVSE, cause.t + params.stop_current_within_s,
-                f"the EV asked to stop ({', '.join(cause.reasons)}); {params.stop_current_within_s:g} s later the "
+                "evse.stop_on_ev_request", Side.EVSE, cause.t + reported_stop_within_s(params),
+                f"the EV asked to stop ({', '.join(cause.reasons)}); {reported_stop_within_s(params):g} s later (the stop time and one report cycle) the "
                 f"EVSE still carried {output_current_a(session, evidence):g} A (limit {params.stop_current_a:g} A)",
                 (*cause.evidence, evidence)))
     return violations
@@ -53,11 +53,11 @@ def evse_fault_stop(session: Session, summary: SessionSummary, params: ChademoPa
             violations.append(Violation("evse.fault_stop", Side.EVSE, frame.t,
                                         f"{', '.join(EVSE_STOP_BITS[n] for n in rose)} flagged without stop control "
                                         "(109.5.5 = 0)", (frame,)))
-        answered, evidence = answered_within(reports, frame.t, params.stop_current_within_s, stopped(session, params))
+        answered, evidence = answered_within(reports, frame.t, reported_stop_within_s(params), stopped(session, params))
         if not answered and evidence is not None:
-            violations.append(Violation("evse.fault_stop", Side.EVSE, frame.t + params.stop_current_within_s,
+            violations.append(Violation("evse.fault_stop", Side.EVSE, frame.t + reported_stop_within_s(params),
                                         f"after flagging {', '.join(EVSE_STOP_BITS[n] for n in rose)} the EVSE still "
-                                        f"carried {output_current_a(session, evidence):g} A {params.stop_current_within_s:g} s "
+                                        f"carried {output_current_a(session, evidence):g} A {reported_stop_within_s(params):g} s "
                                         "later", (frame, evidence)))
     return violations
 

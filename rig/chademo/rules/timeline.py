@@ -108,3 +108,11 @@ def stopped(session: Session, params: ChademoParameters) -> Callable[[SessionFra
 def opening_recorded(summary: SessionSummary) -> bool:
     """Whether the recording has the session's start (a trace cut mid-charge has not)."""
     return bool(summary.phases) and summary.phases[0].name in ("idle", "handshake", "compatibility_check")
+
+
+def reported_stop_within_s(params: ChademoParameters) -> float:
+    """How long after a stop's cause the charger's *reports* must show it stopped: the stop time, plus one
+    report cycle (and its tolerance), since a charger reports its current once a cycle and the report can
+    lag the current it describes by that much. The stop time itself is judged where the rig measures the
+    current at the inlet (the live suite's ``reaction_s``), not here."""
+    return params.stop_current_within_s + params.cycle_period_s + params.cycle_tolerance_s

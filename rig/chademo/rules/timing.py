@@ -9,7 +9,7 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary, ev_silences, recording_gaps
 from rig.chademo.rules.findings import Violation
-from rig.chademo.rules.timeline import answered_within, current_reports, evse_output, opening_recorded, output_current_a, stopped
+from rig.chademo.rules.timeline import reported_stop_within_s, answered_within, current_reports, evse_output, opening_recorded, output_current_a, stopped
 from rig.chademo.session import Session
 
 
@@ -76,10 +76,10 @@ def evse_stops_on_ev_silence(session: Session, summary: SessionSummary,
     reports = current_reports(session)
     for last, _ in ev_silences(session, params.can_silence_s):
         start = last.t + params.can_silence_s
-        answered, evidence = answered_within(reports, start, params.stop_current_within_s, stopped(session, params))
+        answered, evidence = answered_within(reports, start, reported_stop_within_s(params), stopped(session, params))
         if not answered and evidence is not None:
             violations.append(Violation(
-                "evse.stop_on_ev_silence", Side.EVSE, start + params.stop_current_within_s,
-                f"the EV went silent after t={last.t:.3f} s, but {params.can_silence_s + params.stop_current_within_s:g} s"
+                "evse.stop_on_ev_silence", Side.EVSE, start + reported_stop_within_s(params),
+                f"the EV went silent after t={last.t:.3f} s, but {params.can_silence_s + reported_stop_within_s(params):g} s"
                 f" later the EVSE still carried {output_current_a(session, evidence):g} A", (last, evidence)))
     return violations
