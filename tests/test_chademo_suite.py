@@ -51,6 +51,9 @@ def test_every_case_measured_what_it_exists_for(chademo_run):
     assert cases["chademo.v2h.discharge@leaf-40"].measured["energy_from_vehicle_wh"] > 10
     assert cases["chademo.v2h.discharge_current_limit"].measured["discharge_max_a"] <= 8.0
     assert cases["chademo.charge.incompatible_target_voltage"].measured["delivered_max_a"] < 0.1  # measured: nothing
+    protocols = {c.id: c.measured["negotiated_protocol"] for c in cases.values() if "@" in c.id}
+    assert protocols["chademo.charge.normal@leaf-24-protocol1"] == 1
+    assert protocols["chademo.charge.normal@chademo2-probe"] == 2  # the charger speaks 1.0.x: min(3, 2)
 
 
 def test_every_session_keeps_its_inlet_log_and_the_timeline_shows_the_measured_current(chademo_run):
@@ -64,9 +67,6 @@ def test_every_session_keeps_its_inlet_log_and_the_timeline_shows_the_measured_c
     assert abs((log["t_s"].diff().dropna() - 0.001).max()) < 1e-9  # every record, none lost
     charging = frames[frames["charging"] > 0]
     assert (charging["measured_a"] - charging["present_a"]).abs().max() < 1.0
-    protocols = {c.id: c.measured["negotiated_protocol"] for c in cases.values() if "@" in c.id}
-    assert protocols["chademo.charge.normal@leaf-24-protocol1"] == 1
-    assert protocols["chademo.charge.normal@chademo2-probe"] == 2  # the charger speaks 1.0.x: min(3, 2)
 
 
 def test_each_case_keeps_its_can_log_rule_table_timeline_and_plot(chademo_run):

@@ -253,3 +253,15 @@ def test_a_log_with_missing_records_cannot_be_judged():
 def test_every_value_has_its_uncertainty():
     m = measured(recorded(reports_stop_at(8.3), caused_at=8.0), inlet_log([(0.0, 0.0), (5.0, 50.0), (8.3, 0.0)]))
     assert {name for name, value in m.values.items() if value is not None} <= set(m.uncertainty)
+
+
+def test_discharge_beyond_the_vehicles_0x200_maximum_is_measured():
+    """The synthetic V2H vehicle allows 30 A; the charger draws 31.2 A, reported as 31."""
+    m = measured(recorded(_v2h(), v2h=True), inlet_log([(0.0, 0.0), (5.0, -31.2), (10.1, 0.0)]))
+    assert m.values["discharge_excess_a"] == pytest.approx(1.2, abs=1e-6)
+    assert simple(m, "discharge_excess_a", Limit(max=1.0, unit="A")) == "fail"
+
+
+def test_drawing_from_a_vehicle_that_offers_no_discharge_is_an_excess():
+    m = measured(recorded(), inlet_log([(0.0, 0.0), (5.0, 50.0), (10.1, -2.0), (10.4, 0.0)]))
+    assert m.values["discharge_excess_a"] == pytest.approx(2.0, abs=1e-6)

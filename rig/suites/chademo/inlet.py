@@ -107,23 +107,59 @@ def allowed_charge_a(session: Session, t: np.ndarray, settle_s: float) -> np.nda
     the last ``settle_s`` (after the target falls the charger may take that long to follow); NaN before the
     vehicle has asked and the charger offered."""
     requests, offers = session.of("EvChargeStatus"), session.of("EvseCapability")
-    times = sorted({f.t for f in (*requests, *offers)})
-    if not times:
+    times = np.asarray(sorted({f.t for f in (*requests, *offers)}))
+    request = _at(*_steps(requests, lambda f: f["ChargeCurrentRequest"]), times)
+    offer = _at(*_steps(offers, lambda f: f["AvailableOutputCurrent"]), times)
+    return _held(times, np.minimum(request, offer), t, settle_s)
+
+
+def allowed_discharge_a(session: Session, t: np.ndarray, settle_s: float) -> np.ndarray:
+    """The vehicle's 0x200 maximum discharge current at each instant, held as ``allowed_charge_a`` holds its
+    target; NaN before the vehicle sent one (it offers no discharge: a charge-only vehicle never does)."""
+    limits = session.of("EvDischargeLimits")
+    times, values = _steps(limits, lambda f: f["MaxDischargeCurrent"])
+    return _held(np.asarray(times), np.asarray(values, dtype=float), t, settle_s)
+
+
+def _held(times: np.ndarray, target: np.ndarray, t: np.ndarray, settle_s: float) -> np.ndarray:
+    """A target that takes ``target[k]`` from ``times[k]``, held at its highest value of the last ``settle_s``,
+    at instants ``t``: value ``k`` counts from ``times[k]`` until ``settle_s`` after the next one replaced it,
+    so at ``t`` the candidates are a run of consecutive values, whose maximum a sparse table answers at once
+    for every instant (a session has tens of thousands of records)."""
+    if len(times) == 0:
         return np.full(len(t), np.nan)
-    request = _at(*_steps(requests, lambda f: f["ChargeCurrentRequest"]), np.asarray(times))
-    offer = _at(*_steps(offers, lambda f: f["AvailableOutputCurrent"]), np.asarray(times))
-    target = np.minimum(request, offer)
-    # The held target changes only where a target begins or one ends its settle window.
-    at = np.asarray(times)
-    breaks = np.unique(np.concatenate((at, at + settle_s)))
-    lo = np.searchsorted(at, breaks - settle_s, side="right")
-    hi = np.searchsorted(at, breaks, side="right")
-    held = np.full(len(breaks), np.nan)
-    for k in np.flatnonzero(hi > 0):
-        window = target[max(lo[k] - 1, 0):hi[k]]  # the one in force at b - settle_s, and every later one
-        if not np.all(np.isnan(window)):
-            held[k] = np.nanmax(window)
-    return _at(list(breaks), list(held), t)
+    last = np.searchsorted(times, t, side="right") - 1  # the value in force at t
+    first = np.maximum(np.searchsorted(times, t - settle_s, side="right") - 1, 0)  # still held at t
+    held = _range_max(np.where(np.isnan(target), -np.inf, target), first, np.maximum(last, first))
+    return np.where((last < 0) | np.isneginf(held), np.nan, held)
+
+
+def _range_max(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """max(values[lo[i]..hi[i]]) for every i (inclusive bounds), from a sparse table of powers of two."""
+    table = [values]
+    while 2 ** len(table) <= len(values):
+        half = 2 ** (len(table) - 1)
+        table.append(np.maximum(table[-1][:-half], table[-1][half:]))
+    span = (hi - lo + 1).astype(float)
+    level = np.floor(np.log2(span)).astype(int)
+    out = np.empty(len(lo))
+    for j in np.unique(level):
+        pick = level == j
+        out[pick] = np.maximum(table[j][lo[pick]], table[j][hi[pick] - 2 ** j + 1])
+    return out
+
+
+def discharge_excess_a(trace: InletTrace, session: Session, settle_s: float) -> tuple[float, Uncertainty]:
+    """Most the charger drew from the vehicle (a record's average) beyond the vehicle's 0x200 maximum discharge
+    current, held as ``allowed_discharge_a`` says, over the whole session: where the vehicle offers nothing
+    (before its offer, after it, a charge session) any discharge counts."""
+    drawn = -trace.current_a[:, AVG]
+    allowed = np.fmax(allowed_discharge_a(session, trace.t, settle_s),
+                      allowed_discharge_a(session, trace.t + trace.period_s, settle_s))
+    excess = drawn - np.where(np.isnan(allowed), 0.0, allowed)
+    k = int(np.argmax(excess))
+    return float(excess[k]), trace.reading_uncertainty("current", float(drawn[k]), trace.current_accuracy,
+                                                       trace.scatter(drawn))
 
 
 def overshoot_a(trace: InletTrace, session: Session, settle_s: float) -> tuple[float, Uncertainty]:
@@ -274,7 +310,7 @@ def report_disagreements(trace: InletTrace, session: Session, quantum_a: float,
                 continue
             window = np.maximum(sign * current[lo:hi], 0.0)
             low, high = float(window.min()), float(window.max())
-            u = trace.reading_uncertainty("current", high, trace.current_accuracy, scatter).expanded
+            u = 2.0 * float(np.hypot(trace.current_accuracy.at(high) / np.sqrt(3.0), scatter))  # as reading_uncertainty
             reported = frame[signal]
             if reported < low - quantum_a / 2 - u or reported > high + quantum_a / 2 + u:
                 episode.append((frame.t, reported, low, high))

@@ -52,6 +52,7 @@ def measure(recorded: Session, recording: Recording, trace: InletTrace, *, ended
     tracking, tracking_u = inlet.tracking_error_a(trace, recorded, settle_s)
     delivered, delivered_u = inlet.extreme_current_a(trace, 1.0)
     discharged, discharged_u = inlet.extreme_current_a(trace, -1.0)
+    discharge_excess, discharge_excess_u = inlet.discharge_excess_a(trace, recorded, settle_s)
     voltage_margin, voltage_u = inlet.min_discharge_voltage_margin_v(trace, recorded, STOPPED_A)
     into_wh, from_wh, energy_u = inlet.energy_wh(trace)
     soc_margin, soc_u = min_discharge_level_margin(recorded, trace)
@@ -62,7 +63,7 @@ def measure(recorded: Session, recording: Recording, trace: InletTrace, *, ended
         "delivered_max_a": round(delivered, 4), "overshoot_max_a": round(overshoot, 4),
         "tracking_error_a": None if tracking is None else round(tracking, 4),
         "energy_into_vehicle_wh": round(into_wh, 3), "energy_from_vehicle_wh": round(from_wh, 3),
-        "discharge_max_a": round(discharged, 4),
+        "discharge_max_a": round(discharged, 4), "discharge_excess_a": round(discharge_excess, 4),
         "min_discharge_voltage_margin_v": None if voltage_margin is None else round(voltage_margin, 4),
         "min_discharge_level_margin_percent": None if soc_margin is None else round(soc_margin, 3),
         "negotiated_protocol": agreed, "session_ended": 1.0 if ended else 0.0,
@@ -70,6 +71,7 @@ def measure(recorded: Session, recording: Recording, trace: InletTrace, *, ended
     exact = expanded(rectangular("counted or reported as an integer (exact)", 0.0))
     uncertainty = {"evse_findings": exact, "ev_findings": exact, "negotiated_protocol": exact, "session_ended": exact,
                    "delivered_max_a": delivered_u, "overshoot_max_a": overshoot_u, "discharge_max_a": discharged_u,
+                   "discharge_excess_a": discharge_excess_u,
                    "tracking_error_a": tracking_u, "energy_into_vehicle_wh": energy_u,
                    "energy_from_vehicle_wh": energy_u, "min_discharge_voltage_margin_v": voltage_u,
                    "min_discharge_level_margin_percent": soc_u}

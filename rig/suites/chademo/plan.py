@@ -60,7 +60,8 @@ class SessionParams(Strict):
     max_discharge_current_a: float | None = Field(None, ge=0, description="Overrides its 0x200 maximum discharge "
                                                   "current (a vehicle offering less than the home's demand).")
     tracking_settle_s: float = Field(2.0, gt=0, description="tracking_error_a counts only once min(request, "
-                                     "available) has been unchanged this long (the charger's ramp is no error).")
+                                     "available) has been unchanged this long (the charger's ramp is no error); "
+                                     "overshoot_max_a and discharge_excess_a hold a falling target this long.")
     log_period_s: float = Field(0.001, gt=0, le=0.01, description=(
         "The battery emulator logs the inlet's current and voltage this often: a reaction is timed to within "
         "half of it, and it must time one to within 10 ms."))
@@ -89,6 +90,7 @@ class SessionLimits(Strict):
     energy_into_vehicle_wh: BoundedLimit | None = None
     energy_from_vehicle_wh: BoundedLimit | None = None
     discharge_max_a: BoundedLimit | None = None
+    discharge_excess_a: BoundedLimit | None = None
     min_discharge_voltage_margin_v: BoundedLimit | None = None
     min_discharge_level_margin_percent: BoundedLimit | None = None
     negotiated_protocol: BoundedLimit | None = None

@@ -45,8 +45,7 @@ class TimelineDrawing:
 
     def draw(self, top: Axes, bottom: Axes) -> None:
         top.step(self.t, self.request_a, where="post", color="tab:blue", lw=1.2, label="vehicle request (A)")
-        top.step(self.t, self.measured_a, where="pre", color="black", lw=2.0,
-                 label="measured at the inlet (A, cycle mean; negative: V2H)")
+        top.plot(self.t, self.measured_a, color="black", lw=2.0, label="measured at the inlet (A; negative: V2H)")
         top.step(self.t, self.present_a, where="post", color="tab:orange", lw=1.0, ls=":",
                  label="charger reports (0x109, A)")
         if np.any(self.discharge_a):

@@ -24,7 +24,7 @@ from rig.chademo.reconstruction import SessionSummary, summarise
 from rig.chademo.rules import RuleOutcome, check_session
 from rig.chademo.session import Session
 from rig.chademo.traces import TraceFrame, write_candump_log
-from rig.chademo.vehicle import CYCLE_S, Injection, Recording, VehicleEmulator
+from rig.chademo.vehicle import Injection, Recording, VehicleEmulator
 from rig.clock import wait_until
 from rig.lab import Lab
 from rig.suite import CannotJudge, PlotRequest, Procedure, ProcedureOutcome
@@ -147,8 +147,8 @@ def _rule_table(outcomes: list[RuleOutcome]) -> bytes:
 
 
 def timeline(recorded: Session, trace: InletTrace | None) -> pd.DataFrame:
-    """The session at each of the charger's 0x109 frames: the current measured at the inlet (mean over the cycle
-    before; NaN without a trace), what the charger reported, what the vehicle asked, the flags of both, and
+    """The session at each of the charger's 0x109 frames: the current measured at the inlet (the log's record at
+    the frame's instant; NaN outside the log), what the charger reported, what the vehicle asked, the flags of both, and
     the contact lines."""
     requests = recorded.of("EvChargeStatus")
     discharge = recorded.of("EvseDischargeStatus")
@@ -157,9 +157,8 @@ def timeline(recorded: Session, trace: InletTrace | None) -> pd.DataFrame:
         request = last_before(requests, frame.t)
         drawn = last_before(discharge, frame.t)
         measured = float("nan")
-        if trace is not None:
-            lo, hi = np.searchsorted(trace.t, [frame.t - CYCLE_S, frame.t])
-            measured = float(trace.current_a[lo:hi, 0].mean()) if hi > lo else measured
+        if trace is not None and trace.t[0] <= frame.t < trace.end_s:
+            measured = float(trace.current_a[np.searchsorted(trace.t, frame.t, side="right") - 1, 0])
         row = {"t_s": frame.t, "measured_a": measured, "present_v": frame["PresentVoltage"],
                "present_a": frame["PresentCurrent"],
                "discharge_a": drawn["PresentDischargeCurrent"] if drawn is not None else 0.0,
