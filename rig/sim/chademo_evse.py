@@ -260,6 +260,7 @@ class ChademoEvse:
                 self._timer = t + self.s.start_delay_s
             elif t >= self._timer - 1e-12:
                 self._timer = None
+                self.ev = _EvState()  # what another vehicle sent while it was idle belongs to no session
                 self._set_line(t, "d1", True)
                 self.phase = "starting"
                 self.io.session(t, True)

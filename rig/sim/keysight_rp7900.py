@@ -55,7 +55,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rig.sim.dc_logger import FUNCTIONS, Channel, DataLogger
+from rig.sim.dc_logger import Channel, DataLogger
 from rig.sim.dc_source import OVER_VOLTAGE, WATCHDOG, DcRatings
 from rig.sim.model import LabModel
 from rig.sim.scpi import Reply, ScpiError, ScpiInstrument, ieee_block, illegal_value

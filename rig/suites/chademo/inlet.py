@@ -16,6 +16,7 @@ the records instead (``report_disagreements``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,7 +92,7 @@ class InletTrace:
 # -- the limits on current and voltage -----------------------------------------------------------------
 
 
-def _steps(frames: list[SessionFrame], value: callable) -> tuple[list[float], list[float]]:  # type: ignore[valid-type]
+def _steps(frames: list[SessionFrame], value: Callable[[SessionFrame], float]) -> tuple[list[float], list[float]]:
     return [f.t for f in frames], [float(value(f)) for f in frames]
 
 
@@ -153,22 +154,21 @@ def discharge_excess_a(trace: InletTrace, session: Session, settle_s: float) -> 
     """Most the charger drew from the vehicle (a record's average) beyond the vehicle's 0x200 maximum discharge
     current, held as ``allowed_discharge_a`` says, over the whole session: where the vehicle offers nothing
     (before its offer, after it, a charge session) any discharge counts."""
-    drawn = -trace.current_a[:, AVG]
-    allowed = np.fmax(allowed_discharge_a(session, trace.t, settle_s),
-                      allowed_discharge_a(session, trace.t + trace.period_s, settle_s))
-    excess = drawn - np.where(np.isnan(allowed), 0.0, allowed)
-    k = int(np.argmax(excess))
-    return float(excess[k]), trace.reading_uncertainty("current", float(drawn[k]), trace.current_accuracy,
-                                                       trace.scatter(drawn))
+    return _excess(trace, -trace.current_a[:, AVG], lambda t: allowed_discharge_a(session, t, settle_s))
 
 
 def overshoot_a(trace: InletTrace, session: Session, settle_s: float) -> tuple[float, Uncertainty]:
     """Most the charger's current (a record's average) exceeded min(request, available), held as
     ``allowed_charge_a`` says, over the whole session: before the first request and after the last the
     allowance is nothing, so current while it should be off is an overshoot too."""
-    current = trace.current_a[:, AVG]
-    allowed = np.fmax(allowed_charge_a(session, trace.t, settle_s),
-                      allowed_charge_a(session, trace.t + trace.period_s, settle_s))
+    return _excess(trace, trace.current_a[:, AVG], lambda t: allowed_charge_a(session, t, settle_s))
+
+
+def _excess(trace: InletTrace, current: np.ndarray,
+            allowed_at: Callable[[np.ndarray], np.ndarray]) -> tuple[float, Uncertainty]:
+    """The most ``current`` (one way, as a magnitude) exceeded what was allowed over each record (the larger of
+    the allowance at its start and at its end; nothing where nothing was allowed), with its uncertainty."""
+    allowed = np.fmax(allowed_at(trace.t), allowed_at(trace.t + trace.period_s))
     excess = current - np.where(np.isnan(allowed), 0.0, allowed)
     k = int(np.argmax(excess))
     return float(excess[k]), trace.reading_uncertainty("current", float(current[k]), trace.current_accuracy,
