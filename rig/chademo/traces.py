@@ -32,7 +32,6 @@ import bisect
 import codecs
 import math
 import re
-import statistics
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -132,6 +131,11 @@ class _LineParse:
     frames: list[TraceFrame] = field(default_factory=list)
     skipped: list[SkippedLine] = field(default_factory=list)
     notes: Counter[str] = field(default_factory=Counter)
+
+
+_Parser = Callable[[str, int, Counter[str]], "TraceFrame"]
+"""Reads one line (its text, its number, the notes it counts into) as a frame, or raises
+:class:`_BadLine`."""
 
 
 class _BadLine(ValueError):
@@ -256,7 +260,7 @@ def _not_a_frame(line: str, reason: str, head: re.Pattern[str]) -> _BadLine:
     return _BadLine(reason, _readable_id(start["id"]) if start else None)
 
 
-def _parse_candump_text(line: str, number: int) -> TraceFrame:
+def _parse_candump_text(line: str, number: int, notes: Counter[str]) -> TraceFrame:
     match = _CANDUMP_TEXT.match(line)
     if not match:
         raise _not_a_frame(line, "not a candump frame line", _CANDUMP_TEXT_HEAD)
@@ -269,7 +273,7 @@ def _parse_candump_text(line: str, number: int) -> TraceFrame:
         return TraceFrame(_candump_time(match["time"]), frame_id, data, number, extended)
 
 
-def _parse_candump_log(line: str, number: int) -> TraceFrame:
+def _parse_candump_log(line: str, number: int, notes: Counter[str]) -> TraceFrame:
     match = _CANDUMP_LOG.match(line)
     if not match:
         raise _not_a_frame(line, "not a candump -L frame line", _CANDUMP_LOG_HEAD)
@@ -465,11 +469,9 @@ def _sniff(lines: list[str]) -> str | None:
     return votes.most_common(1)[0][0] if votes else None
 
 
-def _read_lines(path: Path, kind: str, lines: Iterable[str],
-                parse: Callable[[str, int], TraceFrame], parsed: _LineParse | None = None,
-                notes: Iterable[str] = ()) -> Trace:
+def _read_lines(path: Path, kind: str, lines: Iterable[str], parse: _Parser, notes: Iterable[str] = ()) -> Trace:
     """Parse every line; a line that is not a frame is skipped with its number and why."""
-    parsed = parsed or _LineParse()
+    parsed = _LineParse()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -477,22 +479,22 @@ def _read_lines(path: Path, kind: str, lines: Iterable[str],
             damage = _line_damage(line)
             if damage:
                 raise _damaged(line, number, parse, damage)
-            parsed.frames.append(parse(line, number))
+            parsed.frames.append(parse(line, number, parsed.notes))
         except _BadLine as err:
             parsed.skipped.append(SkippedLine(number, str(err), not isinstance(err, _NotAFrame), err.frame_id))
     counted = [f"{what}: {count} frames" for what, count in parsed.notes.items()]
     return _trace(path, kind, parsed.frames, parsed.skipped, [*notes, *counted])
 
 
-def _damaged(line: str, number: int, parse: Callable[[str, int], TraceFrame], damage: str) -> _BadLine:
+def _damaged(line: str, number: int, parse: _Parser, damage: str) -> _BadLine:
     """The error for a line damaged by foreign bytes. The parser still reads it as far as it can,
     to learn the id the line shows and whether it was a frame at all (a damaged comment loses
     no frame); the frame itself is never trusted, even where the damage fell in a column
-    nobody reads."""
+    nobody reads (nor counted in the notes)."""
     if len(line) > MAX_LINE_CHARS:
         return _BadLine(damage)
     try:
-        return _BadLine(damage, parse(line, number).frame_id)
+        return _BadLine(damage, parse(line, number, Counter()).frame_id)
     except _NotAFrame:
         return _NotAFrame(damage)
     except _BadLine as err:
@@ -502,19 +504,18 @@ def _damaged(line: str, number: int, parse: Callable[[str, int], TraceFrame], da
 def _read_savvycan(path: Path, lines: list[str]) -> Trace:
     """A SavvyCAN CSV: columns from its header wherever it is (lines may have been shuffled),
     SavvyCAN's standard columns when the header is damaged or lost (a note says so). Any other
-    line that looks like a header is damage: a frame line cannot be one."""
-    parsed = _LineParse()
+    line that starts like a header is skipped, but no frame was lost there."""
     header_at, columns, notes = _savvycan_columns(lines)
     body = list(lines)
     if header_at is not None:
         body[header_at] = ""  # the header is not a frame, nor damage
 
-    def parse(line: str, number: int) -> TraceFrame:
-        if _SAVVYCAN_HEADER.match(line.strip()):
+    def parse(line: str, number: int, counted: Counter[str]) -> TraceFrame:
+        if line.strip().lower().startswith("time stamp"):
             raise _NotAFrame("a SavvyCAN header line, damaged or repeated")
-        return columns.parse(line, number, parsed.notes)
+        return columns.parse(line, number, counted)
 
-    return _read_lines(path, "savvycan-csv", body, parse, parsed, notes)
+    return _read_lines(path, "savvycan-csv", body, parse, notes=notes)
 
 
 def _savvycan_columns(lines: list[str]) -> tuple[int | None, _SavvyCanColumns, list[str]]:
@@ -575,34 +576,35 @@ SCATTERED_TIME_FRACTION = 0.05
 
 
 def _time_outliers(frames: list[TraceFrame]) -> set[int]:
-    """Frames whose time stamp is damaged: out of order with a neighbour in the file by more
-    than :data:`TIME_OUTLIER_S` from the median of the two frames either side.
+    """Indices of frames whose time stamp is damaged: a lone frame more than
+    :data:`TIME_OUTLIER_S` out of order while the frames either side of it agree with each
+    other (at either end of the file, the two frames next to it).
 
     A flipped digit moves a frame by seconds or by years; sorted, it would land where it never
     was (as the session's first frame, or after a long silence) and every rule would judge that.
-    A frame in order with both neighbours is never an outlier, so an undamaged file, gaps and
-    all, keeps every frame. Checked again without the outliers found, so that two damaged
-    neighbours are both found.
+    A frame in order with its neighbours is never an outlier, so an undamaged file, gaps and
+    all, keeps every frame; nor is a block of frames (two recordings joined, a logger's
+    buffer written late), whose frames agree with their own neighbours.
     """
-    kept = list(range(len(frames)))
-    outliers: set[int] = set()
     times = [frame.timestamp_s for frame in frames]
     if sum(later < earlier for earlier, later in zip(times, times[1:])) > SCATTERED_TIME_FRACTION * len(times):
-        return outliers
-    while True:
-        kept_times = [times[i] for i in kept]
-        found = {kept[k] for k in range(len(kept)) if _out_of_line(kept_times, k)}
-        if not found:
-            return outliers
-        outliers |= found
-        kept = [i for i in kept if i not in found]
+        return set()
+    return {i for i in range(len(times)) if _out_of_line(times, i)}
 
 
 def _out_of_line(times: list[float], i: int) -> bool:
-    """Whether ``times[i]`` is out of order with a neighbour and far from the frames around it."""
-    out_of_order = (i > 0 and times[i] < times[i - 1]) or (i + 1 < len(times) and times[i] > times[i + 1])
-    around = times[max(0, i - 2):i] + times[i + 1:i + 3]
-    return out_of_order and len(around) >= 2 and abs(times[i] - statistics.median(around)) > TIME_OUTLIER_S
+    """Whether ``times[i]`` is far out of order between two neighbours that agree."""
+    def agree(a: int, b: int) -> bool:
+        return 0 <= a < len(times) and 0 <= b < len(times) and abs(times[b] - times[a]) <= TIME_OUTLIER_S
+
+    t = times[i]
+    if agree(i - 1, i + 1):
+        return not min(times[i - 1], times[i + 1]) - TIME_OUTLIER_S <= t <= max(times[i - 1], times[i + 1]) + TIME_OUTLIER_S
+    if i == 0 and agree(1, 2):
+        return t > times[1] + TIME_OUTLIER_S
+    if i == len(times) - 1 and agree(i - 2, i - 1):
+        return t < times[i - 1] - TIME_OUTLIER_S
+    return False
 
 
 def _in_time_order(frames: list[TraceFrame]) -> tuple[list[TraceFrame], str | None]:

@@ -195,3 +195,13 @@ def test_a_damaged_frame_line_is_a_lost_frame_a_comment_is_not(tmp_path: Path) -
     assert [(s.line, s.lost, s.frame_id) for s in trace.skipped] == [(2, False, None), (3, True, 0x101)]
     assert trace.lost_spans() == [(pytest.approx(trace.frames[0].timestamp_s), pytest.approx(trace.frames[1].timestamp_s),
                                    0x101)]
+
+
+def test_two_recordings_joined_out_of_order_are_sorted_not_damaged(tmp_path: Path) -> None:
+    """A block of frames out of order (a later recording written first) agrees with itself: it
+    is sorted into place, no frame of it is called a damaged time stamp."""
+    path = tmp_path / "joined.csv"
+    path.write_text("\n".join([SAVVYCAN_HEADER, *_savvycan_rows(50, start_us=100_000_000), *_savvycan_rows(50)]) + "\n")
+    trace = read_trace(path)
+    assert not trace.skipped and len(trace.frames) == 100
+    assert trace.frames[0].line == 52 and any("time goes backwards 1 times (first at line 52)" in n for n in trace.notes)
