@@ -1,9 +1,13 @@
 """``rig chademo check TRACE...``: replay recorded sessions through the compliance rules.
 
-Per file it prints what was read (frames, decoded, lines skipped with their numbers), the
-session rebuilt from it (protocol, V2H or not, phases, who ended it and why) and every
-violation with the side at fault and the frames that show it. Exit code: 0 clean, 1 any
-violation, 2 any file that could not be read (one line naming it, never a traceback).
+Per file it prints what was read (frames, decoded, lines skipped with their numbers, frames
+the CHAdeMO decoder refused), the session rebuilt from it (protocol, V2H or not, phases, who
+ended it and why) and every violation with the side at fault and the frames that show it.
+
+A damaged recording is judged on what could be read: damaged lines and undecodable frames are
+counted and the first few named, never a reason to stop. Exit code: 0 no violation, 1 any
+violation found in what was read, 2 any file with nothing to judge (missing, unreadable, no
+frame in a known format, no CHAdeMO frame that decodes): one line naming it, never a traceback.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pydantic import ValidationError
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary, protocol_label, summarise
 from rig.chademo.rules import RuleOutcome, check_session
-from rig.chademo.session import Session
+from rig.chademo.session import Session, SessionFrame
 from rig.chademo.traces import Trace, TraceReadError, read_trace
 from rig.errors import RigInputError
 
@@ -57,11 +61,15 @@ def parse_overrides(assignments: Iterable[str]) -> ChademoParameters:
 
 
 def check_trace(path: Path, params: ChademoParameters) -> TraceCheck:
+    """Read, rebuild and judge one file; :class:`TraceReadError` when nothing in it can be judged."""
     trace = read_trace(path)
     session = Session.from_trace(trace)
     if not session.sides_present:
         raise TraceReadError(path, None, None, f"no CHAdeMO frame (ids 0x100-0x209) among its {len(trace.frames)} "
                                                "frames: nothing to check")
+    if len(session.undecoded) == sum(frame.side is not None for frame in session.frames):
+        raise TraceReadError(path, None, None, f"none of its {len(session.undecoded)} CHAdeMO frames decodes, "
+                                               f"first {_undecoded(session.undecoded[0])}: nothing to check")
     summary = summarise(session, params)
     return TraceCheck(trace, session, summary, check_session(session, params, summary))
 
@@ -76,6 +84,9 @@ def format_check(result: TraceCheck) -> list[str]:
              + (f", {len(session.frames) - len(chademo)} with other ids ({', '.join(f'0x{i:03X}' for i in other_ids)})"
                 if other_ids else ""),
              _skipped_line(trace)]
+    if session.undecoded:
+        lines.append(f"frames not decoded: {len(session.undecoded)} "
+                     f"({_first_few([_undecoded(frame) for frame in session.undecoded])})")
     lines += [f"note: {note}" for note in (*trace.notes, *summary.notes)]
     sides = ", ".join(sorted(side.value for side in summary.sides_present)) or "none"
     lines.append(f"session: sides {sides}; protocol EV {protocol_label(summary.protocol_ev)}, EVSE "
@@ -101,12 +112,23 @@ def format_check(result: TraceCheck) -> list[str]:
 
 
 def _skipped_line(trace: Trace) -> str:
+    """How many lines held no frame, and the first few with their numbers and why."""
     if not trace.skipped:
         return "lines skipped: 0"
-    shown = ", ".join(f"{s.line}: {s.reason}" if s.line is not None else s.reason
-                      for s in trace.skipped[:SKIPPED_LINES_SHOWN])
-    more = f", ... ({len(trace.skipped) - SKIPPED_LINES_SHOWN} more)" if len(trace.skipped) > SKIPPED_LINES_SHOWN else ""
-    return f"lines skipped: {len(trace.skipped)} (line {shown}{more})"
+    items = [f"{s.line}: {s.reason}" if s.line is not None else s.reason for s in trace.skipped]
+    where = "line " if trace.skipped[0].line is not None else ""
+    return f"lines skipped: {len(trace.skipped)} ({where}{_first_few(items)})"
+
+
+def _undecoded(frame: SessionFrame) -> str:
+    """A frame the CHAdeMO decoder refused: where it was recorded and why."""
+    return f"{frame.source}: {frame.decode_error}"
+
+
+def _first_few(items: list[str]) -> str:
+    """The first :data:`SKIPPED_LINES_SHOWN` of a list for one report line, and how many more there are."""
+    more = len(items) - SKIPPED_LINES_SHOWN
+    return ", ".join(items[:SKIPPED_LINES_SHOWN]) + (f", ... ({more} more)" if more > 0 else "")
 
 
 def run_check(paths: Iterable[Path], overrides: Iterable[str], echo: Callable[[str], None],

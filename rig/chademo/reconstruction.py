@@ -151,6 +151,9 @@ def summarise(session: Session, params: ChademoParameters | None = None) -> Sess
     if gaps:
         notes.append(f"{len(gaps)} recording gaps (no frame from either side for more than one cycle), first "
                      f"from t={gaps[0][0]:.3f} s to t={gaps[0][1]:.3f} s: intervals across them are not judged")
+    if session.damaged:
+        notes.append(f"{len(session.damaged)} damaged lines where frames may be missing: timing across them "
+                     "is not judged")
     for frame in session.undecoded[:1]:
         notes.append(f"{len(session.undecoded)} CHAdeMO frames did not decode, first {frame.describe()}: "
                      f"{frame.decode_error}")
@@ -268,15 +271,18 @@ def _flag_causes(session: Session) -> Iterator[StopCause]:
 
 def ev_silences(session: Session, min_gap_s: float) -> list[tuple[SessionFrame, float]]:
     """(last EV frame before the gap, gap length) for every gap in the EV's frames longer than
-    ``min_gap_s`` during which the EVSE kept sending (so the EV, not the logger, went quiet)."""
+    ``min_gap_s`` during which the EVSE kept sending (so the EV, not the logger, went quiet) and
+    no frame was lost to damage (a damaged line in it may have been the EV's)."""
     ev_frames = [frame for frame in session.sent_by(Side.EV) if frame.signals is not None]
     evse_times = [frame.t for frame in session.sent_by(Side.EVSE)]
     if not ev_frames or not evse_times:
         return []
     gaps = [(before, after.t - before.t) for before, after in zip(ev_frames, ev_frames[1:])]
     gaps.append((ev_frames[-1], evse_times[-1] - ev_frames[-1].t))
+    ev_ids = messages.frame_ids(Side.EV)
     return [(before, gap) for before, gap in gaps
-            if gap > min_gap_s and any(before.t + min_gap_s < t for t in evse_times)]
+            if gap > min_gap_s and any(before.t + min_gap_s < t for t in evse_times)
+            and not session.lost_between(before.t, before.t + gap, ev_ids)]
 
 
 def _silence_causes(session: Session, params: ChademoParameters) -> Iterator[StopCause]:

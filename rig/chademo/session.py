@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Collection, Iterable, Literal
 
 from rig.chademo import messages
 from rig.chademo.messages import FrameError, Side, SignalValues
-from rig.chademo.traces import Trace
+from rig.chademo.traces import LostSpan, Trace
 
 ContactName = Literal["d1", "d2", "k", "j", "proximity", "lock", "pe"]
 """Contact signals: d1, d2 (EVSE sequence signals), k (vehicle charge permission, seen by the
@@ -96,8 +96,12 @@ class Session:
     name: str = ""
     origin: float = 0.0
     """The source's time of t = 0 (e.g. the first frame's timestamp in the file)."""
+    damaged: tuple[LostSpan, ...] = ()
+    """Where the recording lost frames to damage (lines of a trace file that could not be read),
+    from the readable frame before each such line to the one after it."""
     _decoded: dict[int, tuple[list[SessionFrame], list[float]]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
+    _lost: list[LostSpan] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for frame in self.frames:
@@ -105,6 +109,8 @@ class Session:
                 frames, times = self._decoded.setdefault(frame.frame_id, ([], []))
                 frames.append(frame)
                 times.append(frame.t)
+        self._lost.extend(self.damaged)
+        self._lost.extend(LostSpan(frame.t, frame.t, frame.frame_id) for frame in self.undecoded)
 
     # --- construction ---------------------------------------------------------------------
 
@@ -118,7 +124,8 @@ class Session:
         frames = tuple(make_frame(frame.timestamp_s - origin, frame.frame_id, frame.data,
                                   f"{trace.path.name}:{frame.line}" if frame.line is not None else trace.path.name)
                        for frame in trace.frames)
-        return cls(frames, *_shifted(edges, dc, origin), name=trace.path.name, origin=origin)
+        damaged = tuple(LostSpan(span.start - origin, span.end - origin, span.frame_id) for span in trace.lost_spans())
+        return cls(frames, *_shifted(edges, dc, origin), name=trace.path.name, origin=origin, damaged=damaged)
 
     @classmethod
     def from_records(cls, frames: Iterable[tuple[float, int, bytes]],
@@ -176,6 +183,12 @@ class Session:
     def undecoded(self) -> list[SessionFrame]:
         """CHAdeMO ids that did not decode (wrong length): damage, counted in the report."""
         return [frame for frame in self.frames if frame.side is not None and frame.signals is None]
+
+    def lost_between(self, start: float, end: float, frame_ids: Collection[int]) -> bool:
+        """Whether a frame of one of ``frame_ids`` may be missing from the record between ``start``
+        and ``end`` (a damaged line there, or a CHAdeMO frame that did not decode): how long
+        that id went without a frame is then unknown."""
+        return any(span.hides(start, end, frame_ids) for span in self._lost)
 
 
 def _shifted(edges: Iterable[ContactEdge] | None, dc: Iterable[DcSample] | None,

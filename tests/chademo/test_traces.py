@@ -138,3 +138,70 @@ def test_the_trace_copies_are_the_recordings_as_published():
     assert sorted(sums) == sorted(path.name for path in ALL_TRACES)
     for path in ALL_TRACES:
         assert hashlib.sha256(path.read_bytes()).hexdigest() == sums[path.name], path.name
+
+
+SAVVYCAN_HEADER = "Time Stamp,ID,Extended,Dir,Bus,LEN,D1,D2,D3,D4,D5,D6,D7,D8"
+
+
+def _savvycan_rows(count: int, start_us: int = 1_000_000) -> list[str]:
+    """SavvyCAN rows of 0x102 every 100 ms."""
+    return [f"{start_us + i * 100_000},00000102,false,Rx,0,8,02,9A,01,00,00,C8,03,00," for i in range(count)]
+
+
+@pytest.mark.parametrize("header", [SAVVYCAN_HEADER.replace("D5,D6", "D5)D6"), "Tim\x05 Stamp,ID,Ext", None],
+                         ids=["columns damaged", "header damaged", "no header"])
+def test_rows_are_read_with_savvycan_columns_when_the_header_is_damaged(tmp_path: Path, header: str | None) -> None:
+    path = tmp_path / "header.csv"
+    path.write_text("\n".join(([header] if header else []) + _savvycan_rows(5)) + "\n")
+    trace = read_trace(path)
+    assert trace.format == "savvycan-csv" and len(trace.frames) == 5
+    assert any("SavvyCAN's standard columns" in note for note in trace.notes)
+
+
+def test_a_damaged_time_stamp_is_counted_not_sorted_into_the_session(tmp_path: Path) -> None:
+    rows = _savvycan_rows(100)
+    rows[9] = "9" + rows[9]          # line 11: 91.9 s instead of 1.9 s
+    rows[50] = "1" + rows[50][1:]    # line 52: 1.0 s instead of 6.0 s
+    rows[80] = rows[80].replace("9000000", "9000090")  # line 82: 90 us late, still in order: kept
+    path = tmp_path / "time.csv"
+    path.write_text("\n".join([SAVVYCAN_HEADER, *rows]) + "\n")
+    trace = read_trace(path)
+    assert [(s.line, s.frame_id) for s in trace.skipped] == [(11, 0x102), (52, 0x102)]
+    assert "out of line with the frames around it" in trace.skipped[0].reason
+    assert [f.line for f in trace.frames] == [n for n in range(2, 102) if n not in (11, 52)]
+
+
+def test_damaged_ids_times_and_flags_are_lines_not_frames(tmp_path: Path) -> None:
+    rows = _savvycan_rows(6)
+    rows[1] = rows[1].replace("00000102", "10000102")        # a leading digit flipped: 29 bits beside "false"
+    rows[2] = rows[2].replace("1200000", "9" * 400)          # a time no float can hold
+    rows[3] = rows[3].replace("false", "fa\x7fse")
+    rows[4] = rows[4].replace("02,9A", "02,9\xa7")
+    path = tmp_path / "cells.csv"
+    path.write_text("\n".join([SAVVYCAN_HEADER, *rows]) + "\n", encoding="latin-1")
+    reasons = {s.line: s.reason for s in read_trace(path).skipped}
+    assert sorted(reasons) == [3, 4, 5, 6]
+    assert "Extended says false" in reasons[3] and "out of range" in reasons[4]
+    assert "control character" in reasons[5] and "not UTF-8" in reasons[6]
+
+
+def test_a_damaged_frame_line_is_a_lost_frame_a_comment_is_not(tmp_path: Path) -> None:
+    path = tmp_path / "notes.candump.txt"
+    path.write_text(" (2022-06-02 22:49:58.125771)  can1  100   [8]  06 00 00 00 B3 01 F0 00\n"
+                    " the charger answers\n"
+                    " (2022-06-02 22:49:58.135760)  can1  101   [8]  00 00 00 0\n"
+                    " (2022-06-02 22:49:58.145756)  can1  102   [8]  02 9A 01 00 00 80 03 00\n")
+    trace = read_trace(path)
+    assert [(s.line, s.lost, s.frame_id) for s in trace.skipped] == [(2, False, None), (3, True, 0x101)]
+    assert trace.lost_spans() == [(pytest.approx(trace.frames[0].timestamp_s), pytest.approx(trace.frames[1].timestamp_s),
+                                   0x101)]
+
+
+def test_two_recordings_joined_out_of_order_are_sorted_not_damaged(tmp_path: Path) -> None:
+    """A block of frames out of order (a later recording written first) agrees with itself: it
+    is sorted into place, no frame of it is called a damaged time stamp."""
+    path = tmp_path / "joined.csv"
+    path.write_text("\n".join([SAVVYCAN_HEADER, *_savvycan_rows(50, start_us=100_000_000), *_savvycan_rows(50)]) + "\n")
+    trace = read_trace(path)
+    assert not trace.skipped and len(trace.frames) == 100
+    assert trace.frames[0].line == 52 and any("time goes backwards 1 times (first at line 52)" in n for n in trace.notes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary
@@ -11,9 +13,10 @@ from rig.chademo.session import ContactEdge, ContactName, Session
 
 
 def ev_start_flags(session: Session, summary: SessionSummary, params: ChademoParameters) -> list[Violation]:
-    """The EV opens with its contactors open (102.5.3 = 1) and no current request."""
+    """The EV opens with its contactors open (102.5.3 = 1) and no current request (not judged
+    when an earlier 0x102 may be missing: a damaged line before the first one read)."""
     ev = session.of("EvChargeStatus")
-    if not ev or not opening_recorded(summary):
+    if not ev or not opening_recorded(summary) or session.lost_between(-math.inf, ev[0].t, (ev[0].frame_id,)):
         return []
     first = ev[0]
     problems = []

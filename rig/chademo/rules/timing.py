@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 
 from rig.chademo import messages
@@ -16,14 +17,16 @@ from rig.chademo.session import Session
 def message_cycle(session: Session, summary: SessionSummary, params: ChademoParameters) -> list[Violation]:
     """Every cyclic message every 100 ms +- 10 ms, judged per id; the sender is at fault. Gaps
     longer than the CAN-silence limit are left to the silence rules (they are not jitter), and
-    intervals across a recording gap (no frame from anyone) are not judged."""
+    intervals across a recording gap (no frame from anyone) or a frame lost to damage (a damaged
+    line, a frame that did not decode) are not judged: the missing frame may have been this id's."""
     violations = []
     low, high = params.cycle_period_s - params.cycle_tolerance_s, params.cycle_period_s + params.cycle_tolerance_s
     gaps = recording_gaps(session, params)
     for frame_id in sorted({f.frame_id for f in session.frames if f.side is not None}):
         frames = session.of(frame_id)
         pairs = [(a, b) for a, b in zip(frames, frames[1:]) if b.t - a.t <= params.can_silence_s
-                 and not any(a.t <= gap_start and gap_end <= b.t for gap_start, gap_end in gaps)]
+                 and not any(a.t <= gap_start and gap_end <= b.t for gap_start, gap_end in gaps)
+                 and not session.lost_between(a.t, b.t, (frame_id,))]
         off = [(a, b) for a, b in pairs if not low <= b.t - a.t <= high]
         if len(off) <= params.cycle_allowed_outliers:
             continue
@@ -41,18 +44,20 @@ def message_cycle(session: Session, summary: SessionSummary, params: ChademoPara
 
 
 def message_order(session: Session, summary: SessionSummary, params: ChademoParameters) -> list[Violation]:
-    """The EVSE answers only once it has the vehicle's frames, and sends 0x108 before 0x109."""
+    """The EVSE answers only once it has the vehicle's frames, and sends 0x108 before 0x109. Not
+    judged where a frame that would decide it may be missing (a damaged line before the answer)."""
     violations = []
     ev, evse = session.sent_by(Side.EV), session.sent_by(Side.EVSE)
     if not ev or not evse:
         return []
     if not opening_recorded(summary):
         return []  # the trace starts mid-session: the opening was not recorded
-    if evse[0].t < ev[0].t:
+    if evse[0].t < ev[0].t and not session.lost_between(-math.inf, evse[0].t, messages.frame_ids(Side.EV)):
         violations.append(Violation("evse.message_order", Side.EVSE, evse[0].t,
                                     "the EVSE sent before any vehicle frame", (evse[0], ev[0])))
     first_108, first_109 = session.of(0x108)[:1], session.of(0x109)[:1]
-    if first_109 and (not first_108 or first_109[0].t < first_108[0].t):
+    if (first_109 and (not first_108 or first_109[0].t < first_108[0].t)
+            and not session.lost_between(-math.inf, first_109[0].t, (0x108,))):
         violations.append(Violation("evse.message_order", Side.EVSE, first_109[0].t,
                                     "0x109 sent before 0x108", tuple(first_109 + first_108)))
     return violations
