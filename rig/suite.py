@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rig.decision import DecisionRule
 from rig.errors import RigError
 from rig.results import CaseResult, Limit, Uncertainty
+from rig.yaml_source import LocatedValueError
 
 if TYPE_CHECKING:
     from rig.plots import PlotKind
@@ -95,6 +96,33 @@ class BoundedLimit(Limit):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min {self.min:g} is greater than max {self.max:g}: no value could pass")
         return self
+
+
+REACTION_RULE = "a disturbance must last at least as long as the longest reaction its limit allows"
+"""The rule every suite that times a reaction to a disturbance holds its plans to (trip, run-on, response,
+correction and fail-safe times)."""
+
+TIME_RESOLUTION_S = 1e-9
+"""Durations worked out from rates (2.5 Hz / 3 Hz/s) are compared this loosely: a float's rounding is no gap."""
+
+
+def require_lasting(where: tuple[str | int, ...], lasts_s: float, allowed_s: float | None, what: str, *,
+                    strictly: bool = False) -> None:
+    """Refuse a plan whose disturbance (or the observation of it) ends before the latest reaction its limit allows.
+
+    A DUT that would react inside the limit but after the disturbance has ended never reacts at all (or reacts
+    depending on where its own evaluation grid falls), so it fails a limit it meets; and one that reacts after
+    the observation ends is not seen. ``strictly``: where a DUT still going at the end is judged on the
+    observation's length as a lower bound, that bound must lie beyond the limit. ``where`` is relative to the
+    model validated, so the loader names the file's line and field.
+    """
+    if allowed_s is None:
+        return
+    short = lasts_s <= allowed_s + TIME_RESOLUTION_S if strictly else lasts_s < allowed_s - TIME_RESOLUTION_S
+    if short:
+        bound = "longer than" if strictly else "at least"
+        raise LocatedValueError(where, f"{what} lasts {lasts_s:.6g} s, it must last {bound} the {allowed_s:g} s the "
+                                       f"limit allows ({REACTION_RULE})")
 
 
 class SuiteCase(Strict):

@@ -158,5 +158,5 @@ def test_a_capture_shorter_than_the_limit_after_opening_is_refused(tmp_path):
     text = PLAN.read_text().replace("post_s: 4.0", "post_s: 2.0")
     plan = tmp_path / "islanding.yaml"
     plan.write_text(text)
-    with pytest.raises(InputFileError, match="longer than the run-on limit"):
+    with pytest.raises(InputFileError, match="must last longer than the 2 s the limit allows"):
         load_plan(plan)

@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
+from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan, require_lasting
 from rig.suites.g99.plan import GridPlan
 from rig.yaml_source import LocatedValueError
 
@@ -97,17 +97,41 @@ class LoadStepsCase(CaseBase):
     params: LoadStepsParams
     limits: LoadStepsLimits
 
+    @model_validator(mode="after")
+    def _every_step_outlasts_the_response(self) -> "LoadStepsCase":
+        """Readings are judged once a step has had its response time, timed from the switching: a step held no
+        longer has none judged, so an export above the limit in it would go unseen."""
+        for index, step in enumerate(self.params.steps):
+            require_lasting(("params", "steps", index, "hold_s"), step.hold_s, self.params.response_s,
+                            f"step {index + 1}", strictly=True)
+        return self
+
 
 class ExcursionCase(CaseBase):
     procedure: Literal["excursion"]
     params: ExcursionParams
     limits: ExcursionLimits
 
+    @model_validator(mode="after")
+    def _observed_for_the_whole_correction_time(self) -> "ExcursionCase":
+        """The load stays off, and is read, at least as long as the correction may take, timed from the switching."""
+        require_lasting(("params", "observe_s"), self.params.observe_s, self.limits.correction_time_s.max,
+                        "the excursion, observed from the switching,")
+        return self
+
 
 class SensorLossCase(CaseBase):
     procedure: Literal["sensor_loss"]
     params: SensorLossParams
     limits: SensorLossLimits
+
+    @model_validator(mode="after")
+    def _observed_for_the_whole_failsafe_time(self) -> "SensorLossCase":
+        """The sensor stays lost, and the export is read, at least as long as the fail-safe may take, timed from
+        the loss."""
+        require_lasting(("params", "observe_s"), self.params.observe_s, self.limits.failsafe_time_s.max,
+                        "the sensor loss, observed from the loss,")
+        return self
 
 
 AnyCase = Union[LoadStepsCase, ExcursionCase, SensorLossCase]

@@ -12,7 +12,8 @@ from typing import Annotated, Literal, NamedTuple, Union
 from pydantic import Field, model_validator
 
 from rig.results import Limit
-from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
+from rig.suite import (REACTION_RULE, TIME_RESOLUTION_S, BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan,
+                       require_lasting)
 from rig.yaml_source import LocatedValueError
 
 Quantity = Literal["voltage", "frequency", "rocof", "vector_shift"]
@@ -118,6 +119,15 @@ class Leg(NamedTuple):
     phase_jump_deg: float = 0.0
 
 
+class PlacedLeg(NamedTuple):
+    """A piece of the program where it falls: its start from the trigger, and the plan field (below the
+    params) that sets it, for an error about it to name."""
+
+    start_s: float
+    leg: Leg
+    field: tuple[str | int, ...]
+
+
 class DisturbanceParams(CaptureParams):
     """What the grid simulator does from its trigger (t = 0): a step to ``level`` held ``hold_s``, or a
     ``ramps`` program from nominal (RoCoF), then back to nominal. A trip is timed from the start of the
@@ -153,36 +163,42 @@ class DisturbanceParams(CaptureParams):
                 raise LocatedValueError(("ramps", index, "hold_s"), "a leg that starts where it ends must hold")
         return self
 
-    def legs(self, nominal: float) -> list[Leg]:
-        """Each piece, from nominal: the step's hold, or each ramp and its hold (a phase jump at its leg's
-        first piece)."""
+    def placed_legs(self, nominal: float) -> list[PlacedLeg]:
+        """Each piece from nominal, where it starts and the field that sets it: the step's hold, or each ramp
+        and its hold (a phase jump at its leg's first piece)."""
         if self.ramps is None:
             assert self.level is not None and self.hold_s is not None
-            return [Leg(self.hold_s, self.level, self.level)]
-        pieces, at = [], nominal
-        for ramp in self.ramps:
+            return [PlacedLeg(0.0, Leg(self.hold_s, self.level, self.level), ("hold_s",))]
+        placed: list[PlacedLeg] = []
+        at, start = nominal, 0.0
+        for index, ramp in enumerate(self.ramps):
             jump = ramp.phase_jump_deg
+            pieces = []
             if ramp.to != at:
-                pieces.append(Leg(abs(ramp.to - at) / ramp.rate_per_s, at, ramp.to, jump))
+                pieces.append((Leg(abs(ramp.to - at) / ramp.rate_per_s, at, ramp.to, jump), "to"))
                 jump = 0.0
             if ramp.hold_s > 0:
-                pieces.append(Leg(ramp.hold_s, ramp.to, ramp.to, jump))
+                pieces.append((Leg(ramp.hold_s, ramp.to, ramp.to, jump), "hold_s"))
+            for leg, name in pieces:
+                placed.append(PlacedLeg(start, leg, ("ramps", index, name)))
+                start += leg.duration
             at = ramp.to
-        return pieces
+        return placed
+
+    def legs(self, nominal: float) -> list[Leg]:
+        """Each piece, from nominal, in order."""
+        return [placed.leg for placed in self.placed_legs(nominal)]
 
     def duration_s(self, nominal: float) -> float:
         """How long the disturbance lasts, from ``nominal``."""
         return sum(leg.duration for leg in self.legs(nominal))
 
     def origin_s(self, nominal: float) -> float:
-        """When the timed leg starts, from the trigger."""
+        """When the timed leg starts, from the trigger (every leg has a piece: one that starts where it ends
+        holds)."""
         if self.ramps is None:
             return 0.0
-        total, at = 0.0, nominal
-        for ramp in self.ramps[:self.timed_from]:
-            total += abs(ramp.to - at) / ramp.rate_per_s + ramp.hold_s
-            at = ramp.to
-        return total
+        return next(p.start_s for p in self.placed_legs(nominal) if p.field[:2] == ("ramps", self.timed_from))
 
 
 class TripTimeParams(DisturbanceParams):
@@ -273,6 +289,34 @@ class TripValueCase(CaseBase):
         return changes
 
 
+class Stretch(NamedTuple):
+    """A time span of the disturbance (from the trigger), and the field of the leg it ends in."""
+
+    start_s: float
+    end_s: float
+    field: tuple[str | int, ...]
+
+
+def beyond_setting(quantity: Quantity, threshold: float, nominal: float, leg: Leg) -> tuple[float, float] | None:
+    """The part of ``leg`` (fractions of its duration) in which the stage sees its quantity beyond its setting, or
+    None: a RoCoF stage the leg's slope (steeper than the threshold, in its sign), a voltage or frequency stage the
+    level (past the threshold, on the far side from nominal; a ramp across it from the crossing). A phase jump is
+    an instant, never held: None."""
+    if quantity == "vector_shift":
+        return None
+    if quantity == "rocof":
+        slope = (leg.end - leg.start) / leg.duration
+        return (0.0, 1.0) if (slope - threshold) * math.copysign(1.0, threshold) > 0 else None
+    side = 1.0 if threshold > nominal else -1.0
+    past_start, past_end = (leg.start - threshold) * side, (leg.end - threshold) * side
+    if past_start <= 0 and past_end <= 0:
+        return None
+    if past_start > 0 and past_end > 0:
+        return (0.0, 1.0)
+    crossing = past_start / (past_start - past_end)
+    return (crossing, 1.0) if past_end > 0 else (0.0, crossing)
+
+
 class TripTimeCase(CaseBase):
     procedure: Literal["trip_time"]
     params: TripTimeParams
@@ -280,6 +324,52 @@ class TripTimeCase(CaseBase):
 
     def setpoint_changes(self, plan: SuitePlan) -> list[SetpointChange]:
         return _disturbance_changes(self, plan)
+
+    def spans_beyond(self, nominal: float) -> list[Stretch]:
+        """Each leg's span (from the trigger) in which the stage sees the disturbance beyond its setting, in order."""
+        spans = []
+        for placed in self.params.placed_legs(nominal):
+            part = beyond_setting(self.quantity, self.setting.threshold, nominal, placed.leg)
+            if part is not None:
+                duration = placed.leg.duration
+                spans.append(Stretch(placed.start_s + part[0] * duration, placed.start_s + part[1] * duration,
+                                     placed.field))
+        return spans
+
+    def held_beyond(self, nominal: float) -> Stretch | None:
+        """How long the disturbance keeps the stage beyond its setting: from the first instant at or after the
+        trip time's origin at which it is, to the end of that unbroken stretch (None if it never is)."""
+        origin, stretch = self.params.origin_s(nominal), None
+        for span in self.spans_beyond(nominal):
+            if span.end_s <= origin:
+                continue
+            if stretch is None:
+                stretch = span._replace(start_s=max(span.start_s, origin))
+            elif span.start_s <= stretch.end_s + TIME_RESOLUTION_S:
+                stretch = stretch._replace(end_s=span.end_s, field=span.field)
+            else:
+                break
+        return stretch
+
+    def require_disturbance_lasts(self, nominal: float) -> None:
+        """The rule every timed case keeps: beyond its setting from the trip time's origin (where the procedure
+        times from) at least until the limit's max, and captured that long; a phase jump, an instant, is only
+        captured. Locations are relative to the case."""
+        allowed = self.limits.trip_time_s.max
+        if allowed is None:
+            return
+        origin, p = self.params.origin_s(nominal), self.params
+        if self.quantity != "vector_shift":
+            stretch = self.held_beyond(nominal)
+            if stretch is None or stretch.start_s >= origin + allowed - TIME_RESOLUTION_S:
+                timed = ("level",) if p.ramps is None else ("ramps", p.timed_from)
+                raise LocatedValueError(("params", *timed), f"the disturbance is never beyond the {self.setting.stage} "
+                                                            f"setting ({self.setting.threshold:g} {self.unit}) within "
+                                                            f"the {allowed:g} s the limit allows ({REACTION_RULE})")
+            require_lasting(("params", *stretch.field), stretch.end_s - origin, allowed,
+                            f"beyond the {self.setting.stage} setting ({self.setting.threshold:g} {self.unit}) from the "
+                            "trip time's origin, the disturbance")
+        require_lasting(("params", "post_s"), p.post_s - origin, allowed, "from the trip time's origin, the capture")
 
 
 class NoTripCase(CaseBase):
@@ -453,6 +543,17 @@ class Plan(GridPlan):
                 raise LocatedValueError(("cases", index, "params", "poll_s"),
                                         f"must be shorter than the declared reconnection time "
                                         f"({self.precondition.reconnection_s:g} s), or a trip could go unseen")
+        return self
+
+    @model_validator(mode="after")
+    def _disturbances_last_their_limits(self) -> "Plan":
+        """A trip time's disturbance lasts its whole limit: checked here, where the nominal it starts from is known."""
+        for index, case in enumerate(self.cases):
+            if isinstance(case, TripTimeCase):
+                try:
+                    case.require_disturbance_lasts(case.nominal(self))
+                except LocatedValueError as error:
+                    raise LocatedValueError(("cases", index, *error.loc), str(error)) from None
         return self
 
     @model_validator(mode="after")

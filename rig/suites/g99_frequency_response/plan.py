@@ -28,7 +28,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, model_validator
 
 from rig.results import Limit
-from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
+from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan, require_lasting
 from rig.suites.g99.plan import GridPlan
 from rig.suites.power_level import PowerLevel, SteadyExport
 from rig.yaml_source import LocatedValueError
@@ -153,6 +153,15 @@ class LfsmOCase(SequenceCase):
     procedure: Literal["lfsm_o"]
     setting: LfsmOSetting
     limits: LfsmOLimits
+
+    @model_validator(mode="after")
+    def _every_step_outlasts_its_response(self) -> "LfsmOCase":
+        """Each step is a disturbance the power must answer within response_s, timed from the step: held longer
+        (what follows the response time within the step is where an undamped oscillation shows)."""
+        for index, step in enumerate(self.params.steps):
+            require_lasting(("params", "steps", index, "hold_s"), step.hold_s, self.limits.response_s.max,
+                            f"step {index + 1}", strictly=True)
+        return self
 
 
 class ReducedFrequencyCase(SequenceCase):

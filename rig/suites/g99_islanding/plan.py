@@ -20,7 +20,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
+from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan, require_lasting
 from rig.suites.g99.plan import GridPlan
 from rig.suites.power_level import PowerLevel, SteadyExport
 from rig.yaml_source import LocatedValueError
@@ -87,11 +87,8 @@ class RunOnCase(SuiteCase):
     def _capture_outlasts_limit(self) -> "RunOnCase":
         """A charger still running at the capture's end is judged on the capture's length after S1 opened (a
         lower bound): that bound must lie beyond the limit, or a charger that never stops could pass."""
-        limit = self.limits.run_on_s.max
-        if limit is not None and not self.params.after_opening_s > limit:
-            raise LocatedValueError(("params", "post_s"),
-                                    f"the capture after S1 opens ({self.params.after_opening_s:g} s) must be longer "
-                                    f"than the run-on limit ({limit:g} s)")
+        require_lasting(("params", "post_s"), self.params.after_opening_s, self.limits.run_on_s.max,
+                        "the island, captured from S1's opening command,", strictly=True)
         return self
 
     def setting_record(self) -> dict[str, float | str]:
