@@ -90,9 +90,27 @@ def signal_names(name_or_id: int | str) -> tuple[str, ...]:
     return tuple(signal.name for signal in _message(name_or_id).signals)
 
 
+_ENCODED: dict[tuple[int | str, frozenset[tuple[str, float]]], bytes] = {}
+_DECODED: dict[tuple[int, bytes], SignalValues] = {}
+CACHE_SIZE = 4096
+"""Both sides of a session send the same few frames every 100 ms: each is encoded or decoded once (cantools is
+the costliest step of a cycle), up to this many distinct frames a direction."""
+
+
 def encode(name_or_id: int | str, signals: Mapping[str, float]) -> bytes:
     """Encode one message; signals not given are sent as their physical zero (0 A is raw 0xFF
     for the ``0xFF - A`` currents). An unknown signal name or a value out of range is refused."""
+    key = (name_or_id, frozenset(signals.items()))
+    cached = _ENCODED.get(key)
+    if cached is None:
+        cached = _encode(name_or_id, signals)
+        if len(_ENCODED) >= CACHE_SIZE:
+            _ENCODED.clear()
+        _ENCODED[key] = cached
+    return cached
+
+
+def _encode(name_or_id: int | str, signals: Mapping[str, float]) -> bytes:
     message = _message(name_or_id)
     unknown = sorted(set(signals) - set(signal_names(message.frame_id)))
     if unknown:
@@ -106,7 +124,19 @@ def encode(name_or_id: int | str, signals: Mapping[str, float]) -> bytes:
 
 
 def decode(frame_id: int, data: bytes) -> SignalValues:
-    """Decode one CHAdeMO frame into physical values (numbers, not value-table labels)."""
+    """Decode one CHAdeMO frame into physical values (numbers, not value-table labels); a fresh dict each call
+    (callers may keep or change it)."""
+    key = (frame_id, bytes(data))
+    cached = _DECODED.get(key)
+    if cached is None:
+        cached = _decode(frame_id, key[1])
+        if len(_DECODED) >= CACHE_SIZE:
+            _DECODED.clear()
+        _DECODED[key] = cached
+    return dict(cached)
+
+
+def _decode(frame_id: int, data: bytes) -> SignalValues:
     message = _message(frame_id)
     if len(data) != message.length:
         raise FrameError(f"0x{frame_id:03X} {message.name}: {len(data)} data bytes, expected {message.length}")
