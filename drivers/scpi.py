@@ -161,7 +161,11 @@ class ScpiDriver:
         except OSError as err:
             raise InstrumentError(self.name, command, f"connection failed: {err}") from None
         self._unsynced = False
-        return np.frombuffer(payload, dtype=np.dtype(datatype).newbyteorder("<"))  # little-endian, as requested
+        dtype = np.dtype(datatype).newbyteorder("<")  # little-endian, as requested
+        if len(payload) % dtype.itemsize:
+            raise InstrumentError(self.name, command, f"a {len(payload)}-byte block is not whole {dtype.itemsize}-byte "
+                                                      "values: not the format asked for")
+        return np.frombuffer(payload, dtype=dtype)
 
     def _read_block(self, command: str) -> memoryview:
         """The payload of the block that answers ``command``, with its terminator read and checked."""

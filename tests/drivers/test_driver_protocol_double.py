@@ -50,3 +50,19 @@ def test_a_reply_that_is_not_a_definite_length_block_is_an_instrument_error() ->
     with expected_protocol(ScpiDriver, [(":WAV:DATA?", b"#0\x01\x00")]) as driver:
         with pytest.raises(InstrumentError, match="definite-length block"):
             driver.query_block(":WAV:DATA?", "h")
+
+
+def test_a_block_that_is_not_whole_values_is_an_instrument_error_not_a_traceback() -> None:
+    """A peer answering 7 bytes where 4-byte floats were asked for (found by an impostor battery emulator)."""
+    with expected_protocol(ScpiDriver, [("FETC:ELOG? 10", b"#17" + b"\x01" * 7)]) as driver:
+        with pytest.raises(InstrumentError, match="not whole 4-byte values"):
+            driver.query_block("FETC:ELOG? 10", "f4")
+
+
+def test_the_battery_emulators_log_is_refused_when_its_values_do_not_make_whole_records() -> None:
+    """Five floats where records are six (current and voltage, average, minimum, maximum)."""
+    from drivers.battery.keysight_rp7900 import KeysightRP7900
+    with expected_protocol(KeysightRP7900, [("FETC:ELOG? 1000000", b"#220" + b"\x00" * 20)]) as battery:
+        battery._log = (0.0, 0.0, 0.001, 0)
+        with pytest.raises(InstrumentError, match="whole records"):
+            battery.fetch_log()
