@@ -10,7 +10,8 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import EVSE_STOP_BITS, SessionSummary, stop_causes
 from rig.chademo.rules.findings import Violation
-from rig.chademo.rules.timeline import (reported_stop_within_s, answered_within, current_reports, evse_output, first_from, last_before,
+from rig.chademo.rules.timeline import (reported_stop_within_s,
+                                       answered_within, current_reports, evse_output, first_from, last_before,
                                         output_current_a, stopped)
 from rig.chademo.session import Session, SessionFrame
 

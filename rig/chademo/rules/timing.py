@@ -10,7 +10,8 @@ from rig.chademo.messages import Side
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary, ev_silences, recording_gaps
 from rig.chademo.rules.findings import Violation
-from rig.chademo.rules.timeline import reported_stop_within_s, answered_within, current_reports, evse_output, opening_recorded, output_current_a, stopped
+from rig.chademo.rules.timeline import (answered_within, current_reports, opening_recorded, output_current_a,
+                                       reported_stop_within_s, stopped)
 from rig.chademo.session import Session
 
 
