@@ -374,8 +374,9 @@ class CanServer:
             self._frame_from_rig(conn, message, words[1:])
         elif command == "open" and conn.stage is Stage.HELLO and len(words) == 2:
             if words[1] != self.channel:
-                self._write(conn, b"< error could not open bus >")
+                # on record before the refusal is on the wire: whoever reads the refusal finds the error logged
                 self._protocol_error(conn, f"asked for bus {words[1]!r}; the lab serves {self.channel!r}")
+                self._write(conn, b"< error could not open bus >")
                 return
             conn.stage = Stage.OPENED
             self._write(conn, b"< ok >")
