@@ -107,6 +107,9 @@ class Connection:
     outbox: bytearray = field(default_factory=bytearray)
     sent: int = 0
     """Bytes the kernel took from us for this connection (the outbox is not sent yet)."""
+    arrived: int = 0
+    """Of those, how many the rig's end was last seen to have received (the kernel's count, never more than
+    ``sent``): while it equals ``sent`` there is nothing on the way and no need to ask again."""
     overruns: int = 0
     watched: bool = True
     closed: bool = False
@@ -229,8 +232,11 @@ class CanServer:
 
     def _on_the_way(self, conn: Connection) -> bool:
         """Bytes we wrote have not reached the rig's end, and it has room for them (so they will, at once)."""
+        if conn.arrived == conn.sent:
+            return False  # all we wrote was seen received: the kernel need not be asked again
         try:
-            outstanding = conn.sent - self._peers.of(conn.sock).received
+            conn.arrived = min(conn.sent, self._peers.of(conn.sock).received)
+            outstanding = conn.sent - conn.arrived
             return outstanding > 0 and send_window(conn.sock) >= outstanding
         except OSError:
             return False  # closing: nothing to wait for

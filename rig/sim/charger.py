@@ -96,6 +96,24 @@ class _StageState:
     grid: EvaluationGrid
     delay_s: float  # lab time
     pickup_s: float | None = None
+    lookahead: _Lookahead | None = None
+
+
+@dataclass(frozen=True)
+class _Lookahead:
+    """A stage's first pickup searched ahead: the first evaluation in [t_from, t_to] at which its bound holds
+    (``found``, None if none), true while its signal's ``version`` is unchanged."""
+
+    version: int
+    t_from: float
+    t_to: float
+    found: float | None
+
+
+PICKUP_LOOKAHEAD_S = 30.0
+"""How far ahead (lab seconds) a stage that has not picked up searches for its pickup. The search costs about
+the same for 30 s of a steady grid as for 0.1 s, and the lab advances in short steps (a CAN cycle); the answer
+is kept until the signal is reprogrammed, so a steady grid is searched once per 30 s instead of every step."""
 
 
 @dataclass
@@ -238,7 +256,7 @@ class SimulatedCharger:
         best = None
         for st in self._stages:
             if st.pickup_s is None:
-                t = first_instant_all([st.bound], self._t, t_end, st.grid)
+                t = self._first_pickup(st, t_end)
                 candidate = None if t is None else (t, lambda t_, st=st: setattr(st, "pickup_s", t_))
             else:
                 # The operate evaluation is one of those that must still see the value beyond the
@@ -254,6 +272,20 @@ class SimulatedCharger:
             if candidate is not None and (best is None or candidate[0] < best[0]):
                 best = candidate
         return best
+
+    def _first_pickup(self, st: _StageState, t_end: float) -> float | None:
+        """The first evaluation in [now, t_end] at which the stage's bound holds: what
+        ``first_instant_all([st.bound], now, t_end, st.grid)`` returns, from a search up to
+        ``PICKUP_LOOKAHEAD_S`` ahead that is reused while the signal is unchanged (the first instant after
+        t_from that is at or after now is also the first after now)."""
+        version = st.bound.signal.version
+        ahead = st.lookahead
+        if (ahead is None or ahead.version != version or self._t < ahead.t_from or t_end > ahead.t_to
+                or (ahead.found is not None and ahead.found < self._t)):
+            t_to = max(t_end, self._t + PICKUP_LOOKAHEAD_S)
+            ahead = st.lookahead = _Lookahead(version, self._t, t_to,
+                                              first_instant_all([st.bound], self._t, t_to, st.grid))
+        return ahead.found if ahead.found is not None and ahead.found <= t_end else None
 
     def _next_reconnection_event(self, t_end: float):
         grid = self._reconnection_grid

@@ -30,7 +30,9 @@ from rig.sim.chroma_61800 import Chroma61800
 from rig.sim.dut_profile import DutProfile
 from rig.sim.infiniivision import InfiniiVision
 from rig.sim.keysight_rp7900 import KeysightRP7900
-from rig.sim.modbus_dio import ModbusServer, MoxaE1212
+from rig.sim.modbus_dio import IDENTITY as E1212_IDENTITY
+from rig.sim.modbus_dio import MoxaE1212
+from rig.sim.modbus_server import ModbusServer
 from rig.sim.model import LabModel
 from rig.sim.rlc_load import RlcLoadInstrument
 from rig.sim.scpi import ScpiInstrument, ScpiServer
@@ -128,7 +130,7 @@ class SimulatedLab:
             instrument = SIMULATED_INSTRUMENTS[driver](self.model)
             server: ScpiServer | ModbusServer
             if isinstance(instrument, MoxaE1212):
-                server = ModbusServer(instrument, self.lock, self._before_command)
+                server = ModbusServer(instrument, self.lock, self._before_command, identity=E1212_IDENTITY)
             elif isinstance(instrument, SunSpecCharger):
                 identity = self.model.profile.identity
                 server = ModbusServer(instrument, self.lock, self._before_command, identity={

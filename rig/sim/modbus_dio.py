@@ -22,30 +22,23 @@ confirmed by the manual pages checked (they list functions 1-6, 15 and 16 and
 give the model name in input registers from 5000).
 
 Every request is handled under the lab's lock after the lab was brought up to
-its present time, like the SCPI instruments (``rig.sim.scpi``); pymodbus's
-server runs on its own asyncio loop in a thread.
+its present time, like the SCPI instruments (``rig.sim.scpi``), by the lab's
+Modbus TCP server (``rig.sim.modbus_server``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Callable, Sequence
-from types import SimpleNamespace
-from typing import Any, Protocol
+from collections.abc import Sequence
 
 from pymodbus.constants import ExcCodes
-from pymodbus.pdu import ExceptionResponse, ModbusPDU
-from pymodbus.pdu.device import DeviceInformationFactory, ModbusDeviceIdentification
-from pymodbus.pdu.mei_message import ReadDeviceInformationRequest, ReadDeviceInformationResponse
-from pymodbus.server import ModbusTcpServer
-from pymodbus.simulator import SimData, SimDevice
+from pymodbus.simulator import SimData
 from pymodbus.simulator.simutils import DataType, SimUtils
 
 from rig.sim.connector import Side
 from rig.sim.model import LabModel
 
 IDENTITY = {"VendorName": "Moxa", "ProductCode": "E1212", "MajorMinorRevision": "3.2"}
+"""What it answers to Read Device Identification."""
 DIGITAL_OUTPUTS = 8
 DIGITAL_INPUTS = 16
 INPUT_WIRING = {0: "d1", 1: "d2", 2: "connector_lock"}
@@ -128,115 +121,3 @@ class MoxaE1212:
         if channels is None:
             return ExcCodes.ILLEGAL_ADDRESS
         return SimUtils.bitsToRegisters(channels + [False] * (-len(channels) % 16))
-
-
-class ModbusModule(Protocol):
-    """A simulated Modbus device the server answers for: its blocks, and each request against the lab."""
-
-    def simdata(self) -> list[SimData] | tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
-        """The blocks pymodbus serves: one shared block, or coils, discrete inputs, holding and input registers."""
-        ...
-
-    def request(self, function_code: int, address: int,
-                values: list[int] | list[bool] | None) -> list[int] | ExcCodes: ...
-
-
-class ModbusServer:
-    """Serve one simulated module on 127.0.0.1 (a free port), each request under the lab's lock."""
-
-    def __init__(self, module: ModbusModule, lock: threading.RLock, before_request: Callable[[], None],
-                 *, identity: dict[str, str] | None = None) -> None:
-        """``identity``: the Read Device Identification objects by name (default: the E1212's, ``IDENTITY``)."""
-        self.module = module
-        self.identity = dict(IDENTITY if identity is None else identity)
-        self.lock = lock
-        self.before_request = before_request
-        self.port = 0
-        self._server: ModbusTcpServer | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._started = threading.Event()
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True,
-                                        name=f"modbus-{type(module).__name__}")
-
-    @property
-    def resource(self) -> str:
-        return f"modbus-tcp://127.0.0.1:{self.port}"
-
-    def start(self) -> ModbusServer:
-        self._thread.start()
-        if not self._started.wait(10.0):
-            raise RuntimeError("the simulated Modbus module did not start listening within 10 s")
-        if self._failure is not None:
-            raise RuntimeError(f"the simulated Modbus module could not start: {self._failure}") from self._failure
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None and self._loop is not None and not self._loop.is_closed():
-            try:
-                asyncio.run_coroutine_threadsafe(self._server.shutdown(), self._loop).result(timeout=5.0)
-            except RuntimeError:
-                pass  # the loop ended between the check and the call: nothing left to stop
-        self._thread.join(timeout=5.0)
-
-    async def _serve(self) -> None:
-        try:
-            device = SimDevice(id=0, action=self._request, simdata=self.module.simdata())
-            identity = ModbusDeviceIdentification(info_name=self.identity)
-            self._server = ModbusTcpServer(device, address=("127.0.0.1", 0),
-                                           custom_pdu=[identification_request(identity)])
-            await self._server.serve_forever(background=True)
-            self.port = self._server.transport.sockets[0].getsockname()[1]  # type: ignore[union-attr,attr-defined]  # an asyncio.Server
-            self._loop = asyncio.get_running_loop()
-        except Exception as err:  # noqa: BLE001 - handed to start(), which raises it in the lab's thread
-            self._failure = err
-            self._started.set()
-            return
-        self._started.set()
-        await self._server.serving
-
-    async def _request(self, function_code: int, start_address: int, address: int, count: int,
-                       registers: list[int], values: list[int] | list[bool] | None) -> ExcCodes | None:
-        """pymodbus's hook before it reads or writes the module's block: the model answers instead.
-
-        ``registers`` (the addressed block, from its start) are refilled from the
-        model, after applying a write, so pymodbus answers with the lab's state at
-        this instant.
-        """
-        with self.lock:
-            self.before_request()
-            answer = self.module.request(function_code, address, values)
-        if isinstance(answer, ExcCodes):
-            return answer
-        registers[:len(answer)] = answer  # in place: pymodbus keeps the block's length
-        return None
-
-
-def identification_request(identity: ModbusDeviceIdentification) -> type[ModbusPDU]:
-    """A Read Device Identification request class that answers from ``identity``.
-
-    pymodbus answers 0x2B/0x0E from one control block per process (a
-    singleton), so two simulated devices in one process would share an identity;
-    registered as this server's custom PDU, the request answers from its own.
-    Its sub-function code stays -1 once decoded, so pymodbus's decoder does not
-    swap in its own class for MEI type 0x0E.
-    """
-
-    class ModuleIdentification(ReadDeviceInformationRequest):
-        sub_function_code = -1
-
-        def decode(self, data: bytes) -> None:
-            super().decode(data)
-            self.sub_function_code = -1
-
-        async def datastore_update(self, context: Any, device_id: int) -> ModbusPDU:
-            if not 0x01 <= self.read_code <= 0x04:
-                return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_VALUE)
-            information = DeviceInformationFactory.get(SimpleNamespace(Identity=identity), self.read_code,
-                                                       self.object_id)
-            if not information.get(self.object_id, True):
-                return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_ADDRESS)
-            return ReadDeviceInformationResponse(read_code=self.read_code, information=information,
-                                                 dev_id=device_id, transaction_id=self.transaction_id)
-
-    return ModuleIdentification

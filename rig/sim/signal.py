@@ -47,6 +47,12 @@ class Signal(Protocol):
 
     def _left_limit(self, t: float) -> float: ...
 
+    @property
+    def version(self) -> int:
+        """Changes whenever anything it is made of is reprogrammed: a result solved from it stays true while
+        this is unchanged."""
+        ...
+
 
 class PiecewiseLinear:
     """A signal in time made of steps and ramps, with its whole history."""
@@ -54,12 +60,19 @@ class PiecewiseLinear:
     def __init__(self, t0: float, value: float) -> None:
         self._t: list[float] = [t0]
         self._v: list[float] = [value]
+        self._version = 0
+
+    @property
+    def version(self) -> int:
+        """Counts the changes to its breakpoints (history or programmed future)."""
+        return self._version
 
     # -- building -------------------------------------------------------------
 
     def truncate(self, t: float) -> None:
         """Forget any programmed future after ``t`` (a new command overrides it)."""
         value = self.at(t)
+        self._version += 1
         keep = bisect.bisect_right(self._t, t)
         del self._t[keep:], self._v[keep:]
         if not self._t or self._t[-1] < t or self._v[-1] != value:
@@ -69,6 +82,7 @@ class PiecewiseLinear:
     def step(self, t: float, value: float) -> None:
         """From ``t`` on the signal is ``value`` (the future after ``t`` is replaced)."""
         self.truncate(t)
+        self._version += 1
         self._t.append(t)
         self._v.append(value)
 
@@ -78,6 +92,7 @@ class PiecewiseLinear:
             raise ValueError("a ramp must not end before it starts")
         if self._t[-1] > t0 + 1e-12:
             raise ValueError("ramp appended before the end of the programmed signal")
+        self._version += 1
         if self._t[-1] < t0:  # hold the last value up to the ramp
             self._t.append(t0)
             self._v.append(self._v[-1])
@@ -106,6 +121,7 @@ class PiecewiseLinear:
         """From ``t`` on, take ``other``'s values and programmed future (history before ``t`` kept): the
         terminals reconnected to a source take its output as it is at that instant."""
         self.truncate(t)
+        self._version += 1
         value = other.at(t)
         if self._v[-1] != value:
             self._t.append(t)
@@ -246,6 +262,10 @@ class WindowedSlope:
         self.signal = signal
         self.window_s = window_s
 
+    @property
+    def version(self) -> int:
+        return self.signal.version
+
     def at(self, t: float) -> float:
         return (self.signal.at(t) - self.signal.at(t - self.window_s)) / self.window_s
 
@@ -280,6 +300,10 @@ class PhaseRate:
     def __init__(self, frequency: PiecewiseLinear, phase_deg: PiecewiseLinear, window_s: float) -> None:
         self.frequency = frequency
         self.phase = WindowedSlope(phase_deg, window_s)
+
+    @property
+    def version(self) -> int:
+        return self.frequency.version + self.phase.version  # each only grows: the sum changes when either does
 
     def at(self, t: float) -> float:
         return self.frequency.at(t) + self.phase.at(t) / 360.0

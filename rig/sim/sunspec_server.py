@@ -16,7 +16,7 @@ Only the power-limit points are writable (WMaxLimPct, its window, revert and ram
 window, revert and ramp times must be 0 (immediate, no revert: the only behaviour modelled), a percentage above
 100 or an enable other than 0/1 is "illegal data value", and a write anywhere else is "illegal data address",
 as is any request outside the map. Requests are handled under the lab's lock at the lab's present time, like
-every simulated instrument (``rig.sim.modbus_dio.ModbusServer`` serves it).
+every simulated instrument (``rig.sim.modbus_server.ModbusServer`` serves it).
 """
 
 from __future__ import annotations

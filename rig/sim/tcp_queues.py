@@ -30,6 +30,7 @@ import fcntl
 import socket
 import struct
 import termios
+import weakref
 from dataclasses import dataclass
 
 _NETLINK_SOCK_DIAG = 4
@@ -83,18 +84,22 @@ class PeerQueues:
     def __init__(self) -> None:
         self._netlink = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_SOCK_DIAG)
         self._sequence = 0
+        self._bodies: weakref.WeakKeyDictionary[socket.socket, tuple[bytes, str]] = weakref.WeakKeyDictionary()
+        """Per socket, the request naming its peer (a connection's addresses never change), and its name."""
 
     def of(self, sock: socket.socket) -> Queues:
         """The queues of the socket at the other end of ``sock``'s connection."""
-        here, there = sock.getsockname(), sock.getpeername()
-        return self._query(source=there, destination=here)
+        if sock.fileno() < 0:
+            raise OSError("the socket is closed")
+        known = self._bodies.get(sock)
+        if known is None:
+            here, there = sock.getsockname(), sock.getpeername()
+            known = self._bodies[sock] = (_request_body(source=there, destination=here),
+                                          f"{there[0]}:{there[1]} -> {here[0]}:{here[1]}")
+        return self._query(*known)
 
-    def _query(self, source: tuple[str, int], destination: tuple[str, int]) -> Queues:
+    def _query(self, body: bytes, name: str) -> Queues:
         self._sequence += 1
-        socket_id = (struct.pack("!HH", source[1], destination[1])
-                     + socket.inet_aton(source[0]) + bytes(12) + socket.inet_aton(destination[0]) + bytes(12)
-                     + struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE))
-        body = _REQUEST.pack(socket.AF_INET, socket.IPPROTO_TCP, 1 << (_INET_DIAG_INFO - 1), 0, _ALL_STATES) + socket_id
         header = _NLMSG_HEADER.pack(_NLMSG_HEADER.size + len(body), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST,
                                     self._sequence, 0)
         self._netlink.send(header + body)
@@ -102,14 +107,21 @@ class PeerQueues:
         kind = _NLMSG_HEADER.unpack_from(reply)[1]
         if kind == _NLMSG_ERROR:
             (errno,) = struct.unpack_from("=i", reply, _NLMSG_HEADER.size)
-            raise OSError(-errno, f"the kernel has no TCP socket {source[0]}:{source[1]} -> "
-                                  f"{destination[0]}:{destination[1]}")
+            raise OSError(-errno, f"the kernel has no TCP socket {name}")
         length = _NLMSG_HEADER.unpack_from(reply)[0]
         unread_bytes, unacknowledged_bytes = struct.unpack_from("=II", reply, _QUEUES_OFFSET)
         return Queues(unread_bytes, unacknowledged_bytes, _bytes_received(reply[_MESSAGE_END:length]))
 
     def close(self) -> None:
         self._netlink.close()
+
+
+def _request_body(source: tuple[str, int], destination: tuple[str, int]) -> bytes:
+    """An inet_diag_req_v2 asking for the one IPv4 TCP socket ``source`` -> ``destination``, with its tcp_info."""
+    socket_id = (struct.pack("!HH", source[1], destination[1])
+                 + socket.inet_aton(source[0]) + bytes(12) + socket.inet_aton(destination[0]) + bytes(12)
+                 + struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE))
+    return _REQUEST.pack(socket.AF_INET, socket.IPPROTO_TCP, 1 << (_INET_DIAG_INFO - 1), 0, _ALL_STATES) + socket_id
 
 
 def _bytes_received(attributes: bytes) -> int:

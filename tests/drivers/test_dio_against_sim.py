@@ -22,7 +22,8 @@ from rig.roles import DigitalIO
 from rig.sim.connector import Edge, Side
 from rig.sim.dut_profile import load_dut_profile
 from rig.sim.lab import SimulatedLab
-from rig.sim.modbus_dio import ModbusServer, MoxaE1212
+from rig.sim.modbus_dio import MoxaE1212
+from rig.sim.modbus_server import ModbusServer
 
 ROOT = Path(__file__).resolve().parents[2]
 DC_BENCH = ROOT / "fixtures" / "benches" / "sim.yaml"

@@ -27,7 +27,7 @@ from rig.errors import EnvelopeError, IdentityError, InstrumentError
 from rig.identity import check_identity
 from rig.roles import DutPowerControl
 from rig.sim.lab import SimulatedLab
-from rig.sim.modbus_dio import ModbusServer
+from rig.sim.modbus_server import ModbusServer
 from rig.sunspec import END_ID, MARKER, Common, Controls, Nameplate, Settings, encode_string, unsigned
 
 READ, WRITE_ONE, WRITE_MANY = 3, 6, 16
@@ -87,12 +87,16 @@ class RegisterBank:
         return [r for r in self.requests if isinstance(r[2], list)]
 
 
+IDENTITY = {"VendorName": "v2g-rig tests", "ProductCode": "register bank", "MajorMinorRevision": "1.0"}
+"""The bank's Read Device Identification objects (the SunSpec driver identifies by model 1 instead)."""
+
+
 @pytest.fixture
 def serve() -> Iterator:
     servers: list[ModbusServer] = []
 
     def started(bank: RegisterBank) -> str:
-        server = ModbusServer(bank, threading.RLock(), lambda: None).start()
+        server = ModbusServer(bank, threading.RLock(), lambda: None, identity=IDENTITY).start()
         servers.append(server)
         return server.resource
 
