@@ -302,6 +302,8 @@ class RunRecorder(EvidenceDir):
     def __init__(self, run_dir: Path, results: RunResults) -> None:
         super().__init__(run_dir, Manifest({}))
         self._results = results
+        self._case_texts: list[str] = []
+        """Each recorded case as results.json holds it (cases are only ever appended)."""
 
     @classmethod
     def create(cls, out_dir: Path, run: RunInfo) -> RunRecorder:
@@ -382,10 +384,33 @@ class RunRecorder(EvidenceDir):
         self._write_results()
 
     def _write_results(self) -> None:
-        data = _json_bytes(self._results.model_dump(mode="json"))
+        data = self._results_json()
         self._commit(RESULTS, lambda file: file.write(data))
+
+    def _results_json(self) -> bytes:
+        """results.json as ``_json_bytes`` writes the whole record, each case encoded once: the file is rewritten
+        after every case, and encoding every earlier case again made a run's record cost grow with its square."""
+        cases = self._results.cases
+        self._case_texts += ["    " + _indented(_json_text(case.model_dump(mode="json")), 4)
+                             for case in cases[len(self._case_texts):]]
+        run = _indented(_json_text(self._results.run.model_dump(mode="json")), 2)
+        body = ",\n".join(self._case_texts)
+        listed = f"[\n{body}\n  ]" if cases else "[]"
+        return f'{{\n  "run": {run},\n  "cases": {listed}\n}}\n'.encode("utf-8")
+
+
+def _json_text(obj: object) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def _indented(text: str, spaces: int) -> str:
+    """A JSON text as it reads nested ``spaces`` deep (its first line where the parent puts it; JSON escapes
+    every newline inside a string, so each line break is the layout's)."""
+    pad = " " * spaces
+    first, _, rest = text.partition("\n")
+    return first + "".join(f"\n{pad}{line}" for line in rest.split("\n")) if rest else first
 
 
 def _json_bytes(obj: object) -> bytes:
     """Strict JSON: a non-finite number (which JSON cannot hold) is a bug to surface, not to write."""
-    return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    return (_json_text(obj) + "\n").encode("utf-8")
