@@ -255,7 +255,7 @@ class CanServer:
 
     def _peer_unacknowledged(self, conn: Connection) -> int:
         try:
-            return self._peers.of(conn.sock).unacknowledged
+            return self._peers.unacknowledged(conn.sock)
         except OSError:
             return 0  # the rig's end is gone: nothing more is coming
 
