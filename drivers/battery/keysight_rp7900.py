@@ -182,8 +182,13 @@ class KeysightRP7900(ScpiDriver):
         self.check_value("open-circuit voltage", open_circuit_v, (0.0, self.max_voltage_v), "V", "dc_voltage_v")
         self.check_value("series resistance", resistance_ohm, (0.0, self.max_resistance_ohm), "ohm", None)
         self._check_operating_range(open_circuit_v, resistance_ohm, *self._limits)
-        self.write(f"VOLT {open_circuit_v:.6g}")
-        self.write(f"VOLT:RES {resistance_ohm:.6g}")
+        sent = self._battery
+        # What it already holds since set-up is not sent again (the vehicle's battery model updates the voltage
+        # every half second and the resistance never).
+        for command, value, before in (("VOLT", open_circuit_v, None if sent is None else sent[0]),
+                                       ("VOLT:RES", resistance_ohm, None if sent is None else sent[1])):
+            if before is None or f"{value:.6g}" != f"{before:.6g}":
+                self.write(f"{command} {value:.6g}")
         self._battery = (open_circuit_v, resistance_ohm)
 
     def set_current_limits(self, charge_a: float, discharge_a: float) -> None:
