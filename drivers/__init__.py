@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any, Protocol
 
+from drivers.options import DriverOptions
 from rig.envelope import EnvelopeGuard
 from rig.identity import InstrumentFamily
 from rig.roles import Instrument
@@ -18,6 +19,8 @@ class DriverClass(Protocol):
     """What the bench needs of a driver class: whom it may talk to, and how it is opened."""
 
     family: InstrumentFamily
+    Options: type[DriverOptions]
+    """The options it takes in the bench file (checked when the bench loads)."""
 
     def __call__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  options: dict[str, Any] | None = None) -> Instrument: ...

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from pydantic import ValidationError
+
 from drivers import DRIVERS, driver_class
+from drivers.options import describe
 from rig import stop
 from rig.bench import Bench
 from rig.clock import Clock, RealClock, VirtualClock
@@ -33,7 +36,7 @@ from rig.sim.dut_profile import DutProfile
 from rig.sim.lab import SimulatedLab
 from rig.sim.modbus_dio import wiring_mismatches
 from rig.steps import StepLog
-from rig.yaml_source import load_document
+from rig.yaml_source import load_document, validate_part
 
 
 @dataclass
@@ -55,11 +58,25 @@ def check_roles(bench: Bench, required: dict[str, str]) -> None:
 
 
 def check_drivers(bench: Bench) -> None:
-    """Refuse a bench naming a driver the rig does not have."""
+    """Refuse a bench naming a driver the rig does not have, or options its driver does not take (each
+    driver's ``Options``), or, on a simulated lab, lines the lab wires elsewhere; before anything is started:
+    one ``file:line: field: message``."""
     for role, entry in bench.instruments.items():
         if entry.driver not in DRIVERS:
             raise InputFileError(bench.source or Path("<bench>"), None, f"instruments.{role}.driver",
                                  f"unknown driver {entry.driver!r} (known: {', '.join(sorted(DRIVERS))})")
+    document = load_document(bench.source) if bench.source is not None else None
+    for role, entry in bench.instruments.items():
+        options = driver_class(entry.driver).Options
+        if document is not None:
+            validate_part(document, ("instruments", role, "options"), options)
+            continue
+        try:
+            options.model_validate(entry.options or {})
+        except ValidationError as err:
+            raise InputFileError(Path("<bench>"), None, f"instruments.{role}.options", describe(err, options)) from None
+    if bench.simulated_lab is not None:
+        check_simulated_wiring(bench)
 
 
 def check_simulated_wiring(bench: Bench) -> None:
@@ -87,7 +104,6 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
     if bench.simulated_lab is not None:
         if profile is None:
             raise ValueError("a simulated lab needs the DUT profile of its charger")
-        check_simulated_wiring(bench)
         sim = SimulatedLab(profile, seed=seed, time_mode=bench.simulated_lab.time)
         if bench.site is not None:  # the lab's banks are the bench's: the rig and the lab use the same ratings
             sim.model.site.fit({bank: b.rated_power_w for bank, b in bench.site.load_banks.items()},

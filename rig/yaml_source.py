@@ -105,6 +105,18 @@ def validate(document: YamlDocument, model: type[M], *, context: dict[str, Any] 
         raise _input_file_error(document, model, first, len(problems) - 1) from None
 
 
+def validate_part(document: YamlDocument, at: Loc, model: type[M]) -> M:
+    """Validate the node at ``at`` (absent: an empty mapping) against ``model``, as ``validate`` does a whole
+    document: for a part whose model depends on another part (a driver's options on its driver), the first
+    problem names its place in the whole file."""
+    data = _value_at(document.data, at)
+    try:
+        return model.model_validate({} if data is None else data)
+    except ValidationError as error:
+        problems = error.errors()
+        raise _input_file_error(document, model, _first_to_report(problems), len(problems) - 1, at=at) from None
+
+
 def load_model(path: Path | str, model: type[M], *, context: dict[str, Any] | None = None) -> M:
     """Load a YAML file and validate it against ``model`` (errors name file:line)."""
     return validate(load_document(path), model, context=context)
@@ -196,15 +208,18 @@ def _first_to_report(problems: list[ErrorDetails]) -> ErrorDetails:
 
 
 def _input_file_error(
-    document: YamlDocument, model: type[BaseModel], problem: ErrorDetails, more: int
+    document: YamlDocument, model: type[BaseModel], problem: ErrorDetails, more: int, *, at: Loc = ()
 ) -> InputFileError:
+    """``at``: where in the document the part ``model`` validated lies (the whole document: ``()``)."""
     kind = problem["type"]
     ctx = problem.get("ctx") or {}
-    loc = tuple(problem["loc"])
+    relative = tuple(problem["loc"])
     cause = ctx.get("error")
     absent = kind == "missing"
     if isinstance(cause, LocatedValueError):
-        loc = loc + cause.loc
+        relative = relative + cause.loc
+    loc = at + relative
+    if isinstance(cause, LocatedValueError):
         # a validator may name a key the file lacks (a section it requires): report that key, at its parent's line
         absent = _in_data(document.data, loc, keep_last=False) != _in_data(document.data, loc, keep_last=True)
     where = _in_data(document.data, loc, keep_last=absent)
@@ -222,7 +237,7 @@ def _input_file_error(
         line = document.line_of(where)
     else:
         line = document._value_line_of(where)
-    message = _message(kind, problem, model, loc)
+    message = _message(kind, problem, model, relative)
     if more:
         message += f" (and {more} more problem{'s' if more > 1 else ''})"
     return InputFileError(document.path, line, _dotted(where) or None, message)

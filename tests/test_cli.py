@@ -183,14 +183,16 @@ def test_an_ac_only_bench_is_refused_for_the_campaign_naming_the_dc_role_chademo
 
 
 def test_a_simulated_bench_whose_dio_lines_are_not_where_the_lab_wires_them_is_refused(tmp_path):
-    """A load bank named for the grid switch's coil would switch the wrong thing: one line naming file:line:field."""
+    """A line on another channel than the simulated module wires would read or switch something else than its
+    name says: one line naming file:line:field."""
     text = (ROOT / "fixtures/benches/sim.yaml").read_text()
-    assert "grid_switch: 4" in text
+    assert "connector_lock: 2}" in text
     bench = tmp_path / "bench.yaml"
-    bench.write_text(text.replace("grid_switch: 4", "grid_switch: 6", 1))
+    bench.write_text(text.replace("connector_lock: 2}", "connector_lock: 5}", 1))
     result = rig("run", str(ROOT / "test_plans/g99/islanding.yaml"), "--bench", str(bench),
                  "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    line = next(i for i, text_line in enumerate(bench.read_text().splitlines(), 1) if "grid_switch: 6" in text_line)
-    assert f"bench.yaml:{line}: instruments.dio.options.outputs.grid_switch" in result.stderr
-    assert "wires 'grid_switch' to output 4, not 6" in result.stderr
+    line = next(i for i, text_line in enumerate(bench.read_text().splitlines(), 1) if "connector_lock: 5" in text_line)
+    assert f"bench.yaml:{line}: instruments.dio.options.inputs.connector_lock" in result.stderr
+    assert "wires 'connector_lock' to input 2, not 5" in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -28,10 +28,13 @@ simulator's trigger output (options ``trigger_level_v``, default 1.5 V, and
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from pydantic import Field, field_validator
+
+from drivers.options import DriverOptions
 from drivers.scpi import BlockType, ScpiDriver
 from rig.envelope import EnvelopeGuard
 from rig.errors import InstrumentError
@@ -55,16 +58,23 @@ class KeysightInfiniiVision(ScpiDriver):
                               manufacturer=r"(KEYSIGHT|AGILENT) TECHNOLOGIES",
                               model=r"(DSO|MSO)-?X ?[234]\d{3}[AGT]")
 
+    class Options(DriverOptions):
+        current_range_a: float = Field(100.0, gt=0, description="Full-scale range of the current probe's channel.")
+        voltage_range_v: float = Field(800.0, gt=0, description="Full-scale range of the voltage channel.")
+        trigger_level_v: float = Field(1.5, description="Level of the EXTernal edge trigger.")
+        trigger_slope: Literal["POS", "NEG"] = Field("POS", description="Its slope (either case in the file).")
+
+        @field_validator("trigger_slope", mode="before")
+        @classmethod
+        def _upper(cls, value: object) -> object:
+            return value.upper() if isinstance(value, str) else value
+
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
-        given = dict(options or {})
-        self.ranges = {"current": float(given.get("current_range_a", 100.0)),
-                       "voltage": float(given.get("voltage_range_v", 800.0))}
-        self.trigger_level_v = float(given.get("trigger_level_v", 1.5))
-        self.trigger_slope = str(given.get("trigger_slope", "POS")).upper()
-        if self.trigger_slope not in SLOPES or not all(r > 0 for r in self.ranges.values()):
-            raise InstrumentError(name, "options", f"unusable options {given}: ranges > 0, "
-                                  f"trigger_slope one of {', '.join(SLOPES)}")
+        o = self.Options.read(name, options)
+        self.ranges = {"current": o.current_range_a, "voltage": o.voltage_range_v}
+        self.trigger_level_v = o.trigger_level_v
+        self.trigger_slope = o.trigger_slope
         super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
         self._sent: dict[str, str] = {}
 

@@ -79,6 +79,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from pydantic import Field
+
+from drivers.options import DriverOptions
 from drivers.scpi import ScpiDriver
 from rig.envelope import EnvelopeGuard
 from rig.errors import EnvelopeBreach, InstrumentError
@@ -107,39 +110,34 @@ def _into_battery(instrument_amps: float) -> float:
 
 
 class KeysightRP7900(ScpiDriver):
-    """Options: ``max_voltage_v``, ``max_current_a``, ``max_resistance_ohm`` (the unit's ratings),
-    ``watchdog_s`` (the I/O watchdog's delay, whole seconds 1..3600, default 60: how long a dead rig
-    leaves the battery energised; while the output is on, the rig must exchange with the instrument at
-    least that often), the measurement accuracy (see the module) and ``min_log_period_s``."""
+    """Options (``Options``): the unit's ratings, ``watchdog_s`` (how long a dead rig leaves the battery
+    energised; while the output is on, the rig must exchange with the instrument at least that often), the
+    measurement accuracy (see the module) and ``min_log_period_s``."""
 
     family = InstrumentFamily("Keysight RP7900-series regenerative power system",
                               manufacturer=r"Keysight Technologies", model=r"RP79\d\d[A-Z]?")
 
+    class Options(DriverOptions):
+        max_voltage_v: float = Field(500.0, gt=0, description="The unit's voltage rating (V).")
+        max_current_a: float = Field(50.0, gt=0, description="The unit's current rating (A).")
+        max_resistance_ohm: float = Field(1.0, ge=0, description="The largest series resistance it emulates.")
+        watchdog_s: int = Field(60, ge=WATCHDOG_RANGE_S[0], le=WATCHDOG_RANGE_S[1],
+                                description="The I/O watchdog's delay, whole seconds.")
+        current_accuracy_gain: float = Field(0.001, ge=0, lt=1e3)
+        current_accuracy_a: float = Field(0.05, ge=0, lt=1e3)
+        voltage_accuracy_gain: float = Field(0.0005, ge=0, lt=1e3)
+        voltage_accuracy_v: float = Field(0.1, ge=0, lt=1e3)
+        min_log_period_s: float = Field(102.4e-6, gt=0, le=60.0, description="The data logger's shortest period.")
+
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
-        given = dict(options or {})
-        try:
-            self.max_voltage_v = float(given.pop("max_voltage_v", 500.0))
-            self.max_current_a = float(given.pop("max_current_a", 50.0))
-            self.max_resistance_ohm = float(given.pop("max_resistance_ohm", 1.0))
-            watchdog = given.pop("watchdog_s", 60)
-            self.current_accuracy = Accuracy(float(given.pop("current_accuracy_gain", 0.001)),
-                                             float(given.pop("current_accuracy_a", 0.05)))
-            self.voltage_accuracy = Accuracy(float(given.pop("voltage_accuracy_gain", 0.0005)),
-                                             float(given.pop("voltage_accuracy_v", 0.1)))
-            self.min_log_period_s = float(given.pop("min_log_period_s", 102.4e-6))
-            accuracies = (self.current_accuracy.gain, self.current_accuracy.offset, self.voltage_accuracy.gain,
-                          self.voltage_accuracy.offset)
-            if (given or not all(0.0 <= a < 1e3 for a in accuracies) or not 0.0 < self.min_log_period_s <= 60.0 or not isinstance(watchdog, int) or isinstance(watchdog, bool)
-                    or not WATCHDOG_RANGE_S[0] <= watchdog <= WATCHDOG_RANGE_S[1] or not self.max_voltage_v > 0
-                    or not self.max_current_a > 0 or not self.max_resistance_ohm >= 0):
-                raise ValueError("outside the ranges")
-        except (TypeError, ValueError):
-            raise InstrumentError(name, "options", f"unusable options {dict(options or {})}: max_voltage_v > 0, "
-                                  "max_current_a > 0, max_resistance_ohm >= 0, watchdog_s whole seconds 1..3600, accuracies >= 0, "
-                                  "0 < min_log_period_s <= 60"
-                                  ) from None
-        self.watchdog_s = watchdog
+        o = self.Options.read(name, options)
+        self.max_voltage_v, self.max_current_a, self.max_resistance_ohm = (o.max_voltage_v, o.max_current_a,
+                                                                           o.max_resistance_ohm)
+        self.current_accuracy = Accuracy(o.current_accuracy_gain, o.current_accuracy_a)
+        self.voltage_accuracy = Accuracy(o.voltage_accuracy_gain, o.voltage_accuracy_v)
+        self.min_log_period_s = o.min_log_period_s
+        self.watchdog_s = o.watchdog_s
         super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
         self._forget_state()
 

@@ -39,29 +39,36 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import Field, model_validator
 from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
 from drivers.modbus import Response, exchange, open_client, refusal
+from drivers.options import DriverOptions
 from rig import stop
 from rig.envelope import EnvelopeGuard
 from rig.errors import InstrumentError
 from rig.identity import InstrumentFamily
+from rig.yaml_source import LocatedValueError
 
 DIGITAL_INPUTS = 16
 DIGITAL_OUTPUTS = 8
 
 
-def _lines(given: Any, channels: int, kind: str) -> dict[str, int]:
-    """A ``{line: address}`` map with every address a distinct channel of the module."""
-    if not isinstance(given, dict) or not all(isinstance(name, str) and name for name in given):
-        raise ValueError(f"{kind} must map line names to addresses")
-    for name, address in given.items():
-        if not isinstance(address, int) or isinstance(address, bool) or not 0 <= address < channels:
-            raise ValueError(f"{kind} line {name!r}: address {address!r} is not one of the module's 0..{channels - 1}")
-    if len(set(given.values())) != len(given):
-        raise ValueError(f"two {kind} lines share an address: {given}")
-    return dict(given)
+def _check_lines(lines: dict[str, int], channels: int, kind: str) -> None:
+    """Every line on a distinct channel of the module (a wrong one names its key)."""
+    for name, address in lines.items():
+        if not name:
+            raise LocatedValueError((kind,), f"{kind}: a line needs a name")
+        if not 0 <= address < channels:
+            raise LocatedValueError((kind, name), f"address {address} is not one of the module's "
+                                                  f"{kind[:-1]} channels 0..{channels - 1}")
+    owner: dict[int, str] = {}
+    for name, address in lines.items():
+        if address in owner:
+            raise LocatedValueError((kind, name), f"address {address} is also {owner[address]!r}'s: two lines "
+                                                  "on one channel")
+        owner[address] = name
 
 
 class ModbusDio:
@@ -71,29 +78,32 @@ class ModbusDio:
     family = InstrumentFamily("Moxa ioLogik E1212 Modbus TCP digital I/O module",
                               manufacturer=r"Moxa( Inc\.?)?", model=r"(ioLogik\s*)?E1212(-T)?")
 
+    class Options(DriverOptions):
+        inputs: dict[str, int] = Field(default_factory=dict, description="Line name -> discrete input.")
+        outputs: dict[str, int] = Field(default_factory=dict, description="Line name -> coil, in switch-off "
+                                                                          "order.")
+        unit: int = Field(1, ge=0, le=255, description="Modbus unit identifier.")
+        timeout_s: float = Field(3.0, gt=0, description="How long a request may wait for its answer.")
+
+        @model_validator(mode="after")
+        def _lines(self) -> ModbusDio.Options:
+            _check_lines(self.inputs, DIGITAL_INPUTS, "inputs")
+            _check_lines(self.outputs, DIGITAL_OUTPUTS, "outputs")
+            both = sorted(set(self.inputs) & set(self.outputs))
+            if both:
+                raise LocatedValueError(("outputs", both[0]), f"lines both input and output: {both}")
+            if not self.inputs and not self.outputs:
+                raise ValueError("no lines: name the module's inputs and outputs")
+            return self
+
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  options: dict[str, Any] | None = None) -> None:
         self.resource = resource
         self.name = name
         self.envelope = envelope  # contact lines have no envelope quantity
-        given = dict(options or {})
-        try:
-            self._inputs = _lines(given.pop("inputs", {}), DIGITAL_INPUTS, "inputs")
-            self._outputs = _lines(given.pop("outputs", {}), DIGITAL_OUTPUTS, "outputs")
-            self.unit = given.pop("unit", 1)
-            timeout_s = float(given.pop("timeout_s", 3.0))
-            if given:
-                raise ValueError(f"unknown options {sorted(given)}")
-            if not isinstance(self.unit, int) or isinstance(self.unit, bool) or not 0 <= self.unit <= 255:
-                raise ValueError(f"unit {self.unit!r} is not a Modbus unit identifier 0..255")
-            if set(self._inputs) & set(self._outputs):
-                raise ValueError(f"lines both input and output: {sorted(set(self._inputs) & set(self._outputs))}")
-            if not self._inputs and not self._outputs:
-                raise ValueError("no lines: name the module's inputs and outputs")
-            if not timeout_s > 0:
-                raise ValueError("timeout_s must be positive")
-        except (TypeError, ValueError) as err:
-            raise InstrumentError(name, "options", f"unusable options: {err}") from None
+        o = self.Options.read(name, options)
+        self._inputs, self._outputs, self.unit = dict(o.inputs), dict(o.outputs), o.unit
+        timeout_s = o.timeout_s
         self._commanded = {line: False for line in self._outputs}
         self._client = open_client(name, resource, timeout_s)
 

@@ -31,9 +31,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import Field, field_validator
 from pymodbus.exceptions import ModbusException
 
 from drivers.modbus import exchange, open_client
+from drivers.options import DriverOptions
 from rig import stop
 from rig.envelope import EnvelopeGuard
 from rig.errors import InstrumentError
@@ -65,26 +67,26 @@ class SunSpecDer:
     family = InstrumentFamily("SunSpec DER with immediate controls (SunSpec models 1 and 123)",
                               manufacturer=r".+", model=r".+")
 
+    class Options(DriverOptions):
+        unit: int = Field(1, ge=0, le=247, description="Modbus unit identifier.")
+        timeout_s: float = Field(3.0, gt=0, description="How long a request may wait for its answer.")
+        base: int | None = Field(None, description="Where its SunSpec map starts, one of ``BASES`` (default: "
+                                                   "each looked for in that order).")
+
+        @field_validator("base")
+        @classmethod
+        def _a_sunspec_base(cls, value: int | None) -> int | None:
+            if value is not None and value not in BASES:
+                raise ValueError(f"{value} is not one of SunSpec's bases {', '.join(map(str, BASES))}")
+            return value
+
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  options: dict[str, Any] | None = None) -> None:
         self.resource = resource
         self.name = name
         self.envelope = envelope
-        given = dict(options or {})
-        try:
-            self.unit = given.pop("unit", 1)
-            timeout_s = float(given.pop("timeout_s", 3.0))
-            base = given.pop("base", None)
-            if given:
-                raise ValueError(f"unknown options {sorted(given)}")
-            if not isinstance(self.unit, int) or isinstance(self.unit, bool) or not 0 <= self.unit <= 247:
-                raise ValueError(f"unit {self.unit!r} is not a Modbus unit identifier 0..247")
-            if base is not None and base not in BASES:
-                raise ValueError(f"base {base!r} is not one of SunSpec's {', '.join(map(str, BASES))}")
-            if not timeout_s > 0:
-                raise ValueError("timeout_s must be positive")
-        except (TypeError, ValueError) as err:
-            raise InstrumentError(name, "options", f"unusable options: {err}") from None
+        o = self.Options.read(name, options)
+        self.unit, timeout_s, base = o.unit, o.timeout_s, o.base
         self._bases = BASES if base is None else (base,)
         self._found: Discovery | None = None
         self._wmax_w: float | None = None

@@ -39,8 +39,11 @@ the bench envelope transition by transition, then loaded and started by
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import Field, ValidationInfo, field_validator
+
+from drivers.options import DriverOptions
 from drivers.scpi import ScpiDriver, Setting
 from rig.envelope import EnvelopeGuard
 from rig.errors import EnvelopeBreach, InstrumentError
@@ -74,17 +77,24 @@ class Chroma61800(ScpiDriver):
     current_limit = Setting("SOUR:CURR:LIM {:.2f}", "SOUR:CURR:LIM?", unit="A", limits=(0.0, 420.0),
                             envelope="ac_current_a", doc="Rms current limit: the source's own protection.")
 
+    class Options(DriverOptions):
+        phase_mode: Literal["single", "three"] = Field("single", description="How its outputs are wired.")
+        measure_phase: Literal[1, 2, 3] = Field(1, description="The phase its measurements are read on.")
+        voltage_range: Literal["HIGH", "LOW"] = Field("HIGH", description="Output voltage range (either case).")
+        max_current_a: float = Field(150.0, gt=0, description="The unit's current rating (A).")
+
+        @field_validator("phase_mode", "voltage_range", mode="before")
+        @classmethod
+        def _case(cls, value: object, info: ValidationInfo) -> object:
+            if not isinstance(value, str):
+                return value
+            return value.lower() if info.field_name == "phase_mode" else value.upper()
+
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
-        given = dict(options or {})
-        self.phase_mode = str(given.get("phase_mode", "single")).lower()
-        self.measure_phase = int(given.get("measure_phase", 1))
-        self.voltage_range = str(given.get("voltage_range", "HIGH")).upper()
-        self.max_current_a = float(given.get("max_current_a", 150.0))
-        if self.phase_mode not in ("single", "three") or self.measure_phase not in (1, 2, 3) \
-                or self.voltage_range not in VOLTAGE_RANGE_V or not self.max_current_a > 0:
-            raise InstrumentError(name, "options", f"unusable options {given}: phase_mode single|three, "
-                                  "measure_phase 1..3, voltage_range HIGH|LOW, max_current_a > 0")
+        o = self.Options.read(name, options)
+        self.phase_mode, self.measure_phase = o.phase_mode, o.measure_phase
+        self.voltage_range, self.max_current_a = o.voltage_range, o.max_current_a
         super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
         self._forget_state()
         self._phase_list_sent = False

@@ -26,6 +26,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
+from drivers.options import DriverOptions
 from drivers.scpi import ScpiDriver
 from rig.envelope import EnvelopeGuard
 from rig.errors import InstrumentError
@@ -41,18 +44,14 @@ class RlcLoad(ScpiDriver):
     family = InstrumentFamily("NH Research 4600-series programmable RLC load (command set unconfirmed)",
                               manufacturer=r"NH Research( Inc\.?)?|NHR", model=r"46\d\d(-\w+)?")
 
+    class Options(DriverOptions):
+        max_active_w: float = Field(12000.0, gt=0, description="The unit's active power rating (W).")
+        max_reactive_var: float = Field(12000.0, gt=0, description="Its reactive power rating (var).")
+
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
-        given = dict(options or {})
-        try:
-            self.max_active_w = float(given.pop("max_active_w", 12000.0))
-            self.max_reactive_var = float(given.pop("max_reactive_var", 12000.0))
-            if given:
-                raise ValueError(f"unknown options {sorted(given)}")
-            if not (self.max_active_w > 0 and self.max_reactive_var > 0):
-                raise ValueError("max_active_w and max_reactive_var must be positive")
-        except (TypeError, ValueError) as err:
-            raise InstrumentError(name, "options", f"unusable options: {err}") from None
+        o = self.Options.read(name, options)
+        self.max_active_w, self.max_reactive_var = o.max_active_w, o.max_reactive_var
         super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
         self._input_on = False
 

@@ -17,7 +17,9 @@ the vehicle was on. ``options`` is the rest of python-can's configuration
 (``bitrate``, ``fd``, ``data_bitrate``, ``app_name``, ``receive_own_messages``...),
 handed to ``can.Bus`` unchanged, so a bench engineer writes what the
 python-can documentation for the adapter says; naming ``interface``,
-``channel``, ``host`` or ``port`` there is refused (they are the address).
+``channel``, ``host`` or ``port`` there is refused (they are the address),
+and so is a key python-can's interfaces do not name (``PYTHON_CAN_KEYS``:
+an interface silently ignores what it does not take).
 As everywhere in python-can, keys not given may also come from python-can's
 own configuration file or ``CAN_*`` environment variables.
 
@@ -50,18 +52,53 @@ from collections.abc import Mapping
 from typing import Any
 
 import can
+from pydantic import ConfigDict, ValidationError, model_validator
 
+from drivers.options import DriverOptions, describe
 from rig import stop
 from rig.envelope import EnvelopeGuard
 from rig.errors import InstrumentError
 from rig.identity import InstrumentFamily
 from rig.roles import CanFrame
+from rig.yaml_source import LocatedValueError
 
 ADDRESS_KEYS = ("interface", "channel", "host", "port")
 """python-can settings that the address gives (and options may not)."""
 
 GREETING_TIMEOUT_S = 5.0
 """How long a socketcand server has to say ``< hi >`` (a real one greets at once on connect)."""
+
+
+PYTHON_CAN_KEYS = frozenset({
+    "bitrate", "data_bitrate", "fd", "timing", "receive_own_messages", "can_filters",  # python-can's own
+    "tcp_tune",  # socketcand
+    "local_loopback", "ignore_rx_error_frames",  # socketcan
+    "device_id", "state",  # pcan
+    "app_name", "serial", "poll_interval", "rx_queue_size", "listen_only",  # vector
+    "sjw_abr", "tseg1_abr", "tseg2_abr", "sjw_dbr", "tseg1_dbr", "tseg2_dbr",
+})
+"""The options the bench may give python-can: the settings its ``can.Bus`` configuration documents and the
+named parameters of the interfaces the family admits (python-can 4.6; ``tests/drivers`` holds them against the
+installed python-can). An interface ignores a key it does not take, so a misspelt one would silently leave the
+adapter at its default: anything else is refused when the bench file loads."""
+
+
+class CanOptions(DriverOptions):
+    """python-can's settings, passed to ``can.Bus`` as given (``PYTHON_CAN_KEYS``), not the address's."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, given: Any) -> Any:
+        for key in given if isinstance(given, dict) else ():
+            if key in ADDRESS_KEYS:
+                raise LocatedValueError((key,), "the address gives it (interface://channel, or "
+                                                "socketcand://HOST:PORT/CHANNEL)")
+            if key not in PYTHON_CAN_KEYS:
+                raise LocatedValueError((key,), f"not a python-can setting the rig passes on (known: "
+                                                f"{', '.join(sorted(PYTHON_CAN_KEYS))})")
+        return given
 
 
 def bus_config(resource: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -74,9 +111,10 @@ def bus_config(resource: str, options: Mapping[str, Any] | None = None) -> dict[
     if not separator or not interface or not where:
         raise ValueError(f"{resource!r} is not a CAN address: expected <interface>://<channel> "
                          "(socketcan://can0, pcan://PCAN_USBBUS1) or socketcand://HOST:PORT/CHANNEL")
-    clashing = [key for key in ADDRESS_KEYS if key in given]
-    if clashing:
-        raise ValueError(f"options {', '.join(clashing)}: the address {resource!r} gives them")
+    try:
+        CanOptions.model_validate(given)
+    except ValidationError as err:
+        raise ValueError(f"options {describe(err, CanOptions)}") from None
     config: dict[str, Any] = {"interface": interface, **given}
     if interface != "socketcand":
         config["channel"] = where
@@ -129,6 +167,8 @@ class PythonCanBus:
     family = InstrumentFamily("python-can interface with receive timestamps (socketcand, socketcan, PCAN, "
                               "Kvaser, Vector)", manufacturer="python-can",
                               model="socketcand|socketcan|pcan|kvaser|vector")
+
+    Options = CanOptions
 
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  options: dict[str, Any] | None = None) -> None:

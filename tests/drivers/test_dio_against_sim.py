@@ -204,12 +204,12 @@ def test_the_module_refuses_channels_it_does_not_have(dio: ModbusDio) -> None:
 
 
 @pytest.mark.parametrize(("options", "match"), [
-    ({"inputs": {"d1": 16}, "outputs": {"k": 0}}, "address 16 is not one of the module's 0..15"),
-    ({"inputs": {}, "outputs": {"k": 8}}, "address 8 is not one of the module's 0..7"),
-    ({"inputs": {"d1": 0, "d2": 0}}, "two inputs lines share an address"),
+    ({"inputs": {"d1": 16}, "outputs": {"k": 0}}, "inputs.d1: address 16 is not one of the module's input channels 0..15"),
+    ({"inputs": {}, "outputs": {"k": 8}}, "outputs.k: address 8 is not one of the module's output channels 0..7"),
+    ({"inputs": {"d1": 0, "d2": 0}}, "inputs.d2: address 0 is also 'd1''s: two lines on one channel"),
     ({"inputs": {"k": 0}, "outputs": {"k": 0}}, "lines both input and output"),
-    ({"inputs": {"d1": 0}, "unit": 300}, "unit 300"),
-    ({"inputs": {"d1": 0}, "baud": 9600}, "unknown options"),
+    ({"inputs": {"d1": 0}, "unit": 300}, "unit: .*less than or equal to 255"),
+    ({"inputs": {"d1": 0}, "baud": 9600}, "baud: unknown option"),
     ({}, "no lines"),
 ])
 def test_unusable_options_are_refused_before_connecting(options: dict, match: str) -> None:

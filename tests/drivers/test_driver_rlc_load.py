@@ -68,6 +68,6 @@ def test_an_instrument_refusal_names_the_command() -> None:
 
 
 def test_unknown_options_are_refused() -> None:
-    with pytest.raises(InstrumentError, match="unknown options"):
+    with pytest.raises(InstrumentError, match="unknown option"):
         with expected_protocol(RlcLoad, [], options={"max_active_w": 5000.0, "colour": "red"}):
             pass
