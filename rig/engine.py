@@ -39,6 +39,7 @@ from rig.results import (CaseResult, DutRecord, Limit, PlotRecord, RunInfo, RunR
 from rig.suite import CannotJudge, DutNotReady, ProcedureOutcome
 from rig.safety import bring_to_safe_state
 from rig.sim.dut_profile import DutProfile, load_dut_profile
+from rig.yaml_source import load_extending
 
 
 class RunListener(Protocol):
@@ -175,8 +176,21 @@ def _input_copies(plan_files: PlanFiles, bench: Path, dut: Path) -> dict[Path, s
     root = Path(os.path.commonpath([p.parent for p in files]))
     copies = {p: f"inputs/plans/{p.relative_to(root).as_posix()}" for p in files}
     copies[bench.resolve()] = "inputs/bench.yaml"
-    copies[dut.resolve()] = "inputs/dut.yaml"
+    copies.update(_dut_copies(dut))
     return copies
+
+
+DUT_COPY = "inputs/dut.yaml"
+
+
+def _dut_copies(dut: Path) -> dict[Path, str]:
+    """The DUT file as ``inputs/dut.yaml``; a profile that extends others (``extends:``) keeps its whole chain
+    in its folder layout under ``inputs/dut/``, so the copy reads back as the same charger."""
+    chain = [Path(p).resolve() for p in load_extending(dut).sources]
+    if len(chain) <= 1:
+        return {dut.resolve(): DUT_COPY}
+    root = Path(os.path.commonpath([p.parent for p in chain]))
+    return {p: f"inputs/dut/{p.relative_to(root).as_posix()}" for p in chain}
 
 
 def _dut_record(request: RunRequest, simulated: bool) -> tuple[DutRecord, DutProfile | None]:
@@ -190,7 +204,8 @@ def _dut_record(request: RunRequest, simulated: bool) -> tuple[DutRecord, DutPro
         profile = None
         known = load_dut_identity(request.dut_path)
         name, description, identity = known.dut, known.description, known.identity
-    record = DutRecord(name=name, description=description, simulated=simulated, file="inputs/dut.yaml",
+    record = DutRecord(name=name, description=description, simulated=simulated,
+                       file=_dut_copies(request.dut_path)[request.dut_path.resolve()],
                        **identity.model_dump())
     return record, profile
 

@@ -6,10 +6,16 @@ keeps the line of every mapping key, every sequence item and every value
 while handing the models plain Python data (what ``yaml.safe_load`` gives),
 and ``validate`` turns the first pydantic error into one ``InputFileError``
 that points at the offending line.
+
+A file may also be written as another file plus changes (``load_extending``:
+``extends: base.yaml`` and only what differs). The merged document keeps,
+for every node, the file and line it came from, so an error still names the
+file the bad value is written in.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -25,6 +31,7 @@ from yaml.reader import ReaderError
 from rig.errors import InputFileError
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 Loc = tuple[str | int, ...]
 
@@ -46,12 +53,21 @@ class LocatedValueError(ValueError):
 
 @dataclass(frozen=True)
 class YamlDocument:
-    """A loaded YAML file: its plain data plus the line of every node in it."""
+    """A loaded YAML file (or several merged, ``merge_documents``): its plain data plus the line of every node."""
 
     path: Path
     data: dict[Any, Any]
     _key_lines: Mapping[Loc, int] = field(repr=False)
     _value_lines: Mapping[Loc, int] = field(repr=False)
+    _files: Mapping[Loc, Path] = field(default_factory=dict, repr=False)
+    """A merged document's: the file of every node (the locations of ``_key_lines``); empty: all ``path``."""
+    _sources: tuple[Path, ...] = field(default=(), repr=False)
+
+    @property
+    def sources(self) -> tuple[Path, ...]:
+        """Every file the document was read from: its own, then each one it extends, nearest first (what a
+        record of the inputs has to keep for the document to be read again)."""
+        return self._sources or (self.path,)
 
     def line_of(self, loc: Loc) -> int | None:
         """Line (1-based) of the node at ``loc``: a key's own line, or an item's line.
@@ -60,6 +76,11 @@ class YamlDocument:
         that does not exist in the file (a missing field) still gets one.
         """
         return _nearest(self._key_lines, tuple(loc))
+
+    def file_of(self, loc: Loc) -> Path:
+        """The file the node at ``loc`` is written in (its line is ``line_of``'s): for a merged document,
+        the extending file's or one it extends; otherwise ``path``."""
+        return _nearest(self._files, tuple(loc)) or self.path
 
     def _value_line_of(self, loc: Loc) -> int | None:
         """Line where the value at ``loc`` starts (differs from the key's for block values)."""
@@ -122,6 +143,44 @@ def load_model(path: Path | str, model: type[M], *, context: dict[str, Any] | No
     return validate(load_document(path), model, context=context)
 
 
+def load_extending(path: Path | str, key: str = "extends") -> YamlDocument:
+    """Read a YAML file that may be another file plus changes: ``extends: <file>`` (under ``key``, relative
+    to the file's own directory) names the file it extends, and the document is that one (itself possibly
+    extending another) merged with this file's other keys (``merge_documents``).
+
+    A chain is followed to its end. An ``extends`` that is not a file name, names no file, or closes a cycle
+    is one ``InputFileError`` at that ``extends`` line.
+    """
+    return _load_chain(Path(path), key, ())
+
+
+def merge_documents(base: YamlDocument, changes: YamlDocument) -> YamlDocument:
+    """``base`` with ``changes`` applied, every node keeping the file and line it came from.
+
+    The rules (RFC 7386, JSON merge patch, plus one for named lists), so that a file extending another
+    states only what differs:
+
+    - a mapping is merged key by key, recursively; a key only in ``base`` is kept, one only in ``changes``
+      is added (in the order ``changes`` gives its keys, then ``base``'s others: the order a harmonics
+      mapping is written in is the order it is summed in);
+    - ``key: null`` removes the key, whatever ``base`` has there: the merged document lacks it, so the
+      schema's default applies (``waveform: null``: no distortion);
+    - a scalar or a list replaces ``base``'s whole value (``exercises: [chademo]``);
+    - a list of mappings each with a unique ``name`` (protection stages) may be changed by a mapping keyed
+      by name instead: ``protection: {O/F: {delay_s: 0.3}}`` changes one field of that stage in place,
+      ``{O/F: null}`` removes the stage, and a name the list lacks appends a new stage
+      (``{Vector shift: {quantity: vector_shift, ...}}``). To reorder the stages, give the whole list.
+
+    An error in the merged document names the file (and line) its value came from; a location the merge
+    made (a stage's index) names its list item, at the line that set it. The result's ``path`` is
+    ``changes``' own.
+    """
+    origins = _Origins()
+    data = _merge(_At(base, (), base.data), _At(changes, (), changes.data), (), origins)
+    sources = tuple(dict.fromkeys((*changes.sources, *base.sources)))
+    return YamlDocument(changes.path, data, origins.key_lines, origins.value_lines, origins.files, sources)
+
+
 # --- reading and indexing -------------------------------------------------
 
 
@@ -181,12 +240,126 @@ def _index_lines(
     active.discard(id(node))
 
 
-def _nearest(lines: Mapping[Loc, int], loc: Loc) -> int | None:
+def _nearest(found: Mapping[Loc, T], loc: Loc) -> T | None:
     for end in range(len(loc), -1, -1):
-        line = lines.get(loc[:end])
-        if line is not None:
-            return line
+        value = found.get(loc[:end])
+        if value is not None:
+            return value
     return None
+
+
+# --- extending: a file as another file plus changes --------------------------
+
+
+def _load_chain(path: Path, key: str, extending: tuple[Path, ...]) -> YamlDocument:
+    """``path``'s document, merged onto what it extends; ``extending``: the files that led here (a cycle)."""
+    document = load_document(path)
+    if key not in document.data:
+        return document
+    base_path = _extended_path(document, key)
+    chain = (*extending, path.resolve())
+    if base_path.resolve() in chain:
+        names = " -> ".join(p.name for p in (*chain, base_path))
+        raise InputFileError(path, document.line_of((key,)), key, f"the files extend each other in a cycle: {names}")
+    base = _load_chain(base_path, key, chain)
+    changes = dataclasses.replace(document, data={k: v for k, v in document.data.items() if k != key})
+    return merge_documents(base, changes)
+
+
+def _extended_path(document: YamlDocument, key: str) -> Path:
+    """The file ``document`` extends: a file name, relative to the document's directory, of a file that exists."""
+    name = document.data[key]
+    line = document.line_of((key,))
+    if not isinstance(name, str) or not name.strip():
+        raise InputFileError(document.path, line, key, f"expected the name of the file it extends, got {_show(name)}")
+    path = document.path.parent / name
+    if not path.is_file():
+        raise InputFileError(document.path, line, key, f"no such file: {path}")
+    return path
+
+
+@dataclass(frozen=True)
+class _At:
+    """A node of a source document: the document, where in it, and its value."""
+
+    source: YamlDocument
+    loc: Loc
+    value: Any
+
+    def child(self, key: str | int) -> "_At":
+        return _At(self.source, (*self.loc, key), self.value[key])
+
+
+@dataclass
+class _Origins:
+    """Where every node of a merged document was written, filled in as the merge builds it."""
+
+    key_lines: dict[Loc, int] = field(default_factory=dict)
+    value_lines: dict[Loc, int] = field(default_factory=dict)
+    files: dict[Loc, Path] = field(default_factory=dict)
+
+    def record(self, node: _At, loc: Loc) -> None:
+        """``node`` is at ``loc`` in the merged document (a node the source has no line for, such as one a
+        YAML merge key brought in, falls back to its parent's)."""
+        key_line = node.source._key_lines.get(node.loc)
+        if key_line is None:
+            return
+        self.key_lines[loc] = key_line
+        self.value_lines[loc] = node.source._value_lines.get(node.loc, key_line)
+        self.files[loc] = node.source.file_of(node.loc)
+
+    def copy(self, node: _At, loc: Loc) -> Any:
+        """``node``'s value, unchanged, at ``loc``."""
+        self.record(node, loc)
+        value = node.value
+        if isinstance(value, (dict, list)):
+            for key in (value if isinstance(value, dict) else range(len(value))):
+                self.copy(node.child(key), (*loc, key))
+        return value
+
+
+def _merge(base: _At | None, changes: _At, loc: Loc, origins: _Origins) -> Any:
+    """``changes`` applied to ``base`` (None: nothing there) at ``loc`` of the merged document."""
+    if not isinstance(changes.value, dict):
+        return origins.copy(changes, loc)
+    if base is not None and _is_named_list(base.value):
+        return _merge_named(base, changes, loc, origins)
+    origins.record(changes, loc)  # a mapping merged from both is where the changing file wrote it
+    below = base.value if base is not None and isinstance(base.value, dict) else {}
+    merged: dict[Any, Any] = {}
+    for key in [*changes.value, *(k for k in below if k not in changes.value)]:
+        if key not in changes.value:
+            merged[key] = origins.copy(base.child(key), (*loc, key))
+        elif changes.value[key] is not None:
+            merged[key] = _merge(base.child(key) if key in below else None, changes.child(key), (*loc, key),
+                                 origins)
+    return merged
+
+
+def _merge_named(base: _At, changes: _At, loc: Loc, origins: _Origins) -> list[Any]:
+    """A list of named mappings changed by a mapping keyed by name: changed in place, removed (null) or
+    appended (a new name), in the list's order."""
+    origins.record(changes, loc)
+    names = [item["name"] for item in base.value]
+    merged: list[Any] = []
+    for index, name in enumerate(names):
+        if name not in changes.value:
+            merged.append(origins.copy(base.child(index), (*loc, len(merged))))
+        elif changes.value[name] is not None:
+            merged.append(_merge(base.child(index), changes.child(name), (*loc, len(merged)), origins))
+    for name, item in changes.value.items():
+        if name not in names and item is not None:
+            named = _At(changes.source, (*changes.loc, name), {"name": name})  # the name is its key
+            merged.append(_merge(named, changes.child(name), (*loc, len(merged)), origins))
+    return merged
+
+
+def _is_named_list(value: Any) -> bool:
+    """A non-empty list whose items are mappings each with its own ``name`` (so a change can address one by name)."""
+    if not isinstance(value, list) or not value or not all(isinstance(item, dict) and "name" in item for item in value):
+        return False
+    names = [item["name"] for item in value]
+    return all(isinstance(name, str) for name in names) and len(set(names)) == len(names)
 
 
 # --- turning a pydantic error into a file:line message ---------------------
@@ -231,16 +404,15 @@ def _input_file_error(
         elif kind == "union_tag_not_found":
             where, kind = (*where, tag), "missing"
 
-    if absent:
-        line = document.line_of(where[:-1])
-    elif kind == "extra_forbidden" or isinstance(node, (dict, list)):
-        line = document.line_of(where)
+    shown = where[:-1] if absent else where  # the node whose line the report gives
+    if absent or kind == "extra_forbidden" or isinstance(node, (dict, list)):
+        line = document.line_of(shown)
     else:
-        line = document._value_line_of(where)
+        line = document._value_line_of(shown)
     message = _message(kind, problem, model, relative)
     if more:
         message += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return InputFileError(document.path, line, _dotted(where) or None, message)
+    return InputFileError(document.file_of(shown), line, _dotted(where) or None, message)
 
 
 def _in_data(data: Any, loc: Loc, *, keep_last: bool) -> Loc:

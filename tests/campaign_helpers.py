@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from rig.engine import CampaignRun, RunListener, RunRequest, prepare
+from rig.sim.dut_profile import load_dut_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTECTION_PLAN = ROOT / "test_plans" / "g99" / "protection.yaml"
@@ -62,7 +63,7 @@ def profiles_exercising(suite: str, plan: Path | None = None) -> list:
     grid = None if plan is None else yaml.safe_load(plan.read_text()).get("grid")
     profiles = []
     for path in sorted(DUTS.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text())
+        data = load_dut_profile(path).model_dump()  # a profile extending another inherits its rating
         if path == COMPLIANT or suite not in data.get("exercises", []):
             continue
         rating = data.get("rating", {})

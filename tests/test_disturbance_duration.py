@@ -21,12 +21,13 @@ import yaml
 from campaign_helpers import COMPLIANT, DUTS, PROTECTION_PLAN, ROOT, run_cases
 from rig.errors import InputFileError
 from rig.plan import load_plan
+from rig.sim.dut_profile import load_dut_profile
 from rig.suite import REACTION_RULE
 from test_cli_inputs import one_line_error, rig
 
 SEEDS = [0, 1, 2, 3]
 PLAN = yaml.safe_load(PROTECTION_PLAN.read_text())
-COMPLIANT_PROFILE = yaml.safe_load(COMPLIANT.read_text())
+COMPLIANT_PROFILE = load_dut_profile(COMPLIANT).model_dump()
 ROCOF_TRIP_CASES = [c for c in PLAN["cases"] if c.get("quantity") == "rocof" and c["procedure"] == "trip_time"]
 RAMP_3HZ = "g99.rocof.trip_time.rise_3hz_s"
 LATE_PROFILES = ["rocof-late-inside", "rocof-late-outside"]
@@ -68,7 +69,7 @@ def expected_verdict(window: tuple[float, float], case: dict) -> str:
 
 
 def _profile(name: str) -> dict:
-    return yaml.safe_load((DUTS / f"{name}.yaml").read_text())
+    return load_dut_profile(DUTS / f"{name}.yaml").model_dump()
 
 
 def _rocof_delayed(profile: dict, delay_s: float) -> dict:

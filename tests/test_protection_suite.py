@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from campaign_helpers import COMPLIANT, PROTECTION_PLAN, assert_exact_verdicts, profiles_exercising, run_cases
+from rig.sim.dut_profile import load_dut_profile
 from rig.verify import verify_run
 
 STAGES = ("uv", "ov1", "ov2", "uf1", "uf2", "of")
@@ -123,7 +124,7 @@ def _cases_at_risk(profile: Path, expected: dict[str, str]) -> list[str]:
     """The cases a profile can change: those of every stage it sets differently from the compliant one (all
     capture cases when it changes how the charger measures, disconnects or is seen), and its expected ones."""
     plan = yaml.safe_load(PROTECTION_PLAN.read_text())["cases"]
-    mine, good = yaml.safe_load(profile.read_text()), yaml.safe_load(COMPLIANT.read_text())
+    mine, good = (load_dut_profile(p).model_dump() for p in (profile, COMPLIANT))
     changed = {s["name"] for s in mine["protection"]} ^ {s["name"] for s in good["protection"]}
     changed |= {s["name"] for s in mine["protection"] if s not in good["protection"]}
     phase_window = [p["measurement"]["frequency"].pop("phase_window_s", None) for p in (mine, good)]

@@ -3,6 +3,12 @@
 Every behaviour a suite judges is a parameter here, so a defective charger
 is just another profile (``fixtures/duts/*.yaml``; each field is explained
 in ``fixtures/duts/README.md``). The simulator reads nothing else.
+
+A defective charger is the compliant one but for its defect, so its profile
+says just that: ``extends: compliant.yaml`` and the defect
+(``rig.yaml_source.merge_documents`` has the rules: mappings merge key by
+key, ``null`` removes a key, protection stages are changed by name). An
+error still names the file and line the bad value is written in.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from rig.sim.export_setpoint import PowerControl
 from rig.sim.frequency_response import FrequencyResponse
 from rig.sim.island import AntiIslanding
 from rig.sim.waveform import Waveform
-from rig.yaml_source import LocatedValueError, load_model
+from rig.yaml_source import LocatedValueError, load_extending, validate
 
 DRAWN_RATE_ERROR_PPM = 100.0
 """Unless a profile sets it, the charger's clock-rate error is drawn from the lab's seed, uniform in +- this."""
@@ -216,4 +222,5 @@ class DutProfile(Strict):
 
 
 def load_dut_profile(path: Path) -> DutProfile:
-    return load_model(Path(path), DutProfile)
+    """Load a profile, and the profiles it extends (``extends: <file>``, relative to its directory)."""
+    return validate(load_extending(Path(path)), DutProfile)

@@ -5,6 +5,7 @@ exports it."""
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,7 @@ def test_a_capture_and_single_instants_give_the_same_power() -> None:
 
 def test_a_reduced_frequency_threshold_above_the_lfsm_o_threshold_is_refused_at_its_line(tmp_path: Path) -> None:
     text = (DUTS / "fr-reduces-early.yaml").read_text().replace("threshold_hz: 49.8", "threshold_hz: 50.6")
+    shutil.copy(DUTS / "compliant.yaml", tmp_path)  # what it extends
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     line = next(n for n, row in enumerate(text.splitlines(), 1) if "threshold_hz: 50.6" in row)
@@ -127,6 +129,7 @@ def test_a_reduced_frequency_threshold_above_the_lfsm_o_threshold_is_refused_at_
 
 
 def test_a_droop_of_zero_is_refused(tmp_path: Path) -> None:
+    shutil.copy(DUTS / "compliant.yaml", tmp_path)  # what it extends
     path = tmp_path / "bad.yaml"
     path.write_text((DUTS / "fr-wrong-droop.yaml").read_text().replace("droop: 0.05", "droop: 0.0"))
     with pytest.raises(InputFileError, match="frequency_response.lfsm_o.droop"):
