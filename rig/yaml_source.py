@@ -165,7 +165,7 @@ def merge_documents(base: YamlDocument, changes: YamlDocument) -> YamlDocument:
       mapping is written in is the order it is summed in);
     - ``key: null`` removes the key, whatever ``base`` has there: the merged document lacks it, so the
       schema's default applies (``waveform: null``: no distortion);
-    - a scalar or a list replaces ``base``'s whole value (``exercises: [chademo]``);
+    - a scalar or a list replaces ``base``'s whole value;
     - a list of mappings each with a unique ``name`` (protection stages) may be changed by a mapping keyed
       by name instead: ``protection: {O/F: {delay_s: 0.3}}`` changes one field of that stage in place,
       ``{O/F: null}`` removes the stage, and a name the list lacks appends a new stage

@@ -53,8 +53,20 @@ def bench_without(tmp_path: Path, role: str, base: Path = SIM_BENCH) -> Path:
     return path
 
 
+EXPECTATIONS_FILE = ROOT / "tests" / "profile_expectations.yaml"
+EXPECTATIONS: dict[str, dict[str, list[str]]] = yaml.safe_load(EXPECTATIONS_FILE.read_text())
+"""Per DUT profile (file stem): the suites the rig's own tests run it through (``exercises``) and, there, the
+cases that must fail, end in error or be skipped (``fails``, ``errors``, ``skips``)."""
+
+
+def expectations(profile: Path) -> dict[str, list[str]]:
+    """What the tests expect of ``profile`` (empty lists where nothing is said)."""
+    said = EXPECTATIONS.get(profile.stem, {})
+    return {key: list(said.get(key, [])) for key in ("exercises", "fails", "errors", "skips")}
+
+
 def profiles_exercising(suite: str, plan: Path | None = None) -> list:
-    """Every DUT profile but the compliant one whose ``exercises`` names ``suite``, as pytest params
+    """Every DUT profile but the compliant one that the expectations run through ``suite``, as pytest params
     (path, {case id: the verdict it must get}); every case not named must pass.
 
     With ``plan``, only the profiles built for that plan's nominal grid (``rating.nominal_voltage_v`` and
@@ -63,16 +75,16 @@ def profiles_exercising(suite: str, plan: Path | None = None) -> list:
     grid = None if plan is None else yaml.safe_load(plan.read_text()).get("grid")
     profiles = []
     for path in sorted(DUTS.glob("*.yaml")):
-        data = load_dut_profile(path).model_dump()  # a profile extending another inherits its rating
-        if path == COMPLIANT or suite not in data.get("exercises", []):
+        expected_of = expectations(path)
+        if path == COMPLIANT or suite not in expected_of["exercises"]:
             continue
-        rating = data.get("rating", {})
-        if grid is not None and (rating.get("nominal_voltage_v"), rating.get("nominal_frequency_hz")) != \
+        rating = load_dut_profile(path).rating  # a profile extending another inherits its rating
+        if grid is not None and (rating.nominal_voltage_v, rating.nominal_frequency_hz) != \
                 (grid["voltage_v"], grid["frequency_hz"]):
             continue
-        expected = {**{case: "fail" for case in data.get("expected_failures", [])},
-                    **{case: "error" for case in data.get("expected_errors", [])},
-                    **{case: "skip" for case in data.get("expected_skips", [])}}
+        expected = {**{case: "fail" for case in expected_of["fails"]},
+                    **{case: "error" for case in expected_of["errors"]},
+                    **{case: "skip" for case in expected_of["skips"]}}
         profiles.append(pytest.param(path, expected, id=path.stem))
     return profiles
 

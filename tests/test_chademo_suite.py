@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from campaign_helpers import CHADEMO_PLAN, COMPLIANT, ROOT, assert_exact_verdicts, profiles_exercising, run_cases
+from campaign_helpers import (CHADEMO_PLAN, COMPLIANT, EXPECTATIONS, ROOT, assert_exact_verdicts, expectations,
+                              profiles_exercising, run_cases)
 from rig.sim.chademo_settings import ChademoEvseSettings
 from rig.suites import REGISTRY
 from rig.verify import verify_run
@@ -99,10 +100,11 @@ def test_results_record_the_chademo_findings_and_the_session_end(chademo_run):
     assert case["suite"] == "chademo" and case["limits"]["reaction_s"]["max"] == 0.5
 
 
-def test_every_profile_names_suites_the_rig_has():
+def test_every_profile_is_expected_through_suites_the_rig_has():
     for path in sorted((ROOT / "fixtures" / "duts").glob("*.yaml")):
-        exercises = yaml.safe_load(path.read_text()).get("exercises", [])
+        exercises = expectations(path)["exercises"]
         assert exercises and set(exercises) <= set(REGISTRY), path.name
+    assert set(EXPECTATIONS) == {path.stem for path in (ROOT / "fixtures" / "duts").glob("*.yaml")}
 
 
 def _profiles() -> list:
@@ -144,4 +146,4 @@ def test_and_on_other_seeds_for_the_timing_profiles(tmp_path, profile, expected,
 
 
 def test_compliant_profile_is_the_one_every_suite_passes():
-    assert set(yaml.safe_load(COMPLIANT.read_text())["exercises"]) == set(REGISTRY)
+    assert set(expectations(COMPLIANT)["exercises"]) == set(REGISTRY)

@@ -8,10 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from campaign_helpers import (COMPLIANT, ROOT, assert_exact_verdicts, bench_without, cases_of, profiles_exercising,
-                              run_cases)
+from campaign_helpers import (COMPLIANT, ROOT, assert_exact_verdicts, bench_without, cases_of, expectations,
+                              profiles_exercising, run_cases)
 from rig.engine import CampaignRun
 
 PLAN = ROOT / "test_plans" / "g99" / "islanding.yaml"
@@ -70,7 +69,7 @@ def test_there_is_a_weak_profile_and_a_just_inside_one():
     defective = {p.values[0].stem for p in _profiles() if p.values[1]}
     boundary = {p.values[0].stem for p in _profiles() if not p.values[1]}
     assert "island-weak" in defective and "island-just-inside" in boundary
-    assert "g99.islanding" in yaml.safe_load(COMPLIANT.read_text())["exercises"]
+    assert "g99.islanding" in expectations(COMPLIANT)["exercises"]
 
 
 @pytest.mark.parametrize(("profile", "expected"), _profiles())

@@ -10,10 +10,9 @@ import math
 from pathlib import Path
 
 import pytest
-import yaml
 
 from campaign_helpers import (COMPLIANT, DUTS, ROOT, assert_exact_verdicts, assert_inside_by_more_than_uncertainty,
-                              cases_of, profiles_exercising, run_cases)
+                              cases_of, expectations, profiles_exercising, run_cases)
 from rig.engine import CampaignRun
 from rig.errors import InputFileError
 from rig.plan import load_plan
@@ -111,7 +110,7 @@ def test_there_are_defective_power_quality_profiles_and_a_just_inside_one():
     boundary = {p.values[0].stem for p in _profiles() if not p.values[1]}
     assert {"pq-excess-h3", "pq-dc-injection", "pq-low-power-factor"} <= defective
     assert "pq-just-inside" in boundary
-    assert "g99.power_quality" in yaml.safe_load(COMPLIANT.read_text())["exercises"]
+    assert "g99.power_quality" in expectations(COMPLIANT)["exercises"]
 
 
 @pytest.mark.parametrize(("profile", "expected"), _profiles())

@@ -153,24 +153,6 @@ class DutProfile(Strict):
     anti_islanding: AntiIslanding | None = Field(
         None, description="Its active anti-islanding method (rig.sim.island); omitted: none, only its passive "
                           "protection stages (a matched island runs on).")
-    exercises: list[str] = Field(
-        default_factory=list,
-        description="The suites (rig.suites.REGISTRY names) the rig's own tests run this profile against, with the "
-                    "expectations below; read only by the rig's own tests, never by the simulator.",
-    )
-    expected_failures: list[str] = Field(
-        default_factory=list,
-        description="Case ids this profile must fail; read only by the rig's own tests, never by the simulator.",
-    )
-    expected_errors: list[str] = Field(
-        default_factory=list,
-        description="Case ids that must end as errors (cannot judge, not ready); read only by the rig's own tests.",
-    )
-    expected_skips: list[str] = Field(
-        default_factory=list,
-        description="Case ids that must not run (after the DUT was not ready); read only by the rig's own tests.",
-    )
-
     @model_validator(mode="after")
     def _unique_stage_names(self) -> "DutProfile":
         seen: set[str] = set()

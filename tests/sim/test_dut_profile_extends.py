@@ -15,8 +15,6 @@ from rig.sim.dut_profile import DutProfile, load_dut_profile
 from rig.yaml_source import load_extending
 
 DUTS = Path(__file__).resolve().parents[2] / "fixtures" / "duts"
-EXPECTATIONS = {"exercises", "expected_failures", "expected_errors", "expected_skips"}
-"""Read only by the rig's own tests, and restated by every profile (a child inherits them like anything else)."""
 
 
 @pytest.fixture
@@ -72,20 +70,17 @@ def test_a_one_defect_profile_differs_from_compliant_only_in_its_defect(lab: Pat
 
 def test_a_fixture_defect_profile_differs_from_compliant_only_in_its_defect() -> None:
     changed = differences(load_dut_profile(DUTS / "rocof-late-inside.yaml"), compliant())
-    assert {loc[0] for loc in changed} - EXPECTATIONS == {"dut", "description", "protection"}
+    assert {loc[0] for loc in changed} == {"dut", "description", "protection"}
     assert {loc for loc in changed if loc[0] == "protection"} == {("protection", 6, "delay_s"),
                                                                   ("protection", 7, "delay_s")}
 
-def test_a_mapping_is_merged_key_by_key_and_a_list_or_scalar_replaces(lab: Path) -> None:
+def test_a_mapping_is_merged_key_by_key_and_a_scalar_replaces(lab: Path) -> None:
     path = write(lab, "child.yaml", "extends: compliant.yaml\n"
                                     "measurement: {voltage: {gain_error: 0.01}}\n"
-                                    "exercises: [g99.protection]\n"
                                     "current_noise_a: 1.3\n")
     profile = load_dut_profile(path)
-    assert differences(profile, compliant()) == {("measurement", "voltage", "gain_error"), ("current_noise_a",),
-                                                 *{("exercises", i) for i in range(1, 6)}}  # [0]: the same
+    assert differences(profile, compliant()) == {("measurement", "voltage", "gain_error"), ("current_noise_a",)}
     assert profile.measurement.voltage.latency_s == 0.02  # the rest of the mapping is the compliant one's
-    assert profile.exercises == ["g99.protection"]
 
 
 def test_null_removes_a_key_so_the_schema_default_applies(lab: Path) -> None:
@@ -269,11 +264,10 @@ def test_every_profile_in_the_fixtures_loads(path: Path) -> None:
 
 @pytest.mark.parametrize("path", EXTENDING, ids=lambda p: p.stem)
 def test_every_extending_profile_changes_only_what_it_states(path: Path) -> None:
-    """Each key a profile states changes its base (it says only what differs), and nothing it does not state does
-    (``exercises`` and the expectations are restated by every profile, so they are left out)."""
+    """Each key a profile states changes its base (it says only what differs), and nothing it does not state does."""
     data = yaml.safe_load(path.read_text())
     base = load_dut_profile(path.parent / data["extends"])
     changed = {loc[0] for loc in differences(load_dut_profile(path), base)}
     stated = set(data) - {"extends"}
-    assert changed - EXPECTATIONS == stated - EXPECTATIONS
+    assert changed == stated
 

@@ -52,7 +52,6 @@ def test_compliant_profile_loads_with_the_reference_settings(compliant: DutProfi
     assert compliant.disconnection_time_s == 0.02
     assert compliant.reconnection.delay_s == 20.0
     assert compliant.reconnection.evaluation_period_s == 0.1  # the default
-    assert compliant.expected_failures == []
 
 
 def test_of_missing_profile_lacks_the_over_frequency_stage() -> None:
