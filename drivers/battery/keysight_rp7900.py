@@ -9,7 +9,10 @@ measured current is negated, the charge limit is the instrument's negative
 Commands and where they are confirmed:
 
 - Keysight RP7900 Series Operating and Service Guide, SCPI reference (public
-  copies of the guide, pages 122, 226, 238, 241): ``OUTPut:PROTection:WDOG[:STATe]``
+  copies of the guide, pages 122, 226, 238, 241, 242, e.g.
+  https://manualshive.com/en/manual/keysight-technologies/rp7900-series/1962221?page=242
+  and https://www.easymanua.ls/keysight-technologies/rp7900-series/manual?p=241):
+  ``OUTPut:PROTection:WDOG[:STATe]``
   and ``OUTPut:PROTection:WDOG:DELay`` (1 to 3600 s in 1 s increments, *RST
   60 s; without SCPI I/O on any remote interface for the delay the output is
   latched off, the programmed output state unchanged, PROT set);
@@ -18,22 +21,41 @@ Commands and where they are confirmed:
   ``[SOURce:]VOLTage:PROTection:LOW[:STATe|:DELay]`` (under-voltage protection,
   RP793xA/RP794xA only); ``OUTPut:PROTection:CLEar`` (clears a latch once its
   cause is gone; the output returns to its state before the fault); the
-  Questionable1 bits listed in ``QUESTIONABLE_BITS``.
+  Questionable1 bits listed in ``QUESTIONABLE_BITS`` (p.241) and the
+  Questionable2 bits in ``QUESTIONABLE2_BITS`` (p.242: IPK+ 2 and IPK- 4, in
+  peak current limit; CSF 8, a current sharing fault; MSP 16 and SDP 32, output
+  disabled by a master/slave or a Safety Disconnect System protection; UV 64,
+  an under-voltage protection occurred). "Voltage priority mode: you can
+  program a negative and positive current limit" (p.118).
 - Keysight N6900/N7900 operating guide (the same command family) and a public
   N6974A driver written and measured against a real unit: ``FUNCtion VOLTage|CURRent``
   (changing the priority turns the output off and returns the output settings
   to their reset values, so it is sent first), ``VOLTage``, ``CURRent:LIMit``,
   ``CURRent:LIMit:NEGative`` ("always negative"), ``VOLTage:PROTection`` (the
   over-voltage protection, always enabled), ``OUTPut``, ``MEASure:VOLTage?``,
-  ``MEASure:CURRent?``, ``STATus:QUEStionable:CONDition?``, ``SYSTem:ERRor?``;
-  the same watchdog wording and range.
+  ``MEASure:CURRent?``, ``STATus:QUEStionable<1|2>:CONDition?`` (p.267,
+  https://www.easymanua.ls/keysight-technologies/n6972a-with-option-301/manual?p=267:
+  ``STAT:QUES1:COND?``; the 1 may be omitted), ``SYSTem:ERRor?``; the same
+  watchdog wording and range.
 - Public RP790x user scripts: ``FUNC VOLT``, ``CURR:LIM``, ``CURR:LIM:NEG``,
-  ``OUTP ON|OFF``, ``MEAS:VOLT?``, ``MEAS:CURR?`` (they disagree on the sign
-  sent with ``CURR:LIM:NEG``).
+  ``OUTP ON|OFF``, ``MEAS:VOLT?``, ``MEAS:CURR?``. They disagree on the sign
+  sent with ``CURR:LIM:NEG``: one, with a Keysight USB address and serial in
+  its code, passes the negative limit as it is; another version of the same
+  class sends the magnitude (``abs``).
+- Public N678x (N6700 SMU) code: ``CURR:LIM:COUP OFF`` before ``CURR:LIM:NEG``
+  ("to set the negative current limit, you must first turn limit coupling
+  (tracking) off"); with coupling on, ``CURR:LIM`` sets both limits.
 
-Unconfirmed for the RP7900 (check before a bench run): that ``CURR:LIM:NEG``
-takes a negative number on the RP7900 too (this driver sends one, as the
-N6900/N7900 wants); whether ``VOLT:RES`` needs ``VOLT:RES:STAT ON`` as on
+Unconfirmed for the RP7900 (check before a bench run): the sign of
+``CURR:LIM:NEG``. The RP7900 guide's own entry for
+``[SOURce:]CURRent:LIMit:NEGative`` was not found in the public copies
+searched; this driver sends a negative number, the N6900/N7900 form and the
+one the script with a unit's USB address sends (a unit that wants the
+magnitude answers -222 Data out of range, and set-up stops at that
+command). That the RP7900 has ``CURR:LIM:COUP`` at all (from N678x code, not
+the RP7900 guide): set-up switches it off and reads it back, so a unit
+without it answers -113 Undefined header at set-up rather than tracking the
+sink limit to the source limit unnoticed. Whether ``VOLT:RES`` needs ``VOLT:RES:STAT ON`` as on
 the N6900/N7900 (the RP7900 guide's entry names no state command: none is
 sent); the unit's ratings and ``VOLT:PROT`` range (options ``max_voltage_v``,
 ``max_current_a``, ``max_resistance_ohm``: take them from your model's data
@@ -96,7 +118,14 @@ QUESTIONABLE_BITS = (
     (2048, "PROT", "I/O watchdog: no SCPI I/O within its delay"), (4096, "EDP", "excessive dynamic protection"),
 )
 """Questionable1 bits that mean "output disabled by ..." (RP7900 guide); LIM+, LIM- and UNR are states, not trips."""
-WATCHDOG_BIT = 2048
+QUESTIONABLE2_BITS = (
+    (8, "CSF", "current sharing fault"), (16, "MSP", "output disabled by a master/slave protection"),
+    (32, "SDP", "output disabled by the Safety Disconnect System"), (64, "UV", "under-voltage protection"),
+)
+"""Questionable2 bits that mean a fault (RP7900 guide p.242); IPK+ and IPK- (in peak current limit) are states."""
+STATUS_REGISTERS = (("STAT:QUES:COND?", QUESTIONABLE_BITS), ("STAT:QUES2:COND?", QUESTIONABLE2_BITS))
+"""The condition registers read for protections, each with its fault bits."""
+WATCHDOG_TRIP = "PROT"
 WATCHDOG_RANGE_S = (1, 3600)
 LOG_COLUMNS = 6
 """A log record: current average, minimum, maximum, then voltage the same (unconfirmed order)."""
@@ -160,6 +189,7 @@ class KeysightRP7900(ScpiDriver):
         for command in ("*CLS", "OUTP OFF", "OUTP:PROT:CLE", "ABOR:ELOG", "SOUR:FUNC VOLT", "VOLT 0", "VOLT:RES 0"):
             self.write(command)  # 0 V and 0 ohm with the output off: nothing reaches the terminals
         self.write(f"VOLT:PROT {ovp:.6g}")
+        self._uncouple_limits()
         self._send_limits(limit, limit)
         self.write(f"OUTP:PROT:WDOG:DEL {self.watchdog_s}")
         self.write("OUTP:PROT:WDOG ON")
@@ -197,7 +227,17 @@ class KeysightRP7900(ScpiDriver):
             self._check_operating_range(*self._battery, charge_a, discharge_a)
         self._send_limits(charge_a, discharge_a)
 
+    def _uncouple_limits(self) -> None:
+        """Limit coupling off, and read back: while coupled, the sink limit follows the source limit and
+        cannot be set apart (N678x practice; unconfirmed on the RP7900, see the module)."""
+        self.write("CURR:LIM:COUP OFF")
+        state = self.query("CURR:LIM:COUP?")
+        if state.lstrip("+") not in ("0", "OFF"):
+            raise InstrumentError(self.name, "CURR:LIM:COUP?", f"limit coupling still on ({state!r}): the sink "
+                                                               "limit would follow the source limit")
+
     def _send_limits(self, charge_a: float, discharge_a: float) -> None:
+        """Source limit, then sink limit (a negative number: unconfirmed on the RP7900, see the module)."""
         self.write(f"CURR:LIM {discharge_a:.6g}")
         self.write(f"CURR:LIM:NEG {-charge_a:.6g}")
         self._limits = (charge_a, discharge_a)
@@ -231,15 +271,25 @@ class KeysightRP7900(ScpiDriver):
         or a watchdog trip under load, is the instrument's word and is not
         overridden.
         """
-        condition = int(float(self.query("STAT:QUES:COND?")))
-        watchdog = condition & WATCHDOG_BIT and not self._output_on
-        latched = [short for bit, short, _ in QUESTIONABLE_BITS
-                   if condition & bit and not (bit == WATCHDOG_BIT and watchdog)]
-        if latched:
-            raise InstrumentError(self.name, "OUTP ON", f"protection latched ({', '.join(latched)}, STAT:QUES:COND? = "
-                                  f"{condition}): find the cause; the safe state clears it")
+        latched, registers = self._protections()
+        watchdog = not self._output_on and any(short == WATCHDOG_TRIP for short, _ in latched)
+        others = [short for short, _ in latched if not (short == WATCHDOG_TRIP and watchdog)]
+        if others:
+            raise InstrumentError(self.name, "OUTP ON", f"protection latched ({', '.join(others)}, {registers}): "
+                                  "find the cause; the safe state clears it")
         if watchdog:
             self.write("OUTP:PROT:CLE")
+
+    def _protections(self) -> tuple[list[tuple[str, str]], str]:
+        """The protections both Questionable condition registers report, as (short name, meaning), and the
+        registers as read (for messages)."""
+        latched: list[tuple[str, str]] = []
+        read = []
+        for query, bits in STATUS_REGISTERS:
+            condition = int(float(self.query(query)))
+            read.append(f"{query} = {condition}")
+            latched += [(short, text) for bit, short, text in bits if condition & bit]
+        return latched, ", ".join(read)
 
     # -- measurements and faults ------------------------------------------------------------------
 
@@ -267,16 +317,16 @@ class KeysightRP7900(ScpiDriver):
             self.envelope.check_measured(quantity, value, what=f"{self.name} {what}")
 
     def faults(self) -> list[str]:
-        """Protections latched by the instrument, errors it queued, and readings beyond the envelope.
+        """Protections latched by the instrument (both Questionable condition registers, each set fault bit by
+        name), errors it queued, and readings beyond the envelope.
 
         A watchdog trip counts only if the output was on: with it off (a case of
         another suite waiting longer than the delay) nothing was at stake, and
         ``output(True)`` clears it.
         """
-        condition = int(float(self.query("STAT:QUES:COND?")))
-        found = [f"{short} ({text}) reported by the instrument (STAT:QUES:COND? = {condition})"
-                 for bit, short, text in QUESTIONABLE_BITS
-                 if condition & bit and (bit != WATCHDOG_BIT or self._output_on)]
+        latched, registers = self._protections()
+        found = [f"{short} ({text}) reported by the instrument ({registers})"
+                 for short, text in latched if short != WATCHDOG_TRIP or self._output_on]
         try:
             self.check_errors("(no command: events since the last one)")
         except InstrumentError as queued:

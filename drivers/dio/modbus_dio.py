@@ -16,18 +16,29 @@ so list the vehicle contactor first.
 Register layout checked against the ioLogik E1200 series user's manual
 (appendix "Modbus/TCP Default Address Mappings", E1212): 8 digital outputs as
 coils 0x0000..0x0007 (functions 1, 5, 15), 16 digital inputs as discrete
-inputs 0x0000..0x000F (function 2). Unconfirmed: that the E1212 answers
-Modbus Read Device Identification (0x2B/0x0E), which this driver uses for
-identity (the manual pages checked list functions 1-6, 15, 16 and give the
-model name in input registers from 5000); the VendorName and ProductCode it
-would answer (the family accepts "Moxa..." and "E1212"). The module's own
-communication watchdog (safe mode on a lost host) is configured in its web
-console, not over Modbus: set it there on a real bench.
+inputs 0x0000..0x000F (function 2). The module's own communication watchdog
+(safe mode on a lost host) is configured in its web console, not over
+Modbus: set it there on a real bench.
 
-Identity: the basic Read Device Identification objects VendorName,
-ProductCode and MajorMinorRevision become the manufacturer, model and
-firmware fields (commas dropped); Modbus identification carries no serial
-number, so the serial field is empty (pin a module by model, not serial).
+Identity: read from the "System" input registers (function 4) the same
+appendix lists for every E1200 model (public copies of its address tables:
+https://www.easymanua.ls/moxa-technologies/iologik-e1211/manual?p=90 and
+https://www.easymanua.ls/moxa-technologies/iologik-e1214-t/manual?p=98):
+``modelName`` at 5000, 10 words, "each byte represents ASCII code of each
+character"; ``lanMac`` at 5024, 3 words ("00:90:E8:3E:18:CC -> 1st byte: 0,
+2nd byte: 144 ..."); ``lanIp`` at 5027, 2 words; ``firmwareVersion`` at 5029,
+2 words ("V1.2.3 -> 1st byte: 1, 2nd byte: 2, 3rd byte: 3"). No serial number
+is listed. Two requests, 5000..5009 and 5024..5030 (contiguous,
+documented registers only), are the only ones sent before the identity is
+accepted. They become ``Moxa,<modelName>,<lanMac>,V<a.b.c>``: the module
+names its model, not its maker, so the manufacturer field is the register
+map's maker; the MAC address stands in for the serial number the map does
+not carry (pin a module by it: ``identity: {serial: "00:90:E8:..."}``).
+Unconfirmed: that the first byte of a register pair is the high byte of the
+first register (Modbus's big-endian order; the manual shows bytes, not
+registers) and the exact text of ``modelName`` (the family accepts "E1212"
+and "ioLogik E1212"). Not used: Modbus Read Device Identification
+(0x2B/0x0E): the appendix names functions 1, 2, 3, 4, 5, 6, 15 and 16 only.
 
 pymodbus's synchronous client waits for each response before it returns, so
 when ``set_output`` returns the module (and in the simulated lab the model)
@@ -53,6 +64,34 @@ from rig.yaml_source import LocatedValueError
 
 DIGITAL_INPUTS = 16
 DIGITAL_OUTPUTS = 8
+MANUFACTURER = "Moxa"
+"""The maker of the register map: the module's registers name its model only."""
+MODEL_NAME = (5000, 10)
+"""``modelName``: first input register and length (one ASCII character a byte)."""
+MAC_IP_FIRMWARE = (5024, 7)
+"""``lanMac`` (3 words), ``lanIp`` (2) and ``firmwareVersion`` (2), contiguous from 5024."""
+
+
+def _registers_bytes(registers: list[int]) -> bytes:
+    """The bytes of registers, high byte first (Modbus's order)."""
+    return b"".join(int(word).to_bytes(2, "big") for word in registers)
+
+
+def _ascii(registers: list[int]) -> str:
+    """Text of one-character-a-byte registers: up to the first NUL, unprintable bytes and commas (the identity's
+    separator) as spaces."""
+    text = _registers_bytes(registers).split(b"\0", 1)[0].decode("latin-1")
+    return "".join(c if c.isprintable() and c != "," else " " for c in text).strip()
+
+
+def _mac(registers: list[int]) -> str:
+    return ":".join(f"{byte:02X}" for byte in _registers_bytes(registers))
+
+
+def _version(registers: list[int]) -> str:
+    """``firmwareVersion``: V1.2.3 is the bytes 1, 2, 3 (the fourth is not described)."""
+    major, minor, patch = _registers_bytes(registers)[:3]
+    return f"V{major}.{minor}.{patch}"
 
 
 def _check_lines(lines: dict[str, int], channels: int, kind: str) -> None:
@@ -158,24 +197,27 @@ class ModbusDio:
     # -- identity and lifetime ------------------------------------------------------------------------
 
     def identify(self) -> str:
-        """``Vendor,ProductCode,,Revision`` from Read Device Identification (0x2B/0x0E, basic objects), the only
-        request sent before the identity is accepted; a refusal comes back as text for the identity check."""
-        what = "Read Device Identification"
+        """``Moxa,<modelName>,<lanMac>,V<firmwareVersion>`` from the System input registers (see the module), the
+        only requests sent before the identity is accepted; a refusal comes back as text for the identity check."""
+        model = self._input_registers(*MODEL_NAME, "modelName")
+        if isinstance(model, str):
+            return model
+        rest = self._input_registers(*MAC_IP_FIRMWARE, "lanMac, lanIp, firmwareVersion")
+        if isinstance(rest, str):
+            return rest
+        return f"{MANUFACTURER},{_ascii(model)},{_mac(rest[0:3])},{_version(rest[5:7])}"
+
+    def _input_registers(self, address: int, count: int, what: str) -> list[int] | str:
+        """``count`` input registers from ``address`` (function 4), or the refusal in words; no answer raises."""
+        request = f"read input registers {address}..{address + count - 1} ({what})"
         stop.checkpoint()
         try:
-            response = self._client.read_device_information(read_code=1, object_id=0, device_id=self.unit)
+            response = self._client.read_input_registers(address, count=count, device_id=self.unit)
         except ModbusException as err:
-            raise InstrumentError(self.name, what, f"no answer: {err}") from None
+            raise InstrumentError(self.name, request, f"no answer: {err}") from None
         if response.isError():
-            return f"{refusal(response)} to {what}"
-        information = getattr(response, "information", {})
-
-        def field(object_id: int) -> str:
-            value = information.get(object_id, b"")
-            text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
-            return text.replace(",", " ").strip()
-
-        return f"{field(0)},{field(1)},,{field(2)}"
+            return f"{refusal(response)} to {request}"
+        return list(response.registers)
 
     def setup(self) -> None:
         """Every output de-energised (in the bench file's order), then read back."""

@@ -4,9 +4,10 @@ Two vendor-neutral pieces, kept apart from the AC physics in ``rig.sim.model``:
 
 - ``DcSource``: a bidirectional DC source/sink emulating the vehicle's
   traction battery: an open-circuit voltage behind a series resistance,
-  current limits in both directions, an over-voltage protection, an I/O
-  watchdog and an output stage. Any latched protection holds the output off
-  until cleared. The SCPI dialect that exposes it is ``rig.sim.keysight_rp7900``.
+  current limits in both directions, an over-voltage protection, an
+  under-voltage protection (off unless enabled), an I/O watchdog and an output
+  stage. Any latched protection holds the output off until cleared. The SCPI
+  dialect that exposes it is ``rig.sim.keysight_rp7900``.
 - ``DcBus``: the DC link between the charger's DC port, the vehicle contactor
   and the source. **The charger's DC port decides the current**
   (``set_charger_current``); **the source decides the voltage**. The bus
@@ -17,10 +18,11 @@ Sign convention (the rig's, see ``rig.roles.BatteryEmulator``): current into
 the battery's positive terminal is positive, i.e. positive while the charger
 charges the battery and the source sinks; negative in V2H discharge.
 
-Nothing here moves by itself except the watchdog: the state is constant
+Nothing here moves by itself except two protections: the watchdog, and the
+under-voltage protection once its delay has run. The state is constant
 between commands, charger updates and contactor edges, so the bus is exact at
-those instants and ``next_event_time``/``advance_to`` hand the watchdog's
-deadline to whoever integrates the lab.
+those instants and ``next_event_time``/``advance_to`` hand the first of their
+deadlines to whoever integrates the lab.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from rig.sim.signal import PiecewiseLinear
 
 OVER_VOLTAGE = "OV"
+UNDER_VOLTAGE = "UV"
 WATCHDOG = "PROT"
 
 
@@ -65,15 +68,21 @@ class DcSource:
         self.reset()
 
     def reset(self) -> None:
-        """Power-on values: output settings reset, OVP at its maximum, no latched fault, watchdog off (60 s)."""
+        """Power-on values: output settings reset, OVP at its maximum, no latched fault, watchdog off (60 s),
+        under-voltage protection off (0 V, the shortest delay)."""
         self.reset_output_settings()
         self.ovp_v = self.ratings.max_ovp_v
         self.fault: str | None = None
-        """A latched protection (``OV`` or ``PROT``, the watchdog), holding the output off until cleared."""
+        """A latched protection (``OV``, ``UV`` or ``PROT``, the watchdog), holding the output off until cleared."""
         self.fault_s: float | None = None
         self.watchdog_on = False
         self.watchdog_delay_s = 60.0
         self.last_io_s = 0.0
+        self.uv_on = False
+        self.uv_level_v = 0.0
+        self.uv_delay_s = 0.0
+        self.uv_since_s = 0.0
+        """When the under-voltage delay last started (protection enabled, output turned on, latch cleared)."""
 
     def reset_output_settings(self) -> None:
         """Output off, 0 V, 0 ohm, full limits (callers announce the change with ``set_output``)."""
@@ -111,13 +120,29 @@ class DcSource:
         self._changed(t)
 
     def set_output(self, t: float, on: bool) -> None:
-        """The programmed output state; a latched protection keeps the stage off whatever it says."""
+        """The programmed output state; a latched protection keeps the stage off whatever it says. Turning it
+        on starts the under-voltage delay (its terminals rise from 0 V)."""
+        if on and not self.output_on:
+            self.uv_since_s = t
         self.output_on = on
         self._changed(t)
 
+    def set_under_voltage(self, t: float, *, on: bool | None = None, level_v: float | None = None,
+                          delay_s: float | None = None) -> None:
+        """Under-voltage protection: below ``level_v`` once ``delay_s`` has run since it was enabled (or the
+        output turned on, or a latch cleared), the output latches off."""
+        if on and not self.uv_on:
+            self.uv_since_s = t
+        self.uv_on = self.uv_on if on is None else on
+        self.uv_level_v = self.uv_level_v if level_v is None else level_v
+        self.uv_delay_s = self.uv_delay_s if delay_s is None else delay_s
+        self._changed(t)
+
     def clear_protection(self, t: float) -> None:
-        """Clear a latched protection; the output returns to its programmed state."""
+        """Clear a latched protection; the output returns to its programmed state (the under-voltage delay
+        starts again)."""
         self.fault = self.fault_s = None
+        self.uv_since_s = t
         self._changed(t)
 
     def trip(self, t: float, fault: str) -> None:
@@ -141,6 +166,12 @@ class DcSource:
         if not self.watchdog_on or self.fault is not None:
             return None
         return self.last_io_s + self.watchdog_delay_s
+
+    def under_voltage_armed_at(self) -> float | None:
+        """From when a terminal voltage below the level trips the under-voltage protection (None: it cannot)."""
+        if not self.uv_on or not self.energized:
+            return None
+        return self.uv_since_s + self.uv_delay_s
 
     # -- what it does with a current ----------------------------------------------------------------
 
@@ -231,25 +262,53 @@ class DcBus:
     # -- time ------------------------------------------------------------------------------------
 
     def next_event_time(self, after: float) -> float | None:
-        """The next instant after ``after`` at which the bus changes by itself (the source's watchdog)."""
-        deadline = self.source.watchdog_deadline()
-        return deadline if deadline is not None and deadline > after else None
+        """The next instant after ``after`` at which the bus changes by itself (a protection of the source)."""
+        trip = self._next_trip()
+        return trip[0] if trip is not None and trip[0] > after else None
 
     def advance_to(self, t: float) -> None:
-        """Operate the watchdog if its deadline is at or before ``t`` (at the deadline, not at ``t``)."""
-        deadline = self.source.watchdog_deadline()
-        if deadline is not None and deadline <= t:
-            self.source.trip(deadline, WATCHDOG)
+        """Operate the first protection due at or before ``t`` (at its deadline, not at ``t``)."""
+        trip = self._next_trip()
+        if trip is not None and trip[0] <= t:
+            self.source.trip(*trip)
+
+    def _next_trip(self) -> tuple[float, str] | None:
+        """The protection that operates first by itself if nothing changes before: (when, which). Between
+        changes the terminal voltage is constant, so a voltage below the under-voltage level now is below it
+        at the end of the delay."""
+        source = self.source
+        due = []
+        watchdog = source.watchdog_deadline()
+        if watchdog is not None:
+            due.append((watchdog, WATCHDOG))
+        armed = source.under_voltage_armed_at()
+        if armed is not None and self.source_voltage_v() < source.uv_level_v:
+            due.append((armed, UNDER_VOLTAGE))
+        return min(due) if due else None
+
+    def _tripping(self, t: float) -> str | None:
+        """The protection the state at ``t`` operates at once: over-voltage, or under-voltage past its delay."""
+        source = self.source
+        if not source.energized:
+            return None
+        volts = source.terminal_voltage(self.current_a())
+        if volts > source.ovp_v:
+            return OVER_VOLTAGE
+        armed = source.under_voltage_armed_at()
+        if armed is not None and armed <= t and volts < source.uv_level_v:
+            return UNDER_VOLTAGE
+        return None
 
     def _update(self, t: float, *, notify: bool = True) -> None:
-        """Re-evaluate the link at ``t``: over-voltage protection, then the recorded voltage and current.
+        """Re-evaluate the link at ``t``: the voltage protections, then the recorded voltage and current.
 
         Listeners hear of it unless the charger made the change itself, and always of a trip.
         """
         source = self.source
-        tripped = source.energized and source.terminal_voltage(self.current_a()) > source.ovp_v
+        fault = self._tripping(t)
+        tripped = fault is not None
         if tripped:
-            source.fault, source.fault_s = OVER_VOLTAGE, t  # latched; the stage is off from t
+            source.fault, source.fault_s = fault, t  # latched; the stage is off from t
         for signal, value in ((self.inlet_voltage, self.inlet_voltage_v()), (self.current, self.current_a()),
                               (self.source_voltage, self.source_voltage_v())):
             if signal.at(t) != value:

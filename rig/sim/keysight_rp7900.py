@@ -3,12 +3,19 @@
 The dialect of ``rig.sim.dc_source.DcSource``: the lab's battery emulator,
 reached by ``drivers/battery/keysight_rp7900.py`` over SCPI on a loopback
 socket. Served as strictly as the public sources describe the instrument (the
-driver's docstring lists them):
+driver's docstring lists them, and which forms are unconfirmed):
 
 - Instrument sign convention: current is positive while the unit *sources*
   (the battery discharges). ``MEAS:CURR?`` therefore answers the negative of
   the bus's current into the battery, and the sink limit is
-  ``CURR:LIM:NEG``, a negative number (a positive one is -222 Data out of range).
+  ``CURR:LIM:NEG``, a negative number (a positive one is -222 Data out of
+  range). The sign is the N6900/N7900 guide's; the RP7900 guide's own entry
+  was not found, so it is the driver's unconfirmed choice, served consistently.
+- ``CURR:LIM:COUP ON|OFF`` (limit tracking, as the N678x public code uses it;
+  unconfirmed on the RP7900): ON at power-on, after ``*RST`` and after a
+  priority change. While ON, ``CURR:LIM`` sets both limits to the same
+  magnitude and ``CURR:LIM:NEG`` is refused (-221 Settings conflict): the
+  coupling must be switched off before the sink limit is set apart.
 - ``FUNC VOLT|CURR`` sets the priority mode; changing it turns the output off
   and returns every output setting to its reset value (so limits sent before
   it are lost). Only voltage priority is simulated: ``OUTP ON`` in current
@@ -16,13 +23,23 @@ driver's docstring lists them):
 - ``VOLT:RES`` is the emulated battery's series resistance (voltage priority).
 - ``VOLT:PROT`` is the over-voltage protection: terminal voltage above it
   latches the output off (OV in ``STAT:QUES:COND?``).
+- ``VOLT:PROT:LOW[:LEV]``, ``VOLT:PROT:LOW:DEL`` and ``VOLT:PROT:LOW:STAT``
+  (RP7900 guide p.238: 0 to 102 % of the rating, *RST 0; 20.48 us to 2611 s,
+  *RST 20.48 us; *RST OFF): once enabled, a terminal voltage below the level
+  after the delay latches the output off (UV in ``STAT:QUES2:COND?``). The
+  delay starts when the protection is enabled, the output turned on or a
+  latch cleared (the guide: it keeps the protection from tripping when
+  enabled and on output changes).
 - ``OUTP:PROT:WDOG ON`` with ``OUTP:PROT:WDOG:DEL <s>`` (1..3600 s, whole
   seconds): no message on the interface for the delay, in lab time, latches
   the output off (PROT). The programmed output state is kept.
 - ``OUTP:PROT:CLE`` clears a latched protection and the output returns to its
   programmed state: send ``OUTP OFF`` first to keep it off.
-- ``STAT:QUES:COND?`` bits as the RP7900 guide lists them: OV 1, LIM+ 128
-  (sourcing current limit), LIM- 256 (sinking current limit), PROT 2048.
+- ``STAT:QUES[1]:COND?`` bits as the RP7900 guide lists them (p.241): OV 1,
+  LIM+ 128 (sourcing current limit), LIM- 256 (sinking current limit), PROT
+  2048. ``STAT:QUES2:COND?`` (p.242): UV 64, the only Questionable2 bit the
+  simulation can set (IPK+/IPK-, CSF, MSP and SDP need peak limits, parallel
+  units or the safety disconnect system, none simulated).
 - Numbers answer in NR3 with a sign (``+4.000000E+02``), booleans as 0 or 1;
   numeric settings accept MIN and MAX.
 
@@ -38,7 +55,8 @@ driver's docstring lists them):
 
 Assumptions of the simulator (not from a data sheet): the simulated unit's
 ratings (``RATINGS``: 500 V, +-50 A, 0..1 ohm, OVP up to 120 % of the
-voltage rating); reset values of the limits (the full rating); measurements
+voltage rating); reset values of the limits (the full rating); the limit
+coupling's behaviour (above); when the under-voltage delay starts; measurements
 answer at once (a real ``MEAS`` acquires for about a power-line cycle); the
 data logger's period range (``ELOG_PERIOD_S``), its buffer (``ELOG_CAPACITY``
 records), the order of a record (current then voltage, each average then
@@ -56,14 +74,20 @@ from collections.abc import Callable
 import numpy as np
 
 from rig.sim.dc_logger import Channel, DataLogger
-from rig.sim.dc_source import OVER_VOLTAGE, WATCHDOG, DcRatings
+from rig.sim.dc_source import OVER_VOLTAGE, UNDER_VOLTAGE, WATCHDOG, DcRatings
 from rig.sim.model import LabModel
 from rig.sim.scpi import Reply, ScpiError, ScpiInstrument, ieee_block, illegal_value
 
 RATINGS = DcRatings(max_voltage_v=500.0, max_current_a=50.0, max_resistance_ohm=1.0, max_ovp_v=600.0)
 WATCHDOG_DELAY_S = (1.0, 3600.0)
+UV_LEVEL_V = (0.0, 1.02 * RATINGS.max_voltage_v)
+UV_DELAY_S = (20.48e-6, 2611.0)
 QUESTIONABLE_BITS = {"OV": 1, "LIM+": 128, "LIM-": 256, "PROT": 2048}
+QUESTIONABLE2_BITS = {"IPK+": 2, "IPK-": 4, "CSF": 8, "MSP": 16, "SDP": 32, "UV": 64}
 FAULT_BITS = {OVER_VOLTAGE: QUESTIONABLE_BITS["OV"], WATCHDOG: QUESTIONABLE_BITS["PROT"]}
+"""The latched protections of ``DcSource`` that Questionable1 shows."""
+FAULT_BITS2 = {UNDER_VOLTAGE: QUESTIONABLE2_BITS["UV"]}
+"""The latched protections of ``DcSource`` that Questionable2 shows."""
 PRIORITIES = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR", "CURRENT": "CURR"}
 OPERATION_BITS = {"WTG-meas": 8, "MEAS-active": 32}
 ELOG_PERIOD_S = (102.4e-6, 60.0)
@@ -108,14 +132,12 @@ class KeysightRP7900(ScpiInstrument):
         self.bus = lab.dc_bus
         self.source = lab.dc_bus.source
         self.source.rate(RATINGS)
-        self.priority = "VOLT"
         self._noise = np.random.default_rng([lab.seed, 0xDC])
         self.logger = DataLogger({
             "CURR": Channel(lab.dc_bus.current, -1.0, ACCURACY["CURR"][2], *ACCURACY["CURR"][:2]),
             "VOLT": Channel(lab.dc_bus.source_voltage, 1.0, ACCURACY["VOLT"][2], *ACCURACY["VOLT"][:2])},
             adc_interval_s=ADC_INTERVAL_S, capacity=ELOG_CAPACITY, rng=np.random.default_rng([lab.seed, 0xE1]))
-        self.real_format = False
-        self.swapped = False
+        self._power_on_settings()
         src, r = self.source, RATINGS
         add = self.add
         add("[SOURce:]FUNCtion", self._set_priority)
@@ -126,14 +148,22 @@ class KeysightRP7900(ScpiInstrument):
         add("[SOURce:]VOLTage:RESistance[:LEVel][:IMMediate][:AMPLitude]",
             lambda a: src.set_battery(self.lab.now, src.open_circuit_v, _number(a, 0.0, r.max_resistance_ohm)))
         add("[SOURce:]VOLTage:RESistance[:LEVel][:IMMediate][:AMPLitude]", self._query(lambda: src.resistance_ohm, 0.0, r.max_resistance_ohm), query=True)
-        add("[SOURce:]CURRent:LIMit[:POSitive][:IMMediate][:AMPLitude]",
-            lambda a: src.set_limits(self.lab.now, discharge_a=_number(a, 0.0, r.max_current_a)))
+        add("[SOURce:]CURRent:LIMit[:POSitive][:IMMediate][:AMPLitude]", self._set_source_limit)
         add("[SOURce:]CURRent:LIMit[:POSitive][:IMMediate][:AMPLitude]", self._query(lambda: src.discharge_limit_a, 0.0, r.max_current_a), query=True)
-        add("[SOURce:]CURRent:LIMit:NEGative[:IMMediate][:AMPLitude]",
-            lambda a: src.set_limits(self.lab.now, charge_a=-_number(a, -r.max_current_a, 0.0)))
+        add("[SOURce:]CURRent:LIMit:NEGative[:IMMediate][:AMPLitude]", self._set_sink_limit)
         add("[SOURce:]CURRent:LIMit:NEGative[:IMMediate][:AMPLitude]", self._query(lambda: -src.charge_limit_a, -r.max_current_a, 0.0), query=True)
+        add("[SOURce:]CURRent:LIMit:COUPle", lambda a: setattr(self, "limits_coupled", _boolean(a)))
+        add("[SOURce:]CURRent:LIMit:COUPle", lambda a: "1" if self.limits_coupled else "0", query=True)
         add("[SOURce:]VOLTage:PROTection[:LEVel]", lambda a: src.set_ovp(self.lab.now, _number(a, 0.0, r.max_ovp_v)))
         add("[SOURce:]VOLTage:PROTection[:LEVel]", self._query(lambda: src.ovp_v, 0.0, r.max_ovp_v), query=True)
+        add("[SOURce:]VOLTage:PROTection:LOW[:LEVel]",
+            lambda a: src.set_under_voltage(self.lab.now, level_v=_number(a, *UV_LEVEL_V)))
+        add("[SOURce:]VOLTage:PROTection:LOW[:LEVel]", self._query(lambda: src.uv_level_v, *UV_LEVEL_V), query=True)
+        add("[SOURce:]VOLTage:PROTection:LOW:DELay",
+            lambda a: src.set_under_voltage(self.lab.now, delay_s=_number(a, *UV_DELAY_S)))
+        add("[SOURce:]VOLTage:PROTection:LOW:DELay", self._query(lambda: src.uv_delay_s, *UV_DELAY_S), query=True)
+        add("[SOURce:]VOLTage:PROTection:LOW:STATe", lambda a: src.set_under_voltage(self.lab.now, on=_boolean(a)))
+        add("[SOURce:]VOLTage:PROTection:LOW:STATe", lambda a: "1" if src.uv_on else "0", query=True)
         add("OUTPut[:STATe]", self._set_output)
         add("OUTPut[:STATe]", lambda a: "1" if src.output_on else "0", query=True)
         add("OUTPut:PROTection:CLEar", lambda a: src.clear_protection(self.lab.now))
@@ -141,7 +171,8 @@ class KeysightRP7900(ScpiInstrument):
         add("OUTPut:PROTection:WDOG[:STATe]", lambda a: "1" if src.watchdog_on else "0", query=True)
         add("OUTPut:PROTection:WDOG:DELay", self._set_watchdog_delay)
         add("OUTPut:PROTection:WDOG:DELay", self._query(lambda: src.watchdog_delay_s, *WATCHDOG_DELAY_S), query=True)
-        add("STATus:QUEStionable:CONDition", lambda a: f"+{self._questionable()}", query=True)
+        add("STATus:QUEStionable[1]:CONDition", lambda a: f"+{self._questionable()}", query=True)
+        add("STATus:QUEStionable2:CONDition", lambda a: f"+{self._questionable2()}", query=True)
         add("STATus:OPERation:CONDition", lambda a: f"+{self._operation()}", query=True)
         for verb in ("MEASure", "FETCh"):
             add(f"{verb}[:SCALar]:VOLTage[:DC]", self._scalar(lambda: self._noisy(self.bus.source_voltage_v(), 0.01)), query=True)
@@ -154,13 +185,20 @@ class KeysightRP7900(ScpiInstrument):
         return super().execute(line)
 
     def reset(self) -> None:
-        """*RST: voltage priority, output off, every setting at its power-on value, watchdog off, logger idle,
-        ASCII numbers."""
-        self.priority = "VOLT"
+        """*RST: voltage priority, limits coupled, output off, every setting at its power-on value, watchdog and
+        under-voltage protection off, logger idle, ASCII numbers."""
         self.logger.reset()
-        self.real_format = self.swapped = False
         self.source.reset()
+        self._power_on_settings()
         self.source.set_output(self.lab.now, False)
+
+    def _power_on_settings(self) -> None:
+        """What this dialect holds besides the source's settings, at power-on and after *RST."""
+        self.priority = "VOLT"
+        self.real_format = self.swapped = False
+        self.limits_coupled = True
+        """``CURR:LIM:COUP``: while on, the sink limit tracks the source limit and cannot be set apart."""
+        self.source.uv_delay_s = UV_DELAY_S[0]  # the guide's *RST value (p.238); DcSource knows no vendor's
 
     # -- settings ----------------------------------------------------------------------------------
 
@@ -180,8 +218,22 @@ class KeysightRP7900(ScpiInstrument):
         if PRIORITIES[word] != self.priority:
             # The instrument turns the output off and returns every output setting to its reset value.
             self.priority = PRIORITIES[word]
+            self.limits_coupled = True
             self.source.reset_output_settings()
             self.source.set_output(self.lab.now, False)
+
+    def _set_source_limit(self, args: list[str]) -> None:
+        """``CURR:LIM``: the source limit, and the sink limit too while the limits are coupled."""
+        amps = _number(args, 0.0, RATINGS.max_current_a)
+        self.source.set_limits(self.lab.now, discharge_a=amps, charge_a=amps if self.limits_coupled else None)
+
+    def _set_sink_limit(self, args: list[str]) -> None:
+        """``CURR:LIM:NEG``: a negative number, refused while the limits are coupled."""
+        amps = _number(args, -RATINGS.max_current_a, 0.0)
+        if self.limits_coupled:
+            raise ScpiError(-221, "Settings conflict;the negative current limit tracks the positive one: "
+                                  "CURR:LIM:COUP OFF first")
+        self.source.set_limits(self.lab.now, charge_a=-amps)
 
     def _set_output(self, args: list[str]) -> None:
         on = _boolean(args)
@@ -202,6 +254,9 @@ class KeysightRP7900(ScpiInstrument):
         elif limit == "charge":
             bits |= QUESTIONABLE_BITS["LIM-"]
         return bits
+
+    def _questionable2(self) -> int:
+        return FAULT_BITS2.get(self.source.fault or "", 0)
 
     def _noisy(self, value: float, sigma: float) -> float:
         return value + float(self._noise.normal(0.0, sigma))

@@ -11,15 +11,30 @@ The register layout is the E1212's default Modbus/TCP map (ioLogik E1200
 series user's manual, appendix "Modbus/TCP Default Address Mappings"):
 
 - 8 digital outputs as coils 0x0000..0x0007 (functions 1, 5, 15);
-- 16 digital inputs as discrete inputs 0x0000..0x000F (function 2).
+- 16 digital inputs as discrete inputs 0x0000..0x000F (function 2);
+- the "System" input registers (function 4, ``SYSTEM_REGISTERS``):
+  ``modelName`` 5000 (10 words, one ASCII character a byte), ``deviceUpTime``
+  5020 (2 words, seconds: the lab's time), ``lanMac`` 5024 (3 words, six
+  bytes), ``lanIp`` 5027 (2 words, four bytes: 127.0.0.1, where it serves),
+  ``firmwareVersion`` 5029 (2 words: V1.2.3 -> bytes 1, 2, 3),
+  ``firmwareBuildDate`` 5031 (2 words) and ``deviceName`` 5040 (30 words,
+  ASCII, set in the web console: empty here).
 
-The rest of the E1212 map (pulse and counter controls, registers) is not
-simulated: a coil request beyond the eight outputs, or a discrete-input request
-beyond the sixteen inputs, is answered "illegal data address". Identity is
-Modbus Read Device Identification (0x2B/0x0E, basic objects: VendorName,
-ProductCode, MajorMinorRevision). That a real E1212 answers 0x2B is not
-confirmed by the manual pages checked (they list functions 1-6, 15 and 16 and
-give the model name in input registers from 5000).
+The rest of the E1212 map (pulse and counter controls, other registers) is
+not simulated: a coil request beyond the eight outputs, a discrete-input
+request beyond the sixteen inputs or a register request that touches an
+address between the System entries is answered "illegal data address".
+Assumptions: byte pairs are a register's high then low byte, two-word numbers
+high word first (the manual shows bytes, not registers); the build date is
+served as 0 (its encoding, "Build16051718 -> 16051718", is not clear).
+
+The module does not implement Modbus Read Device Identification (0x2B/0x0E):
+the manual's map names functions 1, 2, 3, 4, 5, 6, 15 and 16 only. The lab's
+Modbus server (``rig.sim.modbus_server``) answers 0x2B for every device it
+serves from the identity it is given; the module gives it none (``IDENTITY``
+is empty), so the answer carries no objects and no driver can identify the
+module by it. A real module would answer "illegal function": that needs the
+server to refuse 0x2B for a device without identification objects.
 
 Every request is handled under the lab's lock after the lab was brought up to
 its present time, like the SCPI instruments (``rig.sim.scpi``), by the lab's
@@ -29,6 +44,7 @@ Modbus TCP server (``rig.sim.modbus_server``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from ipaddress import IPv4Address
 
 from pymodbus.constants import ExcCodes
 from pymodbus.simulator import SimData
@@ -37,8 +53,17 @@ from pymodbus.simulator.simutils import DataType, SimUtils
 from rig.sim.connector import Side
 from rig.sim.model import LabModel
 
-IDENTITY = {"VendorName": "Moxa", "ProductCode": "E1212", "MajorMinorRevision": "3.2"}
-"""What it answers to Read Device Identification."""
+IDENTITY: dict[str, str] = {}
+"""Its Read Device Identification objects: none, it does not implement the function (see the module)."""
+SYSTEM_REGISTERS = {"modelName": (5000, 10), "deviceUpTime": (5020, 2), "lanMac": (5024, 3), "lanIp": (5027, 2),
+                    "firmwareVersion": (5029, 2), "firmwareBuildDate": (5031, 2), "deviceName": (5040, 30)}
+"""The System input registers: first address and length in words (the manual's table)."""
+SYSTEM_FIRST = min(first for first, _ in SYSTEM_REGISTERS.values())
+SYSTEM_END = max(first + count for first, count in SYSTEM_REGISTERS.values())
+MAC = bytes.fromhex("0090E8000001")
+"""The simulated module's MAC address (Moxa's OUI 00:90:E8): its serial in the rig's identity."""
+FIRMWARE = (3, 2, 0)
+LAN_IP = IPv4Address("127.0.0.1")
 DIGITAL_OUTPUTS = 8
 DIGITAL_INPUTS = 16
 INPUT_WIRING = {0: "d1", 1: "d2", 2: "connector_lock"}
@@ -72,15 +97,33 @@ def wiring_mismatches(options: dict) -> list[tuple[tuple[str | int, ...], str]]:
     return problems
 
 
-READ_COILS, READ_DISCRETE_INPUTS, WRITE_COIL, WRITE_COILS = 1, 2, 5, 15
+READ_COILS, READ_DISCRETE_INPUTS, READ_INPUT_REGISTERS, WRITE_COIL, WRITE_COILS = 1, 2, 4, 5, 15
+
+
+def _words(data: bytes, count: int) -> list[int]:
+    """``data`` as ``count`` registers, high byte first, zero-padded."""
+    padded = data.ljust(2 * count, b"\0")[:2 * count]
+    return [int.from_bytes(padded[i:i + 2], "big") for i in range(0, 2 * count, 2)]
 
 
 class MoxaE1212:
-    """The module's channels: outputs it holds, inputs wired to the lab's contact lines."""
+    """The module's channels: outputs it holds, inputs wired to the lab's contact lines; its System registers."""
+
+    model_name = "E1212"
 
     def __init__(self, lab: LabModel) -> None:
         self.lab = lab
         self.coils = [False] * DIGITAL_OUTPUTS
+
+    def system(self) -> list[int]:
+        """The System input registers from ``SYSTEM_FIRST`` on, as they read now (gaps as 0)."""
+        values = {"modelName": self.model_name.encode("ascii"), "deviceUpTime": int(self.lab.now).to_bytes(4, "big"),
+                  "lanMac": MAC, "lanIp": LAN_IP.packed, "firmwareVersion": bytes(FIRMWARE),
+                  "firmwareBuildDate": b"", "deviceName": b""}
+        image = [0] * (SYSTEM_END - SYSTEM_FIRST)
+        for name, (first, count) in SYSTEM_REGISTERS.items():
+            image[first - SYSTEM_FIRST:first - SYSTEM_FIRST + count] = _words(values[name], count)
+        return image
 
     def inputs(self) -> list[bool]:
         """Every input channel now (an unwired one reads open)."""
@@ -109,14 +152,19 @@ class MoxaE1212:
         return self.coils
 
     def simdata(self) -> tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
-        """Its blocks as pymodbus lays them out: coils, discrete inputs (no registers)."""
+        """Its blocks as pymodbus lays them out: coils, discrete inputs, no holding registers, the System input
+        registers (pymodbus refuses addresses between them)."""
         bits = DataType.BITS
+        system = [SimData(first, count=count, values=0, datatype=DataType.REGISTERS, readonly=True)
+                  for first, count in SYSTEM_REGISTERS.values()]
         return ([SimData(0, count=DIGITAL_OUTPUTS, values=False, datatype=bits)],
                 [SimData(0, count=DIGITAL_INPUTS, values=False, datatype=bits)],
-                [SimData(0, datatype=DataType.INVALID)], [SimData(0, datatype=DataType.INVALID)])
+                [SimData(0, datatype=DataType.INVALID)], system)
 
     def request(self, function_code: int, address: int, values: list[int] | list[bool] | None) -> list[int] | ExcCodes:
         """The addressed block's registers after the request (its bits sixteen to a register), or a refusal."""
+        if function_code == READ_INPUT_REGISTERS:
+            return self.system()
         channels = self.handle(function_code, address, None if values is None else [bool(v) for v in values])
         if channels is None:
             return ExcCodes.ILLEGAL_ADDRESS

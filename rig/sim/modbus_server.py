@@ -62,14 +62,14 @@ class ModbusServer(socketserver.ThreadingTCPServer):
     def __init__(self, module: ModbusModule, lock: threading.RLock, before_request: Callable[[], None],
                  *, identity: dict[str, str]) -> None:
         """``identity``: the Read Device Identification objects by name (VendorName, ProductCode,
-        MajorMinorRevision)."""
+        MajorMinorRevision); empty for a device that does not answer that request (illegal function)."""
         super().__init__(("127.0.0.1", 0), _Connection)
         self.module = module
         self.identity = dict(identity)
         self.lock = lock
         self.before_request = before_request
         self.decoder = DecodePDU(True)
-        self.decoder.register(identification_request(ModbusDeviceIdentification(info_name=self.identity)))
+        self.decoder.register(identification_request(self.identity))
         self.context = SimCore(SimDevice(id=0, action=self._request, simdata=module.simdata()))
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02},
                                         name=f"modbus-{type(module).__name__}", daemon=True)
@@ -171,8 +171,9 @@ class _Connection(socketserver.BaseRequestHandler):
             return b""
 
 
-def identification_request(identity: ModbusDeviceIdentification) -> type[ModbusPDU]:
-    """A Read Device Identification request class that answers from ``identity``.
+def identification_request(objects: dict[str, str]) -> type[ModbusPDU]:
+    """A Read Device Identification request class that answers from ``objects`` (none: the device does not
+    implement the function, and says so: illegal function).
 
     pymodbus answers 0x2B/0x0E from one control block per process (a
     singleton), so two simulated devices in one process would share an identity;
@@ -180,6 +181,8 @@ def identification_request(identity: ModbusDeviceIdentification) -> type[ModbusP
     Its sub-function code stays -1 once decoded, so pymodbus's decoder does not
     swap in its own class for MEI type 0x0E.
     """
+
+    identity = ModbusDeviceIdentification(info_name=objects)
 
     class ModuleIdentification(ReadDeviceInformationRequest):
         sub_function_code = -1
@@ -189,6 +192,8 @@ def identification_request(identity: ModbusDeviceIdentification) -> type[ModbusP
             self.sub_function_code = -1
 
         async def datastore_update(self, context: Any, device_id: int) -> ModbusPDU:
+            if not objects:
+                return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_FUNCTION)
             if not 0x01 <= self.read_code <= 0x04:
                 return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_VALUE)
             information = DeviceInformationFactory.get(SimpleNamespace(Identity=identity), self.read_code,

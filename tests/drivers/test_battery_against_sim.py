@@ -18,7 +18,7 @@ from rig.envelope import EnvelopeGuard
 from rig.errors import EnvelopeBreach, InstrumentError
 from rig.identity import check_identity
 from rig.sim.connector import Side
-from rig.sim.dc_source import OVER_VOLTAGE, WATCHDOG
+from rig.sim.dc_source import OVER_VOLTAGE, UNDER_VOLTAGE, WATCHDOG
 from rig.sim.lab import SimulatedLab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,10 +127,35 @@ def test_the_instrument_refuses_limits_beyond_its_range(lab) -> None:
 
 
 def test_the_sink_limit_is_a_negative_number_and_a_positive_one_is_refused(raw, lab) -> None:
+    assert raw.query("CURR:LIM:COUP OFF\nSYST:ERR?") == '0,"No error"'
     assert raw.query("CURR:LIM:NEG -12.5\nSYST:ERR?") == '0,"No error"'
     assert lab.model.dc_bus.source.charge_limit_a == 12.5
     assert raw.query("CURR:LIM:NEG 12.5\nSYST:ERR?").startswith("-222")
     assert raw.query("CURR:LIM:NEG? MIN") == "-5.000000E+01"
+
+
+def test_while_the_limits_are_coupled_the_sink_limit_follows_and_cannot_be_set_apart(raw, lab) -> None:
+    source = lab.model.dc_bus.source
+    assert raw.query("CURR:LIM:COUP?") == "1"  # at power-on
+    assert raw.query("CURR:LIM 20\nSYST:ERR?") == '0,"No error"'
+    assert (source.charge_limit_a, source.discharge_limit_a) == (20.0, 20.0)
+    assert raw.query("CURR:LIM:NEG -30\nSYST:ERR?").startswith("-221")  # what set-up sent before it uncoupled
+    assert source.charge_limit_a == 20.0
+    raw.query("CURR:LIM:COUP OFF\nSYST:ERR?")
+    raw.query("CURR:LIM 10\nSYST:ERR?")
+    assert (source.charge_limit_a, source.discharge_limit_a) == (20.0, 10.0)  # kept apart from now on
+    raw.query("FUNC CURR\nSYST:ERR?")
+    raw.query("FUNC VOLT\nSYST:ERR?")
+    assert raw.query("CURR:LIM:COUP?") == "1"  # a priority change returns it to its reset value
+
+
+def test_setup_uncouples_the_limits_so_the_charge_limit_is_its_own(battery, lab, raw) -> None:
+    battery.setup()
+    assert raw.query("CURR:LIM:COUP?") == "0"
+    battery.set_current_limits(charge_a=30.0, discharge_a=12.5)
+    source = lab.model.dc_bus.source
+    assert (source.charge_limit_a, source.discharge_limit_a) == (30.0, 12.5)
+    assert raw.query("CURR:LIM:NEG?") == "-3.000000E+01"
 
 
 def test_changing_the_priority_resets_the_output_settings_so_setup_sends_it_first(raw, lab) -> None:
@@ -191,6 +216,27 @@ def test_a_reading_beyond_the_envelope_is_a_breach(battery, lab, raw) -> None:
     with pytest.raises(EnvelopeBreach, match=r"measured current 4[45]\.\d+ A exceeds the bench envelope dc_current_a"):
         battery.current_a()
     assert any("dc_current_a" in fault for fault in battery.faults())
+
+
+def test_an_under_voltage_trip_is_a_questionable2_fault_and_blocks_output_on(battery, lab, raw) -> None:
+    # The driver leaves the under-voltage protection off; another program on the bench enables it.
+    charging_battery(battery, lab)  # 380 V behind 0.1 ohm
+    for command in ("VOLT:PROT:LOW 379", "VOLT:PROT:LOW:DEL 0.5", "VOLT:PROT:LOW:STAT ON"):
+        assert raw.query(f"{command}\nSYST:ERR?") == '0,"No error"'
+    t_on = lab.now
+    charger_drives(lab, -15.0)  # V2H: 378.5 V at the terminals, below the level
+    lab.advance_to(t_on + 0.4)
+    source = lab.model.dc_bus.source
+    assert source.fault is None  # not within the delay
+    lab.advance_to(t_on + 2.0)
+    assert (source.fault, source.fault_s) == (UNDER_VOLTAGE, pytest.approx(t_on + 0.5))
+    assert raw.query("STAT:QUES2:COND?") == "+64" and raw.query("STAT:QUES:COND?") == "+0"
+    assert battery.faults() == ["UV (under-voltage protection) reported by the instrument "
+                                "(STAT:QUES:COND? = 0, STAT:QUES2:COND? = 64)"]
+    with pytest.raises(InstrumentError, match=r"protection latched \(UV, .*STAT:QUES2:COND\? = 64"):
+        battery.output(True)
+    battery.safe_off()
+    assert source.fault is None and not source.output_on and battery.faults() == []
 
 
 def test_a_watchdog_trip_with_the_output_off_is_no_fault_and_output_on_clears_it(battery, lab) -> None:

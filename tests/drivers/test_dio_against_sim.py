@@ -1,7 +1,8 @@
 """The Modbus digital I/O driver against the simulated Moxa ioLogik E1212 over Modbus TCP (pymodbus both ends).
 
 What the charger drives reaches the rig's inputs; what the rig drives reaches the lab's contact lines with the
-lab time of the request; a peer that is not the module gets nothing but the identification request.
+lab time of the request; the module identifies itself by its System input registers, and a peer that is not the
+module gets nothing but those reads.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 import pytest
 from pymodbus.client import ModbusTcpClient
+from pymodbus.simulator import SimData
+from pymodbus.simulator.simutils import DataType
 
 from drivers.dio.modbus_dio import ModbusDio
 from rig.bench import load_bench
@@ -22,7 +25,7 @@ from rig.roles import DigitalIO
 from rig.sim.connector import Edge, Side
 from rig.sim.dut_profile import load_dut_profile
 from rig.sim.lab import SimulatedLab
-from rig.sim.modbus_dio import MoxaE1212
+from rig.sim.modbus_dio import MAC, SYSTEM_REGISTERS, MoxaE1212
 from rig.sim.modbus_server import ModbusServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,14 +60,36 @@ def test_the_driver_fulfils_the_digital_io_role_with_the_bench_files_lines(dio: 
     assert {"load_a", "load_b", "ct_break"} <= set(dio.outputs)
 
 
-def test_the_simulated_module_identifies_itself_by_read_device_identification(dio: ModbusDio) -> None:
+def test_the_simulated_module_identifies_itself_by_its_system_registers(dio: ModbusDio) -> None:
     answer = dio.identify()
-    assert answer == "Moxa,E1212,,3.2"
+    assert answer == "Moxa,E1212,00:90:E8:00:00:01,V3.2.0"
     idn = check_identity("dio", dio.resource, answer, ModbusDio.family)
-    assert (idn.manufacturer, idn.model, idn.serial, idn.firmware) == ("Moxa", "E1212", "", "3.2")
+    assert (idn.manufacturer, idn.model, idn.serial, idn.firmware) == ("Moxa", "E1212", "00:90:E8:00:00:01", "V3.2.0")
 
 
-@pytest.mark.parametrize(("reply", "admitted"), [("Moxa,E1212,,3.2", True), ("Moxa Inc.,ioLogik E1212,,1.1", True),
+def test_the_system_registers_are_laid_out_as_the_manual_gives_them(dio: ModbusDio, lab: SimulatedLab) -> None:
+    client = ModbusTcpClient("127.0.0.1", port=port_of(dio.resource))
+    assert client.connect()
+    first, count = SYSTEM_REGISTERS["modelName"]
+    assert client.read_input_registers(first, count=count).registers == [0x4531, 0x3231, 0x3200] + [0] * 7  # "E1212"
+    assert client.read_input_registers(5024, count=3).registers == [int.from_bytes(MAC[i:i + 2], "big")
+                                                                   for i in (0, 2, 4)]
+    assert client.read_input_registers(5027, count=4).registers == [0x7F00, 0x0001, 0x0302, 0x0000]  # 127.0.0.1, V3.2.0
+    lab.advance_to(70000.0)
+    assert client.read_input_registers(5020, count=2).registers == [1, 70000 - 65536]  # uptime, s: high word first
+    assert client.read_input_registers(5010, count=1).isError()  # between modelName and deviceUpTime
+    assert client.read_input_registers(5008, count=4).isError()  # running past modelName
+    client.close()
+
+
+def test_the_module_does_not_identify_itself_by_read_device_identification(dio: ModbusDio) -> None:
+    # The manual's map names functions 1-6, 15 and 16 only: a driver asking 0x2B/0x0E learns nothing.
+    response = dio._client.read_device_information(read_code=1, object_id=0, device_id=dio.unit)
+    assert not getattr(response, "information", {})
+
+
+@pytest.mark.parametrize(("reply", "admitted"), [("Moxa,E1212,00:90:E8:00:00:01,V3.2.0", True),
+                                                 ("Moxa Inc.,ioLogik E1212,,1.1", True),
                                                  ("Moxa,E1212-T,,2.0", True), ("Moxa,E1214,,3.2", False),
                                                  ("Advantech,ADAM-6050,,1.0", False)])
 def test_the_family_is_the_e1212(reply: str, admitted: bool) -> None:
@@ -72,16 +97,36 @@ def test_the_family_is_the_e1212(reply: str, admitted: bool) -> None:
     assert idn is not None and ModbusDio.family.admits(idn) is admitted
 
 
+class _OtherModule(MoxaE1212):
+    """Another member of the E1200 series (the same System registers), remembering every request it answers."""
+
+    model_name = "E1214"
+
+    def __init__(self, lab, requests: list[tuple[int, int]]) -> None:
+        super().__init__(lab)
+        self.requests = requests
+
+    def request(self, function_code: int, address: int, values: Any) -> Any:
+        self.requests.append((function_code, address))
+        return super().request(function_code, address, values)
+
+
+class _NoSystemRegisters(_OtherModule):
+    """A Modbus device with coils and inputs but none of the E1200's System registers."""
+
+    def simdata(self) -> Any:
+        coils, inputs, holding, _ = super().simdata()
+        return coils, inputs, holding, [SimData(0, datatype=DataType.INVALID)]
+
+
 class _Peer:
-    """Another Modbus TCP device on loopback, counting the data requests it gets."""
+    """Another Modbus TCP device on loopback, remembering the requests that reach it."""
 
-    def __init__(self, lab: SimulatedLab, identity: dict[str, str]) -> None:
-        self.requests = 0
-
-        def counted() -> None:
-            self.requests += 1
-
-        self.server = ModbusServer(MoxaE1212(lab.model), threading.RLock(), counted, identity=identity).start()
+    def __init__(self, lab: SimulatedLab, module: type[_OtherModule] = _OtherModule,
+                 identity: dict[str, str] | None = None) -> None:
+        self.requests: list[tuple[int, int]] = []
+        self.server = ModbusServer(module(lab.model, self.requests), threading.RLock(), lambda: None,
+                                   identity=identity or {}).start()
 
     def __enter__(self) -> _Peer:
         return self
@@ -90,31 +135,33 @@ class _Peer:
         self.server.stop()
 
 
-@pytest.mark.parametrize(("identity", "shown"), [
-    ({"VendorName": "Schneider Electric", "ProductCode": "A9XMWD20", "MajorMinorRevision": "V1.2.0"},
-     "Schneider Electric,A9XMWD20,,V1.2.0"),
-    ({}, ",,,"),  # a device that answers with no identification objects
+@pytest.mark.parametrize(("module", "identity", "shown", "requests"), [
+    (_OtherModule, {}, "Moxa,E1214,00:90:E8:00:00:01,V3.2.0", [(4, 5000), (4, 5024)]),  # a swapped module
+    (_NoSystemRegisters, {"VendorName": "Moxa", "ProductCode": "E1212", "MajorMinorRevision": "3.2"},
+     "Modbus exception 2 (illegal data address) to read input registers 5000..5009 (modelName)", []),
 ])
-def test_a_peer_that_is_not_the_module_gets_nothing_but_the_identification_request(lab, identity, shown) -> None:
-    with _Peer(lab, identity) as peer:
+def test_a_peer_that_is_not_the_module_gets_nothing_but_the_identity_reads(lab, module, identity, shown,
+                                                                            requests) -> None:
+    # the second peer even answers Read Device Identification as the module: it is not asked
+    with _Peer(lab, module, identity) as peer:
         driver = ModbusDio(peer.server.resource, name="dio", options=OPTIONS)
         with pytest.raises(IdentityError) as caught:
             check_identity("dio", driver.resource, driver.identify(), ModbusDio.family)
         driver.close()
-        assert peer.requests == 0
+        assert peer.requests == requests  # read-only identity registers, nothing written
     assert caught.value.received == shown and "Moxa ioLogik E1212" in caught.value.expected
 
 
 def test_a_peer_that_does_not_speak_modbus_is_no_answer(lab) -> None:
     scpi = lab.serve("chroma_61800").split("::")[2]  # an SCPI socket: it waits for a newline that never comes
     driver = ModbusDio(f"modbus-tcp://127.0.0.1:{scpi}", name="dio", options={**OPTIONS, "timeout_s": 0.3})
-    with pytest.raises(InstrumentError, match="Read Device Identification.*no answer"):
+    with pytest.raises(InstrumentError, match=r"read input registers 5000\.\.5009 \(modelName\).*no answer"):
         driver.identify()
     driver.close()
 
 
 def test_nothing_listening_is_refused_when_the_session_opens(lab) -> None:
-    with _Peer(lab, {}) as peer:
+    with _Peer(lab) as peer:
         free = port_of(peer.server.resource)
     with pytest.raises(InstrumentError, match="cannot connect"):
         ModbusDio(f"modbus-tcp://127.0.0.1:{free}", name="dio", options=OPTIONS)

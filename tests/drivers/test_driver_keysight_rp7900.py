@@ -17,9 +17,22 @@ from rig.sim.keysight_rp7900 import KeysightRP7900 as SimulatedRP7900
 
 DC_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
 
-# What set-up sends on the simulated DC bench (envelope: 450 V, 40 A), watchdog 60 s.
-SETUP = settings("*CLS", "OUTP OFF", "OUTP:PROT:CLE", "ABOR:ELOG", "SOUR:FUNC VOLT", "VOLT 0", "VOLT:RES 0", "VOLT:PROT 450",
-                 "CURR:LIM 40", "CURR:LIM:NEG -40", "OUTP:PROT:WDOG:DEL 60", "OUTP:PROT:WDOG ON")
+UNCOUPLE = setting("CURR:LIM:COUP OFF") + [("CURR:LIM:COUP?", "0")]
+"""Limit coupling off and read back, before the limits are set apart."""
+
+
+def setup_script(ovp: str, limit: str, watchdog: str) -> list[tuple[str, str | None]]:
+    """What set-up sends: priority first, 0 V and 0 ohm, protection, coupling off, both limits, the watchdog."""
+    return (settings("*CLS", "OUTP OFF", "OUTP:PROT:CLE", "ABOR:ELOG", "SOUR:FUNC VOLT", "VOLT 0", "VOLT:RES 0",
+                     f"VOLT:PROT {ovp}") + UNCOUPLE
+            + settings(f"CURR:LIM {limit}", f"CURR:LIM:NEG -{limit}", f"OUTP:PROT:WDOG:DEL {watchdog}",
+                       "OUTP:PROT:WDOG ON"))
+
+
+SETUP = setup_script("450", "40", "60")
+"""What set-up sends on the simulated DC bench (envelope: 450 V, 40 A), watchdog 60 s."""
+NOTHING_LATCHED = [("STAT:QUES:COND?", "+0"), ("STAT:QUES2:COND?", "+0")]
+"""Both Questionable condition registers clear."""
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +92,19 @@ def test_setup_sets_voltage_priority_first_then_protection_from_the_envelope_and
 
 
 def test_setup_without_an_envelope_uses_the_instruments_ratings_and_the_chosen_watchdog() -> None:
-    script = settings("*CLS", "OUTP OFF", "OUTP:PROT:CLE", "ABOR:ELOG", "SOUR:FUNC VOLT", "VOLT 0", "VOLT:RES 0", "VOLT:PROT 950",
-                      "CURR:LIM 20", "CURR:LIM:NEG -20", "OUTP:PROT:WDOG:DEL 5", "OUTP:PROT:WDOG ON")
     options = {"max_voltage_v": 950.0, "max_current_a": 20.0, "watchdog_s": 5}
-    with expected_protocol(KeysightRP7900, script, options=options) as battery:
+    with expected_protocol(KeysightRP7900, setup_script("950", "20", "5"), options=options) as battery:
         battery.setup()
+
+
+@pytest.mark.parametrize("state", ["1", "ON"])
+def test_setup_stops_if_the_limit_coupling_does_not_read_back_off(state: str) -> None:
+    # still coupled, the sink limit would follow the source limit: nothing more is sent
+    script = setup_script("500", "50", "60")
+    cut = script.index(("CURR:LIM:COUP?", "0"))
+    with expected_protocol(KeysightRP7900, script[:cut] + [("CURR:LIM:COUP?", state)]) as battery:
+        with pytest.raises(InstrumentError, match="CURR:LIM:COUP.*limit coupling still on"):
+            battery.setup()
 
 
 def test_setup_refuses_an_envelope_beyond_the_instruments_ratings_before_any_io(guard) -> None:
@@ -144,7 +165,7 @@ def test_limits_beyond_the_envelope_or_the_instrument_are_refused_before_any_io(
 
 
 def test_output_on_needs_a_battery_set_since_setup(guard) -> None:
-    script = (SETUP + settings("VOLT 380", "VOLT:RES 0.05") + [("STAT:QUES:COND?", "+0")]
+    script = (SETUP + settings("VOLT 380", "VOLT:RES 0.05") + NOTHING_LATCHED
               + settings("OUTP ON", "OUTP OFF") + SETUP)
     with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
         battery.setup()
@@ -202,20 +223,32 @@ def test_a_reading_below_the_envelopes_minimum_is_no_breach() -> None:
 
 
 def test_faults_are_empty_when_nothing_latched_and_readings_are_inside(guard) -> None:
-    script = [("STAT:QUES:COND?", "+256"), ("SYST:ERR?", OK), ("MEAS:VOLT?", "+3.900000E+02"),
-              ("MEAS:CURR?", "-4.000000E+01")]
+    script = [("STAT:QUES:COND?", "+256"), ("STAT:QUES2:COND?", "+6"), ("SYST:ERR?", OK),
+              ("MEAS:VOLT?", "+3.900000E+02"), ("MEAS:CURR?", "-4.000000E+01")]
     with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
-        assert battery.faults() == []  # LIM-: in its sink limit, a state, not a trip
+        assert battery.faults() == []  # LIM- (sink limit), IPK+ and IPK- (peak limits): states, not trips
 
 
 def test_faults_report_latched_protections_queued_errors_and_readings_beyond_the_envelope(guard) -> None:
-    script = [("STAT:QUES:COND?", "+2049"), ("SYST:ERR?", '-221,"Settings conflict"'), ("SYST:ERR?", OK),
-              ("MEAS:VOLT?", "+4.600000E+02"), ("MEAS:CURR?", "+0.000000E+00")]
+    script = [("STAT:QUES:COND?", "+2049"), ("STAT:QUES2:COND?", "+0"), ("SYST:ERR?", '-221,"Settings conflict"'),
+              ("SYST:ERR?", OK), ("MEAS:VOLT?", "+4.600000E+02"), ("MEAS:CURR?", "+0.000000E+00")]
     with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
         found = battery.faults()
     assert len(found) == 3  # the watchdog tripped with the output off: nothing at stake
     assert found[0].startswith("OV (over-voltage protection)")
     assert "-221" in found[1] and "dc_voltage_v" in found[2]
+
+
+@pytest.mark.parametrize(("condition", "names"), [
+    ("+16", ["MSP"]), ("+32", ["SDP"]), ("+64", ["UV"]), ("+8", ["CSF"]), ("+118", ["MSP", "SDP", "UV"]),
+])
+def test_faults_report_the_questionable2_protections_by_name(condition: str, names: list[str]) -> None:
+    script = [("STAT:QUES:COND?", "+0"), ("STAT:QUES2:COND?", condition), ("SYST:ERR?", OK),
+              ("MEAS:VOLT?", "+0.0E+00"), ("MEAS:CURR?", "+0.0E+00")]
+    with expected_protocol(KeysightRP7900, script) as battery:
+        found = battery.faults()
+    assert [fault.split(" ", 1)[0] for fault in found] == names
+    assert all(f"STAT:QUES2:COND? = {int(condition)}" in fault for fault in found)
 
 
 def test_safe_off_turns_the_output_off_before_clearing_a_latch() -> None:
@@ -228,7 +261,8 @@ def test_safe_off_turns_the_output_off_before_clearing_a_latch() -> None:
 
 def test_output_on_clears_a_watchdog_trip_that_latched_while_the_output_was_off(guard) -> None:
     # a long wait with the output off (another suite's case) trips the watchdog with nothing at stake
-    script = (SETUP + settings("VOLT 380", "VOLT:RES 0.05") + [("STAT:QUES:COND?", "+2048")]
+    script = (SETUP + settings("VOLT 380", "VOLT:RES 0.05") + [("STAT:QUES:COND?", "+2048"),
+                                                               ("STAT:QUES2:COND?", "+0")]
               + settings("OUTP:PROT:CLE", "OUTP ON"))
     with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
         battery.setup()
@@ -236,9 +270,11 @@ def test_output_on_clears_a_watchdog_trip_that_latched_while_the_output_was_off(
         battery.output(True)
 
 
-@pytest.mark.parametrize(("condition", "latched"), [("+16", "OT"), ("+2064", "OT")])
-def test_output_on_is_refused_while_another_protection_is_latched(guard, condition, latched) -> None:
-    script = SETUP + settings("VOLT 380", "VOLT:RES 0.05") + [("STAT:QUES:COND?", condition)]
+@pytest.mark.parametrize(("condition", "condition2", "latched"), [("+16", "+0", "OT"), ("+2064", "+0", "OT"),
+                                                                  ("+0", "+64", "UV"), ("+2048", "+32", "SDP")])
+def test_output_on_is_refused_while_another_protection_is_latched(guard, condition, condition2, latched) -> None:
+    script = (SETUP + settings("VOLT 380", "VOLT:RES 0.05")
+              + [("STAT:QUES:COND?", condition), ("STAT:QUES2:COND?", condition2)])
     with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
         battery.setup()
         battery.emulate(380.0, 0.05)
@@ -247,9 +283,9 @@ def test_output_on_is_refused_while_another_protection_is_latched(guard, conditi
 
 
 def test_a_watchdog_trip_under_load_is_not_cleared_by_output_on_and_is_a_fault(guard) -> None:
-    script = (SETUP + settings("VOLT 380", "VOLT:RES 0.05") + [("STAT:QUES:COND?", "+0")] + settings("OUTP ON")
-              + [("STAT:QUES:COND?", "+2048")]
-              + [("STAT:QUES:COND?", "+2048"), ("SYST:ERR?", OK), ("MEAS:VOLT?", "+0.0E+00"), ("MEAS:CURR?", "+0.0E+00")])
+    tripped = [("STAT:QUES:COND?", "+2048"), ("STAT:QUES2:COND?", "+0")]
+    script = (SETUP + settings("VOLT 380", "VOLT:RES 0.05") + NOTHING_LATCHED + settings("OUTP ON") + tripped
+              + tripped + [("SYST:ERR?", OK), ("MEAS:VOLT?", "+0.0E+00"), ("MEAS:CURR?", "+0.0E+00")])
     with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
         battery.setup()
         battery.emulate(380.0, 0.05)
@@ -261,6 +297,7 @@ def test_a_watchdog_trip_under_load_is_not_cleared_by_output_on_and_is_a_fault(g
 
 
 def test_a_watchdog_trip_with_the_output_off_is_no_fault(guard) -> None:
-    script = [("STAT:QUES:COND?", "+2048"), ("SYST:ERR?", OK), ("MEAS:VOLT?", "+0.0E+00"), ("MEAS:CURR?", "+0.0E+00")]
+    script = [("STAT:QUES:COND?", "+2048"), ("STAT:QUES2:COND?", "+0"), ("SYST:ERR?", OK), ("MEAS:VOLT?", "+0.0E+00"),
+              ("MEAS:CURR?", "+0.0E+00")]
     with expected_protocol(KeysightRP7900, script, envelope=guard) as battery:
         assert battery.faults() == []

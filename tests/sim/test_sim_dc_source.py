@@ -6,7 +6,7 @@ import pytest
 
 from rig.sim.charger import ALIGNED_CLOCK
 from rig.sim.connector import ContactLines, Edge, Side
-from rig.sim.dc_source import OVER_VOLTAGE, WATCHDOG, DcBus, DcRatings, DcSource
+from rig.sim.dc_source import OVER_VOLTAGE, UNDER_VOLTAGE, WATCHDOG, DcBus, DcRatings, DcSource
 from rig.sim.dut_profile import DutProfile
 from rig.sim.model import LabModel
 
@@ -41,6 +41,18 @@ def test_terminal_voltage_is_the_open_circuit_voltage_plus_resistance_times_curr
     assert bus.current_a() == current
     assert bus.inlet_voltage_v() == pytest.approx(voltage)
     assert bus.source_voltage_v() == pytest.approx(voltage)
+
+
+def test_the_under_voltage_protection_trips_only_on_a_low_voltage_past_its_delay() -> None:
+    bus = battery()  # 400 V behind 0.1 ohm, output on since t = 0
+    bus.source.set_under_voltage(1.0, on=True, level_v=399.0, delay_s=0.5)
+    bus.set_charger_current(1.2, -15.0)  # 398.5 V within the delay: its end is the next event
+    assert bus.source.fault is None and bus.next_event_time(1.2) == pytest.approx(1.5)
+    bus.set_charger_current(1.3, 0.0)  # back to 400 V before it ends: nothing pending
+    assert bus.next_event_time(1.3) is None
+    bus.set_charger_current(2.0, -15.0)  # low again past the delay: at once
+    assert (bus.source.fault, bus.source.fault_s) == (UNDER_VOLTAGE, 2.0)
+    assert bus.current_a() == 0.0 and bus.current.at(2.0) == 0.0
 
 
 def test_the_source_reports_which_limit_holds_the_current() -> None:

@@ -41,7 +41,7 @@ def test_the_rig_opens_identifies_sets_up_and_leaves_the_dc_side_safe(compliant:
         model = opened.sim.model
         identities = {identity.role: identity.idn for identity in opened.identities}
         assert identities["battery"].startswith("Keysight Technologies,RP7942A,")
-        assert identities["dio"] == "Moxa,E1212,,3.2"
+        assert identities["dio"] == "Moxa,E1212,00:90:E8:00:00:01,V3.2.0"
         battery, dio = opened.instruments["battery"], opened.instruments["dio"]
         assert isinstance(battery, BatteryEmulator) and isinstance(dio, DigitalIO)
         assert model.dc_bus.source.watchdog_on  # armed in set-up: a killed rig ends safe
