@@ -194,6 +194,7 @@ def test_wait_until_runs_tasks_while_it_polls(clock: VirtualClock) -> None:
 # -- the same schedule on the wall clock -----------------------------------------------------------------------
 
 
+@pytest.mark.realtime
 def test_real_clock_runs_the_same_schedule_in_order_never_early_on_the_grid() -> None:
     clock = RealClock()
     log: list = []
@@ -218,6 +219,7 @@ def test_real_clock_runs_the_same_schedule_in_order_never_early_on_the_grid() ->
     assert dues == sorted(dues)  # in order of due instant
 
 
+@pytest.mark.realtime
 def test_real_clock_refuses_a_task_that_waits_and_propagates_its_failure() -> None:
     clock = RealClock()
     clock.every(0.01, lambda: clock.sleep(0.001), name="waits")
@@ -225,6 +227,7 @@ def test_real_clock_refuses_a_task_that_waits_and_propagates_its_failure() -> No
         clock.sleep(0.1)
 
 
+@pytest.mark.realtime
 def test_real_clock_skips_instants_a_late_rig_missed_instead_of_bursting() -> None:
     clock = RealClock()
     runs: list[float] = []
@@ -239,6 +242,7 @@ def test_real_clock_skips_instants_a_late_rig_missed_instead_of_bursting() -> No
     assert task.due_s > clock.now() - 0.01
 
 
+@pytest.mark.realtime
 def test_a_stop_signal_during_a_real_time_task_is_acted_on_when_the_task_is_done(handlers) -> None:
     """The task is never cut in the middle of its exchange; the wait after it ends at once."""
     clock = RealClock()

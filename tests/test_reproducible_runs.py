@@ -3,6 +3,8 @@ same verdicts as in virtual time."""
 
 from __future__ import annotations
 
+import pytest
+
 import threading
 
 from campaign_helpers import REALTIME_BENCH, profile_variant, run_cases
@@ -54,6 +56,7 @@ def test_two_runs_side_by_side_use_their_own_ports(tmp_path):
     assert _measured(runs["left"]) == _measured(runs["right"])
 
 
+@pytest.mark.realtime
 def test_real_time_lab_gives_the_same_verdict_as_virtual_time(tmp_path):
     """A short case, run once in virtual time and once with the lab on the wall clock."""
 

@@ -39,6 +39,7 @@ def test_a_request_is_sticky_until_acted_on_again_and_again(handlers):
             stop.checkpoint()
 
 
+@pytest.mark.realtime
 def test_a_real_time_wait_is_cut_short_by_the_signal(handlers):
     from rig.clock import RealClock
 

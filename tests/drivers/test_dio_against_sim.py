@@ -197,6 +197,7 @@ def test_outputs_reach_the_lab_with_the_lab_time_of_the_request(dio: ModbusDio, 
     assert dio.faults() == []
 
 
+@pytest.mark.realtime
 def test_outputs_in_a_real_time_lab_carry_the_wall_clock_lab_time() -> None:
     lab = SimulatedLab(load_dut_profile(ROOT / "fixtures" / "duts" / "compliant.yaml"), seed=3, time_mode="real")
     try:

@@ -219,6 +219,7 @@ def test_a_failing_lab_component_surfaces_in_the_rigs_wait_in_virtual_time(
         VirtualClock(lab).sleep(0.1)
 
 
+@pytest.mark.realtime
 def test_a_failing_lab_component_in_real_time_is_recorded_and_the_bus_goes_on(compliant: DutProfile) -> None:
     with SimulatedLab(compliant, seed=1, time_mode="real") as lab:
         recorder = Recorder()
@@ -333,6 +334,7 @@ def test_a_rig_that_stops_reading_never_blocks_the_lab(
     assert (server.overruns > 0) == small_buffers
 
 
+@pytest.mark.realtime
 def test_in_real_time_the_rig_answers_every_lab_frame_in_order(compliant: DutProfile) -> None:
     """The lab on the wall clock: 1000 cycles of 4 ms, two frames each; each answered once, in order, never early."""
     with SimulatedLab(compliant, seed=1, time_mode="real") as lab:
