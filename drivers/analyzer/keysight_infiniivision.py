@@ -5,10 +5,61 @@ probe on the charger's line conductor (scaled in A), channel 2 a
 differential probe on the charger's terminals (V), EXTernal trigger from the
 grid simulator's trigger output (TTL).
 
+The capture window. ``:TIMebase:RANGe`` is the full screen, ten divisions
+("the range is 10 times the current time-per-division setting": python-ivi
+``ivi/agilent/agilentBaseScope.py``, ``timebase.range``). ``:TIMebase:POSition``
+is the time from the trigger event to the display reference point, positive
+when the reference comes after the trigger (python-ivi ``timebase.position``,
+"the time interval between the trigger event and the display reference
+point"; pymeasure ``pymeasure/instruments/keysight/keysightDSOX1102G.py``,
+``timebase_offset``; the 4000 X-Series programmer's guide, ``:TIMebase:POSition``,
+"<pos> ::= time in seconds from the trigger to the display reference", a copy
+of which is attached to the pfroud/JVisa repository as 4000X-Programming.pdf).
+``:TIMebase:REFerence`` places that point: LEFT one division in from the
+left edge, CENTer in the middle, RIGHt one division in from the right edge
+(python-ivi ``timebase.reference``; the guide, ``:TIMebase:REFerence``). The
+driver uses CENTer, the one place that is half the range by symmetry and the
+form python-ivi's own ``acquisition.start_time`` (``position - range / 2``) and
+pymeasure's ``timebase_offset`` (``:TIMebase:REFerence CENTer;:TIMebase:POSition``)
+rely on: the first sample lies ``POSition - RANGe/2`` from the trigger, so
+``POSition = RANGe/2 - pre_s`` puts it ``pre_s`` before the trigger and the
+last ``post_s`` after it. (The driver used to take LEFT for the left edge and
+send ``POSition = -pre_s``: the capture started and ended a tenth of the range
+early, and a trip in the last tenth of the window was never seen.)
+
+The front end. What a code means comes from the scope's own channel state,
+which the front panel (or a probe that identifies itself, AutoProbe) can
+change; set-up therefore sends, per channel and before the range (changing
+the probe multiplies the range by its attenuation: pymeasure DSOX1102G,
+``Channel.setup``):
+
+- ``:CHANnel<n>:PROBe <ratio>`` from the options ``current_probe_ratio`` (A
+  per V at the scope's input) and ``voltage_probe_ratio`` (python-ivi
+  ``_set_channel_probe_attenuation``; pymeasure ``probe_attenuation``, 0.1 to
+  10000, the range the options accept);
+- ``:CHANnel<n>:UNITs {VOLT|AMPere}`` (PyICe-ADI/PyICe
+  ``PyICe/lab_instruments/agilent_3034a.py``, ``add_channel_units``; the query
+  answers VOLT or AMP);
+- ``:CHANnel<n>:COUPling DC``: AC coupling blocks the DC component a DC
+  injection measurement looks for (python-ivi ``_set_channel_coupling``;
+  pymeasure ``coupling``, query AC or DC);
+- ``:ACQuire:TYPE NORMal`` (python-ivi ``AcquisitionTypeMapping``; pymeasure
+  ``acquisition_type``, query NORM, AVER, HRES or PEAK): each point one
+  sample, as the suites' uncertainty budgets take it (code step, noise
+  measured in the record); HRESolution averages samples, AVERage needs
+  repeated triggers and PEAK returns min/max pairs.
+
+The words are sent in their short forms (AMP, NORM, CENT), as the other
+settings are. Each is read back with its query, at set-up and again before
+every ``:SINGle``: a reply that is not what was set (a probe that sets its
+own ratio and units, a front panel touched between cases) is an
+``InstrumentError`` naming the setting, and nothing is captured. A real
+scope would not refuse: it would measure wrong.
+
 Confirmed in the InfiniiVision programmer's guides (2000X, 3000X, 3000T,
 4000X; see shared/reference/instruments.md) and pymeasure's DSOX1102G
 driver: ``:CHANnel<n>:DISPlay`` (an undisplayed channel acquires nothing),
-``:TIMebase:RANGe/REFerence/POSition``, ``:TRIGger:MODE EDGE``,
+``:CHANnel<n>:RANGe/OFFSet``, ``:TRIGger:MODE EDGE``,
 ``:TRIGger:SWEep NORMal`` (AUTO, the default, makes artificial triggers),
 ``:TRIGger:EDGE:SOURce/LEVel/SLOPe``, ``:SINGle``, ``:AER?`` (Arm Event
 Register: 1 once armed, cleared when read), ``:OPERegister:CONDition?`` (run
@@ -17,17 +68,24 @@ bit 3), ``:WAVeform:FORMat WORD``, ``:BYTeorder LSBFirst``, ``:UNSigned 0``
 ``:WAVeform:POINts`` as a request (100, 250, 500, 1000, 2000, 5000, ... in
 RAW mode; the scope may return fewer), ``:WAVeform:PREamble?`` (format,
 type, points, count, xincrement, xorigin, xreference, yincrement, yorigin,
-yreference) and ``:WAVeform:DATA?``.
+yreference) and ``:WAVeform:DATA?``; the timebase and front-end commands as
+cited above.
 
 Unconfirmed: the EXTernal trigger level and slope that suit the grid
 simulator's trigger output (options ``trigger_level_v``, default 1.5 V, and
 ``trigger_slope``, default POS: a TTL rising edge); the largest request
-(4 000 000 points, the 3000T/4000X memory) on smaller models.
+(4 000 000 points, the 3000T/4000X memory) on smaller models; the probe
+ratios of your bench's probes (the defaults, 100 and 100, are the simulated
+bench's: a 10 mV/A current clamp and a 100:1 differential probe); that a
+``:PROBe?`` reply repeats the ratio to 1 ppm (it is compared so); how a probe
+that identifies itself (AutoProbe) answers a ``:PROBe`` or ``:UNITs`` that
+differs from its own (the read-back catches either outcome).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -42,25 +100,63 @@ from rig.identity import InstrumentFamily
 from rig.roles import Capture
 
 CHANNELS = {"current": 1, "voltage": 2}
+UNITS = {"current": "AMP", "voltage": "VOLT"}
+"""``:CHANnel<n>:UNITs`` of each channel, in the short form the query answers."""
 RUN_BIT = 8
 RAW_POINTS = (100, 250, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000,
               1_000_000, 2_000_000, 4_000_000)
 """Valid ``:WAVeform:POINts`` requests in RAW mode, up to the largest memory of the family."""
 BLOCK_TYPES: dict[int, BlockType] = {0: "b", 1: "h"}  # preamble format BYTE / WORD, signed (``:WAV:UNS 0``)
 SLOPES = ("POS", "NEG")
+PROBE_RATIOS = (0.1, 10_000.0)
+"""Probe attenuations every family member takes (pymeasure DSOX1102G: 0.1 to 10000)."""
+
+
+@dataclass(frozen=True)
+class FrontEndSetting:
+    """A setting the meaning of a code depends on: sent at set-up, and its query must answer ``value``."""
+
+    header: str
+    value: str
+    what: str
+
+    @property
+    def command(self) -> str:
+        return f"{self.header} {self.value}"
+
+    def agrees(self, reply: str) -> bool:
+        """A number agrees to 1 ppm (the query answers in NR3, ``+1.00000E+02``); a word in its short form."""
+        try:
+            return math.isclose(float(reply), float(self.value), rel_tol=1e-6)
+        except ValueError:
+            return reply.strip().upper() == self.value
+
+
+ACQUISITION = FrontEndSetting(":ACQ:TYPE", "NORM", "acquisition type")
 
 
 class KeysightInfiniiVision(ScpiDriver):
-    """Options: ``current_range_a``, ``voltage_range_v`` (full-scale ranges of the two probes),
+    """Options: ``current_range_a``, ``voltage_range_v`` (full-scale ranges of the two channels),
+    ``current_probe_ratio``, ``voltage_probe_ratio`` (the probes' attenuation as the scope counts it),
     ``trigger_level_v`` and ``trigger_slope`` (POS|NEG) of the EXTernal edge trigger."""
 
     family = InstrumentFamily("Keysight InfiniiVision 2000X/3000X/3000T/4000X oscilloscope",
                               manufacturer=r"(KEYSIGHT|AGILENT) TECHNOLOGIES",
                               model=r"(DSO|MSO)-?X ?[234]\d{3}[AGT]")
 
+    reference = "CENT"
+    """``:TIMebase:REFerence``: the place ``window`` computes the position from."""
+
     class Options(DriverOptions):
         current_range_a: float = Field(100.0, gt=0, description="Full-scale range of the current probe's channel.")
         voltage_range_v: float = Field(800.0, gt=0, description="Full-scale range of the voltage channel.")
+        current_probe_ratio: float = Field(
+            100.0, ge=PROBE_RATIOS[0], le=PROBE_RATIOS[1],
+            description="Channel 1's probe attenuation, A per V at the scope's input: 100 for a 10 mV/A clamp, "
+                        "10 for 100 mV/A (the simulated bench's clamp is 10 mV/A).")
+        voltage_probe_ratio: float = Field(
+            100.0, ge=PROBE_RATIOS[0], le=PROBE_RATIOS[1],
+            description="Channel 2's probe attenuation: 100 for a 100:1 differential probe (the simulated bench's).")
         trigger_level_v: float = Field(1.5, description="Level of the EXTernal edge trigger.")
         trigger_slope: Literal["POS", "NEG"] = Field("POS", description="Its slope (either case in the file).")
 
@@ -73,22 +169,51 @@ class KeysightInfiniiVision(ScpiDriver):
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
         o = self.Options.read(name, options)
         self.ranges = {"current": o.current_range_a, "voltage": o.voltage_range_v}
+        self.probes = {"current": o.current_probe_ratio, "voltage": o.voltage_probe_ratio}
         self.trigger_level_v = o.trigger_level_v
         self.trigger_slope = o.trigger_slope
         super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
+        self.channel_front_end = {name: self._channel_front_end(name) for name in CHANNELS}
+        self.front_end: tuple[FrontEndSetting, ...] = (*(s for c in self.channel_front_end.values() for s in c),
+                                                       ACQUISITION)
+        """Every setting read back before a capture."""
         self._sent: dict[str, str] = {}
 
+    def _channel_front_end(self, name: str) -> tuple[FrontEndSetting, ...]:
+        ch = CHANNELS[name]
+        what = f"channel {ch} ({name})"
+        return (FrontEndSetting(f":CHAN{ch}:PROB", f"{self.probes[name]:.6g}", f"{what} probe attenuation"),
+                FrontEndSetting(f":CHAN{ch}:UNIT", UNITS[name], f"{what} units"),
+                FrontEndSetting(f":CHAN{ch}:COUP", "DC", f"{what} coupling"))
+
     def setup(self) -> None:
-        """Both channels displayed and scaled, an explicit external edge trigger, 16-bit signed LSB-first readout."""
+        """Both channels displayed, probed and scaled, an explicit external edge trigger, 16-bit signed LSB-first
+        readout; then the front end read back (``InstrumentError`` if the scope does not hold it)."""
         self._sent.clear()
         commands = ["*CLS"]
-        for name, ch in CHANNELS.items():
-            commands += [f":CHAN{ch}:DISP ON", f":CHAN{ch}:RANG {self.ranges[name]:.6g}", f":CHAN{ch}:OFFS 0"]
-        commands += [":TIM:REF LEFT", ":TRIG:MODE EDGE", ":TRIG:SWE NORM", ":TRIG:EDGE:SOUR EXT",
-                     f":TRIG:EDGE:LEV {self.trigger_level_v:.6g}", f":TRIG:EDGE:SLOP {self.trigger_slope}",
-                     ":WAV:FORM WORD", ":WAV:BYT LSBF", ":WAV:UNS 0", ":WAV:POIN:MODE RAW"]
+        for name, ch in CHANNELS.items():  # the probe before the range: changing it rescales the range
+            commands += [f":CHAN{ch}:DISP ON", *(s.command for s in self.channel_front_end[name]),
+                         f":CHAN{ch}:RANG {self.ranges[name]:.6g}", f":CHAN{ch}:OFFS 0"]
+        commands += [ACQUISITION.command, f":TIM:REF {self.reference}", ":TRIG:MODE EDGE", ":TRIG:SWE NORM",
+                     ":TRIG:EDGE:SOUR EXT", f":TRIG:EDGE:LEV {self.trigger_level_v:.6g}",
+                     f":TRIG:EDGE:SLOP {self.trigger_slope}", ":WAV:FORM WORD", ":WAV:BYT LSBF", ":WAV:UNS 0",
+                     ":WAV:POIN:MODE RAW"]
         for command in commands:
             self.write(command)
+        self.confirm_front_end()
+
+    def confirm_front_end(self) -> None:
+        """Read every front-end setting back; raise naming each one the scope does not hold as it was set."""
+        wrong: list[tuple[FrontEndSetting, str]] = []
+        for setting in self.front_end:
+            reply = self.query(f"{setting.header}?")
+            if not setting.agrees(reply):
+                wrong.append((setting, reply))
+        if wrong:
+            detail = "; ".join(f"{s.what} reads back {reply!r}, set {s.value!r}" for s, reply in wrong)
+            raise InstrumentError(self.name, wrong[0][0].header,
+                                  f"{detail}: a capture would be scaled or coupled wrongly, so none is taken "
+                                  "(changed on the front panel, or by a probe that sets its own?)")
 
     def faults(self) -> list[str]:
         """A scope trips nothing; it has no protection to report."""
@@ -99,20 +224,29 @@ class KeysightInfiniiVision(ScpiDriver):
 
         The point count asked for is the smallest valid request that holds
         ``sample_rate_hz`` over the span; the scope chooses its own rate and
-        says what it did in the preamble. Only settings that changed since
-        the last arm are sent. A stale arm event is read away before
-        ``:SINGle``, so ``armed`` reports this acquisition.
+        says what it did in the preamble. The front end is read back first
+        (it may have been changed since set-up). Only timebase settings that
+        changed since the last arm are sent. A stale arm event is read away
+        before ``:SINGle``, so ``armed`` reports this acquisition.
         """
-        span = pre_s + post_s
+        span, position = self.window(pre_s, post_s)
         needed = math.ceil(span * sample_rate_hz)
         if not RAW_POINTS[0] <= needed <= RAW_POINTS[-1]:
             raise InstrumentError(self.name, "arm", f"{needed} points is outside {RAW_POINTS[0]}..{RAW_POINTS[-1]}")
         request = min(p for p in RAW_POINTS if p >= needed)
+        self.confirm_front_end()
         self._set(":TIM:RANG", f"{span:.9g}")
-        self._set(":TIM:POS", f"{-pre_s:.9g}")
+        self._set(":TIM:POS", f"{position:.9g}")
         self._set(":WAV:POIN", str(request))
         self.query(":AER?")
         self.write(":SING")
+
+    @staticmethod
+    def window(pre_s: float, post_s: float) -> tuple[float, float]:
+        """``:TIMebase:RANGe`` and ``:POSition`` of a capture from ``pre_s`` before the trigger to ``post_s`` after
+        it: with the reference at the centre the first sample is ``POSition - RANGe/2`` from the trigger."""
+        span = pre_s + post_s
+        return span, span / 2.0 - pre_s
 
     def _set(self, header: str, value: str) -> None:
         if self._sent.get(header) != value:

@@ -37,6 +37,37 @@ the way the programmer's guide (2000X/3000X/3000T/4000X) describes it:
   gives the actual count and time axis.
 - ``:WAVeform:BYTeorder`` and ``:WAVeform:UNSigned`` are honoured; the
   y-reference is 32768 (WORD) or 128 (BYTE) when unsigned, 0 when signed.
+- The time axis as the guide draws it: ``:TIMebase:RANGe`` is ten
+  divisions; ``:TIMebase:POSition`` is the time from the trigger to the
+  reference point, positive when the reference comes after the trigger;
+  ``:TIMebase:REFerence`` puts that point one division in from the left
+  edge (LEFT), in the middle (CENTer) or one division in from the right edge
+  (RIGHt) (python-ivi ``agilentBaseScope.py``, ``timebase.reference`` and
+  ``timebase.position``). The first sample is therefore ``POSition -
+  fraction * RANGe`` from the trigger, the fraction 0.1, 0.5 or 0.9: a rig
+  that takes LEFT for the edge captures a tenth of the range early.
+- The analog front end, per channel: probe attenuation (``:PROBe``, 0.001 to
+  10000 as public code quotes the 4000X guide, 0.1 to 10000 on the DSOX1102G
+  per pymeasure; -222 outside, the code unconfirmed), units (``:UNITs
+  VOLT|AMPere``, queried as VOLT|AMP), coupling (``:COUPling AC|DC``) and
+  ``:ACQuire:TYPE`` (NORMal, AVERage, HRESolution, PEAK) are state with
+  queries. Power-on / ``*RST``: probe 10:1, units VOLT, coupling DC (the
+  ``:CHANnel<n>?`` reply ``...COUP DC;...UNIT VOLT;PROB +10E+00...`` that
+  pymeasure's DSOX1102G driver quotes), type NORMal (unconfirmed): not what
+  the rig's probes need. A new attenuation multiplies the channel's range
+  and offset by new / old (the range: pymeasure DSOX1102G ``Channel.setup``;
+  the offset: an assumption, python-ivi drops both from its cache on a probe
+  change).
+- What the scope reports is what its front end makes of the probes really
+  on its inputs (``PROBES``: a 10 mV/A clamp on channel 1, a 100:1
+  differential probe on channel 2): the quantity divided by the real
+  attenuation at the input, times the attenuation the scope was told. A
+  wrong ``:PROBe`` gives wrong amplitudes, as on a real scope. AC coupling
+  removes the record's mean (the DC a real high-pass of a few hertz blocks
+  once settled; its corner and settling are not modelled), so a DC-injection
+  measurement reads nothing. Units only label the data; the acquisition type
+  does not change the sim's samples (they carry no ADC noise to average).
+  The front end is taken as it was at ``:SINGle``.
 """
 
 from __future__ import annotations
@@ -52,6 +83,12 @@ from rig.sim.predicates import TIME_TOLERANCE_S
 from rig.sim.scpi import ScpiError, ScpiInstrument, ieee_block, illegal_value
 
 CHANNELS = {1: "current", 2: "voltage"}
+PROBES = {1: 100.0, 2: 100.0}
+"""The probes the simulated bench has on each input, as attenuations (A or V per volt at the input): a 10 mV/A
+current clamp on channel 1, a 100:1 differential probe on channel 2 (the driver's default options)."""
+PROBE_LIMITS = (0.001, 10_000.0)
+REFERENCE_FRACTION = {"LEFT": 0.1, "CENT": 0.5, "RIGH": 0.9}
+"""Where ``:TIMebase:REFerence`` puts the reference point, as a fraction of the range from the left edge."""
 RAW_POINTS = (100, 250, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000,
               1_000_000, 2_000_000, 4_000_000, 8_000_000)
 NORMAL_MAX_POINTS = 62_500
@@ -83,6 +120,15 @@ def _bool(args: list[str]) -> bool:
     return _choice(args, {"1": "1", "ON": "1", "0": "0", "OFF": "0"}) == "1"
 
 
+def _front_end(quantity: np.ndarray, ch: int, probe: float, coupling: str) -> np.ndarray:
+    """What the scope reports of ``quantity`` on channel ``ch``: AC coupling drops its mean, and the volts at the
+    input (the quantity over the real probe's attenuation) count times the attenuation the scope was told.
+
+    Scaled by one factor, so a scope told the right attenuation reports the quantity bit for bit."""
+    blocked = quantity - np.mean(quantity) if coupling == "AC" else quantity
+    return blocked * (probe / PROBES[ch])
+
+
 @dataclass
 class Acquisition:
     """One :SINGle acquisition, with the settings it was started with."""
@@ -94,6 +140,7 @@ class Acquisition:
     sample_rate: float
     points: int  # record length at ``sample_rate``
     channels: frozenset[int]  # displayed when it started: the only ones acquired
+    front_end: dict[int, tuple[float, str]]  # probe attenuation and coupling of each channel when it started
     source: str
     level_v: float
     slope: str
@@ -114,7 +161,9 @@ class InfiniiVision(ScpiInstrument):
         add(":TIMebase:RANGe", lambda a: f"{self.range_s:+.6E}", query=True)
         add(":TIMebase:REFerence", lambda a: setattr(self, "reference", _choice(
             a, {"LEFT": "LEFT", "CENT": "CENT", "CENTER": "CENT", "RIGH": "RIGH", "RIGHT": "RIGH"})))
+        add(":TIMebase:REFerence", lambda a: self.reference, query=True)
         add(":TIMebase:POSition", lambda a: setattr(self, "position_s", float(a[0])))
+        add(":TIMebase:POSition", lambda a: f"{self.position_s:+.9E}", query=True)
         for ch in CHANNELS:
             add(f":CHANnel{ch}:RANGe", self._channel_setter("channel_range", ch, self._positive))
             add(f":CHANnel{ch}:RANGe", self._channel_getter("channel_range", ch, "{:+.6E}"), query=True)
@@ -122,8 +171,14 @@ class InfiniiVision(ScpiInstrument):
             add(f":CHANnel{ch}:OFFSet", self._channel_getter("channel_offset", ch, "{:+.6E}"), query=True)
             add(f":CHANnel{ch}:DISPlay", self._channel_setter("channel_display", ch, _bool))
             add(f":CHANnel{ch}:DISPlay", self._channel_getter("channel_display", ch, "{:d}"), query=True)
-            for accepted in ("PROBe", "UNITs", "COUPling"):
-                add(f":CHANnel{ch}:{accepted}", lambda a: None)
+            add(f":CHANnel{ch}:PROBe", self._probe_setter(ch))
+            add(f":CHANnel{ch}:PROBe", self._channel_getter("probe", ch, "{:+.5E}"), query=True)
+            add(f":CHANnel{ch}:UNITs", self._channel_setter("units", ch, lambda a: _choice(
+                a, {"VOLT": "VOLT", "AMP": "AMP", "AMPERE": "AMP"})))
+            add(f":CHANnel{ch}:UNITs", self._channel_getter("units", ch, "{}"), query=True)
+            add(f":CHANnel{ch}:COUPling", self._channel_setter("coupling", ch, lambda a: _choice(
+                a, {"AC": "AC", "DC": "DC"})))
+            add(f":CHANnel{ch}:COUPling", self._channel_getter("coupling", ch, "{}"), query=True)
         add(":TRIGger:MODE", lambda a: setattr(self, "trigger_mode", a[0].upper()))
         add(":TRIGger:SWEep", lambda a: setattr(self, "sweep", _choice(
             a, {"AUTO": "AUTO", "NORM": "NORM", "NORMAL": "NORM"})))
@@ -135,7 +190,10 @@ class InfiniiVision(ScpiInstrument):
         add(":TRIGger[:EDGE]:SLOPe", lambda a: setattr(self, "slope", _choice(
             a, {"POS": "POS", "POSITIVE": "POS", "NEG": "NEG", "NEGATIVE": "NEG",
                 "EITH": "EITH", "EITHER": "EITH", "ALT": "ALT", "ALTERNATE": "ALT"})))
-        add(":ACQuire:TYPE", lambda a: None)
+        add(":ACQuire:TYPE", lambda a: setattr(self, "acquire_type", _choice(a, {
+            "NORM": "NORM", "NORMAL": "NORM", "AVER": "AVER", "AVERAGE": "AVER", "HRES": "HRES",
+            "HRESOLUTION": "HRES", "PEAK": "PEAK"})))
+        add(":ACQuire:TYPE", lambda a: self.acquire_type, query=True)
         add(":SINGle", self._single)
         add(":STOP", self._stop)
         add(":AER", self._aer, query=True)
@@ -163,6 +221,10 @@ class InfiniiVision(ScpiInstrument):
         self.channel_range = {1: 8.0, 2: 8.0}
         self.channel_offset = {1: 0.0, 2: 0.0}
         self.channel_display = {1: True, 2: False}
+        self.probe = {1: 10.0, 2: 10.0}
+        self.units = {1: "VOLT", 2: "VOLT"}
+        self.coupling = {1: "DC", 2: "DC"}
+        self.acquire_type = "NORM"
         self.trigger_mode = "EDGE"
         self.sweep = "AUTO"
         self.trigger_source = "CHAN1"
@@ -189,6 +251,18 @@ class InfiniiVision(ScpiInstrument):
         def get_value(args: list[str]) -> str:
             return form.format(getattr(self, table)[ch])
         return get_value
+
+    def _probe_setter(self, ch: int) -> Callable[[list[str]], None]:
+        """A new attenuation rescales the channel's range and offset: the input's volts per division stay."""
+        def set_probe(args: list[str]) -> None:
+            ratio = float(args[0])
+            if not PROBE_LIMITS[0] <= ratio <= PROBE_LIMITS[1]:
+                raise ScpiError(-222, "Data out of range")
+            factor = ratio / self.probe[ch]
+            self.channel_range[ch] *= factor
+            self.channel_offset[ch] *= factor
+            self.probe[ch] = ratio
+        return set_probe
 
     @staticmethod
     def _positive(args: list[str]) -> float:
@@ -221,8 +295,8 @@ class InfiniiVision(ScpiInstrument):
 
     @property
     def left_edge_s(self) -> float:
-        shift = {"LEFT": 0.0, "CENT": self.range_s / 2.0, "RIGH": self.range_s}[self.reference]
-        return self.position_s - shift
+        """The first sample, from the trigger: the reference point is ``position_s`` after the trigger."""
+        return self.position_s - REFERENCE_FRACTION[self.reference] * self.range_s
 
     def _plan(self) -> tuple[float, int]:
         """The sample rate the scope chooses for the time range and displayed channels, and the record length."""
@@ -239,6 +313,7 @@ class InfiniiVision(ScpiInstrument):
         self.acquisition = Acquisition(
             started_s=now, armed_s=now + max(-left, 0.0), left_s=left, span_s=self.range_s, sample_rate=rate,
             points=points, channels=frozenset(ch for ch in CHANNELS if self.channel_display[ch]),
+            front_end={ch: (self.probe[ch], self.coupling[ch]) for ch in CHANNELS},
             source=self.trigger_source if self.trigger_mode.startswith("EDGE") else "NONE",
             level_v=self.trigger_level_v, slope=self.slope, sweep=self.sweep)
         self._trigger_read = False
@@ -312,7 +387,8 @@ class InfiniiVision(ScpiInstrument):
             assert t_trig is not None  # complete
             times = t_trig + acq.left_s + np.arange(n) * (k / acq.sample_rate)
             waves = self.lab.waveforms(times)
-            acq.records[k] = {ch: waves[name] for ch, name in CHANNELS.items() if ch in acq.channels}
+            acq.records[k] = {ch: _front_end(waves[name], ch, *acq.front_end[ch])
+                              for ch, name in CHANNELS.items() if ch in acq.channels}
         return acq.records[k]
 
     def _scale(self, ch: int) -> tuple[float, int, int]:

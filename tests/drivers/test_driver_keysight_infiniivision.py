@@ -1,4 +1,5 @@
-"""Keysight InfiniiVision driver against protocol scripts: arming, completion and scaled fetch."""
+"""Keysight InfiniiVision driver against protocol scripts: set-up and its read-back, arming, completion and
+scaled fetch (against the simulated scope: tests/sim/test_sim_infiniivision_geometry.py)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,28 @@ def preamble(points: int, x_inc: float, x_origin: float, y_inc: float, y_origin:
             f"{y_ref:+.0f}")
 
 
-SETUP = settings("*CLS", ":CHAN1:DISP ON", ":CHAN1:RANG 100", ":CHAN1:OFFS 0", ":CHAN2:DISP ON", ":CHAN2:RANG 800",
-                 ":CHAN2:OFFS 0", ":TIM:REF LEFT", ":TRIG:MODE EDGE", ":TRIG:SWE NORM", ":TRIG:EDGE:SOUR EXT",
-                 ":TRIG:EDGE:LEV 1.5", ":TRIG:EDGE:SLOP POS", ":WAV:FORM WORD", ":WAV:BYT LSBF", ":WAV:UNS 0",
-                 ":WAV:POIN:MODE RAW")
+def read_back(*, current_probe: str = "+1.00000E+02", voltage_probe: str = "+1.00000E+02", current_units: str = "AMP",
+              current_coupling: str = "DC", acquisition: str = "NORM") -> list[tuple[str, str]]:
+    """The front end read back, as the scope answers its queries (NR3 numbers, short-form words)."""
+    return [(":CHAN1:PROB?", current_probe), (":CHAN1:UNIT?", current_units), (":CHAN1:COUP?", current_coupling),
+            (":CHAN2:PROB?", voltage_probe), (":CHAN2:UNIT?", "VOLT"), (":CHAN2:COUP?", "DC"),
+            (":ACQ:TYPE?", acquisition)]
+
+
+def setup_script(*, current: tuple[str, str] = ("100", "100"), voltage: tuple[str, str] = ("100", "800"),
+                 trigger: tuple[str, str] = ("1.5", "POS")) -> list:
+    """What ``setup`` sends: each channel's probe (before its range), units and coupling, the acquisition type,
+    the centre reference, the trigger and the readout; then the front end read back. ``current`` and
+    ``voltage`` are (probe ratio, range) as sent."""
+    return settings(
+        "*CLS", ":CHAN1:DISP ON", f":CHAN1:PROB {current[0]}", ":CHAN1:UNIT AMP", ":CHAN1:COUP DC",
+        f":CHAN1:RANG {current[1]}", ":CHAN1:OFFS 0", ":CHAN2:DISP ON", f":CHAN2:PROB {voltage[0]}", ":CHAN2:UNIT VOLT",
+        ":CHAN2:COUP DC", f":CHAN2:RANG {voltage[1]}", ":CHAN2:OFFS 0", ":ACQ:TYPE NORM", ":TIM:REF CENT",
+        ":TRIG:MODE EDGE", ":TRIG:SWE NORM", ":TRIG:EDGE:SOUR EXT", f":TRIG:EDGE:LEV {trigger[0]}",
+        f":TRIG:EDGE:SLOP {trigger[1]}", ":WAV:FORM WORD", ":WAV:BYT LSBF", ":WAV:UNS 0", ":WAV:POIN:MODE RAW")
+
+
+SETUP = setup_script() + read_back()
 
 
 def test_driver_fulfils_the_digitizer_role() -> None:
@@ -63,19 +82,57 @@ def test_family_refuses_other_instruments(reply: str) -> None:
     assert idn is not None and not KeysightInfiniiVision.family.admits(idn)
 
 
-def test_setup_displays_both_channels_sets_an_explicit_external_trigger_and_the_readout() -> None:
+def test_setup_sets_and_reads_back_the_front_end_an_explicit_external_trigger_and_the_readout() -> None:
     with expected_protocol(KeysightInfiniiVision, SETUP) as scope:
         scope.setup()
 
 
-def test_setup_takes_probe_ranges_and_the_trigger_edge_from_the_bench_options() -> None:
-    script = settings("*CLS", ":CHAN1:DISP ON", ":CHAN1:RANG 40", ":CHAN1:OFFS 0", ":CHAN2:DISP ON", ":CHAN2:RANG 1000",
-                      ":CHAN2:OFFS 0", ":TIM:REF LEFT", ":TRIG:MODE EDGE", ":TRIG:SWE NORM", ":TRIG:EDGE:SOUR EXT",
-                      ":TRIG:EDGE:LEV 2.5", ":TRIG:EDGE:SLOP NEG", ":WAV:FORM WORD", ":WAV:BYT LSBF", ":WAV:UNS 0",
-                      ":WAV:POIN:MODE RAW")
-    options = {"current_range_a": 40.0, "voltage_range_v": 1000.0, "trigger_level_v": 2.5, "trigger_slope": "neg"}
+def test_setup_takes_probes_ranges_and_the_trigger_edge_from_the_bench_options() -> None:
+    script = setup_script(current=("10", "40"), voltage=("500", "1000"), trigger=("2.5", "NEG")) \
+        + read_back(current_probe="+1.00000E+01", voltage_probe="+5.00000E+02")
+    options = {"current_range_a": 40.0, "voltage_range_v": 1000.0, "current_probe_ratio": 10.0,
+               "voltage_probe_ratio": 500, "trigger_level_v": 2.5, "trigger_slope": "neg"}
     with expected_protocol(KeysightInfiniiVision, script, options=options) as scope:
         scope.setup()
+
+
+@pytest.mark.parametrize(("reply", "header", "why"), [
+    ({"current_coupling": "AC"}, ":CHAN1:COUP", "channel 1 \\(current\\) coupling reads back 'AC', set 'DC'"),
+    ({"current_units": "VOLT"}, ":CHAN1:UNIT", "channel 1 \\(current\\) units reads back 'VOLT', set 'AMP'"),
+    ({"current_probe": "+1.00000E+01"}, ":CHAN1:PROB", "probe attenuation reads back '\\+1.00000E\\+01', set '100'"),
+    ({"voltage_probe": "+1.00000E+01"}, ":CHAN2:PROB", "channel 2 \\(voltage\\) probe attenuation"),
+    ({"acquisition": "HRES"}, ":ACQ:TYPE", "acquisition type reads back 'HRES', set 'NORM'"),
+])
+def test_a_front_end_the_scope_does_not_hold_as_set_is_refused_naming_the_setting(reply: dict, header: str,
+                                                                                 why: str) -> None:
+    with expected_protocol(KeysightInfiniiVision, setup_script() + read_back(**reply)) as scope:
+        with pytest.raises(InstrumentError, match=why) as caught:
+            scope.setup()
+    assert caught.value.command == header
+    assert "none is taken" in caught.value.detail
+
+
+def test_every_setting_the_scope_does_not_hold_is_named() -> None:
+    with expected_protocol(KeysightInfiniiVision,
+                           setup_script() + read_back(current_coupling="AC", current_units="VOLT")) as scope:
+        with pytest.raises(InstrumentError,
+                           match="units reads back 'VOLT'.*; channel 1 .current. coupling reads back 'AC'") as caught:
+            scope.setup()
+    assert caught.value.command == ":CHAN1:UNIT"  # the first one read back
+
+
+@pytest.mark.parametrize("reply", ["+100", "1.0E2", "+1.000000E+02"])
+def test_a_probe_ratio_reads_back_as_a_number_in_any_form(reply: str) -> None:
+    with expected_protocol(KeysightInfiniiVision, setup_script() + read_back(current_probe=reply)) as scope:
+        scope.setup()
+
+
+@pytest.mark.parametrize(("option", "value"), [("current_probe_ratio", 0.05), ("voltage_probe_ratio", 20_000.0),
+                                               ("current_probe_ratio", "100")])
+def test_an_unusable_probe_ratio_is_refused_before_any_io(option: str, value: object) -> None:
+    with pytest.raises(InstrumentError, match=option):
+        with expected_protocol(KeysightInfiniiVision, [], options={option: value}):
+            pass
 
 
 def test_an_unusable_trigger_slope_is_refused_before_any_io() -> None:
@@ -85,33 +142,55 @@ def test_an_unusable_trigger_slope_is_refused_before_any_io() -> None:
 
 
 def arm_script(*, span: str | None = None, position: str | None = None, points: int | None = None) -> list:
-    """What ``arm`` sends: the timebase and point request that changed, a read of a stale arm event, single."""
+    """What ``arm`` sends: the front end read back, the timebase and point request that changed, a read of a
+    stale arm event, single."""
     changed = ([f":TIM:RANG {span}"] if span else []) + ([f":TIM:POS {position}"] if position else []) + \
         ([f":WAV:POIN {points}"] if points else [])
-    return settings(*changed) + [(":AER?", "+0"), *setting(":SING")]
+    return read_back() + settings(*changed) + [(":AER?", "+0"), *setting(":SING")]
 
 
 def test_arm_sets_timebase_and_requests_enough_points_then_single() -> None:
     # 1.5 s at 10 kS/s needs 15000 points: the smallest valid RAW request that holds them is 20000.
-    with expected_protocol(KeysightInfiniiVision, SETUP + arm_script(span="1.5", position="-0.5", points=20000)) as scope:
-        scope.setup()
-        scope.arm(pre_s=0.5, post_s=1.0, sample_rate_hz=10_000.0)
-
-
-def test_arm_sends_only_the_settings_that_changed_since_the_last_arm() -> None:
-    script = SETUP + arm_script(span="1.5", position="-0.5", points=20000) + arm_script(span="2") \
-        + arm_script() + arm_script(span="2.5", position="-0.25", points=50000)
+    # The reference is the centre: the first sample is 0.25 - 1.5/2 = -0.5 s from the trigger.
+    script = SETUP + arm_script(span="1.5", position="0.25", points=20000)
     with expected_protocol(KeysightInfiniiVision, script) as scope:
         scope.setup()
         scope.arm(pre_s=0.5, post_s=1.0, sample_rate_hz=10_000.0)
-        scope.arm(pre_s=0.5, post_s=1.5, sample_rate_hz=10_000.0)  # still 20000 points: only the range changes
+
+
+@pytest.mark.parametrize(("pre_s", "post_s", "position"), [(0.5, 1.0, 0.25), (0.0, 2.0, 1.0), (2.0, 0.0, -1.0),
+                                                           (0.1, 1.1, 0.5), (1.0, 1.0, 0.0)])
+def test_the_window_puts_the_first_sample_pre_s_before_the_trigger_with_the_reference_at_the_centre(
+        pre_s: float, post_s: float, position: float) -> None:
+    span, got = KeysightInfiniiVision.window(pre_s, post_s)
+    assert (span, got) == (pytest.approx(pre_s + post_s), pytest.approx(position))
+    assert got - span / 2.0 == pytest.approx(-pre_s) and got + span / 2.0 == pytest.approx(post_s)
+
+
+def test_arm_refuses_to_capture_when_the_front_end_changed_since_setup() -> None:
+    script = SETUP + read_back(current_coupling="AC")
+    with expected_protocol(KeysightInfiniiVision, script) as scope:
+        scope.setup()
+        with pytest.raises(InstrumentError, match="coupling reads back 'AC'") as caught:
+            scope.arm(pre_s=0.5, post_s=1.0, sample_rate_hz=10_000.0)
+    assert caught.value.command == ":CHAN1:COUP"
+    assert ":SING" not in scope.scripted_session.sent
+
+
+def test_arm_sends_only_the_settings_that_changed_since_the_last_arm() -> None:
+    script = SETUP + arm_script(span="1.5", position="0.25", points=20000) + arm_script(span="2", position="0.5") \
+        + arm_script() + arm_script(span="2.5", position="1", points=50000)
+    with expected_protocol(KeysightInfiniiVision, script) as scope:
+        scope.setup()
+        scope.arm(pre_s=0.5, post_s=1.0, sample_rate_hz=10_000.0)
+        scope.arm(pre_s=0.5, post_s=1.5, sample_rate_hz=10_000.0)  # still 20000 points: the range and position change
         scope.arm(pre_s=0.5, post_s=1.5, sample_rate_hz=10_000.0)  # nothing changed
         scope.arm(pre_s=0.25, post_s=2.25, sample_rate_hz=10_000.0)
 
 
 def test_setup_forgets_what_arm_had_sent() -> None:
-    script = SETUP + arm_script(span="1.5", position="-0.5", points=20000) + SETUP \
-        + arm_script(span="1.5", position="-0.5", points=20000)
+    script = SETUP + arm_script(span="1.5", position="0.25", points=20000) + SETUP \
+        + arm_script(span="1.5", position="0.25", points=20000)
     with expected_protocol(KeysightInfiniiVision, script) as scope:
         for _ in range(2):
             scope.setup()

@@ -32,7 +32,8 @@ def energise(grid, lab: SimulatedLab, t: float = 21.0) -> None:
     lab.advance_to(t)
 
 
-SCOPE_SETUP = (":CHAN1:DISP ON", ":CHAN1:RANG 100", ":CHAN2:DISP ON", ":CHAN2:RANG 800", ":TRIG:MODE EDGE",
+SCOPE_SETUP = (":CHAN1:DISP ON", ":CHAN1:PROB 100", ":CHAN1:UNIT AMP", ":CHAN1:COUP DC", ":CHAN1:RANG 100",
+               ":CHAN2:DISP ON", ":CHAN2:PROB 100", ":CHAN2:UNIT VOLT", ":CHAN2:COUP DC", ":CHAN2:RANG 800", ":TRIG:MODE EDGE",
                ":TRIG:SWE NORM", ":TRIG:EDGE:SOUR EXT", ":TRIG:EDGE:LEV 1.5", ":TRIG:EDGE:SLOP POS", ":WAV:FORM WORD",
                ":WAV:BYT LSBF", ":WAV:UNS 0", ":WAV:POIN:MODE RAW")
 """What the rig's driver sets up: both probes displayed, an explicit external edge trigger, signed LSB-first words."""
@@ -40,7 +41,7 @@ SCOPE_SETUP = (":CHAN1:DISP ON", ":CHAN1:RANG 100", ":CHAN2:DISP ON", ":CHAN2:RA
 
 def arm(scope, *, range_s: float = 1.5, pre_s: float = 0.1, points: int = 1000, setup=SCOPE_SETUP) -> None:
     """Set the scope up and start a single acquisition; it is armed ``pre_s`` of lab time later."""
-    for command in (*setup, f":TIM:RANG {range_s}", ":TIM:REF LEFT", f":TIM:POS {-pre_s}", f":WAV:POIN {points}",
+    for command in (*setup, f":TIM:RANG {range_s}", ":TIM:REF CENT", f":TIM:POS {range_s / 2 - pre_s:.9g}", f":WAV:POIN {points}",
                     ":SING"):
         assert setting(scope, command) == OK
 
