@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from campaign_helpers import run_cases
+from campaign_helpers import SIM_BENCH, run_cases
+from drivers.grid.chroma_61800 import Chroma61800
+from rig.bench import load_bench
 from rig.engine import CampaignRun
+from rig.envelope import EnvelopeGuard
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -20,3 +25,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def compliant_run(tmp_path_factory: pytest.TempPathFactory) -> CampaignRun:
     """The whole protection suite on the compliant DUT, once per test session."""
     return run_cases(tmp_path_factory.mktemp("compliant") / "run")
+
+
+@pytest.fixture
+def guard() -> EnvelopeGuard:
+    """The simulated bench's envelope, as the drivers check setpoints against it."""
+    return EnvelopeGuard.from_bench(load_bench(SIM_BENCH))
+
+
+@pytest.fixture
+def grid_driver(lab, guard: EnvelopeGuard) -> Iterator[Chroma61800]:
+    """The grid simulator's driver on the test's simulated lab (its ``lab`` fixture)."""
+    driver = Chroma61800(lab.serve("chroma_61800"), name="grid", envelope=guard)
+    yield driver
+    driver.close()

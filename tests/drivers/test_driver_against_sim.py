@@ -11,7 +11,7 @@ import pytest
 
 from drivers.analyzer.keysight_infiniivision import KeysightInfiniiVision
 from drivers.grid.chroma_61800 import Chroma61800
-from rig.bench import Envelope, load_bench
+from rig.bench import Envelope
 from rig.clock import VirtualClock, wait_until
 from rig.envelope import EnvelopeGuard
 from rig.identity import check_identity
@@ -36,15 +36,8 @@ def lab() -> Iterator[SimulatedLab]:
 
 
 @pytest.fixture
-def guard() -> EnvelopeGuard:
-    return EnvelopeGuard.from_bench(load_bench(SIM_BENCH))
-
-
-@pytest.fixture
-def grid(lab: SimulatedLab, guard: EnvelopeGuard) -> Iterator[Chroma61800]:
-    driver = Chroma61800(lab.serve("chroma_61800"), name="grid", envelope=guard)
-    yield driver
-    driver.close()
+def grid(grid_driver: Chroma61800) -> Chroma61800:
+    return grid_driver
 
 
 @pytest.fixture

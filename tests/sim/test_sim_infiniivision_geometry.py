@@ -68,19 +68,7 @@ class DriverAsItWas(LeftTakenForTheEdge):
         """It read nothing back."""
 
 
-# -- the simulated bench, driven by the rig's drivers ------------------------------------------------------------
-
-
-@pytest.fixture
-def guard() -> EnvelopeGuard:
-    return EnvelopeGuard.from_bench(load_bench(SIM_BENCH))
-
-
-@pytest.fixture
-def grid_driver(lab: SimulatedLab, guard: EnvelopeGuard) -> Iterator[Chroma61800]:
-    driver = Chroma61800(lab.serve("chroma_61800"), name="grid", envelope=guard)
-    yield driver
-    driver.close()
+# -- the simulated bench, driven by the rig's drivers (the grid's: ``grid_driver`` in tests/conftest.py) -------------
 
 
 def scope_driver(lab: SimulatedLab, driver: type[KeysightInfiniiVision] = KeysightInfiniiVision,
