@@ -20,6 +20,33 @@ Commands and where they are confirmed (shared/reference/instruments.md,
 - The reference's check of the 61500/61600 manuals: ``TRIG:STATE?`` answering
   ``OFF`` or ``RUNNING``; ``INST:NSEL`` selecting the phase measurements read.
 
+Settings the unit stores between runs (a previous user's value stays in force
+until set): set at set-up and read back, so a run never inherits them.
+
+- ``[SOUR:]CURR:DEL`` (61500 manual, SOURCE sub-system,
+  https://www.easymanua.ls/chroma/61503/manual?p=94): the over-current
+  protection's trip delay, 0.0-5.0 s in 0.5 s steps; option ``ocp_delay_s``
+  (default 0.0 s: the source's own protection trips as soon as the current
+  exceeds ``SOUR:CURR:LIM``, which is what the rig's current envelope means).
+  The manual's ``*RST`` text was not found, so set-up does not rely on ``*RST``.
+- ``SOUR:FUNC:SHAP:A SINE`` then ``SOUR:FUNC:SHAP A``: waveform buffer A is a
+  sine and the output uses buffer A (SVP ``chroma_61845.py`` sends both at
+  set-up on a real 61845; ``FUNCtion:SHAPe``, ``:SHAPe:A``, ``:SHAPe:B`` are in
+  the 61500 manual's SOURCE tree, same page). A stored square or clipped wave
+  would otherwise be what the charger is tested on.
+- ``SOUR:VOLT:LEV:IMM:AMPL:DC 0.0``: no DC offset on the output. The command is
+  in the 61500 manual's SOURCE tree (``[SOUR:]VOLT[:LEV][:IMM][:AMPL]:DC``,
+  same page); its description (the DC component added to the AC output) and
+  its presence on the 61800 are unconfirmed: on a unit without it set-up stops
+  with the unit's own error before anything is energised.
+- ``SOUR:VOLT:LIM:AC``: an instrument-side cap on the output voltage, the
+  bench envelope's ``ac_voltage_v`` maximum (the range's maximum when the
+  bench states none or more), so the unit itself holds a wrong setpoint or
+  list value below what the bench allows (SVP ``chroma_61845.py``
+  ``voltage_max``, 0-300 V; ``VOLTage:LIMit:AC`` in the 61500 SOURCE tree).
+  Whether the unit clamps or refuses a setpoint above it is unconfirmed; the
+  rig checks every setpoint against the envelope before sending it anyway.
+
 Unconfirmed for the 61800 (check before a bench run): the ``MEAS:...``
 query forms (``FETC:...`` on some models); the slew units (V/ms, Hz/ms);
 the bit order of ``STAT:QUES:COND?`` (taken as listed in the 61600 manual);
@@ -39,6 +66,7 @@ the bench envelope transition by transition, then loaded and started by
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -59,13 +87,16 @@ QUESTIONABLE_BITS = (
     (128, "INT-DD", "inner DD power stage protection"), (256, "INT-AD", "inner AD power stage protection"),
 )
 """``STAT:QUES:COND?`` bits in the order the 61600 manual lists them (unconfirmed for the 61800)."""
+OCP_DELAY_STEP_S = 0.5
+"""``CURR:DEL`` takes 0.0-5.0 s in steps of 0.5 s (61500 manual)."""
 QUANTITY = {"voltage": "ac_voltage_v", "frequency": "ac_frequency_hz"}
 SLEW_COMMAND = {"voltage": "OUTP:SLEW:VOLT:AC", "frequency": "OUTP:SLEW:FREQ"}
 
 
 class Chroma61800(ScpiDriver):
     """Options: ``phase_mode`` ("single", default, or "three"), ``measure_phase`` (1..3, three-phase
-    mode), ``voltage_range`` ("HIGH", default, or "LOW"), ``max_current_a`` (the unit's own maximum)."""
+    mode), ``voltage_range`` ("HIGH", default, or "LOW"), ``max_current_a`` (the unit's own maximum),
+    ``ocp_delay_s`` (over-current trip delay, 0.0 default)."""
 
     family = InstrumentFamily("Chroma 61800-series regenerative grid simulator",
                               manufacturer=r"Chroma( ATE)?", model=r"618\d\d")
@@ -82,6 +113,16 @@ class Chroma61800(ScpiDriver):
         measure_phase: Literal[1, 2, 3] = Field(1, description="The phase its measurements are read on.")
         voltage_range: Literal["HIGH", "LOW"] = Field("HIGH", description="Output voltage range (either case).")
         max_current_a: float = Field(150.0, gt=0, description="The unit's current rating (A).")
+        ocp_delay_s: float = Field(0.0, ge=0.0, le=5.0, description=(
+            "Over-current protection trip delay (s, 0.5 s steps); 0 trips as soon as SOUR:CURR:LIM is exceeded."))
+
+        @field_validator("ocp_delay_s")
+        @classmethod
+        def _on_step(cls, value: float) -> float:
+            """The unit takes whole 0.5 s steps: another value would be refused (or rounded) at set-up."""
+            if not math.isclose(value / OCP_DELAY_STEP_S, round(value / OCP_DELAY_STEP_S), abs_tol=1e-9):
+                raise ValueError(f"{value} s is not a multiple of {OCP_DELAY_STEP_S} s")
+            return value
 
         @field_validator("phase_mode", "voltage_range", mode="before")
         @classmethod
@@ -95,6 +136,7 @@ class Chroma61800(ScpiDriver):
         o = self.Options.read(name, options)
         self.phase_mode, self.measure_phase = o.phase_mode, o.measure_phase
         self.voltage_range, self.max_current_a = o.voltage_range, o.max_current_a
+        self.ocp_delay_s = o.ocp_delay_s
         super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
         self._forget_state()
         self._phase_list_sent = False
@@ -115,7 +157,11 @@ class Chroma61800(ScpiDriver):
     def setup(self) -> None:
         """The rig's known state: list stopped, output off in FIXED mode, phases, range, limits, relay closed.
 
-        The relay is closed here, with the output off, so it never switches under
+        The protection's trip delay, the waveform, the DC offset and the voltage
+        cap are stored settings: they are set and read back after the current
+        limit, or what a previous user left would stay in force (a trip delay of
+        up to 5 s, a square wave, a DC offset, no cap or another bench's). The
+        relay is closed here, with the output off, so it never switches under
         load and is closed long before the first ``OUTP:STAT ON``.
         """
         limit = self._current_limit_for_envelope()
@@ -133,11 +179,31 @@ class Chroma61800(ScpiDriver):
             self.write(f"INST:NSEL {self.measure_phase}")
         self.write(f"VOLT:RANG {self.voltage_range}")
         self.current_limit = limit
+        self._set_stored("SOUR:CURR:DEL", self.ocp_delay_s)
+        self._set_stored("SOUR:FUNC:SHAP:A", "SINE")
+        self._set_stored("SOUR:FUNC:SHAP", "A")
+        self._set_stored("SOUR:VOLT:LEV:IMM:AMPL:DC", 0.0)
+        self._set_stored("SOUR:VOLT:LIM:AC", self._voltage_cap(), decimals=2)
         for name, slew in self._envelope_slews().items():
             self.write(f"{SLEW_COMMAND[name]} {slew / 1000.0:.6g}")  # per ms
             self._slewed[name] = True
         self.write("OUTP:REL ON")
         self._relay_closed = True
+
+    def _set_stored(self, command: str, value: float | str, *, decimals: int = 1) -> None:
+        """Set a setting the unit keeps between runs, then read it back: set-up fails rather than run on another.
+
+        A number is sent with ``decimals`` digits and read back to within the last of them.
+        """
+        sent = value if isinstance(value, str) else f"{value:.{decimals}f}"
+        self.write(f"{command} {sent}")
+        reply = self.query(f"{command}?")
+        if isinstance(value, str):
+            kept = reply.strip().upper() == value
+        else:
+            kept = math.isclose(float(reply), value, abs_tol=0.5 * 10.0 ** -decimals)
+        if not kept:
+            raise InstrumentError(self.name, f"{command}?", f"the unit kept {reply}, not the {sent} sent")
 
     def _current_limit_for_envelope(self) -> float:
         """The bench envelope's current maximum, or the instrument's own when the bench states none."""
@@ -146,6 +212,12 @@ class Chroma61800(ScpiDriver):
         if not 0.0 <= limit <= self.max_current_a:
             raise InstrumentError(self.name, "SOUR:CURR:LIM", f"{limit} A is outside the instrument's 0..{self.max_current_a} A")
         return limit
+
+    def _voltage_cap(self) -> float:
+        """The bench envelope's voltage maximum, within the range's (which is the cap when the bench states none)."""
+        top = VOLTAGE_RANGE_V[self.voltage_range]
+        limit = self.envelope.maximum("ac_voltage_v") if self.envelope is not None else None
+        return top if limit is None else min(limit, top)
 
     def _envelope_slews(self) -> dict[str, float]:
         """Slew limits the bench configures (per second), by quantity."""

@@ -23,6 +23,29 @@ strictly as the public sources describe it (see shared/reference/instruments.md,
 - Phase set-up: ``INST:PHAS SINGLE|THREE``; in three-phase mode settings
   reach the charger's phase (L1) only with ``INST:COUP ALL`` or with
   ``INST:NSEL 1``, and measurements read the phase ``INST:NSEL`` selects.
+- Settings the unit stores keep whatever the previous user left (``LEFT_BY_PREVIOUS_USER``):
+  neither ``*CLS`` nor anything else the rig sends at set-up restores them; only
+  setting them does. ``[SOUR:]CURR:DEL`` (over-current protection trip delay,
+  0.0-5.0 s in 0.5 s steps, 61500 manual: easymanua.ls/chroma/61503/manual?p=94)
+  starts at 2.0 s; a value off the 0.5 s grid or out of range is -222. The
+  61500 manual's ``*RST`` text was not found: ``*RST`` is taken not to restore
+  these settings (the strict assumption: a driver must set them itself).
+  The waveform: ``[SOUR:]FUNC:SHAP:A|B <shape>`` fills waveform buffer A or B
+  and ``[SOUR:]FUNC:SHAP A|B`` selects the buffer the output uses (the 61500
+  manual's SOURCE tree; SVP's 61845 driver sends ``SOUR:FUNC:SHAP:A SINE``
+  then ``SOUR:FUNC:SHAP A``); found as a previous user left it, buffer B (a
+  square wave) selected. The DC offset ``[SOUR:]VOLT[:LEV][:IMM][:AMPL]:DC``
+  (in the 61500 tree) is found at 5 V. The lab's terminals are a pure sine
+  with no DC whatever these hold: the simulator keeps them and answers them,
+  so a driver that never sets them is caught by reading them back, not by a
+  distorted waveform. Shape names other than SINE, SQUA, CSIN are -224
+  (the simulator's assumption of the list), a DC offset beyond the range's
+  rms maximum -222 (assumed).
+- ``[SOUR:]VOLT:LIM:AC`` (in the 61500 tree; SVP's 61845 driver sends it as an
+  instrument-side voltage cap, 0-300 V): the output is held at the cap when a
+  setpoint or a list value asks for more (``rig.sim.grid_source``). That it
+  clamps rather than refuses a higher setpoint is the simulator's assumption.
+  Found at 300 V (no cap below the HIGH range); 0-300 V, else -222.
 
 Assumptions of the simulator (not confirmed against a 61800 manual; the
 61500/61600 manuals are the same command family): slew rates in V/ms and
@@ -40,6 +63,7 @@ against the 61800 manual before a vector-shift case runs on a bench.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from rig.sim.model import LabModel
@@ -51,6 +75,27 @@ MAX_CURRENT_A = {"SINGLE": 150.0, "THREE": 50.0}
 QUESTIONABLE_BITS = {"OVP": 1, "INP": 2, "OCP": 4, "FAN": 8, "SHT": 16, "OTP": 32, "OPP": 64,
                      "INT-DD": 128, "INT-AD": 256}
 CHARGER_PHASE = 1  # the single-phase charger is wired to L1
+OCP_DELAY_RANGE_S = (0.0, 5.0)
+OCP_DELAY_STEP_S = 0.5
+SHAPES = {"SINE": "SINE", "SQUA": "SQUA", "SQUARE": "SQUA", "CSIN": "CSIN", "CSINE": "CSIN"}
+"""Waveforms a buffer takes (the simulator's assumption; the 61500 manual also has distorted and user shapes)."""
+BUFFERS = {"A": "A", "B": "B"}
+
+
+@dataclass(frozen=True)
+class StoredSettings:
+    """Settings the unit keeps between runs."""
+
+    ocp_delay_s: float
+    shapes: dict[str, str]
+    shape: str
+    dc_offset_v: float
+    voltage_limit_v: float
+
+
+LEFT_BY_PREVIOUS_USER = StoredSettings(ocp_delay_s=2.0, shapes={"A": "CSIN", "B": "SQUA"}, shape="B", dc_offset_v=5.0,
+                                       voltage_limit_v=RANGE_MAX_V["HIGH"])
+"""Stored settings as the simulated unit is found: what an earlier user left, not a safe value."""
 
 
 def _float(args: list[str]) -> float:
@@ -88,17 +133,37 @@ class Chroma61800(ScpiInstrument):
         self.selected_phase = 1
         self.voltage_range = "HIGH"
         self._reported_fault: str | None = None
+        left = LEFT_BY_PREVIOUS_USER
+        self.shapes = dict(left.shapes)
+        """Stored waveform buffers (kept, answered; the lab's output stays a sine)."""
+        self.shape = left.shape
+        """The buffer the output uses."""
+        self.dc_offset_v = left.dc_offset_v
+        """Stored DC offset (kept, answered; the lab's output has no DC)."""
         g = lab.grid
         g.current_limit_a = MAX_CURRENT_A[self.phase_mode]
+        g.overcurrent_delay_s = left.ocp_delay_s
+        g.voltage_limit_v = left.voltage_limit_v
         add = self.add
         add("[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]:AC", self._on_charger_phase(self._set_voltage), coupled=True)
         add("[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]:AC", lambda a: f"{g.voltage_setpoint:.2f}", query=True)
+        add("[SOURce:]VOLTage:LIMit:AC", self._set_voltage_limit)
+        add("[SOURce:]VOLTage:LIMit:AC", lambda a: f"{g.voltage_limit_v:.1f}", query=True)
         add("[SOURce:]VOLTage:RANGe", self._set_range, coupled=True)
         add("[SOURce:]VOLTage:RANGe", lambda a: self.voltage_range, query=True)
         add("[SOURce:]FREQuency[:IMMediate]", self._set_frequency, coupled=True)
         add("[SOURce:]FREQuency[:IMMediate]", lambda a: f"{g.frequency_setpoint:.3f}", query=True)
         add("[SOURce:]CURRent:LIMit[:RMS]", self._on_charger_phase(self._set_current_limit), coupled=True)
         add("[SOURce:]CURRent:LIMit[:RMS]", lambda a: f"{g.current_limit_a:.2f}", query=True)
+        add("[SOURce:]CURRent:DELay", self._set_ocp_delay)
+        add("[SOURce:]CURRent:DELay", lambda a: f"{g.overcurrent_delay_s:.1f}", query=True)
+        for buffer in BUFFERS:
+            add(f"[SOURce:]FUNCtion:SHAPe:{buffer}", self._shape_setter(buffer))
+            add(f"[SOURce:]FUNCtion:SHAPe:{buffer}", self._shape_getter(buffer), query=True)
+        add("[SOURce:]FUNCtion:SHAPe", self._select_shape)
+        add("[SOURce:]FUNCtion:SHAPe", lambda a: self.shape, query=True)
+        add("[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]:DC", self._set_dc_offset)
+        add("[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]:DC", lambda a: f"{self.dc_offset_v:.2f}", query=True)
         add("OUTPut:SLEW:VOLTage:AC", lambda a: setattr(g, "voltage_slew_per_s", self._slew(a)))
         add("OUTPut:SLEW:FREQuency", lambda a: setattr(g, "frequency_slew_per_s", self._slew(a)))
         add("OUTPut[:STATe]", self._set_output)
@@ -144,6 +209,7 @@ class Chroma61800(ScpiInstrument):
         self._reported_fault = fault
 
     def reset(self) -> None:
+        """*RST: output, list and protection back to the power-on state; stored settings are kept."""
         g = self.lab.grid
         g.stop_list(self.lab.now)
         g.set_output(self.lab.now, False)
@@ -222,6 +288,37 @@ class Chroma61800(ScpiInstrument):
         if not 0.0 <= value <= MAX_CURRENT_A[self.phase_mode]:
             raise ScpiError(-222, "Data out of range")
         self.lab.grid.current_limit_a = value
+
+    def _set_ocp_delay(self, args: list[str]) -> None:
+        """Over-current trip delay: 0.0-5.0 s, in 0.5 s steps (the 61500 manual's unit)."""
+        value = _float(args)
+        steps = value / OCP_DELAY_STEP_S
+        if not OCP_DELAY_RANGE_S[0] <= value <= OCP_DELAY_RANGE_S[1] or abs(steps - round(steps)) > 1e-9:
+            raise ScpiError(-222, "Data out of range")
+        self.lab.grid.overcurrent_delay_s = value
+
+    def _shape_setter(self, buffer: str) -> Callable[[list[str]], None]:
+        def set_shape(args: list[str]) -> None:
+            self.shapes[buffer] = _word(args, SHAPES)
+        return set_shape
+
+    def _shape_getter(self, buffer: str) -> Callable[[list[str]], str]:
+        return lambda args: self.shapes[buffer]
+
+    def _select_shape(self, args: list[str]) -> None:
+        self.shape = _word(args, BUFFERS)
+
+    def _set_voltage_limit(self, args: list[str]) -> None:
+        value = _float(args)
+        if not 0.0 <= value <= RANGE_MAX_V["HIGH"]:
+            raise ScpiError(-222, "Data out of range")
+        self.lab.grid.set_voltage_limit(self.lab.now, value)
+
+    def _set_dc_offset(self, args: list[str]) -> None:
+        value = _float(args)
+        if abs(value) > RANGE_MAX_V[self.voltage_range]:
+            raise ScpiError(-222, "Data out of range")
+        self.dc_offset_v = value
 
     def _set_output(self, args: list[str]) -> None:
         problem = self.lab.grid.set_output(self.lab.now, on_off(args))

@@ -7,6 +7,10 @@ sequence of (dwell, start -> end) steps, which become exact ramps and steps
 in the terminal voltage and frequency signals. The SCPI dialect that exposes
 it lives in ``rig.sim.chroma_61800``.
 
+An instrument-side voltage cap (``voltage_limit_v``) holds the output at it
+whenever a setpoint or a list value asks for more: the setpoint is kept as
+programmed, the terminals never exceed the cap.
+
 The terminals are live only while the output is on *and* the output relay is
 closed (the relay is the contactor between the output stage and the
 terminals). In LIST mode the list governs the output; fixed setpoints sent
@@ -68,6 +72,12 @@ class GridSource:
         self.voltage_slew_per_s: float | None = None
         self.frequency_slew_per_s: float | None = None
         self.current_limit_a = max_current_a
+        self.voltage_limit_v: float | None = None
+        """The instrument-side cap on the output voltage (rms); None: none but the range."""
+        self.overcurrent_delay_s = 0.0
+        """How long the current must stay above the limit before the protection trips: a setting the unit stores
+        (the instrument's dialect sets what it starts with; ``rig.sim.chroma_61800``). Held as state only so far: the
+        lab's protection solver (``rig.sim.model``) still trips at the first instant over the limit."""
         self.fault: str | None = None
         """A latched protection trip (why the source opened its output), until cleared."""
         self.mode = "FIXED"
@@ -92,7 +102,16 @@ class GridSource:
         self.voltage_setpoint = value
         if self.mode == "FIXED" and self.energized:
             self._end_list(t)
-            self.voltage.slew_to(t, value, self.voltage_slew_per_s)
+            self.voltage.slew_to(t, self._capped(value), self.voltage_slew_per_s)
+
+    def set_voltage_limit(self, t: float, value: float) -> None:
+        """A new cap acts at once on a fixed-mode output (a running list keeps the values it was started with)."""
+        self.voltage_limit_v = value
+        if self.mode == "FIXED" and self.energized and not self.list_running(t):
+            self.voltage.slew_to(t, self._capped(self.voltage_setpoint), self.voltage_slew_per_s)
+
+    def _capped(self, value: float) -> float:
+        return value if self.voltage_limit_v is None else min(value, self.voltage_limit_v)
 
     def set_frequency(self, t: float, value: float) -> None:
         self.frequency_setpoint = value
@@ -108,7 +127,7 @@ class GridSource:
             self.mode = mode
             self.frequency.slew_to(t, self.frequency_setpoint, self.frequency_slew_per_s)
             if self.energized:
-                self.voltage.slew_to(t, self.voltage_setpoint, self.voltage_slew_per_s)
+                self.voltage.slew_to(t, self._capped(self.voltage_setpoint), self.voltage_slew_per_s)
         self.mode = mode
         return None
 
@@ -140,7 +159,7 @@ class GridSource:
             return
         self._live = live
         self._end_list(t)
-        self.voltage.step(t, self.voltage_setpoint if live else 0.0)
+        self.voltage.step(t, self._capped(self.voltage_setpoint) if live else 0.0)
         self._on_relay(t, live)
 
     # -- list mode ---------------------------------------------------------------------------
@@ -161,7 +180,7 @@ class GridSource:
         p = self.program
         for _ in range(p.count):
             for k, dwell in enumerate(p.dwell_s):
-                self.voltage.ramp(start, start + dwell, p.voltage_start[k], p.voltage_end[k])
+                self._ramp_voltage(start, start + dwell, p.voltage_start[k], p.voltage_end[k])
                 self.frequency.ramp(start, start + dwell, p.frequency_start[k], p.frequency_end[k])
                 if p.phase_jump_deg and p.phase_jump_deg[k] != 0.0:
                     self.phase_deg.step(start, self.phase_deg.at(start) + p.phase_jump_deg[k])
@@ -169,6 +188,16 @@ class GridSource:
         self.trigger_times.append(t)
         self.list_end_s = start
         return None
+
+    def _ramp_voltage(self, t0: float, t1: float, v0: float, v1: float) -> None:
+        """A list step's voltage ramp, held at the cap over the part of it that asks for more."""
+        cap = self.voltage_limit_v
+        if cap is None or max(v0, v1) <= cap or min(v0, v1) >= cap:
+            self.voltage.ramp(t0, t1, self._capped(v0), self._capped(v1))
+            return
+        t_cap = t0 + (t1 - t0) * (cap - v0) / (v1 - v0)  # strictly inside: one end is above the cap, one below
+        self.voltage.ramp(t0, t_cap, self._capped(v0), cap)
+        self.voltage.ramp(t_cap, t1, cap, self._capped(v1))
 
     def stop_list(self, t: float) -> None:
         """Abort a running list: the output holds what it had at ``t``."""

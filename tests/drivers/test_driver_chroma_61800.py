@@ -18,8 +18,21 @@ from rig.sim.chroma_61800 import Chroma61800 as SimulatedChroma
 SIM_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
 
 # What set-up sends on the simulated bench (envelope: 40 A, 1000 V/s, 50 Hz/s), single-phase use.
-SETUP = settings("*CLS", "TRIG OFF", "OUTP:STAT OFF", "OUTP:MODE FIXED", "INST:PHAS SINGLE", "VOLT:RANG HIGH",
-                 "SOUR:CURR:LIM 40.00", "OUTP:SLEW:VOLT:AC 1", "OUTP:SLEW:FREQ 0.05", "OUTP:REL ON")
+OLD_SETUP = ("*CLS", "TRIG OFF", "OUTP:STAT OFF", "OUTP:MODE FIXED", "INST:PHAS SINGLE", "VOLT:RANG HIGH",
+             "SOUR:CURR:LIM 40.00", "OUTP:SLEW:VOLT:AC 1", "OUTP:SLEW:FREQ 0.05", "OUTP:REL ON")
+"""What set-up sent before it set the stored settings (``tests/sim/test_sim_chroma_stored_state.py`` replays it)."""
+
+
+def stored(command: str, value: str) -> list[tuple[str, str | None]]:
+    """A stored setting as set-up sends it: set, then read back."""
+    return setting(f"{command} {value}") + [(f"{command}?", value)]
+
+
+STORED = (stored("SOUR:CURR:DEL", "0.0") + stored("SOUR:FUNC:SHAP:A", "SINE") + stored("SOUR:FUNC:SHAP", "A")
+          + stored("SOUR:VOLT:LEV:IMM:AMPL:DC", "0.0") + stored("SOUR:VOLT:LIM:AC", "300.00"))
+"""The stored settings set-up sends after the current limit, as the bench and the default options set them."""
+SETUP = (settings(*OLD_SETUP[:7]) + STORED
+         + settings("OUTP:SLEW:VOLT:AC 1", "OUTP:SLEW:FREQ 0.05", "OUTP:REL ON"))
 LIST_SETTINGS = ("LIST:COUP ALL", "LIST:BASE TIME", "LIST:TRIG AUTO", "LIST:COUN 1")
 
 
@@ -83,7 +96,7 @@ def test_setup_brings_the_source_to_the_rigs_state_from_the_bench_envelope(guard
 
 def test_setup_three_phase_couples_every_phase_and_selects_the_measured_one() -> None:
     script = settings("*CLS", "TRIG OFF", "OUTP:STAT OFF", "OUTP:MODE FIXED", "INST:PHAS THREE", "INST:COUP ALL",
-                      "INST:NSEL 2", "VOLT:RANG HIGH", "SOUR:CURR:LIM 50.00", "OUTP:REL ON")
+                      "INST:NSEL 2", "VOLT:RANG HIGH", "SOUR:CURR:LIM 50.00") + STORED + settings("OUTP:REL ON")
     options = {"phase_mode": "three", "measure_phase": 2, "max_current_a": 50.0}
     with expected_protocol(Chroma61800, script, options=options) as grid:
         grid.setup()  # no envelope: the instrument's own maximum, slew rates untouched
@@ -96,7 +109,48 @@ def test_setup_refuses_a_current_limit_above_the_instruments_maximum_before_any_
     assert grid.scripted_session.sent == []
 
 
-@pytest.mark.parametrize("options", [{"phase_mode": "split"}, {"measure_phase": 4}, {"voltage_range": "MID"}])
+def test_setup_sets_the_stored_trip_delay_from_the_bench_option_and_reads_it_back(guard: EnvelopeGuard) -> None:
+    script = settings(*OLD_SETUP[:7]) + stored("SOUR:CURR:DEL", "1.5") + STORED[3:] + settings(*OLD_SETUP[7:])
+    with expected_protocol(Chroma61800, script, envelope=guard, options={"ocp_delay_s": 1.5}) as grid:
+        grid.setup()
+
+
+def test_setup_fails_when_the_unit_keeps_another_trip_delay(guard: EnvelopeGuard) -> None:
+    """A unit that rounds or ignores the delay must not leave the protection slower than the bench asked."""
+    script = settings(*OLD_SETUP[:7], "SOUR:CURR:DEL 0.0") + [("SOUR:CURR:DEL?", "2.0")]
+    with expected_protocol(Chroma61800, script, envelope=guard) as grid:
+        with pytest.raises(InstrumentError, match="kept 2.0, not the 0.0 sent"):
+            grid.setup()
+
+
+@pytest.mark.parametrize(("command", "kept"), [("SOUR:FUNC:SHAP:A", "SQUA"), ("SOUR:FUNC:SHAP", "B"),
+                                               ("SOUR:VOLT:LEV:IMM:AMPL:DC", "5.00"), ("SOUR:VOLT:LIM:AC", "250.00")])
+def test_setup_fails_when_the_unit_keeps_another_waveform_or_dc_offset(guard: EnvelopeGuard, command: str,
+                                                                        kept: str) -> None:
+    """A stored non-sine shape, the other buffer or a DC offset must not reach the charger."""
+    before = STORED[:[c for c, _ in STORED].index(f"{command}?") - 2]
+    sent = {"SOUR:FUNC:SHAP:A": "SINE", "SOUR:FUNC:SHAP": "A", "SOUR:VOLT:LEV:IMM:AMPL:DC": "0.0",
+            "SOUR:VOLT:LIM:AC": "300.00"}[command]
+    script = settings(*OLD_SETUP[:7]) + before + setting(f"{command} {sent}") + [(f"{command}?", kept)]
+    with expected_protocol(Chroma61800, script, envelope=guard) as grid:
+        with pytest.raises(InstrumentError, match=f"kept {kept}, not the {sent} sent"):
+            grid.setup()
+
+
+@pytest.mark.parametrize(("envelope_max", "voltage_range", "cap"), [(253.25, "HIGH", "253.25"), (None, "HIGH", "300.00"),
+                                                                    (300.0, "LOW", "150.00")])
+def test_setup_caps_the_output_voltage_at_the_envelope_within_the_range(envelope_max: float | None,
+                                                                         voltage_range: str, cap: str) -> None:
+    guard = None if envelope_max is None else EnvelopeGuard(Envelope.model_validate(
+        {"ac_voltage_v": {"min": 0.0, "max": envelope_max}, "ac_frequency_hz": {"min": 45.0, "max": 65.0}}), "cap.yaml")
+    script = (settings(*OLD_SETUP[:5], f"VOLT:RANG {voltage_range}", "SOUR:CURR:LIM 150.00") + STORED[:-3]
+              + stored("SOUR:VOLT:LIM:AC", cap) + settings("OUTP:REL ON"))
+    with expected_protocol(Chroma61800, script, envelope=guard, options={"voltage_range": voltage_range}) as grid:
+        grid.setup()
+
+
+@pytest.mark.parametrize("options", [{"phase_mode": "split"}, {"measure_phase": 4}, {"voltage_range": "MID"},
+                                     {"ocp_delay_s": 0.3}, {"ocp_delay_s": 5.5}, {"ocp_delay_s": -0.5}])
 def test_unusable_options_are_refused_before_any_io(options: dict) -> None:
     with pytest.raises(InstrumentError, match="unusable options"):
         with expected_protocol(Chroma61800, [], options=options):
@@ -169,7 +223,7 @@ def test_a_fixed_change_with_the_source_slewing_at_the_envelope_limit_is_a_ramp(
 
 def test_a_fixed_step_beyond_the_envelope_step_limit_is_refused_before_any_io() -> None:
     setup = settings("*CLS", "TRIG OFF", "OUTP:STAT OFF", "OUTP:MODE FIXED", "INST:PHAS SINGLE", "VOLT:RANG HIGH",
-                     "SOUR:CURR:LIM 150.00", "OUTP:REL ON")
+                     "SOUR:CURR:LIM 150.00") + STORED + settings("OUTP:REL ON")
     script = setup + settings("SOUR:FREQ 50.000", "SOUR:VOLT:LEV:IMM:AMPL:AC 230.00", "OUTP:STAT ON",
                               "SOUR:VOLT:LEV:IMM:AMPL:AC 238.00")
     with expected_protocol(Chroma61800, script, envelope=stepped_guard()) as grid:
