@@ -76,8 +76,8 @@ class GridSource:
         """The instrument-side cap on the output voltage (rms); None: none but the range."""
         self.overcurrent_delay_s = 0.0
         """How long the current must stay above the limit before the protection trips: a setting the unit stores
-        (the instrument's dialect sets what it starts with; ``rig.sim.chroma_61800``). Held as state only so far: the
-        lab's protection solver (``rig.sim.model``) still trips at the first instant over the limit."""
+        (the instrument's dialect sets what it starts with; ``rig.sim.chroma_61800``); the lab's protection solver
+        (``rig.sim.model``) trips once the current has been over the limit at every evaluation for that long."""
         self.fault: str | None = None
         """A latched protection trip (why the source opened its output), until cleared."""
         self.mode = "FIXED"

@@ -28,12 +28,13 @@ from rig.sim.dut_profile import DutProfile
 from rig.sim.export_limit import ExportLimiter
 from rig.sim.grid_source import GridSource
 from rig.sim.island import PointOfConnection
-from rig.sim.predicates import first_instant_all
+from rig.sim.predicates import Bound, EvaluationGrid, first_instant_all, first_instant_any_fails
 from rig.sim.signal import PiecewiseLinear
 from rig.sim.site import HouseholdSite
 
 PROTECTION_PERIOD_S = 0.001
 """The grid source evaluates its current limit every millisecond (the sim's assumption)."""
+PROTECTION_GRID = EvaluationGrid(PROTECTION_PERIOD_S)
 
 
 class LabModel:
@@ -123,18 +124,37 @@ class LabModel:
                 and self.charger.overcurrent_bounds(self.grid.current_limit_a) is not None)
 
     def _first_overcurrent(self, a: float, b: float) -> float | None:
-        """First protection-grid instant in [a, b] where the charger's current exceeds the source's limit."""
+        """First protection-grid instant in [a, b] at which the source's over-current protection trips: the
+        charger's current has exceeded the source's limit at every evaluation for the source's trip delay
+        (``GridSource.overcurrent_delay_s``; 0: at the first one over)."""
         bounds = self.charger.overcurrent_bounds(self.grid.current_limit_a)
         if bounds is None:
             return None
+        delay = self.grid.overcurrent_delay_s
         for t_on, t_off in self.charger.conduction.intervals:
             assert t_on is not None  # an interval always has its start
-            lo, hi = max(a, t_on), min(b, math.inf if t_off is None else t_off)
-            if lo > hi:
-                continue
-            t_trip = first_instant_all(bounds, lo, hi, PROTECTION_PERIOD_S)
+            # A pickup up to one delay before ``a`` may trip inside [a, b]: history before ``a`` is fixed.
+            lo, hi = max(a - delay, t_on), min(b, math.inf if t_off is None else t_off)
+            t_trip = self._held_over(bounds, lo, hi, delay) if lo <= hi else None
             if t_trip is not None and self.charger.conduction.conducting_at(t_trip):
-                return t_trip
+                return max(t_trip, PROTECTION_GRID.at_or_after(a))
+        return None
+
+    @staticmethod
+    def _held_over(bounds: list[Bound], lo: float, hi: float, delay: float) -> float | None:
+        """The first evaluation in [lo, hi] at which ``bounds`` has held for ``delay`` since it last did not."""
+        start = lo
+        while start <= hi:
+            pickup = first_instant_all(bounds, start, hi, PROTECTION_GRID)
+            if pickup is None or delay <= 0.0:
+                return pickup
+            trip = PROTECTION_GRID.at_or_after(pickup + delay)
+            if trip > hi:
+                return None  # not (yet) held long enough: a later step searches from one delay back
+            dropped = first_instant_any_fails(bounds, pickup, trip, PROTECTION_GRID)
+            if dropped is None:
+                return trip
+            start = dropped
         return None
 
     # -- what instruments measure -----------------------------------------------------

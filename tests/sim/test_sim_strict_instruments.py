@@ -171,6 +171,39 @@ def test_the_trip_is_on_the_sources_millisecond_grid_during_a_ramp(grid, lab: Si
     assert lab.model.charger.trips == []  # the source opened before the charger's own U/V stage
 
 
+def _ramp_over_29_a(grid, lab: SimulatedLab, delay_s: str, *, back_at_s: float | None = None) -> None:
+    """As the ramp above (over 29 A from 21.962069 s, seen at 21.963 s), with the trip delay ``delay_s``; with
+    ``back_at_s`` the list steps back to 230 V then (under the limit again)."""
+    assert setting(grid, "SOUR:CURR:LIM 29") == OK
+    energise(grid, lab)
+    assert setting(grid, f"SOUR:CURR:DEL {delay_s}") == OK
+    if back_at_s is None:
+        load_list(grid, dwell="500,1000,5000", v_start="230,230,180", v_end="230,180,180", f="50,50,50")
+    else:
+        hold_ms = round((back_at_s - 22.5) * 1000)
+        load_list(grid, dwell=f"500,1000,{hold_ms},5000", v_start="230,230,180,230", v_end="230,180,180,230",
+                  f="50,50,50,50")
+    assert setting(grid, "TRIG ON") == OK
+
+
+def test_a_stored_trip_delay_holds_the_trip_until_the_current_has_been_over_for_that_long(grid, lab) -> None:
+    """A 1.5 s delay (the unit's own setting, which the rig's driver zeroes): the trip comes 1.5 s after the
+    first evaluation over the limit, on the millisecond grid."""
+    _ramp_over_29_a(grid, lab, "1.5")
+    lab.advance_to(23.4)
+    assert lab.model.grid.output_on
+    lab.advance_to(26.0)
+    (trip,) = lab.model.charger.conduction.intervals[-1][1:]
+    assert trip == pytest.approx(21.963 + 1.5, abs=1e-9)
+
+
+def test_an_over_current_shorter_than_the_stored_delay_does_not_trip(grid, lab) -> None:
+    """Over the limit from 21.963 s to 23.0 s (1.04 s) with a 1.5 s delay: no trip, the source runs on."""
+    _ramp_over_29_a(grid, lab, "1.5", back_at_s=23.0)
+    lab.advance_to(30.0)
+    assert lab.model.grid.output_on and lab.model.grid.fault is None
+
+
 def test_a_limit_above_the_chargers_rating_never_trips(grid, lab: SimulatedLab) -> None:
     assert setting(grid, "SOUR:CURR:LIM 40") == OK
     energise(grid, lab, t=200.0)

@@ -24,7 +24,9 @@ def load_list(grid, *, dwell: str, v_start: str, v_end: str, f: str) -> None:
 
 
 def energise(grid, lab: SimulatedLab, t: float = 21.0) -> None:
-    """230 V 50 Hz at the terminals from the present instant (relay closed, output on), then advance to ``t``."""
+    """230 V 50 Hz at the terminals from the present instant (relay closed, output on, its over-current protection
+    tripping at once as the rig's driver sets it), then advance to ``t``."""
+    assert setting(grid, "SOUR:CURR:DEL 0") == OK
     assert setting(grid, "SOUR:VOLT:LEV:IMM:AMPL:AC 230") == OK
     assert setting(grid, "SOUR:FREQ 50") == OK
     assert setting(grid, "OUTP:REL ON") == OK
