@@ -153,9 +153,10 @@ class _Connection(socketserver.BaseRequestHandler):
             while pending:
                 try:
                     used, request = framer.handleFrame(pending, 0, 0)
-                except ModbusIOException as err:  # pymodbus's server: a request it cannot decode is refused
-                    pending = b""
-                    answer: ModbusPDU = ExceptionResponse(err.fcode or 0, exception_code=ExcCodes.ILLEGAL_FUNCTION,
+                except ModbusIOException as err:  # a function it does not know: refused, as a device does
+                    function = pending[7] if len(pending) > 7 else 0
+                    pending = pending[int.from_bytes(pending[4:6], "big") + 6:]  # that frame only (its MBAP length)
+                    answer: ModbusPDU = ExceptionResponse(function, exception_code=ExcCodes.ILLEGAL_FUNCTION,
                                                           device_id=err.dev_id, transaction=err.transaction_id)
                 else:
                     pending = pending[used:]
