@@ -31,10 +31,10 @@ Quiescence (virtual time moves only when the wire is quiet): before the lab
 advances it calls ``drain()``: every byte the rig has written is read and
 applied at the current instant. "Every byte written" is the kernel's count,
 not a guess: the server's socket has nothing unread (``FIONREAD``) *and* the
-rig's end has nothing unacknowledged (``rig.sim.tcp_queues``; a write still
-held by Nagle's algorithm or in the loopback queue is counted there; the
-server acknowledges at once whatever it reads, so nothing waits for a
-delayed ACK). Reading and applying happen under the lab's lock, which is the
+server has read as many bytes as the rig's end has written
+(``rig.sim.tcp_queues``; a write still held by Nagle's algorithm or in the
+loopback queue is counted there; the server acknowledges at once whatever it
+reads, so a rig that keeps Nagle on does not wait for a delayed ACK). Reading and applying happen under the lab's lock, which is the
 "processing" state: a drain that holds the lock knows no half-applied frame
 exists. After it advances, the lab calls ``flush()``: the rig's end has
 received as many bytes as the lab wrote, so every frame the lab sent is in
@@ -110,6 +110,9 @@ class Connection:
     arrived: int = 0
     """Of those, how many the rig's end was last seen to have received (the kernel's count, never more than
     ``sent``): while it equals ``sent`` there is nothing on the way and no need to ask again."""
+    received: int = 0
+    """Bytes read from the rig on this connection: once it equals what the rig's end has written, nothing the
+    rig wrote is still on the way."""
     overruns: int = 0
     watched: bool = True
     closed: bool = False
@@ -248,16 +251,19 @@ class CanServer:
             if unread(conn.sock):
                 self._read(conn)
                 continue
-            if self._peer_unacknowledged(conn) == 0 and unread(conn.sock) == 0:
+            if self._all_arrived(conn):
                 return
             deadline = self._check_deadline(deadline, conn, "bytes the rig wrote have not arrived")
             select.select([conn.sock], [], [], POLL_S)
 
-    def _peer_unacknowledged(self, conn: Connection) -> int:
+    def _all_arrived(self, conn: Connection) -> bool:
+        """Every byte the rig's end has written on this connection has been read here (the kernel's counts).
+        Asked cheaply first (nothing unacknowledged: nothing can be on the way), then by the byte counts, which
+        do not wait for our acknowledgement to reach the rig's end."""
         try:
-            return self._peers.unacknowledged(conn.sock)
+            return self._peers.unacknowledged(conn.sock) == 0 or self._peers.of(conn.sock).written <= conn.received
         except OSError:
-            return 0  # the rig's end is gone: nothing more is coming
+            return True  # the rig's end is gone: nothing more is coming
 
     def _rig_has_read_everything(self, conn: Connection) -> bool:
         try:
@@ -351,6 +357,7 @@ class CanServer:
             if not chunk:
                 self._close(conn)
                 return
+            conn.received += len(chunk)
             conn.inbox += chunk
             self._acknowledge_now(conn)
             self._handle_messages(conn)

@@ -11,13 +11,16 @@ Those are facts about the wire, and the kernel keeps them:
   kernel's socket table (``NETLINK_SOCK_DIAG``, what ``ss`` reads): bytes
   it has received and not read, bytes it wrote that are not acknowledged
   (a write still held back by Nagle's algorithm, or in the loopback queue,
-  or waiting for our ACK, shows up here and nowhere else), and every byte
-  it has received since the connection opened.
+  or waiting for our ACK, shows up here and nowhere else), every byte
+  it has received since the connection opened, and every byte its owner
+  has written since then (sent once, or still held back).
 
-The last is what tells the lab its frames are in the rig's socket: the
-rig's end has received as many bytes as the lab has written. (Waiting for
-the rig's *acknowledgements* instead would wait for its delayed ACKs, tens
-of milliseconds each.)
+The last two are what tell the lab the wire is quiet. Its frames are in
+the rig's socket once the rig's end has received as many bytes as the lab
+has written; the rig's writes have all arrived once the lab has received as
+many bytes as the rig's end has written. (Waiting for *acknowledgements*
+instead would wait for the other end's ACKs: a delayed ACK takes tens of
+milliseconds, and even one sent at once costs a poll of the kernel.)
 
 The lab and the rig run on one machine, so the kernel sees both ends; the
 lab asks it about the connection, never the rig's objects. Linux only.
@@ -47,6 +50,9 @@ _INET_DIAG_INFO = 2  # the attribute carrying struct tcp_info
 _ATTRIBUTE = struct.Struct("=HH")  # rtattr: length, type
 _BYTES_RECEIVED = struct.Struct("=Q")
 _BYTES_RECEIVED_OFFSET = 128  # of tcpi_bytes_received in struct tcp_info (Linux 4.1 and later)
+_NOTSENT_OFFSET = 144  # of tcpi_notsent_bytes (Linux 4.6 and later)
+_BYTES_SENT_OFFSET = 200  # of tcpi_bytes_sent, then tcpi_bytes_retrans (Linux 4.19 and later)
+_SENT_AND_RETRANSMITTED = struct.Struct("=QQ")
 _SND_WND_OFFSET = 228  # of tcpi_snd_wnd (Linux 5.4 and later)
 _TCP_INFO_BYTES = 512
 
@@ -61,6 +67,9 @@ class Queues:
     """Bytes written and not yet acknowledged by the other end (including any not sent yet)."""
     received: int
     """Bytes received since the connection opened (``tcpi_bytes_received``)."""
+    written: int
+    """Bytes its owner has written since the connection opened: sent once (``tcpi_bytes_sent`` less
+    ``tcpi_bytes_retrans``, which counts the same bytes again) or not sent yet (``tcpi_notsent_bytes``)."""
 
 
 def unread(sock: socket.socket) -> int:
@@ -91,11 +100,15 @@ class PeerQueues:
         """The queues of the socket at the other end of ``sock``'s connection."""
         reply, length = self._query(sock, with_info=True)
         unread_bytes, unacknowledged_bytes = struct.unpack_from("=II", reply, _QUEUES_OFFSET)
-        return Queues(unread_bytes, unacknowledged_bytes, _bytes_received(reply[_MESSAGE_END:length]))
+        info = _tcp_info(reply[_MESSAGE_END:length])
+        (received,) = _BYTES_RECEIVED.unpack_from(info, _BYTES_RECEIVED_OFFSET)
+        (not_sent,) = struct.unpack_from("=I", info, _NOTSENT_OFFSET)
+        sent, retransmitted = _SENT_AND_RETRANSMITTED.unpack_from(info, _BYTES_SENT_OFFSET)
+        return Queues(unread_bytes, unacknowledged_bytes, int(received), int(sent - retransmitted + not_sent))
 
     def unacknowledged(self, sock: socket.socket) -> int:
-        """``of(sock).unacknowledged`` alone: asked without the tcp_info the kernel would fill for ``received``
-        (half the cost; the lab asks this before every instrument command)."""
+        """``of(sock).unacknowledged`` alone: asked without the tcp_info the kernel would fill for the byte counts
+        (half the cost; the lab asks before every instrument command, and it is nearly always 0)."""
         reply, _length = self._query(sock, with_info=False)
         return int(struct.unpack_from("=I", reply, _QUEUES_OFFSET + 4)[0])
 
@@ -134,14 +147,14 @@ def _request_body(source: tuple[str, int], destination: tuple[str, int]) -> byte
     return _REQUEST.pack(socket.AF_INET, socket.IPPROTO_TCP, 1 << (_INET_DIAG_INFO - 1), 0, _ALL_STATES) + socket_id
 
 
-def _bytes_received(attributes: bytes) -> int:
-    """``tcpi_bytes_received`` from the reply's attributes (each 4-byte aligned)."""
+def _tcp_info(attributes: bytes) -> memoryview:
+    """The ``struct tcp_info`` among the reply's attributes (each 4-byte aligned), long enough for every count read."""
     offset = 0
     while offset + _ATTRIBUTE.size <= len(attributes):
         length, kind = _ATTRIBUTE.unpack_from(attributes, offset)
         if length < _ATTRIBUTE.size:
             break
-        if kind == _INET_DIAG_INFO and length >= _ATTRIBUTE.size + _BYTES_RECEIVED_OFFSET + _BYTES_RECEIVED.size:
-            return int(_BYTES_RECEIVED.unpack_from(attributes, offset + _ATTRIBUTE.size + _BYTES_RECEIVED_OFFSET)[0])
+        if kind == _INET_DIAG_INFO and length >= _ATTRIBUTE.size + _BYTES_SENT_OFFSET + _SENT_AND_RETRANSMITTED.size:
+            return memoryview(attributes)[offset + _ATTRIBUTE.size:offset + length]
         offset += (length + 3) & ~3
-    raise OSError("the kernel's socket table gave no tcp_info (tcpi_bytes_received needs Linux 4.1 or later)")
+    raise OSError("the kernel's socket table gave no tcp_info with tcpi_bytes_sent (Linux 4.19 or later)")
