@@ -175,6 +175,9 @@ class Canvas:
 
     def _clear(self) -> None:
         self.title.set_text("")
+        for axes in list(self.figure.axes):
+            if axes is not self.top and axes is not self.bottom:
+                axes.remove()  # a plot's own axes (a twin for a second unit) leave with it, lines and all
         for axes in (self.top, self.bottom):
             for artists in (axes.lines, axes.patches, axes.collections, axes.texts):
                 for artist in list(artists):
@@ -186,6 +189,7 @@ class Canvas:
             axes.set_ylabel("")
             axes.relim()
             axes.autoscale(True)
+            axes.set_prop_cycle(None)  # the next plot's first unstyled line takes the first colour again
 
 
 _canvases = threading.local()

@@ -9,6 +9,7 @@ import signal
 import threading
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,6 +19,7 @@ from rig.engine import CampaignRun, RunRequest, prepare
 from rig.evidence import RunRecorder, read_manifest
 from rig.plot_worker import PlotWorker
 from rig.plots import Canvas, draw_svg, svg_bytes
+from rig.suites.chademo.plots import LANES, TimelineDrawing
 from rig.report import plot_relpath, read_drawing
 from rig.results import PlotRecord
 from rig.verify import verify_run
@@ -58,6 +60,30 @@ def test_a_plot_drawn_on_a_kept_canvas_is_byte_for_byte_the_plot_drawn_on_a_new_
         draw_svg(drawn, tmp_path / "fresh.svg", on=Canvas(drawn.layout))
         assert drawn_after_others == (tmp_path / "fresh.svg").read_bytes(), plot.title
     assert len(set(kept)) == len(plots)  # and the plots do differ from one another
+
+
+def chademo_timeline(title: str, volts: float, lanes_on: int) -> TimelineDrawing:
+    """A session timeline: its own voltage axis (a twin) and coloured lanes, the two things a canvas must forget."""
+    t = np.arange(0.0, 12.0, 0.1)
+    lanes = tuple((label, (t > 1.0 + index).astype(float) if index < lanes_on else np.zeros_like(t))
+                  for index, (_name, label) in enumerate(LANES))
+    ramp = np.clip(t - 2.0, 0.0, 5.0) * 10.0
+    return TimelineDrawing(title, t, ramp, ramp + 0.2, ramp, np.zeros_like(t), np.full_like(t, volts), lanes,
+                           injected_at_s=None, reaction_end_s=None)
+
+
+def test_a_plot_with_its_own_axes_leaves_none_of_them_on_the_kept_canvas(tmp_path: Path) -> None:
+    """Found in a run: each CHAdeMO timeline kept the previous one's voltage axis, line and all, and its lanes took
+    the colours the previous lanes had left off; every session's plot showed the sessions before it."""
+    run_dir, plots = plots_of_every_shape(tmp_path)
+    drawings = [chademo_timeline("first", 380.0, 9), read_drawing(run_dir / plots[0].trace, plots[0]),
+                chademo_timeline("second", 250.0, 4)]
+    kept = [svg_bytes(drawing) for drawing in drawings * 2]
+    for drawing, drawn_after_others in zip(drawings * 2, kept):
+        fresh = Canvas(drawing.layout)
+        draw_svg(drawing, tmp_path / "fresh.svg", on=fresh)
+        assert drawn_after_others == (tmp_path / "fresh.svg").read_bytes(), drawing.title
+        assert fresh.figure.axes == [fresh.top, fresh.bottom]
 
 
 def test_a_trace_without_a_column_a_plot_needs_is_refused_by_name(tmp_path: Path) -> None:

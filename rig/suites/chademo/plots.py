@@ -65,7 +65,8 @@ class TimelineDrawing:
         bottom.set_yticks([index * 1.5 + 0.5 for index in range(len(self.lanes))])
         bottom.set_yticklabels([label for label, _ in self.lanes], fontsize=7)
         bottom.set_xlabel("time (s)")
-        bottom.legend(loc="upper right", fontsize=8, framealpha=0.9)
+        if bottom.get_legend_handles_labels()[0]:  # the marks, when the case has any
+            bottom.legend(loc="upper right", fontsize=8, framealpha=0.9)
 
     def _mark(self, axes: Axes) -> None:
         if self.injected_at_s is not None:
