@@ -47,8 +47,20 @@ until set): set at set-up and read back, so a run never inherits them.
   Whether the unit clamps or refuses a setpoint above it is unconfirmed; the
   rig checks every setpoint against the envelope before sending it anyway.
 
-Unconfirmed for the 61800 (check before a bench run): the ``MEAS:...``
-query forms (``FETC:...`` on some models); the slew units (V/ms, Hz/ms);
+Measurements: ``MEAS:VOLT:ACDC?`` (rms voltage), ``MEAS:CURR:AC?``,
+``MEAS:POW:AC?`` and ``MEAS:FREQ?``, as the 61600 manual's FETCH & MEASURE
+sub-system lists them (https://www.easymanua.ls/chroma/61604/manual?p=74; it
+has no ``MEAS:VOLT:AC?``, which an earlier version of this driver sent);
+unconfirmed for the 61800. The sign of ``MEAS:POW:AC?`` while the charger
+exports is confirmed by no source: the driver takes negative as "the load
+feeds power back" (a regenerative source's convention), and no verdict rests
+on that alone: a suite that judges export first sees the charger export
+(``rig.suites.g99.procedures.ensure_exporting``: current flowing and power
+negative), so a unit that reports power unsigned makes the charger look as if
+it charged, and the case an error, never a pass.
+
+Unconfirmed for the 61800 (check before a bench run): the measurement query
+forms above; the slew units (V/ms, Hz/ms);
 the bit order of ``STAT:QUES:COND?`` (taken as listed in the 61600 manual);
 ``VOLT:RANG HIGH`` (the 61600 manual) versus ``HI`` (the SVP driver); the
 instrument's current maximum (option ``max_current_a``, 150 A: a 45 kVA unit
@@ -360,7 +372,7 @@ class Chroma61800(ScpiDriver):
 
     def read(self) -> GridReading:
         return GridReading(
-            voltage_v=float(self.query("MEAS:VOLT:AC?")),
+            voltage_v=float(self.query("MEAS:VOLT:ACDC?")),
             frequency_hz=float(self.query("MEAS:FREQ?")),
             current_a=self.current_a(),
             power_w=self.power_w(),

@@ -192,7 +192,7 @@ class Chroma61800(ScpiInstrument):
         add("TRIGger[:STATe]", self._trigger)
         add("TRIGger:STATe", lambda a: "RUNNING" if g.list_running(lab.now) else "OFF", query=True)
         for verb in ("MEASure", "FETCh"):
-            add(f"{verb}[:SCALar]:VOLTage:AC", lambda a: f"{lab.noisy(lab.voltage.at(lab.now), 0.02):.2f}", query=True)
+            add(f"{verb}[:SCALar]:VOLTage:ACDC", lambda a: f"{lab.noisy(lab.voltage.at(lab.now), 0.02):.2f}", query=True)
             add(f"{verb}[:SCALar]:FREQuency", lambda a: f"{lab.noisy(lab.frequency.at(lab.now), 0.0005):.4f}", query=True)
             add(f"{verb}[:SCALar]:CURRent:AC", lambda a: f"{abs(lab.noisy(self._current(), 0.005)):.3f}", query=True)
             add(f"{verb}[:SCALar]:POWer:AC[:REAL]", lambda a: f"{self._power():.1f}", query=True)

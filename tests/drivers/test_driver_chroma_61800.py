@@ -394,7 +394,7 @@ def test_a_program_inside_the_envelope_is_sent(guard: EnvelopeGuard) -> None:
 
 
 def test_read_queries_the_four_measurements() -> None:
-    script = [("MEAS:VOLT:AC?", "230.01"), ("MEAS:FREQ?", "49.9990"), ("MEAS:CURR:AC?", "26.087"),
+    script = [("MEAS:VOLT:ACDC?", "230.01"), ("MEAS:FREQ?", "49.9990"), ("MEAS:CURR:AC?", "26.087"),
               ("MEAS:POW:AC?", "-6000.0")]
     with expected_protocol(Chroma61800, script) as grid:
         assert grid.read() == GridReading(voltage_v=230.01, frequency_hz=49.999, current_a=26.087, power_w=-6000.0)
@@ -407,7 +407,7 @@ def test_a_measured_current_outside_the_envelope_is_a_breach(guard: EnvelopeGuar
 
 
 def test_a_measured_power_outside_the_envelope_is_a_breach(guard: EnvelopeGuard) -> None:
-    script = [("MEAS:VOLT:AC?", "230.01"), ("MEAS:FREQ?", "50.0000"), ("MEAS:CURR:AC?", "36.000"),
+    script = [("MEAS:VOLT:ACDC?", "230.01"), ("MEAS:FREQ?", "50.0000"), ("MEAS:CURR:AC?", "36.000"),
               ("MEAS:POW:AC?", "-8280.0")]
     with expected_protocol(Chroma61800, script, envelope=guard) as grid:
         with pytest.raises(EnvelopeBreach, match="ac_power_w max 8000.0"):

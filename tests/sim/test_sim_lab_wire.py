@@ -75,7 +75,7 @@ def test_chroma_output_on_energises_the_terminals(grid, lab: SimulatedLab) -> No
     energise(grid, lab, t=1.0)
     assert grid.query("OUTP?") == "ON"
     assert lab.model.voltage.at(1.0) == 230.0
-    assert float(grid.query("MEAS:VOLT:AC?")) == pytest.approx(230.0, abs=0.1)
+    assert float(grid.query("MEAS:VOLT:ACDC?")) == pytest.approx(230.0, abs=0.1)
     assert float(grid.query("MEAS:FREQ?")) == pytest.approx(50.0, abs=0.005)
 
 
