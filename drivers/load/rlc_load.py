@@ -11,7 +11,8 @@ before a bench run:
 - ``LOAD:RES:POW <W>``: R as the active power it takes at the nominal voltage;
 - ``LOAD:IND:REAC <var>``, ``LOAD:CAP:REAC <var>``: L and C as the reactive
   power each takes at the nominal voltage and frequency;
-- ``INP ON|OFF``; ``SYST:ERR?`` after every setting (``drivers.scpi``).
+- ``INP ON|OFF`` and its read-back ``INP?`` (``ON``/``OFF``, or ``1``/``0``);
+  ``SYST:ERR?`` after every setting (``drivers.scpi``).
 
 Every setpoint is checked before anything is sent: against the instrument's
 ratings (options ``max_active_w``, ``max_reactive_var``) and the resistive
@@ -19,7 +20,18 @@ branch against the bench envelope's ``ac_power_w`` (the power it will draw
 from the charger, or from the grid simulator if S1 is closed), the nominal
 voltage and frequency against ``ac_voltage_v`` and ``ac_frequency_hz``.
 ``safe_off`` turns the input off, so the rig's every exit path leaves the load
-disconnected (``rig.safety.SAFE_ORDER`` turns it off right after the grid).
+disconnected (``rig.safety.SAFE_ORDER`` turns it off right after the grid,
+before the digital I/O releases the grid switch S1).
+
+Safety (instruments-checked.md, [H]): a balanced load left connected keeps an
+island alive, so the safe state is never taken on trust: after ``INP OFF`` the
+driver reads ``INP?`` back, and an answer other than off is a failed safe
+state (``InstrumentError``: the run's record says the load may still hold an
+island up, and the bench's safe state is not confirmed). Every ``input()``
+change is read back the same way, so a unit that ignores the command is found
+before S1 opens, not after. Both the command and the read-back are
+unconfirmed (no manual): ``rig bench check`` must see ``INP?`` follow
+``INP ON``/``INP OFF`` on the unit.
 """
 
 from __future__ import annotations
@@ -36,6 +48,8 @@ from rig.identity import InstrumentFamily
 
 NOMINAL_VOLTAGE_V = (100.0, 300.0)
 NOMINAL_FREQUENCY_HZ = (45.0, 65.0)
+INPUT_STATES = {"ON": True, "1": True, "OFF": False, "0": False}
+"""``INP?`` answers (SCPI booleans: a unit may answer either form; unconfirmed which)."""
 
 
 class RlcLoad(ScpiDriver):
@@ -79,9 +93,25 @@ class RlcLoad(ScpiDriver):
         self.write(f"LOAD:CAP:REAC {capacitive_var:.2f}")
 
     def input(self, on: bool) -> None:
-        """Connect (on) or disconnect (off) the load's branches."""
+        """Connect (on) or disconnect (off) the load's branches; the unit must then say it is so."""
         self.write(f"INP {'ON' if on else 'OFF'}")
         self._input_on = on
+        self._confirm_input(on)
+
+    def input_on(self) -> bool:
+        """Whether the unit says its input is on (``INP?``)."""
+        answer = self.query("INP?").strip().upper()
+        if answer not in INPUT_STATES:
+            raise InstrumentError(self.name, "INP?", f"answered {answer!r}, not one of {', '.join(INPUT_STATES)}")
+        return INPUT_STATES[answer]
+
+    def _confirm_input(self, on: bool) -> None:
+        if self.input_on() != on:
+            consequence = (" the load may still hold an island up: the bench's safe state is NOT confirmed"
+                           if not on else "")
+            raise InstrumentError(self.name, f"INP {'ON' if on else 'OFF'}",
+                                  f"the unit still reports its input {'off' if on else 'on'} after the command;"
+                                  + consequence)
 
     def faults(self) -> list[str]:
         """Errors the instrument queued by itself since the last command."""
@@ -92,6 +122,5 @@ class RlcLoad(ScpiDriver):
         return []
 
     def safe_off(self) -> None:
-        """Input off: the load takes nothing, and cannot hold an island up."""
-        self.write("INP OFF")
-        self._input_on = False
+        """Input off, read back: the load takes nothing, and cannot hold an island up."""
+        self.input(False)

@@ -36,9 +36,11 @@ def test_family_admits_the_simulated_unit_and_refuses_another_instrument() -> No
 
 
 def test_setup_and_a_balanced_setting_send_exactly_this(guard) -> None:
-    script = settings("*CLS", "INP OFF", "NOM:VOLT 230.000", "NOM:FREQ 50.000", "LOAD:RES:POW 6000.00",
-                      "LOAD:IND:REAC 6000.00", "LOAD:CAP:REAC 5738.00", "INP ON",
-                      "LOAD:RES:POW 5700.00", "LOAD:IND:REAC 6000.00", "LOAD:CAP:REAC 5451.10", "INP OFF")
+    script = (settings("*CLS", "INP OFF") + [("INP?", "OFF")]
+              + settings("NOM:VOLT 230.000", "NOM:FREQ 50.000", "LOAD:RES:POW 6000.00", "LOAD:IND:REAC 6000.00",
+                         "LOAD:CAP:REAC 5738.00", "INP ON") + [("INP?", "ON")]
+              + settings("LOAD:RES:POW 5700.00", "LOAD:IND:REAC 6000.00", "LOAD:CAP:REAC 5451.10", "INP OFF")
+              + [("INP?", "0")])
     with expected_protocol(RlcLoad, script, envelope=guard) as load:
         load.setup()
         load.set_load(6000.0, 6000.0, 5738.0, at_voltage_v=230.0, at_frequency_hz=50.0)
@@ -65,6 +67,26 @@ def test_an_instrument_refusal_names_the_command() -> None:
     with expected_protocol(RlcLoad, script) as load:
         with pytest.raises(InstrumentError, match="INP ON"):
             load.input(True)
+
+
+@pytest.mark.parametrize("answer", ["ON", "1"])
+def test_a_load_that_still_reports_its_input_on_after_inp_off_is_a_failed_safe_state(answer: str) -> None:
+    """Its safe state is read back, never assumed: a balanced load left on keeps an island alive."""
+    with expected_protocol(RlcLoad, settings("INP OFF") + [("INP?", answer)]) as load:
+        with pytest.raises(InstrumentError, match="safe state is NOT confirmed"):
+            load.safe_off()
+
+
+def test_a_load_that_ignores_inp_on_is_found_before_s1_opens() -> None:
+    with expected_protocol(RlcLoad, settings("INP ON") + [("INP?", "OFF")]) as load:
+        with pytest.raises(InstrumentError, match="still reports its input off"):
+            load.input(True)
+
+
+def test_an_answer_that_is_no_state_is_an_error_naming_it() -> None:
+    with expected_protocol(RlcLoad, settings("INP OFF") + [("INP?", "STANDBY")]) as load:
+        with pytest.raises(InstrumentError, match="'STANDBY'"):
+            load.safe_off()
 
 
 def test_unknown_options_are_refused() -> None:
