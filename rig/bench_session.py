@@ -30,7 +30,7 @@ from rig.errors import InputFileError, SafetyError
 from rig.identity import check_identity
 from rig.lab import Lab
 from rig.results import InstrumentIdentity
-from rig.roles import Instrument
+from rig.roles import CanInterface, Instrument
 from rig.safety import bring_to_safe_state
 from rig.sim.dut_profile import DutProfile
 from rig.sim.lab import SimulatedLab
@@ -132,6 +132,8 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
                                                  idn=idn, calibration_due=entry.calibration_due))
         for driver in instruments.values():
             stop.checkpoint()
+            if isinstance(driver, CanInterface):
+                driver.attach_clock(clock)  # before set-up's first read: frames go on the rig's axis
             driver.setup()
         lab = Lab(clock, StepLog(clock, use_allure=use_allure), instruments, site=bench.site,
                   grid_switch=bench.grid_switch)

@@ -56,6 +56,11 @@ class Timeline(Protocol):
     @property
     def now(self) -> float: ...
 
+    @property
+    def epoch_at_zero(self) -> float:
+        """The lab host's clock (seconds since 1970) at timeline 0: what the lab's instruments stamp by."""
+        ...
+
     def advance_to(self, t: float) -> None: ...
 
 
@@ -168,6 +173,11 @@ class Clock(Protocol):
     @property
     def is_virtual(self) -> bool: ...
 
+    def epoch_offset_s(self) -> float:
+        """Seconds since 1970 at clock time 0, as the rig host's clock says now: ``epoch - epoch_offset_s()`` puts
+        a time stamped by the host's clock (python-can's frame stamps) on this clock's axis."""
+        ...
+
 
 class ScheduledClock(ABC):
     """What both clocks share: the periodic tasks, and a wait that runs them; a clock adds how time passes."""
@@ -216,6 +226,11 @@ class RealClock(ScheduledClock):
     def now(self) -> float:
         return time.monotonic() - self._t0
 
+    def epoch_offset_s(self) -> float:
+        """Read afresh each time, two clock reads back to back: the host's clock may be stepped or slewed (NTP)
+        during a run while the monotonic clock is not."""
+        return time.time() - self.now()
+
     def _go_to(self, t: float) -> None:
         with stop.interruptible():
             remaining = t - self.now()
@@ -234,6 +249,9 @@ class VirtualClock(ScheduledClock):
 
     def now(self) -> float:
         return self._timeline.now
+
+    def epoch_offset_s(self) -> float:
+        return self._timeline.epoch_at_zero
 
     def _go_to(self, t: float) -> None:
         self._timeline.advance_to(t)

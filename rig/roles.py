@@ -14,9 +14,12 @@ arrive with the suites that need them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from rig.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -181,14 +184,17 @@ class CanInterface(Instrument, Protocol):
     ``receive`` returns every frame waiting, oldest first, and never waits:
     the vehicle emulator reads in its periodic task (``Clock.every``), and the
     clock's waits are where frames arrive. A received frame's timestamp is
-    the interface's: on the simulated lab the lab's time (in virtual time the
-    clock's own axis), on a bench the adapter's or the kernel's receive time
-    (python-can: seconds since the epoch), so differences between frames are
-    exact whatever the rig was doing when it read them. ``faults`` reports
+    the instant the interface received it (the adapter's, the kernel's or a
+    gateway's stamp, not when the rig read it), put on the rig clock's axis
+    (``attach_clock``, called when the bench opens), so frame times compare
+    with the rig's contact edges and DC samples, and differences between
+    frames are exact whatever the rig was doing when it read them. ``faults`` reports
     the bus state (error passive, bus off) and error frames seen. A CAN
     interface has no output of its own: ``safe_off`` sends nothing (the
     vehicle's safe state, stopping its requests, is the vehicle emulator's).
     """
+
+    def attach_clock(self, clock: Clock) -> None: ...
 
     def send(self, frame_id: int, data: bytes, *, extended: bool = False) -> None: ...
 

@@ -42,6 +42,35 @@ refuses ``virtual`` (an in-process queue: no wire, so a simulated lab behind
 it would be a shortcut no bench has) and ``udp_multicast`` (it leaves
 loopback for the network); another adapter is added here once it has been
 run on a bench.
+
+One time base. The rig judges a charger by comparing its frames' times with
+the rig's own contact edges and DC samples, all on the rig's clock. A frame's
+stamp is not on that axis: python-can stamps in seconds since 1970 by the
+clock of whatever received it (socketcand: the gateway's kernel,
+``SO_TIMESTAMP``; socketcan: this host's kernel; PCAN, Kvaser, Vector: the
+adapter's own clock, which python-can refers to this host's clock when the
+bus opens). The driver therefore *maps* each stamp onto the rig's clock with
+the offset the clock states between its axis and the host's clock
+(``Clock.epoch_offset_s``: on a bench read afresh at each read, since the host's
+clock may be slewed; on the simulated lab the lab host's fixed date), and keeps
+the stamp's resolution (1 us). The mapping assumes the receiving clock is the
+rig host's, or synchronised with it (NTP for a socketcand gateway on another
+machine), and the driver checks it on every frame: a frame can only have been
+stamped after the previous read and before this one, so a mapped time outside
+that interval by more than ``STAMP_TOLERANCE_S`` is an ``InstrumentError``
+naming the frame and the gap (a gateway whose clock is off: its frames cannot
+be compared with the rig's edges, and the case is an error, never a verdict).
+What the check can see is bounded by how often the rig reads: a clock ahead
+is caught once a frame is read sooner after it was sent than the clock's
+lead less the tolerance (the vehicle emulator reads each 100 ms cycle at the
+cycle's instant, when the charger's frames of that instant are in), a clock
+behind once it lags by more than the time between two reads plus the
+tolerance; an error inside those bounds (tens of milliseconds on a
+gateway out of NTP sync) is not seen, which is why the mapping assumes a
+synchronised clock and the docs ask for one.
+Stamping on receipt instead was rejected: the rig reads in its 100 ms cycle,
+so every frame would carry the read's instant, and message cycles and
+reaction times would be judged on the rig's reading rhythm.
 """
 
 from __future__ import annotations
@@ -56,6 +85,7 @@ from pydantic import ConfigDict, ValidationError, model_validator
 
 from drivers.options import DriverOptions, describe
 from rig import stop
+from rig.clock import Clock
 from rig.envelope import EnvelopeGuard
 from rig.errors import InstrumentError
 from rig.identity import InstrumentFamily
@@ -64,6 +94,11 @@ from rig.yaml_source import LocatedValueError
 
 ADDRESS_KEYS = ("interface", "channel", "host", "port")
 """python-can settings that the address gives (and options may not)."""
+
+STAMP_TOLERANCE_S = 0.010
+"""How far a frame's stamp, on the rig's clock, may lie outside the interval in which it can have arrived (after the
+previous read, before this one): the gateway's or adapter's latency plus the error of its clock's synchronisation
+with the rig host's (NTP on a LAN: about a millisecond)."""
 
 GREETING_TIMEOUT_S = 5.0
 """How long a socketcand server has to say ``< hi >`` (a real one greets at once on connect)."""
@@ -176,6 +211,9 @@ class PythonCanBus:
         self.resource = resource
         self.name = name
         self._error_frames = 0
+        self._clock: Clock | None = None
+        self._read_at: float | None = None
+        """The rig-clock instant of the last read: every frame read later arrived after it."""
         try:
             self.config = bus_config(resource, options)
         except ValueError as err:
@@ -186,6 +224,10 @@ class PythonCanBus:
             self._bus = can.Bus(**self.config)
         except (can.CanError, OSError, ValueError, TypeError, NotImplementedError, ImportError) as err:
             raise InstrumentError(name, f"open {resource}", f"python-can cannot open it: {err}") from None
+
+    def attach_clock(self, clock: Clock) -> None:
+        """The rig's clock, onto whose axis every received frame's stamp is mapped (see the module docstring)."""
+        self._clock = clock
 
     def identify(self) -> str:
         """``python-can,<interface>,<channel>,<python-can version>``: what was opened (CAN has no *IDN?)."""
@@ -210,19 +252,40 @@ class PythonCanBus:
             raise InstrumentError(self.name, what, f"not sent: {err}") from None
 
     def receive(self) -> list[CanFrame]:
-        """Every frame received and not yet read, oldest first, with the interface's timestamps; never waits."""
+        """Every frame received and not yet read, oldest first, stamped on the rig's clock; never waits."""
         stop.checkpoint()
-        frames = []
+        if self._clock is None:
+            raise InstrumentError(self.name, "receive", "no clock attached: frame stamps cannot be put on the rig's "
+                                  "time axis (the bench attaches its clock when it opens the interface)")
+        messages = []
         try:
             while (message := self._bus.recv(timeout=0)) is not None:
                 if message.is_error_frame:
                     self._error_frames += 1
                     continue
-                frames.append(CanFrame(message.arbitration_id, bytes(message.data), message.timestamp,
-                                       message.is_extended_id))
+                messages.append(message)
         except (can.CanError, OSError) as err:
             raise InstrumentError(self.name, "receive", f"reading the bus failed: {err}") from None
+        now, offset = self._clock.now(), self._clock.epoch_offset_s()
+        frames = [CanFrame(message.arbitration_id, bytes(message.data), round(message.timestamp - offset, 6),
+                           message.is_extended_id) for message in messages]
+        for frame, message in zip(frames, messages):
+            self._check_stamp(frame, message.timestamp, now)
+        self._read_at = now
         return frames
+
+    def _check_stamp(self, frame: CanFrame, stamp: float, now: float) -> None:
+        """The frame was stamped between the previous read and this one (the first read: any time before now)."""
+        earliest = None if self._read_at is None else self._read_at - STAMP_TOLERANCE_S
+        if frame.timestamp_s <= now + STAMP_TOLERANCE_S and (earliest is None or frame.timestamp_s >= earliest):
+            return
+        window = f"after {self._read_at:.6f} s and " if self._read_at is not None else ""
+        raise InstrumentError(
+            self.name, "receive",
+            f"frame {frame.frame_id:#x} stamped {stamp:.6f} s since 1970 falls at {frame.timestamp_s:.6f} s on the "
+            f"rig's clock, but it arrived {window}by {now:.6f} s: the interface's clock is not the rig host's (a "
+            f"gateway out of sync?), so its frame times cannot be compared with the rig's contact edges and DC "
+            f"samples")
 
     def faults(self) -> list[str]:
         """Bus state worse than error-active, and error frames seen since set-up (where the interface reports them)."""

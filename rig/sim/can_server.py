@@ -10,8 +10,8 @@ multicast group, which leaves loopback for the network the machine is on
 a real bench's CAN-over-TCP gateway; python-can's ``SocketCanDaemonBus``
 talks to it over one TCP connection and reads it directly with ``select``
 (no thread of its own), and frames from the server carry the server's
-timestamp. So the lab can stamp its frames with *lab* time, and the kernel
-keeps the counts that tell the lab when the wire is quiet.
+timestamp, and the kernel keeps the counts that tell the lab when the wire
+is quiet.
 
 The protocol, as python-can's client speaks it (ids in hex: 3 digits for an
 11-bit id, 8 for a 29-bit one)::
@@ -20,12 +20,18 @@ The protocol, as python-can's client speaks it (ids in hex: 3 digits for an
     rig:  < open vcan0 >                       lab:  < ok >
     rig:  < rawmode >                          lab:  < ok >
     rig:  < send 102 8 2 0 0 0 0 0 0 0 >       (id, length, data bytes in hex)
-    lab:  < frame 108 12.300000 0001F40000000000 >   (id, lab time s.us, data in hex)
+    lab:  < frame 108 1767225612.300000 0001F40000000000 >   (id, s.us since 1970, data in hex)
 
-Frames the lab sends carry the lab's time as their timestamp; a frame the rig
-sends is stamped with the lab's time when the lab reads it (and then goes
-to every lab component subscribed to the bus, and to the lab's other
-connections, as a bus would).
+Time stamps are what a real gateway writes: its kernel's receive time in
+seconds since 1970 (linux-can/socketcand ``state_raw.c``: ``SO_TIMESTAMP``;
+python-can PR #1700 shows one), not the lab's own axis. The gateway's clock
+is the lab host's (``SimulatedLab.epoch_at_zero``: a fixed date at lab time
+0 in virtual time) plus its own offset (``can_gateway_offset_s``, 0 unless a
+test sets it), so the rig must put frames on its clock's axis itself, as it
+must on a bench (``drivers.vehicle.python_can_bus``). A frame the rig sends
+is stamped with the lab's time when the lab reads it (and then goes to every
+lab component subscribed to the bus, and to the lab's other connections, as
+a bus would).
 
 Quiescence (virtual time moves only when the wire is quiet): before the lab
 advances it calls ``drain()``: every byte the rig has written is read and
@@ -122,10 +128,11 @@ class Connection:
         return self.stage in (Stage.JOINING, Stage.RAW)
 
 
-def frame_line(frame: BusFrame) -> bytes:
-    """``< frame ID SEC.USEC DATA >``, as socketcand writes it (no data: two spaces, which python-can expects)."""
+def frame_line(frame: BusFrame, epoch_at_zero: float = 0.0) -> bytes:
+    """``< frame ID SEC.USEC DATA >``, as socketcand writes it (no data: two spaces, which python-can expects),
+    stamped as socketcand stamps: its kernel's receive time in seconds since 1970 (``epoch_at_zero`` + lab time)."""
     ident = f"{frame.frame_id:08X}" if frame.extended else f"{frame.frame_id:03X}"
-    return f"< frame {ident} {frame.time_s:.6f} {frame.data.hex().upper()} >".encode("ascii")
+    return f"< frame {ident} {epoch_at_zero + frame.time_s:.6f} {frame.data.hex().upper()} >".encode("ascii")
 
 
 def parse_send(words: list[str]) -> tuple[int, bytes, bool]:
@@ -146,14 +153,17 @@ class CanServer:
     """Serves one ``CanBus`` to any number of rig connections; ``resource`` is the driver's address for it."""
 
     def __init__(self, bus: CanBus, lock: threading.RLock, *, catch_up: Callable[[], None],
-                 wall_time: Callable[[], float] | None = None, channel: str = CHANNEL) -> None:
+                 wall_time: Callable[[], float] | None = None, channel: str = CHANNEL,
+                 epoch_at_zero: float = 0.0) -> None:
         """``catch_up()`` brings a real-time lab to the wall clock; ``wall_time()`` (real time only) is the lab's
-        time now, so the server can wake for the bus's next timer. Both run under ``lock``, the lab's lock."""
+        time now, so the server can wake for the bus's next timer. Both run under ``lock``, the lab's lock.
+        ``epoch_at_zero``: the gateway's clock (seconds since 1970) at lab time 0, what its frames are stamped by."""
         self._bus = bus
         self._lock = lock
         self._catch_up = catch_up
         self._wall_time = wall_time
         self.channel = channel
+        self.epoch_at_zero = epoch_at_zero
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.setblocking(False)
         self._wake_in, self._wake_out = socket.socketpair()
@@ -421,7 +431,7 @@ class CanServer:
         self._broadcast(frame, source=None)
 
     def _broadcast(self, frame: BusFrame, *, source: Connection | None) -> None:
-        line = frame_line(frame)
+        line = frame_line(frame, self.epoch_at_zero)
         for conn in list(self._connections):
             if conn is source:
                 continue

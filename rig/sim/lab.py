@@ -59,6 +59,11 @@ SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument | MoxaE1212
 }
 
 
+LAB_EPOCH_S = 1_767_225_600.0
+"""2026-01-01T00:00:00Z: the virtual lab host's clock at lab time 0 (whole seconds, so a stamp's microseconds
+are the lab time's)."""
+
+
 class SimulatedLab:
     """Start with ``start()``; ``resource(driver)`` gives the VISA address to open."""
 
@@ -69,6 +74,12 @@ class SimulatedLab:
         self.time_mode = time_mode
         self.lock = threading.RLock()
         self._wall_t0 = time.monotonic()
+        self.epoch_at_zero = LAB_EPOCH_S if time_mode == "virtual" else time.time()
+        """The lab host's clock (seconds since 1970) at lab time 0: in virtual time a fixed date, so a run's CAN
+        stamps are the same every run; in real time the host's own clock."""
+        self.can_gateway_offset_s = 0.0
+        """How far the simulated CAN gateway's clock is ahead of the lab host's (set before the bus is served): 0 is
+        a gateway synchronised with the host; tests set it to show the rig refusing a gateway it cannot trust."""
         self._servers: dict[str, ScpiServer | ModbusServer] = {}
         self._can: CanServer | None = None
 
@@ -149,7 +160,8 @@ class SimulatedLab:
     def _serve_can(self) -> str:
         if self._can is None:
             wall_time = self._wall_time if self.time_mode == "real" else None
-            self._can = CanServer(self.model.can, self.lock, catch_up=self._catch_up, wall_time=wall_time).start()
+            self._can = CanServer(self.model.can, self.lock, catch_up=self._catch_up, wall_time=wall_time,
+                                  epoch_at_zero=self.epoch_at_zero + self.can_gateway_offset_s).start()
         return self._can.resource
 
     def close(self) -> None:

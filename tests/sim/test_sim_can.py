@@ -13,15 +13,16 @@ from can_nodes import HeartbeatNode, Recorder, counter_bytes, counter_of
 from drivers.vehicle.python_can_bus import bus_config
 from rig.clock import RealClock, VirtualClock
 from rig.sim.dut_profile import DutProfile
-from rig.sim.lab import SimulatedLab
+from rig.sim.lab import LAB_EPOCH_S, SimulatedLab
 
 EV_IDS = (0x100, 0x101, 0x102)
 EVSE_IDS = (0x108, 0x109)
 
 
-def wire_time(t: float) -> float:
-    """A lab time as a frame carries it (socketcand's s.us: to the microsecond)."""
-    return round(t, 6)
+def wire_time(t: float, epoch_at_zero: float = LAB_EPOCH_S) -> float:
+    """A lab time as a frame carries it: seconds since 1970 by the gateway's clock (the lab host's date at lab time
+    0: a fixed date in virtual time), to the microsecond (socketcand's s.us), as python-can reads it."""
+    return float(f"{epoch_at_zero + t:.6f}")
 
 
 def open_rig_bus(lab: SimulatedLab, **options) -> can.BusABC:
@@ -110,8 +111,9 @@ def test_the_handshake_and_frames_in_socketcands_words(lab: SimulatedLab, raw: R
     bus.call_at(0.75, lambda t: (bus.send(0x108, b"\x00\x01"), bus.send(0x1ABCDEF0, b"\xab", extended=True),
                                  bus.send(0x109, b"")))
     clock.sleep(1.0)
-    expected = (b"< frame 108 0.750000 0001 >< frame 1ABCDEF0 0.750000 AB >"
-                b"< frame 109 0.750000  >")  # no data: two spaces, as socketcand writes it and python-can reads it
+    # stamped as a gateway stamps: seconds since 1970 by its clock (the lab host's date at 0, plus 0.75 s)
+    expected = (b"< frame 108 1767225600.750000 0001 >< frame 1ABCDEF0 1767225600.750000 AB >"
+                b"< frame 109 1767225600.750000  >")  # no data: two spaces, as socketcand writes it and python-can reads it
     assert raw.read(len(expected)) == expected
     assert raw.nothing_waiting()
     assert len(server.protocol_errors) == 1
@@ -152,7 +154,7 @@ def test_lab_frames_carry_lab_time_and_rig_frames_are_stamped_when_the_lab_reads
     clock.sleep(0.35)
     frames = received(rig_bus)
     assert [(m.arbitration_id, m.timestamp, counter_of(m.data)) for m in frames] == [
-        (0x108, 0.0, 0), (0x108, 0.1, 1), (0x108, 0.2, 2), (0x108, 0.3, 3)]
+        (0x108, wire_time(0.1 * n), n) for n in range(4)]
     rig_bus.send(can.Message(arbitration_id=0x102, data=b"\x02", is_extended_id=False))
     clock.sleep(10.0)  # applied at 0.35, when the lab read it, not when the wait ends
     assert recorder.frames == [(0.35, 0x102, b"\x02")]
@@ -177,7 +179,7 @@ def test_frames_from_one_rig_connection_reach_the_others_with_lab_time(
         rig_bus.send(can.Message(arbitration_id=0x100, data=b"\x07", is_extended_id=False))
         clock.sleep(0.0)
         [message] = received(other)
-        assert (message.arbitration_id, message.timestamp, bytes(message.data)) == (0x100, 1.5, b"\x07")
+        assert (message.arbitration_id, message.timestamp, bytes(message.data)) == (0x100, wire_time(1.5), b"\x07")
         assert received(rig_bus) == []  # a node does not hear itself
     finally:
         other.shutdown()
@@ -198,7 +200,7 @@ def test_a_rig_connection_that_closes_is_dropped_and_the_lab_goes_on(lab: Simula
     again = open_rig_bus(lab)  # a new connection is served as the first was
     try:
         clock.sleep(0.25)
-        assert [wire_time(m.timestamp) for m in received(again)] == [1.1, 1.2]
+        assert [m.timestamp for m in received(again)] == [wire_time(1.1), wire_time(1.2)]
     finally:
         again.shutdown()
 
@@ -280,7 +282,7 @@ def test_the_rig_answers_every_lab_frame_within_its_instant_over_thousands_of_cy
     # The rig read every lab frame, in order, at the instant the lab sent it.
     assert [(frame_id, stamp, n) for _, frame_id, stamp, n in seen] == \
         [(f.frame_id, wire_time(f.time_s), counter_of(f.data)) for f in node.sent]
-    assert all(wire_time(read_at) == stamp for read_at, _, stamp, _ in seen)
+    assert all(wire_time(read_at) == stamp for read_at, _, stamp, _ in seen)  # virtual time: the fixed date
     # The lab got every answer at that same instant, in order, the cycle's own frame after them.
     answers = [(t, frame_id, counter_of(data)) for t, frame_id, data in recorder.frames if frame_id != 0x102]
     assert answers == [(f.time_s, f.frame_id - 8, counter_of(f.data)) for f in node.sent]
@@ -358,7 +360,8 @@ def test_in_real_time_the_rig_answers_every_lab_frame_in_order(compliant: DutPro
         finally:
             bus.shutdown()
     assert [(frame_id, stamp, n) for _, frame_id, stamp, n in seen] == \
-        [(f.frame_id, wire_time(f.time_s), counter_of(f.data)) for f in node.sent]
+        [(f.frame_id, wire_time(f.time_s, lab.epoch_at_zero), counter_of(f.data)) for f in node.sent]
+    assert abs(lab.epoch_at_zero + lab.now - time.time()) < 1.0  # in real time the gateway's clock is the host's
     answers = [(t, frame_id, counter_of(data)) for t, frame_id, data in recorder.frames if frame_id != 0x102]
     assert [(frame_id, n) for _, frame_id, n in answers] == [(f.frame_id - 8, counter_of(f.data)) for f in node.sent]
     assert all(t >= f.time_s for (t, _, _), f in zip(answers, node.sent))
