@@ -128,8 +128,9 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
                 driver.close()  # not (yet) ours: no safe state is sent to a peer we do not know
                 raise
             instruments[role] = driver
+            blind = driver.cannot_see() if isinstance(driver, CanInterface) else []
             identities.append(InstrumentIdentity(role=role, driver=entry.driver, address=address,
-                                                 idn=idn, calibration_due=entry.calibration_due))
+                                                 idn=idn, calibration_due=entry.calibration_due, cannot_see=blind))
         for driver in instruments.values():
             stop.checkpoint()
             if isinstance(driver, CanInterface):

@@ -188,13 +188,19 @@ class CanInterface(Instrument, Protocol):
     gateway's stamp, not when the rig read it), put on the rig clock's axis
     (``attach_clock``, called when the bench opens), so frame times compare
     with the rig's contact edges and DC samples, and differences between
-    frames are exact whatever the rig was doing when it read them. ``faults`` reports
+    frames are exact whatever the rig was doing when it read them. Not every
+    interface can see the bus state or error frames: ``cannot_see`` says what
+    this one cannot, and the run's record and report carry it. ``faults`` reports
     the bus state (error passive, bus off) and error frames seen. A CAN
     interface has no output of its own: ``safe_off`` sends nothing (the
     vehicle's safe state, stopping its requests, is the vehicle emulator's).
     """
 
     def attach_clock(self, clock: Clock) -> None: ...
+
+    def cannot_see(self) -> list[str]:
+        """What this interface cannot report (bus state, error frames), for the run's record and report."""
+        ...
 
     def send(self, frame_id: int, data: bytes, *, extended: bool = False) -> None: ...
 

@@ -100,6 +100,18 @@ STAMP_TOLERANCE_S = 0.010
 previous read, before this one): the gateway's or adapter's latency plus the error of its clock's synchronisation
 with the rig host's (NTP on a LAN: about a millisecond)."""
 
+STATE_REPORTED_BY = ("pcan",)
+"""Interfaces whose python-can bus reports the controller's state (``BusABC.state``); python-can 4.6's others
+answer ACTIVE whatever the controller is in (socketcand, socketcan, Kvaser, Vector: no ``state`` of their own)."""
+
+ERROR_FRAMES = {
+    "socketcand": "error frames, unless the gateway runs socketcand with -e (socketcand PR #67; python-can reads "
+                  "its '< error ... >' since PR #1941)",
+    "socketcan": "error frames, unless the interface's error mask is set (CAN_RAW_ERR_FILTER; python-can does not "
+                 "set it)",
+}
+"""Where error frames reach the rig only if something outside it is configured."""
+
 GREETING_TIMEOUT_S = 5.0
 """How long a socketcand server has to say ``< hi >`` (a real one greets at once on connect)."""
 
@@ -286,6 +298,17 @@ class PythonCanBus:
             f"rig's clock, but it arrived {window}by {now:.6f} s: the interface's clock is not the rig host's (a "
             f"gateway out of sync?), so its frame times cannot be compared with the rig's contact edges and DC "
             f"samples")
+
+    def cannot_see(self) -> list[str]:
+        """What python-can cannot report through this interface (see ``STATE_REPORTED_BY``, ``ERROR_FRAMES``)."""
+        interface = self.config["interface"]
+        blind = []
+        if interface not in STATE_REPORTED_BY:
+            blind.append(f"the CAN controller's state (error-passive, bus-off): python-can {can.__version__} does not "
+                         f"report it for {interface}, so a charger's bus-off would not be recorded as one")
+        if interface in ERROR_FRAMES:
+            blind.append(ERROR_FRAMES[interface])
+        return blind
 
     def faults(self) -> list[str]:
         """Bus state worse than error-active, and error frames seen since set-up (where the interface reports them)."""

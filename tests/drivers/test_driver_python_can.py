@@ -240,6 +240,22 @@ def test_a_gateway_within_the_tolerance_is_placed_on_the_rigs_axis_to_its_resolu
             driver.close()
 
 
+def test_what_socketcand_cannot_see_is_stated(vehicle: PythonCanBus) -> None:
+    blind = vehicle.cannot_see()
+    assert len(blind) == 2
+    assert "error-passive, bus-off" in blind[0] and "socketcand" in blind[0]
+    assert "socketcand with -e" in blind[1]
+
+
+def test_a_simulated_campaign_records_what_the_can_interface_cannot_see(tmp_path: Path) -> None:
+    bench = load_bench(ROOT / "fixtures" / "benches" / "sim.yaml")
+    with open_bench(bench, profile=load_dut_profile(COMPLIANT), seed=0) as opened:
+        [vehicle] = [i for i in opened.identities if i.role == "vehicle"]
+        others = [i.cannot_see for i in opened.identities if i.role != "vehicle"]
+        assert vehicle.cannot_see == opened.instruments["vehicle"].cannot_see()  # type: ignore[attr-defined]
+    assert vehicle.cannot_see and not any(others)
+
+
 def test_without_the_rigs_clock_frames_are_not_read(lab: SimulatedLab) -> None:
     driver = PythonCanBus(lab.serve("python_can"), name="vehicle")
     try:
