@@ -5,4 +5,4 @@ Installed, the plugin also arrives through its ``pytest11`` entry point
 the rig's own tests live in ``tests/conftest.py``.
 """
 
-pytest_plugins = ["rig.pytest_plugin"]
+pytest_plugins = ["rig.run.pytest_plugin"]

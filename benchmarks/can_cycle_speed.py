@@ -31,10 +31,10 @@ import time
 from pathlib import Path
 
 from drivers.vehicle.python_can_bus import PythonCanBus
-from rig.clock import VirtualClock
-from rig.sim.can_bus import CanBus
-from rig.sim.dut_profile import load_dut_profile
-from rig.sim.lab import SimulatedLab
+from rig.core.clock import VirtualClock
+from rig.sim.wire.can_bus import CanBus
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.sim.simulated_lab import SimulatedLab
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD_S = 0.1

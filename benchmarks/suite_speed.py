@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rig.engine import RunRequest, run_campaign
+from rig.run.engine import RunRequest, run_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,9 +10,9 @@ from importlib import import_module
 from typing import Any, Protocol
 
 from drivers.options import DriverOptions
-from rig.envelope import EnvelopeGuard
-from rig.identity import InstrumentFamily
-from rig.roles import Instrument
+from rig.config.envelope import EnvelopeGuard
+from rig.core.identity import InstrumentFamily
+from rig.core.roles import Instrument
 
 
 class DriverClass(Protocol):

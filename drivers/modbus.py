@@ -18,8 +18,8 @@ from pymodbus.client import ModbusTcpClient
 from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
-from rig import stop
-from rig.errors import InstrumentError
+from rig.core import stop
+from rig.core.errors import InstrumentError
 
 MODBUS_PORT = 502
 EXCEPTION_CODES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value",

@@ -3,7 +3,7 @@
 Every driver class has an ``Options`` model (a ``DriverOptions``): its fields are
 the options the driver takes, with their types, ranges and defaults. The run
 checks each instrument's ``options:`` against its driver's model before anything
-is started (``rig.bench_session.check_drivers``), so a misspelt or out-of-range
+is started (``rig.run.bench_session.check_drivers``), so a misspelt or out-of-range
 option is one line naming the bench file, its line and the field, and nothing
 is energised. A driver built directly (tests, scripts) reads its options through
 the same model (``read``), where a problem is an ``InstrumentError`` naming the
@@ -16,7 +16,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from rig.errors import InstrumentError
+from rig.core.errors import InstrumentError
 
 
 class DriverOptions(BaseModel):

@@ -27,14 +27,14 @@ import pyvisa
 from pyvisa.errors import InvalidSession, VisaIOError
 from pyvisa.resources import MessageBasedResource
 
-from rig import stop
-from rig.envelope import EnvelopeGuard
-from rig.errors import InstrumentError
-from rig.identity import InstrumentFamily
+from rig.core import stop
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import InstrumentError
+from rig.core.identity import InstrumentFamily
 
 _resource_manager: pyvisa.ResourceManager | None = None
 
-BlockType = Literal["b", "B", "h", "H", "i", "I", "f", "d"]
+BlockType = Literal["b", "B", "h", "H", "i", "I", "f", "d", "f4", "f8"]
 """Element types of an IEEE 488.2 binary block, as struct codes."""
 
 

@@ -1,5 +1,5 @@
 """``python -m rig``: the same as the ``rig`` command."""
 
-from rig.launch import main
+from rig.run.launch import main
 
 main()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rig.engine import CampaignRun, RunListener, RunRequest, prepare
-from rig.sim.dut_profile import load_dut_profile
+from rig.run.engine import CampaignRun, RunListener, RunRequest, prepare
+from rig.sim.charger.dut_profile import load_dut_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTECTION_PLAN = ROOT / "test_plans" / "g99" / "protection.yaml"

@@ -8,9 +8,9 @@ import pytest
 
 from campaign_helpers import SIM_BENCH, run_cases
 from drivers.grid.chroma_61800 import Chroma61800
-from rig.bench import load_bench
-from rig.engine import CampaignRun
-from rig.envelope import EnvelopeGuard
+from rig.config.bench_file import load_bench
+from rig.run.engine import CampaignRun
+from rig.config.envelope import EnvelopeGuard
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rig.bench import Bench, Envelope, load_bench
-from rig.errors import InputFileError
+from rig.config.bench_file import Bench, Envelope, load_bench
+from rig.core.errors import InputFileError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "benches"
 

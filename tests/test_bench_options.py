@@ -19,12 +19,12 @@ import pytest
 import yaml
 from can.interfaces import BACKENDS
 
-import rig.bench_session
+import rig.run.bench_session
 from campaign_helpers import ROOT, SIM_BENCH
 from drivers import DRIVERS, driver_class
 from drivers.vehicle.python_can_bus import PYTHON_CAN_KEYS
-from rig.engine import RunRequest, prepare
-from rig.errors import InputFileError
+from rig.run.engine import RunRequest, prepare
+from rig.core.errors import InputFileError
 
 PLAN = ROOT / "test_plans" / "g99" / "protection.yaml"
 DUT = ROOT / "fixtures" / "duts" / "compliant.yaml"
@@ -69,7 +69,7 @@ def nothing_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the simulated lab was started for a bench that should have been refused")
 
-    monkeypatch.setattr(rig.bench_session, "SimulatedLab", refuse)
+    monkeypatch.setattr(rig.run.bench_session, "SimulatedLab", refuse)
 
 
 @pytest.mark.parametrize("driver", sorted(DRIVERS))

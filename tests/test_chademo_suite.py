@@ -15,9 +15,9 @@ import yaml
 
 from campaign_helpers import (CHADEMO_PLAN, COMPLIANT, EXPECTATIONS, ROOT, assert_exact_verdicts, expectations,
                               profiles_exercising, run_cases)
-from rig.sim.chademo_settings import ChademoEvseSettings
+from rig.sim.charger.chademo_settings import ChademoEvseSettings
 from rig.suites import REGISTRY
-from rig.verify import verify_run
+from rig.evidence.verify import verify_run
 
 VEHICLES = ("leaf-24-protocol1", "leaf-40", "ze1-62", "chademo2-probe")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from campaign_helpers import PROTECTION_PLAN, ROOT, run_cases
-from rig.verify import verify_run
+from rig.evidence.verify import verify_run
 
 RIG = [sys.executable, "-m", "rig"]
 

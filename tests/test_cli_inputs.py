@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from campaign_helpers import PROTECTION_PLAN, ROOT, SIM_BENCH
-from rig.verify import verify_run
+from rig.evidence.verify import verify_run
 
 RIG = [sys.executable, "-m", "rig"]
 IDENTITY = ROOT / "fixtures" / "dut-identities" / "example.yaml"

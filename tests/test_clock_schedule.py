@@ -8,8 +8,8 @@ import signal
 import pytest
 from test_stop import handlers  # noqa: F401 - the fixture: the rig's stop handlers for one test
 
-from rig import stop
-from rig.clock import RealClock, VirtualClock, wait_until
+from rig.core import stop
+from rig.core.clock import RealClock, VirtualClock, wait_until
 
 
 class Timeline:

@@ -6,10 +6,10 @@ import pytest
 import yaml
 
 from campaign_helpers import DUTS, PROTECTION_PLAN, run_cases
-from rig.decision import DecisionRule
-from rig.engine import judge
-from rig.results import Limit
-from rig.uncertainty import expanded, rectangular
+from rig.core.decision import DecisionRule
+from rig.run.engine import judge
+from rig.core.results import Limit
+from rig.core.uncertainty import expanded, rectangular
 
 LIMIT = {"trip_value": Limit(min=259.9, max=264.5, unit="V")}
 U_005 = {"trip_value": expanded(rectangular("resolution", 0.05 * 3 ** 0.5 / 2))}  # U = 0.05 V

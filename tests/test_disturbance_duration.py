@@ -19,10 +19,10 @@ import pytest
 import yaml
 
 from campaign_helpers import COMPLIANT, DUTS, PROTECTION_PLAN, ROOT, expectations, run_cases
-from rig.errors import InputFileError
-from rig.plan import load_plan
-from rig.sim.dut_profile import load_dut_profile
-from rig.suite import REACTION_RULE
+from rig.core.errors import InputFileError
+from rig.config.plans import load_plan
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.suites.platform import REACTION_RULE
 from test_cli_inputs import one_line_error, rig
 
 SEEDS = [0, 1, 2, 3]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from campaign_helpers import DUTS, run_cases
-from rig.sim.dut_profile import load_dut_profile
-from rig.verify import verify_run
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.evidence.verify import verify_run
 
 
 def test_an_extending_profile_is_copied_with_its_chain(tmp_path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rig.bench import load_bench
-from rig.envelope import EnvelopeGuard
-from rig.errors import EnvelopeError
+from rig.config.bench_file import load_bench
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import EnvelopeError
 
 SIM_BENCH = Path("fixtures/benches/sim.yaml")
 

@@ -14,9 +14,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from rig.errors import RigInputError
-from rig.evidence import RunRecorder, read_manifest, sha256_file
-from rig.results import CaseResult, DutRecord, Limit, PlotRecord, RunInfo, RunResults, Verdict
+from rig.core.errors import RigInputError
+from rig.evidence.recorder import RunRecorder, read_manifest, sha256_file
+from rig.core.results import CaseResult, DutRecord, Limit, PlotRecord, RunInfo, RunResults, Verdict
 
 SAMPLE_RATE_HZ = 10_000.0
 TRIP_AT_S = 0.52

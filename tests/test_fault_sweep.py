@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 from campaign_helpers import CHADEMO_PLAN, PROTECTION_PLAN, ROOT
-from rig.verify import verify_run
+from rig.evidence.verify import verify_run
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc and signals")
 
@@ -63,7 +63,7 @@ def chademo_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _handlers_installed(pid: int) -> bool:
-    """True once the process catches SIGTERM (only ``rig.stop`` does; Python by default catches SIGINT only)."""
+    """True once the process catches SIGTERM (only ``rig.core.stop`` does; Python by default catches SIGINT only)."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:

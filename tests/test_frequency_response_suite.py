@@ -14,12 +14,12 @@ import yaml
 
 from campaign_helpers import (COMPLIANT, ROOT, assert_exact_verdicts, bench_without, profile_variant,
                               profiles_exercising, run_cases)
-from rig.engine import CampaignRun
-from rig.errors import InputFileError
-from rig.plan import load_plan
-from rig.results import CaseResult, RunResults
-from rig.sim.dut_profile import load_dut_profile
-from rig.verify import verify_run
+from rig.run.engine import CampaignRun
+from rig.core.errors import InputFileError
+from rig.config.plans import load_plan
+from rig.core.results import CaseResult, RunResults
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.evidence.verify import verify_run
 
 PLAN = ROOT / "test_plans" / "g99" / "frequency_response.yaml"
 LFSM_O = "g99.fr.lfsm_o"

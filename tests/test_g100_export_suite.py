@@ -14,14 +14,14 @@ from campaign_helpers import (COMPLIANT, DUTS, ROOT, SIM_BENCH, assert_exact_ver
                               assert_inside_by_more_than_uncertainty, cases_of, profiles_exercising, run_cases)
 from drivers.dio.modbus_dio import ModbusDio
 from drivers.grid.chroma_61800 import Chroma61800
-from rig.bench import load_bench
-from rig.engine import CampaignRun
-from rig.envelope import EnvelopeGuard
-from rig.errors import InputFileError
-from rig.plan import load_plan
-from rig.sim.dut_profile import load_dut_profile
-from rig.sim.lab import SimulatedLab
-from rig.verify import verify_run
+from rig.config.bench_file import load_bench
+from rig.run.engine import CampaignRun
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import InputFileError
+from rig.config.plans import load_plan
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.sim.simulated_lab import SimulatedLab
+from rig.evidence.verify import verify_run
 
 PLAN = ROOT / "test_plans" / "g100" / "export_limitation.yaml"
 CASES = ("g100.export.load_steps", "g100.export.excursion", "g100.export.sensor_loss")

@@ -13,8 +13,8 @@ import json
 import pytest
 
 from campaign_helpers import ROOT, run_cases
-from rig.engine import CampaignRun
-from rig.verify import verify_run
+from rig.run.engine import CampaignRun
+from rig.evidence.verify import verify_run
 
 G99_CAMPAIGN = ROOT / "test_plans" / "campaigns" / "g99.yaml"
 SUITES = {"g99.protection", "g99.islanding", "g99.frequency_response", "g99.power_quality", "g100.export_limitation"}

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from rig.suite import CannotJudge
+from rig.suites.platform import CannotJudge
 from rig.suites.g99_power_quality.analysis import Stability, synchronised_windows
 from rig.suites.g99_power_quality.measurements import (
     AnalysedCapture, analyse, dc_injection, harmonic_currents, power_factor)

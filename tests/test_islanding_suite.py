@@ -11,7 +11,7 @@ import pytest
 
 from campaign_helpers import (COMPLIANT, ROOT, assert_exact_verdicts, bench_without, cases_of, expectations,
                               profiles_exercising, run_cases)
-from rig.engine import CampaignRun
+from rig.run.engine import CampaignRun
 
 PLAN = ROOT / "test_plans" / "g99" / "islanding.yaml"
 CASES = ("g99.island.full.q100", "g99.island.full.q95", "g99.island.full.q105", "g99.island.full.p95",
@@ -151,8 +151,8 @@ def test_a_load_that_cannot_be_balanced_is_an_error(tmp_path):
 
 
 def test_a_capture_shorter_than_the_limit_after_opening_is_refused(tmp_path):
-    from rig.errors import InputFileError
-    from rig.plan import load_plan
+    from rig.core.errors import InputFileError
+    from rig.config.plans import load_plan
 
     text = PLAN.read_text().replace("post_s: 4.0", "post_s: 2.0")
     plan = tmp_path / "islanding.yaml"

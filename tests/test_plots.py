@@ -13,16 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import rig.report
+import rig.evidence.report
 from campaign_helpers import COMPLIANT, PROTECTION_PLAN, SIM_BENCH, run_cases
-from rig.engine import CampaignRun, RunRequest, prepare
-from rig.evidence import RunRecorder, read_manifest
-from rig.plot_worker import PlotWorker
-from rig.plots import Canvas, draw_svg, svg_bytes
+from rig.run.engine import CampaignRun, RunRequest, prepare
+from rig.evidence.recorder import RunRecorder, read_manifest
+from rig.evidence.plot_worker import PlotWorker
+from rig.evidence.plot_canvas import Canvas, draw_svg, svg_bytes
 from rig.suites.chademo.plots import LANES, TimelineDrawing
-from rig.report import plot_relpath, read_drawing
-from rig.results import PlotRecord
-from rig.verify import verify_run
+from rig.evidence.report import plot_relpath, read_drawing
+from rig.core.results import PlotRecord
+from rig.evidence.verify import verify_run
 from test_evidence import record_trip_case, run_info
 
 SHORT = ["g99.ov2.trip_value", "g99.ov2.trip_time", "g99.ov2.no_trip.277_7v"]
@@ -204,7 +204,7 @@ def _plots_in_record(run_dir: Path, cases: list[str]) -> None:
 def test_a_run_draws_its_plots_in_its_worker_not_in_its_own_process(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     drawn_here: list[str] = []
-    monkeypatch.setattr(rig.report, "draw_svg", lambda d, out: drawn_here.append(d.title))
+    monkeypatch.setattr(rig.evidence.report, "draw_svg", lambda d, out: drawn_here.append(d.title))
     recorder = run_cases(tmp_path / "run", ids=SHORT).recorder
     assert drawn_here == []
     monkeypatch.undo()

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from rig.suite import CannotJudge
+from rig.suites.platform import CannotJudge
 from rig.suites.g99_frequency_response.power import (band_entry, cycle_power, largest_deviation,
                                                      rising_zero_crossings, steady_power)
 

@@ -13,10 +13,10 @@ import pytest
 
 from campaign_helpers import (COMPLIANT, DUTS, ROOT, assert_exact_verdicts, assert_inside_by_more_than_uncertainty,
                               cases_of, expectations, profiles_exercising, run_cases)
-from rig.engine import CampaignRun
-from rig.errors import InputFileError
-from rig.plan import load_plan
-from rig.verify import verify_run
+from rig.run.engine import CampaignRun
+from rig.core.errors import InputFileError
+from rig.config.plans import load_plan
+from rig.evidence.verify import verify_run
 
 PLAN = ROOT / "test_plans" / "g99" / "power_quality.yaml"
 CASES = ("g99.pq.harmonics", "g99.pq.harmonics_half", "g99.pq.dc_injection", "g99.pq.power_factor")

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from campaign_helpers import COMPLIANT, PROTECTION_PLAN, assert_exact_verdicts, profiles_exercising, run_cases
-from rig.sim.dut_profile import load_dut_profile
-from rig.verify import verify_run
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.evidence.verify import verify_run
 
 STAGES = ("uv", "ov1", "ov2", "uf1", "uf2", "of")
 REFERENCE_NO_TRIP_POINTS = {  # shared/reference/g99.md, "No-trip tests"

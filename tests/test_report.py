@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import rig.report
-from rig.evidence import RunRecorder, read_manifest
-from rig.plots import Canvas, draw_svg, envelope
+import rig.evidence.report
+from rig.evidence.recorder import RunRecorder, read_manifest
+from rig.evidence.plot_canvas import Canvas, draw_svg, envelope
 from rig.suites.g99.plots import TRIP_LAYOUT, TripDrawing, trip_drawing
-from rig.report import format_limit, format_setting, render_report
-from rig.results import InstrumentIdentity, Limit
-from rig.verify import verify_run
+from rig.evidence.report import format_limit, format_setting, render_report
+from rig.core.results import InstrumentIdentity, Limit
+from rig.evidence.verify import verify_run
 from test_evidence import record_trip_case, run_info, trip_trace
 
 CASES = ["g99.ov2.trip_time", "g99.uv1.trip_time"]
@@ -115,7 +115,7 @@ def test_rerendering_keeps_existing_plots(tmp_path: Path, monkeypatch: pytest.Mo
         drawn.append(d.title)
         draw_svg(d, out)
 
-    monkeypatch.setattr(rig.report, "draw_svg", counting_draw)
+    monkeypatch.setattr(rig.evidence.report, "draw_svg", counting_draw)
     record_trip_case(recorder, "g99.of2.trip_time")
     render_report(run_dir, recorder)
     render_report(run_dir)

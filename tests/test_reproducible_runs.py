@@ -8,7 +8,7 @@ import pytest
 import threading
 
 from campaign_helpers import REALTIME_BENCH, profile_variant, run_cases
-from rig.evidence import read_manifest
+from rig.evidence.recorder import read_manifest
 
 SHORT = ["g99.ov2.trip_time", "g99.ov2.trip_value", "g99.uf2.no_trip.46_8hz"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from rig.evidence import RESULTS, RunRecorder, _json_bytes
-from rig.results import CaseResult, RunInfo
+from rig.evidence.recorder import RESULTS, RunRecorder, _json_bytes
+from rig.core.results import CaseResult, RunInfo
 
 
 def _case(n: int) -> CaseResult:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 
 from campaign_helpers import run_cases
-from rig.engine import CampaignRun
-from rig.errors import InstrumentError
+from rig.run.engine import CampaignRun
+from rig.core.errors import InstrumentError
 from rig.suites.g99.procedures import PROCEDURES
-from rig.suite import Procedure
-from rig.verify import verify_run
+from rig.suites.platform import Procedure
+from rig.evidence.verify import verify_run
 
 SHORT = ["g99.ov2.trip_time", "g99.of.trip_time", "g99.ov2.no_trip.277_7v"]
 

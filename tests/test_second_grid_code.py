@@ -16,7 +16,7 @@ import yaml
 
 from campaign_helpers import (DUTS, PROTECTION_PLAN, ROOT, assert_exact_verdicts, expectations, profiles_exercising,
                               run_cases)
-from rig.plan import load_cases, load_plan
+from rig.config.plans import load_cases, load_plan
 from rig.suites import REGISTRY, SUITES
 
 PLANS = ROOT / "test_plans" / "ieee1547"

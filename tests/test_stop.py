@@ -8,9 +8,9 @@ import signal
 import pytest
 
 from campaign_helpers import run_cases
-from rig import stop
-from rig.engine import CampaignRun
-from rig.verify import verify_run
+from rig.core import stop
+from rig.run.engine import CampaignRun
+from rig.evidence.verify import verify_run
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_a_request_is_sticky_until_acted_on_again_and_again(handlers):
 
 @pytest.mark.realtime
 def test_a_real_time_wait_is_cut_short_by_the_signal(handlers):
-    from rig.clock import RealClock
+    from rig.core.clock import RealClock
 
     clock = RealClock()
     previous = signal.signal(signal.SIGALRM, lambda *_: os.kill(os.getpid(), signal.SIGINT))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rig.suite import CannotJudge
-from rig.suites.g99.trip_detection import detect_trip, fundamental, require_judgeable, samples_per_cycle
+from rig.suites.platform import CannotJudge
+from rig.suites.grid_code.trip_detection import detect_trip, fundamental, require_judgeable, samples_per_cycle
 
 NOMINAL_HZ = 50.0
 THRESHOLD_A = 1.5

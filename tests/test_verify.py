@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rig.evidence import RunRecorder
-from rig.verify import format_verify_report, verify_run
+from rig.evidence.recorder import RunRecorder
+from rig.evidence.verify import format_verify_report, verify_run
 from test_evidence import record_trip_case, run_info
 
 TRACE = "traces/g99.ov2.trip_time/capture.parquet"
@@ -110,7 +110,7 @@ class Killed(BaseException):
 
 def _die_before_rename(monkeypatch: pytest.MonkeyPatch) -> None:
     """The manifest announcing the write lands; the file's own rename does not."""
-    from rig import evidence
+    from rig.evidence import recorder as evidence
 
     move = evidence._move_into_place
 

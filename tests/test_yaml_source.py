@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rig.errors import InputFileError
-from rig.yaml_source import LocatedValueError, load_document, load_model
+from rig.core.errors import InputFileError
+from rig.config.yaml_source import LocatedValueError, load_document, load_model
 
 
 class Strict(BaseModel):

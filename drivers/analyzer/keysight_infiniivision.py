@@ -94,10 +94,10 @@ from pydantic import Field, field_validator
 
 from drivers.options import DriverOptions
 from drivers.scpi import BlockType, ScpiDriver
-from rig.envelope import EnvelopeGuard
-from rig.errors import InstrumentError
-from rig.identity import InstrumentFamily
-from rig.roles import Capture
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import InstrumentError
+from rig.core.identity import InstrumentFamily
+from rig.core.roles import Capture
 
 CHANNELS = {"current": 1, "voltage": 2}
 UNITS = {"current": "AMP", "voltage": "VOLT"}

@@ -2,7 +2,7 @@
 
 Sign convention: the instrument counts current positive while it *sources*
 (the battery discharges); the rig counts current into the battery positive
-(``rig.roles.BatteryEmulator``). ``_into_battery`` converts, in one place: a
+(``rig.core.roles.BatteryEmulator``). ``_into_battery`` converts, in one place: a
 measured current is negated, the charge limit is the instrument's negative
 (sink) limit and the discharge limit its positive (source) limit.
 
@@ -105,10 +105,10 @@ from pydantic import Field
 
 from drivers.options import DriverOptions
 from drivers.scpi import ScpiDriver
-from rig.envelope import EnvelopeGuard
-from rig.errors import EnvelopeBreach, InstrumentError
-from rig.identity import InstrumentFamily
-from rig.roles import Accuracy, DcLogBatch, DcReading
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import EnvelopeBreach, InstrumentError
+from rig.core.identity import InstrumentFamily
+from rig.core.roles import Accuracy, DcLogBatch, DcReading
 
 QUESTIONABLE_BITS = (
     (1, "OV", "over-voltage protection"), (2, "OC", "over-current protection"),

@@ -56,11 +56,11 @@ from pymodbus.pdu import ModbusPDU
 
 from drivers.modbus import Response, exchange, open_client, refusal
 from drivers.options import DriverOptions
-from rig import stop
-from rig.envelope import EnvelopeGuard
-from rig.errors import InstrumentError
-from rig.identity import InstrumentFamily
-from rig.yaml_source import LocatedValueError
+from rig.core import stop
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import InstrumentError
+from rig.core.identity import InstrumentFamily
+from rig.config.yaml_source import LocatedValueError
 
 DIGITAL_INPUTS = 16
 DIGITAL_OUTPUTS = 8

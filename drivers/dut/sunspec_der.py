@@ -10,7 +10,7 @@ strings. A peer with no marker, no model 1 first, or no model 123 is not a SunSp
 answer goes to the identity check as text, so the bench is refused naming the role, the address and what
 answered.
 
-Points used (``rig.sunspec`` has the offsets and their source, the SunSpec models' JSON definitions):
+Points used (``rig.protocols.sunspec`` has the offsets and their source, the SunSpec models' JSON definitions):
 
 - model 1: Mn, Md, SN, Vr -> the identity's manufacturer, model, serial and firmware (commas dropped);
 - model 121 WMax with WMax_SF, else model 120 WRtg with WRtg_SF: the power a percent limit is a share of;
@@ -20,7 +20,7 @@ Points used (``rig.sunspec`` has the offsets and their source, the SunSpec model
 
 A limit is checked before any I/O: 0 up to WMax (0..100 %) and up to the bench envelope's ``ac_power_w``.
 ``setup`` and ``safe_off`` release the limit (WMaxLim_Ena 0): the charger's own behaviour is its safe state
-(``rig.roles.DutPowerControl``). Unconfirmed against a particular charger: which base and unit it uses, whether
+(``rig.core.roles.DutPowerControl``). Unconfirmed against a particular charger: which base and unit it uses, whether
 it offers model 121, and whether it honours a revert timeout (a charger-side watchdog would release a limit
 left by a killed rig; this driver does not arm one, as the limit would lapse in the middle of a long case).
 """
@@ -36,11 +36,11 @@ from pymodbus.exceptions import ModbusException
 
 from drivers.modbus import exchange, open_client
 from drivers.options import DriverOptions
-from rig import stop
-from rig.envelope import EnvelopeGuard
-from rig.errors import InstrumentError
-from rig.identity import InstrumentFamily
-from rig.sunspec import (BASES, END_ID, MARKER, UNIMPLEMENTED_SF, UNIMPLEMENTED_UINT16, Common, Controls, Nameplate,
+from rig.core import stop
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import InstrumentError
+from rig.core.identity import InstrumentFamily
+from rig.protocols.sunspec import (BASES, END_ID, MARKER, UNIMPLEMENTED_SF, UNIMPLEMENTED_UINT16, Common, Controls, Nameplate,
                          Point, Settings, decode_string, signed)
 
 MAX_MODELS = 64

@@ -85,10 +85,10 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from drivers.options import DriverOptions
 from drivers.scpi import ScpiDriver, Setting
-from rig.envelope import EnvelopeGuard
-from rig.errors import EnvelopeBreach, InstrumentError
-from rig.identity import InstrumentFamily
-from rig.roles import GridProgram, GridReading
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import EnvelopeBreach, InstrumentError
+from rig.core.identity import InstrumentFamily
+from rig.core.roles import GridProgram, GridReading
 
 VOLTAGE_RANGE_V = {"LOW": 150.0, "HIGH": 300.0}
 FREQUENCY_LIMITS_HZ = (15.0, 1500.0)

@@ -4,7 +4,7 @@ UNCONFIRMED COMMAND SET: programmable RLC loads for anti-islanding tests exist
 (NH Research's 4600 series among them), but no manual seen for this rig
 (shared/reference/instruments.md) confirms their SCPI commands. This driver
 speaks a small, plausible set, the same the simulated lab serves
-(``rig.sim.rlc_load``); check every command against the instrument's manual
+(``rig.sim.instruments.rlc_load_dialect``); check every command against the instrument's manual
 before a bench run:
 
 - ``NOM:VOLT <V>``, ``NOM:FREQ <Hz>``: the rating point the branches are stated at;
@@ -20,7 +20,7 @@ branch against the bench envelope's ``ac_power_w`` (the power it will draw
 from the charger, or from the grid simulator if S1 is closed), the nominal
 voltage and frequency against ``ac_voltage_v`` and ``ac_frequency_hz``.
 ``safe_off`` turns the input off, so the rig's every exit path leaves the load
-disconnected (``rig.safety.SAFE_ORDER`` turns it off right after the grid,
+disconnected (``rig.core.safety.SAFE_ORDER`` turns it off right after the grid,
 before the digital I/O releases the grid switch S1).
 
 Safety (instruments-checked.md, [H]): a balanced load left connected keeps an
@@ -42,9 +42,9 @@ from pydantic import Field
 
 from drivers.options import DriverOptions
 from drivers.scpi import ScpiDriver
-from rig.envelope import EnvelopeGuard
-from rig.errors import InstrumentError
-from rig.identity import InstrumentFamily
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import InstrumentError
+from rig.core.identity import InstrumentFamily
 
 NOMINAL_VOLTAGE_V = (100.0, 300.0)
 NOMINAL_FREQUENCY_HZ = (45.0, 65.0)

@@ -25,7 +25,7 @@ own configuration file or ``CAN_*`` environment variables.
 
 On the simulated lab (``address: sim``) the lab serves its bus as a
 socketcand server on 127.0.0.1 and hands the driver
-``socketcand://127.0.0.1:<port>/vcan0`` (``rig.sim.can_server`` says why
+``socketcand://127.0.0.1:<port>/vcan0`` (``rig.sim.wire.can_server`` says why
 socketcand). For socketcand the driver turns Nagle's algorithm off
 (python-can's ``tcp_tune``) unless the options say otherwise: frames are
 small writes, and with Nagle each write after the first waits for an ACK.
@@ -84,13 +84,13 @@ import can
 from pydantic import ConfigDict, ValidationError, model_validator
 
 from drivers.options import DriverOptions, describe
-from rig import stop
-from rig.clock import Clock
-from rig.envelope import EnvelopeGuard
-from rig.errors import InstrumentError
-from rig.identity import InstrumentFamily
-from rig.roles import CanFrame
-from rig.yaml_source import LocatedValueError
+from rig.core import stop
+from rig.core.clock import Clock
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import InstrumentError
+from rig.core.identity import InstrumentFamily
+from rig.core.roles import CanFrame
+from rig.config.yaml_source import LocatedValueError
 
 ADDRESS_KEYS = ("interface", "channel", "host", "port")
 """python-can settings that the address gives (and options may not)."""

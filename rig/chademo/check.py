@@ -23,7 +23,7 @@ from rig.chademo.reconstruction import SessionSummary, protocol_label, summarise
 from rig.chademo.rules import RuleOutcome, check_session
 from rig.chademo.session import Session, SessionFrame
 from rig.chademo.traces import Trace, TraceReadError, read_trace
-from rig.errors import RigInputError
+from rig.core.errors import RigInputError
 
 SKIPPED_LINES_SHOWN = 5
 EVIDENCE_SHOWN = 6

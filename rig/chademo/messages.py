@@ -20,7 +20,7 @@ from typing import Mapping
 import cantools
 from cantools.database.can import Database, Message
 
-from rig.errors import RigError
+from rig.core.errors import RigError
 
 DBC_PATH = Path(__file__).with_name("chademo.dbc")
 

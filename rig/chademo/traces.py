@@ -41,7 +41,7 @@ from typing import Callable, Collection, Iterable, Iterator, NamedTuple
 
 import can
 
-from rig.errors import InputFileError
+from rig.core.errors import InputFileError
 
 SNIFF_LINES = 200
 """Lines looked at to recognise a text format."""

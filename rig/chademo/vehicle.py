@@ -21,8 +21,8 @@ from typing import Literal
 from rig.chademo import messages
 from rig.chademo.session import ContactEdge, DcSample, Session
 from rig.chademo.vehicle_profile import VehicleProfile
-from rig.clock import Clock, PeriodicTask
-from rig.roles import BatteryEmulator, CanInterface, DcLogBatch, DcLogger, DigitalIO
+from rig.core.clock import Clock, PeriodicTask
+from rig.core.roles import BatteryEmulator, CanInterface, DcLogBatch, DcLogger, DigitalIO
 
 CYCLE_S = 0.1
 DC_EVERY_S = 0.5
@@ -189,7 +189,7 @@ class VehicleEmulator:
 
     @property
     def _logger(self) -> DcLogger:
-        return self.battery  # type: ignore[return-value]  (checked in the constructor)
+        return self.battery  # type: ignore[return-value]  # checked in the constructor
 
     def _fetch_log(self) -> DcLogBatch:
         batch = self._logger.fetch_log()

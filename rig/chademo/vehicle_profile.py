@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rig.yaml_source import LocatedValueError, load_model
+from rig.config.yaml_source import LocatedValueError, load_model
 
 
 class Strict(BaseModel):

@@ -8,7 +8,7 @@ battery and the DC inlet. This model holds those lines for the whole lab:
 
 - the simulated charger drives its lines with ``drive(t, line, value, by=CHARGER)``
   and reads the vehicle's with ``value(line)`` (or ``subscribe`` to hear edges);
-- the simulated digital I/O module (``rig.sim.modbus_dio``) drives the
+- the simulated digital I/O module (``rig.sim.instruments.moxa_e1212_dialect``) drives the
   vehicle's lines from its coils and reads the charger's into its inputs;
 - the lab's recordings take ``edges()``: every change with its lab time,
   the instant the driving side made it.

@@ -9,12 +9,12 @@ protection stages keep solving their crossings on piecewise-linear signals:
 
 - **S1 closed**: the grid source drives the terminals as always (its signals
   *are* the terminal signals). What it measures is the current through S1:
-  the charger's less the RLC load's (``rig.sim.chroma_61800``).
+  the charger's less the RLC load's (``rig.sim.instruments.chroma_61800_dialect``).
 - **S1 opens** (``S1_OPERATE_S`` after its coil moves, the simulated
   contactor's own time): the grid source is handed copies of its output (its
   setpoints and a running list carry on there, touching nothing), and the
   terminals become the island's. With the charger exporting P (and Q = P
-  tan(displacement), ``rig.sim.waveform``) into R, L and C rated at the
+  tan(displacement), ``rig.sim.charger.waveform``) into R, L and C rated at the
   nominal Vn, fn as P_R, Q_L, Q_C, the island settles where the resistor
   absorbs P and the load's reactive power balances the charger's:
 
@@ -58,8 +58,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from rig.sim.signal import PiecewiseLinear
 
 if TYPE_CHECKING:
-    from rig.sim.charger import SimulatedCharger
-    from rig.sim.grid_source import GridSource
+    from rig.sim.charger.ac_port import SimulatedCharger
+    from rig.sim.instruments.grid_source import GridSource
 
 S1_OPERATE_S = 0.018
 """The simulated contactor S1 opens (and closes) this long after its coil moves: the lab's, not the bench

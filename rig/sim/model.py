@@ -19,14 +19,14 @@ import math
 
 import numpy as np
 
-from rig.sim.can_bus import SAME_INSTANT_S, CanBus
-from rig.sim.chademo_port import wire_chademo
-from rig.sim.charger import ChargerClock, SimulatedCharger
+from rig.sim.wire.can_bus import SAME_INSTANT_S, CanBus
+from rig.sim.charger.chademo_port import wire_chademo
+from rig.sim.charger.ac_port import ChargerClock, SimulatedCharger
 from rig.sim.connector import ContactLines
-from rig.sim.dc_source import DcBus, DcSource
-from rig.sim.dut_profile import DutProfile
-from rig.sim.export_limit import ExportLimiter
-from rig.sim.grid_source import GridSource
+from rig.sim.instruments.dc_source import DcBus, DcSource
+from rig.sim.charger.dut_profile import DutProfile
+from rig.sim.charger.export_limit import ExportLimiter
+from rig.sim.instruments.grid_source import GridSource
 from rig.sim.island import PointOfConnection
 from rig.sim.predicates import Bound, EvaluationGrid, first_instant_all, first_instant_any_fails
 from rig.sim.signal import PiecewiseLinear
@@ -62,10 +62,10 @@ class LabModel:
         self.connector = ContactLines()
         """The CHAdeMO contact lines and the vehicle contactor coil (``rig.sim.connector``)."""
         self.dc_bus = DcBus(DcSource())
-        """The DC link: charger DC port, vehicle contactor, battery emulator (``rig.sim.dc_source``)."""
+        """The DC link: charger DC port, vehicle contactor, battery emulator (``rig.sim.instruments.dc_source``)."""
         self.connector.subscribe("contactor", self.dc_bus.set_contactor)
         self.can = CanBus(lambda: self.now)
-        """The CAN bus the lab serves to the rig (``rig.sim.can_server``) and its components use."""
+        """The CAN bus the lab serves to the rig (``rig.sim.wire.can_server``) and its components use."""
         self.chademo = wire_chademo(self, phase_s=float(np.random.default_rng([seed, 3]).uniform(0.0, 1.0))
                                     * profile.chademo.control_period_s)
         """The charger's CHAdeMO controller, its control cycle at a phase drawn from the seed."""
@@ -184,7 +184,7 @@ class LabModel:
         # Exporting current is in antiphase with the voltage (load reference frame).
         sign = np.where(self.charger.exports_at(times), -1.0, 1.0)
         i = sign * np.sqrt(2.0) * i_rms * wave
-        if self.profile.waveform.distorts:  # harmonics, DC, displacement (rig.sim.waveform); a pure sine keeps i
+        if self.profile.waveform.distorts:  # harmonics, DC, displacement (rig.sim.charger.waveform); a pure sine keeps i
             i = sign * self.profile.waveform.current(theta, i_rms)
         noise = self.profile.current_noise_a
         if noise > 0:

@@ -3,7 +3,7 @@
 The grid simulator stands in for the public network at the site boundary, so
 what flows through it is the charger's export less the household's load. The
 household is two switched resistive load banks (the digital I/O module's
-coils, ``rig.sim.modbus_dio``) and the boundary current transformer, whose
+coils, ``rig.sim.instruments.moxa_e1212_dialect``) and the boundary current transformer, whose
 lead a relay can open (the G100 fail-safe test).
 
 A bank is a resistor: rated power P at the nominal voltage Vn makes
@@ -14,7 +14,7 @@ figures. A bank the bench does not declare is not fitted: switching its coil
 connects nothing.
 
 Every switching is an event at a lab instant (``events``), so the charger's
-export limiter (``rig.sim.export_limit``) can tell which of its samples a
+export limiter (``rig.sim.charger.export_limit``) can tell which of its samples a
 change can have affected.
 """
 
@@ -25,7 +25,7 @@ import numpy as np
 from rig.sim.signal import PiecewiseLinear
 
 LOAD_BANKS = ("load_a", "load_b")
-"""The load banks the lab's module switches (``rig.sim.modbus_dio.SITE_WIRING``)."""
+"""The load banks the lab's module switches (``rig.sim.instruments.moxa_e1212_dialect.SITE_WIRING``)."""
 CT_BREAK = "ct_break"
 """The relay that opens the boundary CT's lead: energised, the sensor signal is lost."""
 

@@ -13,7 +13,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the plot worker imports suite drawing modules through this package: keep it light
-    from rig.suite import Suite
+    from rig.suites.platform import Suite
 
 REGISTRY: dict[str, str] = {
     "g99.protection": "rig.suites.g99.suite",

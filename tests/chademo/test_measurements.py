@@ -21,10 +21,10 @@ import pytest
 import synthetic
 from rig.chademo.session import Session
 from rig.chademo.vehicle import Recording
-from rig.decision import DecisionRule
-from rig.engine import judge
-from rig.results import Limit
-from rig.roles import Accuracy, DcLogBatch
+from rig.core.decision import DecisionRule
+from rig.run.engine import judge
+from rig.core.results import Limit
+from rig.core.roles import Accuracy, DcLogBatch
 from rig.sim.signal import PiecewiseLinear
 from rig.suites.chademo.inlet import InletTrace, LogGap
 from rig.suites.chademo.measurements import Measurements, measure

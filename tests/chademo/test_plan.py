@@ -6,7 +6,7 @@ plan does not describe, asked for a rule that does not exist or discharged a
 vehicle that cannot do V2H would produce verdicts nobody chose. Each test
 copies the real plan (``test_plans/chademo/compliance.yaml``) with one
 targeted edit and loads it the way ``rig run`` / ``rig list`` do
-(``rig.plan.load_cases``), so the tests exercise what users hit.
+(``rig.config.plans.load_cases``), so the tests exercise what users hit.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.rules import RULES
-from rig.cli import run_command_line
-from rig.errors import InputFileError
-from rig.plan import load_cases
+from rig.run.cli import run_command_line
+from rig.core.errors import InputFileError
+from rig.config.plans import load_cases
 from rig.suites.chademo.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from rig.chademo.traces import read_trace
-from rig.cli import run_command_line
+from rig.run.cli import run_command_line
 from trace_files import ALL_TRACES, LEAF_ZE1_CHARGING
 
 FLIP_SEEDS = (1, 2, 3)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rig.sim.dut_profile import load_dut_profile
-from rig.sim.lab import SimulatedLab
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.sim.simulated_lab import SimulatedLab
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,13 +13,13 @@ import pytest
 
 from drivers.battery.keysight_rp7900 import KeysightRP7900
 from drivers.scpi import resource_manager
-from rig.bench import load_bench
-from rig.envelope import EnvelopeGuard
-from rig.errors import EnvelopeBreach, InstrumentError
-from rig.identity import check_identity
+from rig.config.bench_file import load_bench
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import EnvelopeBreach, InstrumentError
+from rig.core.identity import check_identity
 from rig.sim.connector import Side
-from rig.sim.dc_source import OVER_VOLTAGE, UNDER_VOLTAGE, WATCHDOG
-from rig.sim.lab import SimulatedLab
+from rig.sim.instruments.dc_source import OVER_VOLTAGE, UNDER_VOLTAGE, WATCHDOG
+from rig.sim.simulated_lab import SimulatedLab
 
 ROOT = Path(__file__).resolve().parents[2]
 DC_BENCH = ROOT / "fixtures" / "benches" / "sim.yaml"

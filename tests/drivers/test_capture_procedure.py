@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rig.clock import VirtualClock
-from rig.lab import Lab
-from rig.suites.g99.procedures import captured_disturbance
-from rig.suite import PreconditionError
-from rig.roles import Capture, GridProgram, GridStep
-from rig.steps import StepLog
+from rig.core.clock import VirtualClock
+from rig.run.bench_lab import Lab
+from rig.suites.grid_code.capture import captured_disturbance
+from rig.suites.platform import PreconditionError
+from rig.core.roles import Capture, GridProgram, GridStep
+from rig.run.steps import StepLog
 
 PROGRAM = GridProgram((GridStep.hold(1.0, 277.7, 50.0),))
 

@@ -18,15 +18,15 @@ from pymodbus.simulator import SimData
 from pymodbus.simulator.simutils import DataType
 
 from drivers.dio.modbus_dio import ModbusDio
-from rig.bench import load_bench
-from rig.errors import IdentityError, InstrumentError
-from rig.identity import Idn, check_identity
-from rig.roles import DigitalIO
+from rig.config.bench_file import load_bench
+from rig.core.errors import IdentityError, InstrumentError
+from rig.core.identity import Idn, check_identity
+from rig.core.roles import DigitalIO
 from rig.sim.connector import Edge, Side
-from rig.sim.dut_profile import load_dut_profile
-from rig.sim.lab import SimulatedLab
-from rig.sim.modbus_dio import MAC, SYSTEM_REGISTERS, MoxaE1212
-from rig.sim.modbus_server import ModbusServer
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.sim.simulated_lab import SimulatedLab
+from rig.sim.instruments.moxa_e1212_dialect import MAC, SYSTEM_REGISTERS, MoxaE1212
+from rig.sim.wire.modbus_server import ModbusServer
 
 ROOT = Path(__file__).resolve().parents[2]
 DC_BENCH = ROOT / "fixtures" / "benches" / "sim.yaml"

@@ -11,16 +11,16 @@ import pytest
 
 from drivers.analyzer.keysight_infiniivision import KeysightInfiniiVision
 from drivers.grid.chroma_61800 import Chroma61800
-from rig.bench import Envelope
-from rig.clock import VirtualClock, wait_until
-from rig.envelope import EnvelopeGuard
-from rig.identity import check_identity
-from rig.lab import Lab
-from rig.suites.g99.procedures import captured_disturbance
-from rig.roles import GridProgram, GridStep
-from rig.sim.dut_profile import load_dut_profile
-from rig.sim.lab import SimulatedLab
-from rig.steps import StepLog
+from rig.config.bench_file import Envelope
+from rig.core.clock import VirtualClock, wait_until
+from rig.config.envelope import EnvelopeGuard
+from rig.core.identity import check_identity
+from rig.run.bench_lab import Lab
+from rig.suites.grid_code.capture import captured_disturbance
+from rig.core.roles import GridProgram, GridStep
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.sim.simulated_lab import SimulatedLab
+from rig.run.steps import StepLog
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPLIANT = ROOT / "fixtures" / "duts" / "compliant.yaml"

@@ -8,12 +8,12 @@ import pytest
 from protocol import OK, expected_protocol, setting, settings
 
 from drivers.grid.chroma_61800 import Chroma61800
-from rig.bench import Envelope, load_bench
-from rig.envelope import EnvelopeGuard
-from rig.errors import EnvelopeBreach, EnvelopeError, InstrumentError
-from rig.identity import Idn
-from rig.roles import GridProgram, GridReading, GridSimulator, GridStep
-from rig.sim.chroma_61800 import Chroma61800 as SimulatedChroma
+from rig.config.bench_file import Envelope, load_bench
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import EnvelopeBreach, EnvelopeError, InstrumentError
+from rig.core.identity import Idn
+from rig.core.roles import GridProgram, GridReading, GridSimulator, GridStep
+from rig.sim.instruments.chroma_61800_dialect import Chroma61800 as SimulatedChroma
 
 SIM_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
 

@@ -8,10 +8,10 @@ import pytest
 from protocol import expected_protocol, setting, settings
 
 from drivers.analyzer.keysight_infiniivision import KeysightInfiniiVision
-from rig.errors import InstrumentError
-from rig.identity import Idn
-from rig.roles import Capture, Digitizer
-from rig.sim.infiniivision import InfiniiVision
+from rig.core.errors import InstrumentError
+from rig.core.identity import Idn
+from rig.core.roles import Capture, Digitizer
+from rig.sim.instruments.infiniivision_dialect import InfiniiVision
 
 def word_block(codes: list[int] | np.ndarray) -> bytes:
     """An IEEE 488.2 definite-length block of little-endian int16 codes, written out by hand."""

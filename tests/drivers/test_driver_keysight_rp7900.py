@@ -8,12 +8,12 @@ import pytest
 from protocol import OK, expected_protocol, setting, settings
 
 from drivers.battery.keysight_rp7900 import KeysightRP7900
-from rig.bench import Envelope, load_bench
-from rig.envelope import EnvelopeGuard
-from rig.errors import EnvelopeBreach, EnvelopeError, InstrumentError
-from rig.identity import Idn
-from rig.roles import BatteryEmulator, DcReading
-from rig.sim.keysight_rp7900 import KeysightRP7900 as SimulatedRP7900
+from rig.config.bench_file import Envelope, load_bench
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import EnvelopeBreach, EnvelopeError, InstrumentError
+from rig.core.identity import Idn
+from rig.core.roles import BatteryEmulator, DcReading
+from rig.sim.instruments.keysight_rp7900_dialect import KeysightRP7900 as SimulatedRP7900
 
 DC_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
 

@@ -6,7 +6,7 @@ import pytest
 from protocol import ScriptedSession, expected_protocol
 
 from drivers.scpi import ScpiDriver
-from rig.errors import InstrumentError
+from rig.core.errors import InstrumentError
 
 
 def test_a_command_other_than_the_scripted_one_fails() -> None:

@@ -13,15 +13,15 @@ import pytest
 
 from drivers import DRIVERS, driver_class
 from drivers.vehicle.python_can_bus import PythonCanBus, bus_config
-from rig import stop
-from rig.bench import load_bench
-from rig.bench_session import open_bench
-from rig.clock import VirtualClock
-from rig.errors import IdentityError, InstrumentError
-from rig.identity import check_identity
-from rig.roles import CanFrame, CanInterface
-from rig.sim.dut_profile import load_dut_profile
-from rig.sim.lab import SimulatedLab
+from rig.core import stop
+from rig.config.bench_file import load_bench
+from rig.run.bench_session import open_bench
+from rig.core.clock import VirtualClock
+from rig.core.errors import IdentityError, InstrumentError
+from rig.core.identity import check_identity
+from rig.core.roles import CanFrame, CanInterface
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.sim.simulated_lab import SimulatedLab
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPLIANT = ROOT / "fixtures" / "duts" / "compliant.yaml"

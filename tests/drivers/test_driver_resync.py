@@ -6,8 +6,8 @@ import pytest
 
 from campaign_helpers import COMPLIANT
 from drivers.grid.chroma_61800 import Chroma61800
-from rig.sim.dut_profile import load_dut_profile
-from rig.sim.lab import SimulatedLab
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.sim.simulated_lab import SimulatedLab
 
 
 def test_interrupted_query_then_safe_state_reads_its_own_replies() -> None:

@@ -8,12 +8,12 @@ import pytest
 from protocol import OK, expected_protocol, settings
 
 from drivers.load.rlc_load import RlcLoad
-from rig.bench import load_bench
-from rig.envelope import EnvelopeGuard
-from rig.errors import EnvelopeError, InstrumentError
-from rig.identity import Idn
-from rig.roles import IslandLoad
-from rig.sim.rlc_load import RlcLoadInstrument
+from rig.config.bench_file import load_bench
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import EnvelopeError, InstrumentError
+from rig.core.identity import Idn
+from rig.core.roles import IslandLoad
+from rig.sim.instruments.rlc_load_dialect import RlcLoadInstrument
 
 SIM_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
 

@@ -17,10 +17,10 @@ import pytest
 from protocol import expected_protocol, settings
 
 from drivers.battery.keysight_rp7900 import KeysightRP7900
-from rig.errors import InstrumentError
-from rig.roles import DcLogger
-from rig.sim.dut_profile import load_dut_profile
-from rig.sim.lab import SimulatedLab
+from rig.core.errors import InstrumentError
+from rig.core.roles import DcLogger
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.sim.simulated_lab import SimulatedLab
 
 COMPLIANT = Path(__file__).resolve().parents[2] / "fixtures" / "duts" / "compliant.yaml"
 

@@ -21,14 +21,14 @@ from pymodbus.simulator.simutils import DataType
 
 from drivers import DRIVERS, driver_class
 from drivers.dut.sunspec_der import SunSpecDer
-from rig.bench import Envelope
-from rig.envelope import EnvelopeGuard
-from rig.errors import EnvelopeError, IdentityError, InstrumentError
-from rig.identity import check_identity
-from rig.roles import DutPowerControl
-from rig.sim.lab import SimulatedLab
-from rig.sim.modbus_server import ModbusServer
-from rig.sunspec import END_ID, MARKER, Common, Controls, Nameplate, Settings, encode_string, unsigned
+from rig.config.bench_file import Envelope
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import EnvelopeError, IdentityError, InstrumentError
+from rig.core.identity import check_identity
+from rig.core.roles import DutPowerControl
+from rig.sim.simulated_lab import SimulatedLab
+from rig.sim.wire.modbus_server import ModbusServer
+from rig.protocols.sunspec import END_ID, MARKER, Common, Controls, Nameplate, Settings, encode_string, unsigned
 
 READ, WRITE_ONE, WRITE_MANY = 3, 6, 16
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rig.sim.can_bus import BusFrame, CanBus, LabTimer
+from rig.sim.wire.can_bus import BusFrame, CanBus, LabTimer
 
 
 def counter_bytes(n: int) -> bytes:

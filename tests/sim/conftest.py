@@ -8,9 +8,9 @@ import pytest
 import pyvisa
 from wire import DUTS
 
-from rig.sim.charger import ALIGNED_CLOCK
-from rig.sim.dut_profile import DutProfile, load_dut_profile
-from rig.sim.lab import SimulatedLab
+from rig.sim.charger.ac_port import ALIGNED_CLOCK
+from rig.sim.charger.dut_profile import DutProfile, load_dut_profile
+from rig.sim.simulated_lab import SimulatedLab
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rig.sim.charger import ALIGNED_CLOCK, ChargerClock
-from rig.sim.dut_profile import DutProfile
+from rig.sim.charger.ac_port import ALIGNED_CLOCK, ChargerClock
+from rig.sim.charger.dut_profile import DutProfile
 from rig.sim.model import LabModel
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from rig.errors import InputFileError
-from rig.sim.dut_profile import DutProfile, load_dut_profile
-from rig.yaml_source import load_extending
+from rig.core.errors import InputFileError
+from rig.sim.charger.dut_profile import DutProfile, load_dut_profile
+from rig.config.yaml_source import load_extending
 
 DUTS = Path(__file__).resolve().parents[2] / "fixtures" / "duts"
 

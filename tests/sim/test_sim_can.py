@@ -11,9 +11,9 @@ import pytest
 from can_nodes import HeartbeatNode, Recorder, counter_bytes, counter_of
 
 from drivers.vehicle.python_can_bus import bus_config
-from rig.clock import RealClock, VirtualClock
-from rig.sim.dut_profile import DutProfile
-from rig.sim.lab import LAB_EPOCH_S, SimulatedLab
+from rig.core.clock import RealClock, VirtualClock
+from rig.sim.charger.dut_profile import DutProfile
+from rig.sim.simulated_lab import LAB_EPOCH_S, SimulatedLab
 
 EV_IDS = (0x100, 0x101, 0x102)
 EVSE_IDS = (0x108, 0x109)
@@ -319,7 +319,7 @@ def test_a_rig_that_stops_reading_never_blocks_the_lab(
         [conn] = server._connections
         conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         rig_bus._SocketCanDaemonBus__socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        monkeypatch.setattr("rig.sim.can_server.OUTBOX_LIMIT", 16384)
+        monkeypatch.setattr("rig.sim.wire.can_server.OUTBOX_LIMIT", 16384)
         seconds = 5.0
     node = HeartbeatNode(lab.model.can, (0x108,), 0.001)
     clock.sleep(seconds)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rig.sim.charger import ALIGNED_CLOCK, SimulatedCharger, TripEvent
-from rig.sim.dut_profile import DutProfile, load_dut_profile
+from rig.sim.charger.ac_port import ALIGNED_CLOCK, SimulatedCharger, TripEvent
+from rig.sim.charger.dut_profile import DutProfile, load_dut_profile
 from rig.sim.model import LabModel
 from grid_on import grid_on
 

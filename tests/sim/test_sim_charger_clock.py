@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import yaml
 
-from rig.sim.charger import ALIGNED_CLOCK, ChargerClock, SimulatedCharger
-from rig.sim.dut_profile import DutProfile, load_dut_profile
+from rig.sim.charger.ac_port import ALIGNED_CLOCK, ChargerClock, SimulatedCharger
+from rig.sim.charger.dut_profile import DutProfile, load_dut_profile
 from rig.sim.model import LabModel
 from rig.sim.predicates import TIME_TOLERANCE_S
 

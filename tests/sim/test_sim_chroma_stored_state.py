@@ -16,10 +16,10 @@ import pytest
 from wire import OK, energise, load_list, setting
 
 from drivers.grid.chroma_61800 import Chroma61800
-from rig.bench import load_bench
-from rig.envelope import EnvelopeGuard
-from rig.sim.chroma_61800 import LEFT_BY_PREVIOUS_USER
-from rig.sim.lab import SimulatedLab
+from rig.config.bench_file import load_bench
+from rig.config.envelope import EnvelopeGuard
+from rig.sim.instruments.chroma_61800_dialect import LEFT_BY_PREVIOUS_USER
+from rig.sim.simulated_lab import SimulatedLab
 
 SIM_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
 OLD_SETUP = ("*CLS", "TRIG OFF", "OUTP:STAT OFF", "OUTP:MODE FIXED", "INST:PHAS SINGLE", "VOLT:RANG HIGH",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rig.sim.charger import ALIGNED_CLOCK
+from rig.sim.charger.ac_port import ALIGNED_CLOCK
 from rig.sim.connector import ContactLines, Edge, Side
-from rig.sim.dc_source import OVER_VOLTAGE, UNDER_VOLTAGE, WATCHDOG, DcBus, DcRatings, DcSource
-from rig.sim.dut_profile import DutProfile
+from rig.sim.instruments.dc_source import OVER_VOLTAGE, UNDER_VOLTAGE, WATCHDOG, DcBus, DcRatings, DcSource
+from rig.sim.charger.dut_profile import DutProfile
 from rig.sim.model import LabModel
 
 RATINGS = DcRatings(max_voltage_v=500.0, max_current_a=50.0, max_resistance_ohm=1.0, max_ovp_v=600.0)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rig.errors import InputFileError
-from rig.sim.dut_profile import DRAWN_RATE_ERROR_PPM, load_dut_profile
+from rig.core.errors import InputFileError
+from rig.sim.charger.dut_profile import DRAWN_RATE_ERROR_PPM, load_dut_profile
 
 DUTS = Path(__file__).resolve().parents[2] / "fixtures" / "duts"
 COMPLIANT_TEXT = (DUTS / "compliant.yaml").read_text()

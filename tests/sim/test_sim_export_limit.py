@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from grid_on import grid_on
-from rig.sim.charger import ALIGNED_CLOCK
-from rig.sim.dut_profile import DutProfile, load_dut_profile
-from rig.sim.export_limit import ExportLimitation, ExportLimiter
+from rig.sim.charger.ac_port import ALIGNED_CLOCK
+from rig.sim.charger.dut_profile import DutProfile, load_dut_profile
+from rig.sim.charger.export_limit import ExportLimitation, ExportLimiter
 from rig.sim.model import LabModel
 from rig.sim.signal import PiecewiseLinear
 from rig.sim.site import HouseholdSite
-from rig.errors import InputFileError
+from rig.core.errors import InputFileError
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPLIANT = load_dut_profile(ROOT / "fixtures" / "duts" / "compliant.yaml")

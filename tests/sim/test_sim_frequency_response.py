@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rig.errors import InputFileError
-from rig.sim.dut_profile import DutProfile, load_dut_profile
-from rig.sim.frequency_response import FrequencyResponse, LfsmO, ReducedFrequency, lagged_reduction, operating_power_w
+from rig.core.errors import InputFileError
+from rig.sim.charger.dut_profile import DutProfile, load_dut_profile
+from rig.sim.charger.frequency_response import FrequencyResponse, LfsmO, ReducedFrequency, lagged_reduction, operating_power_w
 from grid_on import grid_on
 from rig.sim.signal import PiecewiseLinear
 

@@ -23,18 +23,18 @@ from wire import DUTS, OK, SCOPE_SETUP, energise, load_ov2_step, setting
 
 from drivers.analyzer.keysight_infiniivision import KeysightInfiniiVision
 from drivers.grid.chroma_61800 import Chroma61800
-from rig.bench import load_bench
-from rig.clock import VirtualClock
-from rig.envelope import EnvelopeGuard
-from rig.errors import InstrumentError
-from rig.lab import Lab
-from rig.roles import Capture, GridProgram, GridStep
-from rig.sim.dut_profile import load_dut_profile
-from rig.sim.infiniivision import PROBES
-from rig.sim.lab import SimulatedLab
-from rig.steps import StepLog
-from rig.suites.g99.procedures import captured_disturbance
-from rig.suites.g99.trip_detection import detect_trip, fundamental
+from rig.config.bench_file import load_bench
+from rig.core.clock import VirtualClock
+from rig.config.envelope import EnvelopeGuard
+from rig.core.errors import InstrumentError
+from rig.run.bench_lab import Lab
+from rig.core.roles import Capture, GridProgram, GridStep
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.sim.instruments.infiniivision_dialect import PROBES
+from rig.sim.simulated_lab import SimulatedLab
+from rig.run.steps import StepLog
+from rig.suites.grid_code.capture import captured_disturbance
+from rig.suites.grid_code.trip_detection import detect_trip, fundamental
 
 SIM_BENCH = DUTS.parent / "benches" / "sim.yaml"
 OPTIONS = {"current_range_a": 100.0, "voltage_range_v": 800.0}  # what the simulated bench file gives the driver

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from rig.sim.dut_profile import load_dut_profile
+from rig.sim.charger.dut_profile import load_dut_profile
 from rig.sim.island import S1_OPERATE_S, AntiIslanding, RlcLoad, island_point
 from rig.sim.model import LabModel
-from rig.sim.rlc_load import RlcLoadInstrument
+from rig.sim.instruments.rlc_load_dialect import RlcLoadInstrument
 
 COMPLIANT = Path(__file__).resolve().parents[2] / "fixtures" / "duts" / "compliant.yaml"
 P = 6000.0

@@ -6,7 +6,7 @@ import pytest
 from wire import OK, setting
 
 from rig.sim.connector import Side
-from rig.sim.lab import SimulatedLab
+from rig.sim.simulated_lab import SimulatedLab
 
 
 @pytest.fixture

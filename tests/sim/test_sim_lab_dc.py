@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from rig.bench import load_bench
-from rig.bench_session import open_bench
-from rig.roles import BatteryEmulator, DigitalIO
-from rig.sim.dut_profile import DutProfile
-from rig.sim.lab import SIMULATED_INSTRUMENTS, SimulatedLab
+from rig.config.bench_file import load_bench
+from rig.run.bench_session import open_bench
+from rig.core.roles import BatteryEmulator, DigitalIO
+from rig.sim.charger.dut_profile import DutProfile
+from rig.sim.simulated_lab import SIMULATED_INSTRUMENTS, SimulatedLab
 
 DC_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.yaml"
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from wire import CONNECTED_AT, OK, arm, energise, load_list, load_ov2_step, run_bit, setting
 
-from rig.sim.dut_profile import DutProfile
-from rig.sim.lab import SimulatedLab
+from rig.sim.charger.dut_profile import DutProfile
+from rig.sim.simulated_lab import SimulatedLab
 
 
 # -- the lab serves -----------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ trips): the bytes the scope sends for a seed must never change with its speed.""
 ])
 def test_captures_are_the_bytes_they_always_were(compliant: DutProfile, open_session, scenario: str, f: str, v: str,
                                                  points: int) -> None:
-    from rig.sim.waveform import Waveform
+    from rig.sim.charger.waveform import Waveform
 
     pure_sine = compliant.model_copy(update={"waveform": Waveform()})  # the bytes were recorded on a pure sine
     with SimulatedLab(pure_sine, seed=11) as lab:

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 from pymodbus.client import ModbusTcpClient
 
-from rig.sim.modbus_dio import IDENTITY, MoxaE1212
-from rig.sim.modbus_server import ModbusServer
-from rig.sim.dut_profile import load_dut_profile
-from rig.sim.lab import SimulatedLab
+from rig.sim.instruments.moxa_e1212_dialect import IDENTITY, MoxaE1212
+from rig.sim.wire.modbus_server import ModbusServer
+from rig.sim.charger.dut_profile import load_dut_profile
+from rig.sim.simulated_lab import SimulatedLab
 from wire import DUTS
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rig.sim.scpi import ScpiError, ScpiInstrument, compile_header, ieee_block
+from rig.sim.wire.scpi_server import ScpiError, ScpiInstrument, compile_header, ieee_block
 
 VOLTAGE = "[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]:AC"
 

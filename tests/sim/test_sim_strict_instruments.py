@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from wire import CONNECTED_AT, OK, SCOPE_SETUP, arm, energise, load_list, load_ov2_step, run_bit, setting
 
-from rig.sim.chroma_61800 import QUESTIONABLE_BITS
-from rig.sim.infiniivision import AUTO_TRIGGER_S
-from rig.sim.lab import SimulatedLab
+from rig.sim.instruments.chroma_61800_dialect import QUESTIONABLE_BITS
+from rig.sim.instruments.infiniivision_dialect import AUTO_TRIGGER_S
+from rig.sim.simulated_lab import SimulatedLab
 
 OCP = QUESTIONABLE_BITS["OCP"]
 

@@ -12,9 +12,9 @@ import pytest
 from pymodbus.client import ModbusTcpClient
 from wire import DUTS
 
-from rig.sim.dut_profile import DutProfile, load_dut_profile
-from rig.sim.lab import SimulatedLab
-from rig.sunspec import END_ID, MARKER, Common, Controls, Nameplate, decode_string, signed
+from rig.sim.charger.dut_profile import DutProfile, load_dut_profile
+from rig.sim.simulated_lab import SimulatedLab
+from rig.protocols.sunspec import END_ID, MARKER, Common, Controls, Nameplate, decode_string, signed
 
 BASE = 40000
 COMMON_AT = BASE + 2

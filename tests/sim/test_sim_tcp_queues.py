@@ -1,4 +1,4 @@
-"""The kernel's byte counts the simulated lab waits on (rig.sim.tcp_queues), held against what was written and read."""
+"""The kernel's byte counts the simulated lab waits on (rig.sim.wire.tcp_queues), held against what was written and read."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from rig.sim.tcp_queues import PeerQueues, unread
+from rig.sim.wire.tcp_queues import PeerQueues, unread
 
 
 @pytest.fixture

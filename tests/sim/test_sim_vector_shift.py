@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from wire import OK, energise, load_list, setting
 
-from rig.sim.dut_profile import DutProfile, load_dut_profile
-from rig.sim.lab import SimulatedLab
+from rig.sim.charger.dut_profile import DutProfile, load_dut_profile
+from rig.sim.simulated_lab import SimulatedLab
 from rig.sim.signal import PhaseRate, PiecewiseLinear
 from grid_on import grid_on
 

@@ -1,4 +1,4 @@
-"""The simulated charger's current waveform (``waveform:`` in a DUT profile, rig.sim.waveform): harmonics, DC offset
+"""The simulated charger's current waveform (``waveform:`` in a DUT profile, rig.sim.charger.waveform): harmonics, DC offset
 and displacement as the profile states them, only while the charger conducts, its active power kept; a profile
 without it (a pure sine) gives the captures' bytes they always were; bad input is refused at its line."""
 
@@ -12,11 +12,11 @@ import pytest
 from test_sim_lab_wire import test_captures_are_the_bytes_they_always_were as golden_capture_scenario
 from wire import DUTS
 
-from rig.errors import InputFileError
-from rig.sim.charger import ALIGNED_CLOCK
-from rig.sim.dut_profile import DutProfile, load_dut_profile
+from rig.core.errors import InputFileError
+from rig.sim.charger.ac_port import ALIGNED_CLOCK
+from rig.sim.charger.dut_profile import DutProfile, load_dut_profile
 from rig.sim.model import LabModel
-from rig.sim.waveform import Harmonic, Waveform
+from rig.sim.charger.waveform import Harmonic, Waveform
 
 CONNECTED_AT = 20.1  # output on at 0 s: reconnected 20 s after the grid is first seen healthy
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rig.sim.lab import SimulatedLab
+from rig.sim.simulated_lab import SimulatedLab
 
 DUTS = Path(__file__).resolve().parents[2] / "fixtures" / "duts"
 OK = '0,"No error"'

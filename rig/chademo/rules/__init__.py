@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from rig.chademo.parameters import ChademoParameters
 from rig.chademo.reconstruction import SessionSummary, summarise
-from rig.chademo.rules import charging, start, stop, timing, v2h
+from rig.chademo.rules import charging, start, stopping, timing, v2h
 from rig.chademo.rules.findings import NotApplicable, Rule, RuleOutcome, Violation
 from rig.chademo.session import Session
 
@@ -42,15 +42,15 @@ RULES: tuple[Rule, ...] = (
     Rule("evse.reported_vs_measured", "0x109 present voltage and current agree with the DC measurement",
          charging.evse_reports_match_measurement),
     Rule("evse.stop_on_ev_request", "EV faults, shift out of P, 102.5.0 = 0, k off: output stopped in time",
-         stop.evse_stops_on_ev_request),
-    Rule("evse.fault_stop", "an EVSE fault flag comes with stop control and a stop in time", stop.evse_fault_stop),
-    Rule("ev.request_after_stop", "the EV's request falls to 0 once the session stops", stop.ev_request_after_stop),
+         stopping.evse_stops_on_ev_request),
+    Rule("evse.fault_stop", "an EVSE fault flag comes with stop control and a stop in time", stopping.evse_fault_stop),
+    Rule("ev.request_after_stop", "the EV's request falls to 0 once the session stops", stopping.ev_request_after_stop),
     Rule("ev.contactors_open_under_load", "the EV opens its contactors only with the current down",
-         stop.ev_contactors_open_under_load),
+         stopping.ev_contactors_open_under_load),
     Rule("evse.normal_stop_sequence", "current down before 109.5.0 = 0, output decay after the EV opens, d2 before d1",
-         stop.evse_normal_stop_sequence),
+         stopping.evse_normal_stop_sequence),
     Rule("evse.unlock_before_welding_detection", "unlock only after the EV's welding detection and at no voltage",
-         stop.evse_unlock_after_welding_detection),
+         stopping.evse_unlock_after_welding_detection),
     Rule("v2h.discharge_current_limit", "discharge current within the EV's 0x200 limit", v2h.discharge_current_limit),
     Rule("v2h.min_discharge_voltage", "no discharge below the EV's minimum discharge voltage",
          v2h.min_discharge_voltage),

@@ -2,7 +2,7 @@
 limit is judged on.
 
 The battery emulator sits behind the vehicle's contactor at the inlet and logs
-its terminals every period (``rig.roles.DcLogger``): the average, minimum
+its terminals every period (``rig.core.roles.DcLogger``): the average, minimum
 and maximum of current and voltage over each period, on the rig clock's time
 axis (the log's trigger was stamped on it, as were the vehicle's frames and
 contact edges). Every current and voltage limit of a session, and every
@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from rig.chademo.session import Session, SessionFrame
-from rig.results import Uncertainty
-from rig.roles import Accuracy, DcLogBatch
-from rig.uncertainty import expanded, normal, rectangular
+from rig.core.results import Uncertainty
+from rig.core.roles import Accuracy, DcLogBatch
+from rig.core.uncertainty import expanded, normal, rectangular
 
 AVG, MIN, MAX = 0, 1, 2
 

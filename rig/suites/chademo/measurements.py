@@ -23,10 +23,10 @@ from rig.chademo import messages
 from rig.chademo.rules.timeline import last_before
 from rig.chademo.session import Session
 from rig.chademo.vehicle import CYCLE_S, STOPPED_A, Recording
-from rig.results import Uncertainty
+from rig.core.results import Uncertainty
 from rig.suites.chademo import inlet
 from rig.suites.chademo.inlet import InletTrace, Reaction
-from rig.uncertainty import expanded, rectangular
+from rig.core.uncertainty import expanded, rectangular
 
 
 @dataclass

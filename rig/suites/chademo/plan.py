@@ -25,10 +25,10 @@ from rig.chademo.parameters import ChademoParameters
 from rig.chademo.rules import RULES
 from rig.chademo.vehicle import Action, Trigger
 from rig.chademo.vehicle_profile import VehicleProfile, load_vehicle_profile
-from rig.errors import InputFileError
-from rig.results import Limit
-from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
-from rig.yaml_source import LocatedValueError, YamlDocument
+from rig.core.errors import InputFileError
+from rig.core.results import Limit
+from rig.suites.platform import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
+from rig.config.yaml_source import LocatedValueError, YamlDocument
 
 
 class GridSupply(Strict):

@@ -25,11 +25,11 @@ from rig.chademo.rules import RuleOutcome, check_session
 from rig.chademo.session import Session
 from rig.chademo.traces import TraceFrame, write_candump_log
 from rig.chademo.vehicle import Injection, Recording, VehicleEmulator
-from rig.clock import wait_until
-from rig.lab import Lab
-from rig.suite import CannotJudge, PlotRequest, Procedure, ProcedureOutcome
+from rig.core.clock import wait_until
+from rig.run.bench_lab import Lab
+from rig.suites.platform import CannotJudge, PlotRequest, Procedure, ProcedureOutcome
 from rig.chademo.rules.timeline import last_before
-from rig.roles import DcLogger
+from rig.core.roles import DcLogger
 from rig.suites.chademo.inlet import InletTrace, LogGap, Reaction
 from rig.suites.chademo.measurements import measure
 from rig.suites.chademo.plan import Plan, SessionCase

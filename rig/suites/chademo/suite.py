@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.suite import Suite
+from rig.suites.platform import Suite
 from rig.suites.chademo import plots
 from rig.suites.chademo.plan import Plan
 from rig.suites.chademo.procedures import PROCEDURES

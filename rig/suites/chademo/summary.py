@@ -7,8 +7,8 @@ only with one of them stands out.
 
 from __future__ import annotations
 
-from rig.results import CaseResult
-from rig.suite import Cell, SummaryTable
+from rig.core.results import CaseResult
+from rig.suites.platform import Cell, SummaryTable
 
 
 def compatibility_matrix(cases: list[CaseResult]) -> SummaryTable | None:

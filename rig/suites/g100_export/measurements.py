@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rig.results import Uncertainty
+from rig.core.results import Uncertainty
 from rig.suites.g100_export.plan import Measurement
-from rig.uncertainty import expanded, normal, rectangular
+from rig.core.uncertainty import expanded, normal, rectangular
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan, require_lasting
-from rig.suites.g99.plan import GridPlan
-from rig.yaml_source import LocatedValueError
+from rig.suites.platform import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan, require_lasting
+from rig.suites.grid_code.nominal_plan import GridPlan
+from rig.config.yaml_source import LocatedValueError
 
 
 class Measurement(Strict):

@@ -25,15 +25,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from rig.lab import Lab
-from rig.suite import CannotJudge, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
-from rig.suites.g99 import plan as g99_plan
-from rig.suites.g99.procedures import ensure_exporting
+from rig.run.bench_lab import Lab
+from rig.suites.platform import CannotJudge, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
+from rig.suites.grid_code.exporting import ensure_exporting
 from rig.suites.g100_export.measurements import (Crossing, Readings, came_under, mean_uncertainty,
                                                   reading_uncertainty, steady_noise_w)
 from rig.suites.g100_export.plan import ExcursionCase, LoadStepsCase, Plan, SensorLossCase
@@ -100,7 +98,7 @@ def loads_power_w(lab: Lab, banks: list[str], voltage_v: float) -> float:
 def _exporting(lab: Lab, plan: Plan) -> float:
     """Export at the nominal grid (the protection suite's precondition: plan grid, precondition, suite name);
     returns the terminal voltage the load banks' power is computed at."""
-    ensure_exporting(lab, cast(g99_plan.Plan, plan))
+    ensure_exporting(lab, plan)
     return lab.grid.read().voltage_v
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.suite import Suite
+from rig.suites.platform import Suite
 from rig.suites.g100_export import plots
 from rig.suites.g100_export.plan import Plan
 from rig.suites.g100_export.procedures import PLOT_KIND, PROCEDURES

@@ -6,9 +6,9 @@ excursion's correction time and settled export, the fail-safe time on loss of th
 
 from __future__ import annotations
 
-from rig.formatting import format_limit, judged_cell
-from rig.results import CaseResult
-from rig.suite import Cell, SummaryTable
+from rig.evidence.formatting import format_limit, judged_cell
+from rig.core.results import CaseResult
+from rig.suites.platform import Cell, SummaryTable
 
 LABELS = {
     "max_export_w": "largest boundary export after each load step's response time",

@@ -2,7 +2,7 @@
 
 What each shows is computed in the rig (``trip_drawing``, ``staircase_drawing``:
 numpy only, long lines reduced to their envelope); the drawing draws itself
-with matplotlib in the plot worker (``rig.plot_worker``), so this module
+with matplotlib in the plot worker (``rig.evidence.plot_worker``), so this module
 imports matplotlib only where it draws.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rig.plots import HEIGHT_IN, CanvasLayout, Line, PlotKind, Trace, column, envelope
+from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, Line, PlotKind, Trace, column, envelope
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

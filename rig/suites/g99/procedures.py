@@ -13,16 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rig.clock import wait_until
-from rig.lab import Lab
-from rig.suite import CannotJudge, DutNotReady, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
+from rig.run.bench_lab import Lab
+from rig.suites.platform import CannotJudge, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
 from rig.suites.g99.plan import (UNITS, NoTripCase, OperatingRangeCase, Plan, ReconnectionCase, TripTimeCase,
                                  TripValueCase)
-from rig.suites.g99.trip_detection import (JUDGEABLE_MARGIN, Fundamental, detect_resumption, detect_trip, fundamental,
+from rig.suites.grid_code.capture import captured_disturbance
+from rig.suites.grid_code.exporting import ensure_exporting
+from rig.suites.grid_code.trip_detection import (JUDGEABLE_MARGIN, Fundamental, detect_resumption, detect_trip, fundamental,
                                           require_judgeable)
-from rig.results import Limit
-from rig.roles import Capture, GridProgram, GridStep
-from rig.uncertainty import expanded, normal, rectangular
+from rig.core.results import Limit
+from rig.core.roles import Capture, GridProgram, GridStep
+from rig.core.uncertainty import expanded, normal, rectangular
 
 
 def grid_point(plan: Plan, quantity: str, level: float) -> tuple[float, float]:
@@ -30,46 +31,6 @@ def grid_point(plan: Plan, quantity: str, level: float) -> tuple[float, float]:
     if quantity == "voltage":
         return level, plan.grid.frequency_hz
     return plan.grid.voltage_v, level
-
-
-def ensure_exporting(lab: Lab, plan: Plan) -> float:
-    """Nominal grid, output on, and wait (bench time) for the DUT to export; returns its current.
-
-    Exporting is current at or above the plan's threshold *and* active power
-    flowing into the grid: a charging (importing) charger draws current too.
-    The wait is the plan's declared reconnection time plus its margin; a DUT
-    that does not export by then is ``DutNotReady``.
-    """
-    pre = plan.precondition
-    with lab.steps.step(f"Nominal grid {plan.grid.voltage_v:g} V {plan.grid.frequency_hz:g} Hz; wait up to "
-                        f"{pre.connect_timeout_s:g} s (declared reconnection {pre.reconnection_s:g} s + "
-                        f"{pre.reconnection_margin_s:g} s) for the DUT to export above {pre.exporting_above_a:g} A"):
-        lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
-        lab.grid.output(True)
-        readings: list[tuple[float, float | None]] = []
-
-        def exporting() -> bool:
-            current = lab.grid.current_a()
-            if current < pre.exporting_above_a:
-                readings.append((current, None))
-                return False
-            power = lab.grid.power_w()  # only once there is current: the direction of power
-            readings.append((current, power))
-            return power < 0.0  # the grid simulator absorbs what the charger exports
-
-        if not wait_until(lab.clock, exporting, timeout_s=pre.connect_timeout_s, poll_s=pre.poll_s):
-            current, power = readings[-1]
-            if power is not None and power >= 0.0:
-                raise DutNotReady(f"the DUT draws {current:.3f} A but imports {power:.1f} W (it charges); the "
-                                  f"{plan.suite} suite needs it exporting")
-            raise DutNotReady(
-                f"the DUT did not export above {pre.exporting_above_a:g} A within {pre.connect_timeout_s:g} s of a "
-                f"nominal grid (declared reconnection time {pre.reconnection_s:g} s + {pre.reconnection_margin_s:g} s "
-                f"margin; last reading {current:.3f} A)")
-    if pre.settle_s > 0:
-        with lab.steps.step(f"Let the DUT settle for {pre.settle_s:g} s"):
-            lab.clock.sleep(pre.settle_s)
-    return readings[-1][0]
 
 
 def disturbance(plan: Plan, case: TripTimeCase | NoTripCase) -> GridProgram:
@@ -96,40 +57,6 @@ def describe_disturbance(case: TripTimeCase | NoTripCase) -> str:
                      + f"to {r.to:g} at {r.rate_per_s:g} {UNITS[case.grid_quantity]}/s"
                      + (f" (hold {r.hold_s:g} s)" if r.hold_s else "") for r in p.ramps)
     return f"Ramp {case.grid_quantity} {legs}; trip timed from the start of leg {p.timed_from}"
-
-
-ARMING_MARGIN_S = 2.0
-"""Bench time a digitizer may take to arm beyond filling its pre-trigger memory."""
-
-
-def captured_disturbance(lab: Lab, program: GridProgram, pre_s: float, post_s: float, rate_hz: float) -> Capture:
-    """Arm the digitizer, wait until it is armed, run the program on the grid simulator (its trigger
-    starts the capture), fetch; refuse a capture sampled slower than ``rate_hz``.
-
-    A digitizer is ready for its trigger only once its pre-trigger memory has
-    filled (``pre_s`` of bench time); a trigger before that is missed.
-    """
-    with lab.steps.step(f"Arm capture {pre_s:g} s before to {post_s:g} s after the trigger at {rate_hz:g} S/s"):
-        lab.capture.arm(pre_s=pre_s, post_s=post_s, sample_rate_hz=rate_hz)
-        timeout_s = pre_s + ARMING_MARGIN_S
-        if not wait_until(lab.clock, lab.capture.armed, timeout_s=timeout_s, poll_s=max(pre_s / 5.0, 0.001)):
-            raise PreconditionError(f"the digitizer was not armed {timeout_s:g} s after the single acquisition "
-                                    f"started (its {pre_s:g} s pre-trigger memory must fill first); "
-                                    "the disturbance was not started")
-    with lab.steps.step("Run the disturbance on the grid simulator (list mode)"):
-        lab.grid.run_program(program)
-        lab.clock.sleep(post_s)
-    with lab.steps.step("Fetch the capture"):
-        if not wait_until(lab.clock, lab.capture.complete, timeout_s=max(5.0, post_s), poll_s=0.05):
-            raise PreconditionError("the digitizer did not complete its acquisition (no trigger from the grid simulator?)")
-        capture = lab.capture.fetch()
-    interval_s = float(capture.t_s[1] - capture.t_s[0])
-    with lab.steps.step(f"The digitizer sampled every {interval_s:.9g} s ({1.0 / interval_s:.6g} S/s, "
-                        f"{len(capture.t_s)} samples)"):
-        if 1.0 / interval_s < rate_hz * (1.0 - 1e-9):
-            raise PreconditionError(f"the digitizer sampled at {1.0 / interval_s:.6g} S/s (every {interval_s:.9g} s), "
-                                    f"below the plan's {rate_hz:g} S/s")
-    return capture
 
 
 def capture_frame(capture: Capture, program: GridProgram, quantity: str, nominal: float,

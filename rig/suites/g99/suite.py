@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.suite import Suite
+from rig.suites.platform import Suite
 from rig.suites.g99 import plots
 from rig.suites.g99.plan import Plan
 from rig.suites.g99.procedures import PROCEDURES

@@ -5,9 +5,9 @@ Laid out the way a G99 type-test form (compliance verification report) tabulates
 
 from __future__ import annotations
 
-from rig.formatting import format_measured, format_setting
-from rig.results import CaseResult
-from rig.suite import Cell, SummaryTable
+from rig.evidence.formatting import format_measured, format_setting
+from rig.core.results import CaseResult
+from rig.suites.platform import Cell, SummaryTable
 
 _MEASURED_BY_PROCEDURE = {"trip_value": "trip_value", "trip_time": "trip_time_s"}
 

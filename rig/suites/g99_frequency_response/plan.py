@@ -27,11 +27,11 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from rig.results import Limit
-from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan, require_lasting
-from rig.suites.g99.plan import GridPlan
-from rig.suites.power_level import PowerLevel, SteadyExport
-from rig.yaml_source import LocatedValueError
+from rig.core.results import Limit
+from rig.suites.platform import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan, require_lasting
+from rig.suites.grid_code.nominal_plan import GridPlan
+from rig.suites.grid_code.power_level import PowerLevel, SteadyExport
+from rig.config.yaml_source import LocatedValueError
 
 
 class FrequencyStep(Strict):

@@ -1,7 +1,7 @@
 """The frequency-response plot: the commanded frequency above, the charger's power below with its band.
 
 What it shows is computed here (numpy only); the drawing draws itself with
-matplotlib in the plot worker (``rig.plot_worker``), so this module imports
+matplotlib in the plot worker (``rig.evidence.plot_worker``), so this module imports
 matplotlib only where it draws.
 """
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rig.plots import HEIGHT_IN, CanvasLayout, PlotKind, Trace, column
+from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, PlotKind, Trace, column
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rig.suite import CannotJudge
+from rig.suites.platform import CannotJudge
 
 MIN_NOISE_CYCLES = 10
 """Cycles of steady power needed to measure the one-cycle noise (and the reference power)."""

@@ -11,7 +11,7 @@ plan's.
 The power level: a case is judged only if the reference power lies in the
 case's ``power_level`` share of the registered capacity. A bench with the
 optional ``dut_control`` role limits the charger's export to the middle of
-that share first and releases it after the case (``rig.suites.power_level``);
+that share first and releases it after the case (``rig.suites.grid_code.power_level``);
 without it the case runs at the power the charger exports, and at another
 level it cannot be judged (an error, never a pass).
 """
@@ -19,22 +19,21 @@ level it cannot be judged (an error, never a pass).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from rig.lab import Lab
-from rig.results import Uncertainty
-from rig.roles import Capture, GridProgram, GridStep
-from rig.suite import CannotJudge, PlotRequest, Procedure, ProcedureOutcome
-from rig.suites.g99 import plan as g99_plan
-from rig.suites.g99.procedures import captured_disturbance, ensure_exporting
+from rig.run.bench_lab import Lab
+from rig.core.results import Uncertainty
+from rig.core.roles import Capture, GridProgram, GridStep
+from rig.suites.platform import CannotJudge, PlotRequest, Procedure, ProcedureOutcome
+from rig.suites.grid_code.capture import captured_disturbance
+from rig.suites.grid_code.exporting import ensure_exporting
 from rig.suites.g99_frequency_response.plan import LfsmOCase, Plan, ReducedFrequencyCase, SequenceCase, step_key
 from rig.suites.g99_frequency_response.power import (CyclePower, SteadyPower, band_entry, cycle_power,
                                                      largest_deviation, steady_power)
-from rig.suites.power_level import PowerSetting, at_power_level
-from rig.uncertainty import expanded, normal, rectangular
+from rig.suites.grid_code.power_level import PowerSetting, at_power_level
+from rig.core.uncertainty import expanded, normal, rectangular
 
 JUDGEABLE_MARGIN = 6.0
 """The narrowest side of the tolerance band must be this many one-cycle noise deviations wide, or a cycle's
@@ -71,12 +70,6 @@ def frequency_steps(plan: Plan, case: SequenceCase) -> GridProgram:
     return GridProgram(tuple(steps) + (GridStep.hold(TAIL_S, v, plan.grid.frequency_hz),))
 
 
-def _as_g99(plan: Plan) -> g99_plan.Plan:
-    """``ensure_exporting`` reads only the plan's ``grid``, ``precondition`` and ``suite``, which this plan has
-    in the protection suite's own models; its parameter is typed to that suite's plan."""
-    return cast(g99_plan.Plan, plan)
-
-
 def lfsm_o(lab: Lab, plan: Plan, case: LfsmOCase) -> ProcedureOutcome:
     """LFSM-O: each step's settled power against the droop line, its response time and its steadiness."""
     return _step_sequence(lab, plan, case, judge_response=True)
@@ -88,7 +81,7 @@ def reduced_frequency(lab: Lab, plan: Plan, case: ReducedFrequencyCase) -> Proce
 
 
 def _step_sequence(lab: Lab, plan: Plan, case: SequenceCase, judge_response: bool) -> ProcedureOutcome:
-    ensure_exporting(lab, _as_g99(plan))
+    ensure_exporting(lab, plan)
     with at_power_level(lab, case.params.power_level, plan.registered_capacity_w, plan.steady_export,
                         state="nominal grid") as setting:
         return _measured_sequence(lab, plan, case, judge_response, setting)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.suite import Suite
+from rig.suites.platform import Suite
 from rig.suites.g99_frequency_response import plots
 from rig.suites.g99_frequency_response.plan import Plan
 from rig.suites.g99_frequency_response.procedures import PROCEDURES

@@ -7,9 +7,9 @@ steadiness after it, each with its own verdict.
 
 from __future__ import annotations
 
-from rig.formatting import format_number, judged_cell
-from rig.results import CaseResult
-from rig.suite import Cell, SummaryTable
+from rig.evidence.formatting import format_number, judged_cell
+from rig.core.results import CaseResult
+from rig.suites.platform import Cell, SummaryTable
 
 
 def _judged(case: CaseResult, name: str) -> list[tuple[str, str]] | str:

@@ -8,7 +8,7 @@ reference marks the GB limit [?] and BS EN 62116 sets none, so another code
 Power levels: a case is judged only with the charger exporting in its
 ``power_level`` share of the plan's ``registered_capacity_w``. A bench with
 the optional ``dut_control`` role (the charger's SunSpec controls) limits the
-export to the middle of that share first (``rig.suites.power_level``); without
+export to the middle of that share first (``rig.suites.grid_code.power_level``); without
 it, or when a limit cannot get there (a limit only lowers the export), a case
 at another level is an error, never a pass (as in the frequency-response
 suite).
@@ -20,10 +20,10 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan, require_lasting
-from rig.suites.g99.plan import GridPlan
-from rig.suites.power_level import PowerLevel, SteadyExport
-from rig.yaml_source import LocatedValueError
+from rig.suites.platform import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan, require_lasting
+from rig.suites.grid_code.nominal_plan import GridPlan
+from rig.suites.grid_code.power_level import PowerLevel, SteadyExport
+from rig.config.yaml_source import LocatedValueError
 
 
 class IslandLoadSettings(Strict):
@@ -42,7 +42,7 @@ class IslandLoadSettings(Strict):
 
     @property
     def steady(self) -> SteadyExport:
-        """When the charger's export counts as steady, for ``rig.suites.power_level``."""
+        """When the charger's export counts as steady, for ``rig.suites.grid_code.power_level``."""
         return SteadyExport(within_pct=self.steady_within_pct, interval_s=self.steady_interval_s,
                             timeout_s=self.steady_timeout_s)
 

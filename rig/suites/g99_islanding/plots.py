@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rig.plots import HEIGHT_IN, CanvasLayout, Line, PlotKind, Trace, column, envelope
+from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, Line, PlotKind, Trace, column, envelope
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -22,22 +22,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from rig.clock import wait_until
-from rig.lab import Lab
-from rig.roles import Capture, GridProgram, GridStep
-from rig.suite import CannotJudge, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
-from rig.suites.g99 import plan as g99_plan
-from rig.suites.g99.procedures import ARMING_MARGIN_S, ensure_exporting
-from rig.suites.g99.trip_detection import JUDGEABLE_MARGIN, require_judgeable
+from rig.core.clock import wait_until
+from rig.run.bench_lab import Lab
+from rig.core.roles import Capture, GridProgram, GridStep
+from rig.suites.platform import CannotJudge, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
+from rig.suites.grid_code.capture import ARMING_MARGIN_S
+from rig.suites.grid_code.exporting import ensure_exporting
+from rig.suites.grid_code.trip_detection import JUDGEABLE_MARGIN, require_judgeable
 from rig.suites.g99_islanding.plan import Plan, RunOnCase
 from rig.suites.g99_islanding.run_on import demodulated, measure_run_on
-from rig.suites.power_level import at_power_level
-from rig.uncertainty import expanded, normal, rectangular
+from rig.suites.grid_code.power_level import at_power_level
+from rig.core.uncertainty import expanded, normal, rectangular
 
 PROGRAM_TAIL_S = 0.5
 """The grid simulator holds the nominal grid this much beyond the capture."""
@@ -146,7 +145,7 @@ def run_on(lab: Lab, plan: Plan, case: RunOnCase) -> ProcedureOutcome:
     case's power level: set through the bench's dut_control role when it has one (released afterwards)."""
     p = case.params
     # ensure_exporting reads the plan's grid, precondition and suite name, which this plan shares with G99's.
-    ensure_exporting(lab, cast(g99_plan.Plan, plan))
+    ensure_exporting(lab, plan)
     with at_power_level(lab, p.power_level, plan.registered_capacity_w, plan.island_load.steady,
                         state="RLC load off, S1 closed", always_read=True) as setting:
         assert setting.export_w is not None  # always_read: the load is set from it

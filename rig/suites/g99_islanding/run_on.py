@@ -1,6 +1,6 @@
 """The island's frequency and the charger's run-on, measured from a captured voltage and current.
 
-The current is judged by its fundamental, as for a trip (``rig.suites.g99.trip_detection``), but demodulated
+The current is judged by its fundamental, as for a trip (``rig.suites.grid_code.trip_detection``), but demodulated
 against the frequency *measured* on the captured voltage: once S1 opens, the island's frequency is the
 charger's and the load's, not what the grid simulator was told to play.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rig.suites.g99.trip_detection import Fundamental, TripDetection, detect_trip, fundamental
+from rig.suites.grid_code.trip_detection import Fundamental, TripDetection, detect_trip, fundamental
 
 CROSSING_SLOPE_SHARE = 0.1
 """A rising zero crossing counts only where the voltage rises at least this share as fast as the nominal sine

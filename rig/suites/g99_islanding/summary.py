@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rig.formatting import format_limit, format_measured
-from rig.results import CaseResult
-from rig.suite import Cell, SummaryTable
+from rig.evidence.formatting import format_limit, format_measured
+from rig.core.results import CaseResult
+from rig.suites.platform import Cell, SummaryTable
 
 
 def islanding_summary(cases: list[CaseResult]) -> SummaryTable | None:

@@ -36,7 +36,7 @@ from typing import Literal
 
 import numpy as np
 
-from rig.suite import CannotJudge
+from rig.suites.platform import CannotJudge
 
 Grouping = Literal["group", "subgroup"]
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rig.results import Uncertainty, UncertaintyComponent
+from rig.core.results import Uncertainty, UncertaintyComponent
 from rig.suites.g99_power_quality.analysis import (
     Grouping, Sinusoid, Stability, Windows, bins_needed, code_step, fit_fundamental, group_width, harmonic_groups,
     interharmonic_noise_power, require_bandwidth, require_stable, rms_bins, synchronised_windows)
-from rig.uncertainty import expanded, normal, rectangular
+from rig.core.uncertainty import expanded, normal, rectangular
 
 NOISE_ORDERS = 10
 """DC injection and power factor read the noise floor in the interharmonic bins up to this order."""

@@ -19,11 +19,11 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from rig.suite import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
-from rig.suites.g99.plan import GridPlan
+from rig.suites.platform import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
+from rig.suites.grid_code.nominal_plan import GridPlan
 from rig.suites.g99_power_quality.analysis import Grouping, Stability
-from rig.suites.power_level import PowerLevel, SteadyExport
-from rig.yaml_source import LocatedValueError
+from rig.suites.grid_code.power_level import PowerLevel, SteadyExport
+from rig.config.yaml_source import LocatedValueError
 
 HARMONIC_LIMIT = re.compile(r"^h(\d+)_a$")
 """A harmonic limit's name: ``h<order>_a`` (rms amperes of that order's group)."""

@@ -10,17 +10,16 @@ judged (too slow, too short, an unsteady fundamental) is ``CannotJudge``.
 
 from __future__ import annotations
 
-from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from rig.lab import Lab
-from rig.roles import Capture, GridProgram, GridStep
-from rig.suite import CannotJudge, PlotRequest, Procedure, ProcedureOutcome
-from rig.suites.g99 import plan as g99_plan
-from rig.suites.g99.procedures import captured_disturbance, ensure_exporting
-from rig.suites.power_level import PowerSetting, at_power_level
+from rig.run.bench_lab import Lab
+from rig.core.roles import Capture, GridProgram, GridStep
+from rig.suites.platform import CannotJudge, PlotRequest, Procedure, ProcedureOutcome
+from rig.suites.grid_code.capture import captured_disturbance
+from rig.suites.grid_code.exporting import ensure_exporting
+from rig.suites.grid_code.power_level import PowerSetting, at_power_level
 from rig.suites.g99_power_quality.measurements import (
     NOISE_ORDERS, AnalysedCapture, analyse, dc_injection, harmonic_currents, power_factor)
 from rig.suites.g99_power_quality.plan import (
@@ -42,7 +41,7 @@ def capture_steady(lab: Lab, plan: Plan, params: CaptureParams) -> tuple[Capture
     capture the windows the plan averages while the grid simulator holds the nominal grid in list mode (its
     trigger starts the digitizer, as for a disturbance)."""
     # ensure_exporting reads the plan's grid, precondition and suite name, which this plan shares with G99's.
-    ensure_exporting(lab, cast(g99_plan.Plan, plan))
+    ensure_exporting(lab, plan)
     with at_power_level(lab, params.power_level, plan.rating.power_w, plan.steady_export,
                         state="nominal grid") as setting:
         return _captured_hold(lab, plan, params), setting

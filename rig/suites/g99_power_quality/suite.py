@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.suite import Suite
+from rig.suites.platform import Suite
 from rig.suites.g99_power_quality import plots
 from rig.suites.g99_power_quality.plan import Plan
 from rig.suites.g99_power_quality.procedures import PROCEDURES

@@ -6,9 +6,9 @@ DC injection and power factor rows after it, and the power level every value was
 
 from __future__ import annotations
 
-from rig.formatting import format_limit, judged_cell
-from rig.results import CaseResult
-from rig.suite import Cell, SummaryTable
+from rig.evidence.formatting import format_limit, judged_cell
+from rig.core.results import CaseResult
+from rig.suites.platform import Cell, SummaryTable
 
 
 def _row(case: CaseResult, name: str, label: str) -> list[Cell]:

@@ -1,0 +1,96 @@
+"""How numbers, limits and settings read, in the report and on the terminal alike."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rig.core.results import CaseResult, Limit, Uncertainty
+
+_UNIT_SUFFIXES = (
+    ("_hz_per_s", "Hz/s"),
+    ("_v_per_s", "V/s"),
+    ("_pct", "%"),
+    ("_deg", "°"),
+    ("_hz", "Hz"),
+    ("_kw", "kW"),
+    ("_w", "W"),
+    ("_ms", "ms"),
+    ("_s", "s"),
+    ("_v", "V"),
+    ("_a", "A"),
+)
+"""Setting names end in their unit (``to_v``, ``hold_s``); this turns the suffix into a unit label."""
+
+
+def format_number(value: float) -> str:
+    """Six significant digits, and a whole number still reads as a float: 262.2, 1.0, 0.512346."""
+    text = f"{value:.6g}"
+    return f"{text}.0" if text.lstrip("-").isdigit() else text
+
+
+def format_setting(setting: dict[str, float | str]) -> str:
+    """A case's setting in one line, e.g. ``262.2 V, 1.0 s``; names without a unit suffix are kept."""
+    parts = []
+    for name, value in setting.items():
+        unit = _unit_of(name)
+        if isinstance(value, str):
+            parts.append(f"{name} {value}")
+        elif unit is None:
+            parts.append(f"{name} {format_number(value)}")
+        else:
+            parts.append(f"{format_number(value)} {unit}")
+    return ", ".join(parts)
+
+
+def format_limit(limit: Limit) -> str:
+    """``0.45..0.55 s``, or ``≥ 0.45 s`` / ``≤ 0.55 s`` when one bound is open."""
+    unit = f" {limit.unit}" if limit.unit else ""
+    if limit.min is not None and limit.max is not None:
+        return f"{format_number(limit.min)}..{format_number(limit.max)}{unit}"
+    if limit.min is not None:
+        return f"≥ {format_number(limit.min)}{unit}"
+    if limit.max is not None:
+        return f"≤ {format_number(limit.max)}{unit}"
+    return "no limit"
+
+
+def format_measured(name: str, value: float | None, limit: Limit | None,
+                    uncertainty: Uncertainty | None = None) -> str:
+    """A measured value with its expanded uncertainty and its limit's unit: ``trip_value: 262.15 ± 0.058 V``;
+    ``not measured`` when the procedure got no value."""
+    if value is None:
+        return f"{name}: not measured"
+    label = limit.unit if limit is not None and limit.unit else _unit_of(name)
+    unit = f" {label}" if label else ""
+    spread = f" ± {format_uncertainty(uncertainty.expanded)}" if uncertainty is not None else ""
+    return f"{name}: {format_number(value)}{spread}{unit}"
+
+
+def format_uncertainty(value: float) -> str:
+    """Two significant digits, as uncertainties are stated, never in exponent form: 0.058, 0.000052, 1.2."""
+    return np.format_float_positional(value, precision=2, unique=False, fractional=False, trim="-") if value else "0"
+
+
+def format_budget(uncertainty: Uncertainty) -> str:
+    """The budget in one line: ``U = 0.058 (k = 2): resolution ... u = 0.029 (rectangular)``."""
+    parts = [f"{c.source}: u = {format_uncertainty(c.standard)} ({c.distribution})" for c in uncertainty.components]
+    return (f"U = {format_uncertainty(uncertainty.expanded)} (k = {uncertainty.coverage_factor:g})"
+            + (": " + "; ".join(parts) if parts else ""))
+
+
+def _unit_of(name: str) -> str | None:
+    """The unit a quantity's name ends in (``hold_s`` -> s), or None."""
+    return next((label for suffix, label in _UNIT_SUFFIXES if name.endswith(suffix)), None)
+
+
+def judged_cell(case: CaseResult, name: str, *, missing: str = "not measured") -> tuple[str, str]:
+    """A summary cell for one judged value: its text with uncertainty, and its own verdict (the case's when it
+    errored or was skipped). A value the case judges but did not measure fails; ``missing`` says so."""
+    value, limit = case.measured.get(name), case.limits.get(name)
+    text = missing if value is None else format_measured(name, value, limit, case.uncertainty.get(name)).split(": ", 1)[1]
+    if case.verdict in ("error", "skip"):
+        return (text if value is not None else case.verdict, case.verdict)
+    zone = case.acceptance.get(name)
+    if value is None or zone is None:
+        return (text, "fail" if limit is not None else "")
+    return (text, "pass" if zone.admits(value) else "fail")

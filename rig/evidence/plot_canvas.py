@@ -1,0 +1,225 @@
+"""Plots for the report: the machinery every suite's plot kinds share.
+
+A plot is made in two steps, so that the costly one can run in another process:
+
+1. a suite's plot kind (``rig.suites.platform.PlotKind``) turns a trace (as read from
+   the evidence) and its plot record into what the plot shows (a ``Drawing``):
+   plain numbers, long lines reduced to a min/max envelope per pixel column
+   (``envelope``), which looks identical at the plot's resolution and keeps
+   every peak. Cheap numpy work, done by the run itself.
+2. ``draw_svg(drawing, out)``: the drawing draws itself with matplotlib, tens
+   of milliseconds a plot. During a run the plot worker does this
+   (``rig.evidence.plot_worker``); it imports this module, the drawing's own module and
+   matplotlib, and neither pyarrow nor pydantic, which is why those (like
+   matplotlib here) are imported only by the functions that need them.
+
+Figures are drawn on a ``Figure`` directly (no pyplot, no GUI backend, no
+global figure list to leak) and kept from one plot to the next (``Canvas``).
+A plot's bytes depend only on its trace and its plot record: the same trace
+gives the same SVG whichever process draws it and whatever that process drew
+before (``svg.hashsalt`` fixes the ids the SVG writer would otherwise make
+random).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+Trace = Mapping[str, npt.ArrayLike]
+"""A trace's columns by name: what ``read_trace`` gives (a pandas DataFrame also fits)."""
+
+WIDTH_IN, HEIGHT_IN, DPI = 10.0, 6.0, 100
+ENVELOPE_COLUMNS = 1500
+"""Buckets per line: a bit more than the axes' pixel width, at most 2 points each."""
+
+
+def envelope(t: np.ndarray, y: np.ndarray, columns: int = ENVELOPE_COLUMNS) -> tuple[np.ndarray, np.ndarray]:
+    """Reduce a line to its minimum and maximum in each of ``columns`` equal sample buckets.
+
+    The two extremes of each bucket are kept in time order, so the drawn line
+    reaches every peak and trough the full trace reaches. Traces are sampled
+    uniformly, so equal sample counts are equal time widths. A line that is
+    already short enough is returned unchanged.
+    """
+    n = len(y)
+    if n <= 2 * columns:
+        return t, y
+    per_bucket = n // columns
+    used = per_bucket * columns
+    buckets = y[:used].reshape(columns, per_bucket)
+    starts = np.arange(columns) * per_bucket
+    lo = starts + np.argmin(buckets, axis=1)
+    hi = starts + np.argmax(buckets, axis=1)
+    keep = [np.minimum(lo, hi), np.maximum(lo, hi)]
+    if used < n:  # the remainder is a last, shorter bucket
+        tail = y[used:]
+        keep.append(np.array([used + int(np.argmin(tail)), used + int(np.argmax(tail))]))
+    index = np.sort(np.concatenate(keep))
+    return t[index], y[index]
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line to draw, already reduced to the plot's resolution."""
+
+    t: np.ndarray
+    y: np.ndarray
+
+
+class Drawing(Protocol):
+    """What a plot shows, ready to draw: made in the rig, drawn (perhaps in the plot worker) by itself.
+
+    Each suite's drawings are frozen dataclasses of plain numbers, so they
+    pickle to the worker cheaply; unpickling imports their module, which is
+    how the worker finds the code that draws them.
+    """
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def layout(self) -> CanvasLayout: ...
+
+    def draw(self, top: Axes, bottom: Axes) -> None: ...
+
+
+@dataclass(frozen=True)
+class PlotKind:
+    """How a trace of one kind becomes a picture: the columns it reads, and what it shows of them.
+
+    ``drawing`` is cheap (numpy) and runs in the rig; the drawing it returns
+    draws itself with matplotlib, in the plot worker (``rig.evidence.plot_worker``).
+    """
+
+    columns: tuple[str, ...]
+    drawing: Callable[[Trace, str, dict[str, float | str | None]], Drawing]
+    """(trace columns, title, the plot record's options) -> what the plot shows."""
+
+
+def column(trace: Trace, name: str) -> np.ndarray:
+    """A trace column as floats."""
+    return np.asarray(trace[name], dtype=float)
+
+
+def read_trace(path: Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
+    """The named columns of a trace file (those it lacks are left out, for the plot kind to name)."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as file:
+        present = [name for name in columns if name in file.schema_arrow.names]
+        table = file.read(columns=present)
+    return {name: table.column(name).to_numpy() for name in present}
+
+
+
+
+@dataclass(frozen=True)
+class CanvasLayout:
+    """The height of a plot kind's figure and how its two panels share it (fractions of the figure)."""
+
+    height_in: float
+    height_ratios: tuple[float, float]
+    top: float
+    bottom: float
+
+
+
+class Canvas:
+    """A figure with two panels on one time axis, kept from one plot to the next.
+
+    Making a figure costs more than drawing one: matplotlib builds every
+    axes, spine and tick (five artists per tick) afresh for each new figure,
+    about half of a plot's time. A canvas builds them once. Each plot adds
+    its own artists inside ``panels()``, which then takes exactly those
+    away and returns limits, labels and title to the state of a new canvas,
+    so a plot's bytes depend on its trace and record only, never on the
+    plots drawn before it (``tests/test_plots.py`` holds that to the byte).
+    """
+
+    def __init__(self, layout: CanvasLayout) -> None:
+        from matplotlib.figure import Figure
+
+        self.figure = Figure(figsize=(WIDTH_IN, layout.height_in), dpi=DPI)
+        self.top, self.bottom = self.figure.subplots(2, 1, sharex=True, height_ratios=list(layout.height_ratios))
+        self.figure.subplots_adjust(left=0.08, right=0.98, top=layout.top, bottom=layout.bottom, hspace=0.08)
+        self.title = self.figure.suptitle("", fontsize=12)
+        for axes in (self.top, self.bottom):
+            axes.grid(True, lw=0.4, alpha=0.5)
+
+    @contextmanager
+    def panels(self, title: str) -> Iterator[tuple[Axes, Axes]]:
+        """The two panels, titled, to draw one plot on; cleared again afterwards, however it ends."""
+        self.title.set_text(title)
+        try:
+            yield self.top, self.bottom
+        finally:
+            self._clear()
+
+    def save_svg(self, out: Path | BinaryIO) -> None:
+        from matplotlib import rc_context
+
+        with rc_context({"svg.fonttype": "none", "svg.hashsalt": "v2g-rig"}):
+            self.figure.savefig(out, format="svg", metadata={"Date": None})
+
+    def _clear(self) -> None:
+        self.title.set_text("")
+        for axes in list(self.figure.axes):
+            if axes is not self.top and axes is not self.bottom:
+                axes.remove()  # a plot's own axes (a twin for a second unit) leave with it, lines and all
+        for axes in (self.top, self.bottom):
+            for artists in (axes.lines, axes.patches, axes.collections, axes.texts):
+                for artist in list(artists):
+                    artist.remove()
+            legend = axes.get_legend()
+            if legend is not None:
+                legend.remove()
+            axes.set_xlabel("")
+            axes.set_ylabel("")
+            axes.relim()
+            axes.autoscale(True)
+            axes.set_prop_cycle(None)  # the next plot's first unstyled line takes the first colour again
+
+
+_canvases = threading.local()
+"""Each thread's canvases by layout (matplotlib figures are not to be shared between threads)."""
+
+
+def canvas(layout: CanvasLayout) -> Canvas:
+    """This thread's canvas for ``layout``, made on first use."""
+    kept: dict[CanvasLayout, Canvas] = _canvases.__dict__.setdefault("by_layout", {})
+    if layout not in kept:
+        kept[layout] = Canvas(layout)
+    return kept[layout]
+
+
+def draw_svg(d: Drawing, out: Path | BinaryIO, on: Canvas | None = None) -> None:
+    """Draw a plot as SVG to a path or an open binary file.
+
+    ``on`` is the canvas to draw on: by default this thread's kept canvas for
+    the plot's kind. SVG rather than PNG: vector lines a reviewer can zoom
+    into, text that stays text (searchable, no embedded glyph outlines), and
+    about half the time to write.
+    """
+    chosen = on if on is not None else canvas(d.layout)
+    with chosen.panels(d.title) as (top, bottom):
+        d.draw(top, bottom)
+        chosen.save_svg(out)
+
+
+def svg_bytes(d: Drawing) -> bytes:
+    """The SVG document of a plot, as bytes."""
+    out = io.BytesIO()
+    draw_svg(d, out)
+    return out.getvalue()

@@ -1,0 +1,242 @@
+"""The HTML report: a view of the evidence on disk, for a certification body.
+
+The report is rendered from results.json and the trace files as they are
+on disk, never from the engine's memory, so anyone can rebuild it from a
+run directory (``render_report(run_dir)``) and get the same document.
+
+During a run the plots are drawn by the plot worker as each case ends and
+committed as they come back (``RunPlots``); the report is rendered once, as
+the run closes its record, on every way a run can end short of a kill (a
+stopped run's report says INCOMPLETE). Whatever plot is still missing then
+is drawn here, in this process. A run killed outright may lack plots and
+its report; ``rig report DIR`` draws and renders them from its evidence.
+Report and plots go through the evidence writer, so they are listed in
+manifest.json like every other file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+import rig
+from rig.core.errors import RigInputError
+from rig.evidence.recorder import EvidenceDir, RunRecorder, read_results, safe_file_name
+from rig.evidence.formatting import format_budget, format_limit, format_measured, format_number, format_setting
+from rig.evidence.plot_worker import DrawnPlot, PlotWorker
+from rig.evidence.plot_canvas import Drawing, draw_svg, read_trace
+from rig.core.results import CaseResult, Limit, PlotRecord, RunResults, Verdict
+from rig.suites.platform import SummaryTable
+from rig.suites import REGISTRY, SUITES
+from rig.evidence.verify import verify_run
+
+REPORT = "report.html"
+PLOTS_DIR = "plots"
+VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "error", "skip")
+
+@dataclass
+class CaseRow:
+    """One table row of the report, already formatted."""
+
+    case: CaseResult
+    setting: str
+    measured: list[str]
+    limits: list[str]
+    budgets: list[str] = field(default_factory=list)
+    plot_file: str | None = None
+    plot_problem: str | None = None
+
+
+def read_drawing(path: Path, plot: PlotRecord) -> Drawing:
+    """What the plot of the trace file at ``path`` shows, by the plot kind its suite gives
+    (OSError or ValueError if the trace cannot be read or lacks a column the kind needs)."""
+    kind = next((suite.plot_kinds[plot.kind] for name in REGISTRY if plot.kind in (suite := SUITES[name]).plot_kinds),
+                None)
+    if kind is None:
+        raise ValueError(f"no suite draws plots of kind {plot.kind!r}")
+    trace = read_trace(path, kind.columns)
+    missing = [name for name in kind.columns if name not in trace]
+    if missing:
+        raise ValueError(f"trace {plot.trace} lacks column(s) {', '.join(missing)} needed for a {plot.kind} plot")
+    return kind.drawing(trace, plot.title or plot.trace, plot.options)
+
+
+@dataclass
+class SuiteSection:
+    name: str
+    rows: list[CaseRow] = field(default_factory=list)
+
+    @property
+    def decision_rules(self) -> list[str]:
+        """The decision rule statements its cases were judged under (one per plan, in order)."""
+        return list(dict.fromkeys(row.case.decision_rule.statement for row in self.rows if row.case.decision_rule))
+
+
+def plot_relpath(case_id: str) -> str:
+    """Where a case's plot lives in the run directory."""
+    return f"{PLOTS_DIR}/{safe_file_name(case_id)}.svg"
+
+
+def _ensure_plot(run_dir: Path, evidence: EvidenceDir, case_id: str,
+                 plot: PlotRecord) -> tuple[str | None, str | None]:
+    """Draw a case's plot once: an existing file is kept. Returns (plot path, problem)."""
+    relpath = plot_relpath(case_id)
+    if (run_dir / relpath).exists():
+        return relpath, None
+    try:
+        drawing = read_drawing(run_dir / plot.trace, plot)
+        evidence.write_stream(relpath, lambda file: draw_svg(drawing, file))
+    except (OSError, ValueError) as error:  # a damaged run still gets its report
+        return None, f"plot not drawn: trace {plot.trace}: {error}"
+    return relpath, None
+
+
+class RunPlots:
+    """A run's plots: sent to the plot worker as each case is recorded, committed as they come back.
+
+    ``start`` when the run starts, ``case_recorded`` after each case,
+    ``finish`` before the run's record is closed (it waits for the plots
+    still being drawn), ``close`` on every way out. Without a worker (it
+    could not start, or died) nothing is lost: ``render_report`` draws
+    every plot that is missing when the report is rendered.
+    """
+
+    ANSWER_TIMEOUT_S = 30.0
+    """How long ``finish`` waits for the next plot before it leaves the rest to the report."""
+
+    def __init__(self) -> None:
+        self._worker: PlotWorker | None = None
+
+    def start(self) -> None:
+        self._worker = PlotWorker.start()
+
+    def case_recorded(self, evidence: EvidenceDir, case: CaseResult) -> None:
+        """Send the case's plot to the worker, and commit the plots it has finished so far."""
+        if self._worker is None:
+            return
+        if case.plot is not None:
+            try:
+                self._worker.submit(case.id, read_drawing(evidence.run_dir / case.plot.trace, case.plot))
+            except (OSError, ValueError):
+                pass  # a trace that cannot be drawn: the report tries again and says why
+        self._commit(evidence, self._worker.answers())
+
+    def finish(self, evidence: EvidenceDir) -> None:
+        """Commit every plot the worker still owes (each within ``ANSWER_TIMEOUT_S``)."""
+        while self._worker is not None and self._worker.outstanding:
+            answers = self._worker.answers(timeout_s=self.ANSWER_TIMEOUT_S)
+            if not answers:
+                break
+            self._commit(evidence, answers)
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    @staticmethod
+    def _commit(evidence: EvidenceDir, answers: list[DrawnPlot]) -> None:
+        for answer in answers:
+            if answer.svg is not None:
+                evidence.write_bytes(plot_relpath(answer.case_id), answer.svg)
+
+
+def _limit_line(name: str, limit: Limit, zone: Limit | None) -> str:
+    """The limit, and the acceptance zone the decision rule made of it when that differs."""
+    line = f"{name}: {format_limit(limit)}"
+    if zone is not None and (zone.min, zone.max) != (limit.min, limit.max):
+        line += f" (accepted: {format_limit(zone)})"
+    return line
+
+
+def _row(run_dir: Path, evidence: EvidenceDir, case: CaseResult) -> CaseRow:
+    plot_file, plot_problem = (
+        _ensure_plot(run_dir, evidence, case.id, case.plot) if case.plot is not None else (None, None)
+    )
+    return CaseRow(
+        case=case,
+        setting=format_setting(case.setting),
+        measured=[format_measured(name, value, case.limits.get(name), case.uncertainty.get(name))
+                  for name, value in case.measured.items()],
+        limits=[_limit_line(name, limit, case.acceptance.get(name)) for name, limit in case.limits.items()],
+        budgets=[f"{name}: {format_budget(u)}" for name, u in case.uncertainty.items()],
+        plot_file=plot_file,
+        plot_problem=plot_problem,
+    )
+
+
+def _suites(run_dir: Path, evidence: EvidenceDir, results: RunResults) -> list[SuiteSection]:
+    """Cases grouped by suite, suites and cases in the order they ran."""
+    sections: dict[str, SuiteSection] = {}
+    for case in results.cases:
+        sections.setdefault(case.suite, SuiteSection(case.suite)).rows.append(_row(run_dir, evidence, case))
+    return list(sections.values())
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("rig.evidence", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template("report.html")
+
+
+def render_report(run_dir: Path, recorder: RunRecorder | None = None) -> Path:
+    """Render ``report.html`` (and any missing plots) from the run directory's evidence.
+
+    With ``recorder`` (during a run) files are written through it; without
+    one (rebuilding a report later) the run must first verify against its
+    manifest, so a report is never rendered from (and sealed over) evidence
+    that was changed: the new files are then added to the existing manifest.
+    """
+    if recorder is not None and recorder.run_dir.resolve() != run_dir.resolve():
+        raise ValueError(f"recorder writes {recorder.run_dir}, not {run_dir}")
+    if recorder is not None:
+        return _render(run_dir, recorder)
+    check = verify_run(run_dir)
+    if not check.ok:
+        detail = check.problem or "; ".join(
+            [f"changed {p}" for p in check.changed] + [f"missing {p}" for p in check.missing]
+            + [f"unlisted {p}" for p in check.unlisted])
+        raise RigInputError(f"{run_dir}: not rendered: the evidence does not verify ({detail}); "
+                            "run `rig verify` for details")
+    evidence = EvidenceDir.open(run_dir)
+    path = _render(run_dir, evidence)
+    evidence.close()
+    return path
+
+
+def _summaries(results: RunResults) -> list[SummaryTable]:
+    """Each suite's own summary of its cases (a type-test form, a matrix), in the order the suites ran."""
+    tables = []
+    for name in dict.fromkeys(case.suite for case in results.cases):
+        suite = SUITES[name] if name in REGISTRY else None
+        if suite is not None and suite.summary is not None:
+            table = suite.summary([case for case in results.cases if case.suite == name])
+            if table is not None:
+                tables.append(table)
+    return tables
+
+
+def _render(run_dir: Path, evidence: EvidenceDir) -> Path:
+    results = read_results(run_dir)
+    counts = Counter(case.verdict for case in results.cases)
+    html = _template().render(
+        run=results.run,
+        suites=_suites(run_dir, evidence, results),
+        summaries=_summaries(results),
+        counts={verdict: counts[verdict] for verdict in VERDICTS},
+        total=len(results.cases),
+        format_number=format_number,
+        rendered_by=rig.__version__,
+    )
+    evidence.write_text(REPORT, html)
+    return run_dir / REPORT

@@ -1,0 +1,1 @@
+"""Protocol knowledge shared by drivers and the simulated lab (SunSpec models)."""

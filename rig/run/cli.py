@@ -1,0 +1,148 @@
+"""The ``rig`` command: run plans, list cases, verify and re-render evidence.
+
+Exit codes are a contract: ``rig run`` exits 0 when every case passed, 1 when
+any case failed or errored (or the run was stopped or cut short), 2 on a
+usage, plan, bench or output error (including evidence that could not be
+written), which is one clear message and never a traceback. The process's
+first and last instants (stop handling, the final exit code) belong to
+``rig.run.launch``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from rig.config.bench_file import load_bench
+from rig.run.engine import RunRequest, default_out_dir, run_campaign
+from rig.core.errors import EvidenceWriteError, RigError, RigInputError
+from rig.config.plans import load_cases
+from rig.run.progress import TerminalProgress
+from rig.evidence.report import render_report
+from rig.evidence.verify import format_verify_report, verify_run
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PLAN = PROJECT_ROOT / "test_plans" / "campaigns" / "certification.yaml"
+DEFAULT_BENCH = PROJECT_ROOT / "fixtures" / "benches" / "sim.yaml"
+DEFAULT_DUT = PROJECT_ROOT / "fixtures" / "duts" / "compliant.yaml"
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="v2g-rig: hardware-in-the-loop test and certification rig for V2G chargers.")
+err_console = Console(stderr=True, soft_wrap=True)
+
+last_run_dir: Path | None = None
+"""The run directory ``rig run`` started (``rig.run.launch`` amends it if a stop comes while it closes)."""
+
+
+def _fail_input(err: RigError) -> None:
+    err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False)
+    raise typer.Exit(2)
+
+
+@app.command()
+def run(
+    plans: Annotated[Optional[list[Path]], typer.Argument(help="Plan files, campaign files or directories.")] = None,
+    bench: Annotated[Path, typer.Option(help="Bench file.")] = DEFAULT_BENCH,
+    dut: Annotated[Optional[Path], typer.Option(
+        help="DUT profile (simulated lab) or DUT identity file (real bench).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Run directory to create (default reports/run-<time>).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Override the simulated lab's seed (0 or more).")] = None,
+) -> None:
+    """Run plans (default: the full certification campaign on the simulated bench, compliant DUT)."""
+    global last_run_dir
+    plan_paths = plans or [DEFAULT_PLAN]
+    out_dir = out or default_out_dir(Path("reports"))
+    try:
+        simulated = load_bench(bench).simulated_lab is not None
+        dut_path = dut if dut is not None else (DEFAULT_DUT if simulated else None)
+        last_run_dir = out_dir
+        results = run_campaign(RunRequest(plan_paths, bench, dut_path, out_dir, seed), TerminalProgress())
+    except RigInputError as err:
+        _fail_input(err)
+    except EvidenceWriteError as err:
+        err_console.print(f"[bold red]error:[/bold red] {err}; outputs are off, the run was stopped",
+                          highlight=False)
+        raise typer.Exit(2)
+    except KeyboardInterrupt as err:
+        what = f" ({err})" if str(err) else ""
+        kept = "; the record is marked incomplete" if (out_dir / "results.json").exists() else ""
+        err_console.print(f"[bold red]interrupted{what}[/bold red]: outputs are off{kept}", highlight=False)
+        raise typer.Exit(1)
+    except RigError as err:
+        notes = "".join(f"; {note}" for note in getattr(err, "__notes__", []))
+        err_console.print(f"[bold red]run aborted:[/bold red] {err}{notes}", highlight=False)
+        raise typer.Exit(1)
+    passed = results.run.status == "complete" and all(c.verdict == "pass" for c in results.cases)
+    raise typer.Exit(0 if passed else 1)
+
+
+@app.command("list")
+def list_cases(
+    plans: Annotated[Optional[list[Path]], typer.Argument(help="Plan files, campaign files or directories.")] = None,
+) -> None:
+    """List suites and their case ids."""
+    try:
+        cases = load_cases(plans or [DEFAULT_PLAN])
+    except RigInputError as err:
+        _fail_input(err)
+    suite = None
+    for loaded in cases:
+        if loaded.plan.suite != suite:
+            suite = loaded.plan.suite
+            typer.echo(f"{suite}  ({loaded.plan.title})")
+        typer.echo(f"  {loaded.case.id:32s} {loaded.case.procedure:11s} {loaded.case.clause}")
+
+
+@app.command()
+def verify(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
+    """Check every file of a run against its manifest (SHA-256). Exit 0 if all match, 1 otherwise."""
+    report = verify_run(run_dir)
+    typer.echo(format_verify_report(report))
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
+    """Re-render report.html from the evidence in a run directory (refused unless it verifies)."""
+    try:
+        typer.echo(render_report(run_dir))
+    except (RigInputError, EvidenceWriteError) as err:
+        _fail_input(err)
+
+
+chademo_app = typer.Typer(no_args_is_help=True, help="CHAdeMO: check recorded sessions against the compliance rules.")
+app.add_typer(chademo_app, name="chademo")
+
+
+@chademo_app.command("check")
+def chademo_check(
+    traces: Annotated[list[Path], typer.Argument(help="CAN traces: SavvyCAN CSV, candump, candump -L log, ASC, BLF, TRC.")],
+    param: Annotated[Optional[list[str]], typer.Option(
+        help="Override a rule parameter, NAME=VALUE (e.g. can_silence_s=1.5); repeatable.")] = None,
+) -> None:
+    """Rebuild each recorded session and apply the CHAdeMO rules. Exit 0 clean, 1 violations, 2 unreadable input."""
+    from rig.chademo.check import run_check  # cantools loads only for this command
+
+    raise typer.Exit(run_check(traces, param or [], typer.echo,
+                               lambda line: err_console.print(f"[bold red]{line}[/bold red]", highlight=False)))
+
+
+def run_command_line(argv: list[str]) -> int:
+    """Run one ``rig`` command line; returns the exit code (usage errors print one line, exit 2)."""
+    try:
+        app(args=argv, prog_name="rig")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except RigInputError as err:  # anything that escaped a command's own handling
+        err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    from rig.run.launch import main
+
+    main()

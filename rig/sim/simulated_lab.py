@@ -1,0 +1,179 @@
+"""The simulated lab: the bench's physics served as real instruments on loopback.
+
+``SimulatedLab`` owns one ``LabModel`` and serves each simulated instrument on
+its own TCP port on 127.0.0.1 (the OS picks free ports, so labs run side by
+side). Every command is handled under one lock after the model has been
+brought up to the lab's current time.
+
+Two time modes:
+- virtual: the lab's time moves only when the rig's ``VirtualClock`` waits
+  (``advance_to``); a 120 s hold costs microseconds.
+- real: the lab's time is wall time since the lab started; it catches up
+  lazily before each command, so the same models run unchanged in real time.
+
+The CAN bus (``model.can``) is served by ``rig.sim.wire.can_server`` for the
+``python_can`` driver. Its wire is drained before virtual time moves and
+before any instrument command is handled, so the lab handles the rig's frames
+in the order the rig sent them, at the instant it sent them, whatever else
+it talks to.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable, Literal
+
+from rig.sim.wire.can_server import CanServer
+from rig.sim.charger.ac_port import ChargerClock
+from rig.sim.instruments.chroma_61800_dialect import Chroma61800
+from rig.sim.charger.dut_profile import DutProfile
+from rig.sim.instruments.infiniivision_dialect import InfiniiVision
+from rig.sim.instruments.keysight_rp7900_dialect import KeysightRP7900
+from rig.sim.instruments.moxa_e1212_dialect import IDENTITY as E1212_IDENTITY
+from rig.sim.instruments.moxa_e1212_dialect import MoxaE1212
+from rig.sim.wire.modbus_server import ModbusServer
+from rig.sim.model import LabModel
+from rig.sim.instruments.rlc_load_dialect import RlcLoadInstrument
+from rig.sim.wire.scpi_server import ScpiInstrument, ScpiServer
+from rig.sim.charger.sunspec_face import SunSpecCharger
+
+TimeMode = Literal["virtual", "real"]
+
+CAN_DRIVERS = ("python_can",)
+"""Drivers served by the lab's CAN bus (``rig.sim.wire.can_server``: socketcand on loopback).
+
+Their resource is ``socketcand://127.0.0.1:<port>/vcan0``, the form the
+``python_can`` driver reads: python-can's ``socketcand`` interface, its host
+and port, and the bus (channel) to open.
+"""
+
+# Which simulated instrument answers for which driver family.
+SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument | MoxaE1212 | SunSpecCharger]] = {
+    "chroma_61800": Chroma61800,
+    "keysight_infiniivision": InfiniiVision,
+    "keysight_rp7900": KeysightRP7900,
+    "modbus_dio": MoxaE1212,
+    "rlc_load": RlcLoadInstrument,
+    "sunspec_der": SunSpecCharger,  # the charger's own SunSpec Modbus TCP interface (its export power limit)
+}
+
+
+LAB_EPOCH_S = 1_767_225_600.0
+"""2026-01-01T00:00:00Z: the virtual lab host's clock at lab time 0 (whole seconds, so a stamp's microseconds
+are the lab time's)."""
+
+
+class SimulatedLab:
+    """Start with ``start()``; ``resource(driver)`` gives the VISA address to open."""
+
+    def __init__(self, profile: DutProfile, *, seed: int, time_mode: TimeMode = "virtual",
+                 clock: ChargerClock | None = None) -> None:
+        """``clock``: the simulated charger's time base (default: drawn from ``seed``)."""
+        self.model = LabModel(profile, seed, clock=clock)
+        self.time_mode = time_mode
+        self.lock = threading.RLock()
+        self._wall_t0 = time.monotonic()
+        self.epoch_at_zero = LAB_EPOCH_S if time_mode == "virtual" else time.time()
+        """The lab host's clock (seconds since 1970) at lab time 0: in virtual time a fixed date, so a run's CAN
+        stamps are the same every run; in real time the host's own clock."""
+        self.can_gateway_offset_s = 0.0
+        """How far the simulated CAN gateway's clock is ahead of the lab host's (set before the bus is served): 0 is
+        a gateway synchronised with the host; tests set it to show the rig refusing a gateway it cannot trust."""
+        self._servers: dict[str, ScpiServer | ModbusServer] = {}
+        self._can: CanServer | None = None
+
+    # -- the timeline a VirtualClock drives ------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        with self.lock:
+            if self.time_mode == "real":
+                self._catch_up()
+            return self.model.now
+
+    def advance_to(self, t: float) -> None:
+        """Move virtual time to ``t`` once the wires are quiet: what the rig sent is applied first, at now."""
+        if self.time_mode == "real":
+            raise RuntimeError("a real-time lab moves with the wall clock; use RealClock")
+        with self.lock:
+            self._drain_can()
+            self.model.advance_to(t)
+            self._flush_can()
+
+    def _catch_up(self) -> None:
+        if self.time_mode == "real":
+            self.model.advance_to(self._wall_time())
+
+    def _wall_time(self) -> float:
+        return time.monotonic() - self._wall_t0
+
+    def _before_command(self) -> None:
+        """Before an instrument command: the lab at its time, and every CAN frame the rig sent before it applied."""
+        self._catch_up()
+        self._drain_can()
+        self._flush_can()
+
+    def _drain_can(self) -> None:
+        if self._can is not None:
+            self._can.drain()
+
+    def _flush_can(self) -> None:
+        if self._can is not None:
+            self._can.flush()
+
+    # -- serving instruments -------------------------------------------------------------------
+
+    def serve(self, driver: str) -> str:
+        """Serve the simulated instrument for ``driver`` (once) and return the address its driver opens.
+
+        SCPI instruments answer at a VISA resource (``TCPIP0::127.0.0.1::<port>::SOCKET``),
+        Modbus devices (the digital I/O module, the charger's SunSpec interface) at
+        ``modbus-tcp://127.0.0.1:<port>``, the CAN bus at
+        ``socketcand://127.0.0.1:<port>/vcan0``.
+        """
+        if driver in CAN_DRIVERS:
+            return self._serve_can()
+        if driver not in self._servers:
+            if driver not in SIMULATED_INSTRUMENTS:
+                known = ", ".join(sorted([*SIMULATED_INSTRUMENTS, *CAN_DRIVERS]))
+                raise KeyError(f"the simulated lab has no instrument for driver {driver!r} (it has: {known})")
+            instrument = SIMULATED_INSTRUMENTS[driver](self.model)
+            server: ScpiServer | ModbusServer
+            if isinstance(instrument, MoxaE1212):
+                server = ModbusServer(instrument, self.lock, self._before_command, identity=E1212_IDENTITY)
+            elif isinstance(instrument, SunSpecCharger):
+                identity = self.model.profile.identity
+                server = ModbusServer(instrument, self.lock, self._before_command, identity={
+                    "VendorName": identity.manufacturer, "ProductCode": identity.model,
+                    "MajorMinorRevision": identity.firmware})
+            else:
+                server = ScpiServer(instrument, self.lock, self._before_command)
+            self._servers[driver] = server.start()
+        return self._servers[driver].resource
+
+    @property
+    def can_server(self) -> CanServer | None:
+        """The server of the lab's CAN bus, once a driver was served it (its protocol errors, overruns)."""
+        return self._can
+
+    def _serve_can(self) -> str:
+        if self._can is None:
+            wall_time = self._wall_time if self.time_mode == "real" else None
+            self._can = CanServer(self.model.can, self.lock, catch_up=self._catch_up, wall_time=wall_time,
+                                  epoch_at_zero=self.epoch_at_zero + self.can_gateway_offset_s).start()
+        return self._can.resource
+
+    def close(self) -> None:
+        for server in self._servers.values():
+            server.stop()
+        self._servers.clear()
+        if self._can is not None:
+            self._can.stop()
+            self._can = None
+
+    def __enter__(self) -> "SimulatedLab":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
