@@ -26,6 +26,8 @@ from drivers.vehicle.python_can_bus import PYTHON_CAN_KEYS
 from rig.run.engine import RunRequest, prepare
 from rig.core.errors import InputFileError
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 PLAN = ROOT / "test_plans" / "g99" / "protection.yaml"
 DUT = ROOT / "fixtures" / "duts" / "compliant.yaml"
 

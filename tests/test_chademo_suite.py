@@ -19,6 +19,8 @@ from rig.sim.charger.chademo_settings import ChademoEvseSettings
 from rig.suites import REGISTRY
 from rig.evidence.verify import verify_run
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 VEHICLES = ("leaf-24-protocol1", "leaf-40", "ze1-62", "chademo2-probe")
 
 

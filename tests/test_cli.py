@@ -15,6 +15,8 @@ import pytest
 from campaign_helpers import PROTECTION_PLAN, ROOT, run_cases
 from rig.evidence.verify import verify_run
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 RIG = [sys.executable, "-m", "rig"]
 
 

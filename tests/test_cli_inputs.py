@@ -22,6 +22,8 @@ import yaml
 from campaign_helpers import PROTECTION_PLAN, ROOT, SIM_BENCH
 from rig.evidence.verify import verify_run
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 RIG = [sys.executable, "-m", "rig"]
 IDENTITY = ROOT / "fixtures" / "dut-identities" / "example.yaml"
 ONE_CASE = "g99.ov2.trip_time"

@@ -25,6 +25,8 @@ from rig.sim.charger.dut_profile import load_dut_profile
 from rig.suites.platform import REACTION_RULE
 from test_cli_inputs import one_line_error, rig
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 SEEDS = [0, 1, 2, 3]
 PLAN = yaml.safe_load(PROTECTION_PLAN.read_text())
 COMPLIANT_PROFILE = load_dut_profile(COMPLIANT).model_dump()

@@ -8,6 +8,9 @@ import json
 from campaign_helpers import DUTS, run_cases
 from rig.sim.charger.dut_profile import load_dut_profile
 from rig.evidence.verify import verify_run
+import pytest
+
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
 
 
 def test_an_extending_profile_is_copied_with_its_chain(tmp_path) -> None:

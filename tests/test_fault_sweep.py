@@ -34,7 +34,8 @@ import yaml
 from campaign_helpers import CHADEMO_PLAN, PROTECTION_PLAN, ROOT
 from rig.evidence.verify import verify_run
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc and signals")
+pytestmark = [pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc and signals"),
+              pytest.mark.e2e]  # end-to-end runs: not in the fast layer (-m 'not e2e')
 
 SWEEP_CASES = ["g99.uv.trip_value", "g99.ov2.trip_time", "g99.of.trip_time", "g99.ov2.no_trip.277_7v"]
 

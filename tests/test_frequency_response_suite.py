@@ -21,6 +21,8 @@ from rig.core.results import CaseResult, RunResults
 from rig.sim.charger.dut_profile import load_dut_profile
 from rig.evidence.verify import verify_run
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 PLAN = ROOT / "test_plans" / "g99" / "frequency_response.yaml"
 LFSM_O = "g99.fr.lfsm_o"
 LFSM_O_HALF = "g99.fr.lfsm_o_half"

@@ -23,6 +23,8 @@ from rig.sim.charger.dut_profile import load_dut_profile
 from rig.sim.simulated_lab import SimulatedLab
 from rig.evidence.verify import verify_run
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 PLAN = ROOT / "test_plans" / "g100" / "export_limitation.yaml"
 CASES = ("g100.export.load_steps", "g100.export.excursion", "g100.export.sensor_loss")
 SITE_LINES = ("load_a", "load_b", "ct_break")

@@ -16,6 +16,8 @@ from campaign_helpers import ROOT, run_cases
 from rig.run.engine import CampaignRun
 from rig.evidence.verify import verify_run
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 G99_CAMPAIGN = ROOT / "test_plans" / "campaigns" / "g99.yaml"
 SUITES = {"g99.protection", "g99.islanding", "g99.frequency_response", "g99.power_quality", "g100.export_limitation"}
 

@@ -13,6 +13,8 @@ from campaign_helpers import (COMPLIANT, ROOT, assert_exact_verdicts, bench_with
                               profiles_exercising, run_cases)
 from rig.run.engine import CampaignRun
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 PLAN = ROOT / "test_plans" / "g99" / "islanding.yaml"
 CASES = ("g99.island.full.q100", "g99.island.full.q95", "g99.island.full.q105", "g99.island.full.p95",
          "g99.island.full.p105", "g99.island.half.q100", "g99.island.half.q95", "g99.island.half.q105",

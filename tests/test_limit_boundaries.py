@@ -24,6 +24,8 @@ import yaml
 
 from campaign_helpers import COMPLIANT, PROTECTION_PLAN, run_cases
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 PLAN = yaml.safe_load(PROTECTION_PLAN.read_text())
 PROFILE = yaml.safe_load(COMPLIANT.read_text())
 TIME_MARGIN_S = 0.005

@@ -25,6 +25,8 @@ from rig.core.results import PlotRecord
 from rig.evidence.verify import verify_run
 from test_evidence import record_trip_case, run_info
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 SHORT = ["g99.ov2.trip_value", "g99.ov2.trip_time", "g99.ov2.no_trip.277_7v"]
 
 

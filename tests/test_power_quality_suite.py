@@ -18,6 +18,8 @@ from rig.core.errors import InputFileError
 from rig.config.plans import load_plan
 from rig.evidence.verify import verify_run
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 PLAN = ROOT / "test_plans" / "g99" / "power_quality.yaml"
 CASES = ("g99.pq.harmonics", "g99.pq.harmonics_half", "g99.pq.dc_injection", "g99.pq.power_factor")
 

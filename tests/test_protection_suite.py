@@ -14,6 +14,8 @@ from campaign_helpers import COMPLIANT, PROTECTION_PLAN, assert_exact_verdicts, 
 from rig.sim.charger.dut_profile import load_dut_profile
 from rig.evidence.verify import verify_run
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 STAGES = ("uv", "ov1", "ov2", "uf1", "uf2", "of")
 REFERENCE_NO_TRIP_POINTS = {  # shared/reference/g99.md, "No-trip tests"
     ("uv", 188.0, 5.0), ("uv", 180.0, 2.45), ("ov1", 258.2, 5.0), ("ov2", 269.7, 0.98), ("ov2", 277.7, 0.48),

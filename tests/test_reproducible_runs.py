@@ -10,6 +10,8 @@ import threading
 from campaign_helpers import REALTIME_BENCH, profile_variant, run_cases
 from rig.evidence.recorder import read_manifest
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 SHORT = ["g99.ov2.trip_time", "g99.ov2.trip_value", "g99.uf2.no_trip.46_8hz"]
 
 

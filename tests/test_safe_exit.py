@@ -17,6 +17,8 @@ from rig.suites.g99.procedures import PROCEDURES
 from rig.suites.platform import Procedure
 from rig.evidence.verify import verify_run
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 SHORT = ["g99.ov2.trip_time", "g99.of.trip_time", "g99.ov2.no_trip.277_7v"]
 
 

@@ -19,6 +19,8 @@ from campaign_helpers import (DUTS, PROTECTION_PLAN, ROOT, assert_exact_verdicts
 from rig.config.plans import load_cases, load_plan
 from rig.suites import REGISTRY, SUITES
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 PLANS = ROOT / "test_plans" / "ieee1547"
 CAMPAIGN = ROOT / "test_plans" / "campaigns" / "ieee1547.yaml"
 IEEE_PLANS = {"g99.protection": PLANS / "protection.yaml",

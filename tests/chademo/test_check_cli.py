@@ -12,6 +12,8 @@ import pytest
 
 from trace_files import ALL_TRACES, GENIEPOINT, LEAF_V2H, LEAF_ZE1_CHARGING, LEAF_ZE1_START
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 ROOT = Path(__file__).resolve().parents[2]
 
 def check(*args: str | Path) -> subprocess.CompletedProcess[str]:

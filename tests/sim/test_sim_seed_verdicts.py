@@ -7,6 +7,8 @@ import pytest
 import yaml
 from campaign_helpers import PROTECTION_PLAN, run_cases
 
+pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
+
 SEEDS = (1, 2, 3, 51, 20261124)
 """A handful: 51 measured 20.1002 s on U/F stage 1 with the former 0.06 s frequency latency (a fail at a
 0.1 s tolerance), 20261124 is the default bench's seed."""
