@@ -115,7 +115,7 @@ def test_envelope_numbers_are_strict(tmp_path: Path, old: str, new: str, message
 def test_unknown_role(tmp_path: Path) -> None:
     error = refusal(write(tmp_path, MINIMAL.format(address="GPIB0::5::INSTR").replace("grid:", "gird:")))
     assert (error.line, error.field) == (3, "instruments.gird")
-    assert error.message.startswith("unknown instrument role (known: grid, capture")
+    assert error.message.startswith("unknown instrument role (known: grid, island_load, dut_control")
 
 
 @pytest.mark.parametrize("written", ["2026-03-01", "'2026-03-01'"])

@@ -86,6 +86,38 @@ def test_an_unknown_option_names_its_file_line_and_field(tmp_path: Path, driver:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("role", "driver"), [("grid", "modbus_dio"), ("battery", "chroma_61800"),
+                                             ("vehicle", "keysight_rp7900"), ("capture", "rlc_load")])
+def test_a_driver_in_a_role_it_cannot_fill_is_refused_at_load(tmp_path: Path, role: str, driver: str,
+                                                             nothing_starts: None) -> None:
+    """The role table says what each role offers; a driver lacking it is refused before anything starts, naming
+    the line and what it lacks (not an AttributeError halfway through a case)."""
+    lines = SIM_BENCH.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{role}:"))
+    driver_line = next(i for i in range(at, len(lines)) if lines[i].strip().startswith("driver:"))
+    lines[driver_line] = lines[driver_line].split("driver:")[0] + f"driver: {driver}"
+    options_line = next((i for i in range(driver_line + 1, min(driver_line + 4, len(lines)))
+                         if lines[i].strip().startswith("options:")), None)
+    if options_line is not None:
+        del lines[options_line]  # the options belong to the driver that was there
+    bench = tmp_path / "bench.yaml"
+    bench.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputFileError, match=f"driver '{driver}' cannot be the {role} .*: it has no ") as refused:
+        prepare(RunRequest([PLAN], bench, DUT, tmp_path / "out"))
+    assert (refused.value.file, refused.value.line, refused.value.field) == \
+        (bench, driver_line + 1, f"instruments.{role}.driver")
+
+
+def test_the_role_table_is_the_one_list_of_roles() -> None:
+    from rig.config.bench_file import KNOWN_ROLES
+    from rig.core.roles import ROLE_TABLE
+    from rig.core.safety import SAFE_ORDER
+
+    names = tuple(role.name for role in ROLE_TABLE)
+    assert SAFE_ORDER == KNOWN_ROLES == names and len(set(names)) == len(names)
+    assert set(yaml.safe_load(SIM_BENCH.read_text())["instruments"]) <= set(names)
+
+
 @pytest.mark.parametrize(("driver", "key", "value", "says"), [
     ("keysight_rp7900", "watchdog_s", 0, "greater than or equal to 1"),
     ("keysight_rp7900", "max_voltage_v", "500", "expected a number, got .500."),

@@ -16,13 +16,15 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from rig.core.identity import IdentityPin
+from rig.core.roles import ROLES
 from rig.config.yaml_source import LocatedValueError, load_model
 
 SIMULATED_ADDRESS = "sim"
 """An instrument address meaning 'served by the simulated lab the rig starts itself'."""
 
-KNOWN_ROLES = ("grid", "capture", "battery", "analyzer", "vehicle", "dio", "csms", "island_load", "dut_control")
-"""Instrument roles a procedure can ask for; a misspelt role would otherwise go unused."""
+KNOWN_ROLES = tuple(ROLES)
+"""Instrument roles a procedure can ask for (``rig.core.roles.ROLE_TABLE``); a misspelt role would otherwise go
+unused."""
 
 
 class BenchRecord(BaseModel):

@@ -403,3 +403,47 @@ class DutPowerControl(Instrument, Protocol):
 
 class Csms(Instrument, Protocol):
     """The rig playing the OCPP central system (OCPP suite)."""
+
+
+@dataclass(frozen=True)
+class Role:
+    """One instrument role: the name a bench file and a procedure give it, what a driver for it offers."""
+
+    name: str
+    offers: type[Instrument]
+    """The protocol a driver in this role fulfils."""
+    what: str
+
+
+ROLE_TABLE: tuple[Role, ...] = (
+    Role("grid", GridSimulator, "the programmable AC source the charger is connected to"),
+    Role("island_load", IslandLoad, "the RLC load at the charger's point of connection (islanding)"),
+    Role("dut_control", DutPowerControl, "the charger's own export-power control (SunSpec)"),
+    Role("battery", BatteryEmulator, "the DC source/sink standing in for the vehicle's battery"),
+    Role("vehicle", CanInterface, "the CAN interface the vehicle emulator speaks through"),
+    Role("dio", DigitalIO, "digital I/O: the connector's contact lines, S1, the site's load banks"),
+    Role("analyzer", PowerAnalyzer, "the power analyzer (efficiency)"),
+    Role("capture", Digitizer, "the digitizer the grid simulator triggers"),
+    Role("csms", Csms, "the OCPP central system the rig plays"),
+)
+"""Every role, once: in the order the safe state turns them off (``rig.core.safety``: the AC source first, the
+RLC island load right after it, so an island it holds up collapses before S1, a dio output, closes again; the
+charger's export limit is released once the grid is off, since releasing it first would let a still energised
+charger ramp up to its full power on the way out). Bench files may name these roles and no other."""
+
+ROLES: dict[str, Role] = {role.name: role for role in ROLE_TABLE}
+
+
+def lacks(cls: type, protocol: type) -> list[str]:
+    """The methods and properties of ``protocol`` (and the protocols it extends) that ``cls`` does not have: what
+    keeps a driver class out of a role, known before anything is opened. Annotated data attributes are set per
+    instance and not checked here."""
+    missing = set()
+    for klass in protocol.__mro__:
+        if not getattr(klass, "_is_protocol", False) or klass is Protocol:
+            continue
+        for name, value in vars(klass).items():
+            if not name.startswith("_") and (callable(value) or isinstance(value, property)) and not hasattr(cls, name):
+                missing.add(name)
+    return sorted(missing)
+

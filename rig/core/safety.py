@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rig.core.roles import Instrument
+from rig.core.roles import ROLE_TABLE, Instrument
 
-SAFE_ORDER = ("grid", "island_load", "dut_control", "battery", "vehicle", "dio", "analyzer", "capture", "csms")
-"""The RLC island load goes right after the grid: an island it holds up collapses before S1 (a dio output)
-closes again. The charger's export limit (``dut_control``) is released once the grid is off: releasing it
-first would let a still energised charger ramp up to its full power on the way out."""
+SAFE_ORDER = tuple(role.name for role in ROLE_TABLE)
+"""The role table's order (``rig.core.roles.ROLE_TABLE`` says why each role is where it is)."""
 
 
 def bring_to_safe_state(instruments: Mapping[str, Instrument]) -> list[str]:

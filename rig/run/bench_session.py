@@ -30,7 +30,7 @@ from rig.core.errors import InputFileError, SafetyError
 from rig.core.identity import check_identity
 from rig.run.bench_lab import Lab
 from rig.core.results import InstrumentIdentity
-from rig.core.roles import CanInterface, Instrument
+from rig.core.roles import ROLES, CanInterface, Instrument, lacks
 from rig.core.safety import bring_to_safe_state
 from rig.sim.charger.dut_profile import DutProfile
 from rig.sim.simulated_lab import SimulatedLab
@@ -66,6 +66,13 @@ def check_drivers(bench: Bench) -> None:
             raise InputFileError(bench.source or Path("<bench>"), None, f"instruments.{role}.driver",
                                  f"unknown driver {entry.driver!r} (known: {', '.join(sorted(DRIVERS))})")
     document = load_document(bench.source) if bench.source is not None else None
+    for role, entry in bench.instruments.items():
+        missing = lacks(driver_class(entry.driver), ROLES[role].offers)
+        if missing:
+            where = ("instruments", role, "driver")
+            raise InputFileError(bench.source or Path("<bench>"), document.line_of(where) if document else None,
+                                 ".".join(where), f"driver {entry.driver!r} cannot be the {role} "
+                                 f"({ROLES[role].what}): it has no {', '.join(missing)}")
     for role, entry in bench.instruments.items():
         options = driver_class(entry.driver).Options
         if document is not None:
