@@ -410,8 +410,8 @@ class Role:
     """One instrument role: the name a bench file and a procedure give it, what a driver for it offers."""
 
     name: str
-    offers: type[Instrument]
-    """The protocol a driver in this role fulfils."""
+    offers: type
+    """The protocol (extending ``Instrument``) a driver in this role fulfils."""
     what: str
 
 
@@ -434,7 +434,7 @@ charger ramp up to its full power on the way out). Bench files may name these ro
 ROLES: dict[str, Role] = {role.name: role for role in ROLE_TABLE}
 
 
-def lacks(cls: type, protocol: type) -> list[str]:
+def lacks(cls: object, protocol: type) -> list[str]:
     """The methods and properties of ``protocol`` (and the protocols it extends) that ``cls`` does not have: what
     keeps a driver class out of a role, known before anything is opened. Annotated data attributes are set per
     instance and not checked here."""
