@@ -108,6 +108,20 @@ def test_a_driver_in_a_role_it_cannot_fill_is_refused_at_load(tmp_path: Path, ro
         (bench, driver_line + 1, f"instruments.{role}.driver")
 
 
+@pytest.mark.parametrize(("plan", "section"), [("g100/export_limitation.yaml", "site"),
+                                             ("g99/islanding.yaml", "grid_switch")])
+def test_a_bench_without_a_section_a_suite_reads_is_refused_at_load(tmp_path: Path, plan: str, section: str,
+                                                                    nothing_starts: None) -> None:
+    data = yaml.safe_load(SIM_BENCH.read_text())
+    del data[section]
+    bench = tmp_path / "bench.yaml"
+    bench.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(InputFileError, match=f"needs the bench's '{section}' section") as refused:
+        prepare(RunRequest([ROOT / "test_plans" / plan], bench, DUT, tmp_path / "out"))
+    assert refused.value.field == section
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_role_table_is_the_one_list_of_roles() -> None:
     from rig.config.bench_file import KNOWN_ROLES
     from rig.core.roles import ROLE_TABLE

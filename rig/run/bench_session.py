@@ -48,13 +48,18 @@ class OpenBench:
     safe_state_problems: list[str] = field(default_factory=list)
 
 
-def check_roles(bench: Bench, required: dict[str, str]) -> None:
-    """Refuse a bench that lacks a role some case needs (``required``: role -> the case that needs it)."""
+def check_roles(bench: Bench, required: dict[str, str], sections: dict[str, str] | None = None) -> None:
+    """Refuse a bench that lacks a role some case needs (``required``: role -> the case that needs it), or a
+    section of the bench file (``sections``: ``site`` or ``grid_switch`` -> the case that reads it)."""
     for role, case_id in required.items():
         if role not in bench.instruments:
             raise InputFileError(bench.source or Path("<bench>"), None, "instruments",
                                  f"case {case_id} needs a {role!r} instrument; the bench has "
                                  f"{', '.join(bench.instruments) or 'none'}")
+    for section, case_id in (sections or {}).items():
+        if getattr(bench, section) is None:
+            raise InputFileError(bench.source or Path("<bench>"), None, section,
+                                 f"case {case_id} needs the bench's {section!r} section, which this bench has not")
 
 
 def check_drivers(bench: Bench) -> None:

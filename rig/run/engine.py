@@ -223,7 +223,8 @@ def prepare(request: RunRequest) -> PreparedRun:
     plan_files = collect_plan_files(request.plan_paths)
     cases = load_cases(request.plan_paths)
     check_drivers(bench)
-    check_roles(bench, {role: c.case.id for c in reversed(cases) for role in c.procedure.roles})
+    check_roles(bench, {role: c.case.id for c in reversed(cases) for role in c.procedure.roles},
+                {section: c.case.id for c in reversed(cases) for section in c.procedure.sections})
     refuse_outside_envelope(cases, EnvelopeGuard.from_bench(bench))
     if request.seed is not None:
         seed = request.seed

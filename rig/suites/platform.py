@@ -206,10 +206,12 @@ class ProcedureOutcome:
 
 @dataclass(frozen=True)
 class Procedure:
-    """A procedure and the roles it needs, so a bench that lacks one is refused before the run."""
+    """A procedure and what of the bench it needs: its instrument roles, and the bench file's sections beyond
+    ``instruments`` it reads (``site``, ``grid_switch``), so a bench that lacks one is refused before the run."""
 
     run: Callable[..., ProcedureOutcome]
     roles: tuple[str, ...]
+    sections: tuple[Literal["site", "grid_switch"], ...] = ()
 
 
 Cell = str | list[tuple[str, str]]

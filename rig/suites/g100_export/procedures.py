@@ -257,7 +257,7 @@ def sensor_loss(lab: Lab, plan: Plan, case: SensorLossCase) -> ProcedureOutcome:
 
 
 PROCEDURES = {
-    "load_steps": Procedure(load_steps, roles=("grid", "dio")),
-    "excursion": Procedure(excursion, roles=("grid", "dio")),
-    "sensor_loss": Procedure(sensor_loss, roles=("grid", "dio")),
+    "load_steps": Procedure(load_steps, roles=("grid", "dio"), sections=("site",)),
+    "excursion": Procedure(excursion, roles=("grid", "dio"), sections=("site",)),
+    "sensor_loss": Procedure(sensor_loss, roles=("grid", "dio"), sections=("site",)),
 }

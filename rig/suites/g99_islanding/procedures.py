@@ -233,4 +233,4 @@ def _judge(lab: Lab, plan: Plan, case: RunOnCase, capture: Capture, stamps: Stam
                             findings=findings)
 
 
-PROCEDURES = {"run_on": Procedure(run_on, roles=("grid", "capture", "dio", "island_load"))}
+PROCEDURES = {"run_on": Procedure(run_on, roles=("grid", "capture", "dio", "island_load"), sections=("grid_switch",))}
