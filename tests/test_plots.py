@@ -241,3 +241,21 @@ def test_a_worker_that_dies_mid_run_leaves_its_plots_to_the_report(tmp_path: Pat
     assert run.recorder is not None
     assert run.recorder.results.run.status == "complete"
     _plots_in_record(run.recorder.run_dir, SHORT)
+
+
+def test_each_plot_kind_has_its_own_options_and_refuses_a_misspelt_one() -> None:
+    """Options are typed per kind: a misspelt or mistyped option fails where the plot is asked for, not later in
+    the plot worker; a record's options are read back into the kind's model."""
+    from pydantic import ValidationError
+
+    from rig.evidence.report import plot_kind
+    from rig.suites import REGISTRY, SUITES
+    from rig.suites.g99.plots import TripOptions
+
+    kinds = {name: kind for suite in REGISTRY for name, kind in SUITES[suite].plot_kinds.items()}
+    assert len({kind.options for kind in kinds.values()}) == len(kinds)  # one model per kind
+    with pytest.raises(ValidationError, match="trip_instnat_s"):
+        TripOptions(threshold_a=1.5, trip_instnat_s=0.2)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="threshold_a"):
+        TripOptions(threshold_a="a lot")  # type: ignore[arg-type]
+    assert plot_kind("g99.trip_time").options.model_validate({"threshold_a": 1.5}).trip_instant_s is None

@@ -10,7 +10,7 @@ import pytest
 import rig.evidence.report
 from rig.evidence.recorder import RunRecorder, read_manifest
 from rig.evidence.plot_canvas import Canvas, draw_svg, envelope
-from rig.suites.g99.plots import TRIP_LAYOUT, TripDrawing, trip_drawing
+from rig.suites.g99.plots import TRIP_LAYOUT, TripDrawing, TripOptions, trip_drawing
 from rig.evidence.report import format_limit, format_setting, render_report
 from rig.core.results import InstrumentIdentity, Limit
 from rig.evidence.verify import verify_run
@@ -147,7 +147,7 @@ def test_a_plot_of_a_long_trace_is_drawn_from_a_decimated_line(tmp_path: Path) -
     case = record_trip_case(recorder, CASES[0])
     trace = trip_trace(rate_hz=1_000_000.0)
     assert case.plot is not None
-    d = trip_drawing(trace, case.id, case.plot.options)
+    d = trip_drawing(trace, case.id, TripOptions.model_validate(case.plot.options))
     assert isinstance(d, TripDrawing)
     canvas = Canvas(TRIP_LAYOUT)
     with canvas.panels(case.id) as (top, bottom):

@@ -29,10 +29,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -95,17 +96,26 @@ class Drawing(Protocol):
     def draw(self, top: Axes, bottom: Axes) -> None: ...
 
 
+class PlotOptions(BaseModel):
+    """What a plot kind reads beyond its trace (thresholds, the judged instant, the acceptance window), one model
+    per kind: a procedure builds it, so a misspelt or mistyped option fails where the plot is asked for, not in
+    the plot worker; the record keeps it as JSON (the options the procedure set)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 @dataclass(frozen=True)
 class PlotKind:
-    """How a trace of one kind becomes a picture: the columns it reads, and what it shows of them.
+    """How a trace of one kind becomes a picture: the columns it reads, its options, and what it shows.
 
     ``drawing`` is cheap (numpy) and runs in the rig; the drawing it returns
     draws itself with matplotlib, in the plot worker (``rig.evidence.plot_worker``).
     """
 
     columns: tuple[str, ...]
-    drawing: Callable[[Trace, str, dict[str, float | str | None]], Drawing]
-    """(trace columns, title, the plot record's options) -> what the plot shows."""
+    drawing: Callable[[Trace, str, Any], Drawing]
+    """(trace columns, title, the kind's ``options`` read from the plot record) -> what the plot shows."""
+    options: type[PlotOptions]
 
 
 def column(trace: Trace, name: str) -> np.ndarray:

@@ -28,7 +28,7 @@ from rig.core.errors import RigInputError
 from rig.evidence.recorder import EvidenceDir, RunRecorder, read_results, safe_file_name
 from rig.evidence.formatting import format_budget, format_limit, format_measured, format_number, format_setting
 from rig.evidence.plot_worker import DrawnPlot, PlotWorker
-from rig.evidence.plot_canvas import Drawing, draw_svg, read_trace
+from rig.evidence.plot_canvas import Drawing, PlotKind, draw_svg, read_trace
 from rig.core.results import CaseResult, Limit, PlotRecord, RunResults, Verdict
 from rig.suites.platform import SummaryTable
 from rig.suites import REGISTRY, SUITES
@@ -51,18 +51,24 @@ class CaseRow:
     plot_problem: str | None = None
 
 
+def plot_kind(name: str) -> PlotKind:
+    """The plot kind ``name`` (names are global: ``g99.trip_time``), from the suite that draws it; ValueError if none."""
+    kind = next((suite.plot_kinds[name] for suite_name in REGISTRY if name in (suite := SUITES[suite_name]).plot_kinds),
+                None)
+    if kind is None:
+        raise ValueError(f"no suite draws plots of kind {name!r}")
+    return kind
+
+
 def read_drawing(path: Path, plot: PlotRecord) -> Drawing:
     """What the plot of the trace file at ``path`` shows, by the plot kind its suite gives
     (OSError or ValueError if the trace cannot be read or lacks a column the kind needs)."""
-    kind = next((suite.plot_kinds[plot.kind] for name in REGISTRY if plot.kind in (suite := SUITES[name]).plot_kinds),
-                None)
-    if kind is None:
-        raise ValueError(f"no suite draws plots of kind {plot.kind!r}")
+    kind = plot_kind(plot.kind)
     trace = read_trace(path, kind.columns)
     missing = [name for name in kind.columns if name not in trace]
     if missing:
         raise ValueError(f"trace {plot.trace} lacks column(s) {', '.join(missing)} needed for a {plot.kind} plot")
-    return kind.drawing(trace, plot.title or plot.trace, plot.options)
+    return kind.drawing(trace, plot.title or plot.trace, kind.options.model_validate(plot.options, strict=False))
 
 
 @dataclass

@@ -35,7 +35,7 @@ from rig.core.errors import EvidenceWriteError, RigError, RigInputError
 from rig.evidence.recorder import RunRecorder, utc_now_iso
 from rig.config.plans import LoadedCase, PlanFiles, collect_plan_files, load_cases
 from rig.core.decision import DecisionRule
-from rig.evidence.report import RunPlots, render_report
+from rig.evidence.report import RunPlots, plot_kind, render_report
 from rig.core.results import (CaseResult, DutRecord, Limit, PlotRecord, RunInfo, RunResults, RunStatus, Uncertainty,
                          Verdict)
 from rig.suites.platform import CannotJudge, DutNotReady, ProcedureOutcome
@@ -372,8 +372,11 @@ class CampaignRun:
         request = outcome.plot
         if request is None:
             return list(paths.values()), None
+        kind = plot_kind(request.kind)
+        if not isinstance(request.options, kind.options):
+            raise TypeError(f"a {request.kind} plot takes {kind.options.__name__}, not {type(request.options).__name__}")
         return list(paths.values()), PlotRecord(kind=request.kind, trace=paths[request.trace], title=case_id,
-                                                options=request.options)
+                                                options=request.options.model_dump(mode="json", exclude_unset=True))
 
     # -- closing -------------------------------------------------------------------------------
 

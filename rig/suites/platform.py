@@ -29,6 +29,7 @@ from rig.core.decision import DecisionRule
 from rig.core.errors import RigError
 from rig.core.results import CaseResult, Limit, Uncertainty
 from rig.config.yaml_source import LocatedValueError
+from rig.evidence.plot_canvas import PlotOptions
 
 if TYPE_CHECKING:
     from rig.evidence.plot_canvas import PlotKind
@@ -183,12 +184,12 @@ class PlotRequest:
 
     ``kind`` names one of the suite's plot kinds; ``options`` is what that kind
     needs beyond the trace (thresholds, the judged instant, the acceptance
-    window), recorded as they are in results.json.
+    window), in the kind's own options model, recorded as set in results.json.
     """
 
     kind: str
     trace: str
-    options: dict[str, float | str | None] = field(default_factory=dict)
+    options: PlotOptions
 
 
 @dataclass

@@ -96,5 +96,5 @@ def test_the_trip_plot_marks_the_phase_step_where_the_program_makes_it() -> None
     plan = Plan.model_validate(yaml.safe_load((root / "test_plans/g99/protection.yaml").read_text()))
     (case,) = [c for c in plan.cases if c.id == "g99.vector_shift.no_trip.minus_50deg_50_5hz"]
     request = trip_plot(case, None, None, nominal=case.nominal(plan))  # type: ignore[arg-type]
-    assert request.options["phase_jump_s"] == pytest.approx(3.0)  # 0.5 Hz at 0.5 Hz/s, then 2 s held
-    assert request.options["phase_jump_deg"] == -50.0
+    assert request.options.phase_jump_s == pytest.approx(3.0)  # 0.5 Hz at 0.5 Hz/s, then 2 s held
+    assert request.options.phase_jump_deg == -50.0

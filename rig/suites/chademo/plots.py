@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, PlotKind, Trace, column
+from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, PlotKind, PlotOptions, Trace, column
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -25,7 +25,15 @@ LANES = (("d1", "d1"), ("d2", "d2"), ("k", "k (vehicle permission)"), ("locked",
          ("malfunction", "charger fault (109.5.1/3/4)"))
 """The digital lanes, bottom to top."""
 
-Options = dict[str, float | str | None]
+
+
+class TimelineOptions(PlotOptions):
+    injected_at_s: float | None = None
+    """When the rig's action reached the charger (its frame's send instant or its contact edge)."""
+    reaction_end_s: float | None = None
+    """When the inlet current reached the stop threshold (the judged instant)."""
+    vehicle: str | None = None
+    """The vehicle profile of the session (for the reader; not drawn)."""
 
 
 @dataclass(frozen=True)
@@ -76,20 +84,15 @@ class TimelineDrawing:
                          label="inlet current at the stop threshold (judged)")
 
 
-def _number(options: Options, name: str) -> float | None:
-    value = options.get(name)
-    return None if value is None else float(value)
-
-
-def timeline_drawing(trace: Trace, title: str, options: Options) -> TimelineDrawing:
+def timeline_drawing(trace: Trace, title: str, options: TimelineOptions) -> TimelineDrawing:
     lanes = tuple((label, column(trace, name)) for name, label in LANES)
     return TimelineDrawing(title, column(trace, "t_s"), column(trace, "request_a"), column(trace, "measured_a"),
                            column(trace, "present_a"),
                            column(trace, "discharge_a"), column(trace, "present_v"), lanes,
-                           _number(options, "injected_at_s"), _number(options, "reaction_end_s"))
+                           options.injected_at_s, options.reaction_end_s)
 
 
 TIMELINE = PlotKind(columns=("t_s", "measured_a", "present_v", "present_a", "discharge_a", "request_a") + tuple(n for n, _ in LANES),
-                    drawing=timeline_drawing)
+                    drawing=timeline_drawing, options=TimelineOptions)
 """A session timeline. Its trace: one row per 0x109 frame (see ``rig.suites.chademo.procedures.timeline``).
 Options: ``injected_at_s``, ``reaction_end_s``, ``vehicle``."""

@@ -33,6 +33,7 @@ from rig.core.roles import DcLogger
 from rig.suites.chademo.inlet import InletTrace, LogGap, Reaction
 from rig.suites.chademo.measurements import measure
 from rig.suites.chademo.plan import Plan, SessionCase
+from rig.suites.chademo.plots import TimelineOptions
 
 SUPPLY_SETTLE_S = 1.0
 """The charger's AC supply on this long before the vehicle is plugged in (it boots)."""
@@ -104,9 +105,9 @@ def session(lab: Lab, plan: Plan, case: SessionCase) -> ProcedureOutcome:
         findings.append(f"the session had not ended after {p.timeout_s:g} s")
     limited = case.limit_map()
     findings += [f"{name} not measured: {why}" for name, why in m.unreached.items() if name in limited]
-    plot = PlotRequest("chademo.timeline", "timeline", {
-        "injected_at_s": recording.caused_at_s if recording.caused_at_s is not None else recording.injected_at_s,
-        "reaction_end_s": m.reaction.end_s if m.reaction else None, "vehicle": profile.vehicle})
+    plot = PlotRequest("chademo.timeline", "timeline", TimelineOptions(
+        injected_at_s=recording.caused_at_s if recording.caused_at_s is not None else recording.injected_at_s,
+        reaction_end_s=m.reaction.end_s if m.reaction else None, vehicle=profile.vehicle))
     outcome = ProcedureOutcome(m.values, {"timeline": timeline(recorded, trace), "inlet": trace.frame()}, plot,
                                m.uncertainty, files=files, findings=findings)
     _require_judged(case, recording, summary, m.reaction, outcomes, outcome)

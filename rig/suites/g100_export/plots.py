@@ -12,14 +12,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, PlotKind, Trace, column
+from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, PlotKind, PlotOptions, Trace, column
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 LAYOUT = CanvasLayout(HEIGHT_IN, (1.0, 2.0), top=0.93, bottom=0.09)
 
-Options = dict[str, float | str | None]
+
+
+class BoundaryExportOptions(PlotOptions):
+    limit_w: float | None = None
+    """The export limit drawn as a line (W)."""
+    marker_s: float | None = None
+    """An instant to mark (s on the plot's axis), with ``marker`` as its label."""
+    marker: str = ""
+    x_label: str = "time (s)"
 
 
 @dataclass(frozen=True)
@@ -57,18 +65,16 @@ class BoundaryExportDrawing:
         bottom.legend(loc="upper right", fontsize=8, framealpha=0.9)
 
 
-def drawing(trace: Trace, title: str, options: Options) -> BoundaryExportDrawing:
+def drawing(trace: Trace, title: str, options: BoundaryExportOptions) -> BoundaryExportDrawing:
     """A case's boundary readings (see ``BOUNDARY_EXPORT``)."""
-    marker = options.get("marker_s")
-    level = options.get("limit_w")
     return BoundaryExportDrawing(
         title, column(trace, "t_s"), column(trace, "export_w"), column(trace, "household_w"),
-        column(trace, "judged") > 0.5, float(level) if level is not None else float("nan"),
-        None if marker is None else float(marker), str(options.get("marker") or ""),
-        str(options.get("x_label") or "time (s)"))
+        column(trace, "judged") > 0.5, options.limit_w if options.limit_w is not None else float("nan"),
+        options.marker_s, options.marker, options.x_label)
 
 
-BOUNDARY_EXPORT = PlotKind(columns=("t_s", "export_w", "household_w", "judged"), drawing=drawing)
+BOUNDARY_EXPORT = PlotKind(columns=("t_s", "export_w", "household_w", "judged"), drawing=drawing,
+                           options=BoundaryExportOptions)
 """A boundary export plot. Its trace: one row per reading, ``t_s`` (from the case's reference instant),
 ``export_w``, ``household_w`` (declared load switched on), ``judged`` (1: the reading is judged). Options:
 ``limit_w`` (the level drawn), ``marker_s`` (the instant found, or None), ``marker`` (its label), ``x_label``."""

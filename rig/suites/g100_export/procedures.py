@@ -34,6 +34,7 @@ from rig.suites.platform import CannotJudge, PlotRequest, PreconditionError, Pro
 from rig.suites.grid_code.exporting import ensure_exporting
 from rig.suites.g100_export.measurements import (Crossing, Readings, came_under, mean_uncertainty,
                                                   reading_uncertainty, steady_noise_w)
+from rig.suites.g100_export.plots import BoundaryExportOptions
 from rig.suites.g100_export.plan import ExcursionCase, LoadStepsCase, Plan, SensorLossCase
 
 PLOT_KIND = "g100.boundary_export"
@@ -158,8 +159,8 @@ def load_steps(lab: Lab, plan: Plan, case: LoadStepsCase) -> ProcedureOutcome:
     findings = [f"largest boundary export once each step had its {p.response_s:g} s: "
                 f"{measured['max_export_w']:.1f} W at {measured['max_export_at_s']:.2f} s (limit {limit:g} W); the "
                 f"charger exported up to {measured['max_charger_export_w']:.0f} W with household load on"]
-    plot = PlotRequest(PLOT_KIND, "readings", {"limit_w": limit, "marker_s": None, "marker": "",
-                                               "x_label": "time from the first step (s)"})
+    plot = PlotRequest(PLOT_KIND, "readings", BoundaryExportOptions(
+        limit_w=limit, marker_s=None, marker="", x_label="time from the first step (s)"))
     return ProcedureOutcome(measured, evidence.traces, plot,
                             {"max_export_w": reading_uncertainty(plan.measurement, readings.export_w[peak])},
                             findings=findings)
@@ -210,9 +211,9 @@ def excursion(lab: Lab, plan: Plan, case: ExcursionCase) -> ProcedureOutcome:
                 + ("never came back under the limit within the observation" if crossing is None else
                    f"came back under the limit for good {crossing.time_s:.2f} s after the load was switched off")
                 + f"; settled at {measured['settled_export_w']:.1f} W"]
-    plot = PlotRequest(PLOT_KIND, "readings", {"limit_w": limit, "marker_s": measured["correction_time_s"],
-                                               "marker": "back under the limit",
-                                               "x_label": "time from the load switched off (s)"})
+    plot = PlotRequest(PLOT_KIND, "readings", BoundaryExportOptions(
+        limit_w=limit, marker_s=measured["correction_time_s"], marker="back under the limit",
+        x_label="time from the load switched off (s)"))
     return ProcedureOutcome(measured, evidence.traces, plot, uncertainty, findings=findings)
 
 
@@ -250,9 +251,9 @@ def sensor_loss(lab: Lab, plan: Plan, case: SensorLossCase) -> ProcedureOutcome:
                 f"{measured['final_export_w']:.0f} W (largest {measured['largest_export_after_loss_w']:.0f} W); "
                 + ("it never settled at or below the fail-safe level" if crossing is None else
                    f"at or below the fail-safe level ({level:g} W) for good {crossing.time_s:.2f} s after the loss")]
-    plot = PlotRequest(PLOT_KIND, "readings", {"limit_w": level, "marker_s": measured["failsafe_time_s"],
-                                               "marker": "fail-safe state",
-                                               "x_label": "time from the sensor lost (s)"})
+    plot = PlotRequest(PLOT_KIND, "readings", BoundaryExportOptions(
+        limit_w=level, marker_s=measured["failsafe_time_s"], marker="fail-safe state",
+        x_label="time from the sensor lost (s)"))
     return ProcedureOutcome(measured, evidence.traces, plot, uncertainty, findings=findings)
 
 

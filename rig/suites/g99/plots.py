@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, Line, PlotKind, Trace, column, envelope
+from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, Line, PlotKind, PlotOptions, Trace, column, envelope
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -21,7 +21,35 @@ if TYPE_CHECKING:
 TRIP_LAYOUT = CanvasLayout(HEIGHT_IN, (1.0, 1.4), top=0.93, bottom=0.09)
 STAIRCASE_LAYOUT = CanvasLayout(HEIGHT_IN * 0.8, (1.4, 1.0), top=0.92, bottom=0.1)
 
-Options = dict[str, float | str | None]
+
+
+class TripOptions(PlotOptions):
+    quantity: str = "commanded"
+    """The grid quantity played (the panel's label)."""
+    quantity_unit: str = ""
+    threshold_a: float
+    """The current below which the charger counts as tripped."""
+    trip_instant_s: float | None = None
+    limit_min_s: float | None = None
+    limit_max_s: float | None = None
+    """The acceptance window, placed on the capture's axis."""
+    phase_jump_s: float | None = None
+    phase_jump_deg: float | None = None
+    """A vector shift: when the phase jumps, and by how much."""
+
+
+class StaircaseOptions(PlotOptions):
+    quantity: str = "commanded"
+    quantity_unit: str = ""
+    threshold_a: float
+    setting: float | None = None
+    trip_value: float | None = None
+    limit_min: float | None = None
+    limit_max: float | None = None
+
+
+def _label(options: TripOptions | StaircaseOptions) -> str:
+    return f"{options.quantity} ({options.quantity_unit})" if options.quantity_unit else options.quantity
 
 
 @dataclass(frozen=True)
@@ -73,46 +101,35 @@ class StaircaseDrawing:
         draw_staircase(top, bottom, self)
 
 
-def _number(options: Options, name: str) -> float | None:
-    value = options.get(name)
-    return None if value is None else float(value)
-
-
-def _label(options: Options) -> str:
-    quantity, unit = str(options.get("quantity") or "commanded"), str(options.get("quantity_unit") or "")
-    return f"{quantity} ({unit})" if unit else quantity
-
-
-def trip_drawing(trace: Trace, title: str, options: Options) -> TripDrawing:
+def trip_drawing(trace: Trace, title: str, options: TripOptions) -> TripDrawing:
     """A capture around a disturbance: columns t_s, i_a, i_rms_a, commanded (see ``TRIP``)."""
     t = column(trace, "t_s")
-    jump_s, jump_deg = _number(options, "phase_jump_s"), _number(options, "phase_jump_deg")
+    jump_s, jump_deg = options.phase_jump_s, options.phase_jump_deg
     return TripDrawing(title, _label(options), Line(*envelope(t, column(trace, "commanded"))),
                        Line(*envelope(t, column(trace, "i_a"))), Line(*envelope(t, column(trace, "i_rms_a"))),
-                       (float(t[0]), float(t[-1])) if len(t) else None, float(options["threshold_a"] or 0.0),
-                       _number(options, "trip_instant_s"), _number(options, "limit_min_s"),
-                       _number(options, "limit_max_s"),
+                       (float(t[0]), float(t[-1])) if len(t) else None, options.threshold_a,
+                       options.trip_instant_s, options.limit_min_s, options.limit_max_s,
                        None if jump_s is None or jump_deg is None else (jump_s, jump_deg))
 
 
-def staircase_drawing(trace: Trace, title: str, options: Options) -> StaircaseDrawing:
+def staircase_drawing(trace: Trace, title: str, options: StaircaseOptions) -> StaircaseDrawing:
     """A trip-value search: one row per level held (see ``STAIRCASE``)."""
     applied = column(trace, "applied_s")
     t0 = float(applied[0]) if len(applied) else 0.0
-    return StaircaseDrawing(title, _label(options), str(options.get("quantity_unit") or ""), applied - t0,
+    return StaircaseDrawing(title, _label(options), options.quantity_unit, applied - t0,
                             column(trace, "read_s") - t0, column(trace, "measured_level"), column(trace, "current_a"),
-                            float(options["threshold_a"] or 0.0), _number(options, "setting"),
-                            _number(options, "trip_value"), _number(options, "limit_min"), _number(options, "limit_max"))
+                            options.threshold_a, options.setting, options.trip_value, options.limit_min,
+                            options.limit_max)
 
 
-TRIP = PlotKind(columns=("t_s", "i_a", "i_rms_a", "commanded"), drawing=trip_drawing)
+TRIP = PlotKind(columns=("t_s", "i_a", "i_rms_a", "commanded"), drawing=trip_drawing, options=TripOptions)
 """A trip plot. Its trace: ``t_s`` (s from the disturbance), ``i_a`` (DUT current), ``i_rms_a`` (one-cycle
 fundamental rms), ``commanded`` (the grid quantity the simulator was told to play). Options: ``quantity``,
 ``quantity_unit``, ``threshold_a``, ``trip_instant_s``, ``limit_min_s``, ``limit_max_s``, and for a vector
 shift ``phase_jump_s`` and ``phase_jump_deg``."""
 
 STAIRCASE = PlotKind(columns=("applied_s", "read_s", "level", "measured_level", "current_a"),
-                     drawing=staircase_drawing)
+                     drawing=staircase_drawing, options=StaircaseOptions)
 """A staircase plot. Its trace: one row per level, ``applied_s`` and ``read_s`` (bench time the level was set
 and the current read), ``level`` (commanded), ``measured_level`` (read back), ``current_a`` (DUT current at the
 end of the dwell). Options: ``quantity``, ``quantity_unit``, ``threshold_a``, ``setting``, ``trip_value``,

@@ -15,6 +15,7 @@ import pandas as pd
 
 from rig.run.bench_lab import Lab
 from rig.suites.platform import CannotJudge, PlotRequest, PreconditionError, Procedure, ProcedureOutcome
+from rig.suites.g99.plots import StaircaseOptions, TripOptions
 from rig.suites.g99.plan import (UNITS, NoTripCase, OperatingRangeCase, Plan, ReconnectionCase, TripTimeCase,
                                  TripValueCase)
 from rig.suites.grid_code.capture import captured_disturbance
@@ -148,12 +149,12 @@ def trip_plot(case: TripTimeCase | NoTripCase, instant_s: float | None, window: 
             if leg.phase_jump_deg and jump is None:
                 jump = (at, leg.phase_jump_deg)
             at += leg.duration
-    return PlotRequest("g99.trip_time", "capture", {
-        "quantity": case.grid_quantity, "quantity_unit": UNITS[case.grid_quantity],
-        "threshold_a": case.params.threshold_a, "trip_instant_s": instant_s,
-        "limit_min_s": None if window is None or window.min is None else window.min + origin_s,
-        "limit_max_s": None if window is None or window.max is None else window.max + origin_s,
-        **({} if jump is None else {"phase_jump_s": jump[0], "phase_jump_deg": jump[1]})})
+    return PlotRequest("g99.trip_time", "capture", TripOptions(
+        quantity=case.grid_quantity, quantity_unit=UNITS[case.grid_quantity],
+        threshold_a=case.params.threshold_a, trip_instant_s=instant_s,
+        limit_min_s=None if window is None or window.min is None else window.min + origin_s,
+        limit_max_s=None if window is None or window.max is None else window.max + origin_s,
+        **({} if jump is None else {"phase_jump_s": jump[0], "phase_jump_deg": jump[1]})))
 
 
 def no_trip(lab: Lab, plan: Plan, case: NoTripCase) -> ProcedureOutcome:
@@ -277,9 +278,9 @@ def trip_value(lab: Lab, plan: Plan, case: TripValueCase) -> ProcedureOutcome:
     frame = pd.DataFrame([{"search": r.search, "applied_s": r.applied_s, "read_s": r.read_s, "level": r.level,
                            "measured_level": r.measured_level, "current_a": r.current_a} for r in rows])
     window = case.limits.trip_value
-    plot = PlotRequest("g99.staircase", "staircase", {
-        "quantity": case.quantity, "quantity_unit": case.unit, "threshold_a": p.threshold_a, "trip_value": found,
-        "setting": case.setting.threshold, "limit_min": window.min, "limit_max": window.max})
+    plot = PlotRequest("g99.staircase", "staircase", StaircaseOptions(
+        quantity=case.quantity, quantity_unit=case.unit, threshold_a=p.threshold_a, trip_value=found,
+        setting=case.setting.threshold, limit_min=window.min, limit_max=window.max))
     return ProcedureOutcome(measured, {"staircase": frame}, plot, uncertainty)
 
 
@@ -327,10 +328,10 @@ def reconnection(lab: Lab, plan: Plan, case: ReconnectionCase) -> ProcedureOutco
                                                                   found.resolution_s))
     frame = capture_frame(capture, program, "voltage", before_v, signal)
     window = case.limits.reconnection_time_s
-    plot = PlotRequest("g99.trip_time", "capture", {
-        "quantity": "voltage", "quantity_unit": "V", "threshold_a": p.threshold_a,
-        "trip_instant_s": None if found is None else found.instant_s,
-        "limit_min_s": window.min, "limit_max_s": window.max})
+    plot = PlotRequest("g99.trip_time", "capture", TripOptions(
+        quantity="voltage", quantity_unit="V", threshold_a=p.threshold_a,
+        trip_instant_s=None if found is None else found.instant_s,
+        limit_min_s=window.min, limit_max_s=window.max))
     return ProcedureOutcome(measured, {"capture": frame}, plot, uncertainty)
 
 
@@ -367,9 +368,9 @@ def operating_range(lab: Lab, plan: Plan, case: OperatingRangeCase) -> Procedure
                         "into the hold")
     uncertainty = {"min_current_a": expanded(normal("grid simulator current reading", 0.01))}
     # drawn as a staircase of one level: the frequency held (read back) above, each current reading below
-    plot = PlotRequest("g99.staircase", "hold", {
-        "quantity": "frequency", "quantity_unit": "Hz", "threshold_a": p.threshold_a, "setting": None,
-        "trip_value": None, "limit_min": None, "limit_max": None})
+    plot = PlotRequest("g99.staircase", "hold", StaircaseOptions(
+        quantity="frequency", quantity_unit="Hz", threshold_a=p.threshold_a, setting=None,
+        trip_value=None, limit_min=None, limit_max=None))
     return ProcedureOutcome(measured, {"hold": frame}, plot, uncertainty, findings=findings)
 
 

@@ -12,14 +12,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, PlotKind, Trace, column
+from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, PlotKind, PlotOptions, Trace, column
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 LAYOUT = CanvasLayout(HEIGHT_IN, (1.0, 1.6), top=0.93, bottom=0.09)
 
-Options = dict[str, float | str | None]
+
+
+class FrequencyResponseOptions(PlotOptions):
+    function: str
+    """The procedure: ``lfsm_o`` (drawn against the droop line) or ``reduced_frequency`` (the allowed line)."""
+    threshold_hz: float | None = None
+    reference_power_w: float | None = None
+    """The power the per-unit axis is of (for the reader; not drawn)."""
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,10 @@ class FrequencyResponseDrawing:
         draw_frequency_response(top, bottom, self)
 
 
-def drawing(trace: Trace, title: str, options: Options) -> FrequencyResponseDrawing:
+def drawing(trace: Trace, title: str, options: FrequencyResponseOptions) -> FrequencyResponseDrawing:
     """A step sequence's power trace (see ``FREQUENCY_RESPONSE``)."""
-    threshold = options.get("threshold_hz")
-    label = "droop line" if options.get("function") == "lfsm_o" else "allowed line"
+    threshold = options.threshold_hz
+    label = "droop line" if options.function == "lfsm_o" else "allowed line"
     return FrequencyResponseDrawing(
         title, column(trace, "t_s"), column(trace, "frequency_hz"), column(trace, "power_pu"), column(trace, "line_pu"),
         column(trace, "band_min_pu"), column(trace, "band_max_pu"), column(trace, "settled_pu"),
@@ -58,7 +65,7 @@ def drawing(trace: Trace, title: str, options: Options) -> FrequencyResponseDraw
 
 FREQUENCY_RESPONSE = PlotKind(
     columns=("t_s", "frequency_hz", "power_pu", "line_pu", "band_min_pu", "band_max_pu", "settled_pu", "entered"),
-    drawing=drawing)
+    drawing=drawing, options=FrequencyResponseOptions)
 """A frequency-response plot. Its trace: one row per whole voltage cycle; ``t_s`` (its middle, s from the first
 step), ``frequency_hz`` (commanded; NaN for a cycle straddling a step), ``power_pu`` (export power per unit of the
 reference), ``line_pu``, ``band_min_pu``, ``band_max_pu`` (the line and tolerance band; NaN where open),

@@ -29,6 +29,7 @@ from rig.core.roles import Capture, GridProgram, GridStep
 from rig.suites.platform import CannotJudge, PlotRequest, Procedure, ProcedureOutcome
 from rig.suites.grid_code.capture import captured_disturbance
 from rig.suites.grid_code.exporting import ensure_exporting
+from rig.suites.g99_frequency_response.plots import FrequencyResponseOptions
 from rig.suites.g99_frequency_response.plan import LfsmOCase, Plan, ReducedFrequencyCase, SequenceCase, step_key
 from rig.suites.g99_frequency_response.power import (CyclePower, SteadyPower, band_entry, cycle_power,
                                                      largest_deviation, steady_power)
@@ -129,9 +130,9 @@ def _measured_sequence(lab: Lab, plan: Plan, case: SequenceCase, judge_response:
                 if value is not None:
                     uncertainty[step_key(step.index, name)] = value
     traces = {"capture": raw, "power": _power_frame(plan, case, cycles, reference, steps)}
-    plot = PlotRequest("g99.frequency_response", "power", {
-        "function": case.procedure, "threshold_hz": case.setting.threshold_hz,
-        "reference_power_w": round(reference.mean_w, 3)})
+    plot = PlotRequest("g99.frequency_response", "power", FrequencyResponseOptions(
+        function=case.procedure, threshold_hz=case.setting.threshold_hz,
+        reference_power_w=round(reference.mean_w, 3)))
     return ProcedureOutcome(measured, traces, plot, uncertainty, findings=_findings(case, steps))
 
 

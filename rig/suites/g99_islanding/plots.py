@@ -11,21 +11,23 @@ trace (``f_hz``) and in results.json, not drawn.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, Line, PlotKind, Trace, column, envelope
+from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, Line, PlotKind, PlotOptions, Trace, column, envelope
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 LAYOUT = CanvasLayout(HEIGHT_IN, (1.0, 1.2), top=0.93, bottom=0.09)
 
-Options = dict[str, float | str | None]
-
-
-def _number(options: Options, name: str) -> float | None:
-    value = options.get(name)
-    return None if value is None else float(value)
+class RunOnOptions(PlotOptions):
+    threshold_a: float
+    s1_opened_s: float | None = None
+    stop_instant_s: float | None = None
+    """None: it ran on past the capture."""
+    limit_max_s: float | None = None
+    lower_bound: Literal["yes", "no"] = "no"
+    """"yes": the run-on is a lower bound (the current had not stopped when the capture ended)."""
 
 
 @dataclass(frozen=True)
@@ -70,16 +72,15 @@ class RunOnDrawing:
         bottom.legend(loc="upper right", fontsize=8, framealpha=0.9)
 
 
-def run_on_drawing(trace: Trace, title: str, options: Options) -> RunOnDrawing:
+def run_on_drawing(trace: Trace, title: str, options: RunOnOptions) -> RunOnDrawing:
     """The islanding capture (see ``RUN_ON``)."""
     t = column(trace, "t_s")
     return RunOnDrawing(title, Line(*envelope(t, column(trace, "v_v"))),
                         Line(*envelope(t, column(trace, "i_a"))), Line(*envelope(t, column(trace, "i_rms_a"))),
-                        _number(options, "threshold_a") or 0.0, _number(options, "s1_opened_s"),
-                        _number(options, "stop_instant_s"), _number(options, "limit_max_s"),
-                        options.get("lower_bound") == "yes")
+                        options.threshold_a, options.s1_opened_s, options.stop_instant_s, options.limit_max_s,
+                        options.lower_bound == "yes")
 
 
-RUN_ON = PlotKind(columns=("t_s", "i_a", "v_v", "i_rms_a"), drawing=run_on_drawing)
+RUN_ON = PlotKind(columns=("t_s", "i_a", "v_v", "i_rms_a"), drawing=run_on_drawing, options=RunOnOptions)
 """An islanding run-on plot. Its trace: ``t_s``, ``i_a``, ``v_v``, ``i_rms_a``. Options: ``threshold_a``,
 ``s1_opened_s``, ``stop_instant_s`` (None: it ran on), ``limit_max_s``, ``lower_bound`` ("yes"/"no")."""

@@ -33,6 +33,7 @@ from rig.suites.platform import CannotJudge, PlotRequest, PreconditionError, Pro
 from rig.suites.grid_code.capture import ARMING_MARGIN_S
 from rig.suites.grid_code.exporting import ensure_exporting
 from rig.suites.grid_code.trip_detection import JUDGEABLE_MARGIN, require_judgeable
+from rig.suites.g99_islanding.plots import RunOnOptions
 from rig.suites.g99_islanding.plan import Plan, RunOnCase
 from rig.suites.g99_islanding.run_on import demodulated, measure_run_on
 from rig.suites.grid_code.power_level import at_power_level
@@ -224,11 +225,11 @@ def _judge(lab: Lab, plan: Plan, case: RunOnCase, capture: Capture, stamps: Stam
         findings.append(f"the DUT still exported at the end of the capture: its run-on is longer than "
                         f"{found.seconds:.3f} s (the capture after S1 opened; a lower bound)")
     limit = case.limits.run_on_s
-    plot = PlotRequest("g99.islanding.run_on", "capture", {
-        "threshold_a": p.threshold_a, "s1_opened_s": opened_s,
-        "stop_instant_s": None if found.detection is None else found.detection.instant_s,
-        "limit_max_s": None if limit.max is None else opened_s + limit.max,
-        "lower_bound": "yes" if found.lower_bound else "no"})
+    plot = PlotRequest("g99.islanding.run_on", "capture", RunOnOptions(
+        threshold_a=p.threshold_a, s1_opened_s=opened_s,
+        stop_instant_s=None if found.detection is None else found.detection.instant_s,
+        limit_max_s=None if limit.max is None else opened_s + limit.max,
+        lower_bound="yes" if found.lower_bound else "no"))
     return ProcedureOutcome(measured, {"capture": frame}, plot, {"run_on_s": expanded(*components)},
                             findings=findings)
 

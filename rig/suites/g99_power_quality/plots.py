@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, PlotKind, Trace, column
+from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, PlotKind, PlotOptions, Trace, column
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -21,15 +21,26 @@ if TYPE_CHECKING:
 SPECTRUM_LAYOUT = CanvasLayout(HEIGHT_IN, (1.4, 1.0), top=0.93, bottom=0.09)
 WAVEFORM_LAYOUT = CanvasLayout(HEIGHT_IN * 0.9, (1.0, 1.2), top=0.92, bottom=0.1)
 
-Options = dict[str, float | str | None]
+
+
+class SpectrumOptions(PlotOptions):
+    grouping: str = "group"
+    """How orders were grouped (IEC 61000-4-7): the panel's words."""
+    fundamental_a: float | None = None
+    """The fundamental's rms current (for the reader; not drawn)."""
+
+
+class WaveformOptions(PlotOptions):
+    fundamental_hz: float = 50.0
+    cycles: float = 3.0
+    """How many cycles to show."""
+    dc_a: float | None = None
+    """A DC level to mark."""
+    note: str = ""
+    """What was measured on it, in words."""
 
 BAR_LW = 7.0
 """Width of a spectrum bar in points (about half an order on the canvas)."""
-
-
-def _number(options: Options, name: str) -> float | None:
-    value = options.get(name)
-    return None if value is None else float(value)
 
 
 @dataclass(frozen=True)
@@ -104,26 +115,26 @@ class WaveformDrawing:
         bottom.legend(loc="upper right", fontsize=8, framealpha=0.9)
 
 
-def spectrum_drawing(trace: Trace, title: str, options: Options) -> SpectrumDrawing:
+def spectrum_drawing(trace: Trace, title: str, options: SpectrumOptions) -> SpectrumDrawing:
     """A harmonic spectrum: one row per order (see ``SPECTRUM``)."""
-    return SpectrumDrawing(title, str(options.get("grouping") or "group"), column(trace, "order"),
+    return SpectrumDrawing(title, options.grouping, column(trace, "order"),
                            column(trace, "mean_a"), column(trace, "max_a"), column(trace, "expanded_u_a"),
                            column(trace, "limit_a"))
 
 
-def waveform_drawing(trace: Trace, title: str, options: Options) -> WaveformDrawing:
+def waveform_drawing(trace: Trace, title: str, options: WaveformOptions) -> WaveformDrawing:
     """The first ``cycles`` cycles of a capture (see ``WAVEFORM``)."""
     t = column(trace, "t_s")
-    frequency = _number(options, "fundamental_hz") or 50.0
-    shown = (t - t[0] <= (_number(options, "cycles") or 3.0) / frequency) if len(t) else np.zeros(0, dtype=bool)
+    shown = (t - t[0] <= options.cycles / options.fundamental_hz) if len(t) else np.zeros(0, dtype=bool)
     return WaveformDrawing(title, (t[shown] - (t[0] if len(t) else 0.0)) * 1e3, column(trace, "v_v")[shown],
-                           column(trace, "i_a")[shown], _number(options, "dc_a"), str(options.get("note") or ""))
+                           column(trace, "i_a")[shown], options.dc_a, options.note)
 
 
-SPECTRUM = PlotKind(columns=("order", "mean_a", "max_a", "expanded_u_a", "limit_a"), drawing=spectrum_drawing)
+SPECTRUM = PlotKind(columns=("order", "mean_a", "max_a", "expanded_u_a", "limit_a"), drawing=spectrum_drawing,
+                    options=SpectrumOptions)
 """A spectrum plot. Its trace: one row per order, ``order``, ``mean_a`` (mean over the windows), ``max_a`` (largest
 window), ``expanded_u_a``, ``limit_a`` (NaN: no limit). Options: ``grouping``."""
 
-WAVEFORM = PlotKind(columns=("t_s", "i_a", "v_v"), drawing=waveform_drawing)
+WAVEFORM = PlotKind(columns=("t_s", "i_a", "v_v"), drawing=waveform_drawing, options=WaveformOptions)
 """A waveform plot of a capture's first cycles. Its trace: ``t_s``, ``i_a``, ``v_v``. Options: ``fundamental_hz``,
 ``cycles`` (how many to show), ``dc_a`` (a DC level to mark, or None), ``note`` (what was measured on it)."""

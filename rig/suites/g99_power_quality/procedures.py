@@ -22,6 +22,7 @@ from rig.suites.grid_code.exporting import ensure_exporting
 from rig.suites.grid_code.power_level import PowerSetting, at_power_level
 from rig.suites.g99_power_quality.measurements import (
     NOISE_ORDERS, AnalysedCapture, analyse, dc_injection, harmonic_currents, power_factor)
+from rig.suites.g99_power_quality.plots import SpectrumOptions, WaveformOptions
 from rig.suites.g99_power_quality.plan import (
     HARMONIC_LIMIT, CaptureParams, DcInjectionCase, HarmonicCurrentsCase, Plan, PowerFactorCase)
 
@@ -144,8 +145,8 @@ def harmonics(lab: Lab, plan: Plan, case: HarmonicCurrentsCase) -> ProcedureOutc
         "expanded_u_a": [u.expanded for u in found.uncertainty],
         "limit_a": [limits[o].max if o in limits and limits[o].max is not None else np.nan for o in found.orders]})
     per_window = window_frame(analysed, {f"h{o}_a": found.per_window_a[:, k] for k, o in enumerate(found.orders)})
-    plot = PlotRequest("g99.pq.spectrum", "spectrum", {"grouping": p.grouping,
-                                                       "fundamental_a": measured["fundamental_current_a"]})
+    plot = PlotRequest("g99.pq.spectrum", "spectrum", SpectrumOptions(grouping=p.grouping,
+                                                                      fundamental_a=measured["fundamental_current_a"]))
     return ProcedureOutcome(measured, {"capture": frame, "spectrum": spectrum, "windows": per_window}, plot,
                             uncertainty, findings=[_operating_point_finding(plan, measured, setting)])
 
@@ -165,8 +166,8 @@ def dc(lab: Lab, plan: Plan, case: DcInjectionCase) -> ProcedureOutcome:
     u = found.uncertainty_a
     in_pct = u.model_copy(update={"expanded": u.expanded * scale, "components": [
         c.model_copy(update={"standard": c.standard * scale}) for c in u.components]})
-    plot = PlotRequest("g99.pq.waveform", "capture", {
-        "dc_a": found.dc_a, "fundamental_hz": analysed.windows.frequency_hz, "cycles": float(SHOWN_CYCLES)})
+    plot = PlotRequest("g99.pq.waveform", "capture", WaveformOptions(
+        dc_a=found.dc_a, fundamental_hz=analysed.windows.frequency_hz, cycles=float(SHOWN_CYCLES)))
     return ProcedureOutcome(measured, {"capture": frame, "windows": window_frame(analysed, {"dc_a": found.per_window_a})},
                             plot, {"dc_current_a": u, "dc_injection_pct": in_pct},
                             findings=[_operating_point_finding(plan, measured, setting)])
@@ -191,10 +192,10 @@ def pf(lab: Lab, plan: Plan, case: PowerFactorCase) -> ProcedureOutcome:
     findings = [_operating_point_finding(plan, measured, setting),
                 f"power {direction}; the current's fundamental is {sense} the voltage by "
                 f"{abs(found.displacement_deg):.3g} degrees in the frame of the power flow"]
-    plot = PlotRequest("g99.pq.waveform", "capture", {
-        "dc_a": None, "fundamental_hz": analysed.windows.frequency_hz, "cycles": float(SHOWN_CYCLES),
-        "note": f"power factor {found.power_factor:.4f}, displacement {abs(found.displacement_deg):.3g} deg {sense} "
-                f"(power {direction.split(' ')[0]})"})
+    plot = PlotRequest("g99.pq.waveform", "capture", WaveformOptions(
+        dc_a=None, fundamental_hz=analysed.windows.frequency_hz, cycles=float(SHOWN_CYCLES),
+        note=f"power factor {found.power_factor:.4f}, displacement {abs(found.displacement_deg):.3g} deg {sense} "
+             f"(power {direction.split(' ')[0]})"))
     return ProcedureOutcome(measured, {"capture": frame, "windows": window_frame(analysed, found.per_window)}, plot,
                             {"power_factor": found.power_factor_u,
                              "displacement_power_factor": found.displacement_power_factor_u}, findings=findings)
