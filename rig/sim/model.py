@@ -16,6 +16,8 @@ exactly when the terminal voltage v is below P / L (and above the charger's
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,6 +37,15 @@ from rig.sim.site import HouseholdSite
 PROTECTION_PERIOD_S = 0.001
 """The grid source evaluates its current limit every millisecond (the sim's assumption)."""
 PROTECTION_GRID = EvaluationGrid(PROTECTION_PERIOD_S)
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """A lab component with events of its own: when its next one is due, and how to run it up to an instant."""
+
+    name: str
+    next_event_time: Callable[[], float | None]
+    run_to: Callable[[float], None]
 
 
 class LabModel:
@@ -71,6 +82,11 @@ class LabModel:
         """The charger's CHAdeMO controller, its control cycle at a phase drawn from the seed."""
         self._measurement_rng = np.random.default_rng([seed, 0])
         self._captures = 0
+        self.event_sources: list[EventSource] = []
+        """The components with events of their own, each registered once (a new face registers itself here)."""
+        self.register(EventSource("CAN bus timers", self.can.next_event_time, self.can.run_due))
+        self.register(EventSource("CHAdeMO control steps", self.chademo.next_event_time, self.chademo.advance_to))
+        self.register(EventSource("grid switch S1", self.island.next_event_time, self.island.run_due))
 
     def _relay(self, t: float, closed: bool) -> None:
         if self.island.switch_open:
@@ -81,20 +97,24 @@ class LabModel:
             self.charger.supply_lost(t)
         self.chademo.wake(t)  # it notices its supply at its next control step
 
+    def register(self, source: EventSource) -> None:
+        """Add a component with events of its own; at one instant, sources run in the order they registered."""
+        self.event_sources.append(source)
+
     def advance_to(self, t: float) -> None:
-        """Bring the lab up to ``t``, event by event: the CAN bus's timers and the charger's CHAdeMO control
-        steps are events too (at one instant, the bus's timers first)."""
+        """Bring the lab up to ``t``, event by event: each registered source's events (the CAN bus's timers, the
+        charger's CHAdeMO control steps, the grid switch operating) are events too, in registration order at
+        one instant."""
+        sources = self.event_sources
         while True:
-            due = [x for x in (self.can.next_event_time(), self.chademo.next_event_time(),
-                               self.island.next_event_time())
+            due = [x for x in (source.next_event_time() for source in sources)
                    if x is not None and x <= t + SAME_INSTANT_S]
             if not due:
                 break
             t_next = min(due)
             self._advance_grid_and_charger_to(t_next)
-            self.can.run_due(t_next)
-            self.chademo.advance_to(t_next)
-            self.island.run_due(t_next)  # the grid switch S1 operating
+            for source in sources:
+                source.run_to(t_next)
         self._advance_grid_and_charger_to(t)
 
     def _advance_grid_and_charger_to(self, t: float) -> None:
