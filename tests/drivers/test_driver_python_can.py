@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import can
@@ -197,47 +198,45 @@ def test_frames_both_ways_with_the_labs_timestamps(lab: SimulatedLab, vehicle: P
     assert len(heard) == 2
 
 
+@contextmanager
+def behind_a_gateway(ahead_s: float, frames_at: tuple[float, ...]) -> Iterator[tuple[PythonCanBus, VirtualClock]]:
+    """The driver, set up on its clock, behind a simulated gateway whose clock is ``ahead_s`` ahead of the lab
+    host's; the charger sends 0x109 at each of ``frames_at``."""
+    with SimulatedLab(load_dut_profile(COMPLIANT), seed=3) as lab:
+        lab.can_gateway_offset_s = ahead_s
+        driver = PythonCanBus(lab.serve("python_can"), name="vehicle")
+        try:
+            clock = VirtualClock(lab)
+            driver.attach_clock(clock)
+            driver.setup()
+            bus = lab.model.can
+            for t in frames_at:
+                bus.call_at(t, lambda t: bus.send(0x109, b"\x02"))
+            yield driver, clock
+        finally:
+            driver.close()
+
+
 @pytest.mark.parametrize("gateway_ahead_s", [0.5, -0.5, 0.061, -0.061])
 def test_a_gateway_whose_clock_is_not_the_rig_hosts_is_refused_not_misplaced(gateway_ahead_s: float) -> None:
     """Frames are stamped by the gateway's clock (seconds since 1970); one off the rig host's would put every charger
     frame before or after the rig's own edges by that much. Reads at 0.55 s and 0.65 s: a frame sent at 0.5 s from
     a clock 61 ms ahead would have been stamped after the read that got it; one sent at 0.6 s from a clock 61 ms
     behind, before the read that did not."""
-    with SimulatedLab(load_dut_profile(COMPLIANT), seed=3) as lab:
-        lab.can_gateway_offset_s = gateway_ahead_s
-        driver = PythonCanBus(lab.serve("python_can"), name="vehicle")
-        try:
-            clock = VirtualClock(lab)
-            driver.attach_clock(clock)
-            driver.setup()
-            bus = lab.model.can
-            for t in (0.5, 0.6):
-                bus.call_at(t, lambda t: bus.send(0x109, b"\x02"))
-            clock.sleep(0.55)
-            if gateway_ahead_s < 0:
-                assert [frame.timestamp_s for frame in driver.receive()] == [pytest.approx(0.5 + gateway_ahead_s)]
-                clock.sleep(0.1)  # the frame at 0.6 s cannot have been stamped before the read at 0.55 s
-            with pytest.raises(InstrumentError, match="not the rig host's") as refused:
-                driver.receive()
-            assert "frame 0x109 stamped 17672256" in str(refused.value)
-        finally:
-            driver.close()
+    with behind_a_gateway(gateway_ahead_s, (0.5, 0.6)) as (driver, clock):
+        clock.sleep(0.55)
+        if gateway_ahead_s < 0:
+            assert [frame.timestamp_s for frame in driver.receive()] == [pytest.approx(0.5 + gateway_ahead_s)]
+            clock.sleep(0.1)  # the frame at 0.6 s cannot have been stamped before the read at 0.55 s
+        with pytest.raises(InstrumentError, match="not the rig host's") as refused:
+            driver.receive()
+        assert "frame 0x109 stamped 17672256" in str(refused.value)
 
 
 def test_a_gateway_within_the_tolerance_is_placed_on_the_rigs_axis_to_its_resolution() -> None:
-    with SimulatedLab(load_dut_profile(COMPLIANT), seed=3) as lab:
-        lab.can_gateway_offset_s = 0.004
-        driver = PythonCanBus(lab.serve("python_can"), name="vehicle")
-        try:
-            clock = VirtualClock(lab)
-            driver.attach_clock(clock)
-            driver.setup()
-            bus = lab.model.can
-            bus.call_at(0.5, lambda t: bus.send(0x109, b"\x02"))
-            clock.sleep(0.6)
-            assert driver.receive() == [CanFrame(0x109, b"\x02", 0.504)]
-        finally:
-            driver.close()
+    with behind_a_gateway(0.004, (0.5,)) as (driver, clock):
+        clock.sleep(0.6)
+        assert driver.receive() == [CanFrame(0x109, b"\x02", 0.504)]
 
 
 def test_what_socketcand_cannot_see_is_stated(vehicle: PythonCanBus) -> None:

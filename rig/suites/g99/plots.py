@@ -23,12 +23,17 @@ STAIRCASE_LAYOUT = CanvasLayout(HEIGHT_IN * 0.8, (1.4, 1.0), top=0.92, bottom=0.
 
 
 
-class TripOptions(PlotOptions):
+class _CurrentOptions(PlotOptions):
+    """What both G99 plots share: the grid quantity played and the current threshold of a trip."""
+
     quantity: str = "commanded"
     """The grid quantity played (the panel's label)."""
     quantity_unit: str = ""
     threshold_a: float
     """The current below which the charger counts as tripped."""
+
+
+class TripOptions(_CurrentOptions):
     trip_instant_s: float | None = None
     limit_min_s: float | None = None
     limit_max_s: float | None = None
@@ -38,17 +43,14 @@ class TripOptions(PlotOptions):
     """A vector shift: when the phase jumps, and by how much."""
 
 
-class StaircaseOptions(PlotOptions):
-    quantity: str = "commanded"
-    quantity_unit: str = ""
-    threshold_a: float
+class StaircaseOptions(_CurrentOptions):
     setting: float | None = None
     trip_value: float | None = None
     limit_min: float | None = None
     limit_max: float | None = None
 
 
-def _label(options: TripOptions | StaircaseOptions) -> str:
+def _label(options: _CurrentOptions) -> str:
     return f"{options.quantity} ({options.quantity_unit})" if options.quantity_unit else options.quantity
 
 
