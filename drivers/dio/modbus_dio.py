@@ -115,7 +115,8 @@ class ModbusDio:
     ``timeout_s`` (default 3)."""
 
     family = InstrumentFamily("Moxa ioLogik E1212 Modbus TCP digital I/O module",
-                              manufacturer=r"Moxa( Inc\.?)?", model=r"(ioLogik\s*)?E1212(-T)?")
+                              manufacturer=r"Moxa( Inc\.?)?", model=r"(ioLogik\s*)?E1212(-T)?",
+                              asked_by="its model name, MAC and firmware in input registers 5000-5029")
 
     class Options(DriverOptions):
         inputs: dict[str, int] = Field(default_factory=dict, description="Line name -> discrete input.")

@@ -65,7 +65,7 @@ class SunSpecDer:
     looked for in that order)."""
 
     family = InstrumentFamily("SunSpec DER with immediate controls (SunSpec models 1 and 123)",
-                              manufacturer=r".+", model=r".+")
+                              manufacturer=r".+", model=r".+", asked_by="its SunSpec common model (1)")
 
     class Options(DriverOptions):
         unit: int = Field(1, ge=0, le=247, description="Modbus unit identifier.")

@@ -213,7 +213,8 @@ class PythonCanBus:
 
     family = InstrumentFamily("python-can interface with receive timestamps (socketcand, socketcan, PCAN, "
                               "Kvaser, Vector)", manufacturer="python-can",
-                              model="socketcand|socketcan|pcan|kvaser|vector")
+                              model="socketcand|socketcan|pcan|kvaser|vector",
+                              asked_by="which python-can interface and channel were opened (CAN has no *IDN?)")
 
     Options = CanOptions
 

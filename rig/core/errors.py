@@ -60,9 +60,9 @@ class IdentityError(RigError):
     Nothing but the identification query was sent to it.
     """
 
-    def __init__(self, role: str, address: str, expected: str, received: str) -> None:
+    def __init__(self, role: str, address: str, expected: str, received: str, *, asked_by: str = "*IDN?") -> None:
         self.role, self.address, self.expected, self.received = role, address, expected, received
-        super().__init__(f"{role} at {address}: expected {expected}; it answered *IDN? with {received!r}. "
+        super().__init__(f"{role} at {address}: expected {expected}; asked {asked_by}, it answered {received!r}. "
                          "Nothing else was sent to it; check the address and the bench file")
 
 

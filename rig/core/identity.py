@@ -47,6 +47,8 @@ class InstrumentFamily:
     name: str
     manufacturer: str
     model: str
+    asked_by: str = "*IDN?"
+    """How the driver asks who the peer is, in words for an error (Modbus and CAN peers have no ``*IDN?``)."""
 
     def admits(self, idn: Idn) -> bool:
         return bool(re.fullmatch(self.manufacturer, idn.manufacturer, re.IGNORECASE)
@@ -82,5 +84,5 @@ def check_identity(role: str, address: str, reply: str, family: InstrumentFamily
     idn = Idn.parse(reply)
     if idn is None or not family.admits(idn) or (pin is not None and not pin.admits(idn)):
         shown = reply if len(reply) <= 120 else reply[:117] + "..."
-        raise IdentityError(role, address, expected, shown)
+        raise IdentityError(role, address, expected, shown, asked_by=family.asked_by)
     return idn

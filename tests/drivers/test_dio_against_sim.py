@@ -150,6 +150,8 @@ def test_a_peer_that_is_not_the_module_gets_nothing_but_the_identity_reads(lab, 
         driver.close()
         assert peer.requests == requests  # read-only identity registers, nothing written
     assert caught.value.received == shown and "Moxa ioLogik E1212" in caught.value.expected
+    assert "asked its model name, MAC and firmware in input registers 5000-5029" in str(caught.value)
+    assert "*IDN?" not in str(caught.value)
 
 
 def test_a_peer_that_does_not_speak_modbus_is_no_answer(lab) -> None:
