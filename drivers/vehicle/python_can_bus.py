@@ -112,6 +112,9 @@ ERROR_FRAMES = {
 }
 """Where error frames reach the rig only if something outside it is configured."""
 
+OPEN_ATTEMPTS = 3
+"""How many times a socketcand open is tried when frames arrive in the same read as the gateway's ``< ok >``."""
+
 GREETING_TIMEOUT_S = 5.0
 """How long a socketcand server has to say ``< hi >`` (a real one greets at once on connect)."""
 
@@ -233,10 +236,27 @@ class PythonCanBus:
             raise InstrumentError(name, f"open {resource}", str(err)) from None
         if self.config["interface"] == "socketcand":
             _expect_socketcand_greeting(name, resource, self.config["host"], self.config["port"])
-        try:
-            self._bus = can.Bus(**self.config)
-        except (can.CanError, OSError, ValueError, TypeError, NotImplementedError, ImportError) as err:
-            raise InstrumentError(name, f"open {resource}", f"python-can cannot open it: {err}") from None
+        self._bus = self._open_bus(name, resource)
+
+    def _open_bus(self, name: str, resource: str) -> can.BusABC:
+        """``can.Bus`` on this configuration. A socketcand gateway sends frames as soon as it has said ``< ok >`` to
+        ``< rawmode >``, and python-can's handshake reads once and must find exactly ``< ok >`` (SavvyCAN PR #495
+        reports the frames arriving in the same read): on a busy bus that read can hold a frame too, so the open is
+        tried again, up to ``OPEN_ATTEMPTS`` times, before it is an error saying why."""
+        for attempt in range(1, OPEN_ATTEMPTS + 1):
+            try:
+                return can.Bus(**self.config)
+            except can.CanError as err:
+                raced = self.config["interface"] == "socketcand" and "got: '< ok ><" in str(err).replace("> <", "><")
+                if raced and attempt < OPEN_ATTEMPTS:
+                    continue
+                detail = (f"the gateway's frames arrived in the same read as its '< ok >' {attempt} times in a row "
+                          f"(python-can's socketcand handshake reads once): {err}" if raced
+                          else f"python-can cannot open it: {err}")
+                raise InstrumentError(name, f"open {resource}", detail) from None
+            except (OSError, ValueError, TypeError, NotImplementedError, ImportError) as err:
+                raise InstrumentError(name, f"open {resource}", f"python-can cannot open it: {err}") from None
+        raise AssertionError("unreachable")
 
     def attach_clock(self, clock: Clock) -> None:
         """The rig's clock, onto whose axis every received frame's stamp is mapped (see the module docstring)."""

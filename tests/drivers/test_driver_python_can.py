@@ -126,6 +126,65 @@ def test_a_peer_that_answers_something_else_is_named_in_the_refusal(peer, monkey
         PythonCanBus(_socketcand_at(server), name="vehicle")
 
 
+@pytest.fixture
+def busy_gateway() -> Iterator[tuple[socket.socket, list[int]]]:
+    """A socketcand gateway on a busy bus: it greets every connection and, to the first ``races`` raw-mode
+    requests (the list's one number), answers ``< ok >`` with a frame right behind it in the same write, as a real
+    gateway may; after that, ``< ok >`` alone."""
+    server = socket.create_server(("127.0.0.1", 0))
+    races = [1]
+    connections: list[socket.socket] = []
+
+    def converse(conn: socket.socket) -> None:
+        conn.sendall(b"< hi >")
+        buffer = b""
+        while True:
+            try:
+                chunk = conn.recv(256)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buffer += chunk
+            while b">" in buffer:
+                message, _, buffer = buffer.partition(b">")
+                if message.strip().startswith(b"< open"):
+                    conn.sendall(b"< ok >")
+                elif message.strip().startswith(b"< rawmode"):
+                    behind = b"< frame 109 1767225600.000000 00 >" if races[0] > 0 else b""
+                    races[0] -= 1
+                    conn.sendall(b"< ok >" + behind)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            connections.append(conn)
+            threading.Thread(target=converse, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield server, races
+    server.close()
+    for conn in connections:
+        conn.close()
+
+
+def test_frames_right_behind_the_gateways_ok_are_a_retried_open_not_a_failure(busy_gateway) -> None:
+    server, races = busy_gateway
+    driver = PythonCanBus(_socketcand_at(server), name="vehicle")  # the first raw-mode answer raced a frame
+    driver.close()
+    assert races == [-1]  # two raw-mode requests: the raced one and the one that opened
+
+
+def test_a_gateway_that_always_races_its_ok_is_an_error_saying_why(busy_gateway) -> None:
+    server, races = busy_gateway
+    races[0] = 100
+    with pytest.raises(InstrumentError, match="arrived in the same read as its '< ok >' 3 times in a row"):
+        PythonCanBus(_socketcand_at(server), name="vehicle")
+
+
 def test_a_stop_request_ends_the_wait_for_a_greeting(peer) -> None:
     server, _ = peer
     stop.request("SIGTERM")
