@@ -52,10 +52,11 @@ queries an instrument, never at a wall-clock moment that differs between
 runs. In real time the server's thread reads frames as they arrive and
 wakes for the bus's timers on the wall clock.
 
-A connection receives frames once the rig has read the ``< ok >`` that
-answers ``< rawmode >`` (its unread count is zero): python-can reads that
-``< ok >`` with one ``recv`` and would fail on a frame that came in the same
-read. If the rig stops reading, frames fill the kernel's buffers, then wait
+A connection receives frames from the ``< ok >`` that answers
+``< rawmode >`` on, as a real gateway's does: a frame on the bus may follow
+that ``< ok >`` in the same read, which python-can's one-``recv`` handshake
+refuses, so the rig's driver opens again when it happens
+(``drivers.vehicle.python_can_bus``). If the rig stops reading, frames fill the kernel's buffers, then wait
 in the connection's outbox up to ``OUTBOX_LIMIT`` bytes, and are then
 dropped and counted (``overruns``), as an adapter's receive queue
 overflows; the lab never blocks on a reader that does not read.
@@ -99,7 +100,6 @@ class WireStalled(RuntimeError):
 class Stage(Enum):
     HELLO = "sent < hi >, waiting for < open >"
     OPENED = "bus open, waiting for < rawmode >"
-    JOINING = "raw mode, waiting for the rig to read < ok >"
     RAW = "raw mode"
 
 
@@ -125,7 +125,7 @@ class Connection:
 
     @property
     def raw(self) -> bool:
-        return self.stage in (Stage.JOINING, Stage.RAW)
+        return self.stage is Stage.RAW
 
 
 def frame_line(frame: BusFrame, epoch_at_zero: float = 0.0) -> bytes:
@@ -221,8 +221,6 @@ class CanServer:
         """Read and apply, at the lab's current instant, every byte the rig has written so far."""
         with self._lock:
             for conn in list(self._connections):
-                if conn.stage is Stage.JOINING:
-                    self._try_join(conn)
                 if conn.raw:
                     self._drain_connection(conn)
 
@@ -275,13 +273,6 @@ class CanServer:
         except OSError:
             return True  # the rig's end is gone: nothing more is coming
 
-    def _rig_has_read_everything(self, conn: Connection) -> bool:
-        try:
-            peer = self._peers.of(conn.sock)
-        except OSError:
-            return True  # the rig's end is gone: nothing to wait for
-        return peer.received >= conn.sent and peer.unread == 0
-
     def _check_deadline(self, deadline: float | None, conn: Connection, what: str) -> float:
         now = time.monotonic()
         if deadline is None:
@@ -314,14 +305,12 @@ class CanServer:
             elif not key.data.closed:
                 self._read(key.data)
         for conn in list(self._connections):
-            if conn.stage is Stage.JOINING:
-                self._try_join(conn)
-            elif conn.outbox:
+            if conn.outbox:
                 self._push(conn)
 
     def _timeout(self) -> float | None:
         with self._lock:
-            if any(conn.stage is Stage.JOINING or conn.outbox for conn in self._connections):
+            if any(conn.outbox for conn in self._connections):
                 return POLL_S
             if self._wall_time is None:
                 return None
@@ -404,7 +393,9 @@ class CanServer:
             conn.stage = Stage.OPENED
             self._write(conn, b"< ok >")
         elif command == "rawmode" and conn.stage is Stage.OPENED:
-            conn.stage = Stage.JOINING
+            # As a gateway does: raw mode from now on, so a frame on the bus may follow the ok in the same read
+            # (python-can's handshake reads once; the rig's driver opens again when that happens).
+            conn.stage = Stage.RAW
             self._write(conn, b"< ok >")
             if self._wall_time is None:  # virtual time: from now on only drain() reads this connection
                 self._selector.unregister(conn.sock)
@@ -435,15 +426,8 @@ class CanServer:
         for conn in list(self._connections):
             if conn is source:
                 continue
-            if conn.stage is Stage.JOINING:
-                self._try_join(conn)
             if conn.stage is Stage.RAW:
                 self._write(conn, line)
-
-    def _try_join(self, conn: Connection) -> None:
-        """Raw mode starts for frames once the rig has read our ``< ok >`` (nothing of ours is unread there)."""
-        if self._rig_has_read_everything(conn):
-            conn.stage = Stage.RAW
 
     def _write(self, conn: Connection, data: bytes) -> None:
         if conn.outbox:
