@@ -81,11 +81,10 @@ def test_an_interface_python_can_cannot_open_is_an_instrument_error() -> None:
         PythonCanBus("nosuchinterface://0", name="vehicle")
 
 
-@pytest.fixture
-def peer() -> Iterator[tuple[socket.socket, list[bytes]]]:
-    """A loopback TCP peer that is not socketcand: it sends whatever the test puts in the list on each accept."""
+@contextmanager
+def _serving(on_connect) -> Iterator[socket.socket]:
+    """A loopback TCP server that hands each connection it accepts to ``on_connect``; closed with what it accepted."""
     server = socket.create_server(("127.0.0.1", 0))
-    say: list[bytes] = []
     connections: list[socket.socket] = []
 
     def serve() -> None:
@@ -95,15 +94,28 @@ def peer() -> Iterator[tuple[socket.socket, list[bytes]]]:
             except OSError:
                 return
             connections.append(conn)
-            for words in say:
-                conn.sendall(words)
+            on_connect(conn)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server, say
-    server.close()
-    for conn in connections:
-        conn.close()
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.close()
+        for conn in connections:
+            conn.close()
+
+
+@pytest.fixture
+def peer() -> Iterator[tuple[socket.socket, list[bytes]]]:
+    """A loopback TCP peer that is not socketcand: it sends whatever the test puts in the list on each accept."""
+    say: list[bytes] = []
+
+    def greet(conn: socket.socket) -> None:
+        for words in say:
+            conn.sendall(words)
+
+    with _serving(greet) as server:
+        yield server, say
 
 
 def _socketcand_at(server: socket.socket) -> str:
@@ -131,9 +143,7 @@ def busy_gateway() -> Iterator[tuple[socket.socket, list[int]]]:
     """A socketcand gateway on a busy bus: it greets every connection and, to the first ``races`` raw-mode
     requests (the list's one number), answers ``< ok >`` with a frame right behind it in the same write, as a real
     gateway may; after that, ``< ok >`` alone."""
-    server = socket.create_server(("127.0.0.1", 0))
     races = [1]
-    connections: list[socket.socket] = []
 
     def converse(conn: socket.socket) -> None:
         conn.sendall(b"< hi >")
@@ -155,20 +165,8 @@ def busy_gateway() -> Iterator[tuple[socket.socket, list[int]]]:
                     races[0] -= 1
                     conn.sendall(b"< ok >" + behind)
 
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            connections.append(conn)
-            threading.Thread(target=converse, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield server, races
-    server.close()
-    for conn in connections:
-        conn.close()
+    with _serving(lambda conn: threading.Thread(target=converse, args=(conn,), daemon=True).start()) as server:
+        yield server, races
 
 
 def test_frames_right_behind_the_gateways_ok_are_a_retried_open_not_a_failure(busy_gateway) -> None:
