@@ -153,46 +153,29 @@ class PiecewiseLinear:
 
     def integral(self, times: np.ndarray) -> np.ndarray:
         """The integral of the signal from the first breakpoint to each instant (trapezoids are exact here)."""
-        t = np.asarray(self._t, dtype=float)
-        v = np.asarray(self._v, dtype=float)
-        cumulative = np.concatenate(([0.0], np.cumsum(np.diff(t) * (v[:-1] + v[1:]) / 2.0)))
-        times = np.asarray(times, dtype=float)
-        idx = np.clip(np.searchsorted(t, times, side="right") - 1, 0, len(t) - 1)
-        t_i = t[idx]
-        v_i = v[idx]
-        # slope of the segment that starts at idx (zero past the end)
-        nxt = np.minimum(idx + 1, len(t) - 1)
-        dt = t[nxt] - t_i
-        slope = np.where(dt > 0, (v[nxt] - v_i) / np.where(dt > 0, dt, 1.0), 0.0)
-        tau = times - t_i
-        before = times < t[0]
-        out = cumulative[idx] + v_i * tau + 0.5 * slope * tau**2
-        return np.where(before, v[0] * (times - t[0]), out)
+        return _integral(np.asarray(self._t, dtype=float), np.asarray(self._v, dtype=float),
+                         np.asarray(times, dtype=float))
 
     def window_stats(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Average, minimum and maximum over each window [edges[k], edges[k+1]) (what a data logger records
         for each of its periods). Exact for steps and ramps: the average from the integral, the extremes from
-        the values at the window's ends and at every breakpoint inside it."""
+        the values at the window's ends and at every breakpoint inside it (a window with none inside is one
+        linear piece, its extremes at its ends)."""
         edges = np.asarray(edges, dtype=float)
         local = self._around(float(edges[0]), float(edges[-1]))
         if local is not self:
             return local.window_stats(edges)
-        average = np.diff(self.integral(edges)) / np.diff(edges)
         t = np.asarray(self._t, dtype=float)
         v = np.asarray(self._v, dtype=float)
-        starts, ends = edges[:-1], edges[1:]
-        # Candidates per window: its start value, its end's left limit, and every breakpoint value inside it.
+        average = np.diff(_integral(t, v, edges)) / np.diff(edges)
+        at_start, at_end = self.sample(edges[:-1]), self._left_limits(edges[1:])
+        low, high = np.minimum(at_start, at_end), np.maximum(at_start, at_end)
         inside = (t > edges[0]) & (t < edges[-1])
-        bt, bv = t[inside], v[inside]
-        window_of_break = np.searchsorted(edges, bt, side="right") - 1
-        left_at_end = np.array([self._left_limit(float(x)) for x in ends]) if len(ends) < 64 else \
-            self._left_limits(ends)
-        owner = np.concatenate((np.arange(len(starts)), np.arange(len(starts)), window_of_break))
-        values = np.concatenate((self.sample(starts), left_at_end, bv))
-        order = np.argsort(owner, kind="stable")
-        owner, values = owner[order], values[order]
-        first = np.searchsorted(owner, np.arange(len(starts)))
-        return average, np.minimum.reduceat(values, first), np.maximum.reduceat(values, first)
+        if inside.any():
+            window_of_break = np.searchsorted(edges, t[inside], side="right") - 1
+            np.minimum.at(low, window_of_break, v[inside])
+            np.maximum.at(high, window_of_break, v[inside])
+        return average, low, high
 
     def _around(self, t0: float, t1: float) -> "PiecewiseLinear":
         """The part of the history that decides the signal on [t0, t1] (itself when that is all of it): a long
@@ -243,6 +226,22 @@ class PiecewiseLinear:
         if t1 == t0:
             return self._v[i] if left else self._v[i + 1]
         return self._v[i] + (self._v[i + 1] - self._v[i]) * (t - t0) / (t1 - t0)
+
+
+def _integral(t: np.ndarray, v: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """The integral of the piecewise-linear signal through (``t``, ``v``) from ``t[0]`` to each of ``times``."""
+    dt = np.diff(t)
+    cumulative = np.zeros(len(t))
+    np.cumsum(dt * (v[:-1] + v[1:]) / 2.0, out=cumulative[1:])
+    slope = np.zeros(len(t))  # of the piece that starts at each breakpoint (none after the last)
+    np.divide(np.diff(v), dt, out=slope[:-1], where=dt > 0)
+    idx = np.clip(np.searchsorted(t, times, side="right") - 1, 0, len(t) - 1)
+    tau = times - t[idx]
+    out = cumulative[idx] + v[idx] * tau + 0.5 * slope[idx] * tau**2
+    before = times < t[0]
+    if before.any():
+        out[before] = v[0] * (times[before] - t[0])
+    return out
 
 
 class WindowedSlope:

@@ -85,6 +85,9 @@ CHANNEL = "vcan0"
 OUTBOX_LIMIT = 1 << 20
 """Bytes of frames kept for a rig that does not read; beyond this, frames are dropped and counted."""
 
+HELD_BYTES = 1 << 16
+"""Frames held for one write at the end of an advance (virtual time) are written once this many are held."""
+
 WIRE_TIMEOUT_S = 5.0
 """How long a drain or flush waits for bytes the kernel says are in flight before calling the wire stalled."""
 
@@ -427,16 +430,21 @@ class CanServer:
             if conn is source:
                 continue
             if conn.stage is Stage.RAW:
-                self._write(conn, line)
+                self._write(conn, line, hold=self._wall_time is None)
 
-    def _write(self, conn: Connection, data: bytes) -> None:
-        if conn.outbox:
+    def _write(self, conn: Connection, data: bytes, *, hold: bool = False) -> None:
+        """Send ``data`` now, or queue it behind what is queued. ``hold``: queue it even when nothing is (virtual
+        time: the frames of one advance go in one write at its end, ``flush``; the rig cannot read before then,
+        and each frame carries its own time stamp, so only the number of system calls changes)."""
+        if conn.outbox or hold:
             if len(conn.outbox) + len(data) > OUTBOX_LIMIT:
                 if not conn.overruns:
                     log.warning("CAN connection %s does not read its frames: dropping them", self._describe(conn))
                 conn.overruns += 1
                 return
             conn.outbox += data
+            if len(conn.outbox) >= HELD_BYTES:
+                self._push(conn)  # a long advance's frames go to the kernel's buffers as they fill, as before
             return
         try:
             sent = conn.sock.send(data)
