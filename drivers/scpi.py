@@ -1,11 +1,17 @@
-"""The common ground of every SCPI driver: VISA session, error queue, declared settings.
+"""The common ground of every SCPI driver: VISA session, error queue, declared settings, measurements and status.
 
 A driver is a declaration in the manner of pymeasure and QCoDeS: each
 setting states its command, unit, the instrument's own range and the bench
-envelope quantity it is checked against, in one place. Values are checked
-before any I/O; after every setting command the error queue is read, which
-both catches refusals at the command that caused them and makes every
-exchange synchronous (the simulated lab's virtual time relies on that).
+envelope quantity it is checked against, in one place (``Setting``); each
+measurement its query, unit, sign convention and the envelope quantity its
+magnitude is watched against (``Measurement``); each status register its
+query and the bits that mean a protection tripped (``StatusRegister``).
+Values are checked before any I/O; after every setting command the error
+queue is read, which both catches refusals at the command that caused them
+and makes every exchange synchronous (the simulated lab's virtual time
+relies on that). What every driver does with those declarations is written
+here once: the envelope watch of a reading, the status decoding, the error
+queue read as a fault, and ``faults()`` built from the three.
 
 The setting and the error query travel as two program messages. Joined by
 ``;`` into one message (``CMD;:SYST:ERR?``) they would read the queue before
@@ -20,7 +26,9 @@ not wired.)
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 import numpy as np
 import pyvisa
@@ -29,7 +37,7 @@ from pyvisa.resources import MessageBasedResource
 
 from rig.core import stop
 from rig.config.envelope import EnvelopeGuard
-from rig.core.errors import InstrumentError
+from rig.core.errors import EnvelopeBreach, InstrumentError
 from rig.core.identity import InstrumentFamily
 
 _resource_manager: pyvisa.ResourceManager | None = None
@@ -75,6 +83,53 @@ class Setting:
     def __set__(self, driver: "ScpiDriver", value: float) -> None:
         driver.check_value(self.name, value, self.limits, self.unit, self.envelope)
         driver.write(self.set_cmd.format(value))
+
+
+class Measurement:
+    """A declared measurement: ``driver.current_a()`` queries, converts to the rig's sign convention, and ends the
+    case (``EnvelopeBreach``) when the magnitude is above the envelope's maximum for ``envelope``.
+
+    Declared once, it is also what ``faults()`` reads for the envelope when the driver lists it in ``watched``.
+    """
+
+    def __init__(self, query: str, *, unit: str, what: str, envelope: str | None = None,
+                 convert: Callable[[float], float] | None = None, doc: str = "") -> None:
+        """``what`` names it in messages ("current"); ``convert`` takes the instrument's reading into the rig's
+        convention (a source's current as current into the battery)."""
+        self.query, self.unit, self.what, self.envelope, self.convert = query, unit, what, envelope, convert
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, driver: None, owner: type) -> "Measurement": ...
+
+    @overload
+    def __get__(self, driver: "ScpiDriver", owner: type) -> Callable[[], float]: ...
+
+    def __get__(self, driver: "ScpiDriver | None", owner: type) -> "Measurement | Callable[[], float]":
+        if driver is None:
+            return self
+        return lambda: self.read(driver)
+
+    def read(self, driver: "ScpiDriver", *, watch: bool = True) -> float:
+        """The reading in the rig's convention; ``watch``: checked against the envelope (else the caller does)."""
+        value = float(driver.query(self.query))
+        if self.convert is not None:
+            value = self.convert(value)
+        if watch and self.envelope is not None:
+            driver.watch(self.envelope, abs(value), f"measured {self.what}")
+        return value
+
+
+@dataclass(frozen=True)
+class StatusRegister:
+    """A condition register read for protections: its query and the bits that mean one tripped (bit, short
+    name, meaning); other bits (states such as "in current limit") are not faults."""
+
+    query: str
+    trips: tuple[tuple[int, str, str], ...]
 
 
 class ScpiDriver:
@@ -198,6 +253,78 @@ class ScpiDriver:
             problems.append(reply)
         if problems:
             raise InstrumentError(self.name, after, "instrument reported " + "; ".join(problems))
+
+    # -- status, error queue and envelope watch: what faults() is made of -----------------------------
+
+    status_registers: tuple[StatusRegister, ...] = ()
+    """The condition registers whose bits report a tripped protection (none: the instrument has none)."""
+    watched: tuple[str, ...] = ()
+    """The ``Measurement`` attributes ``faults()`` reads against the envelope after each case."""
+
+    def faults(self) -> list[str]:
+        """Protections the instrument reports as tripped, errors it queued by itself, and watched readings above
+        the envelope: one line each (the engine records them; the case ends as an error)."""
+        latched, registers = self.protections()
+        found = [f"{short} ({text}) reported by the instrument ({registers})" for short, text in latched
+                 if self.counts_as_fault(short)]
+        return found + self.queued_errors() + self.envelope_faults()
+
+    def counts_as_fault(self, short: str) -> bool:
+        """Whether a tripped protection is a fault now (a driver may know one that is harmless in its state)."""
+        return True
+
+    def protections(self) -> tuple[list[tuple[str, str]], str]:
+        """The tripped protections every declared status register reports, as (short name, meaning), and the
+        registers as read (for messages)."""
+        latched: list[tuple[str, str]] = []
+        read = []
+        for register in self.status_registers:
+            condition = int(float(self.query(register.query)))
+            read.append(f"{register.query} = {condition}")
+            latched += [(short, text) for bit, short, text in register.trips if condition & bit]
+        return latched, ", ".join(read)
+
+    def queued_errors(self) -> list[str]:
+        """What the error queue holds that no command of the rig caused (a protection trip queues one)."""
+        try:
+            self.check_errors("(no command: events since the last one)")
+        except InstrumentError as queued:
+            return [f"error queue: {queued.detail.removeprefix('instrument reported ')}"]
+        return []
+
+    def envelope_faults(self) -> list[str]:
+        """Each watched measurement read once; a magnitude above the envelope is a line, not an exception."""
+        readings = {name: self.measurement(name).read(self, watch=False) for name in self.watched}
+        found = []
+        for quantity, magnitude, what in self.watched_magnitudes(readings):
+            try:
+                self.watch(quantity, magnitude, what)
+            except EnvelopeBreach as breach:
+                found.append(str(breach))
+        return found
+
+    def watched_magnitudes(self, readings: dict[str, float]) -> list[tuple[str, float, str]]:
+        """(envelope quantity, magnitude, what) for each watched reading; a driver adds what it derives from them
+        (a DC source's power from its voltage and current)."""
+        declared = [(name, self.measurement(name)) for name in readings]
+        return [(m.envelope, abs(readings[name]), f"measured {m.what}") for name, m in declared if m.envelope]
+
+    @classmethod
+    def measurement(cls, name: str) -> Measurement:
+        """The declaration behind ``name`` (a ``watched`` entry)."""
+        found = getattr(cls, name)
+        if not isinstance(found, Measurement):
+            raise TypeError(f"{cls.__name__}.{name} is not a declared Measurement")
+        return found
+
+    def watch(self, quantity: str, magnitude: float, what: str) -> None:
+        """A measured magnitude above the envelope's maximum ends the case (``EnvelopeBreach``); below its
+        minimum is no danger (the output may be off)."""
+        if self.envelope is None:
+            return
+        maximum = self.envelope.maximum(quantity)
+        if maximum is not None and magnitude > maximum:
+            self.envelope.check_measured(quantity, magnitude, what=f"{self.name} {what}")
 
     # -- validation before I/O --------------------------------------------------------------
 

@@ -104,9 +104,9 @@ import numpy as np
 from pydantic import Field
 
 from drivers.options import DriverOptions
-from drivers.scpi import ScpiDriver
+from drivers.scpi import Measurement, ScpiDriver, StatusRegister
 from rig.config.envelope import EnvelopeGuard
-from rig.core.errors import EnvelopeBreach, InstrumentError
+from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
 from rig.core.roles import Accuracy, DcLogBatch, DcReading
 
@@ -271,7 +271,7 @@ class KeysightRP7900(ScpiDriver):
         or a watchdog trip under load, is the instrument's word and is not
         overridden.
         """
-        latched, registers = self._protections()
+        latched, registers = self.protections()
         watchdog = not self._output_on and any(short == WATCHDOG_TRIP for short, _ in latched)
         others = [short for short, _ in latched if not (short == WATCHDOG_TRIP and watchdog)]
         if others:
@@ -280,68 +280,34 @@ class KeysightRP7900(ScpiDriver):
         if watchdog:
             self.write("OUTP:PROT:CLE")
 
-    def _protections(self) -> tuple[list[tuple[str, str]], str]:
-        """The protections both Questionable condition registers report, as (short name, meaning), and the
-        registers as read (for messages)."""
-        latched: list[tuple[str, str]] = []
-        read = []
-        for query, bits in STATUS_REGISTERS:
-            condition = int(float(self.query(query)))
-            read.append(f"{query} = {condition}")
-            latched += [(short, text) for bit, short, text in bits if condition & bit]
-        return latched, ", ".join(read)
-
     # -- measurements and faults ------------------------------------------------------------------
 
-    def voltage_v(self) -> float:
-        """Terminal voltage; above the envelope it ends the case (``EnvelopeBreach``)."""
-        volts = float(self.query("MEAS:VOLT?"))
-        self._watch("dc_voltage_v", volts, "measured voltage")
-        return volts
-
-    def current_a(self) -> float:
-        """Current into the battery (positive while it charges); beyond the envelope it ends the case."""
-        amps = _into_battery(float(self.query("MEAS:CURR?")))
-        self._watch("dc_current_a", abs(amps), "measured current")
-        return amps
+    voltage_v = Measurement("MEAS:VOLT?", unit="V", what="voltage", envelope="dc_voltage_v",
+                            doc="Terminal voltage; above the envelope it ends the case (``EnvelopeBreach``).")
+    current_a = Measurement("MEAS:CURR?", unit="A", what="current", envelope="dc_current_a", convert=_into_battery,
+                            doc="Current into the battery (positive while it charges); beyond the envelope it "
+                                "ends the case.")
+    status_registers = tuple(StatusRegister(query, bits) for query, bits in STATUS_REGISTERS)
+    watched = ("voltage_v", "current_a")
 
     def read(self) -> DcReading:
         reading = DcReading(voltage_v=self.voltage_v(), current_a=self.current_a())
-        self._watch("dc_power_w", abs(reading.power_w), "measured power")
+        self.watch("dc_power_w", abs(reading.power_w), "measured power")
         return reading
 
-    def _watch(self, quantity: str, value: float, what: str) -> None:
-        """A reading above the envelope's maximum is a breach (below its minimum is not: the output may be off)."""
-        maximum = self.envelope.maximum(quantity) if self.envelope is not None else None
-        if self.envelope is not None and maximum is not None and value > maximum:
-            self.envelope.check_measured(quantity, value, what=f"{self.name} {what}")
+    def counts_as_fault(self, short: str) -> bool:
+        """A watchdog trip counts only if the output was on: with it off (a case of another suite waiting longer
+        than the delay) nothing was at stake, and ``output(True)`` clears it."""
+        return short != WATCHDOG_TRIP or self._output_on
 
-    def faults(self) -> list[str]:
-        """Protections latched by the instrument (both Questionable condition registers, each set fault bit by
-        name), errors it queued, and readings beyond the envelope.
+    def envelope_faults(self) -> list[str]:
+        """Voltage, current and their power against the envelope; none while logging (the log's batches are
+        watched as they are fetched; a scalar reading would disturb it)."""
+        return [] if self._log is not None else super().envelope_faults()
 
-        A watchdog trip counts only if the output was on: with it off (a case of
-        another suite waiting longer than the delay) nothing was at stake, and
-        ``output(True)`` clears it.
-        """
-        latched, registers = self._protections()
-        found = [f"{short} ({text}) reported by the instrument ({registers})"
-                 for short, text in latched if short != WATCHDOG_TRIP or self._output_on]
-        try:
-            self.check_errors("(no command: events since the last one)")
-        except InstrumentError as queued:
-            found.append(f"error queue: {queued.detail.removeprefix('instrument reported ')}")
-        if self._log is not None:
-            return found  # the log's batches are watched as they are fetched; a scalar reading would disturb it
-        volts = float(self.query("MEAS:VOLT?"))
-        amps = _into_battery(float(self.query("MEAS:CURR?")))
-        for quantity, value, what in (("dc_voltage_v", volts, "voltage"), ("dc_current_a", abs(amps), "current"),
-                                      ("dc_power_w", abs(volts * amps), "power")):
-            try:
-                self._watch(quantity, value, f"measured {what}")
-            except EnvelopeBreach as breach:
-                found.append(str(breach))
-        return found
+    def watched_magnitudes(self, readings: dict[str, float]) -> list[tuple[str, float, str]]:
+        power = abs(readings["voltage_v"] * readings["current_a"])
+        return super().watched_magnitudes(readings) + [("dc_power_w", power, "measured power")]
 
     def safe_off(self) -> None:
         """Output off, then a latched protection cleared (the engine recorded it first; with the output
@@ -382,8 +348,8 @@ class KeysightRP7900(ScpiDriver):
         current = -records[:, [0, 2, 1]]  # the instrument's sourcing current; its maximum is the battery's minimum
         voltage = records[:, 3:6]
         if len(records):
-            self._watch("dc_current_a", float(np.max(np.abs(current[:, 1:]))), "logged current")
-            self._watch("dc_voltage_v", float(np.max(voltage[:, 2])), "logged voltage")
+            self.watch("dc_current_a", float(np.max(np.abs(current[:, 1:]))), "logged current")
+            self.watch("dc_voltage_v", float(np.max(voltage[:, 2])), "logged voltage")
         self._log = (started, started_u, period, fetched + len(records))
         return DcLogBatch(started, started_u, period, fetched, current, voltage, self.current_accuracy,
                           self.voltage_accuracy)

@@ -84,9 +84,9 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from drivers.options import DriverOptions
-from drivers.scpi import ScpiDriver, Setting
+from drivers.scpi import Measurement, ScpiDriver, Setting, StatusRegister
 from rig.config.envelope import EnvelopeGuard
-from rig.core.errors import EnvelopeBreach, InstrumentError
+from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
 from rig.core.roles import GridProgram, GridReading
 
@@ -355,48 +355,20 @@ class Chroma61800(ScpiDriver):
 
     # -- measurements and faults --------------------------------------------------------------------
 
-    def current_a(self) -> float:
-        """Rms current at the terminals; outside the bench envelope it ends the case (``EnvelopeBreach``)."""
-        current = float(self.query("MEAS:CURR:AC?"))
-        if self.envelope is not None:
-            self.envelope.check_measured("ac_current_a", abs(current), what=f"{self.name} measured current")
-        return current
-
-    def power_w(self) -> float:
-        """Active power the source delivers (negative while the load feeds power back: the sign convention of a
-        regenerative source, unconfirmed for the 61800); outside the envelope it ends the case."""
-        power = float(self.query("MEAS:POW:AC?"))
-        if self.envelope is not None:
-            self.envelope.check_measured("ac_power_w", abs(power), what=f"{self.name} measured power")
-        return power
+    current_a = Measurement("MEAS:CURR:AC?", unit="A", what="current", envelope="ac_current_a",
+                            doc="RMS output current; above the envelope it ends the case.")
+    power_w = Measurement("MEAS:POW:AC?", unit="W", what="power", envelope="ac_power_w",
+                          doc="Active power the source delivers (negative while the load feeds power back: the sign "
+                              "convention of a regenerative source, unconfirmed for the 61800); its magnitude above "
+                              "the envelope ends the case.")
+    voltage_v = Measurement("MEAS:VOLT:ACDC?", unit="V", what="voltage", doc="RMS output voltage (AC+DC).")
+    frequency_hz = Measurement("MEAS:FREQ?", unit="Hz", what="frequency", doc="Output frequency.")
+    status_registers = (StatusRegister("STAT:QUES:COND?", QUESTIONABLE_BITS),)
+    watched = ("current_a", "power_w")
 
     def read(self) -> GridReading:
-        return GridReading(
-            voltage_v=float(self.query("MEAS:VOLT:ACDC?")),
-            frequency_hz=float(self.query("MEAS:FREQ?")),
-            current_a=self.current_a(),
-            power_w=self.power_w(),
-        )
-
-    def faults(self) -> list[str]:
-        """Protections the source reports as tripped, errors it queued by itself (a protection trip is one),
-        and present current and power outside the envelope."""
-        condition = int(float(self.query("STAT:QUES:COND?")))
-        found = [f"{short} ({text}) reported by the instrument (STAT:QUES:COND? = {condition})"
-                 for bit, short, text in QUESTIONABLE_BITS if condition & bit]
-        try:
-            self.check_errors("(no command: events since the last one)")
-        except InstrumentError as queued:
-            found.append(f"error queue: {queued.detail.removeprefix('instrument reported ')}")
-        if self.envelope is not None:
-            current = abs(float(self.query("MEAS:CURR:AC?")))
-            power = abs(float(self.query("MEAS:POW:AC?")))
-            for quantity, value, what in (("ac_current_a", current, "current"), ("ac_power_w", power, "power")):
-                try:
-                    self.envelope.check_measured(quantity, value, what=f"{self.name} measured {what}")
-                except EnvelopeBreach as breach:
-                    found.append(str(breach))
-        return found
+        return GridReading(voltage_v=self.voltage_v(), frequency_hz=self.frequency_hz(), current_a=self.current_a(),
+                           power_w=self.power_w())
 
     def safe_off(self) -> None:
         """Stop any list, output off, open the output relay, back to fixed mode (the SVP driver's order).

@@ -113,14 +113,6 @@ class RlcLoad(ScpiDriver):
                                   f"the unit still reports its input {'off' if on else 'on'} after the command;"
                                   + consequence)
 
-    def faults(self) -> list[str]:
-        """Errors the instrument queued by itself since the last command."""
-        try:
-            self.check_errors("(no command: events since the last one)")
-        except InstrumentError as queued:
-            return [f"error queue: {queued.detail.removeprefix('instrument reported ')}"]
-        return []
-
     def safe_off(self) -> None:
         """Input off, read back: the load takes nothing, and cannot hold an island up."""
         self.input(False)
