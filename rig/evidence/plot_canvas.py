@@ -155,7 +155,7 @@ class Canvas:
     its own artists inside ``panels()``, which then takes exactly those
     away and returns limits, labels and title to the state of a new canvas,
     so a plot's bytes depend on its trace and record only, never on the
-    plots drawn before it (``tests/test_plots.py`` holds that to the byte).
+    plots drawn before it (``tests/evidence/test_plots.py`` holds that to the byte).
     """
 
     def __init__(self, layout: CanvasLayout) -> None:

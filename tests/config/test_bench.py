@@ -9,7 +9,7 @@ import pytest
 from rig.config.bench_file import Bench, Envelope, load_bench
 from rig.core.errors import InputFileError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "benches"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "benches"
 
 MINIMAL = """\
 bench: lab

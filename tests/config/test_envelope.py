@@ -16,7 +16,7 @@ SIM_BENCH = Path("fixtures/benches/sim.yaml")
 
 @pytest.fixture
 def guard(monkeypatch: pytest.MonkeyPatch) -> EnvelopeGuard:
-    monkeypatch.chdir(Path(__file__).resolve().parents[1])  # so the message shows the relative path
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # so the message shows the relative path
     return EnvelopeGuard.from_bench(load_bench(SIM_BENCH))
 
 
