@@ -36,6 +36,7 @@ from pyvisa.errors import InvalidSession, VisaIOError
 from pyvisa.resources import MessageBasedResource
 
 from rig.core import stop
+from rig.core.bench_checks import BenchCheck
 from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import EnvelopeBreach, InstrumentError
 from rig.core.identity import InstrumentFamily
@@ -57,6 +58,22 @@ def resource_manager() -> pyvisa.ResourceManager:
     if _resource_manager is None:
         _resource_manager = pyvisa.ResourceManager("@py")
     return _resource_manager
+
+
+def number(reply: str) -> str | None:
+    """A ``confirm_query`` judge: the reply is a number."""
+    try:
+        float(reply)
+    except ValueError:
+        return "not a number"
+    return None
+
+
+def one_of(*forms: str) -> Callable[[str], str | None]:
+    """A ``confirm_query`` judge: the reply is one of ``forms`` (case and a leading + ignored)."""
+    def judge(reply: str) -> str | None:
+        return None if reply.strip().lstrip("+").upper() in forms else f"not one of {', '.join(forms)}"
+    return judge
 
 
 def _is_no_error(reply: str) -> bool:
@@ -325,6 +342,43 @@ class ScpiDriver:
         maximum = self.envelope.maximum(quantity)
         if maximum is not None and magnitude > maximum:
             self.envelope.check_measured(quantity, magnitude, what=f"{self.name} {what}")
+
+    # -- confirmations on the unit (rig bench check) -----------------------------------------------------
+
+    def ratings(self) -> dict[str, tuple[float, float]]:
+        """The unit's own range for each envelope quantity it serves (envelope name -> (low, high)); the bench
+        envelope must lie inside it."""
+        return {}
+
+    def bench_checks(self) -> list[BenchCheck]:
+        """The envelope against the unit's ratings; a driver adds the confirmations of its unconfirmed commands."""
+        return self.envelope_checks()
+
+    def envelope_checks(self) -> list[BenchCheck]:
+        checks = []
+        for quantity, (low, high) in self.ratings().items():
+            bounds = self.envelope.envelope.bounds_for(quantity) if self.envelope is not None else None
+            if bounds is None:
+                continue
+            shown = "..".join("open" if b is None else f"{b:g}" for b in (bounds.min, bounds.max))
+            what = f"envelope {quantity} {shown} within the unit's {low:g}..{high:g}"
+            inside = (bounds.min is None or low <= bounds.min) and (bounds.max is None or bounds.max <= high)
+            checks.append(BenchCheck.confirmed(what) if inside else
+                          BenchCheck.problem(what, "the envelope allows what the unit cannot do: narrow the "
+                                                   "envelope or check the unit's options"))
+        return checks
+
+    def confirm_query(self, what: str, command: str, judge: Callable[[str], str | None]) -> BenchCheck:
+        """Ask ``command``; ``judge(reply)`` says what is wrong with the answer (None: it confirms). No answer, or
+        an error queued by the query, is a problem naming it."""
+        try:
+            reply = self.query(command)
+            self.check_errors(command)
+        except InstrumentError as err:
+            return BenchCheck.problem(what, f"{command}: {err.detail}")
+        wrong = judge(reply)
+        return BenchCheck.confirmed(what, f"{command} -> {reply}") if wrong is None else \
+            BenchCheck.problem(what, f"{command} -> {reply}: {wrong}")
 
     # -- validation before I/O --------------------------------------------------------------
 

@@ -94,6 +94,7 @@ from pydantic import Field, field_validator
 
 from drivers.options import DriverOptions
 from drivers.scpi import BlockType, ScpiDriver
+from rig.core.bench_checks import BenchCheck
 from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
@@ -218,6 +219,14 @@ class KeysightInfiniiVision(ScpiDriver):
     def faults(self) -> list[str]:
         """A scope trips nothing; it has no protection to report."""
         return []
+
+    def bench_checks(self) -> list[BenchCheck]:
+        """Each front-end setting the driver will set answers its query (set-up sets them and every arm reads
+        them back; here they are only asked, as the unit holds them now)."""
+        return super().bench_checks() + [
+            self.confirm_query(f"{setting.what} answers its query", f"{setting.header}?",
+                               lambda reply: None if reply.strip() else "empty answer")
+            for setting in self.front_end]
 
     def arm(self, *, pre_s: float, post_s: float, sample_rate_hz: float) -> None:
         """Single acquisition from ``pre_s`` before to ``post_s`` after the external trigger.

@@ -104,7 +104,8 @@ import numpy as np
 from pydantic import Field
 
 from drivers.options import DriverOptions
-from drivers.scpi import Measurement, ScpiDriver, StatusRegister
+from drivers.scpi import Measurement, ScpiDriver, StatusRegister, number, one_of
+from rig.core.bench_checks import BenchCheck
 from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
@@ -294,6 +295,32 @@ class KeysightRP7900(ScpiDriver):
         reading = DcReading(voltage_v=self.voltage_v(), current_a=self.current_a())
         self.watch("dc_power_w", abs(reading.power_w), "measured power")
         return reading
+
+    # -- confirmations on the unit (rig bench check) --------------------------------------------------------
+
+    def ratings(self) -> dict[str, tuple[float, float]]:
+        return {"dc_voltage_v": (0.0, self.max_voltage_v), "dc_current_a": (0.0, self.max_current_a)}
+
+    def bench_checks(self) -> list[BenchCheck]:
+        """The unconfirmed forms (see the module), asked with nothing energised: the sink limit's sign as the
+        unit reads it back, limit coupling, the second status register, the data logger."""
+        def sign_of_sink_limit(reply: str) -> str | None:
+            try:
+                value = float(reply)
+            except ValueError:
+                return "not a number"
+            return None if value < 0 else ("a positive sink limit: the unit takes the magnitude, and the driver "
+                                           "sends a negative number (see the module)" if value > 0 else
+                                           "zero cannot tell the sign: set a sink limit on the front panel and "
+                                           "check again")
+
+        return super().bench_checks() + [
+            self.confirm_query("the sink current limit reads back negative (the driver sends it negative)",
+                               "CURR:LIM:NEG?", sign_of_sink_limit),
+            self.confirm_query("limit coupling exists and reads back", "CURR:LIM:COUP?", one_of("0", "1", "ON", "OFF")),
+            self.confirm_query("the second status register answers", "STAT:QUES2:COND?", number),
+            self.confirm_query("the data logger's period reads back", "SENS:ELOG:PER?", number),
+        ]
 
     def counts_as_fault(self, short: str) -> bool:
         """A watchdog trip counts only if the output was on: with it off (a case of another suite waiting longer

@@ -57,6 +57,7 @@ from pymodbus.pdu import ModbusPDU
 from drivers.modbus import Response, exchange, open_client, refusal
 from drivers.options import DriverOptions
 from rig.core import stop
+from rig.core.bench_checks import BenchCheck
 from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
@@ -226,6 +227,21 @@ class ModbusDio:
         found = self._mismatches()
         if found:
             raise InstrumentError(self.name, "set-up", "; ".join(found))
+
+    def bench_checks(self) -> list[BenchCheck]:
+        """The lines the bench file names answer where it puts them: inputs (function 2) and outputs' read-back
+        (function 1), read only."""
+        checks = []
+        for what, read in (("the inputs answer (function 2)", self.read_inputs),
+                           ("the outputs read back (function 1)", self.read_outputs)):
+            try:
+                states = read()
+            except InstrumentError as err:
+                checks.append(BenchCheck.problem(what, err.detail))
+                continue
+            checks.append(BenchCheck.confirmed(what, ", ".join(f"{line} {'on' if on else 'off'}"
+                                                                 for line, on in states.items())))
+        return checks
 
     def faults(self) -> list[str]:
         """Outputs that do not read back as commanded (a module reset, another master, a wiring fault)."""

@@ -84,7 +84,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from drivers.options import DriverOptions
-from drivers.scpi import Measurement, ScpiDriver, Setting, StatusRegister
+from drivers.scpi import Measurement, ScpiDriver, Setting, StatusRegister, number, one_of
+from rig.core.bench_checks import BenchCheck
 from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
@@ -369,6 +370,31 @@ class Chroma61800(ScpiDriver):
     def read(self) -> GridReading:
         return GridReading(voltage_v=self.voltage_v(), frequency_hz=self.frequency_hz(), current_a=self.current_a(),
                            power_w=self.power_w())
+
+    # -- confirmations on the unit (rig bench check) --------------------------------------------------------
+
+    def ratings(self) -> dict[str, tuple[float, float]]:
+        return {"ac_voltage_v": (0.0, VOLTAGE_RANGE_V[self.voltage_range]), "ac_frequency_hz": FREQUENCY_LIMITS_HZ,
+                "ac_current_a": (0.0, self.max_current_a)}
+
+    def bench_checks(self) -> list[BenchCheck]:
+        """The unconfirmed forms it reads (see the module), asked once with nothing energised; the power's sign
+        cannot be: it needs a charger exporting."""
+        checks = super().bench_checks()
+        checks.append(self.confirm_query("the voltage range reads back in the driver's form (HIGH or LOW; SVP's "
+                                         "driver sends HI)", "VOLT:RANG?", one_of("HIGH", "LOW")))
+        checks += [self.confirm_query(f"the {m.what} measurement query answers a number", m.query, number)
+                   for m in map(self.measurement, ("voltage_v", "frequency_hz", "current_a", "power_w"))]
+        checks.append(self.confirm_query("the protection status register answers (its bit order needs a trip to "
+                                         "confirm)", "STAT:QUES:COND?", number))
+        checks.append(self.confirm_query("the over-current trip delay reads back (a stored setting set-up sets)",
+                                         "SOUR:CURR:DEL?", number))
+        checks.append(self.confirm_query("the list state answers as the driver reads it", "TRIG:STATE?",
+                                         one_of("RUNNING", "OFF")))
+        checks.append(BenchCheck.needs_energising(
+            "the sign of MEAS:POW:AC? while the charger exports",
+            "run a G100 export case: the export it measures must match the charger's own report in sign"))
+        return checks
 
     def safe_off(self) -> None:
         """Stop any list, output off, open the output relay, back to fixed mode (the SVP driver's order).

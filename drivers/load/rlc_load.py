@@ -41,7 +41,8 @@ from typing import Any
 from pydantic import Field
 
 from drivers.options import DriverOptions
-from drivers.scpi import ScpiDriver
+from drivers.scpi import ScpiDriver, number
+from rig.core.bench_checks import BenchCheck
 from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
@@ -112,6 +113,21 @@ class RlcLoad(ScpiDriver):
             raise InstrumentError(self.name, f"INP {'ON' if on else 'OFF'}",
                                   f"the unit still reports its input {'off' if on else 'on'} after the command;"
                                   + consequence)
+
+    def bench_checks(self) -> list[BenchCheck]:
+        """Its safe state, the one direction that energises nothing: ``INP OFF`` and ``INP?`` reading off; the
+        branch queries answer. ``INP ON`` read back needs the load switched in (each case's ``input(True)``)."""
+        checks = super().bench_checks()
+        try:
+            self.input(False)
+            checks.append(BenchCheck.confirmed("INP OFF, and INP? reads it back off (the safe state)"))
+        except InstrumentError as err:
+            checks.append(BenchCheck.problem("INP OFF, and INP? reads it back off (the safe state)", err.detail))
+        checks += [self.confirm_query(f"{query} answers a number", query, number)
+                   for query in ("NOM:VOLT?", "NOM:FREQ?", "LOAD:RES:POW?", "LOAD:IND:REAC?", "LOAD:CAP:REAC?")]
+        checks.append(BenchCheck.needs_energising("INP ON, and INP? reads it back on",
+                                                  "checked at every case that switches the load in"))
+        return checks
 
     def safe_off(self) -> None:
         """Input off, read back: the load takes nothing, and cannot hold an island up."""

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from drivers import DRIVERS, driver_class
 from drivers.options import describe
 from rig.core import stop
-from rig.config.bench_file import Bench
+from rig.config.bench_file import Bench, InstrumentEntry
 from rig.core.clock import Clock, RealClock, VirtualClock
 from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import InputFileError, SafetyError
@@ -130,15 +130,7 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
         identities = []
         for role, entry in bench.instruments.items():
             stop.checkpoint()
-            cls = driver_class(entry.driver)
-            address = sim.serve(entry.driver) if (entry.is_simulated and sim is not None) else entry.address
-            driver = cls(address, name=role, envelope=guard, options=entry.options)
-            try:
-                idn = driver.identify()
-                check_identity(role, address, idn, cls.family, entry.identity.pin() if entry.identity else None)
-            except BaseException:
-                driver.close()  # not (yet) ours: no safe state is sent to a peer we do not know
-                raise
+            driver, address, idn = connect(role, entry, sim, guard)
             instruments[role] = driver
             blind = driver.cannot_see() if isinstance(driver, CanInterface) else []
             identities.append(InstrumentIdentity(role=role, driver=entry.driver, address=address,
@@ -161,6 +153,22 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
     problems = _shut_down(instruments, sim, opened)
     if problems:
         raise SafetyError("could not confirm the safe state: " + "; ".join(problems))
+
+
+def connect(role: str, entry: InstrumentEntry, sim: SimulatedLab | None,
+            guard: EnvelopeGuard) -> tuple[Instrument, str, str]:
+    """Open the role's driver at its address (the lab's own on a simulated bench) and accept its identity:
+    the driver, the address and its ``*IDN?`` answer. A peer whose identity is refused is closed untouched."""
+    cls = driver_class(entry.driver)
+    address = sim.serve(entry.driver) if (entry.is_simulated and sim is not None) else entry.address
+    driver = cls(address, name=role, envelope=guard, options=entry.options)
+    try:
+        idn = driver.identify()
+        check_identity(role, address, idn, cls.family, entry.identity.pin() if entry.identity else None)
+    except BaseException:
+        driver.close()  # not (yet) ours: no safe state is sent to a peer we do not know
+        raise
+    return driver, address, idn
 
 
 def _shut_down(instruments: dict[str, Instrument], sim: SimulatedLab | None, opened: OpenBench | None) -> list[str]:

@@ -113,6 +113,33 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) ->
         _fail_input(err)
 
 
+bench_app = typer.Typer(no_args_is_help=True, help="The bench: check it before anything is energised.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("check")
+def bench_check(
+    bench: Annotated[Path, typer.Argument(help="Bench file.")] = DEFAULT_BENCH,
+    dut: Annotated[Optional[Path], typer.Option(help="DUT profile of a simulated bench's charger.")] = None,
+) -> None:
+    """Connect to every instrument, check who it is, its calibration, its ratings against the envelope and the
+    commands its driver could not confirm from a manual; energise nothing. Exit 0 usable, 1 problems, 2 bad file."""
+    from rig.run.bench_check import check_bench, format_bench_check
+    from rig.sim.charger.dut_profile import load_dut_profile
+
+    try:
+        loaded = load_bench(bench)
+        profile = load_dut_profile(dut or DEFAULT_DUT) if loaded.simulated_lab is not None else None
+        report = check_bench(loaded, profile=profile)
+    except RigInputError as err:
+        _fail_input(err)
+    except KeyboardInterrupt:
+        err_console.print("[bold red]interrupted[/bold red]: nothing was energised", highlight=False)
+        raise typer.Exit(1)
+    Console(soft_wrap=True).print(format_bench_check(report), highlight=False)
+    raise typer.Exit(0 if report.usable else 1)
+
+
 chademo_app = typer.Typer(no_args_is_help=True, help="CHAdeMO: check recorded sessions against the compliance rules.")
 app.add_typer(chademo_app, name="chademo")
 
