@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rig.core.results import EvidenceMode
 from rig.run.engine import CampaignRun, RunListener, RunRequest, prepare
 from rig.sim.charger.dut_profile import load_dut_profile
 
@@ -19,13 +20,18 @@ SIM_BENCH = ROOT / "fixtures" / "benches" / "sim.yaml"
 REALTIME_BENCH = ROOT / "fixtures" / "benches" / "sim-realtime.yaml"
 DUTS = ROOT / "fixtures" / "duts"
 COMPLIANT = DUTS / "compliant.yaml"
+VERDICTS_ONLY: EvidenceMode = "verdicts only"
+"""For ``run_cases``: a test that judges verdicts alone."""
 
 
 def run_cases(out: Path, *, ids: list[str] | None = None, dut: Path = COMPLIANT, bench: Path = SIM_BENCH,
               seed: int | None = None, plan: Path = PROTECTION_PLAN,
-              listener: RunListener | None = None) -> CampaignRun:
-    """Run the chosen cases (all when ``ids`` is None) through the engine; returns the closed run."""
-    prepared = prepare(RunRequest([plan], bench, dut, out, seed))
+              listener: RunListener | None = None, evidence: EvidenceMode = "full") -> CampaignRun:
+    """Run the chosen cases (all when ``ids`` is None) through the engine; returns the closed run.
+
+    ``evidence="verdicts only"`` for a test that judges verdicts alone (a defective charger's exact verdicts):
+    no plots, no report, no fsync; durability and the report stay proven by the full runs."""
+    prepared = prepare(RunRequest([plan], bench, dut, out, seed, evidence=evidence))
     cases = [c for c in prepared.cases if ids is None or c.case.id in ids]
     assert cases, f"no case among {ids}"
     run = CampaignRun(dataclasses.replace(prepared, cases=cases), listener)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Verdict = Literal["pass", "fail", "error", "skip"]
 RunStatus = Literal["complete", "incomplete"]
+EvidenceMode = Literal["full", "verdicts only"]
 
 
 class Record(BaseModel):
@@ -161,6 +162,9 @@ class RunInfo(Record):
     sim_seconds: float = 0.0
     wall_seconds: float = 0.0
     speedup: float | None = None
+    evidence: EvidenceMode = "full"
+    """"verdicts only": a run of the rig's own tests, judged on its verdicts: no plots, no report, writes not
+    fsynced. Never certification evidence."""
 
 
 class RunResults(Record):

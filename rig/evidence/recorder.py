@@ -187,8 +187,9 @@ def staging_dir(run_dir: Path) -> Path:
     return run_dir.parent / f".{run_dir.name}.incoming"
 
 
-def _stage(staging: Path, name: str, write: Callable[[BinaryIO], object]) -> tuple[Path, str]:
-    """Write through ``write`` into a new fsynced file in ``staging``; returns it and its SHA-256."""
+def _stage(staging: Path, name: str, write: Callable[[BinaryIO], object], *, durable: bool = True) -> tuple[Path, str]:
+    """Write through ``write`` into a new file in ``staging`` (fsynced when ``durable``); returns it and its
+    SHA-256."""
     tmp = staging / f"{name}.{secrets.token_hex(4)}.tmp"
     # os.open, not mkstemp: evidence files get the umask's usual permissions, not 0600
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -196,21 +197,27 @@ def _stage(staging: Path, name: str, write: Callable[[BinaryIO], object]) -> tup
         with os.fdopen(fd, "wb") as file:
             write(file)
             file.flush()
-            os.fsync(file.fileno())
+            if durable:
+                os.fsync(file.fileno())
         return tmp, sha256_file(tmp)
     except BaseException:  # includes Ctrl-C: never leave a temp file behind
         tmp.unlink(missing_ok=True)
         raise
 
 
-def _move_into_place(tmp: Path, target: Path) -> None:
+def _move_into_place(tmp: Path, target: Path, *, durable: bool = True) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, target)
-    _fsync_dir(target.parent)
+    if durable:
+        _fsync_dir(target.parent)
 
 
 class EvidenceDir:
     """Atomic writes into a run directory, each one announced in manifest.json before it lands."""
+
+    durable = True
+    """Each write fsynced (file and directory) before the next: a record survives a power cut. A verdicts-only
+    run (the rig's own tests, ``RunRequest.evidence``) leaves it to the OS: what it judges is the verdicts."""
 
     def __init__(self, run_dir: Path, manifest: Manifest) -> None:
         self.run_dir = run_dir
@@ -265,11 +272,11 @@ class EvidenceDir:
         target = self.run_dir / relpath
         try:
             self._staging.mkdir(parents=True, exist_ok=True)
-            tmp, digest = _stage(self._staging, target.name, write)
+            tmp, digest = _stage(self._staging, target.name, write, durable=self.durable)
             pending = Pending(relpath, self._hashes.get(relpath))
             self._hashes[relpath] = digest
             self._write_manifest(Manifest(self._hashes, pending, sealed=False))
-            _move_into_place(tmp, target)
+            _move_into_place(tmp, target, durable=self.durable)
         except OSError as error:
             raise EvidenceWriteError(target, error) from None
         return relpath
@@ -279,8 +286,8 @@ class EvidenceDir:
         target = self.run_dir / MANIFEST
         try:
             self._staging.mkdir(parents=True, exist_ok=True)
-            tmp, _ = _stage(self._staging, MANIFEST, lambda file: file.write(data))
-            _move_into_place(tmp, target)
+            tmp, _ = _stage(self._staging, MANIFEST, lambda file: file.write(data), durable=self.durable)
+            _move_into_place(tmp, target, durable=self.durable)
         except OSError as error:
             raise EvidenceWriteError(target, error) from None
 
@@ -306,7 +313,7 @@ class RunRecorder(EvidenceDir):
         """Each recorded case as results.json holds it (cases are only ever appended)."""
 
     @classmethod
-    def create(cls, out_dir: Path, run: RunInfo) -> RunRecorder:
+    def create(cls, out_dir: Path, run: RunInfo, *, durable: bool = True) -> RunRecorder:
         """Start a run in ``out_dir`` (the run directory itself), which must be new or empty."""
         if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
             raise RigInputError(
@@ -318,6 +325,7 @@ class RunRecorder(EvidenceDir):
         except OSError as error:
             raise EvidenceWriteError(out_dir, error) from None
         recorder = cls(out_dir, RunResults(run=run.model_copy(update={"status": "incomplete"})))
+        recorder.durable = durable
         recorder._write_results()
         return recorder
 

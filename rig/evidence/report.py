@@ -114,11 +114,14 @@ class RunPlots:
     ANSWER_TIMEOUT_S = 30.0
     """How long ``finish`` waits for the next plot before it leaves the rest to the report."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, enabled: bool = True) -> None:
+        """``enabled`` False: no worker and no plots (a verdicts-only run)."""
         self._worker: PlotWorker | None = None
+        self._enabled = enabled
 
     def start(self) -> None:
-        self._worker = PlotWorker.start()
+        if self._enabled:
+            self._worker = PlotWorker.start()
 
     def case_recorded(self, evidence: EvidenceDir, case: CaseResult) -> None:
         """Send the case's plot to the worker, and commit the plots it has finished so far."""

@@ -36,7 +36,7 @@ from rig.evidence.recorder import RunRecorder, utc_now_iso
 from rig.config.plans import LoadedCase, PlanFiles, collect_plan_files, load_cases
 from rig.core.decision import DecisionRule
 from rig.evidence.report import RunPlots, plot_kind, render_report
-from rig.core.results import (CaseResult, DutRecord, Limit, PlotRecord, RunInfo, RunResults, RunStatus, Uncertainty,
+from rig.core.results import (CaseResult, DutRecord, EvidenceMode, Limit, PlotRecord, RunInfo, RunResults, RunStatus, Uncertainty,
                          Verdict)
 from rig.suites.platform import CannotJudge, DutNotReady, ProcedureOutcome
 from rig.core.safety import bring_to_safe_state
@@ -131,6 +131,9 @@ class RunRequest:
     out_dir: Path
     seed: int | None = None
     use_allure: bool = False
+    evidence: EvidenceMode = "full"
+    """"verdicts only" is for the rig's own tests that judge verdicts (not durability, plots or the report):
+    no plot worker, no report, writes not fsynced; results.json says so."""
 
 
 @dataclass(frozen=True)
@@ -244,7 +247,7 @@ class CampaignRun:
         self._stack = ExitStack()
         self.recorder: RunRecorder | None = None
         self.bench: OpenBench | None = None
-        self._plots = RunPlots()
+        self._plots = RunPlots(enabled=prepared.request.evidence == "full")
         self._done = 0
         self._wall0 = time.perf_counter()
         self._sim0 = 0.0
@@ -268,7 +271,8 @@ class CampaignRun:
         self._plots.start()  # first, so the plot worker's imports overlap opening the bench
         self.recorder = RunRecorder.create(request.out_dir, RunInfo(
             started=utc_now_iso(), bench=prepared.bench.bench, bench_file="inputs/bench.yaml",
-            dut=prepared.dut, rig_version=__version__, seed=prepared.seed, plans=prepared.plan_copies))
+            dut=prepared.dut, rig_version=__version__, seed=prepared.seed, plans=prepared.plan_copies,
+            evidence=request.evidence), durable=request.evidence == "full")
         for source, copy in prepared.inputs.items():
             self.recorder.write_bytes(copy, source.read_bytes())
         self.bench = self._stack.enter_context(
@@ -415,7 +419,8 @@ class CampaignRun:
         try:
             self._plots.finish(self.recorder)
             self.recorder.finish(status, reason, round(sim_seconds, 6), round(time.perf_counter() - self._wall0, 6))
-            render_report(self.recorder.run_dir, self.recorder)
+            if self.prepared.request.evidence == "full":
+                render_report(self.recorder.run_dir, self.recorder)
             self.recorder.seal()
         except EvidenceWriteError as err:
             if exc is None:

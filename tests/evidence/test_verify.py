@@ -114,9 +114,9 @@ def _die_before_rename(monkeypatch: pytest.MonkeyPatch) -> None:
 
     move = evidence._move_into_place
 
-    def killed(tmp: Path, target: Path) -> None:
+    def killed(tmp: Path, target: Path, *, durable: bool = True) -> None:
         if target.name == "manifest.json":
-            return move(tmp, target)
+            return move(tmp, target, durable=durable)
         raise Killed
 
     monkeypatch.setattr(evidence, "_move_into_place", killed)

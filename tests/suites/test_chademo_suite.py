@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from campaign_helpers import (CHADEMO_PLAN, COMPLIANT, EXPECTATIONS, ROOT, assert_exact_verdicts, expectations,
+from campaign_helpers import (VERDICTS_ONLY, CHADEMO_PLAN, COMPLIANT, EXPECTATIONS, ROOT, assert_exact_verdicts, expectations,
                               profiles_exercising, run_cases)
 from rig.sim.charger.chademo_settings import ChademoEvseSettings
 from rig.suites import REGISTRY
@@ -121,7 +121,7 @@ def test_there_are_defective_chademo_profiles_and_a_just_inside_one_that_must_pa
 
 @pytest.mark.parametrize(("profile", "expected"), _profiles())
 def test_each_chademo_profile_gets_exactly_its_expected_verdicts(tmp_path, profile, expected):
-    results = run_cases(tmp_path / "run", dut=profile, plan=CHADEMO_PLAN).recorder.results
+    results = run_cases(tmp_path / "run", dut=profile, plan=CHADEMO_PLAN, evidence=VERDICTS_ONLY).recorder.results
     assert_exact_verdicts(results, expected)
 
 
@@ -141,7 +141,7 @@ def _timing_profiles() -> list:
 @pytest.mark.parametrize(("profile", "expected"), _timing_profiles())
 def test_and_on_other_seeds_for_the_timing_profiles(tmp_path, profile, expected, seed):
     ids = list(expected) or None  # the just-inside profile: every case, since every case must still pass
-    results = run_cases(tmp_path / "run", ids=ids, dut=profile, plan=CHADEMO_PLAN, seed=seed).recorder.results
+    results = run_cases(tmp_path / "run", ids=ids, dut=profile, plan=CHADEMO_PLAN, seed=seed, evidence=VERDICTS_ONLY).recorder.results
     verdicts = {c.id: c.verdict for c in results.cases if c.verdict != "pass"}
     assert verdicts == expected, {c.id: (c.verdict, c.measured, c.error) for c in results.cases
                                   if c.id in set(verdicts) ^ set(expected)}

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import COMPLIANT, DUTS, PROTECTION_PLAN, ROOT, expectations, run_cases
+from campaign_helpers import VERDICTS_ONLY, COMPLIANT, DUTS, PROTECTION_PLAN, ROOT, expectations, run_cases
 from rig.core.errors import InputFileError
 from rig.config.plans import load_plan
 from rig.sim.charger.dut_profile import load_dut_profile
@@ -107,7 +107,7 @@ def test_each_late_profile_declares_exactly_the_rocof_trip_times_its_relay_misse
 
 def _run_rocof_trip_times(tmp_path: Path, dut: Path, ids: list[str]) -> dict[int, dict]:
     """The cases on every seed: {seed: {case id: case result}}."""
-    return {seed: {c.id: c for c in run_cases(tmp_path / f"seed{seed}", ids=ids, dut=dut, seed=seed)
+    return {seed: {c.id: c for c in run_cases(tmp_path / f"seed{seed}", ids=ids, dut=dut, seed=seed, evidence=VERDICTS_ONLY)
                    .recorder.results.cases} for seed in SEEDS}
 
 

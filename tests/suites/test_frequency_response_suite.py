@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import (COMPLIANT, ROOT, assert_exact_verdicts, bench_without, profile_variant,
+from campaign_helpers import (VERDICTS_ONLY, COMPLIANT, ROOT, assert_exact_verdicts, bench_without, profile_variant,
                               profiles_exercising, run_cases)
 from rig.run.engine import CampaignRun
 from rig.core.errors import InputFileError
@@ -132,21 +132,21 @@ def test_there_is_a_defective_profile_for_each_defect_and_a_just_inside_one() ->
 @pytest.mark.parametrize(("profile", "expected"), _profiles())
 def test_each_frequency_response_profile_gets_exactly_its_expected_verdicts(tmp_path: Path, profile: Path,
                                                                           expected: dict) -> None:
-    results = _results(run_cases(tmp_path / "run", dut=profile, plan=PLAN))
+    results = _results(run_cases(tmp_path / "run", dut=profile, plan=PLAN, evidence=VERDICTS_ONLY))
     assert_exact_verdicts(results, expected)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_just_inside_profile_passes_on_other_seeds(tmp_path: Path, seed: int) -> None:
     results = _results(run_cases(tmp_path / "run", dut=ROOT / "fixtures" / "duts" / "fr-just-inside.yaml",
-                                 plan=PLAN, seed=seed))
+                                 plan=PLAN, seed=seed, evidence=VERDICTS_ONLY))
     assert {c.id: c.verdict for c in results.cases if c.verdict != "pass"} == {}
 
 
 def test_the_defects_fail_on_the_values_that_judge_them(tmp_path: Path) -> None:
     """Not just a failing case: the slow charger fails its response time, settling on the line all the same."""
     slow = ROOT / "fixtures" / "duts" / "fr-slow-response.yaml"
-    case = _cases(run_cases(tmp_path / "run", ids=[LFSM_O], dut=slow, plan=PLAN))[LFSM_O]
+    case = _cases(run_cases(tmp_path / "run", ids=[LFSM_O], dut=slow, plan=PLAN, evidence=VERDICTS_ONLY))[LFSM_O]
     failing = {name for name, zone in case.acceptance.items() if not zone.admits(case.measured.get(name))}
     assert "step3_response_s" in failing and not any(name.endswith("deviation_pu") for name in failing)
 
@@ -163,7 +163,7 @@ def test_a_dut_exporting_40_to_60_percent_itself_is_judged_there_without_a_limit
     """A charger set to half its capacity by its own means: the half level is judged at its own power; the > 80 %
     level cannot be reached by a limit (it only lowers the export) and is an error, never a pass."""
     half = profile_variant(tmp_path, "half", lambda d: d["operating_point"].update(export_power_w=3700.0))
-    results = _results(run_cases(tmp_path / "run", dut=half, plan=PLAN))
+    results = _results(run_cases(tmp_path / "run", dut=half, plan=PLAN, evidence=VERDICTS_ONLY))
     verdicts = {c.id: c.verdict for c in results.cases}
     assert verdicts == {LFSM_O: "error", LFSM_O_HALF: "pass", REDUCED: "pass"}  # the reduced-frequency case asks no level
     cases = {c.id: c for c in results.cases}
@@ -176,7 +176,7 @@ def test_a_dut_exporting_40_to_60_percent_itself_is_judged_there_without_a_limit
 
 def test_a_bench_without_dut_control_cannot_judge_the_half_level(tmp_path: Path) -> None:
     bench = bench_without(tmp_path, "dut_control")
-    results = _results(run_cases(tmp_path / "run", plan=PLAN, bench=bench, ids=[LFSM_O_HALF]))
+    results = _results(run_cases(tmp_path / "run", plan=PLAN, bench=bench, ids=[LFSM_O_HALF], evidence=VERDICTS_ONLY))
     (case,) = results.cases
     assert case.verdict == "error"
     assert "81.1% of the registered capacity" in (case.error or "")
@@ -185,7 +185,7 @@ def test_a_bench_without_dut_control_cannot_judge_the_half_level(tmp_path: Path)
 
 def test_a_capture_too_noisy_for_the_band_is_not_judged(tmp_path: Path) -> None:
     noisy = profile_variant(tmp_path, "noisy", lambda d: d.update(current_noise_a=8.0))
-    results = _results(run_cases(tmp_path / "run", dut=noisy, plan=PLAN))
+    results = _results(run_cases(tmp_path / "run", dut=noisy, plan=PLAN, evidence=VERDICTS_ONLY))
     for case in results.cases:
         assert case.verdict == "error" and "not clear of noise" in (case.error or ""), case.id
 

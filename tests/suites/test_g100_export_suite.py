@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign_helpers import (COMPLIANT, DUTS, ROOT, SIM_BENCH, assert_exact_verdicts,
+from campaign_helpers import (VERDICTS_ONLY, COMPLIANT, DUTS, ROOT, SIM_BENCH, assert_exact_verdicts,
                               assert_inside_by_more_than_uncertainty, cases_of, profiles_exercising, run_cases)
 from drivers.dio.modbus_dio import ModbusDio
 from drivers.grid.chroma_61800 import Chroma61800
@@ -93,13 +93,13 @@ def test_there_are_defective_g100_profiles_and_a_just_inside_one():
 
 @pytest.mark.parametrize(("profile", "expected"), _profiles())
 def test_each_g100_profile_gets_exactly_its_expected_verdicts(tmp_path, profile, expected):
-    results = run_cases(tmp_path / "run", dut=profile, plan=PLAN).recorder.results
+    results = run_cases(tmp_path / "run", dut=profile, plan=PLAN, evidence=VERDICTS_ONLY).recorder.results
     assert_exact_verdicts(results, expected)
 
 
 def test_the_just_inside_profile_passes_on_other_seeds_by_more_than_its_uncertainty(tmp_path):
     for seed in (1, 2):
-        results = run_cases(tmp_path / f"run{seed}", dut=DUTS / "g100-just-inside.yaml", plan=PLAN, seed=seed)
+        results = run_cases(tmp_path / f"run{seed}", dut=DUTS / "g100-just-inside.yaml", plan=PLAN, seed=seed, evidence=VERDICTS_ONLY)
         assert_inside_by_more_than_uncertainty(results.recorder.results, seed)
 
 
@@ -113,7 +113,7 @@ def _plan_variant(tmp_path: Path, old: str, new: str) -> Path:
 
 def test_an_excursion_the_bench_loads_cannot_make_is_an_error_never_a_pass(tmp_path):
     path = _plan_variant(tmp_path, "min_excursion_w: 200.0", "min_excursion_w: 5000.0")
-    results = run_cases(tmp_path / "run", plan=path, ids=["g100.export.excursion"]).recorder.results
+    results = run_cases(tmp_path / "run", plan=path, ids=["g100.export.excursion"], evidence=VERDICTS_ONLY).recorder.results
     case = results.cases[0]
     assert case.verdict == "error" and "not reachable" in (case.error or "")
     assert any(trace.endswith("readings.parquet") for trace in case.traces)
@@ -123,7 +123,7 @@ def test_a_charger_that_never_uses_the_headroom_leaves_the_load_steps_unjudged(t
     """A charger dispatched to no more than its operating point never exports above the limit: an error."""
     profile = tmp_path / "flat.yaml"
     profile.write_text(COMPLIANT.read_text().replace("dispatched_export_w: 7300.0", "dispatched_export_w: 6000.0"))
-    results = run_cases(tmp_path / "run", plan=PLAN, dut=profile).recorder.results
+    results = run_cases(tmp_path / "run", plan=PLAN, dut=profile, evidence=VERDICTS_ONLY).recorder.results
     verdicts = {c.id: (c.verdict, c.error) for c in results.cases}
     assert verdicts["g100.export.load_steps"][0] == "error"
     assert "did not exercise its export limitation" in (verdicts["g100.export.load_steps"][1] or "")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign_helpers import (COMPLIANT, ROOT, assert_exact_verdicts, bench_without, cases_of, expectations,
+from campaign_helpers import (VERDICTS_ONLY, COMPLIANT, ROOT, assert_exact_verdicts, bench_without, cases_of, expectations,
                               profiles_exercising, run_cases)
 from rig.run.engine import CampaignRun
 
@@ -76,7 +76,7 @@ def test_there_is_a_weak_profile_and_a_just_inside_one():
 
 @pytest.mark.parametrize(("profile", "expected"), _profiles())
 def test_each_islanding_profile_gets_exactly_its_expected_verdicts(tmp_path, profile, expected):
-    results = run_cases(tmp_path / "run", dut=profile, plan=PLAN).recorder.results
+    results = run_cases(tmp_path / "run", dut=profile, plan=PLAN, evidence=VERDICTS_ONLY).recorder.results
     assert_exact_verdicts(results, expected)
 
 
@@ -91,7 +91,7 @@ def _profile_variant(tmp_path: Path, old: str, new: str, base: Path = COMPLIANT)
 def test_a_charger_without_active_method_runs_on_and_fails_with_a_lower_bound(tmp_path):
     """Passive protection only, a matched island: it exports to the capture's end; a fail, never a pass or error."""
     dut = _profile_variant(tmp_path, "anti_islanding: {drift_hz_per_s: 2.0}", "")
-    results = run_cases(tmp_path / "run", dut=dut, plan=PLAN, ids=["g99.island.full.q100"]).recorder.results
+    results = run_cases(tmp_path / "run", dut=dut, plan=PLAN, ids=["g99.island.full.q100"], evidence=VERDICTS_ONLY).recorder.results
     (case,) = results.cases
     assert case.verdict == "fail", case.error
     assert case.measured["run_on_exceeds_capture"] == 1.0
@@ -104,7 +104,7 @@ def test_a_charger_below_the_power_level_is_an_error_never_a_pass(tmp_path):
     export; the 50-66 % cases are judged at the charger's own 4400 W, with no limit set."""
     dut = _profile_variant(tmp_path, "export_power_w: 6000.0", "export_power_w: 4400.0")
     ids = ["g99.island.full.q100", "g99.island.half.q100"]
-    results = run_cases(tmp_path / "run", dut=dut, plan=PLAN, ids=ids).recorder.results
+    results = run_cases(tmp_path / "run", dut=dut, plan=PLAN, ids=ids, evidence=VERDICTS_ONLY).recorder.results
     full, half = results.cases
     assert full.verdict == "error" and "limited to 6660 W through dut_control" in full.error
     assert "a limit only lowers the export" in full.error
@@ -117,7 +117,7 @@ def test_a_bench_without_dut_control_judges_only_the_chargers_own_level(tmp_path
     """Without the role nothing sets the export: the reduced-level cases are errors naming why, never passes."""
     bench = bench_without(tmp_path, "dut_control")
     ids = ["g99.island.full.q100", "g99.island.half.q100", "g99.island.third.q100"]
-    results = run_cases(tmp_path / "run", plan=PLAN, bench=bench, ids=ids).recorder.results
+    results = run_cases(tmp_path / "run", plan=PLAN, bench=bench, ids=ids, evidence=VERDICTS_ONLY).recorder.results
     verdicts = {c.id: c.verdict for c in results.cases}
     assert verdicts == {"g99.island.full.q100": "pass", "g99.island.half.q100": "error",
                         "g99.island.third.q100": "error"}
@@ -128,7 +128,7 @@ def test_a_bench_without_dut_control_judges_only_the_chargers_own_level(tmp_path
 
 def test_the_limit_is_released_after_each_case_and_on_every_exit(tmp_path):
     """The reduced-level case leaves the charger back at its own operating point, its limit released."""
-    run = run_cases(tmp_path / "run", plan=PLAN, ids=["g99.island.third.q100"])
+    run = run_cases(tmp_path / "run", plan=PLAN, ids=["g99.island.third.q100"], evidence=VERDICTS_ONLY)
     (case,) = run.recorder.results.cases
     assert case.verdict == "pass", case.error
     steps = [step.name for step in case.steps]
@@ -143,8 +143,8 @@ def test_a_load_that_cannot_be_balanced_is_an_error(tmp_path):
     text = PLAN.read_text().replace("max_residual_pu: 0.02", "max_residual_pu: 0.00001")
     plan = tmp_path / "islanding.yaml"
     plan.write_text(text)
-    results = run_cases(tmp_path / "run", plan=plan, ids=["g99.island.full.q100", "g99.island.half.q100"]
-                        ).recorder.results
+    results = run_cases(tmp_path / "run", plan=plan, ids=["g99.island.full.q100", "g99.island.half.q100"],
+                        evidence=VERDICTS_ONLY).recorder.results
     for case in results.cases:
         assert case.verdict == "error" and "cannot balance" in case.error
     steps = [step.name for step in results.cases[1].steps]

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import COMPLIANT, PROTECTION_PLAN, run_cases
+from campaign_helpers import VERDICTS_ONLY, COMPLIANT, PROTECTION_PLAN, run_cases
 
 pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
 
@@ -131,7 +131,7 @@ def _profile(tmp_path: Path, variant: Variant) -> Path:
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("variant", _variants(), ids=lambda v: v.name)
 def test_just_inside_passes_and_just_outside_fails(tmp_path, variant, seed):
-    run = run_cases(tmp_path / "run", ids=list(variant.expected), dut=_profile(tmp_path, variant), seed=seed)
+    run = run_cases(tmp_path / "run", ids=list(variant.expected), dut=_profile(tmp_path, variant), seed=seed, evidence=VERDICTS_ONLY)
     verdicts = {c.id: c.verdict for c in run.recorder.results.cases}
     assert verdicts == variant.expected, {c.id: (c.verdict, c.measured, c.error)
                                           for c in run.recorder.results.cases}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign_helpers import (COMPLIANT, DUTS, ROOT, assert_exact_verdicts, assert_inside_by_more_than_uncertainty,
+from campaign_helpers import (VERDICTS_ONLY, COMPLIANT, DUTS, ROOT, assert_exact_verdicts, assert_inside_by_more_than_uncertainty,
                               cases_of, expectations, profiles_exercising, run_cases)
 from rig.run.engine import CampaignRun
 from rig.core.errors import InputFileError
@@ -44,7 +44,7 @@ def test_without_the_dut_controls_the_half_power_case_is_an_error_not_a_pass(tmp
     from campaign_helpers import bench_without
 
     results = run_cases(tmp_path / "run", plan=PLAN, ids=["g99.pq.harmonics_half"],
-                        bench=bench_without(tmp_path, "dut_control")).recorder.results
+                        bench=bench_without(tmp_path, "dut_control"), evidence=VERDICTS_ONLY).recorder.results
     (case,) = results.cases
     assert case.verdict == "error" and "no dut_control role" in (case.error or "")
 
@@ -117,14 +117,14 @@ def test_there_are_defective_power_quality_profiles_and_a_just_inside_one():
 
 @pytest.mark.parametrize(("profile", "expected"), _profiles())
 def test_each_power_quality_profile_gets_exactly_its_expected_verdicts(tmp_path, profile, expected):
-    results = run_cases(tmp_path / "run", dut=profile, plan=PLAN).recorder.results
+    results = run_cases(tmp_path / "run", dut=profile, plan=PLAN, evidence=VERDICTS_ONLY).recorder.results
     assert_exact_verdicts(results, expected)
 
 
 def test_the_just_inside_profile_passes_on_other_seeds_by_more_than_its_uncertainty(tmp_path):
     """Other noise: every value stays inside its limit by more than its expanded uncertainty."""
     for seed in (1, 2):
-        results = run_cases(tmp_path / f"run{seed}", dut=DUTS / "pq-just-inside.yaml", plan=PLAN, seed=seed)
+        results = run_cases(tmp_path / f"run{seed}", dut=DUTS / "pq-just-inside.yaml", plan=PLAN, seed=seed, evidence=VERDICTS_ONLY)
         assert_inside_by_more_than_uncertainty(results.recorder.results, seed)
 
 
@@ -140,7 +140,7 @@ def test_a_fundamental_less_steady_than_the_plan_allows_is_an_error_never_a_pass
     """The charger's current moves by noise alone between windows (about 0.01 %); a plan that allows less cannot
     be judged: every case is an error that keeps its capture."""
     path = _plan_variant(tmp_path, "max_current_change_pct: 5.0", "max_current_change_pct: 0.0001", count=4)
-    results = run_cases(tmp_path / "run", plan=path).recorder.results
+    results = run_cases(tmp_path / "run", plan=path, evidence=VERDICTS_ONLY).recorder.results
     for case in results.cases:
         assert case.verdict == "error" and "fundamental is not stable" in (case.error or ""), case.id
         assert any(trace.endswith("capture.parquet") for trace in case.traces)

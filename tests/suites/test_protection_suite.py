@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import COMPLIANT, PROTECTION_PLAN, assert_exact_verdicts, profiles_exercising, run_cases
+from campaign_helpers import VERDICTS_ONLY, COMPLIANT, PROTECTION_PLAN, assert_exact_verdicts, profiles_exercising, run_cases
 from rig.sim.charger.dut_profile import load_dut_profile
 from rig.evidence.verify import verify_run
 
@@ -146,7 +146,7 @@ def _cases_at_risk(profile: Path, expected: dict[str, str]) -> list[str]:
 
 @pytest.mark.parametrize(("profile", "expected"), _profiles())
 def test_each_profile_gets_exactly_its_expected_verdicts(tmp_path, profile, expected):
-    results = run_cases(tmp_path / "run", dut=profile).recorder.results
+    results = run_cases(tmp_path / "run", dut=profile, evidence=VERDICTS_ONLY).recorder.results
     assert_exact_verdicts(results, expected)
 
 
@@ -156,7 +156,7 @@ def test_and_on_other_seeds_for_the_cases_it_can_change(tmp_path, profile, expec
     """Another seed moves the disturbance's phase against the charger's evaluation grid and redraws the
     measurement noise: the verdicts of the cases the profile can change must not move."""
     ids = _cases_at_risk(profile, expected)
-    results = run_cases(tmp_path / "run", ids=ids, dut=profile, seed=seed).recorder.results
+    results = run_cases(tmp_path / "run", ids=ids, dut=profile, seed=seed, evidence=VERDICTS_ONLY).recorder.results
     verdicts = {c.id: c.verdict for c in results.cases if c.verdict != "pass"}
     wanted = {case: verdict for case, verdict in expected.items() if case in ids}
     if any(v == "skip" for v in expected.values()):  # not ready: the first case run is the finding
@@ -184,8 +184,8 @@ def test_a_charger_that_trips_on_a_no_trip_point_never_passes_it_at_any_noise_le
                 next(s for s in data["protection"] if s["name"] == "O/F")["delay_s"] = 0.3
         return change
 
-    tripping = run_cases(tmp_path / "fast", ids=case, dut=profile_variant(tmp_path, "fast", noisy(True)))
-    compliant = run_cases(tmp_path / "good", ids=case, dut=profile_variant(tmp_path, "good", noisy(False)))
+    tripping = run_cases(tmp_path / "fast", ids=case, dut=profile_variant(tmp_path, "fast", noisy(True)), evidence=VERDICTS_ONLY)
+    compliant = run_cases(tmp_path / "good", ids=case, dut=profile_variant(tmp_path, "good", noisy(False)), evidence=VERDICTS_ONLY)
     (bad,), (good,) = tripping.recorder.results.cases, compliant.recorder.results.cases
     assert bad.verdict in ("fail", "error") and good.verdict in ("pass", "error"), (bad, good)
     if noise_a <= 0.05 * 26.0:  # up to 5 % of the current the rig must judge, and judge right

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import (DUTS, PROTECTION_PLAN, ROOT, assert_exact_verdicts, expectations, profiles_exercising,
+from campaign_helpers import (VERDICTS_ONLY, DUTS, PROTECTION_PLAN, ROOT, assert_exact_verdicts, expectations, profiles_exercising,
                               run_cases)
 from rig.config.plans import load_cases, load_plan
 from rig.suites import REGISTRY, SUITES
@@ -133,5 +133,5 @@ def test_there_is_a_defective_ieee_profile_for_the_protection_and_the_frequency_
 
 @pytest.mark.parametrize(("suite", "profile", "expected"), _ieee_profiles())
 def test_each_ieee_profile_gets_exactly_its_expected_verdicts(tmp_path, suite, profile, expected) -> None:
-    results = run_cases(tmp_path / "run", plan=IEEE_PLANS[suite], dut=profile).recorder.results
+    results = run_cases(tmp_path / "run", plan=IEEE_PLANS[suite], dut=profile, evidence=VERDICTS_ONLY).recorder.results
     assert_exact_verdicts(results, expected)
