@@ -28,7 +28,7 @@ from rig.core.errors import RigInputError
 from rig.evidence.recorder import EvidenceDir, RunRecorder, read_results, safe_file_name
 from rig.evidence.formatting import format_budget, format_limit, format_measured, format_number, format_setting
 from rig.evidence.plot_worker import DrawnPlot, PlotWorker
-from rig.evidence.plot_canvas import Drawing, PlotKind, draw_svg, read_trace
+from rig.evidence.plot_canvas import Drawing, PlotKind, draw_svg, read_trace, svg_bytes
 from rig.core.results import CaseResult, Limit, PlotRecord, RunResults, Verdict
 from rig.suites.platform import SummaryTable
 from rig.suites import REGISTRY, SUITES
@@ -223,16 +223,37 @@ def render_report(run_dir: Path, recorder: RunRecorder | None = None) -> Path:
     return path
 
 
-def _summaries(results: RunResults) -> list[SummaryTable]:
-    """Each suite's own summary of its cases (a type-test form, a matrix), in the order the suites ran."""
-    tables = []
+@dataclass
+class SectionView:
+    """A suite's own part of the report, ready for the template: its tables, and its figures as drawn files
+    (or why one could not be drawn)."""
+
+    tables: list[SummaryTable]
+    figures: list[tuple[str, str | None, str | None]]
+    """(caption, plot file relative to the run, problem)."""
+
+
+def _sections(evidence: EvidenceDir, results: RunResults) -> list[SectionView]:
+    """Each suite's own part of the report (summary tables, figures drawn from several cases), in the order the
+    suites ran; figures are drawn here and kept as ``plots/suite-<suite>-<name>.svg``."""
+    sections = []
     for name in dict.fromkeys(case.suite for case in results.cases):
         suite = SUITES[name] if name in REGISTRY else None
-        if suite is not None and suite.summary is not None:
-            table = suite.summary([case for case in results.cases if case.suite == name])
-            if table is not None:
-                tables.append(table)
-    return tables
+        if suite is None or suite.report is None:
+            continue
+        section = suite.report([case for case in results.cases if case.suite == name])
+        if section is None:
+            continue
+        figures: list[tuple[str, str | None, str | None]] = []
+        for figure in section.figures:
+            relpath = f"{PLOTS_DIR}/suite-{safe_file_name(name)}-{safe_file_name(figure.name)}.svg"
+            try:
+                evidence.write_bytes(relpath, svg_bytes(figure.drawing))
+                figures.append((figure.caption, relpath, None))
+            except (ValueError, TypeError) as error:  # a figure that cannot be drawn is said, not fatal
+                figures.append((figure.caption, None, f"not drawn: {error}"))
+        sections.append(SectionView(list(section.tables), figures))
+    return sections
 
 
 def _render(run_dir: Path, evidence: EvidenceDir) -> Path:
@@ -241,7 +262,7 @@ def _render(run_dir: Path, evidence: EvidenceDir) -> Path:
     html = _template().render(
         run=results.run,
         suites=_suites(run_dir, evidence, results),
-        summaries=_summaries(results),
+        sections=_sections(evidence, results),
         counts={verdict: counts[verdict] for verdict in VERDICTS},
         total=len(results.cases),
         format_number=format_number,

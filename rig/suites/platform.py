@@ -29,7 +29,7 @@ from rig.core.decision import DecisionRule
 from rig.core.errors import RigError
 from rig.core.results import CaseResult, Limit, Uncertainty
 from rig.config.yaml_source import LocatedValueError
-from rig.evidence.plot_canvas import PlotOptions
+from rig.evidence.plot_canvas import Drawing, PlotOptions
 
 if TYPE_CHECKING:
     from rig.evidence.plot_canvas import PlotKind
@@ -230,6 +230,34 @@ class SummaryTable:
 
 
 @dataclass(frozen=True)
+class SuiteFigure:
+    """A figure drawn from several cases of a suite (an efficiency curve over the load points, an OCPP sequence
+    chart): its file name (``plots/suite-<suite>-<name>.svg``), caption, and what it shows."""
+
+    name: str
+    caption: str
+    drawing: Drawing
+
+
+@dataclass(frozen=True)
+class SuiteSection:
+    """What a suite adds to the report beside its case table: summary tables (a type-test form, a compatibility
+    matrix) and figures drawn from several cases."""
+
+    tables: list[SummaryTable] = field(default_factory=list)
+    figures: list[SuiteFigure] = field(default_factory=list)
+
+
+def tables_only(summary: Callable[[list[CaseResult]], SummaryTable | None]
+                ) -> Callable[[list[CaseResult]], SuiteSection | None]:
+    """A suite's report hook made of one summary table (the section is absent when the table is)."""
+    def section(cases: list[CaseResult]) -> SuiteSection | None:
+        table = summary(cases)
+        return None if table is None else SuiteSection(tables=[table])
+    return section
+
+
+@dataclass(frozen=True)
 class Suite:
     """A suite as the engine, the plan loader and the report see it."""
 
@@ -239,4 +267,5 @@ class Suite:
     procedures: dict[str, Procedure]
     plot_kinds: dict[str, PlotKind] = field(default_factory=dict)
     """Plot kinds by name; names are global (``g99.trip_time``), so a record names its kind alone."""
-    summary: Callable[[list[CaseResult]], SummaryTable | None] | None = None
+    report: Callable[[list[CaseResult]], SuiteSection | None] | None = None
+    """The suite's own part of the report, from its recorded cases (None: its case table alone)."""

@@ -178,3 +178,45 @@ def test_settings_and_limits_read_compactly() -> None:
     assert format_limit(Limit(min=0.45, max=0.55, unit="s")) == "0.45..0.55 s"
     assert format_limit(Limit(max=0.5, unit="s")) == "≤ 0.5 s"
     assert format_limit(Limit(min=94.0, unit="%")) == "≥ 94.0 %"
+
+
+def test_a_suite_adds_its_own_tables_and_figures_drawn_from_several_cases(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite-level report hook: a summary table and a figure over the suite's cases (as an efficiency curve
+    or an OCPP sequence chart will be); a figure that cannot be drawn is said in the report, the rest stands."""
+    import dataclasses
+
+    from rig.suites import SUITES
+    from rig.suites.platform import SuiteFigure, SuiteSection, SummaryTable
+
+    class Broken:
+        title = "broken"
+        layout = TRIP_LAYOUT
+
+        def draw(self, top, bottom) -> None:
+            raise ValueError("no points to draw")
+
+    def section(cases):
+        trace = trip_trace()
+        drawing = trip_drawing(trace, "all trips", TripOptions(quantity="voltage", quantity_unit="V", threshold_a=1.0))
+        return SuiteSection(
+            tables=[SummaryTable("Trips at a glance", "One row per case.", ["Case", "Verdict"],
+                                 [[c.id, [(c.verdict, c.verdict)]] for c in cases])],
+            figures=[SuiteFigure("all-trips", f"Every trip of the {len(cases)} cases", drawing),
+                     SuiteFigure("broken", "A figure that fails", Broken())])
+
+    suite = dataclasses.replace(SUITES["g99.protection"], report=section)
+    monkeypatch.setattr(rig.evidence.report, "SUITES", {"g99": suite})  # the suite start_run's cases name
+    monkeypatch.setattr(rig.evidence.report, "REGISTRY", {"g99": "rig.suites.g99.suite"})
+    run_dir = tmp_path / "run"
+    recorder = start_run(run_dir)
+    recorder.finish("complete", None, sim_seconds=4.0, wall_seconds=0.25)
+    html = render_report(run_dir, recorder).read_text()
+    recorder.seal()
+
+    assert "Trips at a glance" in html and "Every trip of the 2 cases" in html
+    figure = run_dir / "plots" / "suite-g99-all-trips.svg"
+    assert b"<svg" in figure.read_bytes()[:500] and 'src="plots/suite-g99-all-trips.svg"' in html
+    assert "A figure that fails" in html and "not drawn: no points to draw" in html
+    assert not (run_dir / "plots" / "suite-g99-broken.svg").exists()
+    assert verify_run(run_dir).ok

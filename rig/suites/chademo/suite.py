@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.suites.platform import Suite
+from rig.suites.platform import Suite, tables_only
 from rig.suites.chademo import plots
 from rig.suites.chademo.plan import Plan
 from rig.suites.chademo.procedures import PROCEDURES
@@ -13,5 +13,5 @@ SUITE = Suite(
     plan=Plan,
     procedures=PROCEDURES,
     plot_kinds={"chademo.timeline": plots.TIMELINE},
-    summary=compatibility_matrix,
+    report=tables_only(compatibility_matrix),
 )

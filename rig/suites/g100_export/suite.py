@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.suites.platform import Suite
+from rig.suites.platform import Suite, tables_only
 from rig.suites.g100_export import plots
 from rig.suites.g100_export.plan import Plan
 from rig.suites.g100_export.procedures import PLOT_KIND, PROCEDURES
@@ -13,6 +13,6 @@ SUITE = Suite(
     plan=Plan,
     procedures=PROCEDURES,
     plot_kinds={PLOT_KIND: plots.BOUNDARY_EXPORT},
-    summary=export_limitation_summary,
+    report=tables_only(export_limitation_summary),
 )
 """G100 export limitation: load steps, excursion correction, fail-safe on loss of the boundary sensor."""

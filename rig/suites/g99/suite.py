@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.suites.platform import Suite
+from rig.suites.platform import Suite, tables_only
 from rig.suites.g99 import plots
 from rig.suites.g99.plan import Plan
 from rig.suites.g99.procedures import PROCEDURES
@@ -13,5 +13,5 @@ SUITE = Suite(
     plan=Plan,
     procedures=PROCEDURES,
     plot_kinds={"g99.trip_time": plots.TRIP, "g99.staircase": plots.STAIRCASE},
-    summary=protection_summary,
+    report=tables_only(protection_summary),
 )

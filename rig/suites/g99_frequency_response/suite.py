@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.suites.platform import Suite
+from rig.suites.platform import Suite, tables_only
 from rig.suites.g99_frequency_response import plots
 from rig.suites.g99_frequency_response.plan import Plan
 from rig.suites.g99_frequency_response.procedures import PROCEDURES
@@ -13,5 +13,5 @@ SUITE = Suite(
     plan=Plan,
     procedures=PROCEDURES,
     plot_kinds={"g99.frequency_response": plots.FREQUENCY_RESPONSE},
-    summary=frequency_response_summary,
+    report=tables_only(frequency_response_summary),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.suites.platform import Suite
+from rig.suites.platform import Suite, tables_only
 from rig.suites.g99_islanding import plots
 from rig.suites.g99_islanding.plan import Plan
 from rig.suites.g99_islanding.procedures import PROCEDURES
@@ -13,6 +13,6 @@ SUITE = Suite(
     plan=Plan,
     procedures=PROCEDURES,
     plot_kinds={"g99.islanding.run_on": plots.RUN_ON},
-    summary=islanding_summary,
+    report=tables_only(islanding_summary),
 )
 """G99 loss of mains by islanding: run-on after the grid switch opens on a balanced RLC load."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.suites.platform import Suite
+from rig.suites.platform import Suite, tables_only
 from rig.suites.g99_power_quality import plots
 from rig.suites.g99_power_quality.plan import Plan
 from rig.suites.g99_power_quality.procedures import PROCEDURES
@@ -13,6 +13,6 @@ SUITE = Suite(
     plan=Plan,
     procedures=PROCEDURES,
     plot_kinds={"g99.pq.spectrum": plots.SPECTRUM, "g99.pq.waveform": plots.WAVEFORM},
-    summary=power_quality_summary,
+    report=tables_only(power_quality_summary),
 )
 """G99 power quality: harmonic currents, DC injection and power factor, measured from the captured current."""
