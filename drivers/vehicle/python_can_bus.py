@@ -19,7 +19,10 @@ handed to ``can.Bus`` unchanged, so a bench engineer writes what the
 python-can documentation for the adapter says; naming ``interface``,
 ``channel``, ``host`` or ``port`` there is refused (they are the address),
 and so is a key python-can's interfaces do not name (``PYTHON_CAN_KEYS``:
-an interface silently ignores what it does not take).
+an interface silently ignores what it does not take). For a socketcand
+address the bus timing (``bitrate``, ``data_bitrate``, ``fd``, ``timing``) is
+refused too: python-can's socketcand interface takes and ignores it, and the
+gateway's bitrate is set where socketcand runs.
 As everywhere in python-can, keys not given may also come from python-can's
 own configuration file or ``CAN_*`` environment variables.
 
@@ -151,6 +154,10 @@ class CanOptions(DriverOptions):
         return given
 
 
+GATEWAY_SETTINGS = frozenset({"bitrate", "data_bitrate", "fd", "timing"})
+"""Bus timing a socketcand gateway sets itself: refused as options of a socketcand address."""
+
+
 def bus_config(resource: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """python-can's configuration for ``resource`` (``<interface>://<channel>``) and the bench's options.
 
@@ -169,6 +176,11 @@ def bus_config(resource: str, options: Mapping[str, Any] | None = None) -> dict[
     if interface != "socketcand":
         config["channel"] = where
         return config
+    ignored = sorted(GATEWAY_SETTINGS & given.keys())
+    if ignored:  # python-can's socketcand interface takes them and does nothing with them
+        raise ValueError(f"{', '.join(ignored)}: a socketcand gateway's bus timing is its own (set where socketcand "
+                         "runs, e.g. ip link set CHANNEL type can bitrate N); python-can would ignore it here, so the "
+                         "bench would say a bitrate the bus may not have")
     host_port, _, channel = where.partition("/")
     host, _, port = host_port.rpartition(":")
     if not host or not port.isdigit() or not channel:

@@ -68,6 +68,8 @@ def test_the_address_is_interface_and_channel_and_options_are_the_rest_of_python
     ("socketcand://127.0.0.1:29536", None, "socketcand://HOST:PORT/CHANNEL"),
     ("socketcan://can0", {"channel": "can1"}, "options channel: the address"),
     ("pcan://PCAN_USBBUS1", {"interface": "kvaser", "bitrate": 500000}, "options interface: the address"),
+    ("socketcand://gateway.lab:29536/can1", {"bitrate": 500000}, "bitrate: a socketcand gateway's bus timing"),
+    ("socketcand://gateway.lab:29536/can1", {"fd": True, "data_bitrate": 2000000}, "data_bitrate, fd: a socketcand"),
 ])
 def test_malformed_addresses_and_options_that_repeat_the_address_are_refused_naming_the_role(
         resource: str, options: dict | None, message: str) -> None:
@@ -373,7 +375,7 @@ def test_a_simulated_bench_with_a_can_vehicle_opens_checks_identity_and_closes(t
         "bench: can-sim\n"
         "simulated_lab: {time: virtual, seed: 1}\n"
         "instruments:\n"
-        "  vehicle: {driver: python_can, address: sim, options: {bitrate: 500000}}\n"
+        "  vehicle: {driver: python_can, address: sim, options: {tcp_tune: true}}\n"
         "envelope:\n"
         "  ac_voltage_v: {min: 0.0, max: 300.0}\n"
         "  ac_frequency_hz: {min: 45.0, max: 65.0}\n")
