@@ -75,7 +75,7 @@ def profiles_exercising(suite: str, plan: Path | None = None) -> list:
     """Every DUT profile but the compliant one that the expectations run through ``suite``, as pytest params
     (path, {case id: the verdict it must get}); every case not named must pass.
 
-    With ``plan``, only the profiles built for that plan's nominal grid (``rating.nominal_voltage_v`` and
+    With ``plan``, only the profiles built for that plan's nominal grid (``ac_port.rating.nominal_voltage_v`` and
     ``nominal_frequency_hz`` equal to its ``grid``): a 240 V 60 Hz charger exercises the same suites with another
     grid code's plans (``test_plans/ieee1547/``), never with the 230 V 50 Hz G99 ones."""
     grid = None if plan is None else yaml.safe_load(plan.read_text()).get("grid")
@@ -84,7 +84,7 @@ def profiles_exercising(suite: str, plan: Path | None = None) -> list:
         expected_of = expectations(path)
         if path == COMPLIANT or suite not in expected_of["exercises"]:
             continue
-        rating = load_dut_profile(path).rating  # a profile extending another inherits its rating
+        rating = load_dut_profile(path).ac_port.rating  # a profile extending another inherits its rating
         if grid is not None and (rating.nominal_voltage_v, rating.nominal_frequency_hz) != \
                 (grid["voltage_v"], grid["frequency_hz"]):
             continue

@@ -128,8 +128,8 @@ class PointOfConnection:
         self.grid = grid
         self.charger = charger
         self.switch_open = False
-        self.load = RlcLoad(nominal_voltage_v=charger.profile.rating.nominal_voltage_v,
-                            nominal_frequency_hz=charger.profile.rating.nominal_frequency_hz)
+        self.load = RlcLoad(nominal_voltage_v=charger.profile.ac_port.rating.nominal_voltage_v,
+                            nominal_frequency_hz=charger.profile.ac_port.rating.nominal_frequency_hz)
         self.islanded = False
         """S1 is open and the charger feeds the island (it has not collapsed)."""
         self.opened_s: list[float] = []
@@ -198,7 +198,7 @@ class PointOfConnection:
             self._collapse(t, notify=True)
             return
         p = float(self.charger.export_power_w(np.array([t]))[0])
-        q = p * math.tan(math.radians(self.charger.profile.waveform.displacement_deg))
+        q = p * math.tan(math.radians(self.charger.profile.ac_port.waveform.displacement_deg))
         point = island_point(p, q, self.load)
         if point is None:
             self._collapse(t, notify=True)
@@ -252,6 +252,6 @@ class PointOfConnection:
         f = self._terminals[1].at(t)
         s_load = self.load.absorbed(voltage_v, f)
         p = float(self.charger.export_power_w(np.array([t]))[0]) if self.charger.conduction.conducting_at(t) else 0.0
-        q = p * math.tan(math.radians(self.charger.profile.waveform.displacement_deg))
+        q = p * math.tan(math.radians(self.charger.profile.ac_port.waveform.displacement_deg))
         # I = conj(S) / V for the charger's supplied Q less the load's absorbed power.
         return complex(-s_load.real, s_load.imag - q) / voltage_v

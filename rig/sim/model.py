@@ -57,7 +57,7 @@ class LabModel:
         self.seed = seed
         self.now = 0.0
         self.voltage = PiecewiseLinear(0.0, 0.0)
-        self.frequency = PiecewiseLinear(0.0, profile.rating.nominal_frequency_hz)
+        self.frequency = PiecewiseLinear(0.0, profile.ac_port.rating.nominal_frequency_hz)
         self.phase_deg = PiecewiseLinear(0.0, 0.0)
         self.charger = SimulatedCharger(profile, self.voltage, self.frequency,
                                         clock=ChargerClock.drawn(profile, seed) if clock is None else clock,
@@ -69,7 +69,7 @@ class LabModel:
         """The household behind the boundary: load banks and the boundary CT (``rig.sim.site``; G100)."""
         if profile.export_limitation is not None:
             self.charger.export_limiter = ExportLimiter(profile.export_limitation, self.site, self.charger.clock, seed,
-                                                        profile.operating_point.export_power_w)
+                                                        profile.ac_port.operating_point.export_power_w)
         self.connector = ContactLines()
         """The CHAdeMO contact lines and the vehicle contactor coil (``rig.sim.connector``)."""
         self.dc_bus = DcBus(DcSource())
@@ -204,9 +204,9 @@ class LabModel:
         # Exporting current is in antiphase with the voltage (load reference frame).
         sign = np.where(self.charger.exports_at(times), -1.0, 1.0)
         i = sign * np.sqrt(2.0) * i_rms * wave
-        if self.profile.waveform.distorts:  # harmonics, DC, displacement (rig.sim.charger.waveform); a pure sine keeps i
-            i = sign * self.profile.waveform.current(theta, i_rms)
-        noise = self.profile.current_noise_a
+        if self.profile.ac_port.waveform.distorts:  # harmonics, DC, displacement (rig.sim.charger.waveform); a pure sine keeps i
+            i = sign * self.profile.ac_port.waveform.current(theta, i_rms)
+        noise = self.profile.ac_port.current_noise_a
         if noise > 0:
             i += rng.normal(0.0, noise, times.shape)
         v = np.sqrt(2.0) * v_rms * wave

@@ -63,7 +63,7 @@ def test_real_time_lab_gives_the_same_verdict_as_virtual_time(tmp_path):
     """A short case, run once in virtual time and once with the lab on the wall clock."""
 
     def quick_reconnect(data):
-        data["reconnection"]["delay_s"] = 0.5
+        data["ac_port"]["reconnection"]["delay_s"] = 0.5
 
     dut = profile_variant(tmp_path, "quick", quick_reconnect)
     case = ["g99.ov2.trip_time"]

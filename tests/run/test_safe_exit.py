@@ -117,7 +117,7 @@ def test_charger_that_never_exports_is_an_error_with_its_reason(tmp_path):
     from campaign_helpers import profile_variant
 
     def never_reconnects(data):
-        data["reconnection"]["delay_s"] = 1000.0
+        data["ac_port"]["reconnection"]["delay_s"] = 1000.0
 
     dut = profile_variant(tmp_path, "never", never_reconnects)
     run = run_cases(tmp_path / "run", ids=SHORT[:2], dut=dut)

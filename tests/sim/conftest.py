@@ -21,7 +21,7 @@ def compliant() -> DutProfile:
 def without_rocof(profile: DutProfile) -> DutProfile:
     """The profile with its RoCoF stages removed: for tests of the voltage and frequency stages that ramp the
     frequency faster than the RoCoF setting (which would rightly trip first)."""
-    return profile.model_copy(update={"protection": [s for s in profile.protection if s.quantity != "rocof"]})
+    return profile.with_ac_port(protection=[s for s in profile.ac_port.protection if s.quantity != "rocof"])
 
 
 @pytest.fixture(scope="module")

@@ -45,18 +45,18 @@ def pickup_of(charger: SimulatedCharger, stage: str) -> float | None:
 
 
 def test_compliant_profile_loads_with_the_reference_settings(compliant: DutProfile) -> None:
-    stages = {s.name: s for s in compliant.protection}
+    stages = {s.name: s for s in compliant.ac_port.protection}
     assert stages["O/V stage 2"].threshold == 273.7 and stages["O/V stage 2"].delay_s == 0.5
-    assert compliant.measurement.voltage.latency_s == 0.02
-    assert compliant.measurement.voltage.evaluation_period_s == 0.01
-    assert compliant.disconnection_time_s == 0.02
-    assert compliant.reconnection.delay_s == 20.0
-    assert compliant.reconnection.evaluation_period_s == 0.1  # the default
+    assert compliant.ac_port.measurement.voltage.latency_s == 0.02
+    assert compliant.ac_port.measurement.voltage.evaluation_period_s == 0.01
+    assert compliant.ac_port.disconnection_time_s == 0.02
+    assert compliant.ac_port.reconnection.delay_s == 20.0
+    assert compliant.ac_port.reconnection.evaluation_period_s == 0.1  # the default
 
 
 def test_of_missing_profile_lacks_the_over_frequency_stage() -> None:
     profile = load_dut_profile(DUTS / "of-missing.yaml")
-    assert not [s for s in profile.protection if s.quantity == "frequency" and s.direction == "over"]
+    assert not [s for s in profile.ac_port.protection if s.quantity == "frequency" and s.direction == "over"]
 
 
 # -- reconnection -----------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ def test_conduction_starts_on_the_reconnection_evaluation_grid(compliant: DutPro
     ((t_on, t_off),) = m.charger.conduction.intervals
     assert t_on == pytest.approx(23.4, abs=1e-9)
     assert t_off is None
-    assert t_on / compliant.reconnection.evaluation_period_s == pytest.approx(round(t_on / 0.1), abs=1e-9)
+    assert t_on / compliant.ac_port.reconnection.evaluation_period_s == pytest.approx(round(t_on / 0.1), abs=1e-9)
 
 
 def test_leaving_the_reconnection_window_restarts_the_delay(compliant: DutProfile) -> None:

@@ -36,8 +36,8 @@ def variant(profile: DutProfile, change) -> DutProfile:
 
 def on_a_100_ms_grid(profile: DutProfile) -> DutProfile:
     def change(data):
-        data["measurement"]["voltage"]["evaluation_period_s"] = 0.1
-        data["measurement"]["frequency"]["evaluation_period_s"] = 0.1
+        data["ac_port"]["measurement"]["voltage"]["evaluation_period_s"] = 0.1
+        data["ac_port"]["measurement"]["frequency"]["evaluation_period_s"] = 0.1
     return variant(profile, change)
 
 
@@ -62,7 +62,7 @@ def pickup_of(charger: SimulatedCharger, stage: str) -> float | None:
 
 
 def stage_of(profile: DutProfile, name: str):
-    (stage,) = [s for s in profile.protection if s.name == name]
+    (stage,) = [s for s in profile.ac_port.protection if s.name == name]
     return stage
 
 
@@ -88,7 +88,7 @@ def test_a_stage_operates_only_if_its_operate_evaluation_still_sees_the_value_be
     profile = on_a_100_ms_grid(compliant)
     m = connected(profile, clock=clock)
     grid = m.charger.evaluation_grid("voltage")
-    latency = profile.measurement.voltage.latency_s
+    latency = profile.ac_port.measurement.voltage.latency_s
     n_pickup = grid.index_at_or_after(30.0)
     step_up = grid.instant(n_pickup) - latency  # seen at exactly that evaluation
     delay = clock.lab_seconds(0.5)  # O/V stage 2: 5 evaluations of 0.1 s on the charger's clock
@@ -179,9 +179,9 @@ def test_health_lost_at_the_connect_evaluation_means_no_connection(
     m.grid.set_relay(0.0, True)
     m.grid.set_output(0.0, True)
     grid = m.charger._reconnection_grid
-    latency = compliant.measurement.voltage.latency_s
+    latency = compliant.ac_port.measurement.voltage.latency_s
     healthy = grid.at_or_after(latency)  # the first evaluation that sees 230 V
-    connect = grid.at_or_after(healthy + clock.lab_seconds(compliant.reconnection.delay_s))
+    connect = grid.at_or_after(healthy + clock.lab_seconds(compliant.ac_port.reconnection.delay_s))
     m.grid.set_voltage(connect - latency + lost_after_s, 255.0)  # above the 253 V window
     m.grid.set_voltage(connect + 1.0, 230.0)
     m.advance_to(connect + 30.0)
@@ -190,7 +190,7 @@ def test_health_lost_at_the_connect_evaluation_means_no_connection(
         assert t_on == connect
     else:
         again = grid.at_or_after(connect + 1.0 + latency)
-        assert t_on == grid.at_or_after(again + clock.lab_seconds(compliant.reconnection.delay_s))
+        assert t_on == grid.at_or_after(again + clock.lab_seconds(compliant.ac_port.reconnection.delay_s))
 
 
 # -- the clock drawn from the seed ---------------------------------------------------------------------------
@@ -263,9 +263,9 @@ def _circular_largest_gap(fractions: list[float]) -> float:
 def test_trip_time_is_latency_delay_and_disconnection_plus_up_to_one_period_at_every_phase(
         compliant: DutProfile, name: str, quantity: str, level: float) -> None:
     stage = stage_of(compliant, name)
-    method = getattr(compliant.measurement, quantity)
+    method = getattr(compliant.ac_port.measurement, quantity)
     latency, period, delay = method.latency_s, method.evaluation_period_s, stage.delay_s
-    disconnection = compliant.disconnection_time_s
+    disconnection = compliant.ac_port.disconnection_time_s
     phases = []
     for seed in SEEDS:
         m = connected(compliant, seed=seed)
@@ -290,7 +290,7 @@ def test_trip_time_is_latency_delay_and_disconnection_plus_up_to_one_period_at_e
 def test_a_disturbance_just_shorter_than_the_delay_never_trips_and_one_period_longer_always_does(
         compliant: DutProfile, name: str, quantity: str, level: float) -> None:
     stage = stage_of(compliant, name)
-    period = getattr(compliant.measurement, quantity).evaluation_period_s
+    period = getattr(compliant.ac_port.measurement, quantity).evaluation_period_s
     for seed in SEEDS:
         for longer in (False, True):
             m = connected(compliant, seed=seed)

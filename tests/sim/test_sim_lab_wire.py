@@ -214,7 +214,7 @@ def test_captures_are_the_bytes_they_always_were(compliant: DutProfile, open_ses
                                                  points: int) -> None:
     from rig.sim.charger.waveform import Waveform
 
-    pure_sine = compliant.model_copy(update={"waveform": Waveform()})  # the bytes were recorded on a pure sine
+    pure_sine = compliant.with_ac_port(waveform=Waveform())  # the bytes were recorded on a pure sine
     with SimulatedLab(pure_sine, seed=11) as lab:
         grid = open_session(lab.serve("chroma_61800"))
         scope = open_session(lab.serve("keysight_infiniivision"))

@@ -64,7 +64,7 @@ def test_model_1_is_the_profiles_identity_and_model_120_its_rating(served, compl
     assert text == {"Mn": identity.manufacturer, "Md": identity.model, "SN": identity.serial, "Vr": identity.firmware}
     nameplate = read(client, NAMEPLATE_AT, 2 + Nameplate.LENGTH)
     wrtg = nameplate[Nameplate.WRtg.offset] * 10.0 ** signed(nameplate[Nameplate.WRtg_SF.offset])
-    assert wrtg == compliant.rating.power_w
+    assert wrtg == compliant.ac_port.rating.power_w
 
 
 def test_identity_follows_another_profile(compliant: DutProfile) -> None:
@@ -98,7 +98,7 @@ def exported(lab: SimulatedLab, t: float) -> float:
 def test_a_limit_reaches_the_export_through_the_profiles_time_constant(served, compliant: DutProfile) -> None:
     lab, client = served
     energised(lab, 30.0)
-    assert exported(lab, 30.0) == compliant.operating_point.export_power_w
+    assert exported(lab, 30.0) == compliant.ac_port.operating_point.export_power_w
     sf = signed(read(client, CONTROLS_AT + Controls.WMaxLimPct_SF.offset, 1)[0])
     raw = round(50.0 / 10.0 ** sf)  # 50 % of WRtg: 3700 W
     assert not client.write_registers(CONTROLS_AT + Controls.WMaxLimPct.offset, [raw, 0, 0, 0, 1]).isError()

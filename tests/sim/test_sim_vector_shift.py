@@ -34,8 +34,8 @@ def relay_profile(threshold_deg: float) -> DutProfile:
     """The just-inside profile with its vector-shift relay at ``threshold_deg`` (one-cycle window)."""
     profile = load_dut_profile(DUTS / "vector-shift-just-inside.yaml")
     stages = [s.model_copy(update={"threshold": threshold_deg if s.direction == "over" else -threshold_deg})
-              if s.quantity == "vector_shift" else s for s in profile.protection]
-    return profile.model_copy(update={"protection": stages})
+              if s.quantity == "vector_shift" else s for s in profile.ac_port.protection]
+    return profile.with_ac_port(protection=stages)
 
 
 @pytest.mark.parametrize(("threshold_deg", "trips"), [(49.0, True), (51.0, False)])

@@ -5,6 +5,7 @@ without it (a pure sine) gives the captures' bytes they always were; bad input i
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +30,14 @@ def test_a_profile_without_a_waveform_gives_the_golden_capture_bytes(compliant: 
                                                                      scenario: str, f: str, v: str, points: int):
     """The golden scenario of test_sim_lab_wire.py, run on the compliant charger with its current a pure sine again:
     the hook in LabModel.waveforms leaves a pure sine's samples, bit for bit, as they were."""
-    pure = compliant.model_copy(update={"waveform": Waveform()})
-    assert not pure.waveform.distorts
+    pure = compliant.with_ac_port(waveform=Waveform())
+    assert not pure.ac_port.waveform.distorts
     golden_capture_scenario(pure, open_session, scenario, f, v, points)
 
 
 def connected(profile: DutProfile) -> LabModel:
     """230 V 50 Hz from t = 0; the charger connects at 20.1 s."""
-    model = LabModel(profile.model_copy(update={"current_noise_a": 0.0}), seed=1, clock=ALIGNED_CLOCK)
+    model = LabModel(profile.with_ac_port(current_noise_a=0.0), seed=1, clock=ALIGNED_CLOCK)
     model.grid.set_voltage(0.0, 230.0)
     model.grid.set_relay(0.0, True)
     model.grid.set_output(0.0, True)
@@ -59,9 +60,8 @@ WAVEFORM = Waveform(harmonics_a={3: Harmonic(rms_a=0.5), 5: Harmonic(rms_a=0.3, 
 
 @pytest.mark.parametrize("power_w", [6000.0, -6000.0])
 def test_harmonics_dc_and_displacement_as_the_profile_states_them(compliant: DutProfile, power_w: float):
-    profile = compliant.model_copy(update={"waveform": WAVEFORM,
-                                           "operating_point": compliant.operating_point.model_copy(
-                                               update={"export_power_w": power_w})})
+    profile = compliant.with_ac_port(waveform=WAVEFORM, operating_point=compliant.ac_port.operating_point.model_copy(
+        update={"export_power_w": power_w}))
     model = connected(profile)
     t = whole_cycles(CONNECTED_AT + 0.5)
     wave = model.waveforms(t)
@@ -80,40 +80,40 @@ def test_harmonics_dc_and_displacement_as_the_profile_states_them(compliant: Dut
 
 
 def test_a_charger_that_does_not_conduct_carries_nothing_at_all(compliant: DutProfile):
-    model = connected(compliant.model_copy(update={"waveform": WAVEFORM}))
+    model = connected(compliant.with_ac_port(waveform=WAVEFORM))
     before = model.waveforms(whole_cycles(5.0))["current"]  # the grid is on, the charger not yet connected
     assert not np.any(before)
     assert np.any(model.waveforms(whole_cycles(CONNECTED_AT + 0.1))["current"])
 
 
 def test_the_compliant_profile_distorts_a_little_and_the_default_not_at_all(compliant: DutProfile):
-    assert compliant.waveform.distorts and compliant.waveform.harmonics_a[3].rms_a == 0.5
+    assert compliant.ac_port.waveform.distorts and compliant.ac_port.waveform.harmonics_a[3].rms_a == 0.5
     assert not Waveform().distorts
 
 
 def profile_with(tmp_path: Path, waveform: str) -> Path:
     """compliant.yaml with its waveform section replaced by ``waveform`` (a block, or nothing)."""
     text = (DUTS / "compliant.yaml").read_text()
-    start = text.index("waveform:")
+    start = text.index("  waveform:")  # in the AC port's section
     end = text.index("\n", text.index("displacement_deg:", start)) + 1
     path = tmp_path / "variant.yaml"
-    path.write_text(text[:start] + waveform + text[end:])
+    path.write_text(text[:start] + textwrap.indent(waveform, "  ") + text[end:])
     return path
 
 
 def test_amperes_alone_or_with_a_phase(tmp_path: Path):
     path = profile_with(tmp_path, "waveform:\n  harmonics_a: {3: 0.4, 7: {rms_a: 0.1, phase_deg: -45}}\n")
-    loaded = load_dut_profile(path).waveform
+    loaded = load_dut_profile(path).ac_port.waveform
     assert loaded.harmonics_a == {3: Harmonic(rms_a=0.4), 7: Harmonic(rms_a=0.1, phase_deg=-45.0)}
     assert loaded.dc_offset_a == 0.0 and loaded.displacement_deg == 0.0
-    assert not load_dut_profile(profile_with(tmp_path, "")).waveform.distorts
+    assert not load_dut_profile(profile_with(tmp_path, "")).ac_port.waveform.distorts
 
 
 @pytest.mark.parametrize(("block", "field", "message"), [
-    ("waveform:\n  harmonics_a: {1: 0.4}\n", "waveform.harmonics_a[1]", "whole number from 2 to 100"),
-    ("waveform:\n  harmonics_a: {3: -0.4}\n", "waveform.harmonics_a[3]", "greater than or equal to 0"),
-    ("waveform:\n  displacement_deg: 90\n", "waveform.displacement_deg", "less than 90"),
-    ("waveform:\n  dc_offset: 0.1\n", "waveform.dc_offset", "unknown key"),
+    ("waveform:\n  harmonics_a: {1: 0.4}\n", "ac_port.waveform.harmonics_a[1]", "whole number from 2 to 100"),
+    ("waveform:\n  harmonics_a: {3: -0.4}\n", "ac_port.waveform.harmonics_a[3]", "greater than or equal to 0"),
+    ("waveform:\n  displacement_deg: 90\n", "ac_port.waveform.displacement_deg", "less than 90"),
+    ("waveform:\n  dc_offset: 0.1\n", "ac_port.waveform.dc_offset", "unknown key"),
 ])
 def test_a_bad_waveform_is_refused_at_its_line(tmp_path: Path, block: str, field: str, message: str):
     path = profile_with(tmp_path, block)
@@ -121,4 +121,4 @@ def test_a_bad_waveform_is_refused_at_its_line(tmp_path: Path, block: str, field
         load_dut_profile(path)
     lines = path.read_text().splitlines()
     assert caught.value.field == field and message in caught.value.message
-    assert caught.value.line == lines.index(block.splitlines()[1]) + 1
+    assert caught.value.line == lines.index("  " + block.splitlines()[1]) + 1

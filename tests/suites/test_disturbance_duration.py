@@ -48,13 +48,13 @@ def trip_window(profile: dict, case: dict) -> tuple[float, float]:
     """
     params = case["params"]
     steady = params["ramps"][params["timed_from"] - 1]
-    method = profile["measurement"]["rocof"]
+    method = profile["ac_port"]["measurement"]["rocof"]
     assert steady.get("hold_s", 0.0) >= method["window_s"], "the timed ramp must start from a steady frequency"
-    stage = next(s for s in profile["protection"] if s["name"] == case["setting"]["stage"])
+    stage = next(s for s in profile["ac_port"]["protection"] if s["name"] == case["setting"]["stage"])
     period = method["evaluation_period_s"]
     reached = method["window_s"] * abs(stage["threshold"]) / params["ramps"][params["timed_from"]]["rate_per_s"]
     delay = math.ceil(stage["delay_s"] / period - 1e-9) * period  # an operate evaluation is on the grid
-    first = reached + method["latency_s"] + delay + profile["disconnection_time_s"]
+    first = reached + method["latency_s"] + delay + profile["ac_port"]["disconnection_time_s"]
     return first, first + period
 
 
@@ -77,7 +77,7 @@ def _profile(name: str) -> dict:
 def _rocof_delayed(profile: dict, delay_s: float) -> dict:
     """A copy of ``profile`` with both RoCoF stages operating after ``delay_s``."""
     data = copy.deepcopy(profile)
-    for stage in data["protection"]:
+    for stage in data["ac_port"]["protection"]:
         if stage["quantity"] == "rocof":
             stage["delay_s"] = delay_s
     return data
@@ -91,7 +91,7 @@ def _behaviour(profile: dict) -> dict:
 @pytest.mark.parametrize("name", LATE_PROFILES)
 def test_the_late_rocof_profiles_are_the_compliant_charger_but_for_the_relay_delay(name):
     mine = _profile(name)
-    delay = next(s["delay_s"] for s in mine["protection"] if s["quantity"] == "rocof")
+    delay = next(s["delay_s"] for s in mine["ac_port"]["protection"] if s["quantity"] == "rocof")
     assert _behaviour(mine) == _behaviour(_rocof_delayed(COMPLIANT_PROFILE, delay))
 
 
@@ -126,7 +126,7 @@ def _assert_verdicts_and_trip_times(profile: dict, runs: dict[int, dict], cases:
 def _phases_covered(profile: dict, runs: dict[int, dict], case: dict) -> float:
     """How much of an evaluation period the seeds' trip times spread over: where, within its window, each seed
     put the trip (the relay's evaluation phase against the ramp)."""
-    period = profile["measurement"]["rocof"]["evaluation_period_s"]
+    period = profile["ac_port"]["measurement"]["rocof"]["evaluation_period_s"]
     times = [results[case["id"]].measured["trip_time_s"] for results in runs.values()]
     return (max(times) - min(times)) / period
 

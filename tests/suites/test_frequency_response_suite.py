@@ -162,7 +162,7 @@ def _plan_variant(tmp_path: Path, change: Callable[[dict], None]) -> Path:
 def test_a_dut_exporting_40_to_60_percent_itself_is_judged_there_without_a_limit(tmp_path: Path) -> None:
     """A charger set to half its capacity by its own means: the half level is judged at its own power; the > 80 %
     level cannot be reached by a limit (it only lowers the export) and is an error, never a pass."""
-    half = profile_variant(tmp_path, "half", lambda d: d["operating_point"].update(export_power_w=3700.0))
+    half = profile_variant(tmp_path, "half", lambda d: d["ac_port"]["operating_point"].update(export_power_w=3700.0))
     results = _results(run_cases(tmp_path / "run", dut=half, plan=PLAN, evidence=VERDICTS_ONLY))
     verdicts = {c.id: c.verdict for c in results.cases}
     assert verdicts == {LFSM_O: "error", LFSM_O_HALF: "pass", REDUCED: "pass"}  # the reduced-frequency case asks no level

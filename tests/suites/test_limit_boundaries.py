@@ -45,7 +45,7 @@ def _cases(stage: str, procedure: str) -> list[dict]:
 
 
 def _stage(name: str) -> dict:
-    return next(s for s in PROFILE["protection"] if s["name"] == name)
+    return next(s for s in PROFILE["ac_port"]["protection"] if s["name"] == name)
 
 
 def _beyond(stage: dict, level: float, threshold: float) -> bool:
@@ -77,7 +77,7 @@ def _variants() -> list[Variant]:
     # RoCoF stages are judged on ramps at several rates: their boundaries are fixtures/duts/rocof-*.yaml
     for stage_name in {c["setting"]["stage"] for c in PLAN["cases"] if c.get("quantity") in ("voltage", "frequency")}:
         stage = _stage(stage_name)
-        method = PROFILE["measurement"][stage["quantity"]]
+        method = PROFILE["ac_port"]["measurement"][stage["quantity"]]
         period = method["evaluation_period_s"]
         (value_case,) = _cases(stage_name, "trip_value")
         step = value_case["params"]["fine_step"]
@@ -98,7 +98,7 @@ def _variants() -> list[Variant]:
         for where, first in (("inside min", low + TIME_MARGIN_S), ("outside max", high + TIME_MARGIN_S),
                              ("inside max", high - TIME_MARGIN_S - period),
                              ("outside min", low - TIME_MARGIN_S - period)):
-            latency, relay = method["latency_s"], PROFILE["disconnection_time_s"]
+            latency, relay = method["latency_s"], PROFILE["ac_port"]["disconnection_time_s"]
             delay = first - latency - relay
             if where == "inside min" and holds and delay < max(holds):
                 delay = max(holds)
@@ -117,11 +117,11 @@ def _variants() -> list[Variant]:
 def _profile(tmp_path: Path, variant: Variant) -> Path:
     data = copy.deepcopy(PROFILE)
     changes = dict(variant.changes)
-    stage = next(s for s in data["protection"] if s["name"] == variant.stage)
+    stage = next(s for s in data["ac_port"]["protection"] if s["name"] == variant.stage)
     if "latency_s" in changes:
-        data["measurement"][stage["quantity"]]["latency_s"] = changes.pop("latency_s")
+        data["ac_port"]["measurement"][stage["quantity"]]["latency_s"] = changes.pop("latency_s")
     if "disconnection_time_s" in changes:
-        data["disconnection_time_s"] = changes.pop("disconnection_time_s")
+        data["ac_port"]["disconnection_time_s"] = changes.pop("disconnection_time_s")
     stage.update(changes)
     path = tmp_path / "variant.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))

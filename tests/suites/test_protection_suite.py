@@ -127,16 +127,16 @@ def _cases_at_risk(profile: Path, expected: dict[str, str]) -> list[str]:
     capture cases when it changes how the charger measures, disconnects or is seen), and its expected ones."""
     plan = yaml.safe_load(PROTECTION_PLAN.read_text())["cases"]
     mine, good = (load_dut_profile(p).model_dump() for p in (profile, COMPLIANT))
-    changed = {s["name"] for s in mine["protection"]} ^ {s["name"] for s in good["protection"]}
-    changed |= {s["name"] for s in mine["protection"] if s not in good["protection"]}
-    phase_window = [p["measurement"]["frequency"].pop("phase_window_s", None) for p in (mine, good)]
+    changed = {s["name"] for s in mine["ac_port"]["protection"]} ^ {s["name"] for s in good["ac_port"]["protection"]}
+    changed |= {s["name"] for s in mine["ac_port"]["protection"] if s not in good["ac_port"]["protection"]}
+    phase_window = [p["ac_port"]["measurement"]["frequency"].pop("phase_window_s", None) for p in (mine, good)]
     for p in (mine, good):
-        p["measurement"].pop("vector_shift", None)  # read only by vector-shift stages, which jumps cover
+        p["ac_port"]["measurement"].pop("vector_shift", None)  # read only by vector-shift stages, which jumps cover
     everything = any(mine.get(key) != good.get(key) for key in ("measurement", "disconnection_time_s",
                                                                   "current_noise_a", "reconnection",
                                                                   "operating_point"))
     # how the frequency measurement sees a phase jump matters only where the phase jumps
-    jumps = phase_window[0] != phase_window[1] or any(s["quantity"] == "vector_shift" for s in mine["protection"])
+    jumps = phase_window[0] != phase_window[1] or any(s["quantity"] == "vector_shift" for s in mine["ac_port"]["protection"])
     return [c["id"] for c in plan if c["id"] in expected or c.get("setting", {}).get("stage") in changed
             or (everything and c["procedure"] not in ("trip_value", "operating_range"))
             or (jumps and c.get("quantity") == "vector_shift")]
@@ -179,9 +179,9 @@ def test_a_charger_that_trips_on_a_no_trip_point_never_passes_it_at_any_noise_le
 
     def noisy(fast: bool):
         def change(data):
-            data["current_noise_a"] = noise_a
+            data["ac_port"]["current_noise_a"] = noise_a
             if fast:
-                next(s for s in data["protection"] if s["name"] == "O/F")["delay_s"] = 0.3
+                next(s for s in data["ac_port"]["protection"] if s["name"] == "O/F")["delay_s"] = 0.3
         return change
 
     tripping = run_cases(tmp_path / "fast", ids=case, dut=profile_variant(tmp_path, "fast", noisy(True)), evidence=VERDICTS_ONLY)

@@ -151,7 +151,7 @@ class SimulatedCharger:
         self._voltage = voltage
         self._frequency = frequency
         self._phase_deg = PiecewiseLinear(t0, 0.0) if phase_deg is None else phase_deg
-        window = profile.measurement.frequency.phase_window_s
+        window = profile.ac_port.measurement.frequency.phase_window_s
         self._measured_frequency: Signal = (frequency if window is None
                                             else PhaseRate(frequency, self._phase_deg, window))
         """The frequency its protection measures: a phase jump reads as an excursion for one window."""
@@ -170,11 +170,11 @@ class SimulatedCharger:
         """The AC power a vehicle session exports (W, negative imports; steps only)."""
         self.export_limiter: ExportLimiter | None = None
         """Its G100 export limitation (``rig.sim.charger.export_limit``), fitted by the lab model when the profile has one."""
-        self.export_setpoint = ExportSetpoint(profile.power_control, profile.operating_point.export_power_w)
+        self.export_setpoint = ExportSetpoint(profile.power_control, profile.ac_port.operating_point.export_power_w)
         """The export limit written to its SunSpec controls (``rig.sim.charger.sunspec_face``) and its ramp there."""
-        self._stages = [self._stage_state(s) for s in profile.protection]
-        rc = profile.reconnection
-        vm, fm = profile.measurement.voltage, profile.measurement.frequency
+        self._stages = [self._stage_state(s) for s in profile.ac_port.protection]
+        rc = profile.ac_port.reconnection
+        vm, fm = profile.ac_port.measurement.voltage, profile.ac_port.measurement.frequency
         self._reconnection_grid = clock.grid(rc.evaluation_period_s, clock.reconnection_phase)
         self._reconnection_delay_s = clock.lab_seconds(rc.delay_s)
         self._health = [
@@ -192,7 +192,7 @@ class SimulatedCharger:
         return Bound(signal, op, threshold, method.latency_s, scale * (1.0 + method.gain_error), method.offset)
 
     def _stage_state(self, stage: ProtectionStage) -> _StageState:
-        method = getattr(self.profile.measurement, stage.quantity)
+        method = getattr(self.profile.ac_port.measurement, stage.quantity)
         signal: Signal
         scale = 1.0
         if stage.quantity == "rocof":
@@ -209,7 +209,7 @@ class SimulatedCharger:
         """The lab-time instants at which the stages on ``quantity`` (voltage, frequency, rocof, vector_shift) are
         evaluated (RoCoF on the frequency measurement's phase: it is computed from that measurement; a vector
         shift on the voltage measurement's)."""
-        method = getattr(self.profile.measurement, quantity)
+        method = getattr(self.profile.ac_port.measurement, quantity)
         phase = {"rocof": "frequency", "vector_shift": "voltage"}.get(quantity, quantity)
         return self.clock.grid(method.evaluation_period_s, getattr(self.clock, f"{phase}_phase"))
 
@@ -317,7 +317,7 @@ class SimulatedCharger:
         self.conduction.start(t)
 
     def _operate(self, st: _StageState, t: float) -> None:
-        opened = t + self.profile.disconnection_time_s
+        opened = t + self.profile.ac_port.disconnection_time_s
         self.trips.append(TripEvent(st.stage.name, t, opened))
         self._disconnect(t, opened)
 
@@ -341,14 +341,14 @@ class SimulatedCharger:
         response scales what is left, the G100 limiter scales that."""
         session = self.session_active.sample(times) > 0.5
         p_session = self.session_power.sample(times)
-        p_operating = operating_power_w(self.profile.frequency_response, self.profile.operating_point.export_power_w,
-                                        self._frequency, self.profile.rating.nominal_frequency_hz, times)
-        if self.export_setpoint.commanded and self.profile.operating_point.export_power_w > 0.0:
+        p_operating = operating_power_w(self.profile.frequency_response, self.profile.ac_port.operating_point.export_power_w,
+                                        self._frequency, self.profile.ac_port.rating.nominal_frequency_hz, times)
+        if self.export_setpoint.commanded and self.profile.ac_port.operating_point.export_power_w > 0.0:
             # A limit on its SunSpec controls caps the operating point; the frequency response acts on what is left.
             p_operating = p_operating * (self.export_setpoint.capped(times)
-                                         / self.profile.operating_point.export_power_w)
+                                         / self.profile.ac_port.operating_point.export_power_w)
         if self.export_limiter is not None:  # G100: the site boundary's export limit scales what it lets out
-            p_operating = self.export_limiter.scale(times, p_operating, self.profile.operating_point.export_power_w)
+            p_operating = self.export_limiter.scale(times, p_operating, self.profile.ac_port.operating_point.export_power_w)
         p_connected = np.where(self.conduction.mask(times), p_operating, 0.0)
         return np.where(session, p_session, p_connected)
 
@@ -357,13 +357,13 @@ class SimulatedCharger:
         p = np.abs(self.export_power_w(times))
         with np.errstate(divide="ignore"):
             i = np.where(voltage_rms > 1.0, p / np.maximum(voltage_rms, 1.0), 0.0)
-        return np.minimum(i, self.profile.rating.current_a)
+        return np.minimum(i, self.profile.ac_port.rating.current_a)
 
     def exports_at(self, times: np.ndarray) -> np.ndarray:
         """Whether power flows into the grid at each instant (the current is then in antiphase)."""
         session = self.session_active.sample(times) > 0.5
         return np.where(session, self.session_power.sample(times) >= 0.0,
-                        self.profile.operating_point.export_power_w >= 0)
+                        self.profile.ac_port.operating_point.export_power_w >= 0)
 
     def set_session_power(self, t: float, export_w: float | None) -> None:
         """A vehicle session drives the AC side from ``t`` on (``export_w`` W, negative imports); None ends it."""
@@ -378,8 +378,8 @@ class SimulatedCharger:
         """While conducting, the output current exceeds ``limit_a`` exactly when these bounds on the
         terminal voltage hold (current min(P / v, rating) above 1 V); None if it never can. P is the operating
         point's: a frequency response only lowers it, so with one the bounds are necessary, not sufficient."""
-        p = abs(self.profile.operating_point.export_power_w)
-        if p <= 0.0 or self.profile.rating.current_a <= limit_a:
+        p = abs(self.profile.ac_port.operating_point.export_power_w)
+        if p <= 0.0 or self.profile.ac_port.rating.current_a <= limit_a:
             return None
         floor = Bound(self._voltage, ">", 1.0)
         return [floor] if limit_a <= 0.0 else [Bound(self._voltage, "<", p / limit_a), floor]

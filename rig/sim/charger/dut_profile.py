@@ -126,35 +126,28 @@ class Clock(Strict):
                     f"None (the default): drawn from the lab's seed, uniform in +-{DRAWN_RATE_ERROR_PPM:g} ppm.")
 
 
-class DutProfile(Strict):
-    dut: str
-    description: str = ""
-    identity: Identity
+AC_PORT_FIELDS = ("rating", "operating_point", "measurement", "protection", "disconnection_time_s", "reconnection",
+                  "current_noise_a", "waveform")
+"""The AC port's section (``ac_port:``); named here so a profile that still writes one at the top is told where."""
+
+
+class AcPort(Strict):
+    """The charger's AC port: its rating and operating point, how it measures the grid, its interface protection
+    and reconnection (rig.sim.charger.ac_port), and the current it draws or exports (waveform, noise)."""
+
     rating: Rating
     operating_point: OperatingPoint
     measurement: Measurement
     protection: list[ProtectionStage]
     disconnection_time_s: float = Field(ge=0, description="Relay opening time after a stage operates.")
     reconnection: Reconnection
-    clock: Clock = Clock()  # omitted: the rate error is drawn from the seed
     current_noise_a: float = Field(0.0, ge=0, description="Rms noise on the current the lab's instruments see.")
     waveform: Waveform = Field(default_factory=Waveform,
                                description="Harmonics, DC offset and displacement of its current "
                                            "(rig.sim.charger.waveform); omitted, a pure sine in phase.")
-    chademo: ChademoEvseSettings = Field(default_factory=lambda: ChademoEvseSettings(),
-                                         description="Its CHAdeMO side (timings, capabilities, defects).")
-    frequency_response: FrequencyResponse | None = Field(
-        None, description="How its export follows the grid frequency (LFSM-O, reduced frequency); omitted: it does not.")
-    export_limitation: ExportLimitation | None = Field(
-        None, description="Its G100 export limitation at the site boundary (rig.sim.charger.export_limit); omitted: none.")
-    power_control: PowerControl = Field(default_factory=PowerControl,
-                                        description="How its export follows a limit written to its SunSpec controls "
-                                                    "(rig.sim.charger.export_setpoint); omitted, a 1 s first-order ramp.")
-    anti_islanding: AntiIslanding | None = Field(
-        None, description="Its active anti-islanding method (rig.sim.island); omitted: none, only its passive "
-                          "protection stages (a matched island runs on).")
+
     @model_validator(mode="after")
-    def _unique_stage_names(self) -> "DutProfile":
+    def _unique_stage_names(self) -> "AcPort":
         seen: set[str] = set()
         for index, stage in enumerate(self.protection):
             if stage.name in seen:
@@ -164,7 +157,7 @@ class DutProfile(Strict):
         return self
 
     @model_validator(mode="after")
-    def _derived_stages_have_their_measurement(self) -> "DutProfile":
+    def _derived_stages_have_their_measurement(self) -> "AcPort":
         for index, stage in enumerate(self.protection):
             if stage.quantity in ("rocof", "vector_shift") and getattr(self.measurement, stage.quantity) is None:
                 raise LocatedValueError(("protection", index, "quantity"),
@@ -173,7 +166,7 @@ class DutProfile(Strict):
         return self
 
     @model_validator(mode="after")
-    def _operating_point_within_rating(self) -> "DutProfile":
+    def _operating_point_within_rating(self) -> "AcPort":
         """The charger is run inside its rating: its power, and its current at the nominal voltage."""
         rating = self.rating
         power = self.operating_point.export_power_w
@@ -188,13 +181,49 @@ class DutProfile(Strict):
                                            f"(rating.current_a: {rating.current_a:g} A)")
         return self
 
+
+class DutProfile(Strict):
+    """One simulated charger: who it says it is, its clock, and a section per face (the AC port, CHAdeMO, its
+    SunSpec controls, frequency response, export limitation, anti-islanding)."""
+
+    dut: str
+    description: str = ""
+    identity: Identity
+    clock: Clock = Clock()  # omitted: the rate error is drawn from the seed
+    ac_port: AcPort = Field(description="Its AC port: rating, measurement, protection, reconnection, current.")
+    chademo: ChademoEvseSettings = Field(default_factory=lambda: ChademoEvseSettings(),
+                                         description="Its CHAdeMO side (timings, capabilities, defects).")
+    frequency_response: FrequencyResponse | None = Field(
+        None, description="How its export follows the grid frequency (LFSM-O, reduced frequency); omitted: it does not.")
+    export_limitation: ExportLimitation | None = Field(
+        None, description="Its G100 export limitation at the site boundary (rig.sim.charger.export_limit); omitted: none.")
+    power_control: PowerControl = Field(default_factory=PowerControl,
+                                        description="How its export follows a limit written to its SunSpec controls "
+                                                    "(rig.sim.charger.export_setpoint); omitted, a 1 s first-order ramp.")
+    anti_islanding: AntiIslanding | None = Field(
+        None, description="Its active anti-islanding method (rig.sim.island); omitted: none, only its passive "
+                          "protection stages (a matched island runs on).")
+
+    def with_ac_port(self, **changes: object) -> "DutProfile":
+        """This charger with some of its AC port's fields changed (a variant for a test or a study)."""
+        return self.model_copy(update={"ac_port": self.ac_port.model_copy(update=changes)})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ac_fields_in_their_section(cls, given: object) -> object:
+        """An AC port field written at the top (the layout before faces had sections) is told where it goes."""
+        for key in AC_PORT_FIELDS:
+            if isinstance(given, dict) and key in given:
+                raise LocatedValueError((key,), f"belongs in the AC port's section: ac_port: {{{key}: ...}}")
+        return given
+
     @model_validator(mode="after")
     def _export_limitation_fits(self) -> "DutProfile":
         """What an export-limited charger may be dispatched to export is within its rating."""
         limitation = self.export_limitation
         if limitation is None:
             return self
-        rating = self.rating
+        rating = self.ac_port.rating
         dispatched = limitation.dispatched_export_w
         if dispatched > rating.power_w or dispatched / rating.nominal_voltage_v > rating.current_a * (1.0 + 1e-9):
             raise LocatedValueError(("export_limitation", "dispatched_export_w"),

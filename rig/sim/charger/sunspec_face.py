@@ -53,8 +53,8 @@ class SunSpecCharger:
         self.base = base
         profile = lab.profile
         identity = profile.identity
-        rating_sf = fitting_scale_factor(profile.rating.power_w)
-        self.rated_w = round(profile.rating.power_w / 10.0 ** rating_sf) * 10.0 ** rating_sf
+        rating_sf = fitting_scale_factor(profile.ac_port.rating.power_w)
+        self.rated_w = round(profile.ac_port.rating.power_w / 10.0 ** rating_sf) * 10.0 ** rating_sf
         common = [Common.ID, Common.LENGTH] + [0] * Common.LENGTH
         for point, text in ((Common.Mn, identity.manufacturer), (Common.Md, identity.model),
                             (Common.Vr, identity.firmware), (Common.SN, identity.serial)):
@@ -62,7 +62,7 @@ class SunSpecCharger:
         common[Common.DA.offset] = 1
         nameplate = [Nameplate.ID, Nameplate.LENGTH] + [0] * Nameplate.LENGTH
         nameplate[Nameplate.DERTyp.offset] = DER_TYPE_PV_STORAGE
-        nameplate[Nameplate.WRtg.offset] = round(profile.rating.power_w / 10.0 ** rating_sf)
+        nameplate[Nameplate.WRtg.offset] = round(profile.ac_port.rating.power_w / 10.0 ** rating_sf)
         nameplate[Nameplate.WRtg_SF.offset] = unsigned(rating_sf)
         controls = [Controls.ID, Controls.LENGTH] + [0] * Controls.LENGTH
         controls[Controls.Conn.offset] = 1  # CONNECT
