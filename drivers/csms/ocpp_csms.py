@@ -6,6 +6,8 @@ Address and options (the bench file)::
       driver: ocpp_csms
       address: ws://0.0.0.0:9000/ocpp     # where it listens; a charger connects to <address>/<its identity>
       options: {versions: ["2.0.1", "1.6"]}
+      # security profile 1: {security_profile: 1, passwords: {CP001: ...}}; 2: the same on wss:// with
+      # tls_cert and tls_key; 3: wss:// with tls_cert, tls_key and client_ca (rig.protocols.ocpp.security)
 
 What it does, as OCPP-J says and as a judge needs (``shared/reference/ocpp-cases.md``):
 
@@ -40,15 +42,20 @@ synchronous and wait for what they expect through the rig's clock
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
+import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
@@ -60,6 +67,7 @@ from rig.core.identity import InstrumentFamily
 from rig.protocols.ocpp import frames
 from rig.protocols.ocpp.frames import Frame, Malformed, Version
 from rig.protocols.ocpp.schemas import violations
+from rig.protocols.ocpp.security import TlsSeen, check_basic_auth, inspect_tls, server_context
 
 DEFAULT_VERSIONS: tuple[Version, ...] = ("2.0.1", "1.6")
 
@@ -115,6 +123,8 @@ class ChargerConnection:
     """CALLs the rig sent, awaiting a reply: message id -> action."""
     replies: dict[str, Frame] = field(default_factory=dict)
     """Replies to the rig's CALLs, by message id."""
+    tls: TlsSeen | None = None
+    """What its TLS handshake showed (security profiles 2 and 3)."""
 
 
 @dataclass(frozen=True)
@@ -137,14 +147,43 @@ class OcppCsms:
         versions: list[Literal["1.6", "2.0.1", "2.1"]] = Field(
             default_factory=lambda: list(DEFAULT_VERSIONS), min_length=1,
             description="The OCPP versions it accepts, in order of preference.")
+        security_profile: Literal[0, 1, 2, 3] = Field(0, description="0 none, 1 basic auth, 2 TLS and basic auth, "
+                                                                      "3 TLS with client certificates.")
+        passwords: dict[str, str] = Field(default_factory=dict, description="Basic-auth password by identity "
+                                                                            "(profiles 1 and 2).")
+        tls_cert: str | None = Field(None, description="The CSMS certificate (PEM file; profiles 2 and 3).")
+        tls_key: str | None = Field(None, description="Its private key (PEM file).")
+        client_ca: str | None = Field(None, description="The operator CA chargers' certificates chain to (profile 3).")
+
+        @model_validator(mode="after")
+        def _profile_has_its_material(self) -> "OcppCsms.Options":
+            if self.security_profile in (1, 2) and not self.passwords:
+                raise ValueError("security profiles 1 and 2 need the chargers' passwords (passwords: {identity: ...})")
+            if self.security_profile >= 2 and (self.tls_cert is None or self.tls_key is None):
+                raise ValueError("security profiles 2 and 3 need tls_cert and tls_key")
+            if self.security_profile == 3 and self.client_ca is None:
+                raise ValueError("security profile 3 needs client_ca (the CA chargers' certificates chain to)")
+            return self
 
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  options: dict[str, Any] | None = None) -> None:
         o = self.Options.read(name, options)
         self.name, self.envelope, self.versions = name, envelope, list(o.versions)
+        self.security_profile, self.passwords = o.security_profile, dict(o.passwords)
         parts = urlsplit(resource)
         if parts.scheme not in ("ws", "wss") or not parts.hostname or parts.port is None:
             raise InstrumentError(name, f"listen {resource}", "the address is ws://HOST:PORT/PATH (wss:// with TLS)")
+        if (parts.scheme == "wss") != (self.security_profile >= 2):
+            raise InstrumentError(name, f"listen {resource}", f"security profile {self.security_profile} listens on "
+                                  f"{'wss' if self.security_profile >= 2 else 'ws'}://")
+        self._tls: ssl.SSLContext | None = None
+        if self.security_profile >= 2:
+            assert o.tls_cert is not None and o.tls_key is not None
+            try:
+                self._tls = server_context(Path(o.tls_cert), Path(o.tls_key),
+                                           client_ca=Path(o.client_ca) if o.client_ca else None)
+            except (OSError, ssl.SSLError) as err:
+                raise InstrumentError(name, "TLS material", f"unusable: {err}") from None
         self.resource, self._host, self._port, self._base = resource, parts.hostname, parts.port, parts.path
         self.responders: dict[str, Responder] = {}
         self.frames: list[RecordedFrame] = []
@@ -219,7 +258,8 @@ class OcppCsms:
             async def listen() -> Server:
                 return await serve(self._handle, self._host, self._port, select_subprotocol=self._select_subprotocol,
                                    subprotocols=[Subprotocol(frames.SUBPROTOCOL[v]) for v in self.versions],
-                                   ping_interval=None)
+                                   ping_interval=None, ssl=self._tls,
+                                   process_request=self._authorize if self.security_profile in (1, 2) else None)
 
             try:
                 self._server = loop.run_until_complete(listen())
@@ -248,6 +288,23 @@ class OcppCsms:
         chosen = frames.choose_subprotocol([str(o) for o in offered], self.versions)
         return None if chosen is None else Subprotocol(chosen)
 
+    def _authorize(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Profiles 1 and 2: the upgrade's basic auth held against the identity, the version and the password;
+        refused with HTTP 401 (recorded) when anything is wrong."""
+        identity = frames.identity_from_path(request.path)
+        offered = [p.strip() for value in request.headers.get_all("Sec-WebSocket-Protocol") for p in value.split(",")]
+        chosen = frames.choose_subprotocol(offered, self.versions)
+        version = frames.version_of(chosen) if chosen else self.versions[0]
+        auth = check_basic_auth(request.headers.get("Authorization"), identity, version, self.passwords.get(identity))
+        if identity not in self.passwords:
+            auth = dataclasses.replace(auth, problems=(*auth.problems, f"no password for {identity!r} on this bench"))
+        if not auth.problems:
+            return None
+        with self._lock:
+            self.refusals.append(Refusal(self._now(), request.path, tuple(offered), "; ".join(auth.problems)))
+            self._lock.notify_all()
+        return connection.respond(HTTPStatus.UNAUTHORIZED, "basic auth refused\n")
+
     async def _handle(self, websocket: ServerConnection) -> None:
         path = websocket.request.path if websocket.request is not None else "/"
         offered = tuple(websocket.request.headers.get_all("Sec-WebSocket-Protocol")) if websocket.request else ()
@@ -261,6 +318,15 @@ class OcppCsms:
         remote = websocket.remote_address
         connection = ChargerConnection(identity, frames.version_of(websocket.subprotocol), websocket.subprotocol,
                                        f"{remote[0]}:{remote[1]}" if remote else "?", websocket, self._now())
+        ssl_object = websocket.transport.get_extra_info("ssl_object") if websocket.transport else None
+        if ssl_object is not None:
+            connection.tls = inspect_tls(ssl_object, identity, client_cert_expected=self.security_profile == 3)
+            if self.security_profile == 3 and connection.tls.client_subject_cn != identity:
+                with self._lock:
+                    self.refusals.append(Refusal(self._now(), path, offered, "; ".join(connection.tls.problems)))
+                    self._lock.notify_all()
+                await websocket.close(1008, "client certificate does not name this station")
+                return
         with self._lock:
             self.connections[identity] = connection
             self._lock.notify_all()

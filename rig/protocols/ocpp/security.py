@@ -1,0 +1,233 @@
+"""OCPP security profiles 1-3 as the CSMS checks them (``shared/reference/ocpp-cases.md`` §5).
+
+- Profile 1, basic auth over ws://: ``Authorization: Basic`` on the upgrade,
+  the username the charger's identity (A00.FR.204), the password within the
+  version's length rule (1.6 AuthorizationKey: 16 to 40 characters; 2.0.1
+  BasicAuthPassword: 16 to its maxLimit, 40 to 64).
+- Profile 2, the same over TLS 1.2 or later, with the suites A00.FR.317 names
+  (ECDHE-ECDSA and RSA, AES-128/256-GCM); the rig records the version, the
+  suite agreed and the suites the charger offered (A00.FR.318 asks it for one
+  of the two pairs).
+- Profile 3, TLS with a client certificate instead of basic auth: chained to
+  the operator's CA, subject CN the charger's serial (A00.FR.511; 2.0.1 the
+  station's identity, A00.FR.405), RSA keys of 2048 bits or more, EC keys of
+  224 or more (A00.FR.501-503), a serial number, a SHA-256 signature.
+
+``make_throwaway_pki`` makes a throw-away operator CA, a CSMS certificate and a
+charger certificate (and an untrusted CA with its own charger certificate,
+for the negative cases) in a directory at run time: nothing secret is
+committed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import ipaddress
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+from rig.protocols.ocpp.frames import Version
+
+SecurityProfile = Literal[0, 1, 2, 3]
+
+TLS12_SUITES = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-GCM-SHA384"
+"""A00.FR.317's four suites in OpenSSL's names (TLS_ECDHE_ECDSA_WITH_AES_128/256_GCM_SHA256/384,
+TLS_RSA_WITH_AES_128/256_GCM_SHA256/384). The RSA key-exchange pair needs OpenSSL's security level 1."""
+CHARGER_SUITE_PAIRS = ({"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+                       {"AES128-GCM-SHA256", "AES256-GCM-SHA384"})
+"""A00.FR.318: a charger offers both suites of at least one pair."""
+
+PASSWORD_LENGTH: dict[Version, tuple[int, int]] = {"1.6": (16, 40), "2.0.1": (16, 64), "2.1": (16, 64)}
+"""Characters a basic-auth password may have (2.x: 16 to the station's maxLimit, at most 64)."""
+
+MIN_KEY_BITS = {"rsa": 2048, "ec": 224}
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    """What the upgrade's ``Authorization`` header said, and what is wrong with it."""
+
+    username: str | None
+    problems: tuple[str, ...]
+
+
+def check_basic_auth(header: str | None, identity: str, version: Version,
+                     expected_password: str | None) -> BasicAuth:
+    """The header held against the identity, the version's password rule and, when the bench states one, the
+    charger's password."""
+    if not header:
+        return BasicAuth(None, ("no Authorization header (security profiles 1 and 2 need basic auth)",))
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return BasicAuth(None, (f"Authorization scheme {scheme!r}, not Basic",))
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return BasicAuth(None, ("Authorization is not base64 of UTF-8 user:password",))
+    username, colon, password = decoded.partition(":")
+    problems = []
+    if not colon:
+        problems.append("no ':' between username and password")
+    if username != identity:
+        problems.append(f"username {username!r} is not the identity in the URL {identity!r} (A00.FR.204)")
+    low, high = PASSWORD_LENGTH[version]
+    if not low <= len(password) <= high:
+        problems.append(f"a {len(password)}-character password; OCPP {version} allows {low} to {high}")
+    if expected_password is not None and password != expected_password:
+        problems.append("wrong password")
+    return BasicAuth(username, tuple(problems))
+
+
+def server_context(cert: Path, key: Path, *, client_ca: Path | None = None) -> ssl.SSLContext:
+    """The CSMS's TLS: 1.2 or later, A00.FR.317's suites for 1.2, no compression; with ``client_ca`` a client
+    certificate chained to it is required (profile 3)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(f"{TLS12_SUITES}:@SECLEVEL=1")
+    context.options |= ssl.OP_NO_COMPRESSION
+    context.load_cert_chain(cert, key)
+    if client_ca is not None:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(client_ca)
+    return context
+
+
+@dataclass(frozen=True)
+class TlsSeen:
+    """What the charger's TLS handshake showed."""
+
+    version: str
+    cipher: str
+    offered: tuple[str, ...]
+    client_subject_cn: str | None
+    problems: tuple[str, ...]
+
+
+def inspect_tls(ssl_object: ssl.SSLObject | ssl.SSLSocket, identity: str, *, client_cert_expected: bool) -> TlsSeen:
+    """The negotiated version and suite, the suites the charger offered, its certificate and what breaks the
+    profile's rules."""
+    version = ssl_object.version() or "?"
+    cipher = (ssl_object.cipher() or ("?",))[0]
+    offered = tuple(name for name, _, _ in (ssl_object.shared_ciphers() or []))
+    problems = []
+    if version not in ("TLSv1.2", "TLSv1.3"):
+        problems.append(f"{version}: OCPP needs TLS 1.2 or later")
+    if version == "TLSv1.2" and not any(pair <= set(offered) for pair in CHARGER_SUITE_PAIRS):
+        problems.append("offers neither suite pair A00.FR.318 asks for (ECDHE-ECDSA or RSA, AES-128 and AES-256 GCM)")
+    cn = None
+    der = ssl_object.getpeercert(binary_form=True)
+    if der is not None:
+        certificate = x509.load_der_x509_certificate(der)
+        cn, found = _client_certificate_problems(certificate, identity)
+        problems += found
+    elif client_cert_expected:
+        problems.append("no client certificate (security profile 3)")
+    return TlsSeen(version, cipher, offered, cn, tuple(problems))
+
+
+def _client_certificate_problems(certificate: x509.Certificate, identity: str) -> tuple[str | None, list[str]]:
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    cn = str(names[0].value) if names else None
+    problems = []
+    if cn != identity:
+        problems.append(f"certificate CN {cn!r} is not the station's identity {identity!r} (A00.FR.405/511)")
+    key = certificate.public_key()
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_KEY_BITS["rsa"]:
+        problems.append(f"a {key.key_size}-bit RSA key; at least {MIN_KEY_BITS['rsa']} (A00.FR.501)")
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < MIN_KEY_BITS["ec"]:
+        problems.append(f"a {key.curve.key_size}-bit EC key; at least {MIN_KEY_BITS['ec']} (A00.FR.502)")
+    algorithm = certificate.signature_hash_algorithm
+    if algorithm is None or algorithm.name != "sha256":
+        problems.append(f"signed with {algorithm.name if algorithm else 'no hash'}, not SHA-256 (A00.FR.505)")
+    return cn, problems
+
+
+# -- a throw-away PKI for the simulated lab and the tests ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThrowawayPki:
+    """Files of an operator CA, the CSMS's certificate and a charger's, plus an untrusted CA's charger
+    certificate (PEM, keys unencrypted: throw-away, made at run time)."""
+
+    ca_cert: Path
+    csms_cert: Path
+    csms_key: Path
+    charger_cert: Path
+    charger_key: Path
+    untrusted_ca_cert: Path
+    untrusted_charger_cert: Path
+    untrusted_charger_key: Path
+
+
+def make_throwaway_pki(directory: Path, *, charger_cn: str, csms_host: str = "127.0.0.1") -> ThrowawayPki:
+    """Make the files in ``directory`` (created). EC P-256 keys, SHA-256 signatures, valid from an hour ago."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca = _ca("v2g-rig test operator CA")
+    other_key, other = _ca("someone else's CA")
+    paths = {}
+    paths["ca_cert"] = _write_cert(directory / "ca.pem", ca)
+    paths["untrusted_ca_cert"] = _write_cert(directory / "untrusted-ca.pem", other)
+    csms_key = ec.generate_private_key(ec.SECP256R1())
+    csms = _leaf(csms_key, f"{csms_host}", ca, ca_key, san=csms_host)
+    paths["csms_cert"], paths["csms_key"] = _write_cert(directory / "csms.pem", csms), _write_key(
+        directory / "csms.key", csms_key)
+    for prefix, issuer, issuer_key in (("charger", ca, ca_key), ("untrusted_charger", other, other_key)):
+        key = ec.generate_private_key(ec.SECP256R1())
+        leaf = _leaf(key, charger_cn, issuer, issuer_key)
+        name = prefix.replace("_", "-")
+        paths[f"{prefix}_cert"] = _write_cert(directory / f"{name}.pem", leaf)
+        paths[f"{prefix}_key"] = _write_key(directory / f"{name}.key", key)
+    return ThrowawayPki(**paths)
+
+
+def _ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name), x509.NameAttribute(NameOID.ORGANIZATION_NAME,
+                                                                                          "v2g-rig test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+                   .not_valid_after(now + datetime.timedelta(days=2))
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                   .sign(key, hashes.SHA256()))
+    return key, certificate
+
+
+def _leaf(key: ec.EllipticCurvePrivateKey, cn: str, issuer: x509.Certificate, issuer_key: ec.EllipticCurvePrivateKey,
+          *, san: str | None = None) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
+                                        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "v2g-rig test")]))
+               .issuer_name(issuer.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True))
+    if san is not None:
+        try:
+            general: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(san))
+        except ValueError:
+            general = x509.DNSName(san)
+        builder = builder.add_extension(x509.SubjectAlternativeName([general]), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _write_cert(path: Path, certificate: x509.Certificate) -> Path:
+    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> Path:
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    path.chmod(0o600)
+    return path
