@@ -61,7 +61,15 @@ class Timeline(Protocol):
         """The lab host's clock (seconds since 1970) at timeline 0: what the lab's instruments stamp by."""
         ...
 
-    def advance_to(self, t: float) -> None: ...
+    def advance_to(self, t: float) -> float | None:
+        """Move to ``t``, or stop at an earlier instant where the lab sent something the rig must answer before
+        time goes on (an OCPP CALL): the instant reached (None: ``t``)."""
+        ...
+
+
+Settler = Callable[[], None]
+"""A rig-side endpoint's "handle what has arrived": called at every instant the lab stops at, before time moves
+on (the CSMS answering the charger's frames of that instant)."""
 
 
 class PeriodicTask:
@@ -246,6 +254,7 @@ class VirtualClock(ScheduledClock):
     def __init__(self, timeline: Timeline) -> None:
         super().__init__()
         self._timeline = timeline
+        self._settlers: list[Settler] = []
 
     def now(self) -> float:
         return self._timeline.now
@@ -253,8 +262,20 @@ class VirtualClock(ScheduledClock):
     def epoch_offset_s(self) -> float:
         return self._timeline.epoch_at_zero
 
+    def add_settler(self, settle: Settler) -> None:
+        """A rig-side endpoint that handles what the lab sent, at the instant it was sent (``Settler``)."""
+        self._settlers.append(settle)
+
     def _go_to(self, t: float) -> None:
-        self._timeline.advance_to(t)
+        """Advance the lab to ``t``; wherever it stops on the way (and at ``t``), the rig's endpoints settle first:
+        what the lab sent at an instant is answered at that instant, as on a bench where the answer takes
+        milliseconds."""
+        while True:
+            reached = self._timeline.advance_to(t)
+            for settle in self._settlers:
+                settle()
+            if reached is None or reached >= t - SAME_INSTANT_S:
+                return
 
 
 def wait_until(clock: Clock, condition: Callable[[], bool], *, timeout_s: float, poll_s: float) -> bool:

@@ -82,6 +82,7 @@ class LabModel:
         """The charger's CHAdeMO controller, its control cycle at a phase drawn from the seed."""
         self._measurement_rng = np.random.default_rng([seed, 0])
         self._captures = 0
+        self._held = False
         self.event_sources: list[EventSource] = []
         """The components with events of their own, each registered once (a new face registers itself here)."""
         self.register(EventSource("CAN bus timers", self.can.next_event_time, self.can.run_due))
@@ -101,11 +102,18 @@ class LabModel:
         """Add a component with events of its own; at one instant, sources run in the order they registered."""
         self.event_sources.append(source)
 
-    def advance_to(self, t: float) -> None:
+    def hold(self) -> None:
+        """Stop the advance running now after this instant's events: a component sent something the rig must
+        answer at this instant (an OCPP CALL) before time goes on."""
+        self._held = True
+
+    def advance_to(self, t: float) -> float:
         """Bring the lab up to ``t``, event by event: each registered source's events (the CAN bus's timers, the
         charger's CHAdeMO control steps, the grid switch operating) are events too, in registration order at
-        one instant."""
+        one instant. Returns the instant reached: ``t``, or an earlier one a component asked to stop at
+        (``hold``)."""
         sources = self.event_sources
+        self._held = False
         while True:
             due = [x for x in (source.next_event_time() for source in sources)
                    if x is not None and x <= t + SAME_INSTANT_S]
@@ -115,7 +123,10 @@ class LabModel:
             self._advance_grid_and_charger_to(t_next)
             for source in sources:
                 source.run_to(t_next)
+            if self._held:
+                return max(self.now, t_next)
         self._advance_grid_and_charger_to(t)
+        return t
 
     def _advance_grid_and_charger_to(self, t: float) -> None:
         """Bring the charger and the grid source's protection up to ``t``, event by event."""

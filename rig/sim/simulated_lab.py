@@ -92,14 +92,17 @@ class SimulatedLab:
                 self._catch_up()
             return self.model.now
 
-    def advance_to(self, t: float) -> None:
-        """Move virtual time to ``t`` once the wires are quiet: what the rig sent is applied first, at now."""
+    def advance_to(self, t: float) -> float:
+        """Move virtual time to ``t`` once the wires are quiet: what the rig sent is applied first, at now. Returns
+        the instant reached: ``t``, or an earlier one where the lab sent what the rig must answer first
+        (``LabModel.hold``)."""
         if self.time_mode == "real":
             raise RuntimeError("a real-time lab moves with the wall clock; use RealClock")
         with self.lock:
             self._drain_can()
-            self.model.advance_to(t)
+            reached = self.model.advance_to(t)
             self._flush_can()
+            return reached
 
     def _catch_up(self) -> None:
         if self.time_mode == "real":
