@@ -46,6 +46,7 @@ import dataclasses
 import itertools
 import ssl
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -64,6 +65,7 @@ from rig.config.envelope import EnvelopeGuard
 from rig.core.clock import Clock, wait_until
 from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
+from rig.core.sockets import unread
 from rig.protocols.ocpp import frames
 from rig.protocols.ocpp.frames import Frame, Malformed, Version
 from rig.protocols.ocpp.schemas import violations
@@ -72,6 +74,8 @@ from rig.protocols.ocpp.security import TlsSeen, check_basic_auth, inspect_tls, 
 DEFAULT_VERSIONS: tuple[Version, ...] = ("2.0.1", "1.6")
 
 START_TIMEOUT_S = 5.0
+SETTLE_TIMEOUT_S = 5.0
+"""Longest wall-clock wait for the listener to handle what the lab sent at one instant."""
 """How long the listener has to come up (wall clock: it is the host's socket, not the bench's time)."""
 
 
@@ -192,6 +196,10 @@ class OcppCsms:
         self._clock: Clock | None = None
         self._lock = threading.Condition()
         self._ids = itertools.count(1)
+        self._handled: set[int] = set()
+        """The connections ``_handle`` has taken up (registered, or refused and closing)."""
+        self._busy = 0
+        """Frames being handled now (the listener's thread)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
@@ -199,8 +207,42 @@ class OcppCsms:
     # -- the instrument's life ------------------------------------------------------------------------
 
     def attach_clock(self, clock: Clock) -> None:
-        """The rig's clock, on which every frame is stamped."""
+        """The rig's clock, on which every frame is stamped; a virtual clock also lets it settle at every instant
+        the lab stops at (``settle``)."""
         self._clock = clock
+        add_settler = getattr(clock, "add_settler", None)
+        if add_settler is not None:
+            add_settler(self.settle)
+
+    def settle(self) -> None:
+        """Handle, at this instant of the rig's clock, everything the lab has sent (its bytes are in our sockets:
+        the lab flushed them before stopping): every handshake registered, every byte read, every frame handled
+        and answered. Waits on the wall clock, bounded: the listener's own thread does the work."""
+        if self._loop is None or self._server is None or not self._server.connections:
+            return
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        quiet_in_a_row = 0
+        while quiet_in_a_row < 2:  # quiet twice: nothing was still on its way between the looks
+            quiet_in_a_row = quiet_in_a_row + 1 if self._run(self._quiet()) else 0
+            if time.monotonic() > deadline:
+                raise InstrumentError(self.name, "settle", f"chargers' frames not handled within {SETTLE_TIMEOUT_S} s")
+
+    async def _quiet(self) -> bool:
+        """After a few turns of the listener's loop: every open connection registered, nothing unread in its
+        socket or queued in websockets, no frame being handled."""
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert self._server is not None
+        for websocket in self._server.connections:
+            if id(websocket) not in self._handled:
+                return False
+            sock = websocket.transport.get_extra_info("socket") if websocket.transport else None
+            if sock is not None and unread(sock) > 0:
+                return False
+            queued = getattr(getattr(websocket, "recv_messages", None), "frames", None)  # websockets' own queue
+            if queued is not None and len(queued) > 0:
+                return False
+        return self._busy == 0
 
     def identify(self) -> str:
         """``v2g-rig,CSMS,<listen address>,<versions>``: the rig's own listener, started here."""
@@ -225,8 +267,13 @@ class OcppCsms:
         loop, server = self._loop, self._server
         if loop is None or server is None:
             return
-        server.close()
-        asyncio.run_coroutine_threadsafe(server.wait_closed(), loop).result(timeout=START_TIMEOUT_S)
+        async def shut() -> None:
+            for websocket in list(server.connections):  # the run is over: no closing handshake to wait for
+                websocket.transport.abort()
+            server.close()
+            await server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(shut(), loop).result(timeout=START_TIMEOUT_S)
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=START_TIMEOUT_S)
@@ -306,6 +353,13 @@ class OcppCsms:
         return connection.respond(HTTPStatus.UNAUTHORIZED, "basic auth refused\n")
 
     async def _handle(self, websocket: ServerConnection) -> None:
+        self._handled.add(id(websocket))
+        try:
+            await self._serve_connection(websocket)
+        finally:
+            self._handled.discard(id(websocket))
+
+    async def _serve_connection(self, websocket: ServerConnection) -> None:
         path = websocket.request.path if websocket.request is not None else "/"
         offered = tuple(websocket.request.headers.get_all("Sec-WebSocket-Protocol")) if websocket.request else ()
         if websocket.subprotocol is None:
@@ -333,7 +387,11 @@ class OcppCsms:
         try:
             async for message in websocket:
                 text = message if isinstance(message, str) else message.decode("utf-8", errors="replace")
-                await self._received(connection, text)
+                self._busy += 1
+                try:
+                    await self._received(connection, text)
+                finally:
+                    self._busy -= 1
         except ConnectionClosed:
             pass
         finally:

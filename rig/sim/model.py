@@ -24,6 +24,7 @@ import numpy as np
 from rig.sim.wire.can_bus import SAME_INSTANT_S, CanBus
 from rig.sim.charger.chademo_port import wire_chademo
 from rig.sim.charger.ac_port import ChargerClock, SimulatedCharger
+from rig.sim.charger.ocpp_face import OcppFace
 from rig.sim.connector import ContactLines
 from rig.sim.instruments.dc_source import DcBus, DcSource
 from rig.sim.charger.dut_profile import DutProfile
@@ -88,6 +89,11 @@ class LabModel:
         self.register(EventSource("CAN bus timers", self.can.next_event_time, self.can.run_due))
         self.register(EventSource("CHAdeMO control steps", self.chademo.next_event_time, self.chademo.advance_to))
         self.register(EventSource("grid switch S1", self.island.next_event_time, self.island.run_due))
+        self.ocpp: OcppFace | None = None
+        """The charger's OCPP client (``rig.sim.charger.ocpp_face``), when its profile gives it one."""
+        if profile.ocpp is not None:
+            self.ocpp = OcppFace(profile.ocpp, lambda: self.now, self.hold)
+            self.register(EventSource("OCPP timers", self.ocpp.next_event_time, self.ocpp.run_to))
 
     def _relay(self, t: float, closed: bool) -> None:
         if self.island.switch_open:
@@ -106,6 +112,11 @@ class LabModel:
         """Stop the advance running now after this instant's events: a component sent something the rig must
         answer at this instant (an OCPP CALL) before time goes on."""
         self._held = True
+
+    def take_hold(self) -> bool:
+        """Whether a component held since the last call (and clear it)."""
+        held, self._held = self._held, False
+        return held
 
     def advance_to(self, t: float) -> float:
         """Bring the lab up to ``t``, event by event: each registered source's events (the CAN bus's timers, the

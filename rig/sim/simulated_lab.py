@@ -100,8 +100,14 @@ class SimulatedLab:
             raise RuntimeError("a real-time lab moves with the wall clock; use RealClock")
         with self.lock:
             self._drain_can()
+            self.model.take_hold()
+            self._drain_ocpp()
+            if self.model.take_hold():  # the charger answered the rig at this instant: the rig reads it first
+                self._flush_ocpp()
+                return self.model.now
             reached = self.model.advance_to(t)
             self._flush_can()
+            self._flush_ocpp()
             return reached
 
     def _catch_up(self) -> None:
@@ -116,6 +122,21 @@ class SimulatedLab:
         self._catch_up()
         self._drain_can()
         self._flush_can()
+
+    def attach_ocpp(self, url: str) -> None:
+        """Tell the charger where the rig's central system listens (the bench's ``csms`` role); it connects on its
+        own timer. Nothing happens for a charger whose profile gives it no OCPP."""
+        with self.lock:
+            if self.model.ocpp is not None:
+                self.model.ocpp.attach(url)
+
+    def _drain_ocpp(self) -> None:
+        if self.model.ocpp is not None:
+            self.model.ocpp.drain()
+
+    def _flush_ocpp(self) -> None:
+        if self.model.ocpp is not None:
+            self.model.ocpp.flush()
 
     def _drain_can(self) -> None:
         if self._can is not None:
@@ -168,6 +189,8 @@ class SimulatedLab:
         return self._can.resource
 
     def close(self) -> None:
+        if self.model.ocpp is not None:
+            self.model.ocpp.close()
         for server in self._servers.values():
             server.stop()
         self._servers.clear()

@@ -23,6 +23,7 @@ from rig.sim.charger.chademo_settings import ChademoEvseSettings
 from rig.sim.charger.export_limit import ExportLimitation
 from rig.sim.charger.export_setpoint import PowerControl
 from rig.sim.charger.frequency_response import FrequencyResponse
+from rig.sim.charger.ocpp_face import OcppSettings
 from rig.sim.island import AntiIslanding
 from rig.sim.charger.waveform import Waveform
 from rig.config.yaml_source import LocatedValueError, load_extending, validate
@@ -193,6 +194,8 @@ class DutProfile(Strict):
     ac_port: AcPort = Field(description="Its AC port: rating, measurement, protection, reconnection, current.")
     chademo: ChademoEvseSettings = Field(default_factory=lambda: ChademoEvseSettings(),
                                          description="Its CHAdeMO side (timings, capabilities, defects).")
+    ocpp: OcppSettings | None = Field(None, description="Its OCPP client (rig.sim.charger.ocpp_face); omitted: "
+                                                        "it speaks no OCPP.")
     frequency_response: FrequencyResponse | None = Field(
         None, description="How its export follows the grid frequency (LFSM-O, reduced frequency); omitted: it does not.")
     export_limitation: ExportLimitation | None = Field(

@@ -28,13 +28,14 @@ lab asks it about the connection, never the rig's objects. Linux only.
 
 from __future__ import annotations
 
-import array
-import fcntl
 import socket
 import struct
-import termios
 import weakref
 from dataclasses import dataclass
+
+from rig.core.sockets import unread
+
+__all__ = ["PeerQueues", "Queues", "send_window", "unread"]
 
 _NETLINK_SOCK_DIAG = 4
 _SOCK_DIAG_BY_FAMILY = 20
@@ -70,13 +71,6 @@ class Queues:
     written: int
     """Bytes its owner has written since the connection opened: sent once (``tcpi_bytes_sent`` less
     ``tcpi_bytes_retrans``, which counts the same bytes again) or not sent yet (``tcpi_notsent_bytes``)."""
-
-
-def unread(sock: socket.socket) -> int:
-    """Bytes waiting in ``sock``'s receive queue."""
-    count = array.array("i", [0])
-    fcntl.ioctl(sock.fileno(), termios.FIONREAD, count)
-    return count[0]
 
 
 def send_window(sock: socket.socket) -> int:

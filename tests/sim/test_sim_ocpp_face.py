@@ -1,0 +1,84 @@
+"""The simulated charger's OCPP face against the rig's CSMS, in virtual time: every frame handled at the lab
+instant it was sent, its timers on the lab clock, so a day of heartbeats costs the exchanges, not the day."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from drivers.csms.ocpp_csms import OcppCsms
+from rig.core.clock import VirtualClock
+from rig.sim.charger.dut_profile import DutProfile
+from rig.sim.charger.ocpp_face import OcppSettings
+from rig.sim.simulated_lab import SimulatedLab
+
+
+@pytest.fixture
+def ocpp_lab(compliant: DutProfile) -> Iterator[SimulatedLab]:
+    profile = compliant.model_copy(update={"ocpp": OcppSettings(identity="CP001", connect_after_s=2.0)})
+    lab = SimulatedLab(profile, seed=1)
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+@pytest.fixture
+def csms() -> Iterator[OcppCsms]:
+    server = OcppCsms("ws://127.0.0.1:0/ocpp", name="csms", options={"versions": ["1.6"]})
+    server.setup()
+    yield server
+    server.close()
+
+
+def boot_answer(status: str, interval: int):
+    return lambda payload: {"status": status, "currentTime": "2026-12-06T12:00:00Z", "interval": interval}
+
+
+def calls(csms: OcppCsms, action: str) -> list:
+    return [f for f in csms.frames if f.direction == "charger->rig" and f.kind == "CALL" and f.action == action]
+
+
+def test_a_day_of_heartbeats_each_at_its_instant_and_answered_there(ocpp_lab: SimulatedLab, csms: OcppCsms) -> None:
+    csms.responders["BootNotification"] = boot_answer("Accepted", 300)
+    csms.responders["Heartbeat"] = lambda payload: {"currentTime": "2026-12-06T12:00:00Z"}
+    clock = VirtualClock(ocpp_lab)
+    csms.attach_clock(clock)
+    ocpp_lab.attach_ocpp(csms.url)
+    clock.sleep(86400.0)
+    (boot,) = calls(csms, "BootNotification")
+    assert boot.t == pytest.approx(2.0, abs=1e-9) and boot.problems == ()
+    beats = calls(csms, "Heartbeat")
+    assert [round(f.t, 6) for f in beats] == [round(2.0 + 300.0 * k, 6) for k in range(1, len(beats) + 1)]
+    assert len(beats) == 287  # 2 s + 287 x 300 s fit in the day
+    answers = {f.message_id: f for f in csms.frames if f.direction == "rig->charger"}
+    assert all(answers[f.message_id].t == f.t for f in beats)  # answered at the instant sent
+    face = ocpp_lab.model.ocpp
+    assert face is not None and face.state == "accepted" and face.problems == []
+
+
+def test_a_rejected_boot_is_retried_at_the_interval_given(ocpp_lab: SimulatedLab, csms: OcppCsms) -> None:
+    answers = iter([boot_answer("Rejected", 120), boot_answer("Pending", 45), boot_answer("Accepted", 600)])
+    csms.responders["BootNotification"] = lambda payload: next(answers)(payload)
+    csms.responders["Heartbeat"] = lambda payload: {"currentTime": "2026-12-06T12:00:00Z"}
+    clock = VirtualClock(ocpp_lab)
+    csms.attach_clock(clock)
+    ocpp_lab.attach_ocpp(csms.url)
+    clock.sleep(1000.0)
+    assert [round(f.t, 6) for f in calls(csms, "BootNotification")] == [2.0, 122.0, 167.0]
+    assert [round(f.t, 6) for f in calls(csms, "Heartbeat")] == [767.0]
+
+
+def test_the_rigs_call_is_answered_by_the_charger_at_the_instant_sent(ocpp_lab: SimulatedLab, csms: OcppCsms) -> None:
+    csms.responders["BootNotification"] = boot_answer("Accepted", 3600)
+    clock = VirtualClock(ocpp_lab)
+    csms.attach_clock(clock)
+    ocpp_lab.attach_ocpp(csms.url)
+    clock.sleep(10.0)
+    reply = csms.call("CP001", "DataTransfer", {"vendorId": "v2g-rig"}, timeout_s=5.0, poll_s=0.1)
+    assert reply is not None and reply.kind == "CALLERROR" and reply.error_code == "NotSupported"
+    sent, got = [f for f in csms.frames if f.action == "DataTransfer"]
+    assert sent.t == got.t == 10.0
+    assert json.loads(got.text)[2] == "NotSupported"
