@@ -184,7 +184,7 @@ def test_a_bench_without_dut_control_cannot_judge_the_half_level(tmp_path: Path)
 
 
 def test_a_capture_too_noisy_for_the_band_is_not_judged(tmp_path: Path) -> None:
-    noisy = profile_variant(tmp_path, "noisy", lambda d: d.update(current_noise_a=8.0))
+    noisy = profile_variant(tmp_path, "noisy", lambda d: d["ac_port"].update(current_noise_a=8.0))
     results = _results(run_cases(tmp_path / "run", dut=noisy, plan=PLAN, evidence=VERDICTS_ONLY))
     for case in results.cases:
         assert case.verdict == "error" and "not clear of noise" in (case.error or ""), case.id
