@@ -72,8 +72,9 @@ def run(scenario: str, cycles: int) -> tuple[float, int, int]:
         lab.model.can.subscribe(lambda t, frame_id, data: from_rig.__setitem__(0, from_rig[0] + 1))
         SCENARIOS[scenario](lab.model.can)
         vehicle = PythonCanBus(lab.serve("python_can"), name="vehicle")
-        vehicle.setup()
         clock = VirtualClock(lab)
+        vehicle.attach_clock(clock)  # frame stamps on the rig's axis, as the bench does (before set-up reads)
+        vehicle.setup()
         read = [0]
 
         def cycle() -> None:
@@ -93,12 +94,12 @@ def run(scenario: str, cycles: int) -> tuple[float, int, int]:
     return wall, from_rig[0], read[0]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--bar", type=float, default=1000.0, help="cycles per wall second (1000: 100x real time)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     worst = float("inf")
     for scenario in SCENARIOS:
         rates = []
