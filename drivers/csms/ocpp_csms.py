@@ -58,6 +58,7 @@ from pydantic import Field, model_validator
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from drivers.options import DriverOptions
@@ -196,6 +197,8 @@ class OcppCsms:
         self._clock: Clock | None = None
         self._lock = threading.Condition()
         self._ids = itertools.count(1)
+        self._tracked: dict[int, ServerConnection] = {}
+        """Every connection from its TCP accept to its loss (the listener's thread)."""
         self._handled: set[int] = set()
         """The connections ``_handle`` has taken up (registered, or refused and closing)."""
         self._busy = 0
@@ -218,7 +221,7 @@ class OcppCsms:
         """Handle, at this instant of the rig's clock, everything the lab has sent (its bytes are in our sockets:
         the lab flushed them before stopping): every handshake registered, every byte read, every frame handled
         and answered. Waits on the wall clock, bounded: the listener's own thread does the work."""
-        if self._loop is None or self._server is None or not self._server.connections:
+        if self._loop is None or self._server is None or not (self._tracked or self._handled):
             return
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
         quiet_in_a_row = 0
@@ -232,10 +235,16 @@ class OcppCsms:
         socket or queued in websockets, no frame being handled."""
         for _ in range(3):
             await asyncio.sleep(0)
-        assert self._server is not None
-        for websocket in self._server.connections:
+        tracked = dict(self._tracked)
+        if self._handled - tracked.keys():
+            return False  # a handler still finishing a connection that is gone (its closing is recorded there)
+        for websocket in tracked.values():
+            if websocket.state is State.CONNECTING:
+                return False  # a handshake (or its refusal) still under way
+            if websocket.state is not State.OPEN:
+                continue  # closing: the rig has said goodbye, the rest is the charger's
             if id(websocket) not in self._handled:
-                return False
+                return False  # open, not yet taken up by ``_handle``
             sock = websocket.transport.get_extra_info("socket") if websocket.transport else None
             if sock is not None and unread(sock) > 0:
                 return False
@@ -302,8 +311,22 @@ class OcppCsms:
             loop = asyncio.new_event_loop()
             self._loop = loop
             asyncio.set_event_loop(loop)
+            csms = self
+
+            class Tracked(ServerConnection):
+                """A connection known from its TCP accept on, before websockets hands it to ``_handle``."""
+
+                def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                    super().connection_made(transport)
+                    csms._tracked[id(self)] = self
+
+                def connection_lost(self, exc: Exception | None) -> None:
+                    super().connection_lost(exc)
+                    csms._tracked.pop(id(self), None)
+
             async def listen() -> Server:
                 return await serve(self._handle, self._host, self._port, select_subprotocol=self._select_subprotocol,
+                                   create_connection=Tracked,
                                    subprotocols=[Subprotocol(frames.SUBPROTOCOL[v]) for v in self.versions],
                                    ping_interval=None, ssl=self._tls,
                                    process_request=self._authorize if self.security_profile in (1, 2) else None)

@@ -270,6 +270,8 @@ class VirtualClock(ScheduledClock):
         """Advance the lab to ``t``; wherever it stops on the way (and at ``t``), the rig's endpoints settle first:
         what the lab sent at an instant is answered at that instant, as on a bench where the answer takes
         milliseconds."""
+        for settle in self._settlers:  # what the lab did at this instant outside an advance (an instrument
+            settle()                   # command cut the charger's supply) is the rig's before time moves
         while True:
             reached = self._timeline.advance_to(t)
             for settle in self._settlers:

@@ -103,6 +103,8 @@ class LabModel:
         else:
             self.charger.supply_lost(t)
         self.chademo.wake(t)  # it notices its supply at its next control step
+        if self.ocpp is not None:
+            self.ocpp.power(t, closed)
 
     def register(self, source: EventSource) -> None:
         """Add a component with events of its own; at one instant, sources run in the order they registered."""

@@ -33,6 +33,16 @@ def csms() -> Iterator[OcppCsms]:
     server.close()
 
 
+def power(lab: SimulatedLab, on: bool) -> None:
+    """The grid simulator's output on (230 V, relay closed) or off at the lab's current instant: the charger's
+    supply."""
+    with lab.lock:
+        t = lab.model.now
+        lab.model.grid.set_voltage(t, 230.0)
+        lab.model.grid.set_relay(t, True)
+        lab.model.grid.set_output(t, on)
+
+
 def boot_answer(status: str, interval: int):
     return lambda payload: {"status": status, "currentTime": "2026-12-06T12:00:00Z", "interval": interval}
 
@@ -47,12 +57,15 @@ def test_a_day_of_heartbeats_each_at_its_instant_and_answered_there(ocpp_lab: Si
     clock = VirtualClock(ocpp_lab)
     csms.attach_clock(clock)
     ocpp_lab.attach_ocpp(csms.url)
+    power(ocpp_lab, True)
     clock.sleep(86400.0)
     (boot,) = calls(csms, "BootNotification")
     assert boot.t == pytest.approx(2.0, abs=1e-9) and boot.problems == ()
     beats = calls(csms, "Heartbeat")
     assert [round(f.t, 6) for f in beats] == [round(2.0 + 300.0 * k, 6) for k in range(1, len(beats) + 1)]
     assert len(beats) == 287  # 2 s + 287 x 300 s fit in the day
+    statuses = calls(csms, "StatusNotification")  # each connector reported Available after the boot, one at a time
+    assert [json.loads(f.text)[3]["connectorId"] for f in statuses] == [0, 1] and all(f.t == 2.0 for f in statuses)
     answers = {f.message_id: f for f in csms.frames if f.direction == "rig->charger"}
     assert all(answers[f.message_id].t == f.t for f in beats)  # answered at the instant sent
     face = ocpp_lab.model.ocpp
@@ -66,9 +79,30 @@ def test_a_rejected_boot_is_retried_at_the_interval_given(ocpp_lab: SimulatedLab
     clock = VirtualClock(ocpp_lab)
     csms.attach_clock(clock)
     ocpp_lab.attach_ocpp(csms.url)
+    power(ocpp_lab, True)
     clock.sleep(1000.0)
     assert [round(f.t, 6) for f in calls(csms, "BootNotification")] == [2.0, 122.0, 167.0]
     assert [round(f.t, 6) for f in calls(csms, "Heartbeat")] == [767.0]
+
+
+def test_a_power_cut_drops_the_connection_at_its_instant_and_the_charger_boots_again(
+        ocpp_lab: SimulatedLab, csms: OcppCsms) -> None:
+    csms.responders["BootNotification"] = boot_answer("Accepted", 60)
+    csms.responders["Heartbeat"] = lambda payload: {"currentTime": "2026-12-06T12:00:00Z"}
+    csms.responders["StatusNotification"] = lambda payload: {}
+    clock = VirtualClock(ocpp_lab)
+    csms.attach_clock(clock)
+    ocpp_lab.attach_ocpp(csms.url)
+    power(ocpp_lab, True)
+    clock.sleep(100.0)
+    power(ocpp_lab, False)
+    clock.sleep(50.0)
+    power(ocpp_lab, True)
+    clock.sleep(10.0)
+    connection = csms.connections["CP001"]  # the second connection (the first was dropped)
+    assert connection.connected_at == 152.0 and connection.closed_at is None
+    assert [round(f.t, 6) for f in calls(csms, "BootNotification")] == [2.0, 152.0]
+    assert [round(f.t, 6) for f in calls(csms, "Heartbeat")] == [62.0]
 
 
 def test_the_rigs_call_is_answered_by_the_charger_at_the_instant_sent(ocpp_lab: SimulatedLab, csms: OcppCsms) -> None:
@@ -76,6 +110,7 @@ def test_the_rigs_call_is_answered_by_the_charger_at_the_instant_sent(ocpp_lab: 
     clock = VirtualClock(ocpp_lab)
     csms.attach_clock(clock)
     ocpp_lab.attach_ocpp(csms.url)
+    power(ocpp_lab, True)
     clock.sleep(10.0)
     reply = csms.call("CP001", "DataTransfer", {"vendorId": "v2g-rig"}, timeout_s=5.0, poll_s=0.1)
     assert reply is not None and reply.kind == "CALLERROR" and reply.error_code == "NotSupported"

@@ -1,12 +1,16 @@
 """The simulated charger's OCPP face: a real OCPP-J client to the rig's CSMS, its timers on the lab clock.
 
-First slice (OCPP 1.6J): it connects once the lab is told where the rig's
-central system listens (``SimulatedLab.attach_ocpp``), sends its
-BootNotification, retries after Pending or Rejected at the interval the
-answer gives, and once Accepted sends a Heartbeat every interval. A CALL
-from the central system it has no behaviour for is answered NotSupported
-(1.6 knows the action) or NotImplemented (it does not). Every behaviour a
-case will judge is a profile parameter (``ocpp:`` in a DUT profile).
+First slice (OCPP 1.6J): it boots when its AC supply comes on (the grid
+simulator's output) and the lab has been told where the rig's central system
+listens (``SimulatedLab.attach_ocpp``): it connects ``connect_after_s`` later,
+sends its BootNotification, retries after Pending or Rejected at the interval
+the answer gives, and once Accepted reports each connector Available
+(StatusNotification) and sends a Heartbeat every interval. Losing its supply
+drops the connection at once, as a power cut does. One CALL is outstanding
+at a time (OCPP-J); the next waits for its answer. A CALL from the central
+system it has no behaviour for is answered NotSupported (1.6 knows the
+action) or NotImplemented (it does not). Every behaviour a case judges is a
+profile parameter (``ocpp:`` in a DUT profile), defects included.
 
 Virtual time: its frames go out at lab instants, and the model is held at
 the instant (``LabModel.hold``) so the rig answers there; the rig's answers
@@ -39,6 +43,11 @@ class OcppSettings(BaseModel):
     connect_after_s: float = Field(1.0, ge=0, description="From being told the CSMS's address to its first connect.")
     boot_retry_s: float = Field(60.0, gt=0, description="Retry interval when an answer gives none (interval 0).")
     reconnect_after_s: float = Field(30.0, gt=0, description="Before it tries again after a refused connection.")
+    connectors: int = Field(1, ge=1, le=8, description="Connectors it reports (StatusNotification 0..n).")
+    heartbeat_override_s: float | None = Field(None, gt=0, description="DEFECT: beats at this interval whatever "
+                                                                      "the central system said.")
+    retry_ignores_interval: bool = Field(False, description="DEFECT: retries a Pending or Rejected boot after "
+                                                            "boot_retry_s, not the interval the answer gave.")
 
 
 class OcppFace:
@@ -54,6 +63,9 @@ class OcppFace:
         """idle, connecting, booting, accepted, closed."""
         self._ids = count(1)
         self._pending: dict[str, str] = {}
+        self._queue: list[tuple[str, dict]] = []
+        """CALLs waiting for the outstanding one's answer (one at a time, OCPP-J)."""
+        self.powered = False
         self._connect_at: float | None = None
         self._boot_at: float | None = None
         self._heartbeat_at: float | None = None
@@ -64,9 +76,28 @@ class OcppFace:
     # -- the lab's side ----------------------------------------------------------------------------------
 
     def attach(self, url: str) -> None:
-        """Where the rig's central system listens; it connects ``connect_after_s`` later (lab time)."""
+        """Where the rig's central system listens; a powered charger connects ``connect_after_s`` later."""
         self.url = url.rstrip("/") + "/" + self.settings.identity
-        self._connect_at = self._now() + self.settings.connect_after_s
+        if self.powered:
+            self._connect_at = self._now() + self.settings.connect_after_s
+
+    def power(self, t: float, on: bool) -> None:
+        """Its AC supply came on (it boots, then connects) or went (the connection drops, timers stop)."""
+        if on == self.powered:
+            return
+        self.powered = on
+        if on:
+            if self.url is not None:
+                self._connect_at = t + self.settings.connect_after_s
+            return
+        self._connect_at = self._boot_at = self._heartbeat_at = None
+        self._pending.clear()
+        self._queue.clear()
+        self.state = "idle"
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+            self._hold()  # the rig sees the connection drop at this instant
 
     def next_event_time(self) -> float | None:
         due = [t for t in (self._connect_at, self._boot_at, self._heartbeat_at) if t is not None]
@@ -129,8 +160,14 @@ class OcppFace:
                                         "chargePointModel": self.settings.model})
 
     def _call(self, action: str, payload: dict) -> None:
-        if self.client is None or self.client.closed:
+        self._queue.append((action, payload))
+        self._pump()
+
+    def _pump(self) -> None:
+        """Send the next queued CALL when none is outstanding."""
+        if self._pending or not self._queue or self.client is None or self.client.closed:
             return
+        action, payload = self._queue.pop(0)
         message_id = f"{self.settings.identity}-{next(self._ids)}"
         self._pending[message_id] = action
         self.client.send(frames.call(message_id, action, payload))
@@ -155,17 +192,24 @@ class OcppFace:
                                                                           parsed.payload)]
             if action == "BootNotification":
                 self._booted(parsed)
+        self._pump()
 
     def _booted(self, reply: Frame) -> None:
         status = reply.payload.get("status")
         interval = reply.payload.get("interval") or 0
         if status == "Accepted":
             self.state = "accepted"
-            self.heartbeat_interval_s = float(interval) if interval else None
+            given = float(interval) if interval else None
+            self.heartbeat_interval_s = self.settings.heartbeat_override_s or given
+            for connector in range(self.settings.connectors + 1):
+                self._call("StatusNotification", {"connectorId": connector, "errorCode": "NoError",
+                                                  "status": "Available"})
             if self.heartbeat_interval_s:
                 self._heartbeat_at = self._now() + self.heartbeat_interval_s
         else:  # Pending or Rejected: boot again after the interval it was given (or its own)
-            self._boot_at = self._now() + (float(interval) if interval else self.settings.boot_retry_s)
+            wait = self.settings.boot_retry_s if (self.settings.retry_ignores_interval or not interval) \
+                else float(interval)
+            self._boot_at = self._now() + wait
 
     def _answer(self, call: Frame) -> None:
         assert call.action is not None
