@@ -401,8 +401,25 @@ class DutPowerControl(Instrument, Protocol):
         ...
 
 
+@runtime_checkable
 class Csms(Instrument, Protocol):
-    """The rig playing the OCPP central system (OCPP suite)."""
+    """The rig playing the OCPP central system (OCPP suites): where chargers connect, what they sent (every frame,
+    on the rig's clock), and the rig's own answers and CALLs."""
+
+    responders: dict[str, Callable[[dict], object]]
+    """The rig's answer to each action a charger calls (action -> function of the payload)."""
+    frames: list
+    """Every frame both ways, as recorded (``drivers.csms.ocpp_csms.RecordedFrame``)."""
+
+    @property
+    def url(self) -> str:
+        """Where chargers connect (``<url>/<identity>``)."""
+        ...
+
+    def attach_clock(self, clock: Clock) -> None: ...
+
+    def wait_for_charger(self, identity: str | None = None, *, timeout_s: float, poll_s: float = 0.01,
+                         clock: Clock | None = None) -> object | None: ...
 
 
 @dataclass(frozen=True)

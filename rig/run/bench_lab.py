@@ -6,8 +6,8 @@ from collections.abc import Mapping
 
 from rig.config.bench_file import GridSwitch, Site
 from rig.core.clock import Clock
-from rig.core.roles import (BatteryEmulator, CanInterface, DigitalIO, Digitizer, DutPowerControl, GridSimulator, Instrument,
-                       IslandLoad)
+from rig.core.roles import (BatteryEmulator, CanInterface, Csms, DigitalIO, Digitizer, DutPowerControl, GridSimulator,
+                            Instrument, IslandLoad)
 from rig.run.steps import StepLog
 
 
@@ -76,6 +76,10 @@ class Lab:
     def vehicle(self) -> CanInterface:
         """The CAN interface the vehicle emulator speaks through (the bench's ``vehicle`` role)."""
         return self._role("vehicle")  # type: ignore[return-value]
+
+    @property
+    def csms(self) -> Csms:
+        return self._role("csms")  # type: ignore[return-value]
 
     @property
     def dut_control(self) -> DutPowerControl:

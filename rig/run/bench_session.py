@@ -30,7 +30,7 @@ from rig.core.errors import InputFileError, SafetyError
 from rig.core.identity import check_identity
 from rig.run.bench_lab import Lab
 from rig.core.results import InstrumentIdentity
-from rig.core.roles import ROLES, CanInterface, Instrument, lacks
+from rig.core.roles import ROLES, CanInterface, Csms, Instrument, lacks
 from rig.core.safety import bring_to_safe_state
 from rig.sim.charger.dut_profile import DutProfile
 from rig.sim.simulated_lab import SimulatedLab
@@ -137,9 +137,12 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
                                                  idn=idn, calibration_due=entry.calibration_due, cannot_see=blind))
         for driver in instruments.values():
             stop.checkpoint()
-            if isinstance(driver, CanInterface):
+            if isinstance(driver, (CanInterface, Csms)):
                 driver.attach_clock(clock)  # before set-up's first read: frames go on the rig's axis
             driver.setup()
+        csms = instruments.get("csms")
+        if sim is not None and isinstance(csms, Csms):
+            sim.attach_ocpp(csms.url)  # the simulated charger connects to the rig's listener
         lab = Lab(clock, StepLog(clock, use_allure=use_allure), instruments, site=bench.site,
                   grid_switch=bench.grid_switch)
         opened = OpenBench(lab, instruments, identities, sim)

@@ -22,6 +22,7 @@ REGISTRY: dict[str, str] = {
     "g99.frequency_response": "rig.suites.g99_frequency_response.suite",
     "g99.islanding": "rig.suites.g99_islanding.suite",
     "g100.export_limitation": "rig.suites.g100_export.suite",
+    "ocpp16.core": "rig.suites.ocpp16.suite",
 }
 """Suite name -> the module whose ``SUITE`` it is."""
 

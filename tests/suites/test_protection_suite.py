@@ -67,7 +67,8 @@ def test_results_json_holds_the_contract(compliant_run):
         for key in ("id", "suite", "clause", "verdict", "measured", "limits"):
             assert key in case
     # every instrument on the bench is opened, identified and left safe, whichever suites the plan runs
-    assert {i["role"] for i in run["instruments"]} == {"grid", "capture", "battery", "dio", "vehicle", "island_load", "dut_control"}
+    assert {i["role"] for i in run["instruments"]} == {"grid", "capture", "battery", "dio", "vehicle", "island_load", "csms",
+                                                       "dut_control"}
     assert all(i["idn"] for i in run["instruments"])
 
 

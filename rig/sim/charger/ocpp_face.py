@@ -38,8 +38,9 @@ class OcppSettings(BaseModel):
 
     version: str = Field("1.6", pattern=r"^1\.6$", description="The OCPP version it speaks (1.6 in this slice).")
     identity: str = Field("SIM-0001", min_length=1, description="Its charge point identity (the URL's last segment).")
-    vendor: str = Field("v2g-rig", max_length=20, description="chargePointVendor (1.6: CiString20).")
-    model: str = Field("SIM-V2G-7K4", max_length=20, description="chargePointModel (1.6: CiString20).")
+    vendor: str = Field("v2g-rig", max_length=255, description="chargePointVendor (1.6: CiString20; longer breaks "
+                                                               "the schema, a defect the rig must see).")
+    model: str = Field("SIM-V2G-7K4", max_length=255, description="chargePointModel (1.6: CiString20).")
     connect_after_s: float = Field(1.0, ge=0, description="From being told the CSMS's address to its first connect.")
     boot_retry_s: float = Field(60.0, gt=0, description="Retry interval when an answer gives none (interval 0).")
     reconnect_after_s: float = Field(30.0, gt=0, description="Before it tries again after a refused connection.")

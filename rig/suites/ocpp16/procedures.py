@@ -1,0 +1,173 @@
+"""OCPP 1.6J Core procedures: the rig switches the charger's supply and plays the central system, then judges the
+frames it recorded (each on the rig's clock, each held against the OCA schema).
+
+Judged on what the rig recorded, not on what the charger says of itself: the
+instant each frame arrived, the answers the rig gave, the schema. A value the
+case looks for that never came is not measured, and fails (the charger did
+not do it); the frames are kept as evidence (``frames.jsonl``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+import pandas as pd
+
+from rig.core.clock import Clock
+from rig.core.uncertainty import expanded, normal
+from rig.run.bench_lab import Lab
+from rig.suites.ocpp16.plan import BootPendingCase, ColdBootCase, Plan
+from rig.suites.platform import CannotJudge, Procedure, ProcedureOutcome
+
+CONNECT_POLL_S = 0.1
+"""How often the rig looks for the charger's connection while it waits (bench time)."""
+
+
+def _now_text(clock: Clock) -> str:
+    """The rig's clock as OCPP's dateTime (what the central system tells the charger)."""
+    instant = datetime.datetime.fromtimestamp(clock.epoch_offset_s() + clock.now(), datetime.timezone.utc)
+    return instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _central_system(lab: Lab, boot_answers: list[tuple[str, int]]) -> None:
+    """The rig's answers for this case: BootNotification from ``boot_answers`` in turn (the last repeats),
+    Heartbeat the time, StatusNotification acknowledged."""
+    csms, clock = lab.csms, lab.clock
+    answers = list(boot_answers)
+
+    def boot(payload: dict) -> dict:
+        status, interval = answers.pop(0) if len(answers) > 1 else answers[0]
+        return {"status": status, "currentTime": _now_text(clock), "interval": interval}
+
+    csms.responders.clear()
+    csms.responders.update({"BootNotification": boot, "Heartbeat": lambda payload: {"currentTime": _now_text(clock)},
+                            "StatusNotification": lambda payload: {}})
+
+
+def _power_cycle(lab: Lab, plan: Plan, off_s: float) -> float:
+    """The charger's supply off for ``off_s``, then on at the nominal grid; the instant it came on."""
+    with lab.steps.step(f"Charger supply off for {off_s:g} s (grid simulator output off)"):
+        lab.grid.output(False)
+        lab.clock.sleep(off_s)
+    with lab.steps.step(f"Charger supply on: grid {plan.grid.voltage_v:g} V {plan.grid.frequency_hz:g} Hz"):
+        lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
+        lab.grid.output(True)
+        return lab.clock.now()
+
+
+def _frames_since(lab: Lab, t0: float) -> list:
+    return [f for f in lab.csms.frames if f.t >= t0]
+
+
+def _evidence(frames: list, t0: float) -> tuple[dict[str, pd.DataFrame], dict[str, bytes], list[str]]:
+    """The frames as a trace (times from the supply coming on) and as JSON lines (raw text kept), and every schema
+    violation as a finding."""
+    table = pd.DataFrame([{"t_s": f.t - t0, "identity": f.identity, "direction": f.direction, "kind": f.kind,
+                           "action": f.action or "", "message_id": f.message_id or "", "problems": len(f.problems)}
+                          for f in frames], columns=["t_s", "identity", "direction", "kind", "action", "message_id",
+                                                     "problems"])
+    lines = "".join(json.dumps(f.as_json(), ensure_ascii=False) + "\n" for f in frames).encode("utf-8")
+    findings = [f"{f.kind} {f.action or ''} at {f.t - t0:.3f} s breaks the schema: {p}" for f in frames
+                if f.direction == "charger->rig" for p in f.problems]
+    return {"frames": table}, {"frames.jsonl": lines}, findings
+
+
+def _calls(frames: list, action: str) -> list:
+    return [f for f in frames if f.direction == "charger->rig" and f.kind == "CALL" and f.action == action]
+
+
+def _answer_to(frames: list[Any], call: Any) -> Any:
+    return next((f for f in frames if f.direction == "rig->charger" and f.message_id == call.message_id), None)
+
+
+def _time_u(plan: Plan):
+    return expanded(normal("frame time stamp (rig clock, on receipt)", plan.frame_time_u_s),
+                    normal("the other frame's time stamp", plan.frame_time_u_s))
+
+
+def cold_boot(lab: Lab, plan: Plan, case: ColdBootCase) -> ProcedureOutcome:
+    """TC_001_CS: supply on, BootNotification Accepted, each connector reported Available, Heartbeats at the
+    interval the rig gave."""
+    p = case.params
+    _central_system(lab, [("Accepted", p.heartbeat_interval_s)])
+    t_on = _power_cycle(lab, plan, p.off_s)
+    with lab.steps.step(f"Wait (at most {p.boot_within_s:g} s) for the charger's BootNotification"):
+        lab.csms.wait_for_charger(timeout_s=p.boot_within_s, poll_s=CONNECT_POLL_S)
+        booted = _calls(_frames_since(lab, t_on), "BootNotification")
+    accepted_at = None
+    if booted and (answer := _answer_to(_frames_since(lab, t_on), booted[0])) is not None:
+        accepted_at = answer.t
+    with lab.steps.step(f"Observe {p.observe_s:g} s from the accepted boot (Heartbeat every "
+                        f"{p.heartbeat_interval_s} s)"):
+        lab.clock.sleep(max(0.0, (accepted_at if accepted_at is not None else lab.clock.now()) + p.observe_s
+                            - lab.clock.now()))
+    frames = _frames_since(lab, t_on)
+    traces, files, findings = _evidence(frames, t_on)
+    measured: dict[str, float | None] = {
+        "boot_after_power_s": round(booted[0].t - t_on, 6) if booted else None,
+        "heartbeat_gap_min_s": None, "heartbeat_gap_max_s": None,
+        "connectors_available": float(len({json.loads(f.text)[3].get("connectorId")
+                                          for f in _calls(frames, "StatusNotification")
+                                          if accepted_at is not None and f.t >= accepted_at
+                                          and json.loads(f.text)[3].get("status") == "Available"})),
+        "schema_violations": float(sum(1 for f in frames if f.direction == "charger->rig" and f.problems)),
+    }
+    if not booted:
+        findings.append(f"no BootNotification within {p.boot_within_s:g} s of the supply coming on")
+    beats = [f.t for f in _calls(frames, "Heartbeat") if accepted_at is not None and f.t >= accepted_at]
+    if accepted_at is not None and beats:
+        gaps = [b - a for a, b in zip([accepted_at, *beats], beats)]
+        measured["heartbeat_gap_min_s"] = round(min(gaps[1:] or gaps), 6)
+        measured["heartbeat_gap_max_s"] = round(max(gaps), 6)
+    elif accepted_at is not None:
+        findings.append(f"no Heartbeat in the {p.observe_s:g} s after the accepted boot")
+    u = _time_u(plan)
+    exact = expanded(normal("a count of recorded frames", 0.0))
+    uncertainty = {"boot_after_power_s": u, "heartbeat_gap_min_s": u, "heartbeat_gap_max_s": u,
+                   "connectors_available": exact, "schema_violations": exact}
+    return ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings)
+
+
+def boot_pending(lab: Lab, plan: Plan, case: BootPendingCase) -> ProcedureOutcome:
+    """TC_002_CS: the rig answers Pending (with an interval) before Accepted; the charger sends nothing but
+    BootNotification while pending, and retries no sooner than the interval."""
+    p = case.params
+    answers = [("Pending", p.pending_interval_s)] * p.pending_answers + [("Accepted", p.heartbeat_interval_s)]
+    _central_system(lab, answers)
+    t_on = _power_cycle(lab, plan, p.off_s)
+    with lab.steps.step(f"Answer {p.pending_answers} BootNotification(s) Pending (interval {p.pending_interval_s} s), "
+                        f"then Accepted; observe {p.observe_s:g} s"):
+        lab.clock.sleep(p.observe_s)
+    frames = _frames_since(lab, t_on)
+    traces, files, findings = _evidence(frames, t_on)
+    boots = _calls(frames, "BootNotification")
+    pending_answers = [a for a in (_answer_to(frames, b) for b in boots[:p.pending_answers]) if a is not None]
+    retries = [later.t - answer.t for answer, later in zip(pending_answers, boots[1:])]
+    accepted = next((a.t for b in boots if (a := _answer_to(frames, b)) is not None
+                     and json.loads(a.text)[2].get("status") == "Accepted"), None)
+    pending_until = accepted if accepted is not None else frames[-1].t if frames else t_on
+    others = [f for f in frames if f.direction == "charger->rig" and f.kind == "CALL"
+              and f.action != "BootNotification" and f.t < pending_until]
+    if len(retries) < p.pending_answers:
+        findings.append(f"{len(boots)} BootNotification(s) in {p.observe_s:g} s; {p.pending_answers + 1} expected "
+                        "(each Pending answer retried)")
+    measured: dict[str, float | None] = {
+        "retry_after_s": round(min(retries), 6) if len(retries) == p.pending_answers else None,
+        "calls_while_pending": float(len(others)),
+        "schema_violations": float(sum(1 for f in frames if f.direction == "charger->rig" and f.problems)),
+    }
+    findings += [f"{f.action} sent at {f.t - t_on:.3f} s while its boot was pending" for f in others]
+    exact = expanded(normal("a count of recorded frames", 0.0))
+    uncertainty = {"retry_after_s": _time_u(plan), "calls_while_pending": exact, "schema_violations": exact}
+    if not boots:
+        raise CannotJudge("cannot judge: the charger sent no BootNotification, so no pending boot was answered",
+                          ProcedureOutcome({}, traces, None, {}, files=files, findings=findings))
+    return ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings)
+
+
+PROCEDURES = {
+    "cold_boot": Procedure(cold_boot, roles=("grid", "csms")),
+    "boot_pending": Procedure(boot_pending, roles=("grid", "csms")),
+}

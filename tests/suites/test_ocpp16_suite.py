@@ -1,0 +1,59 @@
+"""The OCPP 1.6J Core suite end to end on the simulated lab: the compliant charger passes, each defective one fails
+exactly the cases that judge its defect, every frame is evidence, and OCPP hours cost seconds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from campaign_helpers import ROOT, VERDICTS_ONLY, assert_exact_verdicts, cases_of, profiles_exercising, run_cases
+from rig.evidence.verify import verify_run
+
+pytestmark = pytest.mark.e2e
+
+PLAN = ROOT / "test_plans" / "ocpp" / "ocpp16_core.yaml"
+
+
+@pytest.fixture(scope="module")
+def compliant_run(tmp_path_factory: pytest.TempPathFactory):
+    return run_cases(tmp_path_factory.mktemp("ocpp16") / "run", plan=PLAN)
+
+
+def test_the_compliant_charger_passes_every_case_with_exact_times(compliant_run) -> None:
+    cases = cases_of(compliant_run)
+    assert {c.verdict for c in cases.values()} == {"pass"}, {c.id: (c.measured, c.error) for c in cases.values()}
+    boot = cases["TC_001_CS"].measured
+    assert boot["boot_after_power_s"] == 8.0 and boot["heartbeat_gap_min_s"] == boot["heartbeat_gap_max_s"] == 300.0
+    assert cases["TC_002_CS"].measured["retry_after_s"] == 120.0
+
+
+def test_every_frame_is_evidence_and_the_report_lists_the_cases_in_octt_order(compliant_run) -> None:
+    run_dir = compliant_run.recorder.run_dir
+    assert verify_run(run_dir).ok
+    lines = [json.loads(line) for line in (run_dir / "traces" / "TC_001_CS" / "frames.jsonl").read_text().splitlines()]
+    assert lines[0]["direction"] == "charger->rig" and json.loads(lines[0]["text"])[2] == "BootNotification"
+    assert all(set(line) >= {"t", "identity", "direction", "kind", "text", "problems"} for line in lines)
+    html = (run_dir / "report.html").read_text()
+    assert "OCPP 1.6J conformance" in html and html.index("TC_001_CS") < html.index("TC_002_CS")
+    assert "Cold Boot Charge Point - Pending" in html
+
+
+def test_ocpp_hours_cost_seconds_of_bench_time_per_wall_second(compliant_run) -> None:
+    run = compliant_run.recorder.results.run
+    assert run.sim_seconds > 1500.0  # the figure itself is the benchmark's business; here only that it ran
+
+
+@pytest.mark.parametrize(("profile", "expected"), profiles_exercising("ocpp16.core"))
+def test_each_defective_charger_fails_exactly_the_cases_that_judge_it(tmp_path: Path, profile: Path,
+                                                                      expected: dict[str, str]) -> None:
+    results = run_cases(tmp_path / "run", plan=PLAN, dut=profile, evidence=VERDICTS_ONLY).recorder.results
+    assert_exact_verdicts(results, expected)
+
+
+def test_a_heartbeat_at_its_own_interval_is_measured_as_it_came(tmp_path: Path) -> None:
+    run = run_cases(tmp_path / "run", plan=PLAN, ids=["TC_001_CS"], dut=ROOT / "fixtures" / "duts" /
+                    "ocpp-heartbeat-ignores-interval.yaml", evidence=VERDICTS_ONLY)
+    case = cases_of(run)["TC_001_CS"]
+    assert case.verdict == "fail" and case.measured["heartbeat_gap_min_s"] == 60.0
