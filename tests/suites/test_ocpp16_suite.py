@@ -57,3 +57,24 @@ def test_a_heartbeat_at_its_own_interval_is_measured_as_it_came(tmp_path: Path) 
                     "ocpp-heartbeat-ignores-interval.yaml", evidence=VERDICTS_ONLY)
     case = cases_of(run)["TC_001_CS"]
     assert case.verdict == "fail" and case.measured["heartbeat_gap_min_s"] == 60.0
+
+
+def test_a_listen_port_already_taken_is_a_recorded_incomplete_run_without_a_traceback(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    import yaml
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        bench = yaml.safe_load((ROOT / "fixtures" / "benches" / "sim.yaml").read_text())
+        bench["instruments"]["csms"]["address"] = f"ws://127.0.0.1:{taken.getsockname()[1]}/ocpp"
+        path = tmp_path / "bench.yaml"
+        path.write_text(yaml.safe_dump(bench, sort_keys=False))
+        done = subprocess.run([sys.executable, "-m", "rig.run.cli", "run", str(PLAN), "--bench", str(path), "--out",
+                               str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    run = json.loads((tmp_path / "run" / "results.json").read_text())["run"]
+    assert run["status"] == "incomplete" and "address already in use" in run["reason"]
