@@ -50,8 +50,12 @@ class GridPlan(SuitePlan):
 
     def nominal_held(self, while_doing: str | None = None) -> list[SetpointChange]:
         """The nominal voltage and frequency as held levels (``while_doing``: what a case does meanwhile)."""
-        held = "" if while_doing is None else f" held while {while_doing}"
-        return [SetpointChange("ac_voltage_v", self.grid.voltage_v, self.grid.voltage_v, "level",
-                               what=f"nominal voltage{held}"),
-                SetpointChange("ac_frequency_hz", self.grid.frequency_hz, self.grid.frequency_hz, "level",
-                               what=f"nominal frequency{held}")]
+        return nominal_levels(self.grid, while_doing)
+
+
+def nominal_levels(grid: GridNominal, while_doing: str | None = None) -> list[SetpointChange]:
+    """A nominal grid's voltage and frequency as held levels, for the envelope (``while_doing``: meanwhile)."""
+    held = "" if while_doing is None else f" held while {while_doing}"
+    return [SetpointChange("ac_voltage_v", grid.voltage_v, grid.voltage_v, "level", what=f"nominal voltage{held}"),
+            SetpointChange("ac_frequency_hz", grid.frequency_hz, grid.frequency_hz, "level",
+                           what=f"nominal frequency{held}")]

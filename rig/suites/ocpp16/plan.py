@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, model_validator
 
 from rig.config.yaml_source import LocatedValueError
-from rig.suites.grid_code.nominal_plan import GridNominal
+from rig.suites.grid_code.nominal_plan import GridNominal, nominal_levels
 from rig.suites.platform import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
 
 
@@ -107,7 +107,4 @@ class Plan(SuitePlan):
         return self.nominal_held()
 
     def nominal_held(self) -> list[SetpointChange]:
-        return [SetpointChange("ac_voltage_v", self.grid.voltage_v, self.grid.voltage_v, "level",
-                               what="nominal voltage (the charger's supply)"),
-                SetpointChange("ac_frequency_hz", self.grid.frequency_hz, self.grid.frequency_hz, "level",
-                               what="nominal frequency")]
+        return nominal_levels(self.grid, "the charger's supply is switched")
