@@ -239,13 +239,16 @@ class OcppCsms:
         if self._handled - tracked.keys():
             return False  # a handler still finishing a connection that is gone (its closing is recorded there)
         for websocket in tracked.values():
+            sock = websocket.transport.get_extra_info("socket") if websocket.transport else None
             if websocket.state is State.CONNECTING:
-                return False  # a handshake (or its refusal) still under way
+                if sock is not None and unread(sock) > 0:
+                    return False  # a handshake request arrived and is being read
+                continue  # a peer that opened and sent nothing (or stalls mid-request): websockets times it out
+                # (the lab's own client waits for the 101 before it stops, so its connection is open by now)
             if websocket.state is not State.OPEN:
                 continue  # closing: the rig has said goodbye, the rest is the charger's
             if id(websocket) not in self._handled:
                 return False  # open, not yet taken up by ``_handle``
-            sock = websocket.transport.get_extra_info("socket") if websocket.transport else None
             if sock is not None and unread(sock) > 0:
                 return False
             queued = getattr(getattr(websocket, "recv_messages", None), "frames", None)  # websockets' own queue

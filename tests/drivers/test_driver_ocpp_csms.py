@@ -197,3 +197,22 @@ def test_send_raw_sends_the_text_as_it_is_and_records_it(csms: OcppCsms) -> None
 def test_sending_to_a_charger_not_connected_is_an_instrument_error(csms: OcppCsms) -> None:
     with pytest.raises(InstrumentError, match="not connected"):
         csms.send_raw("nobody", "[]")
+
+
+# -- peers that are no charger ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sent", [b"", b"GET /ocpp/CP001 HTTP/1.1\r\nHost: x\r", b"\x16\x03\x01\x00\xff garbage\r\n\r\n",
+                                  b"GET /ocpp/CP001 HTTP/1.1\r\nHost: x\r\n\r\n"])
+def test_a_peer_that_stalls_or_speaks_no_websocket_neither_blocks_the_rig_nor_stops_its_listener(
+        csms: OcppCsms, sent: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A TCP peer that sends nothing, half a request, garbage, or plain HTTP without the upgrade: the rig settles
+    without waiting for it (a settle that waited would raise at its bound) and the next charger connects as ever."""
+    monkeypatch.setattr("drivers.csms.ocpp_csms.SETTLE_TIMEOUT_S", 1.0)
+    with socket.create_connection(("127.0.0.1", int(csms.url.rsplit(":", 1)[1].split("/")[0]))) as peer:
+        peer.sendall(sent)
+        csms.settle()
+        csms.settle()
+        with charger(csms) as ws:
+            assert ws.subprotocol == "ocpp1.6"
+    assert list(csms.connections) == ["CP001"]
