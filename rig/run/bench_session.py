@@ -51,11 +51,11 @@ class OpenBench:
 def check_roles(bench: Bench, required: dict[str, str], sections: dict[str, str] | None = None) -> None:
     """Refuse a bench that lacks a role some case needs (``required``: role -> the case that needs it), or a
     section of the bench file (``sections``: ``site`` or ``grid_switch`` -> the case that reads it)."""
-    for role, case_id in required.items():
-        if role not in bench.instruments:
-            raise InputFileError(bench.source or Path("<bench>"), None, "instruments",
-                                 f"case {case_id} needs a {role!r} instrument; the bench has "
-                                 f"{', '.join(bench.instruments) or 'none'}")
+    missing = [f"case {case_id} needs a {role!r} instrument" for role, case_id in required.items()
+               if role not in bench.instruments]
+    if missing:  # every missing role in one line: a bench engineer adds them all at once
+        raise InputFileError(bench.source or Path("<bench>"), None, "instruments",
+                             f"{'; '.join(missing)}; the bench has {', '.join(bench.instruments) or 'none'}")
     for section, case_id in (sections or {}).items():
         if getattr(bench, section) is None:
             raise InputFileError(bench.source or Path("<bench>"), None, section,
@@ -171,6 +171,8 @@ def connect(role: str, entry: InstrumentEntry, sim: SimulatedLab | None,
     except BaseException:
         driver.close()  # not (yet) ours: no safe state is sent to a peer we do not know
         raise
+    if isinstance(driver, Csms):
+        address = driver.url  # the rig's own listener: where it really listens (the bench may say port 0)
     return driver, address, idn
 
 

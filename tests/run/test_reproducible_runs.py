@@ -53,7 +53,7 @@ def test_two_runs_side_by_side_use_their_own_ports(tmp_path):
     left, right = runs["left"].recorder.results, runs["right"].recorder.results
     assert left.run.status == right.run.status == "complete"
     assert {i.address for i in left.run.instruments}.isdisjoint({i.address for i in right.run.instruments})
-    loopback = ("TCPIP0::127.0.0.1::", "modbus-tcp://127.0.0.1:", "socketcand://127.0.0.1:")
+    loopback = ("TCPIP0::127.0.0.1::", "modbus-tcp://127.0.0.1:", "socketcand://127.0.0.1:", "ws://127.0.0.1:")
     assert all(i.address.startswith(loopback) for i in left.run.instruments)
     assert _measured(runs["left"]) == _measured(runs["right"])
 
