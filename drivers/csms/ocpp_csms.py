@@ -66,7 +66,7 @@ from rig.config.envelope import EnvelopeGuard
 from rig.core.clock import Clock, wait_until
 from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
-from rig.core.sockets import unread
+from rig.core.sockets import received_bytes, unread
 from rig.protocols.ocpp import frames
 from rig.protocols.ocpp.frames import Frame, Malformed, Version
 from rig.protocols.ocpp.schemas import violations
@@ -198,6 +198,12 @@ class OcppCsms:
         self._lock = threading.Condition()
         self._ids = itertools.count(1)
         self._tracked: dict[int, ServerConnection] = {}
+        self._bytes_in: dict[int, int] = {}
+        """Bytes each connection's websockets protocol has been handed (the listener's thread counts them)."""
+        self._generation = 0
+        """Counts what happens on the listener's side: accepts, bytes handed over, frames handled, losses."""
+        self._quiet_generation = -1
+        """The count when a settle last found all quiet."""
         """Every connection from its TCP accept to its loss (the listener's thread)."""
         self._handled: set[int] = set()
         """The connections ``_handle`` has taken up (registered, or refused and closing)."""
@@ -223,12 +229,33 @@ class OcppCsms:
         and answered. Waits on the wall clock, bounded: the listener's own thread does the work."""
         if self._loop is None or self._server is None or not (self._tracked or self._handled):
             return
+        if self._still_quiet():
+            return
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
         quiet_in_a_row = 0
+        generation_seen = -1
         while quiet_in_a_row < 2:  # quiet twice: nothing was still on its way between the looks
+            generation_seen = self._generation
             quiet_in_a_row = quiet_in_a_row + 1 if self._run(self._quiet()) else 0
             if time.monotonic() > deadline:
                 raise InstrumentError(self.name, "settle", f"chargers' frames not handled within {SETTLE_TIMEOUT_S} s")
+        self._quiet_generation = generation_seen
+
+    def _still_quiet(self) -> bool:
+        """Nothing happened since the last settle found the listener quiet (asked of the kernel and two counters,
+        from the rig's thread, without a trip through the listener's): no byte unread, every byte the kernel
+        received on each connection handed to websockets, no event counted since. The lab writes only while
+        it advances and flushes before it stops, so what it wrote is in one of those counts by now."""
+        generation = self._generation
+        if generation != self._quiet_generation or self._tls is not None:  # TLS: the kernel counts ciphertext
+            return False
+        for key, websocket in list(self._tracked.items()):
+            sock = websocket.transport.get_extra_info("socket") if websocket.transport else None
+            if sock is None:
+                return False
+            if unread(sock) > 0 or received_bytes(sock) != self._bytes_in.get(key, 0):
+                return False
+        return generation == self._generation
 
     async def _quiet(self) -> bool:
         """After a few turns of the listener's loop: every open connection registered, nothing unread in its
@@ -322,10 +349,19 @@ class OcppCsms:
                 def connection_made(self, transport: asyncio.BaseTransport) -> None:
                     super().connection_made(transport)
                     csms._tracked[id(self)] = self
+                    csms._bytes_in[id(self)] = 0
+                    csms._generation += 1
+
+                def data_received(self, data: bytes) -> None:
+                    csms._bytes_in[id(self)] = csms._bytes_in.get(id(self), 0) + len(data)
+                    csms._generation += 1
+                    super().data_received(data)
 
                 def connection_lost(self, exc: Exception | None) -> None:
                     super().connection_lost(exc)
                     csms._tracked.pop(id(self), None)
+                    csms._bytes_in.pop(id(self), None)
+                    csms._generation += 1
 
             async def listen() -> Server:
                 return await serve(self._handle, self._host, self._port, select_subprotocol=self._select_subprotocol,
@@ -418,6 +454,7 @@ class OcppCsms:
                     await self._received(connection, text)
                 finally:
                     self._busy -= 1
+                    self._generation += 1
         except ConnectionClosed:
             pass
         finally:
