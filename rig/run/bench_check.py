@@ -24,6 +24,7 @@ from rig.config.envelope import EnvelopeGuard
 from rig.core import stop
 from rig.core.bench_checks import BenchCheck, SelfChecking
 from rig.core.errors import RigError
+from rig.core.roles import Csms
 from rig.run.bench_session import check_drivers, connect
 from rig.sim.charger.dut_profile import DutProfile
 from rig.sim.simulated_lab import SimulatedLab
@@ -82,7 +83,11 @@ def check_bench(bench: Bench, *, profile: DutProfile | None = None, today: datet
                 result.unusable = str(err)
                 continue
             try:
-                result.checks += _calibration(entry.calibration_due, today, simulated=entry.is_simulated)
+                if isinstance(driver, Csms):
+                    result.checks.append(BenchCheck.note("calibration", "the rig's own central system: nothing to "
+                                                                        "calibrate"))
+                else:
+                    result.checks += _calibration(entry.calibration_due, today, simulated=entry.is_simulated)
                 if isinstance(driver, SelfChecking):
                     result.checks += driver.bench_checks()
             except RigError as err:
