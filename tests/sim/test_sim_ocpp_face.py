@@ -47,17 +47,26 @@ def boot_answer(status: str, interval: int):
     return lambda payload: {"status": status, "currentTime": "2026-12-06T12:00:00Z", "interval": interval}
 
 
+HEARTBEAT = {"Heartbeat": lambda payload: {"currentTime": "2026-12-06T12:00:00Z"}}
+
+
+def started(lab: SimulatedLab, csms: OcppCsms, **responders) -> VirtualClock:
+    """The rig's central system answering with ``responders`` on the lab's virtual clock, the charger told where it
+    listens and its supply switched on at 0 (it connects 2 s later)."""
+    csms.responders.update(responders)
+    clock = VirtualClock(lab)
+    csms.attach_clock(clock)
+    lab.attach_ocpp(csms.url)
+    power(lab, True)
+    return clock
+
+
 def calls(csms: OcppCsms, action: str) -> list:
     return [f for f in csms.frames if f.direction == "charger->rig" and f.kind == "CALL" and f.action == action]
 
 
 def test_a_day_of_heartbeats_each_at_its_instant_and_answered_there(ocpp_lab: SimulatedLab, csms: OcppCsms) -> None:
-    csms.responders["BootNotification"] = boot_answer("Accepted", 300)
-    csms.responders["Heartbeat"] = lambda payload: {"currentTime": "2026-12-06T12:00:00Z"}
-    clock = VirtualClock(ocpp_lab)
-    csms.attach_clock(clock)
-    ocpp_lab.attach_ocpp(csms.url)
-    power(ocpp_lab, True)
+    clock = started(ocpp_lab, csms, BootNotification=boot_answer("Accepted", 300), **HEARTBEAT)
     clock.sleep(86400.0)
     (boot,) = calls(csms, "BootNotification")
     assert boot.t == pytest.approx(2.0, abs=1e-9) and boot.problems == ()
@@ -74,12 +83,7 @@ def test_a_day_of_heartbeats_each_at_its_instant_and_answered_there(ocpp_lab: Si
 
 def test_a_rejected_boot_is_retried_at_the_interval_given(ocpp_lab: SimulatedLab, csms: OcppCsms) -> None:
     answers = iter([boot_answer("Rejected", 120), boot_answer("Pending", 45), boot_answer("Accepted", 600)])
-    csms.responders["BootNotification"] = lambda payload: next(answers)(payload)
-    csms.responders["Heartbeat"] = lambda payload: {"currentTime": "2026-12-06T12:00:00Z"}
-    clock = VirtualClock(ocpp_lab)
-    csms.attach_clock(clock)
-    ocpp_lab.attach_ocpp(csms.url)
-    power(ocpp_lab, True)
+    clock = started(ocpp_lab, csms, BootNotification=lambda payload: next(answers)(payload), **HEARTBEAT)
     clock.sleep(1000.0)
     assert [round(f.t, 6) for f in calls(csms, "BootNotification")] == [2.0, 122.0, 167.0]
     assert [round(f.t, 6) for f in calls(csms, "Heartbeat")] == [767.0]
@@ -87,13 +91,8 @@ def test_a_rejected_boot_is_retried_at_the_interval_given(ocpp_lab: SimulatedLab
 
 def test_a_power_cut_drops_the_connection_at_its_instant_and_the_charger_boots_again(
         ocpp_lab: SimulatedLab, csms: OcppCsms) -> None:
-    csms.responders["BootNotification"] = boot_answer("Accepted", 60)
-    csms.responders["Heartbeat"] = lambda payload: {"currentTime": "2026-12-06T12:00:00Z"}
-    csms.responders["StatusNotification"] = lambda payload: {}
-    clock = VirtualClock(ocpp_lab)
-    csms.attach_clock(clock)
-    ocpp_lab.attach_ocpp(csms.url)
-    power(ocpp_lab, True)
+    clock = started(ocpp_lab, csms, BootNotification=boot_answer("Accepted", 60), StatusNotification=lambda p: {},
+                    **HEARTBEAT)
     clock.sleep(100.0)
     power(ocpp_lab, False)
     clock.sleep(50.0)
@@ -106,11 +105,7 @@ def test_a_power_cut_drops_the_connection_at_its_instant_and_the_charger_boots_a
 
 
 def test_the_rigs_call_is_answered_by_the_charger_at_the_instant_sent(ocpp_lab: SimulatedLab, csms: OcppCsms) -> None:
-    csms.responders["BootNotification"] = boot_answer("Accepted", 3600)
-    clock = VirtualClock(ocpp_lab)
-    csms.attach_clock(clock)
-    ocpp_lab.attach_ocpp(csms.url)
-    power(ocpp_lab, True)
+    clock = started(ocpp_lab, csms, BootNotification=boot_answer("Accepted", 3600))
     clock.sleep(10.0)
     reply = csms.call("CP001", "DataTransfer", {"vendorId": "v2g-rig"}, timeout_s=5.0, poll_s=0.1)
     assert reply is not None and reply.kind == "CALLERROR" and reply.error_code == "NotSupported"
