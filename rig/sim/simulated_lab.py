@@ -87,9 +87,13 @@ class SimulatedLab:
 
     @property
     def now(self) -> float:
+        """Lab time. In virtual time read without the lab's lock: a rig-side thread stamping what it received (the
+        CSMS's listener) must not wait for an advance that may itself be waiting for that thread (a charger's
+        handshake); time only moves in the rig's own thread, so the value read is the lab's instant."""
+        if self.time_mode != "real":
+            return self.model.now
         with self.lock:
-            if self.time_mode == "real":
-                self._catch_up()
+            self._catch_up()
             return self.model.now
 
     def advance_to(self, t: float) -> float:
