@@ -253,8 +253,11 @@ class OcppCsms:
             sock = websocket.transport.get_extra_info("socket") if websocket.transport else None
             if sock is None:
                 return False
-            if unread(sock) > 0 or received_bytes(sock) != self._bytes_in.get(key, 0):
-                return False
+            try:
+                if unread(sock) > 0 or received_bytes(sock) != self._bytes_in.get(key, 0):
+                    return False
+            except (OSError, ValueError):
+                return False  # closed by the listener's thread meanwhile: the full settle sees to it
         return generation == self._generation
 
     async def _quiet(self) -> bool:
