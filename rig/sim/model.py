@@ -49,6 +49,29 @@ class EventSource:
     run_to: Callable[[float], None]
 
 
+class ChargerMeter:
+    """What the OCPP face reads of the rest of the charger: its DC meter, the plug, and the CHAdeMO controller it
+    lets move energy (``rig.sim.charger.ocpp_face.Physical``)."""
+
+    def __init__(self, model: LabModel) -> None:
+        self._model = model
+
+    def energy_wh(self, t: float) -> float:
+        return self._model.dc_bus.energy_wh(t)
+
+    def dc_current_a(self) -> float:
+        return self._model.dc_bus.current_a()
+
+    def dc_voltage_v(self) -> float:
+        return self._model.dc_bus.inlet_voltage_v()
+
+    def plugged(self) -> bool:
+        return self._model.connector.value("proximity")
+
+    def permit_changed(self, t: float) -> None:
+        self._model.chademo.wake(t)
+
+
 class LabModel:
     """Terminal voltage and frequency, the grid source driving them and the charger on them."""
 
@@ -92,8 +115,10 @@ class LabModel:
         self.ocpp: OcppFace | None = None
         """The charger's OCPP client (``rig.sim.charger.ocpp_face``), when its profile gives it one."""
         if profile.ocpp is not None:
-            self.ocpp = OcppFace(profile.ocpp, lambda: self.now, self.hold)
+            self.ocpp = OcppFace(profile.ocpp, lambda: self.now, self.hold, ChargerMeter(self))
             self.register(EventSource("OCPP timers", self.ocpp.next_event_time, self.ocpp.run_to))
+            self.connector.subscribe("proximity", self.ocpp.plugged)
+            self.chademo.permit = self.ocpp.permits_energy
 
     def _relay(self, t: float, closed: bool) -> None:
         if self.island.switch_open:

@@ -132,7 +132,7 @@ class SimulatedLab:
         own timer. Nothing happens for a charger whose profile gives it no OCPP."""
         with self.lock:
             if self.model.ocpp is not None:
-                self.model.ocpp.attach(url)
+                self.model.ocpp.attach(url, self.epoch_at_zero)
 
     def _drain_ocpp(self) -> None:
         if self.model.ocpp is not None:

@@ -11,7 +11,7 @@ import pytest
 from drivers.csms.ocpp_csms import OcppCsms
 from rig.core.clock import VirtualClock
 from rig.sim.charger.dut_profile import DutProfile
-from rig.sim.charger.ocpp_face import OcppSettings
+from rig.sim.charger.ocpp_settings import OcppSettings
 from rig.sim.simulated_lab import SimulatedLab
 
 
@@ -107,8 +107,8 @@ def test_a_power_cut_drops_the_connection_at_its_instant_and_the_charger_boots_a
 def test_the_rigs_call_is_answered_by_the_charger_at_the_instant_sent(ocpp_lab: SimulatedLab, csms: OcppCsms) -> None:
     clock = started(ocpp_lab, csms, BootNotification=boot_answer("Accepted", 3600))
     clock.sleep(10.0)
-    reply = csms.call("CP001", "DataTransfer", {"vendorId": "v2g-rig"}, timeout_s=5.0, poll_s=0.1)
+    reply = csms.call("CP001", "GetLocalListVersion", {}, timeout_s=5.0, poll_s=0.1)
     assert reply is not None and reply.kind == "CALLERROR" and reply.error_code == "NotSupported"
-    sent, got = [f for f in csms.frames if f.action == "DataTransfer"]
+    sent, got = [f for f in csms.frames if f.action == "GetLocalListVersion"]
     assert sent.t == got.t == 10.0
     assert json.loads(got.text)[2] == "NotSupported"

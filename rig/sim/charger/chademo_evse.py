@@ -34,6 +34,7 @@ connector lines and its DC source.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -121,6 +122,10 @@ class ChademoEvse:
         self._next_step: float | None = None
         self._cut_at: float | None = None
         """When a stop's response time ends: the output current is brought down then, between control steps."""
+        self.permit: Callable[[], bool] = lambda: True
+        """Whether the charge point lets energy flow: its OCPP face withholds it until a transaction is authorised
+        and withdraws it when the transaction ends (``wake`` tells it of a change); a charger without one
+        always permits."""
         self._ready_for_next_session()
 
     def _ready_for_next_session(self) -> None:
@@ -255,7 +260,8 @@ class ChademoEvse:
             self._send_cycle(t)
 
     def _follow_the_plug(self, t: float) -> None:
-        if self.phase == "idle" and self.io.line("proximity") and self.io.supply_on():
+        ready = self.io.line("proximity") and self.io.supply_on() and self.permit()
+        if self.phase == "idle" and ready:
             if self._timer is None:
                 self._timer = t + self.s.start_delay_s
             elif t >= self._timer - 1e-12:
@@ -264,7 +270,7 @@ class ChademoEvse:
                 self._set_line(t, "d1", True)
                 self.phase = "starting"
                 self.io.session(t, True)
-        if self.phase == "idle" and not (self.io.line("proximity") and self.io.supply_on()):
+        if self.phase == "idle" and not ready:
             self._timer = None
             self._next_step = None  # nothing to do until the plug goes in again (``wake``)
 
@@ -280,6 +286,8 @@ class ChademoEvse:
             self._stop(t, "AC supply lost", malfunction=True)
         elif not self.io.line("proximity"):
             self._stop(t, "unplugged", malfunction=True)
+        elif not self.permit():
+            self._stop(t, "the charge point ended the transaction", delay_s=self.s.stop_response_s)
         elif silent and not self.s.ignores_can_silence:
             self._stop(t, f"CAN silence from the vehicle for {silent_for:.2f} s", malfunction=True)
         elif self.ev.faulted is not None:

@@ -23,7 +23,7 @@ from rig.sim.charger.chademo_settings import ChademoEvseSettings
 from rig.sim.charger.export_limit import ExportLimitation
 from rig.sim.charger.export_setpoint import PowerControl
 from rig.sim.charger.frequency_response import FrequencyResponse
-from rig.sim.charger.ocpp_face import OcppSettings
+from rig.sim.charger.ocpp_settings import OcppSettings
 from rig.sim.island import AntiIslanding
 from rig.sim.charger.waveform import Waveform
 from rig.config.yaml_source import LocatedValueError, load_extending, validate

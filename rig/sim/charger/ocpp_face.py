@@ -1,16 +1,20 @@
-"""The simulated charger's OCPP face: a real OCPP-J client to the rig's CSMS, its timers on the lab clock.
+"""The simulated charger's OCPP face: a real OCPP-J 1.6 client to the rig's CSMS, its timers on the lab clock.
 
-First slice (OCPP 1.6J): it boots when its AC supply comes on (the grid
-simulator's output) and the lab has been told where the rig's central system
-listens (``SimulatedLab.attach_ocpp``): it connects ``connect_after_s`` later,
-sends its BootNotification, retries after Pending or Rejected at the interval
-the answer gives, and once Accepted reports each connector Available
-(StatusNotification) and sends a Heartbeat every interval. Losing its supply
-drops the connection at once, as a power cut does. One CALL is outstanding
-at a time (OCPP-J); the next waits for its answer. A CALL from the central
-system it has no behaviour for is answered NotSupported (1.6 knows the
-action) or NotImplemented (it does not). Every behaviour a case judges is a
-profile parameter (``ocpp:`` in a DUT profile), defects included.
+It boots when its AC supply comes on (the grid simulator's output) and the
+lab has been told where the rig's central system listens
+(``SimulatedLab.attach_ocpp``): it connects ``connect_after_s`` later, sends
+its BootNotification, retries after Pending or Rejected at the interval the
+answer gives, and once Accepted reports each connector (StatusNotification)
+and beats at its HeartbeatInterval. Losing its supply drops the connection
+at once, as a power cut does. One CALL is outstanding at a time (OCPP-J).
+
+One device with its other faces: the vehicle plug is connector 1 (the
+CHAdeMO proximity line the rig's vehicle emulator drives), a transaction
+is what lets its CHAdeMO controller move energy (``permits_energy``), and
+its meter is the energy its DC port really moved (``Physical.energy_wh``).
+What the central system asks of it (ocpp16_station) and its configuration
+(ocpp16_config) are separate modules; every behaviour a case judges is a
+profile field (ocpp_settings), defects included.
 
 Virtual time: its frames go out at lab instants, and the model is held at
 the instant (``LabModel.hold``) so the rig answers there; the rig's answers
@@ -22,65 +26,71 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import count
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Protocol
 
 from rig.protocols.ocpp import frames
 from rig.protocols.ocpp.frames import Frame, Malformed
 from rig.protocols.ocpp.schemas import violations
+from rig.sim.charger.ocpp16_station import Station
+from rig.sim.charger.ocpp_settings import OcppSettings
 from rig.sim.wire.ws_client import HandshakeRefused, WsClient
 
+ANSWER_TIMEOUT_S = 30.0
+"""How long it waits for the central system's answer before it gives the CALL up and sends the next."""
 
-class OcppSettings(BaseModel):
-    """``ocpp:`` in a DUT profile: how the simulated charger speaks OCPP."""
+__all__ = ["OcppFace", "OcppSettings", "Physical"]
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
-    version: str = Field("1.6", pattern=r"^1\.6$", description="The OCPP version it speaks (1.6 in this slice).")
-    identity: str = Field("SIM-0001", min_length=1, description="Its charge point identity (the URL's last segment).")
-    vendor: str = Field("v2g-rig", max_length=255, description="chargePointVendor (1.6: CiString20; longer breaks "
-                                                               "the schema, a defect the rig must see).")
-    model: str = Field("SIM-V2G-7K4", max_length=255, description="chargePointModel (1.6: CiString20).")
-    connect_after_s: float = Field(1.0, ge=0, description="From being told the CSMS's address to its first connect.")
-    boot_retry_s: float = Field(60.0, gt=0, description="Retry interval when an answer gives none (interval 0).")
-    reconnect_after_s: float = Field(30.0, gt=0, description="Before it tries again after a refused connection.")
-    connectors: int = Field(1, ge=1, le=8, description="Connectors it reports (StatusNotification 0..n).")
-    heartbeat_override_s: float | None = Field(None, gt=0, description="DEFECT: beats at this interval whatever "
-                                                                      "the central system said.")
-    retry_ignores_interval: bool = Field(False, description="DEFECT: retries a Pending or Rejected boot after "
-                                                            "boot_retry_s, not the interval the answer gave.")
+class Physical(Protocol):
+    """What the face reads of (and tells) the rest of the charger."""
+
+    def energy_wh(self, t: float) -> float: ...
+
+    def dc_current_a(self) -> float: ...
+
+    def dc_voltage_v(self) -> float: ...
+
+    def plugged(self) -> bool: ...
+
+    def permit_changed(self, t: float) -> None: ...
 
 
 class OcppFace:
     """The charger's OCPP client: a registered event source of the lab model (its timers), drained and flushed
     by the lab around every advance."""
 
-    def __init__(self, settings: OcppSettings, now: Callable[[], float], hold: Callable[[], None]) -> None:
+    def __init__(self, settings: OcppSettings, now: Callable[[], float], hold: Callable[[], None],
+                 physical: Physical | None = None) -> None:
         self.settings = settings
         self._now, self._hold = now, hold
         self.url: str | None = None
+        self.epoch_s = 0.0
+        """Seconds since 1970 at lab time 0: its own clock, for the timestamps it sends."""
         self.client: WsClient | None = None
         self.state = "idle"
         """idle, connecting, booting, accepted, closed."""
         self._ids = count(1)
-        self._pending: dict[str, str] = {}
+        self._pending: dict[str, tuple[str, dict]] = {}
         self._queue: list[tuple[str, dict]] = []
         """CALLs waiting for the outstanding one's answer (one at a time, OCPP-J)."""
         self.powered = False
-        self._connect_at: float | None = None
-        self._boot_at: float | None = None
-        self._heartbeat_at: float | None = None
+        self.timers: dict[str, float] = {}
+        """Named lab instants it acts at (connect, boot, heartbeat, answer, and the station's)."""
         self.heartbeat_interval_s: float | None = None
+        self._registered = False
+        """Accepted since its last boot: a lost connection comes back without a new BootNotification."""
         self.problems: list[str] = []
         """What the rig sent that this charger found wrong (for the tests; a real charger would log it)."""
+        self.station = Station(self, physical)
 
     # -- the lab's side ----------------------------------------------------------------------------------
 
-    def attach(self, url: str) -> None:
+    def attach(self, url: str, epoch_s: float = 0.0) -> None:
         """Where the rig's central system listens; a powered charger connects ``connect_after_s`` later."""
         self.url = url.rstrip("/") + "/" + self.settings.identity
+        self.epoch_s = epoch_s
         if self.powered:
-            self._connect_at = self._now() + self.settings.connect_after_s
+            self.timers["connect"] = self._now() + self.settings.connect_after_s
 
     def power(self, t: float, on: bool) -> None:
         """Its AC supply came on (it boots, then connects) or went (the connection drops, timers stop)."""
@@ -89,9 +99,32 @@ class OcppFace:
         self.powered = on
         if on:
             if self.url is not None:
-                self._connect_at = t + self.settings.connect_after_s
+                self.timers["connect"] = t + self.settings.connect_after_s
             return
-        self._connect_at = self._boot_at = self._heartbeat_at = None
+        self.station.power_lost(t)
+        self._drop()
+
+    def plugged(self, t: float, on: bool) -> None:
+        """The vehicle's plug (the CHAdeMO proximity line) went in or out."""
+        self.station.plugged(t, on)
+
+    def present_card(self, id_tag: str) -> None:
+        """Someone shows an idTag at its reader."""
+        self.station.present_card(id_tag)
+
+    def permits_energy(self) -> bool:
+        return self.station.permits_energy()
+
+    def reboot(self, t: float) -> None:
+        """A Reset: the connection closes now and it is up again ``reboot_s`` later (its supply stays on)."""
+        self._drop()
+        if self.powered and self.url is not None:
+            self.timers["connect"] = t + self.settings.reboot_s + self.settings.connect_after_s
+
+    def _drop(self) -> None:
+        self._registered = False
+        self.station.permit_may_have_changed()
+        self.timers.clear()
         self._pending.clear()
         self._queue.clear()
         self.state = "idle"
@@ -101,20 +134,27 @@ class OcppFace:
             self._hold()  # the rig sees the connection drop at this instant
 
     def next_event_time(self) -> float | None:
-        due = [t for t in (self._connect_at, self._boot_at, self._heartbeat_at) if t is not None]
-        return min(due) if due else None
+        return min(self.timers.values()) if self.timers else None
 
     def run_to(self, t: float) -> None:
-        if self._connect_at is not None and self._connect_at <= t + 1e-9:
-            self._connect_at = None
+        for name, due in sorted(self.timers.items(), key=lambda item: item[1]):
+            if due <= t + 1e-9 and self.timers.get(name) == due:
+                del self.timers[name]
+                self._fire(name, t)
+
+    def _fire(self, name: str, t: float) -> None:
+        if name == "connect":
             self._connect()
-        if self._boot_at is not None and self._boot_at <= t + 1e-9:
-            self._boot_at = None
+        elif name == "boot":
             self._boot()
-        if self._heartbeat_at is not None and self._heartbeat_at <= t + 1e-9:
-            interval = self.heartbeat_interval_s
-            self._heartbeat_at = t + interval if interval else None  # every interval, answered or not
-            self._call("Heartbeat", {})
+        elif name == "heartbeat":
+            if self.heartbeat_interval_s:  # every interval, answered or not
+                self.timers["heartbeat"] = t + self.heartbeat_interval_s
+            self.call("Heartbeat", {})
+        elif name == "answer":
+            self._give_up_waiting()
+        else:
+            self.station.timer(name, t)
 
     def drain(self) -> None:
         """Handle, at the lab's current instant, every frame the rig has sent."""
@@ -125,7 +165,7 @@ class OcppFace:
             self._handle(text)
         if received.closed_code is not None or self.client.closed:
             self.state = "closed"
-            self._heartbeat_at = self._boot_at = None
+            self._lost()
 
     def flush(self) -> None:
         if self.client is not None:
@@ -135,7 +175,18 @@ class OcppFace:
         if self.client is not None:
             self.client.close()
 
-    # -- its behaviour -------------------------------------------------------------------------------------
+    def now_text(self, t: float | None = None) -> str:
+        """Its own clock as OCPP's dateTime."""
+        import datetime
+
+        when = self.epoch_s + (self._now() if t is None else t)
+        text = datetime.datetime.fromtimestamp(when, datetime.timezone.utc).isoformat(timespec="milliseconds")
+        return text.replace("+00:00", "Z")
+
+    def now(self) -> float:
+        return self._now()
+
+    # -- its connection ------------------------------------------------------------------------------------
 
     def _connect(self) -> None:
         assert self.url is not None
@@ -147,52 +198,101 @@ class OcppFace:
             self.problems.append(f"connection refused: {err}")
             self.client.close()
             self.client = None
-            self._connect_at = self._now() + self.settings.reconnect_after_s
+            self.timers["connect"] = self._now() + self.settings.reconnect_after_s
             return
         if chosen is None:
             self.problems.append("the CSMS accepted no OCPP 1.6")
             return
         self._hold()  # the rig registers the connection at this instant
-        self._boot()
+        if not self._registered:
+            self._boot()
+            return
+        self.state = "accepted"  # back from a lost connection: what it queued meanwhile goes now
+        if self.heartbeat_interval_s:
+            self.timers["heartbeat"] = self._now() + self.heartbeat_interval_s
+        self._pump()
+
+    def _lost(self) -> None:
+        """The rig closed the connection: it tries again later, its transactions go on offline."""
+        for name in ("heartbeat", "boot", "answer"):
+            self.timers.pop(name, None)
+        self._pending.clear()
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self.powered and self.url is not None:
+            self.timers["connect"] = self._now() + self.settings.reconnect_after_s
 
     def _boot(self) -> None:
         self.state = "booting"
-        self._call("BootNotification", {"chargePointVendor": self.settings.vendor,
-                                        "chargePointModel": self.settings.model})
+        self._send_call("BootNotification", {"chargePointVendor": self.settings.vendor,
+                                             "chargePointModel": self.settings.model})
 
-    def _call(self, action: str, payload: dict) -> None:
+    @property
+    def registered(self) -> bool:
+        """A central system has accepted it since it last powered up or rebooted."""
+        return self._registered
+
+    @property
+    def online(self) -> bool:
+        """Connected and accepted by a central system."""
+        return self.state == "accepted" and self.client is not None and not self.client.closed
+
+    def call(self, action: str, payload: dict) -> None:
+        """Queue a CALL; it goes once none is outstanding and the central system has accepted the boot (a
+        charger sends nothing but BootNotification before, OCPP 1.6 4.2)."""
         self._queue.append((action, payload))
         self._pump()
 
     def _pump(self) -> None:
-        """Send the next queued CALL when none is outstanding."""
-        if self._pending or not self._queue or self.client is None or self.client.closed:
+        if self._pending or not self._queue or not self.online:
             return
         action, payload = self._queue.pop(0)
+        self._send_call(action, payload)
+
+    def _send_call(self, action: str, payload: dict) -> None:
+        if self.client is None or self.client.closed:
+            return
         message_id = f"{self.settings.identity}-{next(self._ids)}"
-        self._pending[message_id] = action
+        self._pending[message_id] = (action, payload)
         self.client.send(frames.call(message_id, action, payload))
+        self.timers["answer"] = self._now() + ANSWER_TIMEOUT_S
         self._hold()
+
+    def _give_up_waiting(self) -> None:
+        for message_id, (action, _) in list(self._pending.items()):
+            self.problems.append(f"no answer to {action} ({message_id}) in {ANSWER_TIMEOUT_S:g} s")
+            self.station.unanswered(action)
+        self._pending.clear()
+        self._pump()
+
+    # -- what the central system sends -----------------------------------------------------------------------
 
     def _handle(self, text: str) -> None:
         parsed = frames.parse(text, "1.6")
         if isinstance(parsed, Malformed):
             self.problems.append(f"malformed frame from the CSMS: {parsed.reason}")
             if parsed.message_id is not None:
-                self._reply(frames.call_error(parsed.message_id, parsed.answer_code, parsed.reason))
+                self.reply(frames.call_error(parsed.message_id, parsed.answer_code, parsed.reason))
             return
         if parsed.type_id == frames.CALL:
             self._answer(parsed)
             return
-        action = self._pending.pop(parsed.message_id, None)
-        if action is None:
+        sent = self._pending.pop(parsed.message_id, None)
+        if sent is None:
             self.problems.append(f"a reply to no CALL of ours ({parsed.message_id})")
             return
+        self.timers.pop("answer", None)
+        action, payload = sent
         if parsed.type_id == frames.CALLRESULT:
             self.problems += [f"{action} reply: {v}" for v in violations("1.6", frames.CALLRESULT, action,
                                                                           parsed.payload)]
             if action == "BootNotification":
                 self._booted(parsed)
+            else:
+                self.station.answered(action, payload, parsed.payload)
+        else:  # a CALLERROR: the central system's business (a real charger logs it)
+            self.station.unanswered(action)
         self._pump()
 
     def _booted(self, reply: Frame) -> None:
@@ -200,25 +300,63 @@ class OcppFace:
         interval = reply.payload.get("interval") or 0
         if status == "Accepted":
             self.state = "accepted"
+            self._registered = True
+            self.station.permit_may_have_changed()
             given = float(interval) if interval else None
             self.heartbeat_interval_s = self.settings.heartbeat_override_s or given
-            for connector in range(self.settings.connectors + 1):
-                self._call("StatusNotification", {"connectorId": connector, "errorCode": "NoError",
-                                                  "status": "Available"})
+            if given:
+                self.station.config.set("HeartbeatInterval", str(int(given)))
+            self.station.accepted()
             if self.heartbeat_interval_s:
-                self._heartbeat_at = self._now() + self.heartbeat_interval_s
-        else:  # Pending or Rejected: boot again after the interval it was given (or its own)
-            wait = self.settings.boot_retry_s if (self.settings.retry_ignores_interval or not interval) \
-                else float(interval)
-            self._boot_at = self._now() + wait
+                self.timers["heartbeat"] = self._now() + self.heartbeat_interval_s
+            return
+        self.state = "booting"
+        if status == "Rejected" and self.settings.gives_up_after_rejected:
+            return
+        wait = self.settings.boot_retry_s if (self.settings.retry_ignores_interval or not interval) \
+            else float(interval)
+        self.timers["boot"] = self._now() + wait
+
+    def heartbeat_changed(self, interval_s: int) -> None:
+        """ChangeConfiguration HeartbeatInterval: the next beat one new interval from now."""
+        self.heartbeat_interval_s = self.settings.heartbeat_override_s or (float(interval_s) or None)
+        self.timers.pop("heartbeat", None)
+        if self.heartbeat_interval_s and self.online:
+            self.timers["heartbeat"] = self._now() + self.heartbeat_interval_s
 
     def _answer(self, call: Frame) -> None:
         assert call.action is not None
-        unknown = any("no such action" in v for v in violations("1.6", frames.CALL, call.action, {}))
-        code = "NotImplemented" if unknown else "NotSupported"
-        self._reply(frames.call_error(call.message_id, code, f"the simulated charger has no {call.action}"))
+        found = violations("1.6", frames.CALL, call.action, call.payload)
+        if any("no such action" in v for v in found):
+            self.reply(frames.call_error(call.message_id, self.settings.unknown_action_error,
+                                         f"OCPP 1.6 has no {call.action}"))
+            return
+        if found:
+            self.reply(frames.call_error(call.message_id, payload_error(found), "; ".join(found)))
+            return
+        result = self.station.handle(call.action, call.payload)
+        if result is None:
+            self.reply(frames.call_error(call.message_id, "NotSupported", f"this charger does no {call.action}"))
+            return
+        answer, after = result
+        self.reply(frames.call_result(call.message_id, answer))
+        if after is not None:
+            after()
 
-    def _reply(self, text: str) -> None:
+    def reply(self, text: str) -> None:
         if self.client is not None and not self.client.closed:
             self.client.send(text)
             self._hold()
+
+
+def payload_error(found: list[str]) -> str:
+    """The OCPP-J 1.6 CALLERROR for a payload that breaks its schema (table 7): a required field missing is an
+    occurrence violation, a wrong type a type violation, a bad value a property violation."""
+    text = " ".join(found)
+    if "is a required property" in text:
+        return "OccurenceConstraintViolation"  # sic: 1.6 spells it so
+    if "is not of type" in text:
+        return "TypeConstraintViolation"
+    if "is not one of" in text or "is too long" in text or "does not match" in text:
+        return "PropertyConstraintViolation"
+    return "FormationViolation"

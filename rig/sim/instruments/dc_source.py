@@ -226,6 +226,9 @@ class DcBus:
         self.source_voltage = PiecewiseLinear(0.0, 0.0)
         """Voltage at the battery emulator's own terminals over lab time (what it measures): steps only."""
         self._listeners: list[Callable[[float], None]] = []
+        self._energy_j = 0.0
+        self._power_w = 0.0
+        self._power_since = 0.0
         source.attach(self._update)
 
     # -- who drives it ---------------------------------------------------------------------------
@@ -258,6 +261,11 @@ class DcBus:
     def inlet_voltage_v(self) -> float:
         """Voltage the charger's DC port sees at the vehicle inlet now (0 V with the contactor open)."""
         return self.source_voltage_v() if self.contactor_closed else 0.0
+
+    def energy_wh(self, t: float) -> float:
+        """Energy through the vehicle inlet since the lab began (Wh, positive into the vehicle): the register
+        the charger's own DC meter counts (its OCPP meter values), exact between the bus's steps."""
+        return (self._energy_j + self._power_w * max(0.0, t - self._power_since)) / 3600.0
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -309,6 +317,9 @@ class DcBus:
         tripped = fault is not None
         if tripped:
             source.fault, source.fault_s = fault, t  # latched; the stage is off from t
+        self._energy_j += self._power_w * max(0.0, t - self._power_since)
+        self._power_since = max(t, self._power_since)
+        self._power_w = self.inlet_voltage_v() * self.current_a()
         for signal, value in ((self.inlet_voltage, self.inlet_voltage_v()), (self.current, self.current_a()),
                               (self.source_voltage, self.source_voltage_v())):
             if signal.at(t) != value:

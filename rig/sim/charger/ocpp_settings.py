@@ -1,0 +1,63 @@
+"""``ocpp:`` in a DUT profile: how the simulated charger speaks OCPP, every behaviour a case judges a field.
+
+A defective charger is the compliant one with one of these changed
+(``fixtures/duts/``); the fields marked DEFECT exist only to break a rule
+the rig must catch.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TRIGGERABLE = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
+               "MeterValues", "StatusNotification")
+"""What a 1.6 TriggerMessage may request (7.42 MessageTrigger)."""
+
+
+class OcppSettings(BaseModel):
+    """How the simulated charger speaks OCPP (1.6J in this slice)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    version: str = Field("1.6", pattern=r"^1\.6$", description="The OCPP version it speaks (1.6 in this slice).")
+    identity: str = Field("SIM-0001", min_length=1, description="Its charge point identity (the URL's last segment).")
+    vendor: str = Field("v2g-rig", max_length=255, description="chargePointVendor (1.6: CiString20; longer breaks "
+                                                               "the schema, a defect the rig must see).")
+    model: str = Field("SIM-V2G-7K4", max_length=255, description="chargePointModel (1.6: CiString20).")
+    connect_after_s: float = Field(1.0, ge=0, description="From its supply (or a reboot) to its first connect.")
+    boot_retry_s: float = Field(60.0, gt=0, description="Retry interval when an answer gives none (interval 0).")
+    reconnect_after_s: float = Field(30.0, gt=0, description="Before it tries again after a refused or lost "
+                                                             "connection.")
+    reboot_s: float = Field(15.0, gt=0, description="A Reset: from closing its connection to being up again.")
+    connectors: int = Field(1, ge=1, le=8, description="Connectors it reports (StatusNotification 0..n); the "
+                                                       "vehicle plug is connector 1.")
+    fixed_cable: bool = Field(False, description="Its cable is fixed: UnlockConnector is NotSupported.")
+    standalone_free_vend: bool = Field(True, description="Until a central system accepts it after power-up it "
+                                                         "charges any vehicle without a transaction.")
+    meter_start_wh: float = Field(1000.0, ge=0, description="Its energy register when the lab starts (Wh).")
+    configuration: dict[str, str] = Field(default_factory=dict, description="Configuration key values other than "
+                                                                            "the defaults (ocpp16_config).")
+    readonly_keys: list[str] = Field(default_factory=list, description="Keys it does not let the central system "
+                                                                       "change.")
+    without_keys: list[str] = Field(default_factory=list, description="Standard keys it does not have.")
+    triggers: list[Literal[TRIGGERABLE]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["BootNotification", "Heartbeat", "MeterValues", "StatusNotification"],
+        description="What TriggerMessage may ask of it (others: NotImplemented).")
+    # -- defects ------------------------------------------------------------------------------------------
+    heartbeat_override_s: float | None = Field(None, gt=0, description="DEFECT: beats at this interval whatever "
+                                                                      "the central system said.")
+    retry_ignores_interval: bool = Field(False, description="DEFECT: retries a Pending or Rejected boot after "
+                                                            "boot_retry_s, not the interval the answer gave.")
+    gives_up_after_rejected: bool = Field(False, description="DEFECT: never boots again after a Rejected answer.")
+    unknown_action_error: str = Field("NotImplemented", description="DEFECT when not NotImplemented: the CALLERROR "
+                                                                     "it answers an action OCPP does not have.")
+    ignores_change_availability: bool = Field(False, description="DEFECT: answers ChangeAvailability Accepted "
+                                                                 "and stays as it was.")
+    meter_gain: float = Field(1.0, gt=0, description="DEFECT when not 1: its meter reads this times the energy "
+                                                     "that moved.")
+    meter_payload_invalid: bool = Field(False, description="DEFECT: its MeterValues carry the value as a JSON "
+                                                           "number (1.6: a string), breaking the schema.")
+    available_while_charging: bool = Field(False, description="DEFECT: reports its connector Available while "
+                                                              "its transaction moves energy.")
