@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import json
 import ssl
 import threading
 import time
@@ -539,8 +540,17 @@ class OcppCsms:
         return found[0] if found else None
 
     def send_raw(self, identity: str, text: str) -> None:
-        """Send ``text`` to the charger as it is (a deliberately invalid frame, say); recorded like any frame."""
+        """Send ``text`` to the charger as it is (a deliberately invalid frame, say); recorded like any frame. A
+        CALL-shaped text whose id can be read awaits its reply like any CALL, so the charger's answer (a
+        CALLERROR, as the version says) is a reply, not a stray frame."""
         connection = self._connection(identity)
+        try:
+            shape = json.loads(text)
+        except ValueError:
+            shape = None
+        if isinstance(shape, list) and len(shape) > 2 and shape[0] == frames.CALL and isinstance(shape[1], str):
+            with self._lock:
+                connection.pending[shape[1]] = shape[2] if isinstance(shape[2], str) else "(raw)"
         self._run(self._send(connection, text))
 
     def call(self, identity: str, action: str, payload: dict[str, Any], *, timeout_s: float, poll_s: float = 0.01,

@@ -8,6 +8,7 @@ from rig.config.bench_file import GridSwitch, Site
 from rig.core.clock import Clock
 from rig.core.roles import (BatteryEmulator, CanInterface, Csms, DigitalIO, Digitizer, DutPowerControl, GridSimulator,
                             Instrument, IslandLoad)
+from rig.run.operator import Operator, TerminalOperator
 from rig.run.steps import StepLog
 
 
@@ -20,8 +21,11 @@ class Lab:
     """
 
     def __init__(self, clock: Clock, steps: StepLog, instruments: Mapping[str, Instrument], *,
-                 site: Site | None = None, grid_switch: GridSwitch | None = None) -> None:
+                 site: Site | None = None, grid_switch: GridSwitch | None = None,
+                 operator: Operator | None = None) -> None:
         self.clock = clock
+        self.operator: Operator = operator or TerminalOperator()
+        """The person at the bench, for the physical actions no instrument performs."""
         self.steps = steps
         self._instruments = dict(instruments)
         self._site = site

@@ -35,6 +35,7 @@ from rig.core.safety import bring_to_safe_state
 from rig.sim.charger.dut_profile import DutProfile
 from rig.sim.simulated_lab import SimulatedLab
 from rig.sim.instruments.moxa_e1212_dialect import wiring_mismatches
+from rig.run.operator import SimulatedOperator
 from rig.run.steps import StepLog
 from rig.config.yaml_source import load_document, validate_part
 
@@ -144,7 +145,7 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
         if sim is not None and isinstance(csms, Csms):
             sim.attach_ocpp(csms.url)  # the simulated charger connects to the rig's listener
         lab = Lab(clock, StepLog(clock, use_allure=use_allure), instruments, site=bench.site,
-                  grid_switch=bench.grid_switch)
+                  grid_switch=bench.grid_switch, operator=SimulatedOperator(sim) if sim is not None else None)
         opened = OpenBench(lab, instruments, identities, sim)
         yield opened
     except BaseException as err:

@@ -134,6 +134,14 @@ class SimulatedLab:
             if self.model.ocpp is not None:
                 self.model.ocpp.attach(url, self.epoch_at_zero)
 
+    def present_card(self, id_tag: str) -> None:
+        """A card shown at the simulated charger's reader now (the operator's hand: ``rig.run.operator``)."""
+        with self.lock:
+            self._catch_up()
+            if self.model.ocpp is not None:
+                self.model.ocpp.present_card(id_tag)
+                self.model.ocpp.flush()
+
     def _drain_ocpp(self) -> None:
         if self.model.ocpp is not None:
             self.model.ocpp.drain()

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
-from rig.config.yaml_source import LocatedValueError
+from rig.chademo.vehicle_profile import VehicleProfile, load_vehicle_profile
+from rig.config.yaml_source import LocatedValueError, YamlDocument
+from rig.core.errors import InputFileError
+from rig.core.results import Limit
+from rig.suites.ocpp.central_system import CentralSystem
+from rig.suites.ocpp.script import CHECKS, Step, check_name
 from rig.suites.grid_code.nominal_plan import GridNominal, nominal_levels
 from rig.suites.platform import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
 
@@ -90,7 +95,49 @@ class BootPendingCase(CaseBase):
         return self
 
 
-AnyCase = Union[ColdBootCase, BootPendingCase]
+SCRIPT_LIMITS = ("schema_violations", "meter_error_percent", "current_while_available_a")
+"""What a script case may limit besides its checks (each check is limited ``min: 1`` by itself)."""
+
+
+class ScriptParams(Strict):
+    steps: list[Step] = Field(min_length=1, description="The test case document's steps (rig.suites.ocpp.script).")
+    judge_meter: bool = Field(False, description="Judge the transaction's reported energy against the battery "
+                                                 "emulator's measurement (limit meter_error_percent).")
+    judge_available_current: bool = Field(False, description="Judge the current while connector 1 was reported "
+                                                             "Available (limit current_while_available_a).")
+
+
+class ScriptCase(CaseBase):
+    """A case as the test case document's steps: each check one measured value, 1 when met."""
+
+    procedure: Literal["script"]
+    params: ScriptParams
+    limits: dict[str, BoundedLimit] = Field(default_factory=dict, description="Limits beyond the checks: "
+                                                                              + ", ".join(SCRIPT_LIMITS))
+
+    def limit_map(self) -> dict[str, Limit]:
+        checks = {check_name(i, step): Limit(min=1.0) for i, step in enumerate(self.params.steps)
+                  if isinstance(step, CHECKS)}
+        extra = {name: Limit(**limit.model_dump()) for name, limit in self.limits.items()}
+        return {**checks, "schema_violations": Limit(max=0.0), **extra}
+
+    @model_validator(mode="after")
+    def _limits_and_names(self) -> "ScriptCase":
+        for name in self.limits:
+            if name not in SCRIPT_LIMITS:
+                raise LocatedValueError(("limits", name), f"not a script case's limit (known: {', '.join(SCRIPT_LIMITS)})")
+        for flag, name in (("judge_meter", "meter_error_percent"), ("judge_available_current",
+                                                                   "current_while_available_a")):
+            if getattr(self.params, flag) and name not in self.limits:
+                raise LocatedValueError(("limits",), f"params.{flag} needs a {name} limit")
+        names = [check_name(i, step) for i, step in enumerate(self.params.steps) if isinstance(step, CHECKS)]
+        doubled = sorted({n for n in names if names.count(n) > 1})
+        if doubled:
+            raise LocatedValueError(("params", "steps"), f"two checks named {', '.join(doubled)}: give them labels")
+        return self
+
+
+AnyCase = Union[ColdBootCase, BootPendingCase, ScriptCase]
 Case = Annotated[AnyCase, Field(discriminator="procedure")]
 
 
@@ -101,7 +148,28 @@ class Plan(SuitePlan):
     grid: GridNominal
     frame_time_u_s: float = Field(ge=0, description="Expanded uncertainty of a frame's time stamp on the rig's "
                                                     "clock (stamped on receipt).")
+    central_system: CentralSystem
+    vehicle: str | None = Field(None, description="The vehicle emulator's profile (relative to the plan) for the "
+                                                  "cases that plug a vehicle in.")
+    vehicle_charges_s: float = Field(600.0, gt=0, description="How long the emulated vehicle charges at full "
+                                                              "current before it stops by itself.")
+    min_energy_wh: float = Field(50.0, gt=0, description="The least energy a transaction must move for its meter "
+                                                          "to be judged.")
     cases: list[Case] = Field(min_length=1)
+    _vehicle: VehicleProfile | None = PrivateAttr(None)
+
+    def bind(self, document: YamlDocument) -> None:
+        """Load the vehicle profile the plan names (relative to the plan file)."""
+        if self.vehicle is None:
+            return
+        path = (document.path.parent / self.vehicle).resolve()
+        if not path.is_file():
+            raise InputFileError(document.path, document.line_of(("vehicle",)), "vehicle",
+                                 f"no such vehicle profile: {self.vehicle}")
+        self._vehicle = load_vehicle_profile(path)
+
+    def vehicle_profile(self) -> VehicleProfile | None:
+        return self._vehicle
 
     def setpoints(self) -> list[SetpointChange]:
         return self.nominal_held()

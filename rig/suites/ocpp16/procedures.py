@@ -18,17 +18,16 @@ import pandas as pd
 from rig.core.clock import Clock
 from rig.core.uncertainty import expanded, normal
 from rig.run.bench_lab import Lab
-from rig.suites.ocpp16.plan import BootPendingCase, ColdBootCase, Plan
+from rig.suites.chademo.inlet import InletTrace, LogGap
+from rig.suites.ocpp.central_system import Answers, answering, now_text
+from rig.suites.ocpp.evidence import frame_evidence, schema_violations
+from rig.suites.ocpp.metering import compare_transaction, current_while_available
+from rig.suites.ocpp.player import Player
+from rig.suites.ocpp16.plan import BootPendingCase, ColdBootCase, Plan, ScriptCase
 from rig.suites.platform import CannotJudge, Procedure, ProcedureOutcome
 
 CONNECT_POLL_S = 0.1
 """How often the rig looks for the charger's connection while it waits (bench time)."""
-
-
-def _now_text(clock: Clock) -> str:
-    """The rig's clock as OCPP's dateTime (what the central system tells the charger)."""
-    instant = datetime.datetime.fromtimestamp(clock.epoch_offset_s() + clock.now(), datetime.timezone.utc)
-    return instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _central_system(lab: Lab, boot_answers: list[tuple[str, int]]) -> None:
@@ -39,10 +38,10 @@ def _central_system(lab: Lab, boot_answers: list[tuple[str, int]]) -> None:
 
     def boot(payload: dict) -> dict:
         status, interval = answers.pop(0) if len(answers) > 1 else answers[0]
-        return {"status": status, "currentTime": _now_text(clock), "interval": interval}
+        return {"status": status, "currentTime": now_text(clock), "interval": interval}
 
     csms.responders.clear()
-    csms.responders.update({"BootNotification": boot, "Heartbeat": lambda payload: {"currentTime": _now_text(clock)},
+    csms.responders.update({"BootNotification": boot, "Heartbeat": lambda payload: {"currentTime": now_text(clock)},
                             "StatusNotification": lambda payload: {}})
 
 
@@ -61,17 +60,7 @@ def _frames_since(lab: Lab, t0: float) -> list:
     return [f for f in lab.csms.frames if f.t >= t0]
 
 
-def _evidence(frames: list, t0: float) -> tuple[dict[str, pd.DataFrame], dict[str, bytes], list[str]]:
-    """The frames as a trace (times from the supply coming on) and as JSON lines (raw text kept), and every schema
-    violation as a finding."""
-    table = pd.DataFrame([{"t_s": f.t - t0, "identity": f.identity, "direction": f.direction, "kind": f.kind,
-                           "action": f.action or "", "message_id": f.message_id or "", "problems": len(f.problems)}
-                          for f in frames], columns=["t_s", "identity", "direction", "kind", "action", "message_id",
-                                                     "problems"])
-    lines = "".join(json.dumps(f.as_json(), ensure_ascii=False) + "\n" for f in frames).encode("utf-8")
-    findings = [f"{f.kind} {f.action or ''} at {f.t - t0:.3f} s breaks the schema: {p}" for f in frames
-                if f.direction == "charger->rig" for p in f.problems]
-    return {"frames": table}, {"frames.jsonl": lines}, findings
+_evidence = frame_evidence
 
 
 def _calls(frames: list, action: str) -> list:
@@ -167,7 +156,61 @@ def boot_pending(lab: Lab, plan: Plan, case: BootPendingCase) -> ProcedureOutcom
     return ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings)
 
 
+def script(lab: Lab, plan: Plan, case: ScriptCase) -> ProcedureOutcome:
+    """A case as the test case document's steps (``rig.suites.ocpp.script``): played, then each check judged, and
+    where the case asks, the charger's reports held against the battery emulator's measurement."""
+    p = case.params
+    answers = Answers(plan.central_system, lab.clock)
+    first = len(lab.csms.frames)
+    player = Player(lab, answers, plan.vehicle_profile(), plan.vehicle_charges_s,
+                    (plan.grid.voltage_v, plan.grid.frequency_hz))
+    with answering(lab.csms, answers):
+        player.play(p.steps)
+    frames = [f for f in list(lab.csms.frames)[first:]]
+    traces, files, findings = _evidence(frames, player.t0)
+    traces["checks"] = pd.DataFrame([{"step": c.step, "check": c.name, "what": c.what, "met": c.met,
+                                      "at_s": c.at_s, "detail": c.detail} for c in player.checks],
+                                    columns=["step", "check", "what", "met", "at_s", "detail"])
+    findings = [f"step {c.step} ({c.name}): {c.what}: {'met' if c.met else 'NOT MET'}: {c.detail}"
+                for c in player.checks] + findings
+    exact = expanded(normal("a check decided on recorded frames", 0.0))
+    measured: dict[str, float | None] = {c.name: 1.0 if c.met else 0.0 for c in player.checks}
+    uncertainty = {c.name: exact for c in player.checks}
+    measured["schema_violations"] = float(schema_violations(frames))
+    uncertainty["schema_violations"] = exact
+    if lab.operator.instructions:
+        findings.append("asked of the operator: " + " | ".join(lab.operator.instructions[-5:]))
+    if p.judge_meter:
+        compared = compare_transaction(frames, player.dc_log, plan.frame_time_u_s, plan.min_energy_wh)
+        if isinstance(compared, str):
+            raise CannotJudge(f"cannot judge the meter: {compared}",
+                              ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings))
+        measured["meter_error_percent"] = round(compared.error_percent, 6)
+        uncertainty["meter_error_percent"] = compared.uncertainty
+        findings.append(f"transaction energy: the charger reported {compared.reported_wh:.0f} Wh, the battery "
+                        f"emulator measured {compared.measured_wh:.1f} Wh ({compared.error_percent:+.2f} %)")
+    if p.judge_available_current:
+        peak, u, records = current_while_available(frames, player.dc_log)
+        measured["current_while_available_a"] = round(peak, 6)
+        uncertainty["current_while_available_a"] = u
+        findings.append(f"largest current while connector 1 was reported Available: {peak:.3f} A "
+                        f"({records} log records)")
+    if player.dc_log:
+        traces["inlet"] = InletTrace.from_batches(player.dc_log).frame() if _joined(player.dc_log) else \
+            pd.DataFrame()
+    return ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings)
+
+
+def _joined(batches: list) -> bool:
+    try:
+        InletTrace.from_batches(batches)
+    except LogGap:
+        return False
+    return True
+
+
 PROCEDURES = {
     "cold_boot": Procedure(cold_boot, roles=("grid", "csms")),
     "boot_pending": Procedure(boot_pending, roles=("grid", "csms")),
+    "script": Procedure(script, roles=("grid", "csms")),
 }

@@ -1,0 +1,58 @@
+"""The person at the bench: the physical actions no instrument of the bench performs (a card at the charger's
+reader, a plug without a vehicle emulator).
+
+A step that needs one tells the operator what to do: on a real bench it is
+printed when a terminal is attached (and only recorded otherwise); the case
+then waits, bounded by its plan, for the charger's message that shows it
+happened, so an action nobody performed is a check not met, never a pass.
+On the simulated lab the operator's hand is the lab's (``SimulatedOperator``):
+there is no wire for a hand, so it acts on the simulated charger directly,
+the one place the rig reaches into the lab without an instrument protocol.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from rig.sim.simulated_lab import SimulatedLab
+
+
+class Operator(Protocol):
+    instructions: list[str]
+    """Every instruction given in the run, in order (evidence of what was asked of the person)."""
+
+    def instruct(self, text: str) -> None: ...
+
+    def present_card(self, id_tag: str) -> None: ...
+
+
+class TerminalOperator:
+    """A person at a real bench, told through the terminal when one is attached."""
+
+    def __init__(self) -> None:
+        self.instructions: list[str] = []
+
+    def instruct(self, text: str) -> None:
+        self.instructions.append(text)
+        if sys.stdin is not None and sys.stdin.isatty():
+            print(f"\n>>> OPERATOR: {text}", file=sys.stderr, flush=True)
+
+    def present_card(self, id_tag: str) -> None:
+        self.instruct(f"Present the card with idTag {id_tag} at the charger's reader.")
+
+
+class SimulatedOperator:
+    """The simulated lab's person: does what it is told to the simulated charger."""
+
+    def __init__(self, sim: SimulatedLab) -> None:
+        self.sim = sim
+        self.instructions: list[str] = []
+
+    def instruct(self, text: str) -> None:
+        self.instructions.append(text)  # nothing in the lab performs it: the check that follows is not met
+
+    def present_card(self, id_tag: str) -> None:
+        self.instructions.append(f"Present the card with idTag {id_tag} at the charger's reader.")
+        self.sim.present_card(id_tag)

@@ -1,0 +1,300 @@
+"""Plays an OCPP case's steps against the charger and records each check as met or not, on the rig's clock.
+
+Every check is decided on the frames the rig's CSMS recorded (each stamped
+on the rig's clock when it arrived): the charger's CALLs since the last
+action step began, its replies to the rig's CALLs, its CALLERRORs and its
+closing the connection. A physical action the bench cannot perform itself
+(a card) goes to the operator (``rig.run.operator``); the check that follows
+it waits for the charger's message that shows it happened, bounded by the
+plan.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from rig.chademo.vehicle import VehicleEmulator
+from rig.chademo.vehicle_profile import VehicleProfile
+from rig.core.clock import wait_until
+from rig.core.errors import RigError
+from rig.core.roles import DcLogBatch
+from rig.run.bench_lab import Lab
+from rig.suites.ocpp import script as s
+from rig.suites.ocpp.central_system import Answers
+
+POLL_S = 0.5
+"""How often (bench time) the rig looks for the frame a check waits for; a frame's time is its own stamp,
+not the poll's."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check of a case: met or not, when the frame that decided it came (s from the case's start)."""
+
+    name: str
+    step: int
+    what: str
+    met: bool
+    at_s: float | None
+    detail: str
+
+
+def field_at(payload: Any, path: str) -> Any:
+    """``payload``'s value at a dotted path (``idTagInfo.status``, ``meterValue.0.sampledValue``); a missing
+    one is a value no plan writes."""
+    value = payload
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+_MISSING = object()
+
+
+def fields_equal(payload: Any, wanted: dict[str, Any]) -> list[str]:
+    """The fields of ``wanted`` that ``payload`` does not have as given (as ``path: got x, wanted y``)."""
+    wrong = []
+    for path, value in wanted.items():
+        got = field_at(payload, path)
+        if got is _MISSING or (got != value and value != "$present"):
+            wrong.append(f"{path}: got {'nothing' if got is _MISSING else json.dumps(got)}, wanted {json.dumps(value)}")
+    return wrong
+
+
+class Player:
+    """One case's steps against the charger."""
+
+    def __init__(self, lab: Lab, answers: Answers, vehicle: VehicleProfile | None, vehicle_charges_s: float,
+                 nominal: tuple[float, float]) -> None:
+        self.lab, self.csms, self.clock, self.answers = lab, lab.csms, lab.clock, answers
+        self.vehicle_profile, self.vehicle_charges_s = vehicle, vehicle_charges_s
+        self.nominal = nominal
+        self.t0 = self.clock.now()
+        self.anchor_t, self.anchor_index = self.t0, len(self.csms.frames)
+        self.used: set[int] = set()
+        self.identity: str | None = None
+        self.checks: list[CheckResult] = []
+        self.vehicle: VehicleEmulator | None = None
+        self.dc_log: list[DcLogBatch] = []
+        """What the battery emulator logged while the vehicle was plugged in (every plug-in of the case)."""
+
+    # -- the case -------------------------------------------------------------------------------------------
+
+    def play(self, steps: list[s.AnyStep]) -> None:
+        try:
+            for index, step in enumerate(steps):
+                name = s.check_name(index, step)
+                with self.lab.steps.step(self._describe(step)):
+                    getattr(self, f"_do_{step.do}")(index, name, step)
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        """The vehicle unplugged and the charger's supply off: the next case (or suite) finds it off."""
+        if self.vehicle is not None:
+            self._unplug_vehicle()
+        self.lab.grid.output(False)
+
+    @staticmethod
+    def _describe(step: s.AnyStep) -> str:
+        details = {k: v for k, v in step.model_dump(exclude_none=True).items() if k not in ("do", "label")}
+        return f"{step.do} " + ", ".join(f"{k}={json.dumps(v)}" for k, v in details.items())
+
+    def _anchor(self) -> None:
+        self.anchor_t, self.anchor_index = self.clock.now(), len(self.csms.frames)
+
+    def _record(self, index: int, name: str, what: str, met: bool, at: float | None, detail: str) -> None:
+        self.checks.append(CheckResult(name, index + 1, what, met, None if at is None else round(at - self.t0, 6),
+                                       detail))
+
+    def _charger_calls(self, action: str, where: dict[str, Any]) -> list[tuple[int, Any]]:
+        frames = list(self.csms.frames)
+        return [(i, f) for i, f in enumerate(frames) if i >= self.anchor_index and i not in self.used
+                and f.direction == "charger->rig" and f.kind == "CALL" and f.action == action
+                and (self.identity is None or f.identity == self.identity)
+                and not fields_equal(json.loads(f.text)[3], where)]
+
+    # -- actions --------------------------------------------------------------------------------------------
+
+    def _do_power_cycle(self, index: int, name: str, step: s.PowerCycle) -> None:
+        self.lab.grid.output(False)
+        self.clock.sleep(step.off_s)
+        self.lab.grid.apply(*self.nominal)
+        self.lab.grid.output(True)
+        self._anchor()
+
+    def _do_power_off(self, index: int, name: str, step: s.PowerOff) -> None:
+        self._anchor()
+        self.lab.grid.output(False)
+
+    def _do_answer(self, index: int, name: str, step: s.Answer) -> None:
+        self.answers.overrides[step.action] = step.payload
+
+    def _do_plug_in(self, index: int, name: str, step: s.PlugIn) -> None:
+        self._anchor()
+        if not all(self.lab.has(role) for role in ("vehicle", "dio", "battery")) or self.vehicle_profile is None:
+            self.lab.operator.instruct("Plug a vehicle into the charger's connector 1.")
+            return
+        self.vehicle = VehicleEmulator(self.vehicle_profile, self.lab.vehicle, self.lab.dio, self.lab.battery,
+                                       self.clock, stop_after_s=self.vehicle_charges_s, log_period_s=0.1)
+        self.vehicle.plug_in()
+
+    def _do_unplug(self, index: int, name: str, step: s.Unplug) -> None:
+        self._anchor()
+        if self.vehicle is None:
+            self.lab.operator.instruct("Unplug the vehicle from the charger's connector 1.")
+            return
+        self._unplug_vehicle()
+
+    def _unplug_vehicle(self) -> None:
+        assert self.vehicle is not None
+        vehicle, self.vehicle = self.vehicle, None
+        try:
+            vehicle.unplug()
+        finally:
+            self.dc_log.extend(vehicle.recording.log)
+
+    def _do_present_card(self, index: int, name: str, step: s.PresentCard) -> None:
+        self._anchor()
+        self.lab.operator.present_card(step.id_tag)
+
+    def _do_wait(self, index: int, name: str, step: s.Wait) -> None:
+        self.clock.sleep(step.s)
+
+    # -- checks ---------------------------------------------------------------------------------------------
+
+    def _do_boot(self, index: int, name: str, step: s.Boot) -> None:
+        if step.power_cycle_s is not None:
+            self._do_power_cycle(index, name, s.PowerCycle(do="power_cycle", off_s=step.power_cycle_s))
+        found: list[tuple[int, Any]] = []
+
+        def accepted() -> bool:
+            found[:] = [(i, f) for i, f in self._charger_calls("BootNotification", {})
+                        if (answer := self._answer_to(f)) is not None
+                        and json.loads(answer.text)[2].get("status") == "Accepted"]
+            return bool(found)
+
+        met = self._wait_until(accepted, self.anchor_t + step.within_s)
+        if met:
+            i, frame = found[0]
+            self.used.add(i)
+            self.identity = frame.identity
+            # It has taken the answer in once it reports its connectors (OCPP 1.6 4.2: StatusNotification after
+            # an accepted boot): the next step acts on a charger that knows it is accepted.
+            self._wait_until(lambda: bool(self._charger_calls("StatusNotification", {})),
+                             self.anchor_t + step.within_s)
+            self._record(index, name, "BootNotification accepted", True, frame.t,
+                         f"BootNotification at {frame.t - self.anchor_t:.3f} s, answered Accepted")
+        else:
+            self._record(index, name, "BootNotification accepted", False, None,
+                         f"no accepted BootNotification within {step.within_s:g} s")
+
+    def _answer_to(self, call: Any) -> Any:
+        return next((f for f in list(self.csms.frames) if f.direction == "rig->charger"
+                     and f.message_id == call.message_id and f.identity == call.identity), None)
+
+    def _do_expect(self, index: int, name: str, step: s.Expect) -> None:
+        what = f"{step.action}" + (f" with {json.dumps(step.where)}" if step.where else "")
+        met = self._wait_until(lambda: bool(self._charger_calls(step.action, step.where)),
+                               self.anchor_t + step.within_s)
+        found = self._charger_calls(step.action, step.where)
+        if met and found and found[0][1].t <= self.anchor_t + step.within_s + 1e-9:
+            i, frame = found[0]
+            self.used.add(i)
+            self._record(index, name, what, True, frame.t, f"{step.action} at {frame.t - self.anchor_t:.3f} s")
+            return
+        seen = [json.loads(f.text)[3] for _, f in self._charger_calls(step.action, {})]
+        self._record(index, name, what, False, None, f"no {what} within {step.within_s:g} s"
+                     + (f" (it sent {len(seen)} {step.action}: {json.dumps(seen[:3])})" if seen else ""))
+
+    def _do_expect_none(self, index: int, name: str, step: s.ExpectNone) -> None:
+        self.clock.sleep(step.for_s)
+        what = f"no {step.action}" + (f" with {json.dumps(step.where)}" if step.where else "")
+        found = self._charger_calls(step.action, step.where)
+        if found:
+            frame = found[0][1]
+            self._record(index, name, what, False, frame.t, f"{step.action} at {frame.t - self.anchor_t:.3f} s: "
+                                                            f"{frame.text}")
+        else:
+            self._record(index, name, what, True, None, f"none in {step.for_s:g} s")
+
+    def _do_call(self, index: int, name: str, step: s.Call) -> None:
+        self._anchor()
+        what = f"{step.action} answered " + (f"CALLERROR {step.error}" if step.error else json.dumps(step.reply))
+        if self.identity is None:
+            self._record(index, name, what, False, None, "no charger connected to call")
+            return
+        payload = self.answers.substitute(step.payload)
+        try:
+            reply = self.csms.call(self.identity, step.action, payload, timeout_s=step.within_s, poll_s=0.1)
+        except RigError as err:
+            self._record(index, name, what, False, None, str(err))
+            return
+        if reply is None:
+            self._record(index, name, what, False, None, f"no answer within {step.within_s:g} s")
+            return
+        at = self._reply_time(reply)
+        if step.error is not None:
+            met = reply.kind == "CALLERROR" and reply.error_code == step.error
+            got = f"{reply.kind} {reply.error_code or json.dumps(reply.payload)}"
+            self._record(index, name, what, met, at, f"answered {got}")
+            return
+        wrong = ["a CALLERROR " + str(reply.error_code)] if reply.kind != "CALLRESULT" \
+            else fields_equal(reply.payload, self.answers.substitute(step.reply))
+        self._record(index, name, what, not wrong, at, "answered " + (json.dumps(reply.payload) if not wrong
+                                                                        else "; ".join(wrong)))
+
+    def _reply_time(self, reply: Any) -> float | None:
+        return next((f.t for f in reversed(list(self.csms.frames)) if f.direction == "charger->rig"
+                     and f.message_id == reply.message_id), None)
+
+    def _do_raw(self, index: int, name: str, step: s.Raw) -> None:
+        self._anchor()
+        what = "raw frame " + ("answered by closing" if step.close else f"answered CALLERROR {step.error}"
+                               if step.error else "ignored, the connection kept")
+        if self.identity is None:
+            self._record(index, name, what, False, None, "no charger connected")
+            return
+        try:
+            self.csms.send_raw(self.identity, step.text)
+        except RigError as err:
+            self._record(index, name, what, False, None, str(err))
+            return
+
+        def errors() -> list[Any]:
+            return [f for f in list(self.csms.frames)[self.anchor_index:] if f.direction == "charger->rig"
+                    and f.identity == self.identity and f.kind == "CALLERROR"]
+
+        def closed() -> bool:
+            connection = self.csms.connections.get(self.identity)
+            return connection is None or connection.closed_at is not None
+
+        until = self.anchor_t + step.within_s
+        if step.error is None and not step.close:  # nothing to answer (no id could be read): it must keep serving
+            self.clock.sleep(step.within_s)
+            self._record(index, name, what, not closed(), None if not closed() else self.clock.now(),
+                         "kept the connection" if not closed() else "closed the connection")
+            return
+        if step.close:
+            met = self._wait_until(closed, until)
+            self._record(index, name, what, met, self.clock.now() if met else None,
+                         "closed the connection" if met else f"still connected after {step.within_s:g} s")
+            return
+        self._wait_until(lambda: bool(errors()) or closed(), until)
+        got = errors()
+        if got:
+            code = json.loads(got[0].text)[2]
+            self._record(index, name, what, code == step.error, got[0].t, f"answered CALLERROR {code}")
+        else:
+            self._record(index, name, what, False, None, "closed the connection" if closed()
+                         else f"no CALLERROR within {step.within_s:g} s")
+
+    def _wait_until(self, condition, until: float) -> bool:
+        return wait_until(self.clock, condition, timeout_s=max(0.0, until - self.clock.now()), poll_s=POLL_S)

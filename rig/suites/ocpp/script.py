@@ -1,0 +1,138 @@
+"""An OCPP case as data: the steps the test case document gives, each a rig action or a check of what the charger
+sent, in the order the document gives them.
+
+A check is judged on what the rig recorded as the central system: a CALL of
+the charger's that must come (``expect``) or must not (``expect_none``), the
+charger's reply to a CALL of the rig's (``call``), or its answer to a frame
+the rig sent deliberately wrong (``raw``). Each check is one measured value,
+1 when met and 0 when not, with the limit ``min: 1``: a check the charger
+never got to (an earlier step broke off) is 0, so a case cannot pass by not
+getting there. Actions switch the charger's supply, plug the vehicle
+emulator in or out, show a card, change an answer of the rig's, or wait.
+
+Payload values ``$transactionId`` and ``$idTag`` stand for the last
+transaction id the rig gave the charger and the idTag it started with; in a
+``where`` or ``reply``, ``$present`` asks only that the field be there.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field
+
+from rig.suites.platform import Strict
+
+
+class StepBase(Strict):
+    label: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$",
+                              description="The check's name in the results (default: its step number and action).")
+
+
+class PowerCycle(StepBase):
+    """The charger's supply off for ``off_s``, then on (the grid simulator's output)."""
+
+    do: Literal["power_cycle"]
+    off_s: float = Field(5.0, gt=0)
+
+
+class PowerOff(StepBase):
+    do: Literal["power_off"]
+
+
+class Boot(StepBase):
+    """Wait for the charger's BootNotification and the rig's Accepted answer (checked); with ``power_cycle_s``,
+    its supply is switched off that long and on first (the wait counts from the supply coming on)."""
+
+    do: Literal["boot"]
+    within_s: float = Field(gt=0)
+    power_cycle_s: float | None = Field(None, gt=0)
+
+
+class Expect(StepBase):
+    """The charger sends ``action`` (with ``where``: payload fields, dotted paths, equal to these) within
+    ``within_s`` of the last action step's start (checked). It looks at what came since that action began, so a
+    message sent while the action's own exchange was going on counts; a frame one check matched is not matched
+    again."""
+
+    do: Literal["expect"]
+    action: str
+    where: dict[str, Any] = Field(default_factory=dict)
+    within_s: float = Field(gt=0, description="From the start of the last action step (what it answers).")
+
+
+class ExpectNone(StepBase):
+    """The charger sends no ``action`` matching ``where`` for ``for_s`` (checked)."""
+
+    do: Literal["expect_none"]
+    action: str
+    where: dict[str, Any] = Field(default_factory=dict)
+    for_s: float = Field(gt=0)
+
+
+class Call(StepBase):
+    """The rig sends a CALL; the charger answers within ``within_s`` with a CALLRESULT whose fields equal
+    ``reply`` (or, with ``error``, that CALLERROR code) (checked)."""
+
+    do: Literal["call"]
+    action: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+    reply: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    within_s: float = Field(10.0, gt=0)
+
+
+class Raw(StepBase):
+    """The rig sends ``text`` as it is (deliberately invalid); the charger answers the CALLERROR ``error`` within
+    ``within_s``, or closes the connection when ``close``, or with neither (a frame whose id cannot be read, so
+    nothing can answer it) keeps the connection for ``within_s`` (checked)."""
+
+    do: Literal["raw"]
+    text: str
+    error: str | None = None
+    close: bool = False
+    within_s: float = Field(10.0, gt=0)
+
+
+class Answer(StepBase):
+    """From now on the rig answers ``action`` with ``payload`` (merged over its plan's answer)."""
+
+    do: Literal["answer"]
+    action: str
+    payload: dict[str, Any]
+
+
+class PlugIn(StepBase):
+    """The vehicle emulator plugs in and charges when the charger lets it (a CHAdeMO session)."""
+
+    do: Literal["plug_in"]
+
+
+class Unplug(StepBase):
+    do: Literal["unplug"]
+
+
+class PresentCard(StepBase):
+    """An idTag shown at the charger's reader (a physical action: the operator's)."""
+
+    do: Literal["present_card"]
+    id_tag: str
+
+
+class Wait(StepBase):
+    do: Literal["wait"]
+    s: float = Field(gt=0)
+
+
+AnyStep = Union[PowerCycle, PowerOff, Boot, Expect, ExpectNone, Call, Raw, Answer, PlugIn, Unplug, PresentCard, Wait]
+Step = Annotated[AnyStep, Field(discriminator="do")]
+CHECKS = (Boot, Expect, ExpectNone, Call, Raw)
+"""The steps that judge something."""
+
+
+def check_name(index: int, step: AnyStep) -> str:
+    """The measured value's name of a checking step: its label, or its number and what it checks."""
+    if step.label is not None:
+        return step.label
+    what = getattr(step, "action", None) or step.do
+    return f"step_{index + 1:02d}_{step.do}_{what}".lower()
