@@ -25,13 +25,14 @@ VERDICTS_ONLY: EvidenceMode = "verdicts only"
 
 
 def run_cases(out: Path, *, ids: list[str] | None = None, dut: Path = COMPLIANT, bench: Path = SIM_BENCH,
-              seed: int | None = None, plan: Path = PROTECTION_PLAN,
+              seed: int | None = None, plan: Path | list[Path] = PROTECTION_PLAN,
               listener: RunListener | None = None, evidence: EvidenceMode = "full") -> CampaignRun:
     """Run the chosen cases (all when ``ids`` is None) through the engine; returns the closed run.
 
     ``evidence="verdicts only"`` for a test that judges verdicts alone (a defective charger's exact verdicts):
     no plots, no report, no fsync; durability and the report stay proven by the full runs."""
-    prepared = prepare(RunRequest([plan], bench, dut, out, seed, evidence=evidence))
+    prepared = prepare(RunRequest(plan if isinstance(plan, list) else [plan], bench, dut, out, seed,
+                                  evidence=evidence))
     cases = [c for c in prepared.cases if ids is None or c.case.id in ids]
     assert cases, f"no case among {ids}"
     run = CampaignRun(dataclasses.replace(prepared, cases=cases), listener)

@@ -78,6 +78,7 @@ reaction times would be judged on the rig's reading rhythm.
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Mapping
@@ -94,6 +95,10 @@ from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
 from rig.core.roles import CanFrame
 from rig.config.yaml_source import LocatedValueError
+
+logging.getLogger("can.interfaces.socketcand.socketcand").setLevel(logging.ERROR)
+"""python-can's socketcand reader warns "Got incomplete message" whenever one TCP read ends inside a frame, which
+is TCP working as it does (it reads on and joins them); its real errors stay visible."""
 
 ADDRESS_KEYS = ("interface", "channel", "host", "port")
 """python-can settings that the address gives (and options may not)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from campaign_helpers import ROOT, VERDICTS_ONLY, assert_exact_verdicts, cases_of, profiles_exercising, run_cases
@@ -14,16 +15,18 @@ from rig.evidence.verify import verify_run
 pytestmark = pytest.mark.e2e
 
 PLAN = ROOT / "test_plans" / "ocpp" / "ocpp16_core.yaml"
+PLANS = [PLAN, ROOT / "test_plans" / "ocpp" / "ocpp16_frames.yaml"]
 
 
 @pytest.fixture(scope="module")
 def compliant_run(tmp_path_factory: pytest.TempPathFactory):
-    return run_cases(tmp_path_factory.mktemp("ocpp16") / "run", plan=PLAN)
+    return run_cases(tmp_path_factory.mktemp("ocpp16") / "run", plan=PLANS)
 
 
 def test_the_compliant_charger_passes_every_case_with_exact_times(compliant_run) -> None:
     cases = cases_of(compliant_run)
     assert {c.verdict for c in cases.values()} == {"pass"}, {c.id: (c.measured, c.error) for c in cases.values()}
+    assert len(cases) >= 40
     boot = cases["TC_001_CS"].measured
     assert boot["boot_after_power_s"] == 8.0 and boot["heartbeat_gap_min_s"] == boot["heartbeat_gap_max_s"] == 300.0
     assert cases["TC_002_CS"].measured["retry_after_s"] == 120.0
@@ -48,7 +51,7 @@ def test_ocpp_hours_cost_seconds_of_bench_time_per_wall_second(compliant_run) ->
 @pytest.mark.parametrize(("profile", "expected"), profiles_exercising("ocpp16.core"))
 def test_each_defective_charger_fails_exactly_the_cases_that_judge_it(tmp_path: Path, profile: Path,
                                                                       expected: dict[str, str]) -> None:
-    results = run_cases(tmp_path / "run", plan=PLAN, dut=profile, evidence=VERDICTS_ONLY).recorder.results
+    results = run_cases(tmp_path / "run", plan=PLANS, dut=profile, evidence=VERDICTS_ONLY).recorder.results
     assert_exact_verdicts(results, expected)
 
 
@@ -78,3 +81,29 @@ def test_a_listen_port_already_taken_is_a_recorded_incomplete_run_without_a_trac
     assert done.returncode == 1 and "Traceback" not in done.stderr
     run = json.loads((tmp_path / "run" / "results.json").read_text())["run"]
     assert run["status"] == "incomplete" and "address already in use" in run["reason"]
+
+
+def test_the_meter_is_judged_against_the_battery_emulators_energy(compliant_run) -> None:
+    """The transaction's meterStop - meterStart against the energy the rig measured, with its budget."""
+    case = cases_of(compliant_run)["TC_003_CS"]
+    assert abs(case.measured["meter_error_percent"]) < 0.5
+    assert 0 < case.uncertainty["meter_error_percent"].expanded < 1.0
+    assert case.measured["current_while_available_a"] < 0.5
+    assert any("battery emulator measured" in f for f in case.findings)
+
+
+def test_meter_values_three_percent_high_fail_on_the_measurement(tmp_path: Path) -> None:
+    run = run_cases(tmp_path / "run", plan=PLAN, ids=["TC_004_1_CS"], dut=ROOT / "fixtures" / "duts" /
+                    "ocpp-meter-reads-high.yaml", evidence=VERDICTS_ONLY)
+    case = cases_of(run)["TC_004_1_CS"]
+    assert case.verdict == "fail" and 2.5 < case.measured["meter_error_percent"] < 3.5
+    assert all(case.measured[name] == 1.0 for name in case.limits if name not in ("meter_error_percent",
+                                                                                  "schema_violations"))
+
+
+def test_every_check_is_a_limit_and_a_check_never_reached_fails(compliant_run) -> None:
+    case = cases_of(compliant_run)["TC_013_CS"]
+    assert set(case.limits) == {"first_boot", "step_02_call_reset", "boot_after_reset",
+                                "step_04_expect_statusnotification", "schema_violations"}
+    checks = pd.read_parquet(compliant_run.recorder.run_dir / "traces" / "TC_013_CS" / "checks.parquet")
+    assert list(checks["met"]) == [True] * 4 and "Reset answered" in checks["what"][1]

@@ -68,6 +68,9 @@ class ColdBootCase(CaseBase):
 
 class BootPendingParams(Strict):
     off_s: float = Field(gt=0)
+    answer: Literal["Pending", "Rejected"] = Field("Pending", description="What the rig answers first: Pending, "
+                                                                          "or Rejected (the charger must still "
+                                                                          "retry after the interval, 4.2).")
     pending_interval_s: int = Field(gt=0, description="The interval the rig's Pending answers give.")
     pending_answers: int = Field(ge=1, description="How many BootNotifications the rig answers Pending first.")
     heartbeat_interval_s: int = Field(gt=0, description="The interval of the final Accepted answer.")

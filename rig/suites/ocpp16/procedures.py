@@ -9,7 +9,8 @@ not do it); the frames are kept as evidence (``frames.jsonl``).
 
 from __future__ import annotations
 
-import datetime
+import functools
+from collections.abc import Callable
 import json
 from typing import Any
 
@@ -123,10 +124,10 @@ def boot_pending(lab: Lab, plan: Plan, case: BootPendingCase) -> ProcedureOutcom
     """TC_002_CS: the rig answers Pending (with an interval) before Accepted; the charger sends nothing but
     BootNotification while pending, and retries no sooner than the interval."""
     p = case.params
-    answers = [("Pending", p.pending_interval_s)] * p.pending_answers + [("Accepted", p.heartbeat_interval_s)]
+    answers = [(p.answer, p.pending_interval_s)] * p.pending_answers + [("Accepted", p.heartbeat_interval_s)]
     _central_system(lab, answers)
     t_on = _power_cycle(lab, plan, p.off_s)
-    with lab.steps.step(f"Answer {p.pending_answers} BootNotification(s) Pending (interval {p.pending_interval_s} s), "
+    with lab.steps.step(f"Answer {p.pending_answers} BootNotification(s) {p.answer} (interval {p.pending_interval_s} s), "
                         f"then Accepted; observe {p.observe_s:g} s"):
         lab.clock.sleep(p.observe_s)
     frames = _frames_since(lab, t_on)
@@ -209,8 +210,21 @@ def _joined(batches: list) -> bool:
     return True
 
 
+def leaves_charger_off(procedure: Callable[[Lab, Plan, Any], ProcedureOutcome]) -> Callable[..., ProcedureOutcome]:
+    """However the case ends: the rig's answers removed and the charger's supply off, so the next case (of any
+    suite) finds it unpowered and no central system accepting it."""
+    @functools.wraps(procedure)
+    def run(lab: Lab, plan: Plan, case: Any) -> ProcedureOutcome:
+        try:
+            return procedure(lab, plan, case)
+        finally:
+            lab.csms.responders.clear()
+            lab.grid.output(False)
+    return run
+
+
 PROCEDURES = {
-    "cold_boot": Procedure(cold_boot, roles=("grid", "csms")),
-    "boot_pending": Procedure(boot_pending, roles=("grid", "csms")),
+    "cold_boot": Procedure(leaves_charger_off(cold_boot), roles=("grid", "csms")),
+    "boot_pending": Procedure(leaves_charger_off(boot_pending), roles=("grid", "csms")),
     "script": Procedure(script, roles=("grid", "csms")),
 }
