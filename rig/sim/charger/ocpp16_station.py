@@ -59,6 +59,15 @@ class Station:
         """The authorisation cache: idTag -> the last status the central system gave."""
         self._next_local_tx = -1
 
+    # -- what the face asks of its version ------------------------------------------------------------------
+
+    def boot_payload(self) -> dict[str, Any]:
+        return {"chargePointVendor": self.s.vendor, "chargePointModel": self.s.model}
+
+    def heartbeat_interval_given(self, interval_s: int) -> None:
+        """The central system's accepted boot gave this interval: its HeartbeatInterval key says so from now."""
+        self.config.set("HeartbeatInterval", str(interval_s))
+
     # -- what it reads of the charger ----------------------------------------------------------------------
 
     def meter_wh(self, t: float) -> float:
@@ -367,8 +376,7 @@ class Station:
 
         def send() -> None:
             if requested == "BootNotification":
-                self.face.call("BootNotification", {"chargePointVendor": self.s.vendor,
-                                                    "chargePointModel": self.s.model})
+                self.face.call("BootNotification", self.boot_payload())
             elif requested == "Heartbeat":
                 self.face.call("Heartbeat", {})
             elif requested == "StatusNotification":

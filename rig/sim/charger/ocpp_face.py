@@ -32,6 +32,9 @@ from rig.protocols.ocpp import frames
 from rig.protocols.ocpp.frames import Frame, Malformed
 from rig.protocols.ocpp.schemas import violations
 from rig.sim.charger.ocpp16_station import Station
+
+STATIONS: dict[str, type] = {"1.6": Station}
+"""The charge point behaviour of each OCPP version it can speak (``OcppSettings.version``)."""
 from rig.sim.charger.ocpp_settings import OcppSettings
 from rig.sim.wire.ws_client import HandshakeRefused, WsClient
 
@@ -81,7 +84,9 @@ class OcppFace:
         """Accepted since its last boot: a lost connection comes back without a new BootNotification."""
         self.problems: list[str] = []
         """What the rig sent that this charger found wrong (for the tests; a real charger would log it)."""
-        self.station = Station(self, physical)
+        self.version: frames.Version = settings.version  # type: ignore[assignment]
+        self.station = STATIONS[self.version](self, physical)
+        """What it does as a charge point of its version (``ocpp16_station``; 2.0.1 adds its own)."""
 
     # -- the lab's side ----------------------------------------------------------------------------------
 
@@ -190,7 +195,7 @@ class OcppFace:
 
     def _connect(self) -> None:
         assert self.url is not None
-        self.client = WsClient(self.url, [frames.SUBPROTOCOL["1.6"]])
+        self.client = WsClient(self.url, [frames.SUBPROTOCOL[self.version]])
         self.state = "connecting"
         try:
             chosen = self.client.open()
@@ -201,7 +206,7 @@ class OcppFace:
             self.timers["connect"] = self._now() + self.settings.reconnect_after_s
             return
         if chosen is None:
-            self.problems.append("the CSMS accepted no OCPP 1.6")
+            self.problems.append(f"the CSMS accepted no OCPP {self.version}")
             return
         self._hold()  # the rig registers the connection at this instant
         if not self._registered:
@@ -225,8 +230,7 @@ class OcppFace:
 
     def _boot(self) -> None:
         self.state = "booting"
-        self._send_call("BootNotification", {"chargePointVendor": self.settings.vendor,
-                                             "chargePointModel": self.settings.model})
+        self._send_call("BootNotification", self.station.boot_payload())
 
     @property
     def registered(self) -> bool:
@@ -269,7 +273,7 @@ class OcppFace:
     # -- what the central system sends -----------------------------------------------------------------------
 
     def _handle(self, text: str) -> None:
-        parsed = frames.parse(text, "1.6")
+        parsed = frames.parse(text, self.version)
         if isinstance(parsed, Malformed):
             self.problems.append(f"malformed frame from the CSMS: {parsed.reason}")
             if parsed.message_id is not None:
@@ -285,7 +289,7 @@ class OcppFace:
         self.timers.pop("answer", None)
         action, payload = sent
         if parsed.type_id == frames.CALLRESULT:
-            self.problems += [f"{action} reply: {v}" for v in violations("1.6", frames.CALLRESULT, action,
+            self.problems += [f"{action} reply: {v}" for v in violations(self.version, frames.CALLRESULT, action,
                                                                           parsed.payload)]
             if action == "BootNotification":
                 self._booted(parsed)
@@ -305,7 +309,7 @@ class OcppFace:
             given = float(interval) if interval else None
             self.heartbeat_interval_s = self.settings.heartbeat_override_s or given
             if given:
-                self.station.config.set("HeartbeatInterval", str(int(given)))
+                self.station.heartbeat_interval_given(int(given))
             self.station.accepted()
             if self.heartbeat_interval_s:
                 self.timers["heartbeat"] = self._now() + self.heartbeat_interval_s
@@ -326,13 +330,13 @@ class OcppFace:
 
     def _answer(self, call: Frame) -> None:
         assert call.action is not None
-        found = violations("1.6", frames.CALL, call.action, call.payload)
+        found = violations(self.version, frames.CALL, call.action, call.payload)
         if any("no such action" in v for v in found):
             self.reply(frames.call_error(call.message_id, self.settings.unknown_action_error,
-                                         f"OCPP 1.6 has no {call.action}"))
+                                         f"OCPP {self.version} has no {call.action}"))
             return
         if found:
-            self.reply(frames.call_error(call.message_id, payload_error(found), "; ".join(found)))
+            self.reply(frames.call_error(call.message_id, payload_error(found, self.version), "; ".join(found)))
             return
         result = self.station.handle(call.action, call.payload)
         if result is None:
@@ -349,14 +353,15 @@ class OcppFace:
             self._hold()
 
 
-def payload_error(found: list[str]) -> str:
-    """The OCPP-J 1.6 CALLERROR for a payload that breaks its schema (table 7): a required field missing is an
-    occurrence violation, a wrong type a type violation, a bad value a property violation."""
+def payload_error(found: list[str], version: frames.Version = "1.6") -> str:
+    """The OCPP-J CALLERROR for a payload that breaks its schema (1.6 table 7, 2.0.1 part 4 table 14): a
+    required field missing is an occurrence violation (1.6 spells it Occurence, 2.0.1 Occurrence), a wrong type
+    a type violation, a bad value a property violation, anything else a format violation."""
     text = " ".join(found)
     if "is a required property" in text:
-        return "OccurenceConstraintViolation"  # sic: 1.6 spells it so
+        return "OccurenceConstraintViolation" if version == "1.6" else "OccurrenceConstraintViolation"
     if "is not of type" in text:
         return "TypeConstraintViolation"
     if "is not one of" in text or "is too long" in text or "does not match" in text:
         return "PropertyConstraintViolation"
-    return "FormationViolation"
+    return frames.format_error(version)
