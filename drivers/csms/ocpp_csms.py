@@ -175,6 +175,8 @@ class OcppCsms:
                  options: dict[str, Any] | None = None) -> None:
         o = self.Options.read(name, options)
         self.name, self.envelope, self.versions = name, envelope, list(o.versions)
+        self._accepting: list[Version] = list(o.versions)
+        """The versions a new connection may choose now (``accept_versions``)."""
         self.security_profile, self.passwords = o.security_profile, dict(o.passwords)
         parts = urlsplit(resource)
         if parts.scheme not in ("ws", "wss") or not parts.hostname or parts.port is None:
@@ -396,9 +398,18 @@ class OcppCsms:
     def _now(self) -> float:
         return self._clock.now() if self._clock is not None else 0.0
 
+    def accept_versions(self, versions: Sequence[str]) -> None:
+        """From the next connection on, accept only ``versions`` (of those the bench allows, in this order): a
+        suite of one version against a charger that speaks several; an empty list restores the bench's."""
+        unknown = [v for v in versions if v not in self.versions]
+        if unknown:
+            raise InstrumentError(self.name, "accept versions", f"{', '.join(unknown)} not among the bench's "
+                                                                f"{', '.join(self.versions)}")
+        self._accepting = list(versions) or list(self.versions)
+
     def _select_subprotocol(self, connection: ServerConnection,
                             offered: Sequence[Subprotocol]) -> Subprotocol | None:
-        chosen = frames.choose_subprotocol([str(o) for o in offered], self.versions)
+        chosen = frames.choose_subprotocol([str(o) for o in offered], self._accepting)
         return None if chosen is None else Subprotocol(chosen)
 
     def _authorize(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -406,8 +417,8 @@ class OcppCsms:
         refused with HTTP 401 (recorded) when anything is wrong."""
         identity = frames.identity_from_path(request.path)
         offered = [p.strip() for value in request.headers.get_all("Sec-WebSocket-Protocol") for p in value.split(",")]
-        chosen = frames.choose_subprotocol(offered, self.versions)
-        version = frames.version_of(chosen) if chosen else self.versions[0]
+        chosen = frames.choose_subprotocol(offered, self._accepting)
+        version = frames.version_of(chosen) if chosen else self._accepting[0]
         auth = check_basic_auth(request.headers.get("Authorization"), identity, version, self.passwords.get(identity))
         if identity not in self.passwords:
             auth = dataclasses.replace(auth, problems=(*auth.problems, f"no password for {identity!r} on this bench"))

@@ -14,7 +14,7 @@ arrive with the suites that need them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -417,6 +417,10 @@ class Csms(Instrument, Protocol):
         ...
 
     def attach_clock(self, clock: Clock) -> None: ...
+
+    def accept_versions(self, versions: Sequence[str]) -> None:
+        """Accept only these OCPP versions from the next connection on (empty: the bench's)."""
+        ...
 
     def wait_for_charger(self, identity: str | None = None, *, timeout_s: float, poll_s: float = 0.01,
                          clock: Clock | None = None) -> object | None: ...

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import count
-from typing import Protocol
+from typing import Any, Protocol
 
 from rig.protocols.ocpp import frames
 from rig.protocols.ocpp.frames import Frame, Malformed
@@ -34,7 +34,7 @@ from rig.protocols.ocpp.schemas import violations
 from rig.sim.charger.ocpp16_station import Station
 
 STATIONS: dict[str, type] = {"1.6": Station}
-"""The charge point behaviour of each OCPP version it can speak (``OcppSettings.version``)."""
+"""The charge point behaviour of each OCPP version it can speak (``OcppSettings.versions``)."""
 from rig.sim.charger.ocpp_settings import OcppSettings
 from rig.sim.wire.ws_client import HandshakeRefused, WsClient
 
@@ -84,8 +84,11 @@ class OcppFace:
         """Accepted since its last boot: a lost connection comes back without a new BootNotification."""
         self.problems: list[str] = []
         """What the rig sent that this charger found wrong (for the tests; a real charger would log it)."""
-        self.version: frames.Version = settings.version  # type: ignore[assignment]
-        self.station = STATIONS[self.version](self, physical)
+        self.physical = physical
+        self.version: frames.Version = settings.versions[0]  # type: ignore[assignment]
+        """The version of its connection (until one is chosen: the first it offers)."""
+        self._stations: dict[str, Any] = {}
+        self.station = self._station_for(self.version)
         """What it does as a charge point of its version (``ocpp16_station``; 2.0.1 adds its own)."""
 
     # -- the lab's side ----------------------------------------------------------------------------------
@@ -108,6 +111,11 @@ class OcppFace:
             return
         self.station.power_lost(t)
         self._drop()
+
+    def _station_for(self, version: str) -> Any:
+        if version not in self._stations:
+            self._stations[version] = STATIONS[version](self, self.physical)
+        return self._stations[version]
 
     def plugged(self, t: float, on: bool) -> None:
         """The vehicle's plug (the CHAdeMO proximity line) went in or out."""
@@ -195,7 +203,7 @@ class OcppFace:
 
     def _connect(self) -> None:
         assert self.url is not None
-        self.client = WsClient(self.url, [frames.SUBPROTOCOL[self.version]])
+        self.client = WsClient(self.url, [frames.SUBPROTOCOL[v] for v in self.settings.versions])  # type: ignore
         self.state = "connecting"
         try:
             chosen = self.client.open()
@@ -206,8 +214,12 @@ class OcppFace:
             self.timers["connect"] = self._now() + self.settings.reconnect_after_s
             return
         if chosen is None:
-            self.problems.append(f"the CSMS accepted no OCPP {self.version}")
+            self.problems.append(f"the CSMS accepted none of OCPP {', '.join(self.settings.versions)}")
             return
+        version = frames.version_of(chosen)
+        if version != self.version:  # another version than last time: a fresh boot in that version
+            self.version, self._registered = version, False
+            self.station = self._station_for(version)
         self._hold()  # the rig registers the connection at this instant
         if not self._registered:
             self._boot()

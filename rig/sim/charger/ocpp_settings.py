@@ -21,7 +21,10 @@ class OcppSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
-    version: str = Field("1.6", pattern=r"^1\.6$", description="The OCPP version it speaks (1.6 in this slice).")
+    versions: list[Literal["1.6"]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["1.6"], min_length=1,
+        description="The OCPP versions it speaks, offered in this order; it speaks the one the central system "
+                    "chooses (each version's charge point keeps its own state).")
     identity: str = Field("SIM-0001", min_length=1, description="Its charge point identity (the URL's last segment).")
     vendor: str = Field("v2g-rig", max_length=255, description="chargePointVendor (1.6: CiString20; longer breaks "
                                                                "the schema, a defect the rig must see).")

@@ -97,10 +97,9 @@ class Player:
             self._leave()
 
     def _leave(self) -> None:
-        """The vehicle unplugged and the charger's supply off: the next case (or suite) finds it off."""
+        """The vehicle unplugged however the case ended (the suite's case wrapper switches the supply off)."""
         if self.vehicle is not None:
             self._unplug_vehicle()
-        self.lab.grid.output(False)
 
     @staticmethod
     def _describe(step: s.AnyStep) -> str:

@@ -148,6 +148,8 @@ class Plan(SuitePlan):
     """An OCPP 1.6J Core plan file."""
 
     suite: Literal["ocpp16.core"]
+    version: Literal["1.6"] = Field("1.6", description="The OCPP version the rig accepts in these cases (a charger "
+                                                       "speaking several is held to this one).")
     grid: GridNominal
     frame_time_u_s: float = Field(ge=0, description="Expanded uncertainty of a frame's time stamp on the rig's "
                                                     "clock (stamped on receipt).")

@@ -210,21 +210,24 @@ def _joined(batches: list) -> bool:
     return True
 
 
-def leaves_charger_off(procedure: Callable[[Lab, Plan, Any], ProcedureOutcome]) -> Callable[..., ProcedureOutcome]:
-    """However the case ends: the rig's answers removed and the charger's supply off, so the next case (of any
-    suite) finds it unpowered and no central system accepting it."""
+def ocpp_case(procedure: Callable[[Lab, Plan, Any], ProcedureOutcome]) -> Callable[..., ProcedureOutcome]:
+    """The rig accepts only the plan's OCPP version during the case; however the case ends, its answers removed,
+    every version accepted again and the charger's supply off, so the next case (of any suite) finds it unpowered
+    and no central system accepting it."""
     @functools.wraps(procedure)
     def run(lab: Lab, plan: Plan, case: Any) -> ProcedureOutcome:
+        lab.csms.accept_versions([plan.version])
         try:
             return procedure(lab, plan, case)
         finally:
             lab.csms.responders.clear()
+            lab.csms.accept_versions([])
             lab.grid.output(False)
     return run
 
 
 PROCEDURES = {
-    "cold_boot": Procedure(leaves_charger_off(cold_boot), roles=("grid", "csms")),
-    "boot_pending": Procedure(leaves_charger_off(boot_pending), roles=("grid", "csms")),
-    "script": Procedure(script, roles=("grid", "csms")),
+    "cold_boot": Procedure(ocpp_case(cold_boot), roles=("grid", "csms")),
+    "boot_pending": Procedure(ocpp_case(boot_pending), roles=("grid", "csms")),
+    "script": Procedure(ocpp_case(script), roles=("grid", "csms")),
 }
