@@ -119,6 +119,7 @@ class LabModel:
             self.register(EventSource("OCPP timers", self.ocpp.next_event_time, self.ocpp.run_to))
             self.connector.subscribe("proximity", self.ocpp.plugged)
             self.chademo.permit = self.ocpp.permits_energy
+            self.chademo.limit_a = self.ocpp.limit_a
 
     def _relay(self, t: float, closed: bool) -> None:
         if self.island.switch_open:

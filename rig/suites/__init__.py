@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "g99.islanding": "rig.suites.g99_islanding.suite",
     "g100.export_limitation": "rig.suites.g100_export.suite",
     "ocpp16.core": "rig.suites.ocpp16.suite",
+    "ocpp201": "rig.suites.ocpp201.suite",
 }
 """Suite name -> the module whose ``SUITE`` it is."""
 

@@ -15,7 +15,8 @@ from rig.evidence.verify import verify_run
 pytestmark = pytest.mark.e2e
 
 PLAN = ROOT / "test_plans" / "ocpp" / "ocpp16_core.yaml"
-PLANS = [PLAN, ROOT / "test_plans" / "ocpp" / "ocpp16_frames.yaml"]
+SMART_CHARGING = ROOT / "test_plans" / "ocpp" / "ocpp16_smart_charging.yaml"
+PLANS = [PLAN, ROOT / "test_plans" / "ocpp" / "ocpp16_frames.yaml", SMART_CHARGING]
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +108,18 @@ def test_every_check_is_a_limit_and_a_check_never_reached_fails(compliant_run) -
                                 "step_04_expect_statusnotification", "schema_violations"}
     checks = pd.read_parquet(compliant_run.recorder.run_dir / "traces" / "TC_013_CS" / "checks.parquet")
     assert list(checks["met"]) == [True] * 4 and "Reset answered" in checks["what"][1]
+
+
+def test_the_power_measured_follows_the_composite_schedule_reported(compliant_run) -> None:
+    """Smart charging judged at the battery emulator: the reported schedule is the power that flowed, within the
+    plan's tolerance, including the stacked profile's change mid-transaction."""
+    cases = cases_of(compliant_run)
+    for case_id in ("TC_056_CS", "TC_057_CS", "TC_072_CS", "TC_059_CS"):
+        assert cases[case_id].measured["schedule_deviation"] < 50.0, case_id
+
+
+def test_a_composite_schedule_without_the_tx_profile_fails_at_the_measurement_too(tmp_path: Path) -> None:
+    run = run_cases(tmp_path / "run", plan=SMART_CHARGING, ids=["TC_057_CS"], dut=ROOT / "fixtures" / "duts" /
+                    "ocpp-composite-ignores-tx-profile.yaml", evidence=VERDICTS_ONLY)
+    case = cases_of(run)["TC_057_CS"]
+    assert case.verdict == "fail" and case.measured["schedule_deviation"] > 900.0  # reported 3000 W, 2000 W flowed

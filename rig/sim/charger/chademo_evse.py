@@ -126,6 +126,8 @@ class ChademoEvse:
         """Whether the charge point lets energy flow: its OCPP face withholds it until a transaction is authorised
         and withdraws it when the transaction ends (``wake`` tells it of a change); a charger without one
         always permits."""
+        self.limit_a: Callable[[float], float | None] = lambda t: None
+        """A cap on its output current the charge point sets now (its OCPP smart charging), or None."""
         self._ready_for_next_session()
 
     def _ready_for_next_session(self) -> None:
@@ -365,6 +367,9 @@ class ChademoEvse:
         if self.mode == "charge":
             request = self.ev.status.get("ChargeCurrentRequest", 0.0)
             target = min(request, self.s.available_output_current_a)
+            cap = self.limit_a(t)
+            if cap is not None:
+                target = min(target, max(cap, 0.0))
             if request > 0:
                 target += self.s.current_overshoot_a
         else:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rig.sim.charger.ocpp16_config import Configuration
+from rig.sim.charger.ocpp16_smart_charging import ChargingProfiles, Installed
 
 if TYPE_CHECKING:
     from rig.sim.charger.ocpp_face import OcppFace, Physical
@@ -31,6 +32,8 @@ class Transaction:
     connector: int
     id_tag: str
     meter_start: int
+    started_wall: float = 0.0
+    """When it started on the charger's own clock (a Relative charging profile counts from here)."""
     transaction_id: int | None = None
     """The central system's id (from its StartTransaction answer)."""
 
@@ -55,6 +58,10 @@ class Station:
         self.face, self.physical, self.s = face, physical, s
         self.config = Configuration(s.configuration, s.readonly_keys, s.without_keys, s.connectors)
         self.connectors = {n: Connector(n) for n in range(s.connectors + 1)}
+        self.profiles = ChargingProfiles(s.connectors)
+        """Its Smart Charging profiles (``ocpp16_smart_charging``)."""
+        self._remote_profile: dict[str, Any] | None = None
+        """A TxProfile that came with RemoteStartTransaction, installed when that transaction starts."""
         self.cache: dict[str, str] = {}
         """The authorisation cache: idTag -> the last status the central system gave."""
         self._next_local_tx = -1
@@ -184,7 +191,10 @@ class Station:
     def _start(self, connector: Connector, id_tag: str) -> None:
         t = self.face.now()
         connector.authorized = None
-        connector.tx = Transaction(connector.id, id_tag, int(round(self.meter_wh(t))))
+        connector.tx = Transaction(connector.id, id_tag, int(round(self.meter_wh(t))), self.face.epoch_s + t)
+        if self._remote_profile is not None:
+            self.profiles.installed.append(Installed(connector.id, self._remote_profile, self.face.epoch_s + t))
+            self._remote_profile = None
         if not self.face.online:
             connector.tx.transaction_id = self._next_local_tx  # until the central system gives one
             self._next_local_tx -= 1
@@ -201,6 +211,7 @@ class Station:
         if tx is None:
             return
         connector.tx = None
+        self.profiles.end_transaction()
         self.face.timers.pop("sample", None)
         payload: dict[str, Any] = {"transactionId": tx.transaction_id if tx.transaction_id is not None else -1,
                                    "meterStop": int(round(self.meter_wh(self.face.now()))),
@@ -356,6 +367,10 @@ class Station:
         connector = self.connectors.get(p.get("connectorId", 1))
         if connector is None or connector.id == 0 or not connector.operative or connector.tx is not None:
             return {"status": "Rejected"}, None
+        profile = p.get("chargingProfile")
+        if profile is not None and profile["chargingProfilePurpose"] != "TxProfile":
+            return {"status": "Rejected"}, None  # 5.11: only a TxProfile may come with a remote start
+        self._remote_profile = profile
         if self.config.flag("AuthorizeRemoteTxRequests"):
             return {"status": "Accepted"}, lambda: self.face.call("Authorize", {"idTag": p["idTag"]})
         return {"status": "Accepted"}, lambda: self._authorized(connector, p["idTag"])
@@ -388,3 +403,52 @@ class Station:
             else:
                 self.face.call(requested, {"status": "Idle"})
         return {"status": "Accepted"}, send
+
+    # -- Smart Charging ---------------------------------------------------------------------------------------
+
+    def limit_a(self, t: float) -> float | None:
+        """The cap its profiles put on the DC output current now (A), or None."""
+        tx = self.connectors[1].tx
+        limit = self.profiles.limit(1, self.face.epoch_s + t, tx.started_wall if tx else None)
+        if limit is None:
+            return None
+        value, unit = limit
+        return value if unit == "A" else value / self._volts()
+
+    def _volts(self) -> float:
+        """The inlet voltage a limit in W is turned into amperes at (its rating's when nothing is connected)."""
+        volts = self.physical.dc_voltage_v() if self.physical is not None else 0.0
+        return volts if volts > 50.0 else self.s.nominal_dc_voltage_v
+
+    def _on_SetChargingProfile(self, p: dict) -> Answer:
+        connector = self.connectors.get(p["connectorId"])
+        tx = connector.tx if connector is not None else None
+        status = self.profiles.install(p["connectorId"], p["csChargingProfiles"], self.face.epoch_s + self.face.now(),
+                                       tx.transaction_id if tx is not None else None)
+        return {"status": status}, None
+
+    def _on_ClearChargingProfile(self, p: dict) -> Answer:
+        return {"status": "Accepted" if self.profiles.clear(p) else "Unknown"}, None
+
+    def _on_GetCompositeSchedule(self, p: dict) -> Answer:
+        """The limits of the next ``duration`` seconds as its profiles make them (its rating where none
+        does), in the unit asked for (its profiles' otherwise)."""
+        if p["connectorId"] not in self.connectors:
+            return {"status": "Rejected"}, None
+        start = self.face.epoch_s + self.face.now()
+        tx = self.connectors[max(1, p["connectorId"])].tx
+        tx_start = tx.started_wall if tx is not None else None
+        unit = p.get("chargingRateUnit")
+        periods: list[dict[str, Any]] = []
+        for point in self.profiles.breakpoints(start, start + p["duration"], tx_start):
+            limit = self.profiles.limit(max(1, p["connectorId"]), point, tx_start,
+                                        with_tx_profile=not self.s.composite_ignores_tx_profile)
+            value, its_unit = limit if limit is not None else (self.s.max_power_w, "W")
+            unit = unit or its_unit
+            if unit != its_unit:
+                value = value * self._volts() if unit == "W" else value / self._volts()
+            if not periods or periods[-1]["limit"] != round(value, 1):
+                periods.append({"startPeriod": int(round(point - start)), "limit": round(value, 1)})
+        return {"status": "Accepted", "connectorId": p["connectorId"], "scheduleStart": self.face.now_text(),
+                "chargingSchedule": {"duration": p["duration"], "chargingRateUnit": unit or "W",
+                                     "chargingSchedulePeriod": periods}}, None

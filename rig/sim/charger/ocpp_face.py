@@ -29,11 +29,13 @@ from itertools import count
 from typing import Any, Protocol
 
 from rig.protocols.ocpp import frames
+from rig.protocols.ocpp.datetimes import text_of
 from rig.protocols.ocpp.frames import Frame, Malformed
 from rig.protocols.ocpp.schemas import violations
 from rig.sim.charger.ocpp16_station import Station
+from rig.sim.charger.ocpp201_station import Station201
 
-STATIONS: dict[str, type] = {"1.6": Station}
+STATIONS: dict[str, type] = {"1.6": Station, "2.0.1": Station201}
 """The charge point behaviour of each OCPP version it can speak (``OcppSettings.versions``)."""
 from rig.sim.charger.ocpp_settings import OcppSettings
 from rig.sim.wire.ws_client import HandshakeRefused, WsClient
@@ -128,6 +130,11 @@ class OcppFace:
     def permits_energy(self) -> bool:
         return self.station.permits_energy()
 
+    def limit_a(self, t: float) -> float | None:
+        """The cap its OCPP smart charging puts on its DC output current (A) now, or None."""
+        limit = getattr(self.station, "limit_a", None)
+        return limit(t) if limit is not None else None
+
     def reboot(self, t: float) -> None:
         """A Reset: the connection closes now and it is up again ``reboot_s`` later (its supply stays on)."""
         self._drop()
@@ -190,11 +197,7 @@ class OcppFace:
 
     def now_text(self, t: float | None = None) -> str:
         """Its own clock as OCPP's dateTime."""
-        import datetime
-
-        when = self.epoch_s + (self._now() if t is None else t)
-        text = datetime.datetime.fromtimestamp(when, datetime.timezone.utc).isoformat(timespec="milliseconds")
-        return text.replace("+00:00", "Z")
+        return text_of(self.epoch_s + (self._now() if t is None else t))
 
     def now(self) -> float:
         return self._now()

@@ -14,14 +14,18 @@ from pydantic import BaseModel, ConfigDict, Field
 TRIGGERABLE = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
                "MeterValues", "StatusNotification")
 """What a 1.6 TriggerMessage may request (7.42 MessageTrigger)."""
+TRIGGERABLE_201 = ("BootNotification", "LogStatusNotification", "FirmwareStatusNotification", "Heartbeat",
+                   "MeterValues", "SignChargingStationCertificate", "SignV2GCertificate", "StatusNotification",
+                   "TransactionEvent", "SignCombinedCertificate", "PublishFirmwareStatusNotification")
+"""What a 2.0.1 TriggerMessage may request (MessageTriggerEnumType)."""
 
 
 class OcppSettings(BaseModel):
-    """How the simulated charger speaks OCPP (1.6J in this slice)."""
+    """How the simulated charger speaks OCPP (1.6J and 2.0.1)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
-    versions: list[Literal["1.6"]] = Field(  # type: ignore[valid-type]
+    versions: list[Literal["1.6", "2.0.1"]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["1.6"], min_length=1,
         description="The OCPP versions it speaks, offered in this order; it speaks the one the central system "
                     "chooses (each version's charge point keeps its own state).")
@@ -48,6 +52,17 @@ class OcppSettings(BaseModel):
     triggers: list[Literal[TRIGGERABLE]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["BootNotification", "Heartbeat", "MeterValues", "StatusNotification"],
         description="What TriggerMessage may ask of it (others: NotImplemented).")
+    max_power_w: float = Field(7400.0, gt=0, description="What its composite schedule reports where no profile "
+                                                         "limits it (its rating).")
+    nominal_dc_voltage_v: float = Field(400.0, gt=0, description="The voltage a limit in W is turned into amperes "
+                                                                 "at while nothing is connected.")
+    # -- OCPP 2.0.1 (ocpp201_station, ocpp201_variables) --------------------------------------------------
+    variables: dict[str, str] = Field(default_factory=dict, description="2.0.1 device-model values other than the "
+                                                                        "defaults, as Component.Variable: value.")
+    triggers_201: list[Literal[TRIGGERABLE_201]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["BootNotification", "Heartbeat", "MeterValues", "StatusNotification",
+                                 "TransactionEvent", "FirmwareStatusNotification", "LogStatusNotification"],
+        description="What a 2.0.1 TriggerMessage may ask of it (others: NotImplemented).")
     # -- defects ------------------------------------------------------------------------------------------
     heartbeat_override_s: float | None = Field(None, gt=0, description="DEFECT: beats at this interval whatever "
                                                                       "the central system said.")
@@ -64,3 +79,17 @@ class OcppSettings(BaseModel):
                                                            "number (1.6: a string), breaking the schema.")
     available_while_charging: bool = Field(False, description="DEFECT: reports its connector Available while "
                                                               "its transaction moves energy.")
+    composite_ignores_tx_profile: bool = Field(False, description="DEFECT: its composite schedule leaves its "
+                                                                  "TxProfile out (it still applies it).")
+    # -- OCPP 2.0.1 defects -----------------------------------------------------------------------------------
+    readonly_set_accepted: bool = Field(False, description="DEFECT (2.0.1): answers SetVariables on a ReadOnly "
+                                                           "variable Accepted (and keeps the old value).")
+    unknown_component_accepted: bool = Field(False, description="DEFECT (2.0.1): answers Get/SetVariables on a "
+                                                                "component it does not have Accepted.")
+    tx_seq_no_stuck: bool = Field(False, description="DEFECT (2.0.1): every TransactionEvent of a transaction "
+                                                     "carries seqNo 0.")
+    availability_forgotten: bool = Field(False, description="DEFECT (2.0.1): its availability (ChangeAvailability "
+                                                            "Inoperative) does not survive a reboot or power cycle.")
+    ended_meter_stale: bool = Field(False, description="DEFECT (2.0.1): TransactionEvent Ended reports the meter "
+                                                       "register of its last periodic sample, not the reading at "
+                                                       "the end.")

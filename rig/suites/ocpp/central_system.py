@@ -9,7 +9,6 @@ the rig never tells a charger something OCPP does not allow.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import count
@@ -19,6 +18,7 @@ from pydantic import Field
 
 from rig.core.clock import Clock
 from rig.core.roles import Csms
+from rig.protocols.ocpp.datetimes import text_of
 from rig.suites.platform import Strict
 
 IdStatus = Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"]
@@ -35,8 +35,7 @@ class CentralSystem(Strict):
 
 def now_text(clock: Clock) -> str:
     """The rig's clock as OCPP's dateTime (what the central system tells the charger)."""
-    instant = datetime.datetime.fromtimestamp(clock.epoch_offset_s() + clock.now(), datetime.timezone.utc)
-    return instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return text_of(clock.epoch_offset_s() + clock.now())
 
 
 class Answers:
@@ -65,8 +64,10 @@ class Answers:
     def _stop(self, payload: dict) -> dict:
         return {"idTagInfo": self._info(payload["idTag"])} if "idTag" in payload else {}
 
-    def responders(self) -> dict[str, Callable[[dict], object]]:
-        base: dict[str, Callable[[dict], dict]] = {
+    def made(self) -> dict[str, Callable[[dict], dict]]:
+        """The answer to each action the charger may send, before a case's ``answer`` steps change it (a
+        version's answers subclass this)."""
+        return {
             "BootNotification": self._boot,
             "Heartbeat": lambda payload: {"currentTime": now_text(self.clock)},
             "StatusNotification": lambda payload: {},
@@ -79,10 +80,11 @@ class Answers:
             "FirmwareStatusNotification": lambda payload: {},
         }
 
+    def responders(self) -> dict[str, Callable[[dict], object]]:
         def answering(action: str, made: Callable[[dict], dict]) -> Callable[[dict], object]:
             return lambda payload: {**made(payload), **self.overrides.get(action, {})}
 
-        return {action: answering(action, made) for action, made in base.items()}
+        return {action: answering(action, made) for action, made in self.made().items()}
 
     def substitute(self, value: Any) -> Any:
         """A case's payload with ``$transactionId`` and ``$idTag`` filled in."""

@@ -1,7 +1,8 @@
 """What only a rig with instruments can judge in an OCPP case: the charger's reports against what was measured.
 
 - The energy of a transaction: the charger reports meterStart and meterStop
-  (StartTransaction, StopTransaction; Wh); the battery emulator's data logger
+  (1.6: StartTransaction, StopTransaction; 2.0.1: the Energy.Active.Import.Register
+  of TransactionEvent Started and Ended; Wh); the battery emulator's data logger
   measured the energy through the vehicle inlet over the same span (its
   records summed, voltage x current per record, clipped to the span). Energy
   moves only while the vehicle is plugged in (the battery emulator's output
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from rig.core.results import UncertaintyComponent
+from rig.protocols.ocpp.datetimes import wall_of
 from rig.core.roles import DcLogBatch
 from rig.core.uncertainty import Uncertainty, expanded, normal, rectangular
 
@@ -66,8 +68,48 @@ def compare_transaction(frames: list[Any], batches: list[DcLogBatch], frame_time
         reported = float(_payload(stop)["meterStop"]) - float(_payload(start)["meterStart"])
     except (KeyError, TypeError, ValueError):
         return "the transaction's meterStart or meterStop is not a number"
+    return _against_log(reported, (start.t, stop.t), batches, frame_time_u_s, min_energy_wh,
+                        ("meterStart resolution (1 Wh)", "meterStop resolution (1 Wh)", 0.5))
+
+
+def compare_transaction_events(frames: list[Any], batches: list[DcLogBatch], frame_time_u_s: float,
+                               min_energy_wh: float) -> MeterComparison | str:
+    """OCPP 2.0.1: the Energy.Active.Import.Register of the first transaction's TransactionEvent Started and of
+    its Ended against the energy measured between the two frames, or why it cannot be compared."""
+    events = [f for f in frames if f.direction == "charger->rig" and f.kind == "CALL" and f.action == "TransactionEvent"]
+    start = next((f for f in events if _payload(f).get("eventType") == "Started"), None)
+    tx = _payload(start).get("transactionInfo", {}).get("transactionId") if start is not None else None
+    stop = next((f for f in events if _payload(f).get("eventType") == "Ended"
+                 and _payload(f).get("transactionInfo", {}).get("transactionId") == tx), None)
+    if start is None or stop is None:
+        return "the charger sent no complete transaction (TransactionEvent Started and Ended)"
+    if not batches:
+        return "the battery emulator logged nothing (no vehicle was plugged in)"
+    begin, end = _register(_payload(start)), _register(_payload(stop))
+    if begin is None or end is None:
+        return "TransactionEvent Started or Ended carries no Energy.Active.Import.Register"
+    return _against_log(end - begin, (start.t, stop.t), batches, frame_time_u_s, min_energy_wh,
+                        ("Started register resolution (0.1 Wh)", "Ended register resolution (0.1 Wh)", 0.05))
+
+
+def _register(payload: dict) -> float | None:
+    """The Energy.Active.Import.Register (Wh) among a TransactionEvent's sampled values, or None."""
+    for meter in payload.get("meterValue", []):
+        for sampled in meter.get("sampledValue", []):
+            if sampled.get("measurand", "Energy.Active.Import.Register") == "Energy.Active.Import.Register":
+                unit = sampled.get("unitOfMeasure", {})
+                if unit.get("unit", "Wh") in ("Wh", "kWh") and isinstance(sampled.get("value"), (int, float)):
+                    scale = (1000.0 if unit.get("unit") == "kWh" else 1.0) * 10.0 ** unit.get("multiplier", 0)
+                    return float(sampled["value"]) * scale
+    return None
+
+
+def _against_log(reported: float, span: tuple[float, float], batches: list[DcLogBatch], frame_time_u_s: float,
+                 min_energy_wh: float, resolution: tuple[str, str, float]) -> MeterComparison | str:
+    """A reported energy against what the logger measured over ``span`` (its records clipped to it), with the
+    budget: the logger's accuracy, the two readings' resolution (half widths), the span ends' time stamps."""
     t, period, current, voltage, acc_i, acc_v = _records(batches)
-    overlap = np.clip(np.minimum(t + period, stop.t) - np.maximum(t, start.t), 0.0, period)
+    overlap = np.clip(np.minimum(t + period, span[1]) - np.maximum(t, span[0]), 0.0, period)
     power = voltage[:, AVG] * current[:, AVG]
     measured = float(np.sum(power * overlap)) / 3600.0
     if measured < min_energy_wh:
@@ -78,10 +120,10 @@ def compare_transaction(frames: list[Any], batches: list[DcLogBatch], frame_time
                                * overlap)) / 3600.0
     edge_w = float(np.max(np.abs(power))) if len(power) else 0.0
     u_wh = expanded(rectangular("battery emulator log accuracy (V and I, worst case)", accuracy_wh),
-                    rectangular("meterStart resolution (1 Wh)", 0.5), rectangular("meterStop resolution (1 Wh)", 0.5),
+                    rectangular(resolution[0], resolution[2]), rectangular(resolution[1], resolution[2]),
                     normal("span ends' time stamps (rig clock)", 2 * frame_time_u_s * edge_w / 3600.0))
     scale = 100.0 / measured
-    return MeterComparison(reported, measured, (reported - measured) * scale, _scaled(u_wh, scale), (start.t, stop.t))
+    return MeterComparison(reported, measured, (reported - measured) * scale, _scaled(u_wh, scale), span)
 
 
 def _scaled(u: Uncertainty, scale: float) -> Uncertainty:
@@ -93,8 +135,9 @@ def _scaled(u: Uncertainty, scale: float) -> Uncertainty:
 def current_while_available(frames: list[Any], batches: list[DcLogBatch]) -> tuple[float, Uncertainty, int]:
     """The largest current (A, magnitude, record maxima) the logger saw while connector 1 was last reported
     Available, its uncertainty, and how many records that was."""
-    statuses = sorted((f.t, _payload(f).get("status")) for f in frames if f.direction == "charger->rig"
-                      and f.kind == "CALL" and f.action == "StatusNotification" and _payload(f).get("connectorId") == 1)
+    statuses = sorted((f.t, _payload(f).get("status", _payload(f).get("connectorStatus"))) for f in frames
+                      if f.direction == "charger->rig" and f.kind == "CALL" and f.action == "StatusNotification"
+                      and _payload(f).get("connectorId") == 1 and _payload(f).get("evseId", 1) == 1)
     if not batches:
         return 0.0, expanded(normal("no record: nothing plugged in, the battery emulator's output off", 0.0)), 0
     t, period, current, _, acc_i, _ = _records(batches)
@@ -104,3 +147,66 @@ def current_while_available(frames: list[Any], batches: list[DcLogBatch]) -> tup
     peak = float(np.max(np.abs(current[available, MAX]))) if available.any() else 0.0
     u = expanded(rectangular("battery emulator current accuracy", acc_i.at(peak)))
     return peak, u, int(available.sum())
+
+
+STEP_RESOLUTION_S = 1.0
+"""A composite schedule's periods start at whole seconds (startPeriod is an integer): a change the charger makes
+may come up to this much before or after the second it reports."""
+
+
+@dataclass(frozen=True)
+class ScheduleComparison:
+    worst_w: float
+    """The largest |measured - reported limit| over the judged records (W, or A for a schedule in A)."""
+    uncertainty: Uncertainty
+    records: int
+    unit: str
+
+
+def against_schedule(frames: list[Any], batches: list[DcLogBatch], epoch_offset_s: float,
+                     settle_s: float) -> ScheduleComparison | str:
+    """The charger's last reported composite schedule (GetCompositeSchedule) against the power (or current) the
+    battery emulator measured over it, while the vehicle asked for more than the limit: a schedule the charger
+    reports but does not follow, or follows but does not report, shows as a gap either way.
+
+    Judged are the records from ``settle_s`` after each period began (the charger's ramp; and from a second
+    before it, the reported start's resolution) and after the session's current first flowed, up to the
+    schedule's end, the transaction's stop or the log's end."""
+    replies = [f for f in frames if f.direction == "charger->rig" and f.kind == "CALLRESULT"
+               and f.action == "GetCompositeSchedule"]
+    if not replies:
+        return "the charger reported no composite schedule"
+    answer = json.loads(replies[-1].text)[2]
+    schedule = answer.get("chargingSchedule")
+    if answer.get("status") != "Accepted" or not schedule or "scheduleStart" not in answer:
+        return "the charger's composite schedule has no schedule or no start"
+    start = wall_of(answer["scheduleStart"]) - epoch_offset_s
+    periods = sorted((start + q["startPeriod"], float(q["limit"])) for q in schedule["chargingSchedulePeriod"])
+    end = start + float(schedule.get("duration", 1e12))
+    stops = [f.t for f in frames if f.direction == "charger->rig" and f.kind == "CALL"
+             and f.action in ("StopTransaction", "TransactionEvent") and f.t > start]
+    if stops:
+        end = min(end, stops[0])
+    if not batches or not periods:
+        return "nothing was logged over the schedule"
+    t, period, current, voltage, acc_i, acc_v = _records(batches)
+    flowing = np.nonzero(np.abs(current[:, AVG]) > 1.0)[0]
+    if len(flowing) == 0:
+        return "no current flowed while the schedule applied"
+    began = float(t[flowing[0]]) + settle_s
+    begins = np.array([p[0] for p in periods])
+    index = np.searchsorted(begins, t, side="right") - 1
+    unit = schedule["chargingRateUnit"]
+    judged = (index >= 0) & (t >= began) & (t + period <= end)
+    for begin in begins:  # a change is reported to the whole second (startPeriod), followed within settle_s
+        judged &= ~((t + period > begin - STEP_RESOLUTION_S) & (t < begin + settle_s))
+    if not judged.any():
+        return f"no record of the schedule's span was settled ({settle_s:g} s after each change) while current flowed"
+    limits = np.array([periods[i][1] for i in index[judged]])
+    value = current[judged, AVG] if unit == "A" else voltage[judged, AVG] * current[judged, AVG]
+    gaps = np.abs(value - limits)
+    k = int(np.argmax(gaps))
+    v, i = voltage[judged, AVG][k], current[judged, AVG][k]
+    half = acc_i.at(i) if unit == "A" else abs(v) * acc_i.at(i) + abs(i) * acc_v.at(v)
+    return ScheduleComparison(float(gaps[k]), expanded(rectangular("battery emulator accuracy at the worst record",
+                                                                   half)), int(judged.sum()), unit)

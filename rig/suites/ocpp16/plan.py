@@ -98,7 +98,7 @@ class BootPendingCase(CaseBase):
         return self
 
 
-SCRIPT_LIMITS = ("schema_violations", "meter_error_percent", "current_while_available_a")
+SCRIPT_LIMITS = ("schema_violations", "meter_error_percent", "current_while_available_a", "schedule_deviation")
 """What a script case may limit besides its checks (each check is limited ``min: 1`` by itself)."""
 
 
@@ -108,6 +108,10 @@ class ScriptParams(Strict):
                                                  "emulator's measurement (limit meter_error_percent).")
     judge_available_current: bool = Field(False, description="Judge the current while connector 1 was reported "
                                                              "Available (limit current_while_available_a).")
+    judge_schedule: bool = Field(False, description="Judge the last composite schedule the charger reported against "
+                                                    "the power measured over it (limit schedule_deviation, W or A).")
+    schedule_settle_s: float = Field(10.0, gt=0, description="After each change of the limit, the charger's time "
+                                                             "to follow before the measurement is judged.")
 
 
 class ScriptCase(CaseBase):
@@ -130,7 +134,8 @@ class ScriptCase(CaseBase):
             if name not in SCRIPT_LIMITS:
                 raise LocatedValueError(("limits", name), f"not a script case's limit (known: {', '.join(SCRIPT_LIMITS)})")
         for flag, name in (("judge_meter", "meter_error_percent"), ("judge_available_current",
-                                                                   "current_while_available_a")):
+                                                                   "current_while_available_a"),
+                           ("judge_schedule", "schedule_deviation")):
             if getattr(self.params, flag) and name not in self.limits:
                 raise LocatedValueError(("limits",), f"params.{flag} needs a {name} limit")
         names = [check_name(i, step) for i, step in enumerate(self.params.steps) if isinstance(step, CHECKS)]

@@ -17,12 +17,12 @@ from typing import Any
 import pandas as pd
 
 from rig.core.clock import Clock
-from rig.core.uncertainty import expanded, normal
+from rig.core.uncertainty import Uncertainty, expanded, normal
 from rig.run.bench_lab import Lab
 from rig.suites.chademo.inlet import InletTrace, LogGap
 from rig.suites.ocpp.central_system import Answers, answering, now_text
 from rig.suites.ocpp.evidence import frame_evidence, schema_violations
-from rig.suites.ocpp.metering import compare_transaction, current_while_available
+from rig.suites.ocpp.metering import against_schedule, compare_transaction, current_while_available
 from rig.suites.ocpp.player import Player
 from rig.suites.ocpp16.plan import BootPendingCase, ColdBootCase, Plan, ScriptCase
 from rig.suites.platform import CannotJudge, Procedure, ProcedureOutcome
@@ -68,6 +68,11 @@ def _calls(frames: list, action: str) -> list:
     return [f for f in frames if f.direction == "charger->rig" and f.kind == "CALL" and f.action == action]
 
 
+def _status(payload: dict[str, Any]) -> Any:
+    """A StatusNotification's status (1.6 ``status``, 2.0.1 ``connectorStatus``)."""
+    return payload.get("status", payload.get("connectorStatus"))
+
+
 def _answer_to(frames: list[Any], call: Any) -> Any:
     return next((f for f in frames if f.direction == "rig->charger" and f.message_id == call.message_id), None)
 
@@ -98,10 +103,10 @@ def cold_boot(lab: Lab, plan: Plan, case: ColdBootCase) -> ProcedureOutcome:
     measured: dict[str, float | None] = {
         "boot_after_power_s": round(booted[0].t - t_on, 6) if booted else None,
         "heartbeat_gap_min_s": None, "heartbeat_gap_max_s": None,
-        "connectors_available": float(len({json.loads(f.text)[3].get("connectorId")
+        "connectors_available": float(len({(json.loads(f.text)[3].get("evseId"), json.loads(f.text)[3].get("connectorId"))
                                           for f in _calls(frames, "StatusNotification")
                                           if accepted_at is not None and f.t >= accepted_at
-                                          and json.loads(f.text)[3].get("status") == "Available"})),
+                                          and _status(json.loads(f.text)[3]) == "Available"})),
         "schema_violations": float(sum(1 for f in frames if f.direction == "charger->rig" and f.problems)),
     }
     if not booted:
@@ -157,11 +162,18 @@ def boot_pending(lab: Lab, plan: Plan, case: BootPendingCase) -> ProcedureOutcom
     return ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings)
 
 
-def script(lab: Lab, plan: Plan, case: ScriptCase) -> ProcedureOutcome:
+FrameJudge = Callable[[list[Any]], list[tuple[str, float, Uncertainty, str]]]
+"""A version's own judgement of a case's frames: (measured name, value, its uncertainty, a finding) each."""
+
+
+def script(lab: Lab, plan: Plan, case: ScriptCase, *, answers_of: Callable[[Any, Clock], Answers] = Answers,
+           compare: Callable[[list[Any], list, float, float], Any] = compare_transaction,
+           judges: tuple[FrameJudge, ...] = ()) -> ProcedureOutcome:
     """A case as the test case document's steps (``rig.suites.ocpp.script``): played, then each check judged, and
-    where the case asks, the charger's reports held against the battery emulator's measurement."""
+    where the case asks, the charger's reports held against the battery emulator's measurement. Another version
+    gives its own answers (``answers_of``), its meter comparison (``compare``) and judges of the frames."""
     p = case.params
-    answers = Answers(plan.central_system, lab.clock)
+    answers = answers_of(plan.central_system, lab.clock)
     first = len(lab.csms.frames)
     player = Player(lab, answers, plan.vehicle_profile(), plan.vehicle_charges_s,
                     (plan.grid.voltage_v, plan.grid.frequency_hz))
@@ -182,7 +194,7 @@ def script(lab: Lab, plan: Plan, case: ScriptCase) -> ProcedureOutcome:
     if lab.operator.instructions:
         findings.append("asked of the operator: " + " | ".join(lab.operator.instructions[-5:]))
     if p.judge_meter:
-        compared = compare_transaction(frames, player.dc_log, plan.frame_time_u_s, plan.min_energy_wh)
+        compared = compare(frames, player.dc_log, plan.frame_time_u_s, plan.min_energy_wh)
         if isinstance(compared, str):
             raise CannotJudge(f"cannot judge the meter: {compared}",
                               ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings))
@@ -196,6 +208,19 @@ def script(lab: Lab, plan: Plan, case: ScriptCase) -> ProcedureOutcome:
         uncertainty["current_while_available_a"] = u
         findings.append(f"largest current while connector 1 was reported Available: {peak:.3f} A "
                         f"({records} log records)")
+    if p.judge_schedule:
+        judged = against_schedule(frames, player.dc_log, lab.clock.epoch_offset_s(), p.schedule_settle_s)
+        if isinstance(judged, str):
+            raise CannotJudge(f"cannot judge the schedule: {judged}",
+                              ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings))
+        measured["schedule_deviation"] = round(judged.worst_w, 6)
+        uncertainty["schedule_deviation"] = judged.uncertainty
+        findings.append(f"measured against the reported composite schedule: worst gap {judged.worst_w:.1f} "
+                        f"{'A' if judged.unit == 'A' else 'W'} over {judged.records} settled log records")
+    for judge in judges:
+        for name, value, u, finding in judge(frames):
+            measured[name], uncertainty[name] = value, u
+            findings.append(finding)
     if player.dc_log:
         traces["inlet"] = InletTrace.from_batches(player.dc_log).frame() if _joined(player.dc_log) else \
             pd.DataFrame()
