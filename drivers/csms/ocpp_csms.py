@@ -8,6 +8,28 @@ Address and options (the bench file)::
       options: {versions: ["2.0.1", "1.6"]}
       # security profile 1: {security_profile: 1, passwords: {CP001: ...}}; 2: the same on wss:// with
       # tls_cert and tls_key; 3: wss:// with tls_cert, tls_key and client_ca (rig.protocols.ocpp.security)
+      # tls: generate  -> a throw-away operator CA and CSMS certificate made at start in a temporary
+      #                   directory (removed on close), for a simulated charger: nothing secret in the repo
+
+Options: ``versions``; ``security_profile`` (0-3) the address is held to;
+``passwords`` (identity -> basic-auth password, profiles 1 and 2);
+``tls_cert``, ``tls_key`` (PEM files, profiles 2 and 3), ``client_ca`` (the
+operator CA chargers' certificates chain to, profile 3), each read when the
+bench file is checked (an unreadable one is one line naming the field,
+nothing started); ``tls: generate`` instead of those files.
+
+Security profiles (OCPP 1.6 security whitepaper 2.1-2.5, A00.FR.006: a
+central system MAY hold each address or port to one profile): the bench's
+address is held to ``security_profile``; a case opens further listeners on
+other loopback ports with ``listen_secure(profile)`` (wss:// presenting the
+CSMS certificate, or one from a CA no charger was given, or only TLS up to
+1.1 for the negative cases), and the charger is told the new address the way
+a bench engineer configures a real one. What every TLS peer showed (version,
+suite agreed, suites offered, client certificate subject, CN, key, issuer)
+is recorded per connection (``ChargerConnection.tls``, ``history``) and a
+handshake either end broke off is a ``Refusal`` naming OpenSSL's reason,
+never an exception. Once a charger accepts a new 1.6 ``AuthorizationKey``
+from the rig (ChangeConfiguration), the rig holds it to that password.
 
 What it does, as OCPP-J says and as a judge needs (``shared/reference/ocpp-cases.md``):
 
@@ -43,9 +65,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import itertools
 import json
+import shutil
 import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -55,7 +80,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pydantic import Field, field_validator, model_validator
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.exceptions import ConnectionClosed
@@ -71,7 +98,9 @@ from rig.core.sockets import received_bytes, unread
 from rig.protocols.ocpp import frames
 from rig.protocols.ocpp.frames import Frame, Malformed, Version
 from rig.protocols.ocpp.schemas import violations
-from rig.protocols.ocpp.security import TlsSeen, check_basic_auth, inspect_tls, server_context
+from rig.protocols.ocpp.security import (SecurityProfile, ThrowawayPki, TlsSeen, check_basic_auth, inspect_tls,
+                                        issue_certificate, make_throwaway_pki, outdated_server_context,
+                                        server_context)
 
 DEFAULT_VERSIONS: tuple[Version, ...] = ("2.0.1", "1.6")
 
@@ -131,16 +160,54 @@ class ChargerConnection:
     """Replies to the rig's CALLs, by message id."""
     tls: TlsSeen | None = None
     """What its TLS handshake showed (security profiles 2 and 3)."""
+    listener: str = ""
+    """The address it came in at (the bench's, or one a case opened)."""
+    profile: SecurityProfile = 0
+    """The security profile that address holds connections to."""
+    basic_auth_user: str | None = None
+    """The username its basic auth gave (profiles 1 and 2; the password is never recorded)."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"identity": self.identity, "version": self.version, "remote": self.remote,
+                "connected_at": self.connected_at, "closed_at": self.closed_at, "listener": self.listener,
+                "profile": self.profile, "basic_auth_user": self.basic_auth_user,
+                "tls": self.tls.as_json() if self.tls is not None else None}
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """A connection the rig did not keep (no subprotocol in common), recorded as evidence."""
+    """A connection the rig did not keep (no subprotocol in common, basic auth wrong, a TLS handshake either end
+    broke off, a client certificate naming another station), recorded as evidence."""
 
     t: float
     path: str
     offered: tuple[str, ...]
     reason: str
+    listener: str = ""
+    """The address it came in at."""
+    tls: TlsSeen | None = None
+    """What its TLS handshake showed, when it got that far."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"t": self.t, "path": self.path, "offered": list(self.offered), "reason": self.reason,
+                "listener": self.listener, "tls": self.tls.as_json() if self.tls is not None else None}
+
+
+@dataclass
+class Listener:
+    """One address the rig listens at, held to one security profile (A00.FR.006)."""
+
+    profile: SecurityProfile
+    tls: ssl.SSLContext | None
+    bind_cn: bool
+    """Profile 3: close a connection whose certificate names another station (2.0.1 A00.FR.405), or keep it and
+    record the CN for the case to judge (the 1.6 whitepaper leaves it to the CSMS)."""
+    what: str
+    password: str | None = None
+    """Profiles 1 and 2: the password of a charger the bench names none for (the one a case commissions it
+    with)."""
+    server: Server | None = None
+    url: str = ""
 
 
 class OcppCsms:
@@ -160,14 +227,41 @@ class OcppCsms:
         tls_cert: str | None = Field(None, description="The CSMS certificate (PEM file; profiles 2 and 3).")
         tls_key: str | None = Field(None, description="Its private key (PEM file).")
         client_ca: str | None = Field(None, description="The operator CA chargers' certificates chain to (profile 3).")
+        tls: Literal["generate"] | None = Field(None, description="generate: a throw-away operator CA and CSMS "
+                                                                  "certificate made at start in a temporary "
+                                                                  "directory (a simulated charger is handed the CA "
+                                                                  "and a certificate of it), instead of the files.")
+
+        @field_validator("tls_cert", "client_ca")
+        @classmethod
+        def _a_readable_certificate(cls, value: str | None) -> str | None:
+            if value is not None:
+                try:
+                    x509.load_pem_x509_certificate(Path(value).read_bytes())
+                except (OSError, ValueError) as err:
+                    raise ValueError(f"unreadable TLS material {value}: {_why(err)} (a PEM certificate)") from None
+            return value
+
+        @field_validator("tls_key")
+        @classmethod
+        def _a_readable_key(cls, value: str | None) -> str | None:
+            if value is not None:
+                try:
+                    serialization.load_pem_private_key(Path(value).read_bytes(), None)
+                except (OSError, ValueError, TypeError) as err:
+                    raise ValueError(f"unreadable TLS material {value}: {_why(err)} (an unencrypted PEM private "
+                                     "key)") from None
+            return value
 
         @model_validator(mode="after")
         def _profile_has_its_material(self) -> "OcppCsms.Options":
             if self.security_profile in (1, 2) and not self.passwords:
                 raise ValueError("security profiles 1 and 2 need the chargers' passwords (passwords: {identity: ...})")
-            if self.security_profile >= 2 and (self.tls_cert is None or self.tls_key is None):
-                raise ValueError("security profiles 2 and 3 need tls_cert and tls_key")
-            if self.security_profile == 3 and self.client_ca is None:
+            if self.tls is not None and (self.tls_cert or self.tls_key or self.client_ca):
+                raise ValueError("tls: generate makes the certificates; give it or tls_cert/tls_key/client_ca")
+            if self.security_profile >= 2 and self.tls is None and (self.tls_cert is None or self.tls_key is None):
+                raise ValueError("security profiles 2 and 3 need tls_cert and tls_key (or tls: generate)")
+            if self.security_profile == 3 and self.tls is None and self.client_ca is None:
                 raise ValueError("security profile 3 needs client_ca (the CA chargers' certificates chain to)")
             return self
 
@@ -176,27 +270,39 @@ class OcppCsms:
         o = self.Options.read(name, options)
         self.name, self.envelope, self.versions = name, envelope, list(o.versions)
         self._accepting: list[Version] = list(o.versions)
+        self._only: str | None = None
+        """The one identity it serves (``serve_only``), or None for any."""
         """The versions a new connection may choose now (``accept_versions``)."""
         self.security_profile, self.passwords = o.security_profile, dict(o.passwords)
+        self._bench_passwords = dict(o.passwords)
         parts = urlsplit(resource)
         if parts.scheme not in ("ws", "wss") or not parts.hostname or parts.port is None:
             raise InstrumentError(name, f"listen {resource}", "the address is ws://HOST:PORT/PATH (wss:// with TLS)")
         if (parts.scheme == "wss") != (self.security_profile >= 2):
             raise InstrumentError(name, f"listen {resource}", f"security profile {self.security_profile} listens on "
                                   f"{'wss' if self.security_profile >= 2 else 'ws'}://")
+        self.pki: ThrowawayPki | None = None
+        """The throw-away PKI (``tls: generate``): its operator CA is the trust anchor a simulated charger is
+        handed, and signs the charger's certificate."""
+        self._pki_dir: Path | None = None
+        if o.tls == "generate":
+            self._pki_dir = Path(tempfile.mkdtemp(prefix="v2g-rig-pki-"))
+            self.pki = make_throwaway_pki(self._pki_dir, charger_cn="unnamed-charger", csms_host=parts.hostname)
+        self._cert, self._key = (self.pki.csms_cert, self.pki.csms_key) if self.pki else \
+            (Path(o.tls_cert) if o.tls_cert else None, Path(o.tls_key) if o.tls_key else None)
+        self._client_ca = self.pki.ca_cert if self.pki else Path(o.client_ca) if o.client_ca else None
         self._tls: ssl.SSLContext | None = None
         if self.security_profile >= 2:
-            assert o.tls_cert is not None and o.tls_key is not None
-            try:
-                self._tls = server_context(Path(o.tls_cert), Path(o.tls_key),
-                                           client_ca=Path(o.client_ca) if o.client_ca else None)
-            except (OSError, ssl.SSLError) as err:
-                raise InstrumentError(name, "TLS material", f"unusable: {err}") from None
+            self._tls = self._context(self.security_profile)
+        self._listeners: list[Listener] = [Listener(self.security_profile, self._tls, bind_cn=True,
+                                                    what="the bench's address")]
         self.resource, self._host, self._port, self._base = resource, parts.hostname, parts.port, parts.path
         self.responders: dict[str, Responder] = {}
         self.frames: list[RecordedFrame] = []
         self.refusals: list[Refusal] = []
         self.connections: dict[str, ChargerConnection] = {}
+        self.history: list[ChargerConnection] = []
+        """Every connection the rig kept, in the order they opened (``connections`` has each charger's last)."""
         self._clock: Clock | None = None
         self._lock = threading.Condition()
         self._ids = itertools.count(1)
@@ -250,8 +356,8 @@ class OcppCsms:
         received on each connection handed to websockets, no event counted since. The lab writes only while
         it advances and flushes before it stops, so what it wrote is in one of those counts by now."""
         generation = self._generation
-        if generation != self._quiet_generation or self._tls is not None:  # TLS: the kernel counts ciphertext
-            return False
+        if generation != self._quiet_generation or any(listener.tls is not None for listener in self._listeners):
+            return False  # TLS: the kernel counts ciphertext, websockets plaintext
         for key, websocket in list(self._tracked.items()):
             sock = websocket.transport.get_extra_info("socket") if websocket.transport else None
             if sock is None:
@@ -300,6 +406,7 @@ class OcppCsms:
         with self._lock:
             self.frames.clear()
             self.refusals.clear()
+            self.history.clear()
 
     def faults(self) -> list[str]:
         """A central system trips nothing; what chargers did wrong is judged by the cases."""
@@ -319,10 +426,14 @@ class OcppCsms:
             await server.wait_closed()
 
         asyncio.run_coroutine_threadsafe(shut(), loop).result(timeout=START_TIMEOUT_S)
+        self.close_case_listeners()
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=START_TIMEOUT_S)
         self._loop = self._server = None
+        if self._pki_dir is not None:  # the throw-away keys go with the run
+            shutil.rmtree(self._pki_dir, ignore_errors=True)
+            self._pki_dir = None
 
     @property
     def url(self) -> str:
@@ -369,12 +480,10 @@ class OcppCsms:
                     csms._bytes_in.pop(id(self), None)
                     csms._generation += 1
 
+            self._connection_class = Tracked
+
             async def listen() -> Server:
-                return await serve(self._handle, self._host, self._port, select_subprotocol=self._select_subprotocol,
-                                   create_connection=Tracked,
-                                   subprotocols=[Subprotocol(frames.SUBPROTOCOL[v]) for v in self.versions],
-                                   ping_interval=None, ssl=self._tls,
-                                   process_request=self._authorize if self.security_profile in (1, 2) else None)
+                return await self._open(self._listeners[0], self._host, self._port)
 
             try:
                 self._server = loop.run_until_complete(listen())
@@ -393,10 +502,132 @@ class OcppCsms:
             detail = f"{failure[0]}" if failure else f"not listening after {START_TIMEOUT_S} s"
             raise InstrumentError(self.name, f"listen {self.resource}", f"cannot listen: {detail}")
 
+    async def _open(self, listener: Listener, host: str, port: int) -> Server:
+        """Start listening at ``host:port`` for ``listener`` (its profile's checks on every connection)."""
+        if listener.tls is not None:
+            listener.tls.sslobject_class = self._recording(listener)
+        server = await serve(functools.partial(self._handle, listener), host, port,
+                             select_subprotocol=self._select_subprotocol, create_connection=self._connection_class,
+                             subprotocols=[Subprotocol(frames.SUBPROTOCOL[v]) for v in self.versions],
+                             ping_interval=None, ssl=listener.tls,
+                             process_request=functools.partial(self._authorize, listener)
+                             if listener.profile in (1, 2) else None)
+        listener.server = server
+        bound_host, bound_port = next(iter(server.sockets)).getsockname()[:2]
+        listener.url = f"{'wss' if listener.tls is not None else 'ws'}://{bound_host}:{bound_port}" \
+                       f"{self._base.rstrip('/')}"
+        return server
+
+    def _recording(self, listener: Listener) -> type[ssl.SSLObject]:
+        """The TLS objects of ``listener``'s connections: a handshake either end breaks off is recorded as a
+        refusal with OpenSSL's reason (asyncio drops it silently, before websockets sees a connection)."""
+        csms = self
+
+        class Recording(ssl.SSLObject):
+            def do_handshake(self) -> None:
+                try:
+                    super().do_handshake()
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    raise
+                except ssl.SSLError as err:
+                    csms._refuse(Refusal(csms._now(), "", (), f"TLS handshake failed: {_why(err)}", listener.url))
+                    raise
+
+        return Recording
+
+    def _refuse(self, refusal: Refusal) -> None:
+        with self._lock:
+            self.refusals.append(refusal)
+            self._lock.notify_all()
+
+    def _context(self, profile: SecurityProfile, *, server_ca: Literal["operator", "untrusted"] = "operator",
+                 tls_max: Literal["1.0", "1.1"] | None = None) -> ssl.SSLContext:
+        """The TLS of a listener held to ``profile`` (2 or 3): the CSMS certificate, or one from a CA no charger
+        was given, or only TLS up to ``tls_max`` (the negative cases)."""
+        if self._cert is None or self._key is None:
+            raise InstrumentError(self.name, f"listen at security profile {profile}",
+                                  "no CSMS certificate: the bench gives tls_cert and tls_key, or tls: generate")
+        cert, key = self._untrusted_certificate() if server_ca == "untrusted" else (self._cert, self._key)
+        try:
+            if tls_max is not None:
+                maximum = ssl.TLSVersion.TLSv1_1 if tls_max == "1.1" else ssl.TLSVersion.TLSv1
+                return outdated_server_context(cert, key, maximum)
+            if profile == 3 and self._client_ca is None:
+                raise InstrumentError(self.name, "listen at security profile 3",
+                                      "no client_ca (the CA chargers' certificates chain to), nor tls: generate")
+            return server_context(cert, key, client_ca=self._client_ca if profile == 3 else None)
+        except (OSError, ssl.SSLError) as err:
+            raise InstrumentError(self.name, "TLS material", f"unusable: {err}") from None
+
+    def _untrusted_certificate(self) -> tuple[Path, Path]:
+        """A CSMS certificate (for this host) from a throw-away CA no charger was given."""
+        if self._pki_dir is None:
+            self._pki_dir = Path(tempfile.mkdtemp(prefix="v2g-rig-pki-"))
+        cert, key = self._pki_dir / "untrusted-csms.pem", self._pki_dir / "untrusted-csms.key"
+        if not cert.exists():
+            pki = self.pki or make_throwaway_pki(self._pki_dir / "other", charger_cn="unnamed-charger",
+                                                 csms_host=self._host)
+            assert pki.untrusted_ca_key is not None
+            issue_certificate(self._pki_dir, "untrusted-csms", self._host, pki.untrusted_ca_cert,
+                              pki.untrusted_ca_key, san=self._host)
+        return cert, key
+
+    def listen_secure(self, profile: SecurityProfile, *, server_ca: Literal["operator", "untrusted"] = "operator",
+                      tls_max: Literal["1.0", "1.1"] | None = None, password: str | None = None) -> str:
+        """Listen at another port of the bench's host (a free one) held to ``profile`` (A00.FR.006: one profile
+        per port) and return its address: ws:// for 0 and 1, wss:// for 2 and 3 presenting the CSMS certificate,
+        or with ``server_ca="untrusted"`` one from a CA no charger was given, or with ``tls_max`` only TLS up to
+        that version (a charger must refuse both). A client certificate naming another station is kept and
+        recorded for the case to judge; ``password`` is the basic-auth password of a charger the bench names none
+        for (profiles 1 and 2). Open until ``close_case_listeners``."""
+        if profile < 2 and (server_ca != "operator" or tls_max is not None):
+            raise InstrumentError(self.name, f"listen at security profile {profile}",
+                                  "a ws:// listener has no certificate or TLS version to choose")
+        self._start()
+        tls = self._context(profile, server_ca=server_ca, tls_max=tls_max) if profile >= 2 else None
+        what = f"security profile {profile}" + (", a certificate from an untrusted CA" if server_ca == "untrusted"
+                                                else "") + (f", TLS up to {tls_max} only" if tls_max else "")
+        if profile in (1, 2) and password is None and not self.passwords:
+            raise InstrumentError(self.name, f"listen at security profile {profile}",
+                                  "basic auth needs the charger's password (the bench's passwords, or the case's)")
+        listener = Listener(profile, tls, bind_cn=False, what=what, password=password)
+        self._run(self._open(listener, self._host, 0))
+        self._listeners.append(listener)
+        return listener.url
+
+    def close_case_listeners(self) -> None:
+        """Stop every listener ``listen_secure`` opened (their connections dropped); the bench's stays, and the
+        passwords are the bench's again (a case may have changed one)."""
+        extra, self._listeners[1:] = self._listeners[1:], []
+        self.passwords = dict(self._bench_passwords)
+        if not extra or self._loop is None:
+            return
+
+        async def shut() -> None:
+            for listener in extra:
+                if listener.server is None:
+                    continue
+                for websocket in list(listener.server.connections):
+                    websocket.transport.abort()
+                listener.server.close()
+                await listener.server.wait_closed()
+
+        self._run(shut())
+
+    def listener_of(self, url: str) -> str:
+        """What the listener at ``url`` holds connections to (for the evidence)."""
+        return next((listener.what for listener in self._listeners if listener.url == url), "a closed listener")
+
     # -- connections ------------------------------------------------------------------------------------
 
     def _now(self) -> float:
         return self._clock.now() if self._clock is not None else 0.0
+
+    def serve_only(self, identity: str) -> None:
+        """From now on serve only the charger ``identity`` (the one under test, from ``--dut``): another that
+        connects is recorded as a refusal and closed (1008), so a bench with several chargers in reach judges
+        the right one."""
+        self._only = identity
 
     def accept_versions(self, versions: Sequence[str]) -> None:
         """From the next connection on, accept only ``versions`` (of those the bench allows, in this order): a
@@ -412,54 +643,64 @@ class OcppCsms:
         chosen = frames.choose_subprotocol([str(o) for o in offered], self._accepting)
         return None if chosen is None else Subprotocol(chosen)
 
-    def _authorize(self, connection: ServerConnection, request: Request) -> Response | None:
+    def _authorize(self, listener: Listener, connection: ServerConnection, request: Request) -> Response | None:
         """Profiles 1 and 2: the upgrade's basic auth held against the identity, the version and the password;
         refused with HTTP 401 (recorded) when anything is wrong."""
         identity = frames.identity_from_path(request.path)
         offered = [p.strip() for value in request.headers.get_all("Sec-WebSocket-Protocol") for p in value.split(",")]
         chosen = frames.choose_subprotocol(offered, self._accepting)
         version = frames.version_of(chosen) if chosen else self._accepting[0]
-        auth = check_basic_auth(request.headers.get("Authorization"), identity, version, self.passwords.get(identity))
-        if identity not in self.passwords:
+        expected = self.passwords.get(identity, listener.password)
+        auth = check_basic_auth(request.headers.get("Authorization"), identity, version, expected)
+        if expected is None:
             auth = dataclasses.replace(auth, problems=(*auth.problems, f"no password for {identity!r} on this bench"))
         if not auth.problems:
             return None
-        with self._lock:
-            self.refusals.append(Refusal(self._now(), request.path, tuple(offered), "; ".join(auth.problems)))
-            self._lock.notify_all()
+        ssl_object = connection.transport.get_extra_info("ssl_object") if connection.transport else None
+        tls = inspect_tls(ssl_object, identity, client_cert_expected=False) if ssl_object is not None else None
+        self._refuse(Refusal(self._now(), request.path, tuple(offered), "; ".join(auth.problems), listener.url, tls))
         return connection.respond(HTTPStatus.UNAUTHORIZED, "basic auth refused\n")
 
-    async def _handle(self, websocket: ServerConnection) -> None:
+    async def _handle(self, listener: Listener, websocket: ServerConnection) -> None:
         self._handled.add(id(websocket))
         try:
-            await self._serve_connection(websocket)
+            await self._serve_connection(listener, websocket)
         finally:
             self._handled.discard(id(websocket))
 
-    async def _serve_connection(self, websocket: ServerConnection) -> None:
+    async def _serve_connection(self, listener: Listener, websocket: ServerConnection) -> None:
         path = websocket.request.path if websocket.request is not None else "/"
         offered = tuple(websocket.request.headers.get_all("Sec-WebSocket-Protocol")) if websocket.request else ()
         if websocket.subprotocol is None:
-            with self._lock:
-                self.refusals.append(Refusal(self._now(), path, offered, "no OCPP version in common"))
-                self._lock.notify_all()
+            self._refuse(Refusal(self._now(), path, offered, "no OCPP version in common", listener.url))
             await websocket.close(1002, "no OCPP subprotocol in common")
             return
         identity = frames.identity_from_path(path)
+        if self._only is not None and identity != self._only:
+            with self._lock:
+                self.refusals.append(Refusal(self._now(), path, offered, f"{identity!r} is not the charger under "
+                                                                         f"test ({self._only!r})"))
+                self._lock.notify_all()
+            await websocket.close(1008, "not the charger under test")
+            return
         remote = websocket.remote_address
         connection = ChargerConnection(identity, frames.version_of(websocket.subprotocol), websocket.subprotocol,
-                                       f"{remote[0]}:{remote[1]}" if remote else "?", websocket, self._now())
+                                       f"{remote[0]}:{remote[1]}" if remote else "?", websocket, self._now(),
+                                       listener=listener.url, profile=listener.profile)
+        if listener.profile in (1, 2) and websocket.request is not None:
+            connection.basic_auth_user = check_basic_auth(websocket.request.headers.get("Authorization"), identity,
+                                                          connection.version, None).username
         ssl_object = websocket.transport.get_extra_info("ssl_object") if websocket.transport else None
         if ssl_object is not None:
-            connection.tls = inspect_tls(ssl_object, identity, client_cert_expected=self.security_profile == 3)
-            if self.security_profile == 3 and connection.tls.client_subject_cn != identity:
-                with self._lock:
-                    self.refusals.append(Refusal(self._now(), path, offered, "; ".join(connection.tls.problems)))
-                    self._lock.notify_all()
+            connection.tls = inspect_tls(ssl_object, identity, client_cert_expected=listener.profile == 3)
+            if listener.profile == 3 and listener.bind_cn and connection.tls.client_subject_cn != identity:
+                self._refuse(Refusal(self._now(), path, offered, "; ".join(connection.tls.problems), listener.url,
+                                     connection.tls))
                 await websocket.close(1008, "client certificate does not name this station")
                 return
         with self._lock:
             self.connections[identity] = connection
+            self.history.append(connection)
             self._lock.notify_all()
         try:
             async for message in websocket:
@@ -580,7 +821,11 @@ class OcppCsms:
 
         wait_until(self._waiting_clock(clock), answered, timeout_s=timeout_s, poll_s=poll_s)
         with self._lock:
-            return connection.replies.get(message_id)
+            reply = connection.replies.get(message_id)
+        if (action == "ChangeConfiguration" and payload.get("key") == "AuthorizationKey" and reply is not None
+                and reply.kind == "CALLRESULT" and reply.payload.get("status") == "Accepted"):
+            self.passwords[identity] = str(payload.get("value"))  # the charger's password from now on
+        return reply
 
     def frames_of(self, identity: str) -> list[RecordedFrame]:
         with self._lock:
@@ -602,3 +847,12 @@ class OcppCsms:
         if chosen is None:
             raise InstrumentError(self.name, "wait", "no clock attached: waits go through the rig's clock")
         return chosen
+
+
+def _why(err: BaseException) -> str:
+    """An error's reason in a line: OpenSSL's (``TLSV1_ALERT_UNKNOWN_CA``, a failed verification's message), or
+    the error's own text."""
+    if isinstance(err, ssl.SSLError):
+        verify = getattr(err, "verify_message", None)
+        return f"{err.reason or err}" + (f" ({verify})" if verify else "")
+    return str(err).splitlines()[0] if str(err) else type(err).__name__

@@ -33,6 +33,9 @@ class DutIdentityFile(Strict):
     dut: str = Field(min_length=1)
     description: str = ""
     identity: Identity
+    ocpp_identity: str | None = Field(None, min_length=1, description="Its OCPP identity (charge point id, the "
+                                                                      "last segment of the URL it connects to): "
+                                                                      "the rig's CSMS serves only this charger.")
 
 
 def load_dut_identity(path: Path) -> DutIdentityFile:

@@ -75,6 +75,8 @@ class DutRecord(Record):
     firmware: str
     simulated: bool
     """True when the DUT was the simulated lab's charger (its behaviour set by the profile in ``file``)."""
+    ocpp_identity: str | None = None
+    """Its OCPP identity, when it speaks OCPP (the rig's CSMS serves only this charger)."""
     file: str
     """The copy of the DUT profile or identity file in the run directory."""
 

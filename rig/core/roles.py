@@ -418,6 +418,10 @@ class Csms(Instrument, Protocol):
 
     def attach_clock(self, clock: Clock) -> None: ...
 
+    def serve_only(self, identity: str) -> None:
+        """Serve only the charger of this identity from now on (the charger under test); others are refused."""
+        ...
+
     def accept_versions(self, versions: Sequence[str]) -> None:
         """Accept only these OCPP versions from the next connection on (empty: the bench's)."""
         ...

@@ -143,7 +143,7 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
             driver.setup()
         csms = instruments.get("csms")
         if sim is not None and isinstance(csms, Csms):
-            sim.attach_ocpp(csms.url)  # the simulated charger connects to the rig's listener
+            sim.attach_ocpp(csms.url, getattr(csms, "pki", None))  # the charger connects to the rig's listener
         lab = Lab(clock, StepLog(clock, use_allure=use_allure), instruments, site=bench.site,
                   grid_switch=bench.grid_switch, operator=SimulatedOperator(sim) if sim is not None else None)
         opened = OpenBench(lab, instruments, identities, sim)

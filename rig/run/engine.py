@@ -38,7 +38,8 @@ from rig.core.decision import DecisionRule
 from rig.evidence.report import RunPlots, plot_kind, render_report
 from rig.core.results import (CaseResult, DutRecord, EvidenceMode, Limit, PlotRecord, RunInfo, RunResults, RunStatus, Uncertainty,
                          Verdict)
-from rig.suites.platform import CannotJudge, DutNotReady, ProcedureOutcome
+from rig.suites.platform import CannotJudge, DutNotReady, NotPerformed, ProcedureOutcome
+from rig.core.roles import Csms
 from rig.core.safety import bring_to_safe_state
 from rig.sim.charger.dut_profile import DutProfile, load_dut_profile
 from rig.config.yaml_source import load_extending
@@ -205,11 +206,13 @@ def _dut_record(request: RunRequest, simulated: bool) -> tuple[DutRecord, DutPro
     if simulated:
         profile = load_dut_profile(request.dut_path)
         name, description, identity = profile.dut, profile.description, profile.identity
+        ocpp_identity = profile.ocpp.identity if profile.ocpp is not None else None
     else:
         profile = None
         known = load_dut_identity(request.dut_path)
         name, description, identity = known.dut, known.description, known.identity
-    record = DutRecord(name=name, description=description, simulated=simulated,
+        ocpp_identity = known.ocpp_identity
+    record = DutRecord(name=name, description=description, simulated=simulated, ocpp_identity=ocpp_identity,
                        file=_dut_copies(request.dut_path)[request.dut_path.resolve()],
                        **identity.model_dump())
     return record, profile
@@ -278,6 +281,9 @@ class CampaignRun:
         self.bench = self._stack.enter_context(
             open_bench(prepared.bench, profile=prepared.profile, seed=prepared.seed, use_allure=request.use_allure))
         self._sim0 = self.bench.lab.clock.now()
+        csms = self.bench.instruments.get("csms")
+        if isinstance(csms, Csms) and prepared.dut.ocpp_identity is not None:
+            csms.serve_only(prepared.dut.ocpp_identity)  # the charger under test, no other
         self.recorder.record_instruments(self.bench.identities)
         self.bench.lab.steps.listeners.append(self._on_step)
         if self.listener:
@@ -308,6 +314,7 @@ class CampaignRun:
             result = CaseResult(**base, verdict="skip", error=f"not run: {self._not_ready}")
             return self._record(result)
         measured: dict[str, float | None] = {}
+        skipped: str | None = None
         findings: list[str] = []
         uncertainty: dict[str, Uncertainty] = {}
         traces: list[str] = []
@@ -319,6 +326,12 @@ class CampaignRun:
             traces, plot = self._write_outcome(case.id, outcome)
         except EvidenceWriteError:
             raise
+        except NotPerformed as err:
+            skipped = f"not performed: {err}"
+            if err.evidence is not None:
+                measured, uncertainty = _finite(err.evidence.measured), err.evidence.uncertainty
+                findings = err.evidence.findings
+                traces, plot = self._write_outcome(case.id, err.evidence)
         except CannotJudge as err:
             problems.append(f"{type(err).__name__}: {err}")
             if err.evidence is not None:  # kept to show why; its values are recorded but judge nothing
@@ -331,6 +344,13 @@ class CampaignRun:
         except RigError as err:
             problems.append(f"{type(err).__name__}: {err}")
         problems += self._instrument_faults()
+        if skipped is not None and not problems:
+            result = CaseResult(**base, verdict="skip", measured=measured, uncertainty=uncertainty, findings=findings,
+                                traces=traces, plot=plot, error=skipped, steps=list(lab.steps.steps),
+                                sim_started_s=round(sim0 - self._sim0, 6),
+                                sim_finished_s=round(lab.clock.now() - self._sim0, 6),
+                                wall_seconds=round(time.perf_counter() - wall0, 6))
+            return self._record(result)
         judgement = judge(measured, uncertainty, limits, rule)
         problems += judgement.problems
         if problems:

@@ -23,9 +23,18 @@ class Operator(Protocol):
     instructions: list[str]
     """Every instruction given in the run, in order (evidence of what was asked of the person)."""
 
-    def instruct(self, text: str) -> None: ...
+    def instruct(self, text: str) -> bool:
+        """Ask for an action; whether it is surely done (False: perhaps, by a person)."""
+        ...
 
-    def present_card(self, id_tag: str) -> None: ...
+    def present_card(self, id_tag: str) -> bool:
+        """Ask for a card at the charger's reader; whether it surely was shown."""
+        ...
+
+    def configure_ocpp(self, url: str, profile: int | None = None, password: str | None = None) -> bool:
+        """Ask for the charger's central system address (and security profile, password) to be set at its own
+        configuration tool (a security case's precondition); whether it surely was."""
+        ...
 
 
 class TerminalOperator:
@@ -34,13 +43,17 @@ class TerminalOperator:
     def __init__(self) -> None:
         self.instructions: list[str] = []
 
-    def instruct(self, text: str) -> None:
+    def instruct(self, text: str) -> bool:
         self.instructions.append(text)
         if sys.stdin is not None and sys.stdin.isatty():
             print(f"\n>>> OPERATOR: {text}", file=sys.stderr, flush=True)
+        return False
 
-    def present_card(self, id_tag: str) -> None:
-        self.instruct(f"Present the card with idTag {id_tag} at the charger's reader.")
+    def present_card(self, id_tag: str) -> bool:
+        return self.instruct(f"Present the card with idTag {id_tag} at the charger's reader.")
+
+    def configure_ocpp(self, url: str, profile: int | None = None, password: str | None = None) -> bool:
+        return self.instruct(ocpp_configuration_text(url, profile, password))
 
 
 class SimulatedOperator:
@@ -50,9 +63,24 @@ class SimulatedOperator:
         self.sim = sim
         self.instructions: list[str] = []
 
-    def instruct(self, text: str) -> None:
-        self.instructions.append(text)  # nothing in the lab performs it: the check that follows is not met
+    def instruct(self, text: str) -> bool:
+        self.instructions.append(text)  # no hand in the lab does anything else
+        return False
 
-    def present_card(self, id_tag: str) -> None:
+    def present_card(self, id_tag: str) -> bool:
         self.instructions.append(f"Present the card with idTag {id_tag} at the charger's reader.")
         self.sim.present_card(id_tag)
+        return True
+
+    def configure_ocpp(self, url: str, profile: int | None = None, password: str | None = None) -> bool:
+        self.instructions.append(ocpp_configuration_text(url, profile, password))
+        self.sim.configure_ocpp(url, profile, password)
+        return True
+
+
+def ocpp_configuration_text(url: str, profile: int | None, password: str | None) -> str:
+    """The instruction for a charger's OCPP configuration (its password is named, never printed)."""
+    text = f"At the charger's configuration tool, set its central system address ({url.split(':', 1)[0]}://) to {url}"
+    if profile is not None:
+        text += f" and its security profile to {profile}" + (" with the case's password" if password else "")
+    return text + "."

@@ -24,6 +24,8 @@ import threading
 import time
 from typing import Callable, Literal
 
+from rig.protocols.ocpp.security import ThrowawayPki, issue_certificate
+from rig.sim.charger.ocpp_face import TlsMaterial
 from rig.sim.wire.can_server import CanServer
 from rig.sim.charger.ac_port import ChargerClock
 from rig.sim.instruments.chroma_61800_dialect import Chroma61800
@@ -127,12 +129,30 @@ class SimulatedLab:
         self._drain_can()
         self._flush_can()
 
-    def attach_ocpp(self, url: str) -> None:
+    def attach_ocpp(self, url: str, pki: ThrowawayPki | None = None) -> None:
         """Tell the charger where the rig's central system listens (the bench's ``csms`` role); it connects on its
-        own timer. Nothing happens for a charger whose profile gives it no OCPP."""
+        own timer. With ``pki`` (the rig's throw-away one) it is handed what a charger is given at manufacture
+        and commissioning for wss://: the operator CA as its trust anchor, and a certificate the operator CA
+        signed for the CN it asks for (its identity, or a DEFECT's ``client_cert_cn``) with its key. Nothing
+        happens for a charger whose profile gives it no OCPP."""
         with self.lock:
+            if self.model.ocpp is None:
+                return
+            material = None
+            if pki is not None and pki.ca_key is not None:
+                settings = self.model.ocpp.settings
+                cert, key = issue_certificate(pki.ca_cert.parent, "sim-charger", settings.client_cert_cn
+                                              or settings.identity, pki.ca_cert, pki.ca_key)
+                material = TlsMaterial(pki.ca_cert, cert, key)
+            self.model.ocpp.attach(url, self.epoch_at_zero, material)
+
+    def configure_ocpp(self, url: str, profile: int | None = None, password: str | None = None) -> None:
+        """The operator at the charger's configuration tool: its central system address (for that scheme) and,
+        with ``profile``, its security profile and password (``OcppFace.configure``)."""
+        with self.lock:
+            self._catch_up()
             if self.model.ocpp is not None:
-                self.model.ocpp.attach(url, self.epoch_at_zero)
+                self.model.ocpp.configure(url, profile, password)
 
     def present_card(self, id_tag: str) -> None:
         """A card shown at the simulated charger's reader now (the operator's hand: ``rig.run.operator``)."""

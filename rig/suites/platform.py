@@ -52,6 +52,12 @@ class CannotJudge(RigError):
         self.evidence = evidence
 
 
+class NotPerformed(CannotJudge):
+    """A physical action the case needs (a card at the reader, a plug without a vehicle emulator) was asked of the
+    operator and the charger's message showing it never came: the case is skipped with that reason (the rig
+    cannot tell an action not done from a charger that did not react), never passed and never failed."""
+
+
 class DutNotReady(PreconditionError):
     """The DUT did not become ready (e.g. reconnect and export) within the time the plan declares.
 

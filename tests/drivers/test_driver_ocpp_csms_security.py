@@ -112,8 +112,7 @@ def test_a_profile_without_its_material_is_refused_naming_what_is_missing() -> N
     with pytest.raises(InstrumentError, match="tls_cert and tls_key"):
         OcppCsms("wss://127.0.0.1:0/ocpp", name="csms", options={"security_profile": 2, "passwords": {"a": "b"}})
     with pytest.raises(InstrumentError, match="listens on wss://"):
-        OcppCsms("ws://127.0.0.1:0/ocpp", name="csms", options={"security_profile": 3, "tls_cert": "c",
-                                                                 "tls_key": "k", "client_ca": "a"})
+        OcppCsms("ws://127.0.0.1:0/ocpp", name="csms", options={"security_profile": 3, "tls": "generate"})
 
 
 def test_unreadable_tls_material_is_an_instrument_error(tmp_path: Path) -> None:

@@ -16,7 +16,10 @@
 ``make_throwaway_pki`` makes a throw-away operator CA, a CSMS certificate and a
 charger certificate (and an untrusted CA with its own charger certificate,
 for the negative cases) in a directory at run time: nothing secret is
-committed.
+committed. ``issue_certificate`` signs a further leaf with one of its CAs (a
+charger's certificate naming what the charger asks for; a CSMS certificate
+from the CA no charger was given). ``client_context`` is the charger's side
+of the same rules (the simulated charger's TLS, and tests).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import binascii
 import datetime
 import ipaddress
 import ssl
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -101,6 +105,55 @@ def server_context(cert: Path, key: Path, *, client_ca: Path | None = None) -> s
     return context
 
 
+TlsRule = Literal["tls", "client_certificate", "client_cn"]
+"""The rule groups a TLS problem breaks: the version and suites (A00.FR.312/318), the client certificate's
+presence, keys and hash (A00.FR.501-508), its CN naming the station (A00.FR.511; 2.0.1 A00.FR.405)."""
+
+
+def outdated_server_context(cert: Path, key: Path, maximum: ssl.TLSVersion) -> ssl.SSLContext:
+    """A listener that breaks A00.FR.312 on purpose, for a negative case only: TLS 1.0 up to ``maximum`` (below
+    1.2), any suite. A charger must refuse to talk to it (its minimum is 1.2)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    _allow_outdated(context, maximum)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def client_context(trust: Path | None, *, cert: Path | None = None, key: Path | None = None, verify: bool = True,
+                   maximum: ssl.TLSVersion | None = None) -> ssl.SSLContext:
+    """A charger's side of profiles 2 and 3: TLS 1.2 or later offering both suite pairs A00.FR.318 names, no
+    compression, the CSMS's certificate checked against ``trust`` (its CentralSystemRootCertificate) and its
+    name against the address it dialled (A00.FR.307/308), with ``cert`` and ``key`` its own certificate
+    (profile 3). ``verify=False`` (any server certificate) and a ``maximum`` below 1.2 break those rules: the
+    defective chargers a rig must catch."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.options |= ssl.OP_NO_COMPRESSION
+    if maximum is not None and maximum.value < ssl.TLSVersion.TLSv1_2.value:
+        _allow_outdated(context, maximum)
+    else:
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(f"{TLS12_SUITES}:@SECLEVEL=1")
+    if verify:
+        if trust is None:
+            raise ValueError("a charger that checks the CSMS's certificate needs its trust anchor (the CA)")
+        context.load_verify_locations(trust)
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if cert is not None:
+        context.load_cert_chain(cert, key)
+    return context
+
+
+def _allow_outdated(context: ssl.SSLContext, maximum: ssl.TLSVersion) -> None:
+    """TLS 1.0 up to ``maximum``, any suite (OpenSSL 3 needs security level 0 for them)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # deliberately outdated: the point of the context
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = maximum
+    context.set_ciphers("ALL:@SECLEVEL=0")
+
+
 @dataclass(frozen=True)
 class TlsSeen:
     """What the charger's TLS handshake showed."""
@@ -110,6 +163,23 @@ class TlsSeen:
     offered: tuple[str, ...]
     client_subject_cn: str | None
     problems: tuple[str, ...]
+    client_subject: str | None = None
+    """The client certificate's subject (RFC 4514), its issuer, key and serial number, when it showed one."""
+    client_issuer: str | None = None
+    client_key: str | None = None
+    client_serial: str | None = None
+    by_rule: tuple[tuple[TlsRule, str], ...] = ()
+    """Each problem with the rule group it breaks (``problems`` in the same order)."""
+
+    def problems_of(self, rules: "tuple[TlsRule, ...] | list[TlsRule]") -> list[str]:
+        """The problems breaking one of ``rules``."""
+        return [problem for rule, problem in self.by_rule if rule in rules]
+
+    def as_json(self) -> dict[str, object]:
+        return {"version": self.version, "cipher": self.cipher, "offered": list(self.offered),
+                "client_subject": self.client_subject, "client_subject_cn": self.client_subject_cn,
+                "client_issuer": self.client_issuer, "client_key": self.client_key,
+                "client_serial": self.client_serial, "problems": list(self.problems)}
 
 
 def inspect_tls(ssl_object: ssl.SSLObject | ssl.SSLSocket, identity: str, *, client_cert_expected: bool) -> TlsSeen:
@@ -118,36 +188,55 @@ def inspect_tls(ssl_object: ssl.SSLObject | ssl.SSLSocket, identity: str, *, cli
     version = ssl_object.version() or "?"
     cipher = (ssl_object.cipher() or ("?",))[0]
     offered = tuple(name for name, _, _ in (ssl_object.shared_ciphers() or []))
-    problems = []
+    found: list[tuple[TlsRule, str]] = []
     if version not in ("TLSv1.2", "TLSv1.3"):
-        problems.append(f"{version}: OCPP needs TLS 1.2 or later")
+        found.append(("tls", f"{version}: OCPP needs TLS 1.2 or later"))
     if version == "TLSv1.2" and not any(pair <= set(offered) for pair in CHARGER_SUITE_PAIRS):
-        problems.append("offers neither suite pair A00.FR.318 asks for (ECDHE-ECDSA or RSA, AES-128 and AES-256 GCM)")
-    cn = None
+        found.append(("tls", "offers neither suite pair A00.FR.318 asks for (ECDHE-ECDSA or RSA, AES-128 and "
+                             "AES-256 GCM)"))
+    cn = subject = issuer = key_text = serial = None
     der = ssl_object.getpeercert(binary_form=True)
     if der is not None:
         certificate = x509.load_der_x509_certificate(der)
-        cn, found = _client_certificate_problems(certificate, identity)
-        problems += found
+        cn, certificate_found = _client_certificate_problems(certificate, identity)
+        found += certificate_found
+        subject, issuer = certificate.subject.rfc4514_string(), certificate.issuer.rfc4514_string()
+        key_text, serial = key_description(certificate), format(certificate.serial_number, "x")
     elif client_cert_expected:
-        problems.append("no client certificate (security profile 3)")
-    return TlsSeen(version, cipher, offered, cn, tuple(problems))
+        found.append(("client_certificate", "no client certificate (security profile 3)"))
+    return TlsSeen(version, cipher, offered, cn, tuple(problem for _, problem in found), subject, issuer, key_text,
+                   serial, tuple(found))
 
 
-def _client_certificate_problems(certificate: x509.Certificate, identity: str) -> tuple[str | None, list[str]]:
+def key_description(certificate: x509.Certificate) -> str:
+    """A certificate's public key as a judge reads it: ``EC secp256r1 256 bits``, ``RSA 2048 bits``."""
+    key = certificate.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name} {key.curve.key_size} bits"
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA {key.key_size} bits"
+    return type(key).__name__
+
+
+def _client_certificate_problems(certificate: x509.Certificate,
+                                 identity: str) -> tuple[str | None, list[tuple[TlsRule, str]]]:
     names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     cn = str(names[0].value) if names else None
-    problems = []
+    problems: list[tuple[TlsRule, str]] = []
     if cn != identity:
-        problems.append(f"certificate CN {cn!r} is not the station's identity {identity!r} (A00.FR.405/511)")
+        problems.append(("client_cn", f"certificate CN {cn!r} is not the station's identity {identity!r} "
+                                      "(A00.FR.405/511)"))
     key = certificate.public_key()
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_KEY_BITS["rsa"]:
-        problems.append(f"a {key.key_size}-bit RSA key; at least {MIN_KEY_BITS['rsa']} (A00.FR.501)")
+        problems.append(("client_certificate", f"a {key.key_size}-bit RSA key; at least {MIN_KEY_BITS['rsa']} "
+                                               "(A00.FR.501)"))
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < MIN_KEY_BITS["ec"]:
-        problems.append(f"a {key.curve.key_size}-bit EC key; at least {MIN_KEY_BITS['ec']} (A00.FR.502)")
+        problems.append(("client_certificate", f"a {key.curve.key_size}-bit EC key; at least "
+                                               f"{MIN_KEY_BITS['ec']} (A00.FR.502)"))
     algorithm = certificate.signature_hash_algorithm
     if algorithm is None or algorithm.name != "sha256":
-        problems.append(f"signed with {algorithm.name if algorithm else 'no hash'}, not SHA-256 (A00.FR.505)")
+        problems.append(("client_certificate", f"signed with {algorithm.name if algorithm else 'no hash'}, not "
+                                               "SHA-256 (A00.FR.505)"))
     return cn, problems
 
 
@@ -167,6 +256,9 @@ class ThrowawayPki:
     untrusted_ca_cert: Path
     untrusted_charger_cert: Path
     untrusted_charger_key: Path
+    ca_key: Path | None = None
+    """The CAs' keys (``issue_certificate`` signs with them)."""
+    untrusted_ca_key: Path | None = None
 
 
 def make_throwaway_pki(directory: Path, *, charger_cn: str, csms_host: str = "127.0.0.1") -> ThrowawayPki:
@@ -177,6 +269,8 @@ def make_throwaway_pki(directory: Path, *, charger_cn: str, csms_host: str = "12
     paths = {}
     paths["ca_cert"] = _write_cert(directory / "ca.pem", ca)
     paths["untrusted_ca_cert"] = _write_cert(directory / "untrusted-ca.pem", other)
+    paths["ca_key"] = _write_key(directory / "ca.key", ca_key)
+    paths["untrusted_ca_key"] = _write_key(directory / "untrusted-ca.key", other_key)
     csms_key = ec.generate_private_key(ec.SECP256R1())
     csms = _leaf(csms_key, f"{csms_host}", ca, ca_key, san=csms_host)
     paths["csms_cert"], paths["csms_key"] = _write_cert(directory / "csms.pem", csms), _write_key(
@@ -188,6 +282,20 @@ def make_throwaway_pki(directory: Path, *, charger_cn: str, csms_host: str = "12
         paths[f"{prefix}_cert"] = _write_cert(directory / f"{name}.pem", leaf)
         paths[f"{prefix}_key"] = _write_key(directory / f"{name}.key", key)
     return ThrowawayPki(**paths)
+
+
+def issue_certificate(directory: Path, name: str, cn: str, ca_cert: Path, ca_key: Path, *,
+                      san: str | None = None) -> tuple[Path, Path]:
+    """A fresh EC P-256 key and a certificate for ``cn`` signed by the CA in ``ca_cert``/``ca_key`` (SHA-256,
+    valid from an hour ago), written as ``<name>.pem`` and ``<name>.key`` in ``directory``: a charger's
+    certificate naming what the charger asked for, or a CSMS certificate (``san``: the address it answers at)."""
+    issuer = x509.load_pem_x509_certificate(ca_cert.read_bytes())
+    issuer_key = serialization.load_pem_private_key(ca_key.read_bytes(), None)
+    if not isinstance(issuer_key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{ca_key}: not an EC key (the throw-away CAs are EC P-256)")
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = _leaf(key, cn, issuer, issuer_key, san=san)
+    return _write_cert(directory / f"{name}.pem", leaf), _write_key(directory / f"{name}.key", key)
 
 
 def _ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:

@@ -57,6 +57,7 @@ class Station:
         s = face.settings
         self.face, self.physical, self.s = face, physical, s
         self.config = Configuration(s.configuration, s.readonly_keys, s.without_keys, s.connectors)
+        self.commission(s.security_profile, s.password)
         self.connectors = {n: Connector(n) for n in range(s.connectors + 1)}
         self.profiles = ChargingProfiles(s.connectors)
         """Its Smart Charging profiles (``ocpp16_smart_charging``)."""
@@ -70,6 +71,30 @@ class Station:
 
     def boot_payload(self) -> dict[str, Any]:
         return {"chargePointVendor": self.s.vendor, "chargePointModel": self.s.model}
+
+    def security(self) -> tuple[int, str | None]:
+        """Its SecurityProfile and AuthorizationKey (the basic-auth password, sent as the hex digits it was given)."""
+        return self.config.number("SecurityProfile"), self.config.text("AuthorizationKey") or None
+
+    def commission(self, profile: int, password: str | None) -> None:
+        """Set by its configuration tool, not over OCPP (the only way down: A00.FR.005)."""
+        self.config.set("SecurityProfile", str(profile))
+        if password is not None:
+            self.config.set("AuthorizationKey", password)
+
+    def _refuses_profile(self, value: str) -> bool:
+        """ChangeConfiguration SecurityProfile: never lower (A00.FR.005, OCTT TC_084), and not to a TLS profile it
+        has no CentralSystemRootCertificate for, nor to 3 without its own certificate."""
+        try:
+            wanted = int(value)
+        except ValueError:
+            return False  # the key's own check rejects it
+        material = self.face.material
+        if wanted < self.config.number("SecurityProfile") and not self.s.accepts_security_downgrade:
+            return True
+        if wanted >= 2 and material.trust_anchor is None and not self.s.accepts_any_server_certificate:
+            return True
+        return wanted == 3 and material.certificate is None
 
     def heartbeat_interval_given(self, interval_s: int) -> None:
         """The central system's accepted boot gave this interval: its HeartbeatInterval key says so from now."""
@@ -309,8 +334,12 @@ class Station:
         return answer, None
 
     def _on_ChangeConfiguration(self, p: dict) -> Answer:
+        if p["key"] == "SecurityProfile" and self.config.has("SecurityProfile") and self._refuses_profile(p["value"]):
+            return {"status": "Rejected"}, None
         status = self.config.change(p["key"], p["value"])
         if status == "Accepted":
+            if p["key"] in ("SecurityProfile", "AuthorizationKey"):  # reconnect with it (security whitepaper)
+                return {"status": status}, self.face.reconnect
             if p["key"] == "HeartbeatInterval":
                 self.face.heartbeat_changed(int(p["value"]))
             elif p["key"] == "ClockAlignedDataInterval":

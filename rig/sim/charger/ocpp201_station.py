@@ -41,8 +41,6 @@ class Transaction:
     seq: int = 0
     held: set[str] = field(default_factory=set)
     """The TxStopPoint conditions that have held during it (one that never held cannot stop it)."""
-    stop_reason: str | None = None
-    """The first reason it was told to stop for (stoppedReason when it ends)."""
     reported_state: str | None = None
     reported_token: str | None = None
     remote_start_id: int | None = None
@@ -288,11 +286,10 @@ class Station201:
             stop = set(self.dm.items("TxCtrlr", "TxStopPoint"))
             if not self.dm.flag("TxCtrlr", "StopTxOnEVSideDisconnect"):
                 stop.discard("EVConnected")
-            if reason is not None and tx.stop_reason is None:
-                tx.stop_reason = reason
+            ended = (tx.held - now) & stop
             tx.held |= now
-            if any(point in tx.held and point not in now for point in stop):
-                self._end(evse, trigger, tx.stop_reason or reason or "Other")
+            if ended:
+                self._end(evse, trigger, reason or "Other")
             else:
                 self._event(evse, "Updated", trigger)
         self._report(evse)

@@ -162,7 +162,7 @@ def standard_variables(evses: int, vendor: str, model: str, identity: str) -> li
     return found
 
 
-REPORTED_IN_SUMMARY = ("AvailabilityState", "Available")
+REPORTED_IN_SUMMARY = ("AvailabilityState",)
 """What a SummaryInventory reports (B07: components' availability and problems)."""
 
 Status = Literal["Accepted", "Rejected", "UnknownComponent", "UnknownVariable", "NotSupportedAttributeType",

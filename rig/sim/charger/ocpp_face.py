@@ -24,14 +24,18 @@ exchanges, not the day.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import count
+from pathlib import Path
 from typing import Any, Protocol
 
 from rig.protocols.ocpp import frames
 from rig.protocols.ocpp.datetimes import text_of
 from rig.protocols.ocpp.frames import Frame, Malformed
 from rig.protocols.ocpp.schemas import violations
+from rig.protocols.ocpp.security import client_context
 from rig.sim.charger.ocpp16_station import Station
 from rig.sim.charger.ocpp201_station import Station201
 
@@ -43,7 +47,17 @@ from rig.sim.wire.ws_client import HandshakeRefused, WsClient
 ANSWER_TIMEOUT_S = 30.0
 """How long it waits for the central system's answer before it gives the CALL up and sends the next."""
 
-__all__ = ["OcppFace", "OcppSettings", "Physical"]
+__all__ = ["OcppFace", "OcppSettings", "Physical", "TlsMaterial"]
+
+
+@dataclass(frozen=True)
+class TlsMaterial:
+    """What a charger is given for wss:// (files): the CA it trusts for the central system (its
+    CentralSystemRootCertificate) and, for profile 3, its own certificate and key."""
+
+    trust_anchor: Path | None = None
+    certificate: Path | None = None
+    key: Path | None = None
 
 
 class Physical(Protocol):
@@ -69,6 +83,13 @@ class OcppFace:
         self.settings = settings
         self._now, self._hold = now, hold
         self.url: str | None = None
+        """The central system's address it was last given (with its identity)."""
+        self.addresses: dict[str, str] = {}
+        """Its configured central system address per scheme: it dials wss:// at security profile 2 or 3,
+        ws:// below (the scheme follows the profile; a bench engineer configures the host and port)."""
+        self.material = TlsMaterial()
+        self._commissioned: tuple[int, str | None] | None = None
+        """The security profile and password its configuration tool last set (every version's station)."""
         self.epoch_s = 0.0
         """Seconds since 1970 at lab time 0: its own clock, for the timestamps it sends."""
         self.client: WsClient | None = None
@@ -95,11 +116,54 @@ class OcppFace:
 
     # -- the lab's side ----------------------------------------------------------------------------------
 
-    def attach(self, url: str, epoch_s: float = 0.0) -> None:
-        """Where the rig's central system listens; a powered charger connects ``connect_after_s`` later."""
-        self.url = url.rstrip("/") + "/" + self.settings.identity
+    def attach(self, url: str, epoch_s: float = 0.0, material: TlsMaterial | None = None) -> None:
+        """Where the rig's central system listens (and what it needs for wss://); a powered charger that is not
+        connected connects ``connect_after_s`` later."""
+        self.configure(url)
         self.epoch_s = epoch_s
-        if self.powered:
+        if material is not None:
+            self.material = material
+        if self.powered and self.client is None:
+            self.timers["connect"] = self._now() + self.settings.connect_after_s
+
+    def configure(self, url: str, profile: int | None = None, password: str | None = None) -> None:
+        """Its configuration tool (a person at the charger, the test case's precondition): the central system's
+        address for the scheme of ``url``; with ``profile`` its security profile and ``password`` its basic-auth
+        password, set directly (lowering a profile is done this way, never over OCPP: A00.FR.005). Applied at
+        its next connection."""
+        self.url = url.rstrip("/") + "/" + self.settings.identity
+        self.addresses[self.url.split(":", 1)[0]] = self.url
+        if profile is not None:
+            kept = self._commissioned[1] if self._commissioned else self.settings.password
+            self._commissioned = (profile, password if password is not None else kept)
+            for station in self._stations.values():
+                self._commission(station)
+
+    def _commission(self, station: Any) -> None:
+        commission = getattr(station, "commission", None)
+        if commission is not None and self._commissioned is not None:
+            commission(*self._commissioned)
+
+    def security(self) -> tuple[int, str | None]:
+        """Its security profile and basic-auth password now: one network configuration whatever version it
+        speaks, kept by the station of a version that has one (1.6: SecurityProfile, AuthorizationKey)."""
+        for station in (self.station, *self._stations.values()):
+            security = getattr(station, "security", None)
+            if security is not None:
+                return security()
+        return self._commissioned or (self.settings.security_profile, self.settings.password)
+
+    def reconnect(self) -> None:
+        """Close the connection and connect again ``connect_after_s`` later with what it is configured with now
+        (a new password or security profile takes effect this way); not a reboot: no new BootNotification."""
+        self.timers.pop("answer", None)
+        self._pending.clear()
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+            self._hold()  # the rig sees the connection drop at this instant
+        self.state = "idle"
+        if self.powered and self.url is not None:
             self.timers["connect"] = self._now() + self.settings.connect_after_s
 
     def power(self, t: float, on: bool) -> None:
@@ -117,6 +181,7 @@ class OcppFace:
     def _station_for(self, version: str) -> Any:
         if version not in self._stations:
             self._stations[version] = STATIONS[version](self, self.physical)
+            self._commission(self._stations[version])
         return self._stations[version]
 
     def plugged(self, t: float, on: bool) -> None:
@@ -183,6 +248,8 @@ class OcppFace:
         received = self.client.drain()
         for text in received.texts:
             self._handle(text)
+        if self.client is None:
+            return  # it closed the connection itself on what it handled (a reconnect)
         if received.closed_code is not None or self.client.closed:
             self.state = "closed"
             self._lost()
@@ -206,7 +273,19 @@ class OcppFace:
 
     def _connect(self) -> None:
         assert self.url is not None
-        self.client = WsClient(self.url, [frames.SUBPROTOCOL[v] for v in self.settings.versions])  # type: ignore
+        profile, password = self.security()
+        scheme = "wss" if profile >= 2 else "ws"
+        url = self.addresses.get(scheme)
+        try:
+            if url is None:
+                raise ValueError(f"no {scheme}:// address of the central system for security profile {profile}")
+            self.client = WsClient(url, [frames.SUBPROTOCOL[v] for v in self.settings.versions],  # type: ignore
+                                   basic_auth=(self.settings.identity, password or "") if profile in (1, 2) else None,
+                                   tls=self._tls(profile) if profile >= 2 else None)
+        except (ValueError, OSError) as err:  # not configured for its profile: it cannot connect, tries later
+            self.problems.append(f"cannot connect: {err}")
+            self.timers["connect"] = self._now() + self.settings.reconnect_after_s
+            return
         self.state = "connecting"
         try:
             chosen = self.client.open()
@@ -231,6 +310,17 @@ class OcppFace:
         if self.heartbeat_interval_s:
             self.timers["heartbeat"] = self._now() + self.heartbeat_interval_s
         self._pump()
+
+    def _tls(self, profile: int) -> ssl.SSLContext:
+        """Its TLS: the operator CA it was given as trust anchor, its certificate at profile 3, TLS 1.2 or later
+        (``rig.protocols.ocpp.security.client_context``), unless a DEFECT says otherwise."""
+        s, material = self.settings, self.material
+        maximum = None
+        if s.max_tls_version is not None:
+            maximum = ssl.TLSVersion.TLSv1_1 if s.max_tls_version == "1.1" else ssl.TLSVersion.TLSv1
+        return client_context(material.trust_anchor, cert=material.certificate if profile == 3 else None,
+                              key=material.key if profile == 3 else None,
+                              verify=not s.accepts_any_server_certificate, maximum=maximum)
 
     def _lost(self) -> None:
         """The rig closed the connection: it tries again later, its transactions go on offline."""

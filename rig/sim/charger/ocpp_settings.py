@@ -56,6 +56,12 @@ class OcppSettings(BaseModel):
                                                          "limits it (its rating).")
     nominal_dc_voltage_v: float = Field(400.0, gt=0, description="The voltage a limit in W is turned into amperes "
                                                                  "at while nothing is connected.")
+    # -- security profiles (OCPP 1.6 security whitepaper; its material from the lab: SimulatedLab.attach_ocpp) ---
+    security_profile: Literal[0, 1, 2, 3] = Field(0, description="The security profile it is commissioned with (1.6 "
+                                                               "key SecurityProfile): 0 none, 1 basic auth on ws://, "
+                                                               "2 TLS and basic auth, 3 TLS with its certificate.")
+    password: str | None = Field(None, description="Its basic-auth password as commissioned (1.6 AuthorizationKey "
+                                                   "as hex digits, sent as it is): profiles 1 and 2.")
     # -- OCPP 2.0.1 (ocpp201_station, ocpp201_variables) --------------------------------------------------
     variables: dict[str, str] = Field(default_factory=dict, description="2.0.1 device-model values other than the "
                                                                         "defaults, as Component.Variable: value.")
@@ -81,6 +87,16 @@ class OcppSettings(BaseModel):
                                                               "its transaction moves energy.")
     composite_ignores_tx_profile: bool = Field(False, description="DEFECT: its composite schedule leaves its "
                                                                   "TxProfile out (it still applies it).")
+    accepts_any_server_certificate: bool = Field(False, description="DEFECT: does not check the CSMS's certificate "
+                                                                    "(any CA, any name) on wss://.")
+    max_tls_version: Literal["1.0", "1.1"] | None = Field(None, description="DEFECT: offers TLS 1.0 up to this "
+                                                                            "version only (any suite), not 1.2 or "
+                                                                            "later.")
+    client_cert_cn: str | None = Field(None, description="DEFECT when not its identity: the CN its certificate "
+                                                         "request names (the operator CA signs what it asks for; "
+                                                         "default its identity, which is its serial number).")
+    accepts_security_downgrade: bool = Field(False, description="DEFECT: accepts a ChangeConfiguration lowering its "
+                                                                "SecurityProfile.")
     # -- OCPP 2.0.1 defects -----------------------------------------------------------------------------------
     readonly_set_accepted: bool = Field(False, description="DEFECT (2.0.1): answers SetVariables on a ReadOnly "
                                                            "variable Accepted (and keeps the old value).")

@@ -11,12 +11,21 @@ received them all.
 
 The opening handshake is the one exchange waited for on the wall clock (the
 rig's server answers it in its own thread, bounded by ``WIRE_TIMEOUT_S``).
+
+wss:// (security profiles 2 and 3) runs TLS in memory (``ssl.MemoryBIO`` and
+``SSLObject``) over the same plain socket: the counts above stay counts of
+the bytes on the wire (ciphertext both ways, as the kernel counts them), so
+the quiet-wire rule holds unchanged; a ws:// connection never touches ``ssl``.
+A TLS handshake either end breaks off is a ``HandshakeRefused`` naming
+OpenSSL's reason, raised once the rig's end has closed the connection (so the
+rig has recorded its side of the refusal before the lab moves on).
 """
 
 from __future__ import annotations
 
 import base64
 import socket
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,10 +62,21 @@ class Received:
 class WsClient:
     """One connection: ``open()``, then ``send`` and ``drain`` at lab instants; ``close()``."""
 
-    def __init__(self, url: str, subprotocols: Sequence[str], *, basic_auth: tuple[str, str] | None = None) -> None:
+    def __init__(self, url: str, subprotocols: Sequence[str], *, basic_auth: tuple[str, str] | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: the charger's TLS context, required for wss:// and refused for ws:// (a charger dials the
+        scheme its security profile says)."""
         self.url = url
+        if parse_uri(url).secure != (tls is not None):
+            raise ValueError(f"{url}: wss:// needs a TLS context and ws:// takes none")
         self._protocol = ClientProtocol(parse_uri(url), subprotocols=[Subprotocol(s) for s in subprotocols])
         self._basic_auth = basic_auth
+        self._tls = tls
+        self._ssl: ssl.SSLObject | None = None
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self.tls_version: str | None = None
+        """The TLS version agreed (wss://), once open."""
         self._sock: socket.socket | None = None
         self._peers = PeerQueues()
         self._written = 0
@@ -70,6 +90,8 @@ class WsClient:
         uri = parse_uri(self.url)
         self._sock = socket.create_connection((uri.host, uri.port), timeout=WIRE_TIMEOUT_S)
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self._tls is not None:
+            self._tls_handshake(uri.host)
         request = self._protocol.connect()
         if self._basic_auth is not None:
             user, password = self._basic_auth
@@ -85,7 +107,13 @@ class WsClient:
             if not data:
                 raise HandshakeRefused("the rig's server closed the connection or did not answer the handshake")
             self._received += len(data)
-            self._protocol.receive_data(data)
+            if self._ssl is not None:
+                try:
+                    data = self._decrypt(data)
+                except ssl.SSLError as err:  # TLS 1.3: the rig refuses a client certificate after the handshake
+                    self._refused_by_tls(err)
+            if data:  # a TLS read may carry no application data (a session ticket)
+                self._protocol.receive_data(data)
             response = next((e for e in self._protocol.events_received() if isinstance(e, Response)), None)
             if response is not None:
                 break
@@ -117,7 +145,15 @@ class WsClient:
                     self._protocol.receive_eof()
                     break
                 self._received += len(data)
-                self._protocol.receive_data(data)
+                if self._ssl is not None:
+                    try:
+                        data = self._decrypt(data)
+                    except ssl.SSLError:  # an alert, or the rig's close_notify: the connection is over
+                        self.closed = True
+                        self._protocol.receive_eof()
+                        break
+                if data:
+                    self._protocol.receive_data(data)
                 continue
             if self._all_arrived() or time.monotonic() > deadline:
                 break  # past the deadline the rig's end holds what it wrote: as late as it makes it
@@ -165,9 +201,84 @@ class WsClient:
         for data in self._protocol.data_to_send():
             if not data:
                 continue
+            if self._ssl is not None:
+                self._ssl.write(data)
+                data = self._outgoing.read()
             try:
                 self._sock.sendall(data)
             except OSError:
                 self.closed = True
                 return
             self._written += len(data)
+
+    # -- TLS in memory ---------------------------------------------------------------------------------------
+
+    def _tls_handshake(self, host: str) -> None:
+        """The TLS handshake over the plain socket (wall clock, bounded like the WebSocket handshake)."""
+        assert self._sock is not None and self._tls is not None
+        self._ssl = self._tls.wrap_bio(self._incoming, self._outgoing, server_hostname=host)
+        deadline = time.monotonic() + WIRE_TIMEOUT_S
+        while True:
+            try:
+                self._ssl.do_handshake()
+                self._send_tls()
+                self.tls_version = self._ssl.version()
+                return
+            except ssl.SSLWantReadError:
+                self._send_tls()
+            except ssl.SSLError as err:
+                self._refused_by_tls(err)
+            try:
+                raw = self._sock.recv(RECV_BYTES)
+            except TimeoutError:
+                raw = b""
+            if not raw or time.monotonic() > deadline:
+                raise HandshakeRefused("TLS handshake: the rig's server closed the connection or did not answer")
+            self._received += len(raw)
+            self._incoming.write(raw)
+
+    def _decrypt(self, raw: bytes) -> bytes:
+        """The application data in ``raw`` (TLS records; a record cut short waits in the BIO for the rest)."""
+        assert self._ssl is not None
+        self._incoming.write(raw)
+        chunks = []
+        while True:
+            try:
+                chunk = self._ssl.read(RECV_BYTES)
+            except ssl.SSLWantReadError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        self._send_tls()  # what TLS itself answers (a key update)
+        return b"".join(chunks)
+
+    def _send_tls(self) -> None:
+        """Put on the wire the TLS records waiting in the outgoing BIO (handshake messages, alerts)."""
+        assert self._sock is not None
+        data = self._outgoing.read()
+        if data:
+            try:
+                self._sock.sendall(data)
+            except OSError:
+                return
+            self._written += len(data)
+
+    def _refused_by_tls(self, err: ssl.SSLError) -> None:
+        """Either end broke the TLS handshake off: this end's alert sent, wait (bounded) for the rig's end to
+        close, so it has recorded its side first; then raise naming OpenSSL's reason."""
+        assert self._sock is not None
+        self._send_tls()
+        deadline = time.monotonic() + WIRE_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                raw = self._sock.recv(RECV_BYTES)
+            except TimeoutError:
+                break
+            except OSError:
+                break
+            if not raw:
+                break
+            self._received += len(raw)
+        reason = getattr(err, "verify_message", None) or err.reason or str(err)
+        raise HandshakeRefused(f"TLS handshake refused: {reason} ({err.library or 'ssl'}: {err.reason})") from None

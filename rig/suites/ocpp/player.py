@@ -23,6 +23,7 @@ from rig.core.roles import DcLogBatch
 from rig.run.bench_lab import Lab
 from rig.suites.ocpp import script as s
 from rig.suites.ocpp.central_system import Answers
+from rig.suites.ocpp.supply import restart_charger
 
 POLL_S = 0.5
 """How often (bench time) the rig looks for the frame a check waits for; a frame's time is its own stamp,
@@ -84,6 +85,12 @@ class Player:
         self.vehicle: VehicleEmulator | None = None
         self.dc_log: list[DcLogBatch] = []
         """What the battery emulator logged while the vehicle was plugged in (every plug-in of the case)."""
+        self.asked: str | None = None
+        """An action asked of the operator and perhaps not done, until a check shows it was."""
+        self.listener: str | None = None
+        """The address the last ``listen`` step opened (what the connection checks look at)."""
+        self.not_performed: str | None = None
+        """The action whose check failed: the case is skipped with this reason (``NotPerformed``)."""
 
     # -- the case -------------------------------------------------------------------------------------------
 
@@ -93,13 +100,18 @@ class Player:
                 name = s.check_name(index, step)
                 with self.lab.steps.step(self._describe(step)):
                     getattr(self, f"_do_{step.do}")(index, name, step)
+                if self.not_performed is not None:
+                    break  # the rest depends on an action nobody may have done
         finally:
             self._leave()
 
     def _leave(self) -> None:
-        """The vehicle unplugged however the case ended (the suite's case wrapper switches the supply off)."""
+        """The vehicle unplugged however the case ended (the suite's case wrapper switches the supply off), and
+        the security the case set up undone."""
         if self.vehicle is not None:
             self._unplug_vehicle()
+        if self.listener is not None:
+            self._unlisten()
 
     @staticmethod
     def _describe(step: s.AnyStep) -> str:
@@ -110,6 +122,9 @@ class Player:
         self.anchor_t, self.anchor_index = self.clock.now(), len(self.csms.frames)
 
     def _record(self, index: int, name: str, what: str, met: bool, at: float | None, detail: str) -> None:
+        if self.asked is not None and not met:
+            self.not_performed = f"{self.asked} (the check after it was not met: {detail})"
+        self.asked = None
         self.checks.append(CheckResult(name, index + 1, what, met, None if at is None else round(at - self.t0, 6),
                                        detail))
 
@@ -123,15 +138,16 @@ class Player:
     # -- actions --------------------------------------------------------------------------------------------
 
     def _do_power_cycle(self, index: int, name: str, step: s.PowerCycle) -> None:
-        self.lab.grid.output(False)
-        self.clock.sleep(step.off_s)
-        self.lab.grid.apply(*self.nominal)
-        self.lab.grid.output(True)
+        self._anchor()
+        self.asked = restart_charger(self.lab, step.off_s, self.nominal)
         self._anchor()
 
     def _do_power_off(self, index: int, name: str, step: s.PowerOff) -> None:
         self._anchor()
-        self.lab.grid.output(False)
+        if self.lab.has("grid"):
+            self.lab.grid.output(False)
+        elif not self.lab.operator.instruct("Switch the charger's supply off."):
+            self.asked = "Switch the charger's supply off."
 
     def _do_answer(self, index: int, name: str, step: s.Answer) -> None:
         self.answers.overrides[step.action] = step.payload
@@ -139,7 +155,8 @@ class Player:
     def _do_plug_in(self, index: int, name: str, step: s.PlugIn) -> None:
         self._anchor()
         if not all(self.lab.has(role) for role in ("vehicle", "dio", "battery")) or self.vehicle_profile is None:
-            self.lab.operator.instruct("Plug a vehicle into the charger's connector 1.")
+            if not self.lab.operator.instruct(ask := "Plug a vehicle into the charger's connector 1."):
+                self.asked = ask
             return
         self.vehicle = VehicleEmulator(self.vehicle_profile, self.lab.vehicle, self.lab.dio, self.lab.battery,
                                        self.clock, stop_after_s=self.vehicle_charges_s, log_period_s=0.1)
@@ -148,7 +165,8 @@ class Player:
     def _do_unplug(self, index: int, name: str, step: s.Unplug) -> None:
         self._anchor()
         if self.vehicle is None:
-            self.lab.operator.instruct("Unplug the vehicle from the charger's connector 1.")
+            if not self.lab.operator.instruct(ask := "Unplug the vehicle from the charger's connector 1."):
+                self.asked = ask
             return
         self._unplug_vehicle()
 
@@ -162,7 +180,8 @@ class Player:
 
     def _do_present_card(self, index: int, name: str, step: s.PresentCard) -> None:
         self._anchor()
-        self.lab.operator.present_card(step.id_tag)
+        if not self.lab.operator.present_card(step.id_tag):
+            self.asked = f"Present the card with idTag {step.id_tag} at the charger's reader."
 
     def _do_wait(self, index: int, name: str, step: s.Wait) -> None:
         self.clock.sleep(step.s)
@@ -297,3 +316,89 @@ class Player:
 
     def _wait_until(self, condition, until: float) -> bool:
         return wait_until(self.clock, condition, timeout_s=max(0.0, until - self.clock.now()), poll_s=POLL_S)
+
+    # -- security profiles -------------------------------------------------------------------------------------
+
+    def _do_listen(self, index: int, name: str, step: s.Listen) -> None:
+        self._anchor()
+        self.listener = self.csms.listen_secure(step.profile, server_ca=step.server_ca, tls_max=step.tls_max,
+                                                password=step.password)
+        profile = step.profile if step.commission else None
+        if not self.lab.operator.configure_ocpp(self.listener, profile, step.password if step.commission else None):
+            self.asked = f"Configure the charger for {self.csms.listener_of(self.listener)} at {self.listener}."
+
+    def _unlisten(self) -> None:
+        """The case's listeners closed and the charger configured back to the bench's address and profile."""
+        self.csms.close_case_listeners()
+        self.listener = None
+        password = self.csms.passwords.get(self.identity) if self.identity is not None else None
+        self.lab.operator.configure_ocpp(self.csms.url, self.csms.security_profile, password)
+
+    def _since_anchor(self) -> tuple[list[Any], list[Any]]:
+        """The connections the rig kept and the refusals it recorded at the case's listener since the last action."""
+        kept = [c for c in list(self.csms.history) if c.listener == self.listener and c.connected_at >= self.anchor_t
+                and (self.identity is None or c.identity == self.identity)]
+        refused = [r for r in list(self.csms.refusals) if r.listener == self.listener and r.t >= self.anchor_t]
+        return kept, refused
+
+    def _do_expect_connection(self, index: int, name: str, step: s.ExpectConnection) -> None:
+        where = self.csms.listener_of(self.listener) if self.listener else "no listener"
+        what = f"a connection kept at {where}" + (f", judged on {', '.join(step.rules)}" if step.rules else "")
+        if self.listener is None:
+            self._record(index, name, what, False, None, "no listen step opened an address to connect to")
+            return
+        self._wait_until(lambda: bool(self._since_anchor()[0]), self.anchor_t + step.within_s)
+        kept, refused = self._since_anchor()
+        if not kept:
+            self._record(index, name, what, False, None, f"no connection kept within {step.within_s:g} s"
+                         + (f"; refused: {'; '.join(sorted({r.reason for r in refused}))}" if refused
+                            else "; no attempt seen"))
+            return
+        connection = kept[0]
+        problems = profile_problems(connection, step.rules)
+        self._record(index, name, what, not problems, connection.connected_at,
+                     describe_connection(connection, self.t0) + (f"; BROKEN: {'; '.join(problems)}" if problems else ""))
+
+    def _do_expect_refused(self, index: int, name: str, step: s.ExpectRefused) -> None:
+        where = self.csms.listener_of(self.listener) if self.listener else "no listener"
+        what = f"connections at {where} refused" + (f" ({step.reason})" if step.reason else "")
+        if self.listener is None:
+            self._record(index, name, what, False, None, "no listen step opened an address to connect to")
+            return
+        self.clock.sleep(max(0.0, self.anchor_t + step.for_s - self.clock.now()))
+        kept, refused = self._since_anchor()
+        matching = [r for r in refused if step.reason is None or step.reason.lower() in r.reason.lower()]
+        if kept:
+            self._record(index, name, what, False, kept[0].connected_at, "the charger connected and the "
+                         f"connection was kept: {describe_connection(kept[0], self.t0)}")
+        elif not matching:
+            self._record(index, name, what, False, None, f"no attempt refused in {step.for_s:g} s"
+                         + (f" naming {step.reason!r} (refused: {'; '.join(r.reason for r in refused)})"
+                            if refused else " (the charger never tried: nothing shows the rule held)"))
+        else:
+            self._record(index, name, what, True, matching[0].t, f"{len(matching)} attempt(s) refused, the first "
+                         f"at {matching[0].t - self.anchor_t:.3f} s: {matching[0].reason}")
+
+
+def profile_problems(connection: Any, rules: list[str] | None) -> list[str]:
+    """What a kept connection breaks of its listener's profile (``rules``: those judged; None: every one)."""
+    applicable = ["tls", "client_certificate", "client_cn"] if connection.profile == 3 else \
+        ["tls"] if connection.profile == 2 else []
+    judged = [rule for rule in applicable if rules is None or rule in rules]
+    if connection.tls is None:
+        return [f"no TLS at security profile {connection.profile}"] if judged else []
+    return connection.tls.problems_of(judged)
+
+
+def describe_connection(connection: Any, t0: float) -> str:
+    """A kept connection as evidence: when (from ``t0``, the case's start), the profile it was held to, basic
+    auth's username, what TLS showed."""
+    text = f"connected at {connection.connected_at - t0:.3f} s, security profile {connection.profile}"
+    if connection.basic_auth_user is not None:
+        text += f", basic auth as {connection.basic_auth_user!r}"
+    tls = connection.tls
+    if tls is not None:
+        text += f", {tls.version} {tls.cipher}"
+        if tls.client_subject is not None:
+            text += f", client certificate {tls.client_subject} ({tls.client_key}) from {tls.client_issuer}"
+    return text

@@ -124,9 +124,50 @@ class Wait(StepBase):
     s: float = Field(gt=0)
 
 
-AnyStep = Union[PowerCycle, PowerOff, Boot, Expect, ExpectNone, Call, Raw, Answer, PlugIn, Unplug, PresentCard, Wait]
+class Listen(StepBase):
+    """The rig listens at another port held to security ``profile`` (A00.FR.006: one profile per port; wss:// for
+    2 and 3 presenting the CSMS certificate, or with ``server_ca: untrusted`` one from a CA the charger was never
+    given, or with ``tls_max`` only TLS up to that version) and the operator sets the charger's central system
+    address to it at the charger's configuration tool; with ``commission`` also its security profile and its
+    password (the test case's precondition: lowering a profile is never done over OCPP, A00.FR.005). The rig
+    holds the charger to ``password`` there (1.6: its AuthorizationKey as hex digits). The case's listeners
+    close when it ends and the charger is configured back to the bench's address."""
+
+    do: Literal["listen"]
+    profile: Literal[0, 1, 2, 3]
+    server_ca: Literal["operator", "untrusted"] = "operator"
+    tls_max: Literal["1.0", "1.1"] | None = None
+    password: str | None = Field(None, min_length=1)
+    commission: bool = False
+
+
+class ExpectConnection(StepBase):
+    """Within ``within_s`` of the last action the charger opens a connection the rig keeps at the last ``listen``'s
+    address, and it breaks none of ``rules`` of that profile (checked): ``tls`` TLS 1.2 or later, a suite pair of
+    A00.FR.318; ``client_certificate`` one presented, chained to the operator CA, keys and hash as A00.FR.501-505
+    say; ``client_cn`` its CN the station's identity, its serial (A00.FR.511). Basic auth (profiles 1 and 2) is
+    judged by the rig keeping the connection at all: a wrong username or password is refused with 401."""
+
+    do: Literal["expect_connection"]
+    within_s: float = Field(gt=0)
+    rules: list[Literal["tls", "client_certificate", "client_cn"]] | None = Field(
+        None, description="The rules judged (default: every rule of the listener's profile).")
+
+
+class ExpectRefused(StepBase):
+    """For ``for_s`` from the last action the rig keeps no connection of the charger at the last ``listen``'s
+    address, and at least one attempt was refused there, by either end (checked): a charger that never tried
+    proves nothing. With ``reason``, a refusal's reason contains it."""
+
+    do: Literal["expect_refused"]
+    for_s: float = Field(gt=0)
+    reason: str | None = None
+
+
+AnyStep = Union[PowerCycle, PowerOff, Boot, Expect, ExpectNone, Call, Raw, Answer, PlugIn, Unplug, PresentCard, Wait,
+                Listen, ExpectConnection, ExpectRefused]
 Step = Annotated[AnyStep, Field(discriminator="do")]
-CHECKS = (Boot, Expect, ExpectNone, Call, Raw)
+CHECKS = (Boot, Expect, ExpectNone, Call, Raw, ExpectConnection, ExpectRefused)
 """The steps that judge something."""
 
 

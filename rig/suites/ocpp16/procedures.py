@@ -25,7 +25,8 @@ from rig.suites.ocpp.evidence import frame_evidence, schema_violations
 from rig.suites.ocpp.metering import against_schedule, compare_transaction, current_while_available
 from rig.suites.ocpp.player import Player
 from rig.suites.ocpp16.plan import BootPendingCase, ColdBootCase, Plan, ScriptCase
-from rig.suites.platform import CannotJudge, Procedure, ProcedureOutcome
+from rig.suites.ocpp.supply import restart_charger, supply_off
+from rig.suites.platform import CannotJudge, NotPerformed, Procedure, ProcedureOutcome
 
 CONNECT_POLL_S = 0.1
 """How often the rig looks for the charger's connection while it waits (bench time)."""
@@ -46,15 +47,13 @@ def _central_system(lab: Lab, boot_answers: list[tuple[str, int]]) -> None:
                             "StatusNotification": lambda payload: {}})
 
 
-def _power_cycle(lab: Lab, plan: Plan, off_s: float) -> float:
-    """The charger's supply off for ``off_s``, then on at the nominal grid; the instant it came on."""
-    with lab.steps.step(f"Charger supply off for {off_s:g} s (grid simulator output off)"):
-        lab.grid.output(False)
-        lab.clock.sleep(off_s)
-    with lab.steps.step(f"Charger supply on: grid {plan.grid.voltage_v:g} V {plan.grid.frequency_hz:g} Hz"):
-        lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
-        lab.grid.output(True)
-        return lab.clock.now()
+def _power_cycle(lab: Lab, plan: Plan, off_s: float) -> tuple[float, str | None]:
+    """The charger restarted (its supply off for ``off_s`` and on, on a bench that switches it): the instant it
+    came on, and the instruction given to the operator when the bench could not do it (``supply``)."""
+    with lab.steps.step(f"Restart the charger: supply off for {off_s:g} s, then on at {plan.grid.voltage_v:g} V "
+                        f"{plan.grid.frequency_hz:g} Hz"):
+        asked = restart_charger(lab, off_s, (plan.grid.voltage_v, plan.grid.frequency_hz))
+        return lab.clock.now(), asked
 
 
 def _frames_since(lab: Lab, t0: float) -> list:
@@ -87,7 +86,7 @@ def cold_boot(lab: Lab, plan: Plan, case: ColdBootCase) -> ProcedureOutcome:
     interval the rig gave."""
     p = case.params
     _central_system(lab, [("Accepted", p.heartbeat_interval_s)])
-    t_on = _power_cycle(lab, plan, p.off_s)
+    t_on, asked = _power_cycle(lab, plan, p.off_s)
     with lab.steps.step(f"Wait (at most {p.boot_within_s:g} s) for the charger's BootNotification"):
         lab.csms.wait_for_charger(timeout_s=p.boot_within_s, poll_s=CONNECT_POLL_S)
         booted = _calls(_frames_since(lab, t_on), "BootNotification")
@@ -111,6 +110,9 @@ def cold_boot(lab: Lab, plan: Plan, case: ColdBootCase) -> ProcedureOutcome:
     }
     if not booted:
         findings.append(f"no BootNotification within {p.boot_within_s:g} s of the supply coming on")
+        if asked is not None:
+            raise NotPerformed(f"needs the operator to: {asked} (no BootNotification followed)",
+                               ProcedureOutcome({}, traces, None, {}, files=files, findings=findings))
     beats = [f.t for f in _calls(frames, "Heartbeat") if accepted_at is not None and f.t >= accepted_at]
     if accepted_at is not None and beats:
         gaps = [b - a for a, b in zip([accepted_at, *beats], beats)]
@@ -131,7 +133,7 @@ def boot_pending(lab: Lab, plan: Plan, case: BootPendingCase) -> ProcedureOutcom
     p = case.params
     answers = [(p.answer, p.pending_interval_s)] * p.pending_answers + [("Accepted", p.heartbeat_interval_s)]
     _central_system(lab, answers)
-    t_on = _power_cycle(lab, plan, p.off_s)
+    t_on, asked = _power_cycle(lab, plan, p.off_s)
     with lab.steps.step(f"Answer {p.pending_answers} BootNotification(s) {p.answer} (interval {p.pending_interval_s} s), "
                         f"then Accepted; observe {p.observe_s:g} s"):
         lab.clock.sleep(p.observe_s)
@@ -156,6 +158,9 @@ def boot_pending(lab: Lab, plan: Plan, case: BootPendingCase) -> ProcedureOutcom
     findings += [f"{f.action} sent at {f.t - t_on:.3f} s while its boot was pending" for f in others]
     exact = expanded(normal("a count of recorded frames", 0.0))
     uncertainty = {"retry_after_s": _time_u(plan), "calls_while_pending": exact, "schema_violations": exact}
+    if not boots and asked is not None:
+        raise NotPerformed(f"needs the operator to: {asked} (no BootNotification followed)",
+                           ProcedureOutcome({}, traces, None, {}, files=files, findings=findings))
     if not boots:
         raise CannotJudge("cannot judge: the charger sent no BootNotification, so no pending boot was answered",
                           ProcedureOutcome({}, traces, None, {}, files=files, findings=findings))
@@ -224,7 +229,11 @@ def script(lab: Lab, plan: Plan, case: ScriptCase, *, answers_of: Callable[[Any,
     if player.dc_log:
         traces["inlet"] = InletTrace.from_batches(player.dc_log).frame() if _joined(player.dc_log) else \
             pd.DataFrame()
-    return ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings)
+    outcome = ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings)
+    if player.not_performed is not None:
+        raise NotPerformed(f"needs the operator to {player.not_performed[0].lower()}{player.not_performed[1:]}",
+                           outcome)
+    return outcome
 
 
 def _joined(batches: list) -> bool:
@@ -247,12 +256,12 @@ def ocpp_case(procedure: Callable[[Lab, Plan, Any], ProcedureOutcome]) -> Callab
         finally:
             lab.csms.responders.clear()
             lab.csms.accept_versions([])
-            lab.grid.output(False)
+            supply_off(lab)
     return run
 
 
 PROCEDURES = {
-    "cold_boot": Procedure(ocpp_case(cold_boot), roles=("grid", "csms")),
-    "boot_pending": Procedure(ocpp_case(boot_pending), roles=("grid", "csms")),
-    "script": Procedure(ocpp_case(script), roles=("grid", "csms")),
+    "cold_boot": Procedure(ocpp_case(cold_boot), roles=("csms",)),
+    "boot_pending": Procedure(ocpp_case(boot_pending), roles=("csms",)),
+    "script": Procedure(ocpp_case(script), roles=("csms",)),
 }
