@@ -855,4 +855,5 @@ def _why(err: BaseException) -> str:
     if isinstance(err, ssl.SSLError):
         verify = getattr(err, "verify_message", None)
         return f"{err.reason or err}" + (f" ({verify})" if verify else "")
-    return str(err).splitlines()[0] if str(err) else type(err).__name__
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text.split(". See ")[0]  # cryptography appends an FAQ link

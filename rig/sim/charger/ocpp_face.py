@@ -238,6 +238,8 @@ class OcppFace:
             self.call("Heartbeat", {})
         elif name == "answer":
             self._give_up_waiting()
+        elif name == "drop":
+            self._drop_connection()
         else:
             self.station.timer(name, t)
 
@@ -321,6 +323,16 @@ class OcppFace:
         return client_context(material.trust_anchor, cert=material.certificate if profile == 3 else None,
                               key=material.key if profile == 3 else None,
                               verify=not s.accepts_any_server_certificate, maximum=maximum)
+
+    def _drop_connection(self) -> None:
+        """FAULT: its connection dies under it (a network fault, a firmware crash of the OCPP task): the socket
+        closed without a closing handshake; it reconnects as after any loss."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+            self._hold()
+        self.state = "closed"
+        self._lost()
 
     def _lost(self) -> None:
         """The rig closed the connection: it tries again later, its transactions go on offline."""
@@ -418,6 +430,10 @@ class OcppFace:
             self.station.accepted()
             if self.heartbeat_interval_s:
                 self.timers["heartbeat"] = self._now() + self.heartbeat_interval_s
+            if self.settings.drops_connection_after_s is not None:
+                self.timers["drop"] = self._now() + self.settings.drops_connection_after_s
+            for _ in range(self.settings.floods_heartbeats):  # FAULT: all at once, none waiting for its answer
+                self._send_call("Heartbeat", {})
             return
         self.state = "booting"
         if status == "Rejected" and self.settings.gives_up_after_rejected:

@@ -85,6 +85,11 @@ class OcppSettings(BaseModel):
                                                            "number (1.6: a string), breaking the schema.")
     available_while_charging: bool = Field(False, description="DEFECT: reports its connector Available while "
                                                               "its transaction moves energy.")
+    drops_connection_after_s: float | None = Field(None, gt=0, description="FAULT: its connection dies this long "
+                                                                          "after each accepted boot (it reconnects "
+                                                                          "after reconnect_after_s).")
+    floods_heartbeats: int = Field(0, ge=0, le=100000, description="FAULT: sends this many Heartbeats at once on "
+                                                                   "an accepted boot, none waiting for its answer.")
     composite_ignores_tx_profile: bool = Field(False, description="DEFECT: its composite schedule leaves its "
                                                                   "TxProfile out (it still applies it).")
     accepts_any_server_certificate: bool = Field(False, description="DEFECT: does not check the CSMS's certificate "

@@ -232,8 +232,10 @@ class WsClient:
                 raw = self._sock.recv(RECV_BYTES)
             except TimeoutError:
                 raw = b""
-            if not raw or time.monotonic() > deadline:
-                raise HandshakeRefused("TLS handshake: the rig's server closed the connection or did not answer")
+            if not raw:  # asyncio drops a connection whose handshake failed without sending OpenSSL's alert
+                raise HandshakeRefused("TLS handshake refused: the rig's server closed the connection mid-handshake")
+            if time.monotonic() > deadline:
+                raise HandshakeRefused(f"TLS handshake: no answer from the rig's server within {WIRE_TIMEOUT_S} s")
             self._received += len(raw)
             self._incoming.write(raw)
 
