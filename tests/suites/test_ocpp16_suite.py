@@ -16,7 +16,8 @@ pytestmark = pytest.mark.e2e
 
 PLAN = ROOT / "test_plans" / "ocpp" / "ocpp16_core.yaml"
 SMART_CHARGING = ROOT / "test_plans" / "ocpp" / "ocpp16_smart_charging.yaml"
-PLANS = [PLAN, ROOT / "test_plans" / "ocpp" / "ocpp16_frames.yaml", SMART_CHARGING]
+SECURITY = ROOT / "test_plans" / "ocpp" / "ocpp16_security.yaml"
+PLANS = [PLAN, ROOT / "test_plans" / "ocpp" / "ocpp16_frames.yaml", SMART_CHARGING, SECURITY]
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,8 @@ def test_every_frame_is_evidence_and_the_report_lists_the_cases_in_octt_order(co
     assert lines[0]["direction"] == "charger->rig" and json.loads(lines[0]["text"])[2] == "BootNotification"
     assert all(set(line) >= {"t", "identity", "direction", "kind", "text", "problems"} for line in lines)
     html = (run_dir / "report.html").read_text()
+    assert (run_dir / "plots" / "TC_003_CS.svg").exists()  # each case's message sequence chart
+    assert "StartTransaction" in (run_dir / "plots" / "TC_003_CS.svg").read_text()
     assert "OCPP 1.6J conformance" in html and html.index("TC_001_CS") < html.index("TC_002_CS")
     assert "Cold Boot Charge Point - Pending" in html
 
@@ -123,3 +126,39 @@ def test_a_composite_schedule_without_the_tx_profile_fails_at_the_measurement_to
                     "ocpp-composite-ignores-tx-profile.yaml", evidence=VERDICTS_ONLY)
     case = cases_of(run)["TC_057_CS"]
     assert case.verdict == "fail" and case.measured["schedule_deviation"] > 900.0  # reported 3000 W, 2000 W flowed
+
+
+def test_the_security_cases_hold_the_evidence_of_what_the_charger_showed(compliant_run) -> None:
+    """Each security check names what the rig saw: the TLS version and suite, the client certificate, the
+    refusal's reason; and the charger is back on the bench's address for the cases that follow."""
+    cases = cases_of(compliant_run)
+    security = ("TC_085_CS", "TC_086_CS", "TC_087_CS", "TC_073_CS", "TC_083_CS", "TC_084_CS", "RIG_16_S01",
+                "RIG_16_S02", "RIG_16_S03")
+    assert all(cases[case_id].verdict == "pass" for case_id in security)
+    findings = {case_id: " ".join(cases[case_id].findings) for case_id in cases}
+    assert "basic auth as 'SIM-0001'" in findings["TC_085_CS"]
+    assert "security profile 2" in findings["TC_086_CS"] and "TLSv1." in findings["TC_086_CS"]
+    assert "client certificate O=v2g-rig test,CN=SIM-0001 (EC secp256r1 256 bits)" in findings["TC_087_CS"]
+    assert "UNKNOWN_CA" in findings["RIG_16_S01"] and "UNSUPPORTED_PROTOCOL" in findings["RIG_16_S02"]
+
+
+def test_a_charger_accepting_a_security_downgrade_fails_tc_084(tmp_path: Path) -> None:
+    """The downgrade case can fail: a charger that lowers its profile over OCPP (A00.FR.005) answers Accepted."""
+    from campaign_helpers import profile_variant
+
+    dut = profile_variant(tmp_path, "downgrades", lambda data: data["ocpp"].update(accepts_security_downgrade=True))
+    case = cases_of(run_cases(tmp_path / "run", plan=SECURITY, ids=["TC_084_CS"], dut=dut,
+                              evidence=VERDICTS_ONLY))["TC_084_CS"]
+    assert case.verdict == "fail" and case.measured["downgrade_rejected"] == 0.0
+
+
+def test_a_charger_keeping_its_old_password_fails_tc_073(tmp_path: Path) -> None:
+    """The password case can fail: a charger that answers Accepted but reconnects with its old AuthorizationKey
+    (here: one that never reconnects with a new one, its key read-only) is refused or never back."""
+    from campaign_helpers import profile_variant
+
+    dut = profile_variant(tmp_path, "old-password", lambda data: data["ocpp"].update(readonly_keys=["AuthorizationKey"]))
+    case = cases_of(run_cases(tmp_path / "run", plan=SECURITY, ids=["TC_073_CS"], dut=dut,
+                              evidence=VERDICTS_ONLY))["TC_073_CS"]
+    assert case.verdict == "fail" and case.measured["new_password_accepted"] == 0.0
+    assert case.measured["reconnected_with_new_password"] == 0.0

@@ -48,3 +48,26 @@ def test_judging_the_meter_needs_its_limit_and_only_known_limits_are_taken() -> 
 def test_an_unknown_step_is_refused_naming_the_choices() -> None:
     with pytest.raises(ValidationError, match="do"):
         script_case([{"do": "dance"}])
+
+
+def frame(t: float, direction: str, text: str, kind: str, action: str | None = None, problems: tuple = ()):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(t=t, identity="CP1", direction=direction, text=text, kind=kind, action=action,
+                           message_id=None, problems=problems)
+
+
+def test_the_sequence_chart_marks_broken_frames_errors_and_checks_not_met_in_their_place() -> None:
+    from rig.suites.ocpp.sequence_chart import BROKEN, ERROR, FAILED, MAX_ROWS, NOTE, sequence_trace
+
+    frames = [frame(10.0, "charger->rig", '[2,"a","BootNotification",{"chargePointVendor":"' + "v" * 30 + '"}]',
+                    "CALL", "BootNotification", ("chargePointVendor: too long",)),
+              frame(10.0, "rig->charger", '[3,"a",{"status":"Accepted"}]', "CALLRESULT"),
+              frame(12.0, "charger->rig", '[4,"r1","NotImplemented","",{}]', "CALLERROR")]
+    rows = sequence_trace(frames, 0.0, [(11.0, "step 2 no StatusNotification within 1 s")])
+    assert list(rows["mark"]) == [BROKEN, 0, FAILED, ERROR] and rows["lane"][2] == NOTE
+    assert "too long" in rows["label"][0] and 'status="Accepted"' in rows["label"][1]
+    assert "NotImplemented" in rows["label"][3]
+    flood = [frame(float(k), "charger->rig", '[2,"x","Heartbeat",{}]', "CALL", "Heartbeat") for k in range(500)]
+    capped = sequence_trace(flood, 0.0, [])
+    assert len(capped) == MAX_ROWS and "431 more rows" in capped["label"].iloc[-1]

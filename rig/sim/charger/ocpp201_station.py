@@ -119,7 +119,7 @@ class Station201:
 
     def power_lost(self, t: float) -> None:
         """A power cut: its transactions end with it (reported once it is back), its availability survives
-        (G03.FR.?: persistent) unless the defect forgets it."""
+        (G03, G04: persistent) unless the defect forgets it."""
         for evse in self.evses.values():
             if evse.tx is not None:
                 self._lost.append(LostTransaction(evse.id, evse.tx, self.face.now_text(t), self.meter_wh(t)))

@@ -40,6 +40,8 @@ class CheckResult:
     met: bool
     at_s: float | None
     detail: str
+    decided_s: float = 0.0
+    """When the rig decided it (s from the case's start): a check not met is decided at its deadline."""
 
 
 def field_at(payload: Any, path: str) -> Any:
@@ -126,7 +128,7 @@ class Player:
             self.not_performed = f"{self.asked} (the check after it was not met: {detail})"
         self.asked = None
         self.checks.append(CheckResult(name, index + 1, what, met, None if at is None else round(at - self.t0, 6),
-                                       detail))
+                                       detail, round(self.clock.now() - self.t0, 6)))
 
     def _charger_calls(self, action: str, where: dict[str, Any]) -> list[tuple[int, Any]]:
         frames = list(self.csms.frames)

@@ -26,7 +26,8 @@ from rig.suites.ocpp.metering import against_schedule, compare_transaction, curr
 from rig.suites.ocpp.player import Player
 from rig.suites.ocpp16.plan import BootPendingCase, ColdBootCase, Plan, ScriptCase
 from rig.suites.ocpp.supply import restart_charger, supply_off
-from rig.suites.platform import CannotJudge, NotPerformed, Procedure, ProcedureOutcome
+from rig.suites.ocpp.sequence_chart import SequenceOptions, sequence_trace
+from rig.suites.platform import CannotJudge, NotPerformed, PlotRequest, Procedure, ProcedureOutcome
 
 CONNECT_POLL_S = 0.1
 """How often the rig looks for the charger's connection while it waits (bench time)."""
@@ -99,6 +100,8 @@ def cold_boot(lab: Lab, plan: Plan, case: ColdBootCase) -> ProcedureOutcome:
                             - lab.clock.now()))
     frames = _frames_since(lab, t_on)
     traces, files, findings = _evidence(frames, t_on)
+    traces["sequence"] = sequence_trace(frames, t_on, [])
+    chart = _chart(frames[0].identity if frames else None)
     measured: dict[str, float | None] = {
         "boot_after_power_s": round(booted[0].t - t_on, 6) if booted else None,
         "heartbeat_gap_min_s": None, "heartbeat_gap_max_s": None,
@@ -124,7 +127,7 @@ def cold_boot(lab: Lab, plan: Plan, case: ColdBootCase) -> ProcedureOutcome:
     exact = expanded(normal("a count of recorded frames", 0.0))
     uncertainty = {"boot_after_power_s": u, "heartbeat_gap_min_s": u, "heartbeat_gap_max_s": u,
                    "connectors_available": exact, "schema_violations": exact}
-    return ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings)
+    return ProcedureOutcome(measured, traces, chart, uncertainty, files=files, findings=findings)
 
 
 def boot_pending(lab: Lab, plan: Plan, case: BootPendingCase) -> ProcedureOutcome:
@@ -139,6 +142,8 @@ def boot_pending(lab: Lab, plan: Plan, case: BootPendingCase) -> ProcedureOutcom
         lab.clock.sleep(p.observe_s)
     frames = _frames_since(lab, t_on)
     traces, files, findings = _evidence(frames, t_on)
+    traces["sequence"] = sequence_trace(frames, t_on, [])
+    chart = _chart(frames[0].identity if frames else None)
     boots = _calls(frames, "BootNotification")
     pending_answers = [a for a in (_answer_to(frames, b) for b in boots[:p.pending_answers]) if a is not None]
     retries = [later.t - answer.t for answer, later in zip(pending_answers, boots[1:])]
@@ -164,7 +169,7 @@ def boot_pending(lab: Lab, plan: Plan, case: BootPendingCase) -> ProcedureOutcom
     if not boots:
         raise CannotJudge("cannot judge: the charger sent no BootNotification, so no pending boot was answered",
                           ProcedureOutcome({}, traces, None, {}, files=files, findings=findings))
-    return ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings)
+    return ProcedureOutcome(measured, traces, chart, uncertainty, files=files, findings=findings)
 
 
 FrameJudge = Callable[[list[Any]], list[tuple[str, float, Uncertainty, str]]]
@@ -229,11 +234,18 @@ def script(lab: Lab, plan: Plan, case: ScriptCase, *, answers_of: Callable[[Any,
     if player.dc_log:
         traces["inlet"] = InletTrace.from_batches(player.dc_log).frame() if _joined(player.dc_log) else \
             pd.DataFrame()
-    outcome = ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings)
+    traces["sequence"] = sequence_trace(frames, player.t0, [(c.decided_s, f"step {c.step} {c.what}: {c.detail}")
+                                                            for c in player.checks if not c.met])
+    outcome = ProcedureOutcome(measured, traces, _chart(player.identity), uncertainty, files=files,
+                               findings=findings)
     if player.not_performed is not None:
         raise NotPerformed(f"needs the operator to {player.not_performed[0].lower()}{player.not_performed[1:]}",
                            outcome)
     return outcome
+
+
+def _chart(identity: str | None) -> PlotRequest:
+    return PlotRequest("ocpp.sequence", "sequence", SequenceOptions(identity=identity))
 
 
 def _joined(batches: list) -> bool:
