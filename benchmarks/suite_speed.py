@@ -10,7 +10,9 @@ Runs the plan on the compliant charger into a temporary directory; exits 1
 below the bar. `protection_speed.py` and `chademo_speed.py` name each suite's
 plan and bar.
 
-    python benchmarks/suite_speed.py PLAN [--repeat 5] [--bar 100]
+    python benchmarks/suite_speed.py PLAN [PLAN ...] [--repeat 5] [--bar 100]
+
+Several plans run as one campaign (``ocpp_speed.py``: every OCPP plan together).
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from rig.run.engine import RunRequest, run_campaign
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def main(argv: list[str] | None = None, *, plan: str | None = None, bar: float = 100.0,
+def main(argv: list[str] | None = None, *, plan: str | list[str] | None = None, bar: float = 100.0,
          max_wall_s: float | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("plan", nargs="?" if plan else None, default=plan, help="plan file, relative to the project")
+    given = [plan] if isinstance(plan, str) else plan
+    parser.add_argument("plan", nargs="*" if given else "+", default=given,
+                        help="plan file(s), relative to the project")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--bar", type=float, default=bar)
     parser.add_argument("--max-wall", type=float, default=max_wall_s, help="also a bar on the median wall seconds")
@@ -41,7 +45,7 @@ def main(argv: list[str] | None = None, *, plan: str | None = None, bar: float =
         for i in range(args.repeat):
             out = Path(tmp) / f"run{i}"
             called = time.perf_counter()
-            run_campaign(RunRequest([ROOT / args.plan], ROOT / "fixtures/benches/sim.yaml",
+            run_campaign(RunRequest([ROOT / p for p in args.plan], ROOT / "fixtures/benches/sim.yaml",
                                     ROOT / "fixtures/duts/compliant.yaml", out))
             called = time.perf_counter() - called
             run = json.loads((out / "results.json").read_text())["run"]
@@ -53,7 +57,7 @@ def main(argv: list[str] | None = None, *, plan: str | None = None, bar: float =
     median, wall = statistics.median(speedups), statistics.median(walls)
     ok = median >= args.bar and (args.max_wall is None or wall <= args.max_wall)
     wall_bar = "" if args.max_wall is None else f", median wall {wall:.2f} s (bar {args.max_wall:g} s)"
-    print(f"{args.plan}: median {median:.0f}x real time (bar {args.bar:.0f}x){wall_bar}: {'PASS' if ok else 'FAIL'}")
+    print(f"{' '.join(args.plan)}: median {median:.0f}x real time (bar {args.bar:.0f}x){wall_bar}: {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 
 

@@ -149,10 +149,14 @@ class Station201:
     def permits_energy(self) -> bool:
         """Its CHAdeMO controller may move energy: EVSE 1's EV is connected and authorised in a transaction, or
         no CSMS has accepted it since it powered up (stand-alone, it charges whoever plugs in)."""
-        if self.s.standalone_free_vend and not self.face.registered:
+        if self._standalone():
             return True
         evse = self.evses[1]
         return evse.tx is not None and evse.connected and evse.token is not None and not evse.resetting
+
+    def _standalone(self) -> bool:
+        """No CSMS has accepted it since it powered up and it free-vends: it charges without transactions."""
+        return self.s.standalone_free_vend and not self.face.registered
 
     def permit_may_have_changed(self) -> None:
         self._permit_changed()
@@ -280,7 +284,8 @@ class Station201:
         became, evse.conditions = now - evse.conditions, now
         tx = evse.tx
         if tx is None:
-            if became & set(self.dm.items("TxCtrlr", "TxStartPoint")) and self._available(evse):
+            if became & set(self.dm.items("TxCtrlr", "TxStartPoint")) and self._available(evse) \
+                    and not self._standalone():
                 self._start(evse, trigger)
         else:
             stop = set(self.dm.items("TxCtrlr", "TxStopPoint"))
