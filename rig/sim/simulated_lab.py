@@ -20,6 +20,7 @@ it talks to.
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 from typing import Callable, Literal
@@ -61,6 +62,9 @@ SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument | MoxaE1212
 }
 
 
+REAL_TIME_POLL_S = 0.01
+"""Real time: how long the OCPP face's thread waits for a frame before it looks at its timers again."""
+
 LAB_EPOCH_S = 1_767_225_600.0
 """2026-01-01T00:00:00Z: the virtual lab host's clock at lab time 0 (whole seconds, so a stamp's microseconds
 are the lab time's)."""
@@ -84,6 +88,8 @@ class SimulatedLab:
         a gateway synchronised with the host; tests set it to show the rig refusing a gateway it cannot trust."""
         self._servers: dict[str, ScpiServer | ModbusServer] = {}
         self._can: CanServer | None = None
+        self._ocpp_driver: threading.Thread | None = None
+        self._closing = threading.Event()
 
     # -- the timeline a VirtualClock drives ------------------------------------------------
 
@@ -145,6 +151,27 @@ class SimulatedLab:
                                               or settings.identity, pki.ca_cert, pki.ca_key)
                 material = TlsMaterial(pki.ca_cert, cert, key)
             self.model.ocpp.attach(url, self.epoch_at_zero, material)
+            if self.time_mode == "real" and self._ocpp_driver is None:
+                self._ocpp_driver = threading.Thread(target=self._drive_ocpp, name="lab OCPP (real time)", daemon=True)
+                self._ocpp_driver.start()
+
+    def _drive_ocpp(self) -> None:
+        """Real time: the charger's OCPP face on the wall clock, in a thread of its own (in virtual time the
+        rig's clock drives it at each advance): its timers when due, the rig's frames as they arrive."""
+        face = self.model.ocpp
+        assert face is not None
+        while not self._closing.is_set():
+            with self.lock:
+                self._catch_up()
+                face.drain()
+            sock = face.client._sock if face.client is not None else None  # noqa: SLF001 - the face's own socket
+            if sock is None:
+                self._closing.wait(REAL_TIME_POLL_S)
+                continue
+            try:
+                select.select([sock], [], [], REAL_TIME_POLL_S)
+            except (OSError, ValueError):
+                self._closing.wait(REAL_TIME_POLL_S)
 
     def configure_ocpp(self, url: str, profile: int | None = None, password: str | None = None) -> None:
         """The operator at the charger's configuration tool: its central system address (for that scheme) and,
@@ -221,6 +248,9 @@ class SimulatedLab:
         return self._can.resource
 
     def close(self) -> None:
+        self._closing.set()
+        if self._ocpp_driver is not None:
+            self._ocpp_driver.join(timeout=5.0)
         if self.model.ocpp is not None:
             self.model.ocpp.close()
         for server in self._servers.values():

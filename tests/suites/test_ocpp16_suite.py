@@ -162,3 +162,14 @@ def test_a_charger_keeping_its_old_password_fails_tc_073(tmp_path: Path) -> None
                               evidence=VERDICTS_ONLY))["TC_073_CS"]
     assert case.verdict == "fail" and case.measured["new_password_accepted"] == 0.0
     assert case.measured["reconnected_with_new_password"] == 0.0
+
+
+@pytest.mark.parametrize(("profile", "verdict"), [("compliant", "pass"), ("ocpp-unknown-action-wrong-error", "fail")])
+def test_the_real_time_bench_gives_the_same_verdicts(tmp_path: Path, profile: str, verdict: str) -> None:
+    """On the wall clock the lab drives the charger's OCPP face from a thread of its own; the case's verdict is
+    the one virtual time gives (RIG_16_F03: about 17 s of real time)."""
+    from campaign_helpers import REALTIME_BENCH
+
+    run = run_cases(tmp_path / "run", plan=ROOT / "test_plans" / "ocpp" / "ocpp16_frames.yaml", ids=["RIG_16_F03"],
+                    bench=REALTIME_BENCH, dut=ROOT / "fixtures" / "duts" / f"{profile}.yaml", evidence=VERDICTS_ONLY)
+    assert cases_of(run)["RIG_16_F03"].verdict == verdict
