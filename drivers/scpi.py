@@ -195,6 +195,9 @@ class ScpiDriver:
             raise InstrumentError(self.name, command, f"no answer: {err.description}") from None
         except OSError as err:  # pyvisa-py lets socket errors through
             raise InstrumentError(self.name, command, f"connection failed: {err}") from None
+        except UnicodeDecodeError:  # a stranded binary reply read as text: out of step, resynced next time
+            raise InstrumentError(self.name, command, "garbled reply (not text): a late answer to an earlier "
+                                                      "exchange") from None
         self._unsynced = False
         return reply
 

@@ -188,7 +188,8 @@ class Station201:
             state = (lambda e: lambda: self._connector_status(e))(evse)
             self.dm.live[("EVSE", evse.id, None, "AvailabilityState", None)] = state
             self.dm.live[("Connector", evse.id, 1, "AvailabilityState", None)] = state
-            self.dm.live[("EVSE", evse.id, None, "Available", None)] = (lambda e: lambda: str(e.operative).lower())(evse)
+            self.dm.live[("EVSE", evse.id, None, "Available", None)] = \
+                (lambda e: lambda: str(e.operative).lower())(evse)
             self.dm.live[("Connector", evse.id, 1, "Available", None)] = \
                 (lambda e: lambda: str(e.connector_operative).lower())(evse)
 
@@ -386,10 +387,10 @@ class Station201:
                 self._authorized(evse, token, "RemoteStart" if remote_start_id is not None else "Authorized",
                                  remote_start_id)
         elif action == "TransactionEvent" and status != "Accepted":
-            evse = next((e for e in self.evses.values() if e.tx is not None and e.token is not None
-                         and e.token.get("idToken") == token["idToken"]), None)
-            if evse is not None and self.dm.flag("TxCtrlr", "StopTxOnInvalidId"):
-                self._deauthorize(evse, "Deauthorized", "DeAuthorized")
+            holder = next((e for e in self.evses.values() if e.tx is not None and e.token is not None
+                           and e.token.get("idToken") == token["idToken"]), None)
+            if holder is not None and self.dm.flag("TxCtrlr", "StopTxOnInvalidId"):
+                self._deauthorize(holder, "Deauthorized", "DeAuthorized")
 
     # -- timers ------------------------------------------------------------------------------------------------
 

@@ -24,8 +24,8 @@ IdTokenStatus = Literal["Accepted", "Blocked", "ConcurrentTx", "Expired", "Inval
 class CentralSystem201(CentralSystem):
     """``central_system:`` in an OCPP 2.0.1 plan: the idTokens it knows (any other is Unknown)."""
 
-    id_tags: dict[str, IdTokenStatus] = Field(description="The idTokens it knows and the status of each; any "  # type: ignore[assignment]
-                                                          "other is Unknown.")
+    id_tags: dict[str, IdTokenStatus] = Field(  # type: ignore[assignment]
+        description="The idTokens it knows and the status of each; any other is Unknown.")
 
 
 class Answers201(Answers):

@@ -76,7 +76,8 @@ def compare_transaction_events(frames: list[Any], batches: list[DcLogBatch], fra
                                min_energy_wh: float) -> MeterComparison | str:
     """OCPP 2.0.1: the Energy.Active.Import.Register of the first transaction's TransactionEvent Started and of
     its Ended against the energy measured between the two frames, or why it cannot be compared."""
-    events = [f for f in frames if f.direction == "charger->rig" and f.kind == "CALL" and f.action == "TransactionEvent"]
+    events = [f for f in frames if f.direction == "charger->rig" and f.kind == "CALL"
+              and f.action == "TransactionEvent"]
     start = next((f for f in events if _payload(f).get("eventType") == "Started"), None)
     tx = _payload(start).get("transactionInfo", {}).get("transactionId") if start is not None else None
     stop = next((f for f in events if _payload(f).get("eventType") == "Ended"

@@ -105,7 +105,8 @@ def cold_boot(lab: Lab, plan: Plan, case: ColdBootCase) -> ProcedureOutcome:
     measured: dict[str, float | None] = {
         "boot_after_power_s": round(booted[0].t - t_on, 6) if booted else None,
         "heartbeat_gap_min_s": None, "heartbeat_gap_max_s": None,
-        "connectors_available": float(len({(json.loads(f.text)[3].get("evseId"), json.loads(f.text)[3].get("connectorId"))
+        "connectors_available": float(len({(json.loads(f.text)[3].get("evseId"),
+                                            json.loads(f.text)[3].get("connectorId"))
                                           for f in _calls(frames, "StatusNotification")
                                           if accepted_at is not None and f.t >= accepted_at
                                           and _status(json.loads(f.text)[3]) == "Available"})),

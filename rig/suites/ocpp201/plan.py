@@ -39,7 +39,8 @@ class Plan(plan16.Plan):
     """An OCPP 2.0.1 plan file (the 1.6 plan's sections; the central system knows 2.0.1 idTokens)."""
 
     suite: Literal["ocpp201"]  # type: ignore[assignment]
-    version: Literal["2.0.1"] = Field("2.0.1", description="The OCPP version the rig accepts in these cases "  # type: ignore[assignment]
-                                                           "(a charger speaking several is held to this one).")
+    version: Literal["2.0.1"] = Field(  # type: ignore[assignment]
+        "2.0.1", description="The OCPP version the rig accepts in these cases (a charger speaking several is held to "
+                             "this one).")
     central_system: CentralSystem201  # type: ignore[assignment]
     cases: list[Case] = Field(min_length=1)  # type: ignore[assignment]
