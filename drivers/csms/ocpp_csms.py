@@ -510,8 +510,7 @@ class OcppCsms:
                              select_subprotocol=self._select_subprotocol, create_connection=self._connection_class,
                              subprotocols=[Subprotocol(frames.SUBPROTOCOL[v]) for v in self.versions],
                              ping_interval=None, ssl=listener.tls,
-                             process_request=functools.partial(self._authorize, listener)
-                             if listener.profile in (1, 2) else None)
+                             process_request=functools.partial(self._screen, listener))
         listener.server = server
         bound_host, bound_port = next(iter(server.sockets)).getsockname()[:2]
         listener.url = f"{'wss' if listener.tls is not None else 'ws'}://{bound_host}:{bound_port}" \
@@ -643,6 +642,18 @@ class OcppCsms:
         chosen = frames.choose_subprotocol([str(o) for o in offered], self._accepting)
         return None if chosen is None else Subprotocol(chosen)
 
+    def _screen(self, listener: Listener, connection: ServerConnection, request: Request) -> Response | None:
+        """Every request before its upgrade: a peer that speaks HTTP but asks for no WebSocket is recorded as a
+        refusal and answered 426 (websockets would answer it too, but unrecorded); profiles 1 and 2 then hold
+        its basic auth (``_authorize``)."""
+        upgrade = ",".join(request.headers.get_all("Upgrade")).lower()
+        if "websocket" not in upgrade:
+            self._refuse(Refusal(self._now(), request.path, (), "plain HTTP, no WebSocket upgrade asked for "
+                                                                f"(Upgrade: {upgrade or 'none'})", listener.url))
+            return connection.respond(HTTPStatus.UPGRADE_REQUIRED, "an OCPP central system: connect with "
+                                                                   "WebSocket (OCPP-J)\n")
+        return self._authorize(listener, connection, request) if listener.profile in (1, 2) else None
+
     def _authorize(self, listener: Listener, connection: ServerConnection, request: Request) -> Response | None:
         """Profiles 1 and 2: the upgrade's basic auth held against the identity, the version and the password;
         refused with HTTP 401 (recorded) when anything is wrong."""
@@ -677,10 +688,8 @@ class OcppCsms:
             return
         identity = frames.identity_from_path(path)
         if self._only is not None and identity != self._only:
-            with self._lock:
-                self.refusals.append(Refusal(self._now(), path, offered, f"{identity!r} is not the charger under "
-                                                                         f"test ({self._only!r})"))
-                self._lock.notify_all()
+            self._refuse(Refusal(self._now(), path, offered, f"{identity!r} is not the charger under test "
+                                                             f"({self._only!r})", listener.url))
             await websocket.close(1008, "not the charger under test")
             return
         remote = websocket.remote_address

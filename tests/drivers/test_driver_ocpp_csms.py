@@ -216,3 +216,16 @@ def test_a_peer_that_stalls_or_speaks_no_websocket_neither_blocks_the_rig_nor_st
         with charger(csms) as ws:
             assert ws.subprotocol == "ocpp1.6"
     assert list(csms.connections) == ["CP001"]
+
+
+def test_a_peer_speaking_plain_http_is_answered_426_and_recorded_as_a_refusal(csms: OcppCsms) -> None:
+    """The fault sweep's HTTP peer: a GET without the WebSocket upgrade is evidence (a refusal with why), not just a
+    status websockets sends unseen; the listener serves the next charger."""
+    with socket.create_connection(("127.0.0.1", int(csms.url.rsplit(":", 1)[1].split("/")[0]))) as peer:
+        peer.sendall(b"GET /ocpp/CP001 HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = peer.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 426")
+    csms.settle()
+    assert [r.reason.split(" (")[0] for r in csms.refusals] == ["plain HTTP, no WebSocket upgrade asked for"]
+    with charger(csms) as ws:
+        assert ws.subprotocol == "ocpp1.6"

@@ -56,16 +56,10 @@ def ocpp_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_stops_and_kills_during_ocpp_cases_leave_records_that_verify(ocpp_plan: Path, tmp_path: Path) -> None:
-    from test_fault_sweep import _sweep  # the sweep's own machinery: one way to signal a run
+    from test_fault_sweep import _sweep, assert_stopped_safely  # the sweep's own machinery
 
     signals = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL] * 3
     landed = [o for o in _sweep(ocpp_plan, tmp_path, signals, seed=20261207, afters=["record"] * len(signals),
                                 tag="o") if o.alive and (o.run_dir / "manifest.json").exists()]
     assert len(landed) >= 5, "signals must land inside OCPP cases for the sweep to mean anything"
-    for o in landed:
-        where = f"{signal.Signals(o.signum).name} after {o.delay_s:.3f} s: exit {o.returncode}\n{o.output}"
-        report = verify_run(o.run_dir)
-        assert report.ok and not report.complete, where
-        if o.signum != signal.SIGKILL:
-            assert o.returncode == 1 and report.sealed, where
-            assert "Traceback" not in o.output and "Exception ignored" not in o.output, where
+    assert_stopped_safely(landed)
