@@ -117,7 +117,9 @@ class Player:
 
     @staticmethod
     def _describe(step: s.AnyStep) -> str:
-        details = {k: v for k, v in step.model_dump(exclude_none=True).items() if k not in ("do", "label")}
+        """The step as the step log records it; a password is never written (``***``)."""
+        details = {k: ("***" if "password" in k.lower() else v)
+                   for k, v in step.model_dump(exclude_none=True).items() if k not in ("do", "label")}
         return f"{step.do} " + ", ".join(f"{k}={json.dumps(v)}" for k, v in details.items())
 
     def _anchor(self) -> None:
