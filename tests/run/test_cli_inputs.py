@@ -292,7 +292,7 @@ def test_a_real_benchs_record_names_the_charger_even_when_an_instrument_is_unrea
     dut = json.loads((out / "results.json").read_text())["run"]["dut"]
     assert dut == {"name": "bay3-unit-17", "description": "Production sample from lot 2026-44, CHAdeMO V2G, single phase",
                    "manufacturer": "Example Power Ltd", "model": "EX-V2G-7", "serial": "EXV7-2644-0017",
-                   "firmware": "2.3.1", "simulated": False, "file": "inputs/dut.yaml"}
+                   "firmware": "2.3.1", "simulated": False, "file": "inputs/dut.yaml", "ocpp_identity": None}
     assert "EXV7-2644-0017" in (out / "report.html").read_text()
     assert (out / "inputs/dut.yaml").read_text() == IDENTITY.read_text()
 
