@@ -118,6 +118,9 @@ class Face:
     def heartbeat_changed(self, interval_s: int) -> None:
         pass
 
+    def inlet_volts(self) -> float:
+        return 380.0
+
     def events(self) -> list[dict]:
         return [p for a, p in self.sent if a == "TransactionEvent"]
 

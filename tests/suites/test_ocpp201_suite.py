@@ -21,7 +21,8 @@ pytestmark = pytest.mark.e2e
 
 PLAN = ROOT / "test_plans" / "ocpp" / "ocpp201.yaml"
 FRAMES = ROOT / "test_plans" / "ocpp" / "ocpp201_frames.yaml"
-PLANS = [PLAN, FRAMES]
+SMART_CHARGING = ROOT / "test_plans" / "ocpp" / "ocpp201_smart_charging.yaml"
+PLANS = [PLAN, FRAMES, SMART_CHARGING]
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +77,22 @@ def test_a_stale_end_reading_fails_on_the_measurement_alone(tmp_path: Path) -> N
     assert case.verdict == "fail" and case.measured["meter_error_percent"] < -2.0
     assert all(case.measured[name] == 1.0 for name in case.limits if name not in (
         "meter_error_percent", "schema_violations", "transaction_event_seq_errors"))
+
+
+def test_limits_reported_but_not_followed_fail_on_the_measurement_alone(tmp_path: Path) -> None:
+    """K01 and K08 at the battery emulator: every message of TC_K_01 is right, the power is not."""
+    run = run_cases(tmp_path / "run", plan=SMART_CHARGING, ids=["TC_K_01_CS"], dut=ROOT / "fixtures" / "duts" /
+                    "ocpp201-exceeds-charging-limit.yaml", evidence=VERDICTS_ONLY)
+    case = cases_of(run)["TC_K_01_CS"]
+    assert case.verdict == "fail" and case.measured["schedule_deviation"] > 1000.0
+    assert all(case.measured[name] == 1.0 for name in case.limits if name not in (
+        "schedule_deviation", "schema_violations", "transaction_event_seq_errors"))
+
+
+def test_the_composite_schedule_is_judged_against_the_power_that_flowed(compliant_run) -> None:
+    stacked = cases_of(compliant_run)["TC_K_40_CS"]
+    assert stacked.measured["schedule_deviation"] < 50.0
+    assert 0 < stacked.uncertainty["schedule_deviation"].expanded < 50.0
 
 
 def _calls_of(plan: Path) -> list[tuple[str, str, dict]]:

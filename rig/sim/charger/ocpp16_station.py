@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rig.sim.charger.ocpp16_config import Configuration
-from rig.sim.charger.ocpp16_smart_charging import ChargingProfiles, Installed
+from rig.sim.charger.charging_profiles import ChargingProfiles, Installed
 
 if TYPE_CHECKING:
     from rig.sim.charger.ocpp_face import OcppFace, Physical
@@ -60,7 +60,7 @@ class Station:
         self.commission(s.security_profile, s.password)
         self.connectors = {n: Connector(n) for n in range(s.connectors + 1)}
         self.profiles = ChargingProfiles(s.connectors)
-        """Its Smart Charging profiles (``ocpp16_smart_charging``)."""
+        """Its Smart Charging profiles (``charging_profiles``)."""
         self._remote_profile: dict[str, Any] | None = None
         """A TxProfile that came with RemoteStartTransaction, installed when that transaction starts."""
         self.cache: dict[str, str] = {}
@@ -442,12 +442,7 @@ class Station:
         if limit is None:
             return None
         value, unit = limit
-        return value if unit == "A" else value / self._volts()
-
-    def _volts(self) -> float:
-        """The inlet voltage a limit in W is turned into amperes at (its rating's when nothing is connected)."""
-        volts = self.physical.dc_voltage_v() if self.physical is not None else 0.0
-        return volts if volts > 50.0 else self.s.nominal_dc_voltage_v
+        return value if unit == "A" else value / self.face.inlet_volts()
 
     def _on_SetChargingProfile(self, p: dict) -> Answer:
         connector = self.connectors.get(p["connectorId"])
@@ -457,7 +452,9 @@ class Station:
         return {"status": status}, None
 
     def _on_ClearChargingProfile(self, p: dict) -> Answer:
-        return {"status": "Accepted" if self.profiles.clear(p) else "Unknown"}, None
+        cleared = self.profiles.clear(profile_id=p.get("id"), target=p.get("connectorId"),
+                                      purpose=p.get("chargingProfilePurpose"), stack=p.get("stackLevel"))
+        return {"status": "Accepted" if cleared else "Unknown"}, None
 
     def _on_GetCompositeSchedule(self, p: dict) -> Answer:
         """The limits of the next ``duration`` seconds as its profiles make them (its rating where none
@@ -467,17 +464,10 @@ class Station:
         start = self.face.epoch_s + self.face.now()
         tx = self.connectors[max(1, p["connectorId"])].tx
         tx_start = tx.started_wall if tx is not None else None
-        unit = p.get("chargingRateUnit")
-        periods: list[dict[str, Any]] = []
-        for point in self.profiles.breakpoints(start, start + p["duration"], tx_start):
-            limit = self.profiles.limit(max(1, p["connectorId"]), point, tx_start,
-                                        with_tx_profile=not self.s.composite_ignores_tx_profile)
-            value, its_unit = limit if limit is not None else (self.s.max_power_w, "W")
-            unit = unit or its_unit
-            if unit != its_unit:
-                value = value * self._volts() if unit == "W" else value / self._volts()
-            if not periods or periods[-1]["limit"] != round(value, 1):
-                periods.append({"startPeriod": int(round(point - start)), "limit": round(value, 1)})
+        unit, periods = self.profiles.composite(p["connectorId"], start, p["duration"], tx_start,
+                                                p.get("chargingRateUnit"), volts=self.face.inlet_volts(),
+                                                rating_w=self.s.max_power_w,
+                                                with_tx_profile=not self.s.composite_ignores_tx_profile)
         return {"status": "Accepted", "connectorId": p["connectorId"], "scheduleStart": self.face.now_text(),
-                "chargingSchedule": {"duration": p["duration"], "chargingRateUnit": unit or "W",
+                "chargingSchedule": {"duration": p["duration"], "chargingRateUnit": unit,
                                      "chargingSchedulePeriod": periods}}, None

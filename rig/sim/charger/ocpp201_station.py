@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rig.sim.charger.ocpp201_smart_charging import SmartCharging201
 from rig.sim.charger.ocpp201_variables import DeviceModel, standard_variables
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class Transaction:
     remote_start_id: int | None = None
     remote_reported: bool = False
     last_sample_wh: float = 0.0
+    started_wall: float = 0.0
+    """When it started, on the station's clock (a Relative charging profile counts from here)."""
 
 
 @dataclass
@@ -91,6 +94,8 @@ class Station201:
         self._boot_reason = "PowerUp"
         self._reset_when_idle = False
         self._tx_count = 0
+        self.smart = SmartCharging201(self)
+        """Its charging profiles (block K, ``ocpp201_smart_charging``)."""
         self._live_availability()
 
     # -- what the face asks of its version ------------------------------------------------------------------
@@ -123,6 +128,7 @@ class Station201:
         for evse in self.evses.values():
             if evse.tx is not None:
                 self._lost.append(LostTransaction(evse.id, evse.tx, self.face.now_text(t), self.meter_wh(t)))
+                self.smart.transaction_ended(evse)
             evse.tx, evse.token, evse.remote_start_id, evse.resetting = None, None, None, False
             evse.conditions = {"EVConnected"} if evse.connected else set()
             evse.status = None
@@ -305,7 +311,9 @@ class Station201:
         self._tx_count += 1
         t = self.face.now()
         evse.tx = Transaction(f"{self.s.identity}-{self._tx_count}"[-36:], held=set(evse.conditions),
-                              remote_start_id=evse.remote_start_id, last_sample_wh=self.meter_wh(t))
+                              remote_start_id=evse.remote_start_id, last_sample_wh=self.meter_wh(t),
+                              started_wall=self.face.epoch_s + t)
+        self.smart.transaction_started(evse)
         self._event(evse, "Started", trigger, context="Transaction.Begin", measurands="TxStartedMeasurands")
         interval = self.dm.number("SampledDataCtrlr", "TxUpdatedInterval")
         if interval > 0:
@@ -313,6 +321,7 @@ class Station201:
 
     def _end(self, evse: Evse, trigger: str, reason: str) -> None:
         self._event(evse, "Ended", trigger, reason=reason, context="Transaction.End", measurands="TxEndedMeasurands")
+        self.smart.transaction_ended(evse)
         evse.tx, evse.token, evse.remote_start_id = None, None, None
         evse.conditions = self._conditions(evse)
         self.face.timers.pop(f"sample_{evse.id}", None)
@@ -457,7 +466,11 @@ class Station201:
     def handle(self, action: str, payload: dict[str, Any]) -> Answer | None:
         """The answer to a CALL (and what follows it), or None for an action it does not support."""
         handler = getattr(self, f"_on_{action}", None)
-        return handler(payload) if handler is not None else None
+        return handler(payload) if handler is not None else self.smart.handle(action, payload)
+
+    def limit_a(self, t: float) -> float | None:
+        """The cap its charging profiles put on the DC output current now (A), or None."""
+        return self.smart.limit_a(t, self.face.inlet_volts())
 
     def _on_GetVariables(self, p: dict) -> Answer:
         return {"getVariableResult": [self.dm.get(item) for item in p["getVariableData"]]}, None
@@ -544,7 +557,8 @@ class Station201:
 
     def _on_RequestStartTransaction(self, p: dict) -> Answer:
         evse = self.evses.get(p.get("evseId", 1))
-        if evse is None or not self._available(evse) or evse.token is not None:
+        if evse is None or not self._available(evse) or evse.token is not None \
+                or not self.smart.remote_start(evse, p.get("chargingProfile")):
             return {"status": "Rejected"}, None
         answer: dict[str, Any] = {"status": "Accepted"}
         if evse.tx is not None:

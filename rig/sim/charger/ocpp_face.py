@@ -198,7 +198,9 @@ class OcppFace:
     def limit_a(self, t: float) -> float | None:
         """The cap its OCPP smart charging puts on its DC output current (A) now, or None."""
         limit = getattr(self.station, "limit_a", None)
-        return limit(t) if limit is not None else None
+        if limit is None or self.settings.output_ignores_charging_limit:
+            return None
+        return limit(t)
 
     def reboot(self, t: float) -> None:
         """A Reset: the connection closes now and it is up again ``reboot_s`` later (its supply stays on)."""
@@ -270,6 +272,12 @@ class OcppFace:
 
     def now(self) -> float:
         return self._now()
+
+    def inlet_volts(self) -> float:
+        """The inlet voltage a smart-charging limit in W is turned into amperes at (its rating's when nothing is
+        connected)."""
+        volts = self.physical.dc_voltage_v() if self.physical is not None else 0.0
+        return volts if volts > 50.0 else self.settings.nominal_dc_voltage_v
 
     # -- its connection ------------------------------------------------------------------------------------
 

@@ -92,6 +92,9 @@ class OcppSettings(BaseModel):
                                                                    "an accepted boot, none waiting for its answer.")
     composite_ignores_tx_profile: bool = Field(False, description="DEFECT: its composite schedule leaves its "
                                                                   "TxProfile out (it still applies it).")
+    output_ignores_charging_limit: bool = Field(False, description="DEFECT: accepts charging profiles and reports "
+                                                                   "them in its composite schedule, but its DC output "
+                                                                   "does not follow them.")
     accepts_any_server_certificate: bool = Field(False, description="DEFECT: does not check the CSMS's certificate "
                                                                     "(any CA, any name) on wss://.")
     max_tls_version: Literal["1.0", "1.1"] | None = Field(None, description="DEFECT: offers TLS 1.0 up to this "

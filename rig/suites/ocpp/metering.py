@@ -178,14 +178,16 @@ def against_schedule(frames: list[Any], batches: list[DcLogBatch], epoch_offset_
     if not replies:
         return "the charger reported no composite schedule"
     answer = json.loads(replies[-1].text)[2]
-    schedule = answer.get("chargingSchedule")
-    if answer.get("status") != "Accepted" or not schedule or "scheduleStart" not in answer:
+    schedule = answer.get("chargingSchedule") or answer.get("schedule")  # 1.6, 2.0.1
+    began_at = answer.get("scheduleStart") or (schedule or {}).get("scheduleStart")
+    if answer.get("status") != "Accepted" or not schedule or began_at is None:
         return "the charger's composite schedule has no schedule or no start"
-    start = wall_of(answer["scheduleStart"]) - epoch_offset_s
+    start = wall_of(began_at) - epoch_offset_s
     periods = sorted((start + q["startPeriod"], float(q["limit"])) for q in schedule["chargingSchedulePeriod"])
     end = start + float(schedule.get("duration", 1e12))
-    stops = [f.t for f in frames if f.direction == "charger->rig" and f.kind == "CALL"
-             and f.action in ("StopTransaction", "TransactionEvent") and f.t > start]
+    stops = [f.t for f in frames if f.direction == "charger->rig" and f.kind == "CALL" and f.t > start
+             and (f.action == "StopTransaction" or (f.action == "TransactionEvent"
+                                                    and json.loads(f.text)[3].get("eventType") == "Ended"))]
     if stops:
         end = min(end, stops[0])
     if not batches or not periods:
