@@ -36,6 +36,8 @@ class Transaction:
     """When it started on the charger's own clock (a Relative charging profile counts from here)."""
     transaction_id: int | None = None
     """The central system's id (from its StartTransaction answer)."""
+    last_sample_wh: float | None = None
+    """The register at its last sample (what the sampled-meter defect reports next)."""
 
 
 @dataclass
@@ -302,7 +304,15 @@ class Station:
         t = self.face.now()
         volts = self.physical.dc_voltage_v() if self.physical is not None else 0.0
         amps = self.physical.dc_current_a() if self.physical is not None else 0.0
-        readings = {"Energy.Active.Import.Register": (self.meter_wh(t), "Wh"),
+        register = self.meter_wh(t)
+        tx = connector.tx
+        if tx is not None and context.startswith("Sample"):
+            if self.s.sampled_meter_lags:
+                register, tx.last_sample_wh = (tx.meter_start if tx.last_sample_wh is None else tx.last_sample_wh,
+                                               register)
+            else:
+                tx.last_sample_wh = register
+        readings = {"Energy.Active.Import.Register": (register, "Wh"),
                     "Power.Active.Import": (max(0.0, volts * amps), "W"), "Current.Import": (max(0.0, amps), "A"),
                     "Voltage": (volts, "V"), "Power.Active.Export": (max(0.0, -volts * amps), "W"),
                     "Current.Export": (max(0.0, -amps), "A"), "Energy.Active.Export.Register": (0.0, "Wh")}

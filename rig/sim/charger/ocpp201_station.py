@@ -362,11 +362,13 @@ class Station201:
             payload["offline"] = True
         if context is not None and measurands is not None:
             readings = self._readings(t)
-            if event == "Ended" and self.s.ended_meter_stale:
+            actual = readings["Energy.Active.Import.Register"]
+            if (event == "Ended" and self.s.ended_meter_stale) or (event == "Updated" and self.s.sampled_meter_lags):
                 readings["Energy.Active.Import.Register"] = tx.last_sample_wh
             chosen = self.dm.items(component, measurands) or ["Energy.Active.Import.Register"]
             payload["meterValue"] = [self._meter_value(self.face.now_text(), context, chosen, readings)]
-            tx.last_sample_wh = readings["Energy.Active.Import.Register"] if event != "Ended" else tx.last_sample_wh
+            if event != "Ended":
+                tx.last_sample_wh = actual
         self.face.call("TransactionEvent", payload)
 
     def _charging_state(self, evse: Evse) -> str:

@@ -92,6 +92,10 @@ class OcppSettings(BaseModel):
                                                                    "an accepted boot, none waiting for its answer.")
     composite_ignores_tx_profile: bool = Field(False, description="DEFECT: its composite schedule leaves its "
                                                                   "TxProfile out (it still applies it).")
+    sampled_meter_lags: bool = Field(False, description="DEFECT: each energy register it samples during a transaction "
+                                                        "(1.6 MeterValues, 2.0.1 TransactionEvent Updated) is the one "
+                                                        "of the sample before (a reading cached one interval late); "
+                                                        "the transaction's start and end readings are right.")
     output_ignores_charging_limit: bool = Field(False, description="DEFECT: accepts charging profiles and reports "
                                                                    "them in its composite schedule, but its DC output "
                                                                    "does not follow them.")

@@ -8,6 +8,10 @@
   moves only while the vehicle is plugged in (the battery emulator's output
   is on only then), so the log, which runs from plug-in to unplug, covers
   every watt-hour of the transaction.
+- The energy of each sample in between: every energy register the charger
+  sampled during the transaction, less its starting register, against the
+  energy measured up to that sample's frame.
+- The composite schedule it reported against the power that flowed.
 - A connector reported Available carries no current: the largest current the
   logger saw while the charger's last StatusNotification for connector 1
   said Available.
@@ -19,6 +23,7 @@ integer meter values, and the frames' time stamps at the span's ends.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -94,15 +99,93 @@ def compare_transaction_events(frames: list[Any], batches: list[DcLogBatch], fra
 
 
 def _register(payload: dict) -> float | None:
-    """The Energy.Active.Import.Register (Wh) among a TransactionEvent's sampled values, or None."""
-    for meter in payload.get("meterValue", []):
+    """The Energy.Active.Import.Register (Wh) among a TransactionEvent's or a MeterValues' sampled values (of its
+    last meterValue: the reading nearest the frame), or None. 2.0.1 gives a number and ``unitOfMeasure``, 1.6 a
+    decimal string and ``unit`` (both default to Wh and to this measurand)."""
+    for meter in reversed(payload.get("meterValue", [])):
         for sampled in meter.get("sampledValue", []):
-            if sampled.get("measurand", "Energy.Active.Import.Register") == "Energy.Active.Import.Register":
-                unit = sampled.get("unitOfMeasure", {})
-                if unit.get("unit", "Wh") in ("Wh", "kWh") and isinstance(sampled.get("value"), (int, float)):
-                    scale = (1000.0 if unit.get("unit") == "kWh" else 1.0) * 10.0 ** unit.get("multiplier", 0)
-                    return float(sampled["value"]) * scale
+            if sampled.get("measurand", "Energy.Active.Import.Register") != "Energy.Active.Import.Register":
+                continue
+            unit = sampled.get("unitOfMeasure", {"unit": sampled.get("unit", "Wh")})
+            value = sampled.get("value")
+            if isinstance(value, str):
+                try:
+                    value = float(value)
+                except ValueError:
+                    continue
+            if unit.get("unit", "Wh") in ("Wh", "kWh") and isinstance(value, (int, float)) \
+                    and not isinstance(value, bool):
+                scale = (1000.0 if unit.get("unit") == "kWh" else 1.0) * 10.0 ** unit.get("multiplier", 0)
+                return float(value) * scale
+        return None
     return None
+
+
+@dataclass(frozen=True)
+class SampleComparison:
+    worst: MeterComparison
+    """The sample furthest from the measurement, with the widest budget of any judged sample: under any decision
+    rule no sample passes on a narrower budget than its own (the plans' limits are symmetric)."""
+    judged: int
+    skipped: int
+    """Samples too early in the transaction to be judged to a percent (less than the plan's min_energy_wh)."""
+
+
+def compare_samples(frames: list[Any], batches: list[DcLogBatch], frame_time_u_s: float,
+                    min_energy_wh: float) -> SampleComparison | str:
+    """Each energy register the charger sampled during its first transaction (1.6: MeterValues with the
+    transaction's id; 2.0.1: TransactionEvent Updated of that transaction), less the transaction's starting
+    register, against the energy the battery emulator measured from the transaction's start frame to the sample's
+    frame: a meter right at the ends but wrong in between (a cached reading, a register that lags) shows here.
+    The sample's frame time stands for its reading (a sample is sent when taken; the uncertainty of the frame
+    times is in the budget)."""
+    calls = [f for f in frames if f.direction == "charger->rig" and f.kind == "CALL"]
+    start_16 = next((f for f in calls if f.action == "StartTransaction"), None)
+    start_201 = next((f for f in calls if f.action == "TransactionEvent"
+                      and _payload(f).get("eventType") == "Started"), None)
+    if start_16 is not None:
+        begin = _number(_payload(start_16).get("meterStart"))
+        samples = [f for f in calls if f.action == "MeterValues" and f.t > start_16.t
+                   and "transactionId" in _payload(f)]
+        start = start_16
+    elif start_201 is not None:
+        begin = _register(_payload(start_201))
+        tx = _payload(start_201).get("transactionInfo", {}).get("transactionId")
+        samples = [f for f in calls if f.action == "TransactionEvent" and f.t > start_201.t
+                   and _payload(f).get("eventType") == "Updated"
+                   and _payload(f).get("transactionInfo", {}).get("transactionId") == tx]
+        start = start_201
+    else:
+        return "the charger started no transaction"
+    if begin is None:
+        return "the transaction's starting meter reading is not a number"
+    if not batches:
+        return "the battery emulator logged nothing (no vehicle was plugged in)"
+    compared: list[MeterComparison] = []
+    skipped = 0
+    for sample in samples:
+        reading = _register(_payload(sample))
+        if reading is None:
+            continue
+        one = _against_log(reading - begin, (start.t, sample.t), batches, frame_time_u_s, min_energy_wh,
+                           ("starting register resolution", "sampled register resolution", 0.5))
+        if isinstance(one, str):
+            skipped += 1
+        else:
+            compared.append(one)
+    if not compared:
+        return f"no sampled energy register during the transaction to judge ({skipped} too early to judge to a " \
+               f"percent)"
+    worst = max(compared, key=lambda c: abs(c.error_percent))
+    widest = max(compared, key=lambda c: c.uncertainty.expanded)
+    return SampleComparison(dataclasses.replace(worst, uncertainty=widest.uncertainty), len(compared), skipped)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _against_log(reported: float, span: tuple[float, float], batches: list[DcLogBatch], frame_time_u_s: float,

@@ -98,7 +98,8 @@ class BootPendingCase(CaseBase):
         return self
 
 
-SCRIPT_LIMITS = ("schema_violations", "meter_error_percent", "current_while_available_a", "schedule_deviation")
+SCRIPT_LIMITS = ("schema_violations", "meter_error_percent", "meter_sample_error_percent", "current_while_available_a",
+                 "schedule_deviation")
 """What a script case may limit besides its checks (each check is limited ``min: 1`` by itself)."""
 
 
@@ -106,6 +107,9 @@ class ScriptParams(Strict):
     steps: list[Step] = Field(min_length=1, description="The test case document's steps (rig.suites.ocpp.script).")
     judge_meter: bool = Field(False, description="Judge the transaction's reported energy against the battery "
                                                  "emulator's measurement (limit meter_error_percent).")
+    judge_meter_samples: bool = Field(False, description="Judge each energy register the charger sampled during the "
+                                                         "transaction against the battery emulator's measurement to "
+                                                         "that sample (limit meter_sample_error_percent).")
     judge_available_current: bool = Field(False, description="Judge the current while connector 1 was reported "
                                                              "Available (limit current_while_available_a).")
     judge_schedule: bool = Field(False, description="Judge the last composite schedule the charger reported against "
@@ -133,7 +137,8 @@ class ScriptCase(CaseBase):
         for name in self.limits:
             if name not in SCRIPT_LIMITS:
                 raise LocatedValueError(("limits", name), f"not a script case's limit (known: {', '.join(SCRIPT_LIMITS)})")
-        for flag, name in (("judge_meter", "meter_error_percent"), ("judge_available_current",
+        for flag, name in (("judge_meter", "meter_error_percent"),
+                           ("judge_meter_samples", "meter_sample_error_percent"), ("judge_available_current",
                                                                    "current_while_available_a"),
                            ("judge_schedule", "schedule_deviation")):
             if getattr(self.params, flag) and name not in self.limits:

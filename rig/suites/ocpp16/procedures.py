@@ -22,7 +22,8 @@ from rig.run.bench_lab import Lab
 from rig.suites.chademo.inlet import InletTrace, LogGap
 from rig.suites.ocpp.central_system import Answers, answering, now_text
 from rig.suites.ocpp.evidence import frame_evidence, schema_violations
-from rig.suites.ocpp.metering import against_schedule, compare_transaction, current_while_available
+from rig.suites.ocpp.metering import (against_schedule, compare_samples, compare_transaction,
+                                      current_while_available)
 from rig.suites.ocpp.player import Player
 from rig.suites.ocpp16.plan import BootPendingCase, ColdBootCase, Plan, ScriptCase
 from rig.suites.ocpp.supply import restart_charger, supply_off
@@ -213,6 +214,17 @@ def script(lab: Lab, plan: Plan, case: ScriptCase, *, answers_of: Callable[[Any,
         uncertainty["meter_error_percent"] = compared.uncertainty
         findings.append(f"transaction energy: the charger reported {compared.reported_wh:.0f} Wh, the battery "
                         f"emulator measured {compared.measured_wh:.1f} Wh ({compared.error_percent:+.2f} %)")
+    if p.judge_meter_samples:
+        sampled = compare_samples(frames, player.dc_log, plan.frame_time_u_s, plan.min_energy_wh)
+        if isinstance(sampled, str):
+            raise CannotJudge(f"cannot judge the sampled meter values: {sampled}",
+                              ProcedureOutcome(measured, traces, None, uncertainty, files=files, findings=findings))
+        worst = sampled.worst
+        measured["meter_sample_error_percent"] = round(worst.error_percent, 6)
+        uncertainty["meter_sample_error_percent"] = worst.uncertainty
+        findings.append(f"sampled meter values: {sampled.judged} judged ({sampled.skipped} too early); the furthest "
+                        f"reported {worst.reported_wh:.1f} Wh since the start, the battery emulator measured "
+                        f"{worst.measured_wh:.1f} Wh ({worst.error_percent:+.2f} %)")
     if p.judge_available_current:
         peak, u, records = current_while_available(frames, player.dc_log)
         measured["current_while_available_a"] = round(peak, 6)
