@@ -29,7 +29,8 @@ suite agreed, suites offered, client certificate subject, CN, key, issuer)
 is recorded per connection (``ChargerConnection.tls``, ``history``) and a
 handshake either end broke off is a ``Refusal`` naming OpenSSL's reason,
 never an exception. Once a charger accepts a new 1.6 ``AuthorizationKey``
-from the rig (ChangeConfiguration), the rig holds it to that password.
+(ChangeConfiguration) or 2.0.1 ``SecurityCtrlr.BasicAuthPassword``
+(SetVariables) from the rig, the rig holds it to that password.
 
 What it does, as OCPP-J says and as a judge needs (``shared/reference/ocpp-cases.md``):
 
@@ -802,16 +803,16 @@ class OcppCsms:
 
     def send_raw(self, identity: str, text: str) -> None:
         """Send ``text`` to the charger as it is (a deliberately invalid frame, say); recorded like any frame. A
-        CALL-shaped text whose id can be read awaits its reply like any CALL, so the charger's answer (a
-        CALLERROR, as the version says) is a reply, not a stray frame."""
+        text whose id can be read and that is no reply (a CALL, or a message type the version lacks) awaits its
+        answer like any CALL, so the charger's answer (a CALLERROR, as the version says) is a reply, not a stray
+        frame."""
         connection = self._connection(identity)
-        try:
+        type_id, message_id = frames.readable_id(text)
+        if message_id is not None and type_id not in (frames.CALLRESULT, frames.CALLERROR, frames.CALLRESULTERROR):
             shape = json.loads(text)
-        except ValueError:
-            shape = None
-        if isinstance(shape, list) and len(shape) > 2 and shape[0] == frames.CALL and isinstance(shape[1], str):
             with self._lock:
-                connection.pending[shape[1]] = shape[2] if isinstance(shape[2], str) else "(raw)"
+                connection.pending[message_id] = shape[2] if len(shape) > 2 and isinstance(shape[2], str) \
+                    and type_id == frames.CALL else "(raw)"
         self._run(self._send(connection, text))
 
     def call(self, identity: str, action: str, payload: dict[str, Any], *, timeout_s: float, poll_s: float = 0.01,
@@ -834,6 +835,11 @@ class OcppCsms:
         if (action == "ChangeConfiguration" and payload.get("key") == "AuthorizationKey" and reply is not None
                 and reply.kind == "CALLRESULT" and reply.payload.get("status") == "Accepted"):
             self.passwords[identity] = str(payload.get("value"))  # the charger's password from now on
+        if action == "SetVariables" and reply is not None and reply.kind == "CALLRESULT":  # 2.0.1: the same
+            for asked, result in zip(payload.get("setVariableData", []), reply.payload.get("setVariableResult", [])):
+                if (asked.get("component", {}).get("name"), asked.get("variable", {}).get("name")) == \
+                        ("SecurityCtrlr", "BasicAuthPassword") and result.get("attributeStatus") == "Accepted":
+                    self.passwords[identity] = str(asked.get("attributeValue"))
         return reply
 
     def frames_of(self, identity: str) -> list[RecordedFrame]:

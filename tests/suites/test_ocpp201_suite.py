@@ -22,7 +22,8 @@ pytestmark = pytest.mark.e2e
 PLAN = ROOT / "test_plans" / "ocpp" / "ocpp201.yaml"
 FRAMES = ROOT / "test_plans" / "ocpp" / "ocpp201_frames.yaml"
 SMART_CHARGING = ROOT / "test_plans" / "ocpp" / "ocpp201_smart_charging.yaml"
-PLANS = [PLAN, FRAMES, SMART_CHARGING]
+SECURITY = ROOT / "test_plans" / "ocpp" / "ocpp201_security.yaml"
+PLANS = [PLAN, FRAMES, SMART_CHARGING, SECURITY]
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def test_a_stale_end_reading_fails_on_the_measurement_alone(tmp_path: Path) -> N
     case = cases_of(run)["TC_E_04_CS"]
     assert case.verdict == "fail" and case.measured["meter_error_percent"] < -2.0
     assert all(case.measured[name] == 1.0 for name in case.limits if name not in (
-        "meter_error_percent", "schema_violations", "transaction_event_seq_errors"))
+        "meter_error_percent", "meter_sample_error_percent", "schema_violations", "transaction_event_seq_errors"))
 
 
 def test_limits_reported_but_not_followed_fail_on_the_measurement_alone(tmp_path: Path) -> None:

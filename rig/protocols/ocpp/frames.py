@@ -104,6 +104,19 @@ def parse(text: str, version: Version) -> Frame | Malformed:
     return Frame(type_id, message_id, error_code=code, error_description=description, error_details=details)
 
 
+def readable_id(text: str) -> tuple[int | None, str | None]:
+    """The message type and id of ``text`` where they can be read (a JSON array whose second element is a string),
+    whatever else is wrong with it: what a deliberately broken frame's answer is matched by."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None, None
+    if not isinstance(value, list) or len(value) < 2 or not isinstance(value[1], str):
+        return None, None
+    type_id = value[0] if isinstance(value[0], int) and not isinstance(value[0], bool) else None
+    return type_id, value[1]
+
+
 def _rpc_error(version: Version) -> str:
     return "FormationViolation" if version == "1.6" else "RpcFrameworkError"
 

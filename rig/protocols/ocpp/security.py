@@ -18,8 +18,11 @@ charger certificate (and an untrusted CA with its own charger certificate,
 for the negative cases) in a directory at run time: nothing secret is
 committed. ``issue_certificate`` signs a further leaf with one of its CAs (a
 charger's certificate naming what the charger asks for; a CSMS certificate
-from the CA no charger was given). ``client_context`` is the charger's side
-of the same rules (the simulated charger's TLS, and tests).
+from the CA no charger was given). ``sign_csr`` is the CSMS's side of a
+station's certificate update (OCPP 2.0.1 A02: its SignCertificate CSR signed
+by the operator CA, or deliberately wrong for a negative case) and
+``csr_problems`` what the rig holds that CSR to. ``client_context`` is the
+charger's side of the same rules (the simulated charger's TLS, and tests).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import ssl
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -62,6 +65,21 @@ class BasicAuth:
 
     username: str | None
     problems: tuple[str, ...]
+
+
+def profile_change_refused(current: int, wanted: int, *, has_csms_root: bool, has_own_certificate: bool,
+                           downgrade_allowed: bool = False) -> str | None:
+    """Why a charger must refuse a security profile the central system asks for (1.6 ChangeConfiguration
+    SecurityProfile, 2.0.1 SetNetworkProfile), or None: lower than the one in use (A00.FR.005; 2.0.1 A05.FR.08-10),
+    TLS without a root certificate to check the central system with (OCTT TC_A_20), profile 3 without its own
+    certificate (TC_A_21)."""
+    if wanted < current and not downgrade_allowed:
+        return f"security profile {wanted} is lower than {current} in use (A00.FR.005)"
+    if wanted >= 2 and not has_csms_root:
+        return "no CSMS root certificate installed"
+    if wanted == 3 and not has_own_certificate:
+        return "no charging station certificate installed"
+    return None
 
 
 def check_basic_auth(header: str | None, identity: str, version: Version,
@@ -226,18 +244,77 @@ def _client_certificate_problems(certificate: x509.Certificate,
     if cn != identity:
         problems.append(("client_cn", f"certificate CN {cn!r} is not the station's identity {identity!r} "
                                       "(A00.FR.405/511)"))
-    key = certificate.public_key()
-    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_KEY_BITS["rsa"]:
-        problems.append(("client_certificate", f"a {key.key_size}-bit RSA key; at least {MIN_KEY_BITS['rsa']} "
-                                               "(A00.FR.501)"))
-    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < MIN_KEY_BITS["ec"]:
-        problems.append(("client_certificate", f"a {key.curve.key_size}-bit EC key; at least "
-                                               f"{MIN_KEY_BITS['ec']} (A00.FR.502)"))
+    problems += [("client_certificate", problem) for problem in _key_problems(certificate.public_key())]
     algorithm = certificate.signature_hash_algorithm
     if algorithm is None or algorithm.name != "sha256":
         problems.append(("client_certificate", f"signed with {algorithm.name if algorithm else 'no hash'}, not "
                                                "SHA-256 (A00.FR.505)"))
     return cn, problems
+
+
+def _key_problems(key: object) -> list[str]:
+    """What a station's public key (its certificate's or its CSR's) breaks of A00.FR.501-503's sizes."""
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_KEY_BITS["rsa"]:
+        return [f"a {key.key_size}-bit RSA key; at least {MIN_KEY_BITS['rsa']} (A00.FR.501)"]
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < MIN_KEY_BITS["ec"]:
+        return [f"a {key.curve.key_size}-bit EC key; at least {MIN_KEY_BITS['ec']} (A00.FR.502)"]
+    return []
+
+
+# -- a station's certificate update (OCPP 2.0.1 A02/A03: SignCertificate, CertificateSigned) ------------------------
+
+CsrSigner = Literal["operator", "untrusted", "other_key"]
+"""How the rig answers a CSR: signed by the operator CA (what a CSMS does), by a CA the station was never given,
+or by the operator CA for a key that is not the station's (the last two: a station must refuse them, A02/A03)."""
+
+
+def csr_problems(csr_pem: str, identity: str, organization: str | None) -> tuple[str | None, list[str]]:
+    """A SignCertificate CSR held to what a CSMS may sign: PEM PKCS#10 with a valid self-signature, subject CN the
+    station's identity (its serial, A00.FR.405/511), O its organisation when one is given (A00.FR.404/509:
+    SecurityCtrlr.OrganizationName), keys of A00.FR.501-503's sizes, a SHA-256 signature (A00.FR.505). Returns its
+    subject (RFC 4514, or None when it cannot be read) and the problems."""
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem.encode("utf-8"))
+    except ValueError as err:
+        return None, [f"not a PEM certificate signing request ({str(err).splitlines()[0]})"]
+    problems = []
+    if not csr.is_signature_valid:
+        problems.append("its signature does not verify with its own key")
+    cn = [str(a.value) for a in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if cn != [identity]:
+        problems.append(f"subject CN {cn[0] if cn else None!r} is not the station's identity {identity!r} "
+                        "(A00.FR.405/511)")
+    names = [str(a.value) for a in csr.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    if organization is not None and names != [organization]:
+        problems.append(f"subject O {names[0] if names else None!r} is not {organization!r} "
+                        "(SecurityCtrlr.OrganizationName, A00.FR.404/509)")
+    problems += _key_problems(csr.public_key())
+    algorithm = csr.signature_hash_algorithm
+    if algorithm is None or algorithm.name != "sha256":
+        problems.append(f"signed with {algorithm.name if algorithm else 'no hash'}, not SHA-256 (A00.FR.505)")
+    return csr.subject.rfc4514_string(), problems
+
+
+def sign_csr(csr_pem: str, pki: ThrowawayPki, signer: CsrSigner = "operator") -> x509.Certificate:
+    """The certificate the CSMS returns in CertificateSigned for a station's CSR: its subject and key, valid from an
+    hour ago for a day, SHA-256, signed by the operator CA (``signer="operator"``); for a negative case by the CA
+    no station was given (``untrusted``) or by the operator CA for a fresh key that is not the station's
+    (``other_key``). Needs the CAs' keys (``tls: generate``): a bench with only the CA's certificate cannot sign."""
+    csr = x509.load_pem_x509_csr(csr_pem.encode("utf-8"))
+    ca_cert, ca_key = (pki.untrusted_ca_cert, pki.untrusted_ca_key) if signer == "untrusted" else \
+        (pki.ca_cert, pki.ca_key)
+    if ca_key is None:
+        raise ValueError("no CA key to sign with (a throw-away PKI keeps its CAs' keys)")
+    issuer = x509.load_pem_x509_certificate(ca_cert.read_bytes())
+    issuer_key = serialization.load_pem_private_key(ca_key.read_bytes(), None)
+    if not isinstance(issuer_key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{ca_key}: not an EC key (the throw-away CAs are EC P-256)")
+    public_key = ec.generate_private_key(ec.SECP256R1()).public_key() if signer == "other_key" else csr.public_key()
+    return _leaf(public_key, csr.subject, issuer, issuer_key)
+
+
+def pem_of(certificate: x509.Certificate) -> str:
+    return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
 # -- a throw-away PKI for the simulated lab and the tests ----------------------------------------------------------
@@ -272,12 +349,12 @@ def make_throwaway_pki(directory: Path, *, charger_cn: str, csms_host: str = "12
     paths["ca_key"] = _write_key(directory / "ca.key", ca_key)
     paths["untrusted_ca_key"] = _write_key(directory / "untrusted-ca.key", other_key)
     csms_key = ec.generate_private_key(ec.SECP256R1())
-    csms = _leaf(csms_key, f"{csms_host}", ca, ca_key, san=csms_host)
+    csms = _leaf(csms_key.public_key(), _subject(csms_host), ca, ca_key, san=csms_host)
     paths["csms_cert"], paths["csms_key"] = _write_cert(directory / "csms.pem", csms), _write_key(
         directory / "csms.key", csms_key)
     for prefix, issuer, issuer_key in (("charger", ca, ca_key), ("untrusted_charger", other, other_key)):
         key = ec.generate_private_key(ec.SECP256R1())
-        leaf = _leaf(key, charger_cn, issuer, issuer_key)
+        leaf = _leaf(key.public_key(), _subject(charger_cn), issuer, issuer_key)
         name = prefix.replace("_", "-")
         paths[f"{prefix}_cert"] = _write_cert(directory / f"{name}.pem", leaf)
         paths[f"{prefix}_key"] = _write_key(directory / f"{name}.key", key)
@@ -294,7 +371,7 @@ def issue_certificate(directory: Path, name: str, cn: str, ca_cert: Path, ca_key
     if not isinstance(issuer_key, ec.EllipticCurvePrivateKey):
         raise ValueError(f"{ca_key}: not an EC key (the throw-away CAs are EC P-256)")
     key = ec.generate_private_key(ec.SECP256R1())
-    leaf = _leaf(key, cn, issuer, issuer_key, san=san)
+    leaf = _leaf(key.public_key(), _subject(cn), issuer, issuer_key, san=san)
     return _write_cert(directory / f"{name}.pem", leaf), _write_key(directory / f"{name}.key", key)
 
 
@@ -311,13 +388,17 @@ def _ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     return key, certificate
 
 
-def _leaf(key: ec.EllipticCurvePrivateKey, cn: str, issuer: x509.Certificate, issuer_key: ec.EllipticCurvePrivateKey,
+def _subject(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "v2g-rig test")])
+
+
+def _leaf(public_key: Any, subject: x509.Name, issuer: x509.Certificate, issuer_key: ec.EllipticCurvePrivateKey,
           *, san: str | None = None) -> x509.Certificate:
     now = datetime.datetime.now(datetime.timezone.utc)
     builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
-                                        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "v2g-rig test")]))
-               .issuer_name(issuer.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .subject_name(subject)
+               .issuer_name(issuer.subject).public_key(public_key).serial_number(x509.random_serial_number())
                .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True))
     if san is not None:

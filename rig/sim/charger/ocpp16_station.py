@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rig.sim.charger.ocpp16_config import Configuration
 from rig.sim.charger.charging_profiles import ChargingProfiles, Installed
+from rig.sim.charger.ocpp201_security import profile_refused
 
 if TYPE_CHECKING:
     from rig.sim.charger.ocpp_face import OcppFace, Physical
@@ -91,12 +92,7 @@ class Station:
             wanted = int(value)
         except ValueError:
             return False  # the key's own check rejects it
-        material = self.face.material
-        if wanted < self.config.number("SecurityProfile") and not self.s.accepts_security_downgrade:
-            return True
-        if wanted >= 2 and material.trust_anchor is None and not self.s.accepts_any_server_certificate:
-            return True
-        return wanted == 3 and material.certificate is None
+        return profile_refused(self.config.number("SecurityProfile"), wanted, self.face.material, self.s) is not None
 
     def heartbeat_interval_given(self, interval_s: int) -> None:
         """The central system's accepted boot gave this interval: its HeartbeatInterval key says so from now."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rig.sim.charger.ocpp201_smart_charging import SmartCharging201
+from rig.sim.charger.ocpp201_security import Security201
 from rig.sim.charger.ocpp201_variables import DeviceModel, standard_variables
 
 if TYPE_CHECKING:
@@ -96,12 +97,26 @@ class Station201:
         self._tx_count = 0
         self.smart = SmartCharging201(self)
         """Its charging profiles (block K, ``ocpp201_smart_charging``)."""
+        self.sec = Security201(self)
+        """Its network profiles, password, certificate and security events (block A, ``ocpp201_security``)."""
         self._live_availability()
 
     # -- what the face asks of its version ------------------------------------------------------------------
 
     def boot_payload(self) -> dict[str, Any]:
         return {"reason": self._boot_reason, "chargingStation": {"model": self.s.model, "vendorName": self.s.vendor}}
+
+    def security(self) -> tuple[int, str | None]:
+        """Its security profile and BasicAuthPassword now (its network profile in use, ``ocpp201_security``)."""
+        return self.sec.security()
+
+    def commission(self, profile: int, password: str | None) -> None:
+        """Set by its configuration tool, not over OCPP (the only way down: A00.FR.005)."""
+        self.sec.commission(profile, password)
+
+    def connection_refused(self, reason: str) -> None:
+        """Its connection attempt was broken off: a TLS matter is a security event (A00.FR.309/310, 315)."""
+        self.sec.connection_refused(reason)
 
     def heartbeat_interval_given(self, interval_s: int) -> None:
         """The CSMS's accepted boot gave this interval: OCPPCommCtrlr.HeartbeatInterval says so from now."""
@@ -133,6 +148,7 @@ class Station201:
             evse.conditions = {"EVConnected"} if evse.connected else set()
             evse.status = None
         self._forget_availability_if_defective()
+        self.sec.restarting()
         self._boot_reason = "PowerUp"
         self._permit_changed()
 
@@ -409,6 +425,7 @@ class Station201:
         kind, _, number = name.rpartition("_")
         if name == "reboot":
             self._forget_availability_if_defective()
+            self.sec.restarting()
             self.face.reboot(t)
         elif name == "aligned":
             self._schedule_aligned(t + 1e-6)
@@ -478,7 +495,7 @@ class Station201:
         return {"getVariableResult": [self.dm.get(item) for item in p["getVariableData"]]}, None
 
     def _on_SetVariables(self, p: dict) -> Answer:
-        results = [self.dm.change(item) for item in p["setVariableData"]]
+        results = [self.sec.set_variable(item) or self.dm.change(item) for item in p["setVariableData"]]
         changed = {(r["component"]["name"], r["variable"]["name"]) for r in results
                    if r["attributeStatus"] == "Accepted"}
 
@@ -493,6 +510,8 @@ class Station201:
                     self.face.timers.pop(f"sample_{evse.id}", None)
                     if evse.tx is not None and interval > 0:
                         self.face.timers[f"sample_{evse.id}"] = self.face.now() + interval
+            if ("SecurityCtrlr", "BasicAuthPassword") in changed:  # A01: it reconnects with its new password
+                self.face.reconnect()
         return {"setVariableResult": results}, apply
 
     def _on_GetBaseReport(self, p: dict) -> Answer:
@@ -600,6 +619,12 @@ class Station201:
         self.cache.clear()
         return {"status": "Accepted"}, None
 
+    def _on_SetNetworkProfile(self, p: dict) -> Answer:
+        return {"status": self.sec.set_network_profile(p)}, None
+
+    def _on_CertificateSigned(self, p: dict) -> Answer:
+        return {"status": self.sec.certificate_signed(p)}, None
+
     def _on_DataTransfer(self, p: dict) -> Answer:
         return {"status": "UnknownVendorId"}, None
 
@@ -625,6 +650,8 @@ class Station201:
             elif requested == "MeterValues":
                 for evse in chosen:
                     self._meter_values(evse, "Trigger")
+            elif requested == "SignChargingStationCertificate":  # A02
+                self.face.call("SignCertificate", self.sec.sign_request())
             elif requested == "TransactionEvent":
                 for evse in chosen:
                     if evse.tx is not None:

@@ -97,6 +97,7 @@ def standard_variables(evses: int, vendor: str, model: str, identity: str) -> li
     found = [
         _v("OCPPCommCtrlr", "HeartbeatInterval", "integer", "300", minimum=0, unit="s"),
         _v("OCPPCommCtrlr", "NetworkProfileConnectionAttempts", "integer", "3", minimum=0),
+        _v("OCPPCommCtrlr", "NetworkConfigurationPriority", "SequenceList", "1", values_list=("1", "2", "3")),
         _v("OCPPCommCtrlr", "OfflineThreshold", "integer", "60", minimum=0, unit="s"),
         _v("OCPPCommCtrlr", "ResetRetries", "integer", "1", minimum=0),
         _v("OCPPCommCtrlr", "MessageTimeout", "integer", "30", instance="Default", minimum=1, unit="s", **ro),

@@ -107,6 +107,8 @@ class OcppFace:
         """Accepted since its last boot: a lost connection comes back without a new BootNotification."""
         self.problems: list[str] = []
         """What the rig sent that this charger found wrong (for the tests; a real charger would log it)."""
+        self._seen_ids: set[str] = set()
+        """The message ids of the CSMS's CALLs on this connection."""
         self.physical = physical
         self.version: frames.Version = settings.versions[0]  # type: ignore[assignment]
         """The version of its connection (until one is chosen: the first it offers)."""
@@ -304,6 +306,9 @@ class OcppFace:
             self.client.close()
             self.client = None
             self.timers["connect"] = self._now() + self.settings.reconnect_after_s
+            refused = getattr(self.station, "connection_refused", None)
+            if refused is not None:  # a version that reports it (2.0.1: a security event)
+                refused(str(err))
             return
         if chosen is None:
             self.problems.append(f"the CSMS accepted none of OCPP {', '.join(self.settings.versions)}")
@@ -313,6 +318,7 @@ class OcppFace:
             self.version, self._registered = version, False
             self.station = self._station_for(version)
         self._hold()  # the rig registers the connection at this instant
+        self._seen_ids.clear()
         if not self._registered:
             self._boot()
             return
@@ -402,7 +408,10 @@ class OcppFace:
         if isinstance(parsed, Malformed):
             self.problems.append(f"malformed frame from the CSMS: {parsed.reason}")
             if parsed.message_id is not None:
-                self.reply(frames.call_error(parsed.message_id, parsed.answer_code, parsed.reason))
+                code = parsed.answer_code
+                if code == "MessageTypeNotSupported":
+                    code = self.settings.message_type_error
+                self.reply(frames.call_error(parsed.message_id, code, parsed.reason))
             return
         if parsed.type_id == frames.CALL:
             self._answer(parsed)
@@ -459,6 +468,9 @@ class OcppFace:
 
     def _answer(self, call: Frame) -> None:
         assert call.action is not None
+        if call.message_id in self._seen_ids and self.settings.drops_repeated_message_id:
+            return
+        self._seen_ids.add(call.message_id)
         found = violations(self.version, frames.CALL, call.action, call.payload)
         if any("no such action" in v for v in found):
             self.reply(frames.call_error(call.message_id, self.settings.unknown_action_error,

@@ -67,7 +67,8 @@ class OcppSettings(BaseModel):
                                                                         "defaults, as Component.Variable: value.")
     triggers_201: list[Literal[TRIGGERABLE_201]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["BootNotification", "Heartbeat", "MeterValues", "StatusNotification",
-                                 "TransactionEvent", "FirmwareStatusNotification", "LogStatusNotification"],
+                                 "TransactionEvent", "FirmwareStatusNotification", "LogStatusNotification",
+                                 "SignChargingStationCertificate"],
         description="What a 2.0.1 TriggerMessage may ask of it (others: NotImplemented).")
     # -- defects ------------------------------------------------------------------------------------------
     heartbeat_override_s: float | None = Field(None, gt=0, description="DEFECT: beats at this interval whatever "
@@ -77,6 +78,12 @@ class OcppSettings(BaseModel):
     gives_up_after_rejected: bool = Field(False, description="DEFECT: never boots again after a Rejected answer.")
     unknown_action_error: str = Field("NotImplemented", description="DEFECT when not NotImplemented: the CALLERROR "
                                                                      "it answers an action OCPP does not have.")
+    message_type_error: str = Field("MessageTypeNotSupported", description="DEFECT when not MessageTypeNotSupported "
+                                                                           "(2.0.1): the CALLERROR it answers a "
+                                                                           "message type its version lacks.")
+    drops_repeated_message_id: bool = Field(False, description="DEFECT: a CALL whose message id it has seen before "
+                                                               "on the connection goes unanswered (taken for a "
+                                                               "retransmission).")
     ignores_change_availability: bool = Field(False, description="DEFECT: answers ChangeAvailability Accepted "
                                                                  "and stays as it was.")
     meter_gain: float = Field(1.0, gt=0, description="DEFECT when not 1: its meter reads this times the energy "
@@ -108,7 +115,8 @@ class OcppSettings(BaseModel):
                                                          "request names (the operator CA signs what it asks for; "
                                                          "default its identity, which is its serial number).")
     accepts_security_downgrade: bool = Field(False, description="DEFECT: accepts a ChangeConfiguration lowering its "
-                                                                "SecurityProfile.")
+                                                                "SecurityProfile (2.0.1: a SetNetworkProfile with a "
+                                                                "lower securityProfile, A05).")
     # -- OCPP 2.0.1 defects -----------------------------------------------------------------------------------
     readonly_set_accepted: bool = Field(False, description="DEFECT (2.0.1): answers SetVariables on a ReadOnly "
                                                            "variable Accepted (and keeps the old value).")
@@ -121,3 +129,6 @@ class OcppSettings(BaseModel):
     ended_meter_stale: bool = Field(False, description="DEFECT (2.0.1): TransactionEvent Ended reports the meter "
                                                        "register of its last periodic sample, not the reading at "
                                                        "the end.")
+    accepts_invalid_password: bool = Field(False, description="DEFECT (2.0.1): accepts a SecurityCtrlr."
+                                                              "BasicAuthPassword outside 16 to 40 characters (and "
+                                                              "reconnects with it).")

@@ -20,10 +20,13 @@ from rig.chademo.vehicle_profile import VehicleProfile
 from rig.core.clock import wait_until
 from rig.core.errors import RigError
 from rig.core.roles import DcLogBatch
+from rig.protocols.ocpp.frames import readable_id
+from rig.protocols.ocpp.security import csr_problems, pem_of, sign_csr
 from rig.run.bench_lab import Lab
 from rig.suites.ocpp import script as s
 from rig.suites.ocpp.central_system import Answers
 from rig.suites.ocpp.supply import restart_charger
+from rig.suites.platform import CannotJudge
 
 POLL_S = 0.5
 """How often (bench time) the rig looks for the frame a check waits for; a frame's time is its own stamp,
@@ -93,6 +96,8 @@ class Player:
         """The address the last ``listen`` step opened (what the connection checks look at)."""
         self.not_performed: str | None = None
         """The action whose check failed: the case is skipped with this reason (``NotPerformed``)."""
+        self.issued_serial: str | None = None
+        """The serial number (hex) of the certificate the last ``certificate_signed`` step issued."""
 
     # -- the case -------------------------------------------------------------------------------------------
 
@@ -155,6 +160,12 @@ class Player:
 
     def _do_answer(self, index: int, name: str, step: s.Answer) -> None:
         self.answers.overrides[step.action] = step.payload
+        if step.action not in self.csms.responders:  # an action the plan's answers leave out: this payload
+            action = step.action
+
+            def answer(payload: dict[str, Any]) -> dict[str, Any]:
+                return dict(self.answers.overrides[action])
+            self.csms.responders[action] = answer
 
     def _do_plug_in(self, index: int, name: str, step: s.PlugIn) -> None:
         self._anchor()
@@ -253,7 +264,7 @@ class Player:
         if self.identity is None:
             self._record(index, name, what, False, None, "no charger connected to call")
             return
-        payload = self.answers.substitute(step.payload)
+        payload = self.answers.substitute(self._listener_in(step.payload))
         try:
             reply = self.csms.call(self.identity, step.action, payload, timeout_s=step.within_s, poll_s=0.1)
         except RigError as err:
@@ -273,6 +284,16 @@ class Player:
         self._record(index, name, what, not wrong, at, "answered " + (json.dumps(reply.payload) if not wrong
                                                                         else "; ".join(wrong)))
 
+    def _listener_in(self, value: Any) -> Any:
+        """``value`` with ``$listener`` as the last ``listen`` step's address (left as it is before one)."""
+        if value == "$listener" and self.listener is not None:
+            return self.listener
+        if isinstance(value, dict):
+            return {k: self._listener_in(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._listener_in(v) for v in value]
+        return value
+
     def _reply_time(self, reply: Any) -> float | None:
         return next((f.t for f in reversed(list(self.csms.frames)) if f.direction == "charger->rig"
                      and f.message_id == reply.message_id), None)
@@ -280,7 +301,8 @@ class Player:
     def _do_raw(self, index: int, name: str, step: s.Raw) -> None:
         self._anchor()
         what = "raw frame " + ("answered by closing" if step.close else f"answered CALLERROR {step.error}"
-                               if step.error else "ignored, the connection kept")
+                               if step.error else "answered" if step.answered else "ignored, the connection kept")
+        _, raw_id = readable_id(step.text)
         if self.identity is None:
             self._record(index, name, what, False, None, "no charger connected")
             return
@@ -290,15 +312,23 @@ class Player:
             self._record(index, name, what, False, None, str(err))
             return
 
-        def errors() -> list[Any]:
+        def errors(kinds: tuple[str, ...] = ("CALLERROR",)) -> list[Any]:
             return [f for f in list(self.csms.frames)[self.anchor_index:] if f.direction == "charger->rig"
-                    and f.identity == self.identity and f.kind == "CALLERROR"]
+                    and f.identity == self.identity and f.kind in kinds
+                    and (raw_id is None or f.message_id == raw_id)]
 
         def closed() -> bool:
             connection = self.csms.connections.get(self.identity)
             return connection is None or connection.closed_at is not None
 
         until = self.anchor_t + step.within_s
+        if step.answered:
+            self._wait_until(lambda: bool(errors(("CALLRESULT", "CALLERROR"))) or closed(), until)
+            got = errors(("CALLRESULT", "CALLERROR"))
+            self._record(index, name, what, bool(got) and not closed(), got[0].t if got else None,
+                         f"answered {got[0].kind}" + (" and closed the connection" if closed() else "") if got
+                         else "closed the connection" if closed() else f"no answer within {step.within_s:g} s")
+            return
         if step.error is None and not step.close:  # nothing to answer (no id could be read): it must keep serving
             self.clock.sleep(step.within_s)
             self._record(index, name, what, not closed(), None if not closed() else self.clock.now(),
@@ -328,7 +358,8 @@ class Player:
         self.listener = self.csms.listen_secure(step.profile, server_ca=step.server_ca, tls_max=step.tls_max,
                                                 password=step.password)
         profile = step.profile if step.commission else None
-        if not self.lab.operator.configure_ocpp(self.listener, profile, step.password if step.commission else None):
+        if step.configure and not self.lab.operator.configure_ocpp(self.listener, profile,
+                                                                   step.password if step.commission else None):
             self.asked = f"Configure the charger for {self.csms.listener_of(self.listener)} at {self.listener}."
 
     def _unlisten(self) -> None:
@@ -360,6 +391,8 @@ class Player:
             return
         connection = kept[0]
         problems = profile_problems(connection, step.rules)
+        if step.rules is not None and "issued_certificate" in step.rules:
+            problems += self._not_issued(connection)
         self._record(index, name, what, not problems, connection.connected_at,
                      describe_connection(connection, self.t0) + (f"; BROKEN: {'; '.join(problems)}" if problems else ""))
 
@@ -382,6 +415,63 @@ class Player:
         else:
             self._record(index, name, what, True, matching[0].t, f"{len(matching)} attempt(s) refused, the first "
                          f"at {matching[0].t - self.anchor_t:.3f} s: {matching[0].reason}")
+
+
+    def _not_issued(self, connection: Any) -> list[str]:
+        """Why the connection's client certificate is not the one this case issued (none when it is)."""
+        if self.issued_serial is None:
+            return ["no certificate_signed step of this case issued a certificate"]
+        shown = connection.tls.client_serial if connection.tls is not None else None
+        if shown != self.issued_serial:
+            return [f"client certificate serial {shown}, not {self.issued_serial} the rig issued in CertificateSigned"]
+        return []
+
+    # -- the station's certificate (OCPP 2.0.1 A02/A03) ------------------------------------------------------
+
+    def _do_certificate_signed(self, index: int, name: str, step: s.CertificateSigned) -> None:
+        what = f"SignCertificate with a CSR a CSMS may sign, CertificateSigned ({step.signer}) answered " \
+               f"{json.dumps(step.reply)}"
+        if self.identity is None:
+            self._record(index, name, what, False, None, "no charger connected")
+            return
+        self._wait_until(lambda: bool(self._charger_calls("SignCertificate", {})), self.anchor_t + step.within_s)
+        found = [(i, f) for i, f in self._charger_calls("SignCertificate", {})
+                 if f.t <= self.anchor_t + step.within_s + 1e-9]
+        if not found:
+            self._record(index, name, what, False, None, f"no SignCertificate within {step.within_s:g} s")
+            return
+        i, frame = found[0]
+        self.used.add(i)
+        csr = json.loads(frame.text)[3].get("csr", "")
+        subject, problems = csr_problems(csr, self.identity, step.organization)
+        sent_at = f"SignCertificate at {frame.t - self.anchor_t:.3f} s, CSR {subject}"
+        if problems:
+            self._record(index, name, what, False, frame.t, f"{sent_at}; BROKEN: {'; '.join(problems)}")
+            return
+        pki = getattr(self.csms, "pki", None)
+        if pki is None:
+            raise CannotJudge("the rig cannot sign the station's CSR: its CSMS has no CA key (the bench's csms "
+                              "options need tls: generate)")
+        certificate = sign_csr(csr, pki, step.signer)
+        serial = format(certificate.serial_number, "x")
+        if step.signer == "operator":
+            self.issued_serial = serial
+        self._anchor()
+        payload = {"certificateChain": pem_of(certificate), "certificateType": step.certificate_type}
+        try:
+            reply = self.csms.call(self.identity, "CertificateSigned", payload, timeout_s=step.reply_within_s,
+                                   poll_s=0.1)
+        except RigError as err:
+            self._record(index, name, what, False, None, f"{sent_at}; {err}")
+            return
+        issued = f"{sent_at}; signed ({step.signer}, serial {serial}); CertificateSigned "
+        if reply is None:
+            self._record(index, name, what, False, None, issued + f"not answered within {step.reply_within_s:g} s")
+            return
+        wrong = ["a CALLERROR " + str(reply.error_code)] if reply.kind != "CALLRESULT" \
+            else fields_equal(reply.payload, step.reply)
+        self._record(index, name, what, not wrong, self._reply_time(reply),
+                     issued + "answered " + (json.dumps(reply.payload) if not wrong else "; ".join(wrong)))
 
 
 def profile_problems(connection: Any, rules: list[str] | None) -> list[str]:

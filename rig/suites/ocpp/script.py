@@ -11,16 +11,19 @@ getting there. Actions switch the charger's supply, plug the vehicle
 emulator in or out, show a card, change an answer of the rig's, or wait.
 
 Payload values ``$transactionId`` and ``$idTag`` stand for the last
-transaction id the rig gave the charger and the idTag it started with; in a
-``where`` or ``reply``, ``$present`` asks only that the field be there.
+transaction id the rig gave the charger and the idTag it started with,
+``$listener`` for the address the last ``listen`` step opened (2.0.1 gives
+it to the station in SetNetworkProfile); in a ``where`` or ``reply``,
+``$present`` asks only that the field be there.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from rig.protocols.ocpp.security import CsrSigner
 from rig.suites.platform import Strict
 
 
@@ -83,19 +86,29 @@ class Call(StepBase):
 
 
 class Raw(StepBase):
-    """The rig sends ``text`` as it is (deliberately invalid); the charger answers the CALLERROR ``error`` within
-    ``within_s``, or closes the connection when ``close``, or with neither (a frame whose id cannot be read, so
-    nothing can answer it) keeps the connection for ``within_s`` (checked)."""
+    """The rig sends ``text`` as it is (deliberately invalid); within ``within_s`` the charger answers the
+    CALLERROR ``error``, or answers at all (``answered``: a CALLRESULT or any CALLERROR, where the version leaves
+    the answer open), or closes the connection (``close``); with none of these (a frame whose id cannot be read,
+    so nothing can answer it) it keeps the connection for ``within_s`` (checked). An answer counts only with the
+    id of ``text`` when one can be read."""
 
     do: Literal["raw"]
     text: str
     error: str | None = None
+    answered: bool = False
     close: bool = False
     within_s: float = Field(10.0, gt=0)
 
+    @model_validator(mode="after")
+    def _one_expectation(self) -> "Raw":
+        if sum((self.error is not None, self.answered, self.close)) > 1:
+            raise ValueError("give at most one of error, answered and close")
+        return self
+
 
 class Answer(StepBase):
-    """From now on the rig answers ``action`` with ``payload`` (merged over its plan's answer)."""
+    """From now on the rig answers ``action`` with ``payload`` (merged over its plan's answer; an action the plan
+    has no answer for, such as 2.0.1 SignCertificate, gets ``payload`` itself)."""
 
     do: Literal["answer"]
     action: str
@@ -131,7 +144,8 @@ class Listen(StepBase):
     address to it at the charger's configuration tool; with ``commission`` also its security profile and its
     password (the test case's precondition: lowering a profile is never done over OCPP, A00.FR.005). The rig
     holds the charger to ``password`` there (1.6: its AuthorizationKey as hex digits). The case's listeners
-    close when it ends and the charger is configured back to the bench's address."""
+    close when it ends and the charger is configured back to the bench's address. With ``configure: false`` nobody
+    is asked: the case gives the address over OCPP (``$listener``, 2.0.1 SetNetworkProfile)."""
 
     do: Literal["listen"]
     profile: Literal[0, 1, 2, 3]
@@ -139,18 +153,27 @@ class Listen(StepBase):
     tls_max: Literal["1.0", "1.1"] | None = None
     password: str | None = Field(None, min_length=1)
     commission: bool = False
+    configure: bool = True
+
+    @model_validator(mode="after")
+    def _commissioned_where_configured(self) -> "Listen":
+        if self.commission and not self.configure:
+            raise ValueError("commission sets the charger at its configuration tool: it needs configure")
+        return self
 
 
 class ExpectConnection(StepBase):
     """Within ``within_s`` of the last action the charger opens a connection the rig keeps at the last ``listen``'s
     address, and it breaks none of ``rules`` of that profile (checked): ``tls`` TLS 1.2 or later, a suite pair of
     A00.FR.318; ``client_certificate`` one presented, chained to the operator CA, keys and hash as A00.FR.501-505
-    say; ``client_cn`` its CN the station's identity, its serial (A00.FR.511). Basic auth (profiles 1 and 2) is
-    judged by the rig keeping the connection at all: a wrong username or password is refused with 401."""
+    say; ``client_cn`` its CN the station's identity, its serial (A00.FR.511); ``issued_certificate`` (only when
+    named) the certificate is the one this case's ``certificate_signed`` step issued (the station uses what it
+    installed). Basic auth (profiles 1 and 2) is judged by the rig keeping the connection at all: a wrong username
+    or password is refused with 401."""
 
     do: Literal["expect_connection"]
     within_s: float = Field(gt=0)
-    rules: list[Literal["tls", "client_certificate", "client_cn"]] | None = Field(
+    rules: list[Literal["tls", "client_certificate", "client_cn", "issued_certificate"]] | None = Field(
         None, description="The rules judged (default: every rule of the listener's profile).")
 
 
@@ -164,10 +187,28 @@ class ExpectRefused(StepBase):
     reason: str | None = None
 
 
+class CertificateSigned(StepBase):
+    """OCPP 2.0.1 A02/A03: the charger's SignCertificate since the last action, within ``within_s`` (the rig answers
+    it as its ``answer`` step says), its CSR held to what a CSMS may sign (``rig.protocols.ocpp.security.
+    csr_problems``: CN the station's identity, O ``organization`` when given, key sizes, SHA-256); then the CSR
+    signed by ``signer`` (the operator CA; ``untrusted`` or ``other_key`` for a certificate the station must
+    refuse) and sent in CertificateSigned, which the charger answers within ``reply_within_s`` with ``reply``
+    (checked, one check for the whole exchange). Later checks count from the CertificateSigned."""
+
+    do: Literal["certificate_signed"]
+    within_s: float = Field(gt=0, description="From the start of the last action step (its TriggerMessage).")
+    signer: CsrSigner = "operator"
+    organization: str | None = Field(None, description="The subject O the CSR must name (the station's "
+                                                       "SecurityCtrlr.OrganizationName); none: not judged.")
+    certificate_type: Literal["ChargingStationCertificate", "V2GCertificate"] = "ChargingStationCertificate"
+    reply: dict[str, Any] = Field(default_factory=lambda: {"status": "Accepted"})
+    reply_within_s: float = Field(10.0, gt=0)
+
+
 AnyStep = Union[PowerCycle, PowerOff, Boot, Expect, ExpectNone, Call, Raw, Answer, PlugIn, Unplug, PresentCard, Wait,
-                Listen, ExpectConnection, ExpectRefused]
+                Listen, ExpectConnection, ExpectRefused, CertificateSigned]
 Step = Annotated[AnyStep, Field(discriminator="do")]
-CHECKS = (Boot, Expect, ExpectNone, Call, Raw, ExpectConnection, ExpectRefused)
+CHECKS = (Boot, Expect, ExpectNone, Call, Raw, ExpectConnection, ExpectRefused, CertificateSigned)
 """The steps that judge something."""
 
 
