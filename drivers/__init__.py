@@ -35,6 +35,7 @@ DRIVERS: dict[str, str] = {
     "python_can": "drivers.vehicle.python_can_bus:PythonCanBus",
     "rlc_load": "drivers.load.rlc_load:RlcLoad",
     "sunspec_der": "drivers.dut.sunspec_der:SunSpecDer",
+    "yokogawa_wt": "drivers.power_analyzer.yokogawa_wt:YokogawaWT",
 }
 
 

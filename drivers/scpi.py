@@ -159,6 +159,9 @@ class ScpiDriver:
 
     family: InstrumentFamily
     """Manufacturer and model patterns real members of the family answer in ``*IDN?``."""
+    error_query: str = "SYST:ERR?"
+    """The query that reads one entry of the error queue (``code,"message"``; code 0 when empty). A family whose
+    dialect names it otherwise says so here (Yokogawa WT: ``:STATus:ERRor?``)."""
 
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
@@ -178,7 +181,7 @@ class ScpiDriver:
     def write(self, command: str) -> None:
         """Send a setting command, then read the error queue in its own message; raise if it was refused."""
         try:
-            first = self.query(f"{command}\nSYST:ERR?")
+            first = self.query(f"{command}\n{self.error_query}")
         except InstrumentError as err:
             raise InstrumentError(self.name, command, err.detail) from None
         if not _is_no_error(first):
@@ -264,10 +267,10 @@ class ScpiDriver:
         return memoryview(data)[:length]
 
     def check_errors(self, after: str, first: str | None = None) -> None:
-        """Drain ``SYST:ERR?``; raise naming the command if the queue held anything."""
+        """Drain the error queue (``error_query``); raise naming the command if the queue held anything."""
         problems = [first] if first is not None and not _is_no_error(first) else []
         for _ in range(16):
-            reply = self.query("SYST:ERR?")
+            reply = self.query(self.error_query)
             if _is_no_error(reply):
                 break
             problems.append(reply)

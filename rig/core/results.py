@@ -12,7 +12,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Verdict = Literal["pass", "fail", "error", "skip"]
+Verdict = Literal["pass", "fail", "error", "skip", "conditional pass", "conditional fail"]
+"""``conditional pass`` and ``conditional fail``: ILAC-G8 4.2.3 non-binary statements (``rig.core.decision``)."""
+VERDICTS: tuple[Verdict, ...] = ("pass", "conditional pass", "conditional fail", "fail", "error", "skip")
+"""Every verdict, in the order a report counts them."""
+BINARY_VERDICTS = ("pass", "fail", "error", "skip")
+"""The verdicts a count always shows (the conditional ones only where a case has one)."""
 RunStatus = Literal["complete", "incomplete"]
 EvidenceMode = Literal["full", "verdicts only"]
 
@@ -58,7 +63,7 @@ class Uncertainty(Record):
 class DecisionRuleRecord(Record):
     """How a measured value and its uncertainty were turned into pass or fail (stated in the report)."""
 
-    rule: Literal["simple_acceptance", "guarded_acceptance"]
+    rule: Literal["simple_acceptance", "guarded_acceptance", "non_binary"]
     guard_band: float = 0.0
     """Guard band w as a multiple of the expanded uncertainty (0 for simple acceptance)."""
     statement: str

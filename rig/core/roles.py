@@ -13,6 +13,7 @@ arrive with the suites that need them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence, runtime_checkable
 
@@ -311,8 +312,139 @@ class DcLogger(Protocol):
     def stop_log(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class PowerSpec:
+    """A power analyzer's stated power accuracy, as its manual gives it: +-(``reading`` x |P| + ``range`` x
+    P_range) at power factor 1, and the influence of power factor where the manual states one.
+
+    Fractions, not percent (0.0002 = 0.02 %). ``pf_zero`` is the error at lambda = 0 as a fraction of the
+    apparent power S (Yokogawa's "power factor influence"); None when the source states none, and then the
+    accuracy below lambda = 1 is not known and ``half_width_w`` says so rather than guess.
+    """
+
+    reading: float
+    range: float
+    pf_zero: float | None = None
+
+    def half_width_w(self, power_w: float, range_w: float, apparent_va: float) -> float:
+        """The half-width (W) of the accuracy interval of an active power reading ``power_w`` on the power range
+        ``range_w`` (voltage range x current range) with apparent power ``apparent_va``.
+
+        At lambda = 1 (|P| >= S: DC, where S is |P|, or a reading whose S rounds below |P|) it is
+        reading x |P| + range x P_range. For 0 < lambda < 1 it is the rule Yokogawa's manuals state
+        (IM WT310E-02EN 7-8, worked in IM WT310E-01EN App-23)::
+
+            P x [reading + range x (P_range / S) + tan(phi) x pf_zero]
+
+        with tan(phi) = sqrt(S^2 - P^2) / |P|; so the range term shrinks by lambda, and at lambda = 0 the
+        error is pf_zero x S. 40 W at lambda = 0.5 (80 VA) on the WT310E's 150 W range: +-0.1468 W.
+        """
+        if range_w <= 0 or not math.isfinite(range_w):
+            raise ValueError(f"power range {range_w} W: a range is a positive number of watts")
+        p, s = abs(power_w), abs(apparent_va)
+        if s <= p:
+            return self.reading * p + self.range * range_w
+        if self.pf_zero is None:
+            raise ValueError(f"power factor {p / s:.4f} < 1, and this specification states no influence of power "
+                             "factor (pf_zero): its accuracy below lambda = 1 is not stated; give pf_zero from the "
+                             "analyzer's manual")
+        reactive = math.sqrt(s * s - p * p)  # |P| x tan(phi), defined at P = 0 as well
+        return self.reading * p + self.range * range_w * p / s + self.pf_zero * reactive
+
+
+@dataclass(frozen=True)
+class ElementReading:
+    """One input element's values from one data update of a power analyzer.
+
+    AC element: rms voltage and current, active and apparent power, the voltage's frequency (None when the
+    analyzer measured none) and the power factor as the analyzer reports it (unsigned on Yokogawa WT: the SVP
+    drivers correct its sign from P and Q). DC element: the mean voltage and current, active power, and
+    ``apparent_va`` = |P| (lambda = 1: no low-power-factor term applies), no frequency or power factor.
+    The ranges are those the element measured on (fixed: auto range is off).
+    """
+
+    voltage_v: float
+    current_a: float
+    power_w: float
+    apparent_va: float
+    frequency_hz: float | None
+    voltage_range_v: float
+    current_range_a: float
+    power_factor: float | None = None
+
+    @property
+    def power_range_w(self) -> float:
+        """The power range the accuracy's range term is a share of: voltage range x current range (one element,
+        1P2W wiring)."""
+        return self.voltage_range_v * self.current_range_a
+
+
+@dataclass(frozen=True)
+class AnalyzerUpdate:
+    """One data update: the values averaged over the ``interval_s`` that ended at ``t_s`` (the rig's clock), per
+    element number."""
+
+    t_s: float
+    interval_s: float
+    elements: dict[int, ElementReading]
+
+
+@runtime_checkable
 class PowerAnalyzer(Instrument, Protocol):
-    """Precision AC and DC power measurement (efficiency suite)."""
+    """Precision AC and DC power measurement, element by element (efficiency suite).
+
+    Elements are the analyzer's numbered inputs; the bench file names the ones the rig uses (``elements``:
+    ``{"ac": 1, "dc": 4}``), so a procedure asks for ``analyzer.elements["dc"]``. Ranges are fixed, set by
+    the procedure per load point (at part load the range term dominates the uncertainty), never auto:
+    a reading's range must be known to state its accuracy. ``read`` waits on the rig's clock (attached
+    when the bench opens) for the analyzer's next data update, so every value comes from one averaging
+    interval and the AC and DC sides of an efficiency point from the same one.
+    """
+
+    @property
+    def elements(self) -> dict[str, int]:
+        """What each used element measures (bench name -> element number)."""
+        ...
+
+    def attach_clock(self, clock: Clock) -> None: ...
+
+    def ranges(self, element: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """The voltage ranges (V) and current ranges (A) ``element`` offers, ascending."""
+        ...
+
+    def set_ranges(self, element: int, voltage_v: float, current_a: float) -> None:
+        """Fixed voltage and current ranges for ``element`` (auto range off); a range it lacks is refused before
+        anything is sent."""
+        ...
+
+    def set_update_rate(self, seconds: float) -> None:
+        """The data update interval: each update averages over this long."""
+        ...
+
+    def read(self, elements: Sequence[int]) -> AnalyzerUpdate:
+        """Wait for the next data update (on the rig's clock) and return it for ``elements``."""
+        ...
+
+    def start_integration(self, timer_s: int) -> None:
+        """Start integrating from reset, for ``timer_s`` whole seconds (0: until ``stop_integration``)."""
+        ...
+
+    def stop_integration(self) -> None: ...
+
+    def reset_integration(self) -> None: ...
+
+    def integration_state(self) -> str:
+        """RESET, READY, START, STOP, ERROR or TIMEUP."""
+        ...
+
+    def integrated(self, elements: Sequence[int]) -> dict[int, tuple[float, float]]:
+        """Per element: energy integrated (Wh) and time integrated (s)."""
+        ...
+
+    def power_spec(self, element: int, frequency_hz: float | None, current_range_a: float) -> PowerSpec:
+        """The stated power accuracy for ``element`` on ``current_range_a``: DC when ``frequency_hz`` is None,
+        else the band the frequency falls in (what the uncertainty budget reads)."""
+        ...
 
 
 class VehicleEmulator(Instrument, Protocol):

@@ -93,4 +93,14 @@ def judged_cell(case: CaseResult, name: str, *, missing: str = "not measured") -
     zone = case.acceptance.get(name)
     if value is None or zone is None:
         return (text, "fail" if limit is not None else "")
-    return (text, "pass" if zone.admits(value) else "fail")
+    if zone.admits(value):
+        return (text, "pass")
+    if case.verdict.startswith("conditional") and limit is not None:  # ILAC-G8 4.2.3: how sure, around the limit
+        if limit.admits(value):
+            return (text, "conditional pass")
+        w = max((b - z for b, z in ((limit.max, zone.max), (zone.min, limit.min)) if b is not None and z is not None),
+                default=0.0)
+        widened = Limit(min=None if limit.min is None else limit.min - w,
+                        max=None if limit.max is None else limit.max + w)
+        return (text, "conditional fail" if widened.admits(value) else "fail")
+    return (text, "fail")

@@ -29,14 +29,13 @@ from rig.evidence.recorder import EvidenceDir, RunRecorder, read_results, safe_f
 from rig.evidence.formatting import format_budget, format_limit, format_measured, format_number, format_setting
 from rig.evidence.plot_worker import DrawnPlot, PlotWorker
 from rig.evidence.plot_canvas import Drawing, PlotKind, draw_svg, read_trace, svg_bytes
-from rig.core.results import CaseResult, Limit, PlotRecord, RunResults, Verdict
+from rig.core.results import BINARY_VERDICTS, VERDICTS, CaseResult, Limit, PlotRecord, RunResults
 from rig.suites.platform import SummaryTable
 from rig.suites import REGISTRY, SUITES
 from rig.evidence.verify import verify_run
 
 REPORT = "report.html"
 PLOTS_DIR = "plots"
-VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "error", "skip")
 
 @dataclass
 class CaseRow:
@@ -263,7 +262,7 @@ def _render(run_dir: Path, evidence: EvidenceDir) -> Path:
         run=results.run,
         suites=_suites(run_dir, evidence, results),
         sections=_sections(evidence, results),
-        counts={verdict: counts[verdict] for verdict in VERDICTS},
+        counts={verdict: counts[verdict] for verdict in VERDICTS if counts[verdict] or verdict in BINARY_VERDICTS},
         total=len(results.cases),
         format_number=format_number,
         rendered_by=rig.__version__,

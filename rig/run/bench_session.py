@@ -30,7 +30,7 @@ from rig.core.errors import InputFileError, SafetyError
 from rig.core.identity import check_identity
 from rig.run.bench_lab import Lab
 from rig.core.results import InstrumentIdentity
-from rig.core.roles import ROLES, CanInterface, Csms, Instrument, lacks
+from rig.core.roles import ROLES, CanInterface, Csms, Instrument, PowerAnalyzer, lacks
 from rig.core.safety import bring_to_safe_state
 from rig.sim.charger.dut_profile import DutProfile
 from rig.sim.simulated_lab import SimulatedLab
@@ -138,8 +138,8 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
                                                  idn=idn, calibration_due=entry.calibration_due, cannot_see=blind))
         for driver in instruments.values():
             stop.checkpoint()
-            if isinstance(driver, (CanInterface, Csms)):
-                driver.attach_clock(clock)  # before set-up's first read: frames go on the rig's axis
+            if isinstance(driver, (CanInterface, Csms, PowerAnalyzer)):
+                driver.attach_clock(clock)  # before set-up's first read: frames and updates go on the rig's axis
             driver.setup()
         csms = instruments.get("csms")
         if sim is not None and isinstance(csms, Csms):
@@ -164,7 +164,7 @@ def connect(role: str, entry: InstrumentEntry, sim: SimulatedLab | None,
     """Open the role's driver at its address (the lab's own on a simulated bench) and accept its identity:
     the driver, the address and its ``*IDN?`` answer. A peer whose identity is refused is closed untouched."""
     cls = driver_class(entry.driver)
-    address = sim.serve(entry.driver) if (entry.is_simulated and sim is not None) else entry.address
+    address = sim.serve(entry.driver, entry.options) if (entry.is_simulated and sim is not None) else entry.address
     driver = cls(address, name=role, envelope=guard, options=entry.options)
     try:
         idn = driver.identify()

@@ -34,7 +34,7 @@ from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import EvidenceWriteError, RigError, RigInputError
 from rig.evidence.recorder import RunRecorder, utc_now_iso
 from rig.config.plans import LoadedCase, PlanFiles, collect_plan_files, load_cases
-from rig.core.decision import DecisionRule
+from rig.core.decision import STATEMENT_ORDER, DecisionRule, Statement
 from rig.evidence.report import RunPlots, plot_kind, render_report
 from rig.core.results import (CaseResult, DutRecord, EvidenceMode, Limit, PlotRecord, RunInfo, RunResults, RunStatus, Uncertainty,
                          Verdict)
@@ -101,11 +101,13 @@ def judge(measured: dict[str, float | None], uncertainty: dict[str, Uncertainty]
     looks for); a measured value without an uncertainty is a rig defect and
     makes the case an error, never a pass. A value inside the limit but in
     the guard band of a guarded rule cannot be decided: an error saying so,
-    neither a pass nor a fail (a value outside the limit fails).
+    neither a pass nor a fail (a value outside the limit fails). Under the
+    non-binary rule each value gets its statement and the case the worst.
     """
     zones: dict[str, Limit] = {}
     problems: list[str] = []
     passed = True
+    statements: list[Statement] = []
     for name, limit in limits.items():
         value = measured.get(name)
         if value is None:
@@ -115,11 +117,16 @@ def judge(measured: dict[str, float | None], uncertainty: dict[str, Uncertainty]
             problems.append(f"cannot judge: {name} was measured without its uncertainty (a rig defect)")
             continue
         zones[name] = rule.acceptance_zone(limit, uncertainty[name])
+        if rule.rule == "non_binary":
+            statements.append(rule.statement(limit, uncertainty[name], value))
+            continue
         if limit.admits(value) and not zones[name].admits(value):
             problems.append(f"cannot decide {name}: {value:g} lies inside the limit but within the guard band of it "
                             f"(U = {uncertainty[name].expanded:g}): the measurement cannot tell a pass from a fail")
             continue
         passed = passed and zones[name].admits(value)
+    if statements and passed and not problems:  # the worst statement of the values (all were measured)
+        return Judgement(max(statements, key=STATEMENT_ORDER.index), zones, problems)
     verdict: Verdict = "error" if problems else ("pass" if passed else "fail")
     return Judgement(verdict, zones, problems)
 

@@ -16,13 +16,14 @@ from rich.text import Text
 
 from rig.evidence.recorder import MANIFEST, sha256_file
 from rig.evidence.formatting import format_limit, format_measured
-from rig.core.results import CaseResult, RunResults
+from rig.core.results import VERDICTS, CaseResult, RunResults
 
 def _is_tty() -> bool:
     return Console().is_terminal
 
 
-VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magenta", "skip": "yellow"}
+VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magenta", "skip": "yellow",
+                 "conditional pass": "green", "conditional fail": "red"}
 
 
 def _verdict(verdict: str) -> Text:
@@ -93,6 +94,6 @@ def summary_table(results: RunResults) -> Table:
         limits = "; ".join(format_limit(limit) for limit in case.limits.values())
         table.add_row(case.id, measured if case.verdict != "error" else (case.error or "")[:100], limits,
                       _verdict(case.verdict))
-    counts = {v: sum(c.verdict == v for c in results.cases) for v in ("pass", "fail", "error", "skip")}
+    counts = {v: sum(c.verdict == v for c in results.cases) for v in VERDICTS}
     table.caption = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
     return table

@@ -99,6 +99,7 @@ class LabModel:
         self.dc_bus = DcBus(DcSource())
         """The DC link: charger DC port, vehicle contactor, battery emulator (``rig.sim.instruments.dc_source``)."""
         self.connector.subscribe("contactor", self.dc_bus.set_contactor)
+        self.connector.subscribe("proximity", self.charger.vehicle_plugged)  # standby or idle-connected power
         self.can = CanBus(lambda: self.now)
         """The CAN bus the lab serves to the rig (``rig.sim.wire.can_server``) and its components use."""
         self.chademo = wire_chademo(self, phase_s=float(np.random.default_rng([seed, 3]).uniform(0.0, 1.0))

@@ -136,6 +136,13 @@ class PiecewiseLinear:
     def last_time(self) -> float:
         return self._t[-1]
 
+    def breakpoints(self, t_start: float, t_end: float) -> list[float]:
+        """The instants strictly inside (``t_start``, ``t_end``) at which the signal has a breakpoint (a step or
+        a ramp's end): between two of them it is one linear piece (what an exact quadrature splits at)."""
+        lo = bisect.bisect_right(self._t, t_start)
+        hi = bisect.bisect_left(self._t, t_end)
+        return sorted(set(self._t[lo:hi]))
+
     def at(self, t: float) -> float:
         """The value at ``t`` (right-continuous: at a step, the new value)."""
         return self._value(t, left=False)

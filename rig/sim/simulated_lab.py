@@ -23,7 +23,7 @@ from __future__ import annotations
 import select
 import threading
 import time
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 from rig.protocols.ocpp.security import ThrowawayPki, issue_certificate
 from rig.sim.charger.ocpp_face import TlsMaterial
@@ -38,6 +38,7 @@ from rig.sim.instruments.moxa_e1212_dialect import MoxaE1212
 from rig.sim.wire.modbus_server import ModbusServer
 from rig.sim.model import LabModel
 from rig.sim.instruments.rlc_load_dialect import RlcLoadInstrument
+from rig.sim.instruments.yokogawa_wt_dialect import YokogawaWT3000
 from rig.sim.wire.scpi_server import ScpiInstrument, ScpiServer
 from rig.sim.charger.sunspec_face import SunSpecCharger
 
@@ -60,6 +61,12 @@ SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument | MoxaE1212
     "rlc_load": RlcLoadInstrument,
     "sunspec_der": SunSpecCharger,  # the charger's own SunSpec Modbus TCP interface (its export power limit)
 }
+
+CONFIGURED_INSTRUMENTS: dict[str, Callable[[LabModel, dict[str, Any] | None], ScpiInstrument]] = {
+    "yokogawa_wt": YokogawaWT3000.from_options,  # its elements' wiring from the bench entry's options.elements
+}
+"""Simulated instruments whose wiring in the lab the bench entry's ``options`` say (the same options its driver
+reads)."""
 
 
 REAL_TIME_POLL_S = 0.01
@@ -207,21 +214,26 @@ class SimulatedLab:
 
     # -- serving instruments -------------------------------------------------------------------
 
-    def serve(self, driver: str) -> str:
+    def serve(self, driver: str, options: dict[str, Any] | None = None) -> str:
         """Serve the simulated instrument for ``driver`` (once) and return the address its driver opens.
 
         SCPI instruments answer at a VISA resource (``TCPIP0::127.0.0.1::<port>::SOCKET``),
         Modbus devices (the digital I/O module, the charger's SunSpec interface) at
         ``modbus-tcp://127.0.0.1:<port>``, the CAN bus at
-        ``socketcand://127.0.0.1:<port>/vcan0``.
+        ``socketcand://127.0.0.1:<port>/vcan0``. ``options``: the bench entry's, for an instrument whose wiring
+        they state (``CONFIGURED_INSTRUMENTS``: the power analyzer's elements); others ignore them.
         """
         if driver in CAN_DRIVERS:
             return self._serve_can()
         if driver not in self._servers:
-            if driver not in SIMULATED_INSTRUMENTS:
-                known = ", ".join(sorted([*SIMULATED_INSTRUMENTS, *CAN_DRIVERS]))
+            if driver in CONFIGURED_INSTRUMENTS:
+                instrument: ScpiInstrument | MoxaE1212 | SunSpecCharger = CONFIGURED_INSTRUMENTS[driver](self.model,
+                                                                                                          options)
+            elif driver in SIMULATED_INSTRUMENTS:
+                instrument = SIMULATED_INSTRUMENTS[driver](self.model)
+            else:
+                known = ", ".join(sorted([*SIMULATED_INSTRUMENTS, *CONFIGURED_INSTRUMENTS, *CAN_DRIVERS]))
                 raise KeyError(f"the simulated lab has no instrument for driver {driver!r} (it has: {known})")
-            instrument = SIMULATED_INSTRUMENTS[driver](self.model)
             server: ScpiServer | ModbusServer
             if isinstance(instrument, MoxaE1212):
                 server = ModbusServer(instrument, self.lock, self._before_command, identity=E1212_IDENTITY)

@@ -41,7 +41,8 @@ def test_default_bench_loads() -> None:
     assert bench.source == FIXTURES / "sim.yaml"
     assert bench.simulated_lab is not None
     assert (bench.simulated_lab.time, bench.simulated_lab.seed) == ("virtual", 20261124)
-    assert set(bench.instruments) == {"grid", "capture", "battery", "dio", "vehicle", "island_load", "csms", "dut_control"}
+    assert set(bench.instruments) == {"grid", "capture", "battery", "dio", "vehicle", "island_load", "csms", "dut_control",
+                                     "analyzer"}
     grid = bench.instruments["grid"]
     assert (grid.driver, grid.address, grid.calibration_due, grid.options) == ("chroma_61800", "sim", None, {})
     assert grid.is_simulated

@@ -56,3 +56,26 @@ def test_the_plans_rule_is_applied_and_recorded_end_to_end(tmp_path):
     u = strict.uncertainty["trip_value"].expanded
     assert strict.acceptance["trip_value"].max == pytest.approx(264.5 - 5.0 * u)
     assert simple.measured["trip_value"] == pytest.approx(264.35, abs=0.03)
+
+
+@pytest.mark.parametrize(("value", "statement"), [
+    (264.44, "pass"),               # inside by more than U
+    (264.47, "conditional pass"),   # inside, within U of the bound
+    (264.53, "conditional fail"),   # outside, within U
+    (264.56, "fail"),               # outside by more than U
+    (259.87, "conditional fail"),   # the lower bound alike
+])
+def test_the_non_binary_rule_states_how_sure_each_verdict_is(value: float, statement: str):
+    """ILAC-G8 4.2.3: pass / conditional pass / conditional fail / fail around each bound, w = U."""
+    judged = judge({"trip_value": value}, U_005, LIMIT, DecisionRule(rule="non_binary"))
+    assert judged.verdict == statement and not judged.problems
+
+
+def test_a_non_binary_case_takes_its_worst_value_and_a_missing_one_fails():
+    limits = {**LIMIT, "other": Limit(max=1.0)}
+    u = {**U_005, "other": U_005["trip_value"]}
+    rule = DecisionRule(rule="non_binary")
+    assert judge({"trip_value": 262.0, "other": 0.97}, u, limits, rule).verdict == "conditional pass"
+    assert judge({"trip_value": 264.53, "other": 0.97}, u, limits, rule).verdict == "conditional fail"
+    assert judge({"trip_value": 262.0, "other": None}, u, limits, rule).verdict == "fail"
+    assert "4.2.3" in rule.record().statement

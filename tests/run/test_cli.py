@@ -158,7 +158,7 @@ def test_pytest_on_the_plans_folder_runs_each_case_once(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "test_plans"), "-q", "-p", "no:cacheprovider",
                              "--ignore", str(ROOT / "test_plans" / "ieee1547"),
                              "--ignore", str(ROOT / "test_plans" / "campaigns" / "ieee1547.yaml"),
-                             "--rig-out", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                             "--rig-out", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout
     # each case once: the certification campaign and the G99 one list the same plans again (deselected there)
     distinct = len(load_cases([ROOT / "test_plans" / "campaigns" / "certification.yaml"]))

@@ -18,7 +18,8 @@ DC_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.y
 
 def test_the_dc_bench_loads_with_its_dc_envelope() -> None:
     bench = load_bench(DC_BENCH)
-    assert set(bench.instruments) == {"grid", "capture", "battery", "dio", "vehicle", "island_load", "csms", "dut_control"}
+    assert set(bench.instruments) == {"grid", "capture", "battery", "dio", "vehicle", "island_load", "csms", "dut_control",
+                                      "analyzer"}
     assert (bench.instruments["battery"].driver, bench.instruments["dio"].driver) == ("keysight_rp7900", "modbus_dio")
     envelope = bench.envelope
     assert envelope.dc_voltage_v is not None and envelope.dc_voltage_v.max == 450.0

@@ -19,7 +19,7 @@ from rig.protocols.ocpp.security import ThrowawayPki, csr_problems, make_throwaw
 from rig.sim.charger.ocpp201_security import refusal_event
 from rig.sim.charger.ocpp201_station import Station201
 from rig.sim.charger.ocpp_face import TlsMaterial
-from rig.sim.charger.ocpp_settings import OcppSettings
+from test_sim_ocpp201_station import Face as StationFace
 
 PASSWORD = "v2g-rig-A01-password-0001"
 
@@ -29,29 +29,15 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayPki:
     return make_throwaway_pki(tmp_path_factory.mktemp("pki"), charger_cn="SIM-0001")
 
 
-class Face:
-    """What the station sees of the face: settings, clock, timers, its TLS material, the CALLs it queues (each held
-    to the schema) and what it asks of the connection."""
+class Face(StationFace):
+    """The station test's face with its TLS material and what the station asks of the connection (a new address,
+    a reconnect), and the security events it sent."""
 
     def __init__(self, material: TlsMaterial, **settings: Any) -> None:
-        self.settings = OcppSettings(versions=["2.0.1"], **settings)
+        super().__init__(**settings)
         self.material = material
-        self.timers: dict[str, float] = {}
-        self.sent: list[tuple[str, dict]] = []
         self.configured: list[str] = []
         self.reconnects = 0
-        self.t, self.epoch_s = 0.0, 1.8e9
-        self.registered = self.online = True
-
-    def call(self, action: str, payload: dict) -> None:
-        assert violations("2.0.1", CALL, action, payload) == [], (action, payload)
-        self.sent.append((action, payload))
-
-    def now(self) -> float:
-        return self.t
-
-    def now_text(self, t: float | None = None) -> str:
-        return "2027-01-15T08:00:00.000Z"
 
     def configure(self, url: str, profile: int | None = None, password: str | None = None) -> None:
         self.configured.append(url)
@@ -59,13 +45,7 @@ class Face:
     def reconnect(self) -> None:
         self.reconnects += 1
 
-    def reboot(self, t: float) -> None:
-        self.registered = False
-
-    def heartbeat_changed(self, interval_s: int) -> None:
-        pass
-
-    def events(self) -> list[str]:
+    def events(self) -> list[str]:  # type: ignore[override]
         return [p["type"] for a, p in self.sent if a == "SecurityEventNotification"]
 
 

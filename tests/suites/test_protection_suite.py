@@ -68,7 +68,7 @@ def test_results_json_holds_the_contract(compliant_run):
             assert key in case
     # every instrument on the bench is opened, identified and left safe, whichever suites the plan runs
     assert {i["role"] for i in run["instruments"]} == {"grid", "capture", "battery", "dio", "vehicle", "island_load", "csms",
-                                                       "dut_control"}
+                                                       "dut_control", "analyzer"}
     assert all(i["idn"] for i in run["instruments"])
 
 

@@ -76,6 +76,13 @@ class ChargerClock:
         return EvaluationGrid(period, phase * period)
 
 
+GAUSS_NODES, GAUSS_WEIGHTS = np.polynomial.legendre.leggauss(8)
+QUADRATURE_PIECE_S = 0.25
+"""Where its export varies smoothly (its operating point ramping to a limit, following the frequency), the AC
+integrals are Gauss-Legendre quadratures (8 nodes) over pieces of at most this length: exact for steps, ramps
+and polynomials, within about 1e-9 of the exact value for its first-order ramps (time constants of 0.3 s and
+more)."""
+
 ALIGNED_CLOCK = ChargerClock()
 """An exact clock whose every grid starts at the lab's t = 0: evaluations at n * period."""
 
@@ -172,6 +179,12 @@ class SimulatedCharger:
         """Its G100 export limitation (``rig.sim.charger.export_limit``), fitted by the lab model when the profile has one."""
         self.export_setpoint = ExportSetpoint(profile.power_control, profile.ac_port.operating_point.export_power_w)
         """The export limit written to its SunSpec controls (``rig.sim.charger.sunspec_face``) and its ramp there."""
+        self.standby_draw = PiecewiseLinear(t0, 0.0)
+        """What it draws from the grid outside a vehicle session while its export is limited to 0 and its supply is
+        on (W, steps only): its standby power, or its idle-connected power while a vehicle is plugged
+        (``rig.sim.charger.losses``). 0 otherwise: the G99 type-test arrangement exports its operating point."""
+        self._plugged = False
+        self._draws = False  # whether standby_draw ever stepped (a charger that never did exports bit for bit as before)
         self._stages = [self._stage_state(s) for s in profile.ac_port.protection]
         rc = profile.ac_port.reconnection
         vm, fm = profile.ac_port.measurement.voltage, profile.ac_port.measurement.frequency
@@ -220,11 +233,34 @@ class SimulatedCharger:
         self.advance_to(t)
         self.supply_on = False
         self._disconnect(t, t)
+        self._update_standby(t)
 
     def supply_restored(self, t: float) -> None:
         self.advance_to(t)
         self.supply_on = True
         self._healthy_since = None
+        self._update_standby(t)
+
+    # -- its controls and the plug (standby and idle) ------------------------------------------
+
+    def limit_export(self, t: float, limit_w: float | None) -> None:
+        """A limit written to its SunSpec controls from ``t`` (W; None releases it): its export ramps there
+        (``rig.sim.charger.export_setpoint``), and limited to 0 it draws its standby or idle power."""
+        self.export_setpoint.command(t, limit_w)
+        self._update_standby(t)
+
+    def vehicle_plugged(self, t: float, plugged: bool) -> None:
+        """The vehicle's proximity line changed: plugged, it idles connected (standby otherwise)."""
+        self._plugged = plugged
+        self._update_standby(t)
+
+    def _update_standby(self, t: float) -> None:
+        losses = self.profile.losses
+        draws = (self.supply_on and self.export_setpoint.limit_w == 0.0 and self.session_active.at(t) < 0.5)
+        value = (losses.idle_connected_w if self._plugged else losses.standby_w) if draws else 0.0
+        if self.standby_draw.at(t) != value:
+            self.standby_draw.step(t, value)
+            self._draws = True
 
     # -- time --------------------------------------------------------------------------
 
@@ -338,7 +374,8 @@ class SimulatedCharger:
         point's while connected (the G99 behaviour: it exports once its reconnection timer has run), as its
         frequency response makes it follow the grid frequency (``rig.sim.charger.frequency_response``; none by default). In
         order: an export limit on its controls caps the operating point (``rig.sim.charger.export_setpoint``), the frequency
-        response scales what is left, the G100 limiter scales that."""
+        response scales what is left, the G100 limiter scales that. Limited to 0 outside a session, it draws its standby
+        (or, plugged, idle-connected) power besides (``standby_draw``)."""
         session = self.session_active.sample(times) > 0.5
         p_session = self.session_power.sample(times)
         p_operating = operating_power_w(self.profile.frequency_response, self.profile.ac_port.operating_point.export_power_w,
@@ -350,6 +387,8 @@ class SimulatedCharger:
         if self.export_limiter is not None:  # G100: the site boundary's export limit scales what it lets out
             p_operating = self.export_limiter.scale(times, p_operating, self.profile.ac_port.operating_point.export_power_w)
         p_connected = np.where(self.conduction.mask(times), p_operating, 0.0)
+        if self._draws:  # limited to 0 it draws its standby (or idle) power, whatever its converter still exports
+            p_connected = p_connected - self.standby_draw.sample(times)
         return np.where(session, p_session, p_connected)
 
     def current_rms(self, times: np.ndarray, voltage_rms: np.ndarray) -> np.ndarray:
@@ -362,8 +401,40 @@ class SimulatedCharger:
     def exports_at(self, times: np.ndarray) -> np.ndarray:
         """Whether power flows into the grid at each instant (the current is then in antiphase)."""
         session = self.session_active.sample(times) > 0.5
-        return np.where(session, self.session_power.sample(times) >= 0.0,
-                        self.profile.ac_port.operating_point.export_power_w >= 0)
+        idle = (self.export_power_w(times) >= 0.0 if self._draws
+                else self.profile.ac_port.operating_point.export_power_w >= 0)
+        return np.where(session, self.session_power.sample(times) >= 0.0, idle)
+
+    def ac_integrals(self, t0: float, t1: float) -> tuple[float, float]:
+        """The integrals over [``t0``, ``t1``] (lab time, both in the past) of the AC power into the charger
+        (J: positive while it draws from the grid, negative while it exports) and of its rms current (A s): what
+        a power analyzer at its AC terminals accumulates. Split at every instant its power or the terminal
+        voltage steps or bends (session and standby steps, conduction edges, limit commands, the grid's
+        breakpoints), so exact while its power is piecewise constant (a vehicle session, standby, idle); where
+        its operating point ramps, a quadrature (``QUADRATURE_PIECE_S``)."""
+        if t1 <= t0:
+            return 0.0, 0.0
+        edges = {t0, t1}
+        for signal in (self.session_active, self.session_power, self.standby_draw, self._voltage, self._frequency):
+            edges.update(signal.breakpoints(t0, t1))
+        for interval in self.conduction.intervals:
+            edges.update(x for x in interval if x is not None and t0 < x < t1)
+        edges.update(x for x in self.export_setpoint.command_times if t0 < x < t1)
+        cuts = np.array(sorted(edges))
+        a, b = cuts[:-1], cuts[1:]
+        mids = 0.5 * (a + b)
+        smooth = (self.session_active.sample(mids) < 0.5) & self.conduction.mask(mids)
+        n = np.where(smooth, np.maximum(np.ceil((b - a) / QUADRATURE_PIECE_S), 1.0), 1.0).astype(int)
+        widths = np.repeat((b - a) / n, n)
+        starts = np.repeat(a, n) + np.concatenate([np.arange(k) for k in n]) * widths
+        times = (starts[:, None] + widths[:, None] * 0.5 * (GAUSS_NODES + 1.0)).ravel()
+        weights = (widths[:, None] * 0.5 * GAUSS_WEIGHTS).ravel()
+        p_out = self.export_power_w(times)
+        volts = self._voltage.sample(times)
+        with np.errstate(divide="ignore"):
+            amps = np.where(volts > 1.0, np.abs(p_out) / np.maximum(volts, 1.0), 0.0)
+        amps = np.minimum(amps, self.profile.ac_port.rating.current_a)
+        return float(-(weights @ p_out)), float(weights @ amps)
 
     def set_session_power(self, t: float, export_w: float | None) -> None:
         """A vehicle session drives the AC side from ``t`` on (``export_w`` W, negative imports); None ends it."""
@@ -373,6 +444,7 @@ class SimulatedCharger:
         value = 0.0 if export_w is None else export_w
         if self.session_power.at(t) != value:
             self.session_power.step(t, value)
+        self._update_standby(t)  # a session's power is its own: no standby draw beside it
 
     def overcurrent_bounds(self, limit_a: float) -> list[Bound] | None:
         """While conducting, the output current exceeds ``limit_a`` exactly when these bounds on the

@@ -384,6 +384,9 @@ class ChademoEvse:
                     and self.s.respects_min_discharge_voltage:
                 self._stop(t, f"battery at the vehicle's minimum discharge voltage {minimum:g} V")
                 return
+        if self.s.current_limit_cycle > 0.0:  # DEFECT: its controller swings below its target, never settling
+            swing = 0.5 * (1.0 - math.cos(2.0 * math.pi * t / self.s.current_limit_cycle_period_s))
+            target *= 1.0 - self.s.current_limit_cycle * swing
         self._ramp(t, target, self.s.current_ramp_a_per_s)
 
     def _soc_limit_reached(self) -> str | None:

@@ -6,8 +6,8 @@ the vehicle's (proximity, k, contactor, emergency stop), drives current into
 the DC bus where the battery emulator sits behind the vehicle's contactor, and
 while a session runs its DC power sets what it draws from (charging) or feeds
 into (V2H discharge) the grid simulator, through one power balance with the
-efficiency of its profile. So a discharge shows up as AC export at the grid
-simulator because it is the same energy.
+losses of its profile (``rig.sim.charger.losses``). So a discharge shows up as AC
+export at the grid simulator because it is the same energy.
 """
 
 from __future__ import annotations
@@ -65,17 +65,17 @@ class ChademoPort:
         self._balance(t)
 
     def _balance(self, t: float) -> None:
-        """AC export (W) from the DC power into the vehicle: it charges through its losses, or feeds the
-        grid what the vehicle gives up, less them."""
+        """The AC side from the DC power into the vehicle, through the charger's losses
+        (``rig.sim.charger.losses``): charging it draws that power and its losses from the grid, discharging it
+        feeds the grid what the vehicle gives up less them; with no current it draws its idle-connected power."""
         if not self._session:
             self.model.charger.set_session_power(t, None)
             return
         bus = self.model.dc_bus
-        into_vehicle_w = bus.inlet_voltage_v() * bus.current_a()
-        efficiency = self.model.profile.chademo.efficiency
-        export_w = -into_vehicle_w / efficiency if into_vehicle_w >= 0.0 else -into_vehicle_w * efficiency
-        self.model.charger.set_session_power(t, export_w)
-
+        volts = bus.inlet_voltage_v()
+        into_vehicle_w = volts * bus.current_a()
+        into_charger_w = self.model.profile.losses.ac_power_into_w(into_vehicle_w, volts)
+        self.model.charger.set_session_power(t, -into_charger_w)
 
 def wire_chademo(model: LabModel, phase_s: float) -> ChademoEvse:
     """The charger's CHAdeMO controller on the lab: frames from the bus, woken by the plug, AC following DC."""

@@ -32,7 +32,6 @@ class ChademoEvseSettings(BaseModel):
                                             "vehicle's minimum discharge voltage (its design margin; negative: below).")
     discharge_limit_margin_a: float = Field(0.25, ge=0, description="It draws this far below the vehicle's 0x200 "
                                             "maximum discharge current (its design margin).")
-    efficiency: float = Field(0.94, gt=0, le=1, description="DC to AC (discharge) and AC to DC (charge).")
 
     control_period_s: float = Field(0.1, gt=0, description="Its control loop and CAN cycle.")
     start_delay_s: float = Field(0.5, ge=0, description="From the plug (proximity) to d1 on.")
@@ -65,5 +64,9 @@ class ChademoEvseSettings(BaseModel):
     ignores_emergency_stop: bool = Field(False, description="Its emergency stop does not stop the output.")
     discharge_limit_excess_a: float = Field(0.0, ge=0, description="Discharges this much above the vehicle's 0x200 "
                                             "maximum discharge current (when its home demands more).")
+    current_limit_cycle: float = Field(0.0, ge=0, lt=1, description="Its current controller limit-cycles: what it "
+                                       "delivers swings, as a slow sine, between its target and this fraction below "
+                                       "it (0.08: 92-100 %), so its output power never settles.")
+    current_limit_cycle_period_s: float = Field(20.0, gt=0, description="The period of that swing (lab s).")
     reported_current_gain: float = Field(1.0, gt=0, description="What it reports in 0x109 / 0x208 is its real "
                                          "current times this (1.03: its reports read 3 % high).")

@@ -23,6 +23,7 @@ from rig.sim.charger.chademo_settings import ChademoEvseSettings
 from rig.sim.charger.export_limit import ExportLimitation
 from rig.sim.charger.export_setpoint import PowerControl
 from rig.sim.charger.frequency_response import FrequencyResponse
+from rig.sim.charger.losses import Losses
 from rig.sim.charger.ocpp_settings import OcppSettings
 from rig.sim.island import AntiIslanding
 from rig.sim.charger.waveform import Waveform
@@ -185,7 +186,7 @@ class AcPort(Strict):
 
 class DutProfile(Strict):
     """One simulated charger: who it says it is, its clock, and a section per face (the AC port, CHAdeMO, its
-    SunSpec controls, frequency response, export limitation, anti-islanding)."""
+    losses, its SunSpec controls, frequency response, export limitation, anti-islanding)."""
 
     dut: str
     description: str = ""
@@ -194,6 +195,9 @@ class DutProfile(Strict):
     ac_port: AcPort = Field(description="Its AC port: rating, measurement, protection, reconnection, current.")
     chademo: ChademoEvseSettings = Field(default_factory=lambda: ChademoEvseSettings(),
                                          description="Its CHAdeMO side (timings, capabilities, defects).")
+    losses: Losses = Field(default_factory=Losses,
+                           description="Its conversion losses per direction, standby and idle-connected power, and "
+                                       "what it declares of them (rig.sim.charger.losses); omitted, the defaults.")
     ocpp: OcppSettings | None = Field(None, description="Its OCPP client (rig.sim.charger.ocpp_face); omitted: "
                                                         "it speaks no OCPP.")
     frequency_response: FrequencyResponse | None = Field(

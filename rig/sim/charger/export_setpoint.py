@@ -39,6 +39,11 @@ class ExportSetpoint:
         """The limit in force now (W), None when released."""
 
     @property
+    def command_times(self) -> tuple[float, ...]:
+        """When each limit was written (its power's ramps start there)."""
+        return tuple(self._starts)
+
+    @property
     def commanded(self) -> bool:
         """Whether a limit was ever written (else the charger is exactly its operating point)."""
         return bool(self._starts)

@@ -106,5 +106,5 @@ class SunSpecCharger:
         limit_w = percent / 100.0 * self.rated_w if enable == Controls.ENABLED else None
         setpoint = self.lab.charger.export_setpoint
         if limit_w != setpoint.limit_w:
-            setpoint.command(self.lab.now, limit_w)
+            self.lab.charger.limit_export(self.lab.now, limit_w)  # its export ramps there; at 0 it draws standby
         return None

@@ -225,6 +225,9 @@ class DcBus:
         """Current into the battery over lab time: steps only."""
         self.source_voltage = PiecewiseLinear(0.0, 0.0)
         """Voltage at the battery emulator's own terminals over lab time (what it measures): steps only."""
+        self.power = PiecewiseLinear(0.0, 0.0)
+        """Power through the vehicle inlet over lab time (W, positive into the vehicle): steps only, so its
+        integral over any past interval is the exact energy (what a power analyzer at the inlet accumulates)."""
         self._listeners: list[Callable[[float], None]] = []
         self._energy_j = 0.0
         self._power_w = 0.0
@@ -321,7 +324,7 @@ class DcBus:
         self._power_since = max(t, self._power_since)
         self._power_w = self.inlet_voltage_v() * self.current_a()
         for signal, value in ((self.inlet_voltage, self.inlet_voltage_v()), (self.current, self.current_a()),
-                              (self.source_voltage, self.source_voltage_v())):
+                              (self.source_voltage, self.source_voltage_v()), (self.power, self._power_w)):
             if signal.at(t) != value:
                 signal.step(t, value)
         if notify or tripped:

@@ -1,0 +1,1 @@
+"""Power analyzer drivers (the ``analyzer`` role, ``rig.core.roles.PowerAnalyzer``)."""
