@@ -88,13 +88,16 @@ class VehicleEmulator:
 
     def __init__(self, profile: VehicleProfile, can: CanInterface, contacts: DigitalIO, battery: BatteryEmulator,
                  clock: Clock, *, direction: Literal["charge", "discharge"] = "charge",
-                 injection: Injection | None = None, stop_after_s: float = 30.0,
-                 target_voltage_v: float | None = None, log_period_s: float = 0.001) -> None:
+                 injection: Injection | None = None, stop_after_s: float | None = 30.0,
+                 target_voltage_v: float | None = None, log_period_s: float = 0.001,
+                 hold_voltage_v: float | None = None) -> None:
         """``direction``: charge (it requests current) or discharge (V2H: it requests nothing and offers its
         battery; needs a discharge-compatible profile). ``stop_after_s``: how long it charges (or discharges)
-        at full current before it stops by itself. ``target_voltage_v`` overrides the profile's (a case that
-        asks for more than the charger has). ``log_period_s``: the battery emulator logs its terminals this
-        often (the measurement the charger is judged on); the battery must be a ``DcLogger``."""
+        at full current before it stops by itself (None: until ``stop()``). ``target_voltage_v`` overrides the
+        profile's (a case that asks for more than the charger has). ``log_period_s``: the battery emulator logs
+        its terminals this often (the measurement the charger is judged on); the battery must be a ``DcLogger``.
+        ``hold_voltage_v``: the battery emulator holds this voltage behind the profile's resistance whatever the
+        energy moved (an efficiency bench's fixed operating voltage) instead of following the state of charge."""
         if not isinstance(battery, DcLogger):
             raise ValueError("the battery emulator has no data logger: the charger's current cannot be measured")
         if direction == "discharge" and (not profile.discharge_compatible or profile.discharge is None):
@@ -105,6 +108,11 @@ class VehicleEmulator:
         self.injection = injection
         self.stop_after_s = stop_after_s
         self.target_voltage_v = target_voltage_v if target_voltage_v is not None else profile.battery.target_voltage_v
+        self.hold_voltage_v = hold_voltage_v
+        self.max_request_a = profile.requests.max_current_a
+        """What it asks for once ramped up (``set_request``)."""
+        self.discharge_offer_a = profile.discharge.max_discharge_current_a if profile.discharge is not None else 0.0
+        """What it offers in 0x200 while discharging (``set_discharge_offer``)."""
         self.log_period_s = log_period_s
         self.recording = Recording()
         self.phase: VehiclePhase = "unplugged"
@@ -136,8 +144,7 @@ class VehicleEmulator:
 
     def plug_in(self) -> None:
         """The battery at its open-circuit voltage behind an open contactor, the plug in, the cycle started."""
-        b = self.p.battery
-        self.battery.emulate(b.open_circuit_v(self.soc), b.resistance_ohm)
+        self.battery.emulate(self._battery_v(), self.p.battery.resistance_ohm)
         self.battery.output(True)
         self._logger.start_log(self.log_period_s, self.clock.now)
         t = self.clock.now()
@@ -159,6 +166,29 @@ class VehicleEmulator:
         finally:
             self._logger.stop_log()
             self.battery.output(False)  # the battery leaves with the vehicle
+
+    def set_request(self, current_a: float) -> None:
+        """Charging: ask for ``current_a`` from now (it ramps there at its profile's rate; 0x102 carries whole
+        amperes)."""
+        if not current_a >= 0:
+            raise ValueError(f"a charge current request is 0 A or more, not {current_a}")
+        self.max_request_a = current_a
+        if self.request_a > current_a:
+            self.request_a = current_a
+
+    def set_discharge_offer(self, current_a: float) -> None:
+        """Discharging: offer at most ``current_a`` in 0x200 from its next frame (the charger draws up to it)."""
+        if not current_a >= 0:
+            raise ValueError(f"a discharge offer is 0 A or more, not {current_a}")
+        self.discharge_offer_a = current_a
+
+    def stop(self) -> None:
+        """Stop the session now, as its own normal stop (request 0, permission withdrawn, then its sequence)."""
+        if self.phase in ("requesting", "charging"):
+            self._begin_stop(self.clock.now())
+
+    def _battery_v(self) -> float:
+        return self.hold_voltage_v if self.hold_voltage_v is not None else self.p.battery.open_circuit_v(self.soc)
 
     # -- one cycle -------------------------------------------------------------------------------
 
@@ -210,8 +240,8 @@ class VehicleEmulator:
         self.recording.dc.append(DcSample(batch.end_s, voltage, current))
         energy_wh = float((batch.voltage_v[:, 0] * batch.current_a[:, 0]).sum()) * batch.period_s / 3600.0
         self.soc += energy_wh / (self.p.battery.capacity_kwh * 1000.0) * 100.0
-        if self.phase in ("charging", "requesting") and abs(current) > 0:
-            self.battery.emulate(self.p.battery.open_circuit_v(self.soc), self.p.battery.resistance_ohm)
+        if self.phase in ("charging", "requesting") and abs(current) > 0 and self.hold_voltage_v is None:
+            self.battery.emulate(self._battery_v(), self.p.battery.resistance_ohm)
 
     def _evse(self, frame_id: int, signal: str) -> float:
         return self.evse.get(frame_id, {}).get(signal, 0.0)
@@ -272,7 +302,8 @@ class VehicleEmulator:
         if at_full and self._steady_since is None:
             self._steady_since = t
             self._mark("steady", t)
-        if self._steady_since is not None and t >= self._steady_since + self.stop_after_s - 1e-9:
+        if self._steady_since is not None and self.stop_after_s is not None \
+                and t >= self._steady_since + self.stop_after_s - 1e-9:
             self._begin_stop(t)
         self._end_on_charger_stop(t)
 
@@ -359,7 +390,7 @@ class VehicleEmulator:
         self.recording.caused_at_s, self.recording.caused_u_s, self.recording.caused_by = at_s, u_s, what
 
     def _max_request(self) -> float:
-        return self._over_request_a if self._over_request_a is not None else self.p.requests.max_current_a
+        return self._over_request_a if self._over_request_a is not None else self.max_request_a
 
     def _discharging(self) -> bool:
         return self.direction == "discharge"
@@ -387,7 +418,7 @@ class VehicleEmulator:
                                    "ExtendedCurrentRequest": 0}))
         if p.discharge_compatible and p.discharge is not None:
             offering = self._discharging() and self.phase in ("requesting", "charging")
-            frames.append((0x200, {"MaxDischargeCurrent": p.discharge.max_discharge_current_a if offering else 0.0,
+            frames.append((0x200, {"MaxDischargeCurrent": self.discharge_offer_a if offering else 0.0,
                                    "MinDischargeVoltage": p.discharge.min_discharge_voltage_v,
                                    "MinBatteryDischargeLevel": p.discharge.min_discharge_level_percent,
                                    "MaxRemainingCapacityForCharging": p.discharge.max_charge_level_percent}))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rig.config.declared import Declared
 from rig.config.yaml_source import load_model
 
 
@@ -36,6 +37,8 @@ class DutIdentityFile(Strict):
     ocpp_identity: str | None = Field(None, min_length=1, description="Its OCPP identity (charge point id, the "
                                                                       "last segment of the URL it connects to): "
                                                                       "the rig's CSMS serves only this charger.")
+    declared: Declared | None = Field(None, description="What its manufacturer declares of its efficiency and "
+                                                        "standby power (the efficiency suite judges against it).")
 
 
 def load_dut_identity(path: Path) -> DutIdentityFile:

@@ -84,6 +84,9 @@ class DutRecord(Record):
     """Its OCPP identity, when it speaks OCPP (the rig's CSMS serves only this charger)."""
     file: str
     """The copy of the DUT profile or identity file in the run directory."""
+    declared: dict[str, float | None] | None = None
+    """What its manufacturer declares of its efficiency and standby power (``rig.config.declared``), as the DUT
+    file states it; None when it declares nothing."""
 
 
 class InstrumentIdentity(Record):

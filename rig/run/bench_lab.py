@@ -6,8 +6,9 @@ from collections.abc import Mapping
 
 from rig.config.bench_file import GridSwitch, Site
 from rig.core.clock import Clock
+from rig.core.results import DutRecord
 from rig.core.roles import (BatteryEmulator, CanInterface, Csms, DigitalIO, Digitizer, DutPowerControl, GridSimulator,
-                            Instrument, IslandLoad)
+                            Instrument, IslandLoad, PowerAnalyzer)
 from rig.run.operator import Operator, TerminalOperator
 from rig.run.steps import StepLog
 
@@ -22,7 +23,7 @@ class Lab:
 
     def __init__(self, clock: Clock, steps: StepLog, instruments: Mapping[str, Instrument], *,
                  site: Site | None = None, grid_switch: GridSwitch | None = None,
-                 operator: Operator | None = None) -> None:
+                 operator: Operator | None = None, dut: DutRecord | None = None) -> None:
         self.clock = clock
         self.operator: Operator = operator or TerminalOperator()
         """The person at the bench, for the physical actions no instrument performs."""
@@ -30,6 +31,8 @@ class Lab:
         self._instruments = dict(instruments)
         self._site = site
         self._grid_switch = grid_switch
+        self.dut = dut
+        """The charger under test as the run records it (identity, what its manufacturer declares), or None."""
 
     @property
     def site(self) -> Site:
@@ -80,6 +83,11 @@ class Lab:
     def vehicle(self) -> CanInterface:
         """The CAN interface the vehicle emulator speaks through (the bench's ``vehicle`` role)."""
         return self._role("vehicle")  # type: ignore[return-value]
+
+    @property
+    def analyzer(self) -> PowerAnalyzer:
+        """The power analyzer at the charger's AC terminals and DC inlet (efficiency)."""
+        return self._role("analyzer")  # type: ignore[return-value]
 
     @property
     def csms(self) -> Csms:

@@ -29,7 +29,7 @@ from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import InputFileError, SafetyError
 from rig.core.identity import check_identity
 from rig.run.bench_lab import Lab
-from rig.core.results import InstrumentIdentity
+from rig.core.results import DutRecord, InstrumentIdentity
 from rig.core.roles import ROLES, CanInterface, Csms, Instrument, PowerAnalyzer, lacks
 from rig.core.safety import bring_to_safe_state
 from rig.sim.charger.dut_profile import DutProfile
@@ -105,11 +105,12 @@ def check_simulated_wiring(bench: Bench) -> None:
 
 @contextmanager
 def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
-               use_allure: bool = False) -> Iterator[OpenBench]:
+               use_allure: bool = False, dut: DutRecord | None = None) -> Iterator[OpenBench]:
     """Connect to every instrument, check who it is, set it up; always leave the bench safe and closed.
 
     ``profile`` is the simulated charger's behaviour (a simulated bench needs
-    one; a real bench has a real charger and takes None).
+    one; a real bench has a real charger and takes None). ``dut``: the charger's identity and declarations, as
+    procedures read them (``Lab.dut``).
     """
     check_drivers(bench)
     sim: SimulatedLab | None = None
@@ -145,7 +146,8 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
         if sim is not None and isinstance(csms, Csms):
             sim.attach_ocpp(csms.url, getattr(csms, "pki", None))  # the charger connects to the rig's listener
         lab = Lab(clock, StepLog(clock, use_allure=use_allure), instruments, site=bench.site,
-                  grid_switch=bench.grid_switch, operator=SimulatedOperator(sim) if sim is not None else None)
+                  grid_switch=bench.grid_switch, operator=SimulatedOperator(sim) if sim is not None else None,
+                  dut=dut)
         opened = OpenBench(lab, instruments, identities, sim)
         yield opened
     except BaseException as err:

@@ -214,12 +214,15 @@ def _dut_record(request: RunRequest, simulated: bool) -> tuple[DutRecord, DutPro
         profile = load_dut_profile(request.dut_path)
         name, description, identity = profile.dut, profile.description, profile.identity
         ocpp_identity = profile.ocpp.identity if profile.ocpp is not None else None
+        declared = profile.losses.declared
     else:
         profile = None
         known = load_dut_identity(request.dut_path)
         name, description, identity = known.dut, known.description, known.identity
         ocpp_identity = known.ocpp_identity
+        declared = known.declared
     record = DutRecord(name=name, description=description, simulated=simulated, ocpp_identity=ocpp_identity,
+                       declared=declared.model_dump() if declared is not None else None,
                        file=_dut_copies(request.dut_path)[request.dut_path.resolve()],
                        **identity.model_dump())
     return record, profile
@@ -286,7 +289,8 @@ class CampaignRun:
         for source, copy in prepared.inputs.items():
             self.recorder.write_bytes(copy, source.read_bytes())
         self.bench = self._stack.enter_context(
-            open_bench(prepared.bench, profile=prepared.profile, seed=prepared.seed, use_allure=request.use_allure))
+            open_bench(prepared.bench, profile=prepared.profile, seed=prepared.seed, use_allure=request.use_allure,
+                       dut=prepared.dut))
         self._sim0 = self.bench.lab.clock.now()
         csms = self.bench.instruments.get("csms")
         if isinstance(csms, Csms) and prepared.dut.ocpp_identity is not None:

@@ -143,8 +143,8 @@ class SuiteCase(Strict):
     limits: Any
 
     def limit_map(self) -> dict[str, Limit]:
-        """The case's limits by measured quantity, as the engine judges them."""
-        return {name: Limit(**limit.model_dump()) for name, limit in dict(self.limits).items()}
+        """The case's limits by measured quantity, as the engine judges them (only those the case sets)."""
+        return {name: Limit(**limit.model_dump()) for name, limit in dict(self.limits).items() if limit is not None}
 
     def setting_record(self) -> dict[str, float | str]:
         """The setting the case judges, as results.json records it (names end in their unit)."""

@@ -21,13 +21,17 @@ class ChademoEvseSettings(BaseModel):
 
     protocol_number: int = Field(2, ge=1, le=3, description="1 = 0.9, 2 = 1.0.x, 3 = 2.0.")
     available_output_voltage_v: float = Field(450.0, gt=0)
-    available_output_current_a: float = Field(20.0, gt=0)
+    available_output_current_a: float = Field(32.0, gt=0, description="0x108 byte 3: enough for its rated 7.4 kW "
+                                              "down to a 250 V battery (29.6 A).")
     threshold_voltage_v: float = Field(435.0, gt=0, description="0x108 bytes 4-5: the EVSE stops above this.")
     welding_detection: bool = Field(True, description="0x108 byte 0: it supports the vehicle's welding detection.")
     discharge_capable: bool = Field(True, description="V2H: 109.4.0 = 1 and 0x208/0x209 sent.")
-    available_input_current_a: float = Field(20.0, ge=0, description="0x208: most it can draw from the vehicle.")
+    available_input_current_a: float = Field(32.0, ge=0, description="0x208: most it can draw from the vehicle "
+                                             "(its rated 7.4 kW out from a 260 V battery with its losses).")
     lower_threshold_voltage_v: float = Field(250.0, ge=0, description="0x208 bytes 6-7.")
-    discharge_demand_a: float = Field(16.0, ge=0, description="What the home behind it draws in V2H (A at the inlet).")
+    discharge_demand_a: float = Field(32.0, ge=0, description="What the home (or the grid) behind it takes in V2H, A "
+                                      "at the inlet: more than a vehicle offers, so the vehicle's 0x200 maximum "
+                                      "discharge current sets the discharge.")
     discharge_floor_margin_v: float = Field(0.5, description="It stops discharging this far above the "
                                             "vehicle's minimum discharge voltage (its design margin; negative: below).")
     discharge_limit_margin_a: float = Field(0.25, ge=0, description="It draws this far below the vehicle's 0x200 "

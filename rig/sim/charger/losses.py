@@ -47,6 +47,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rig.config.declared import Declared
+
 Direction = Literal["charge", "discharge"]
 
 LOAD_POINTS = (0.05, 0.10, 0.20, 0.30, 0.50, 0.75, 1.00)
@@ -75,20 +77,6 @@ class ConverterLosses(_Strict):
                 + self.proportional * power + self.conduction_ohm * current * current)
 
 
-class Declared(_Strict):
-    """What the manufacturer declares (a data sheet, a certificate application): efficiency at rated power and
-    DC voltage per direction, optionally the European-weighted efficiency, and standby power."""
-
-    power_w: float = Field(7400.0, gt=0, description="The rated power the efficiencies are declared at (output side).")
-    dc_voltage_v: float = Field(350.0, gt=0, description="The DC (battery) voltage they are declared at.")
-    charge_efficiency: float = Field(0.930, gt=0, le=1, description="AC->DC at the rated power (fraction).")
-    discharge_efficiency: float = Field(0.930, gt=0, le=1, description="DC->AC at the rated power (fraction).")
-    charge_euro_efficiency: float | None = Field(0.925, gt=0, le=1, description="European-weighted, AC->DC.")
-    discharge_euro_efficiency: float | None = Field(0.920, gt=0, le=1, description="European-weighted, DC->AC.")
-    standby_w: float = Field(8.0, ge=0, description="AC input with no vehicle plugged (W).")
-    idle_connected_w: float | None = Field(15.0, ge=0, description="AC input with a vehicle plugged, no transfer (W).")
-
-
 class Losses(_Strict):
     """The ``losses:`` section of a DUT profile: per direction, standby and idle, and the declared values."""
 
@@ -102,7 +90,11 @@ class Losses(_Strict):
         description="DC->AC.")
     standby_w: float = Field(6.0, ge=0, description="AC input with no vehicle plugged, nothing converted (W).")
     idle_connected_w: float = Field(11.0, ge=0, description="AC input with a vehicle plugged, nothing converted (W).")
-    declared: Declared = Field(default_factory=Declared, description="What its manufacturer declares.")
+    declared: Declared = Field(default_factory=lambda: Declared(
+        power_w=7400.0, dc_voltage_v=350.0, charge_efficiency=0.930, discharge_efficiency=0.930,
+        charge_euro_efficiency=0.925, discharge_euro_efficiency=0.920, standby_w=8.0, idle_connected_w=15.0),
+        description="What its manufacturer declares (``rig.config.declared``; a profile that sets it states every "
+                    "value it declares).")
 
     def direction(self, name: Direction) -> ConverterLosses:
         return self.charge if name == "charge" else self.discharge

@@ -26,7 +26,6 @@ from rig.chademo.rules import RULES
 from rig.chademo.vehicle import Action, Trigger
 from rig.chademo.vehicle_profile import VehicleProfile, load_vehicle_profile
 from rig.core.errors import InputFileError
-from rig.core.results import Limit
 from rig.suites.platform import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
 from rig.config.yaml_source import LocatedValueError, YamlDocument
 
@@ -111,10 +110,6 @@ class SessionCase(SuiteCase):
     limits: SessionLimits
     vehicles: list[str] = Field(default_factory=list, description="Vehicles (plan's table) it runs with.")
     vehicle: str = Field("", exclude=True, description="The vehicle of one expanded run (set by the plan).")
-
-    def limit_map(self) -> dict[str, Limit]:
-        """Only the limits the case sets."""
-        return {name: Limit(**limit.model_dump()) for name, limit in dict(self.limits).items() if limit is not None}
 
     def setting_record(self) -> dict[str, float | str]:
         record: dict[str, float | str] = {"vehicle": self.vehicle, "direction": self.params.direction}

@@ -32,7 +32,7 @@ from rig.chademo.rules.timeline import last_before
 from rig.core.roles import DcLogger
 from rig.suites.chademo.inlet import InletTrace, LogGap, Reaction
 from rig.suites.chademo.measurements import measure
-from rig.suites.chademo.plan import Plan, SessionCase
+from rig.suites.chademo.plan import GridSupply, Plan, SessionCase
 from rig.suites.chademo.plots import TimelineOptions
 
 SUPPLY_SETTLE_S = 1.0
@@ -49,21 +49,7 @@ def session(lab: Lab, plan: Plan, case: SessionCase) -> ProcedureOutcome:
     """Play one session against the charger and judge it."""
     p = case.params
     profile = case.vehicle_profile(plan)
-    with lab.steps.step(f"Supply the charger: grid {plan.grid.voltage_v:g} V {plan.grid.frequency_hz:g} Hz"):
-        lab.grid.apply(plan.grid.voltage_v, plan.grid.frequency_hz)
-        lab.grid.output(True)
-        lab.clock.sleep(SUPPLY_SETTLE_S)
-    with lab.steps.step(f"Wait (at most {AT_REST_TIMEOUT_S:g} s) for the charger's lines d1, d2 and lock to be off"):
-        held: list[str] = []
-
-        def at_rest() -> bool:
-            inputs = lab.dio.read_inputs()
-            held[:] = [line for line in CHARGER_LINES if inputs.get(line)]
-            return not held
-
-        if not wait_until(lab.clock, at_rest, timeout_s=AT_REST_TIMEOUT_S, poll_s=0.5):
-            raise CannotJudge(f"cannot judge: the charger still holds {', '.join(held)} from before after "
-                              f"{AT_REST_TIMEOUT_S:g} s, so no new session can start")
+    supply_charger(lab, plan.grid)
     if not isinstance(lab.battery, DcLogger):
         raise CannotJudge("cannot judge: the bench's battery emulator has no data logger, so the charger's current "
                           "and voltage at the inlet cannot be measured (its own reports are not evidence)")
@@ -112,6 +98,26 @@ def session(lab: Lab, plan: Plan, case: SessionCase) -> ProcedureOutcome:
                                m.uncertainty, files=files, findings=findings)
     _require_judged(case, recording, summary, m.reaction, outcomes, outcome)
     return outcome
+
+
+def supply_charger(lab: Lab, grid: GridSupply) -> None:
+    """The charger's AC supply on at the nominal grid, then wait until it has released its lines (d1, d2, lock)
+    from whatever came before: the state a new CHAdeMO session starts from."""
+    with lab.steps.step(f"Supply the charger: grid {grid.voltage_v:g} V {grid.frequency_hz:g} Hz"):
+        lab.grid.apply(grid.voltage_v, grid.frequency_hz)
+        lab.grid.output(True)
+        lab.clock.sleep(SUPPLY_SETTLE_S)
+    with lab.steps.step(f"Wait (at most {AT_REST_TIMEOUT_S:g} s) for the charger's lines d1, d2 and lock to be off"):
+        held: list[str] = []
+
+        def at_rest() -> bool:
+            inputs = lab.dio.read_inputs()
+            held[:] = [line for line in CHARGER_LINES if inputs.get(line)]
+            return not held
+
+        if not wait_until(lab.clock, at_rest, timeout_s=AT_REST_TIMEOUT_S, poll_s=0.5):
+            raise CannotJudge(f"cannot judge: the charger still holds {', '.join(held)} from before after "
+                              f"{AT_REST_TIMEOUT_S:g} s, so no new session can start")
 
 
 def _require_judged(case: SessionCase, recording: Recording, summary: SessionSummary, reaction: Reaction | None,
