@@ -72,13 +72,14 @@ def expectations(profile: Path) -> dict[str, list[str]]:
     return {key: list(said.get(key, [])) for key in ("exercises", "fails", "errors", "skips")}
 
 
-def profiles_exercising(suite: str, plan: Path | None = None) -> list:
+def profiles_exercising(suite: str, plan: Path | None = None, *, prefix: str | None = None) -> list:
     """Every DUT profile but the compliant one that the expectations run through ``suite``, as pytest params
     (path, {case id: the verdict it must get}); every case not named must pass.
 
     With ``plan``, only the profiles built for that plan's nominal grid (``ac_port.rating.nominal_voltage_v`` and
     ``nominal_frequency_hz`` equal to its ``grid``): a 240 V 60 Hz charger exercises the same suites with another
-    grid code's plans (``test_plans/ieee1547/``), never with the 230 V 50 Hz G99 ones."""
+    grid code's plans (``test_plans/ieee1547/``), never with the 230 V 50 Hz G99 ones. With ``prefix``, only the
+    expected cases whose ids start with it (a profile that several suites exercise: this suite's cases)."""
     grid = None if plan is None else yaml.safe_load(plan.read_text()).get("grid")
     profiles = []
     for path in sorted(DUTS.glob("*.yaml")):
@@ -92,6 +93,8 @@ def profiles_exercising(suite: str, plan: Path | None = None) -> list:
         expected = {**{case: "fail" for case in expected_of["fails"]},
                     **{case: "error" for case in expected_of["errors"]},
                     **{case: "skip" for case in expected_of["skips"]}}
+        if prefix is not None:
+            expected = {case: verdict for case, verdict in expected.items() if case.startswith(prefix)}
         profiles.append(pytest.param(path, expected, id=path.stem))
     return profiles
 

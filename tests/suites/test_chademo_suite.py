@@ -110,7 +110,7 @@ def test_every_profile_is_expected_through_suites_the_rig_has():
 
 
 def _profiles() -> list:
-    return profiles_exercising("chademo")
+    return profiles_exercising("chademo", prefix="chademo.")
 
 
 def test_there_are_defective_chademo_profiles_and_a_just_inside_one_that_must_pass():

@@ -118,8 +118,6 @@ class EfficiencySession:
         target = load_percent / 100.0 * rated
         tolerance = m.load_tolerance_percent / 100.0 * rated
         self._label = f"{self.volts:g} V {load_percent:g} %"
-        # Until it has settled there, the ranges hold both the point it leaves and the one it goes to.
-        self._set_ranges(*(max(a, b) for a, b in zip(self._expected(target), self._held)))
         current = self._current_for(target)
         tried: dict[float, float] = {}
         for _ in range(SEARCH_STEPS):
@@ -212,17 +210,10 @@ class EfficiencySession:
         return ((ac_spec, source(ac_spec, f"{frequency:.1f} Hz", ac_reading)),
                 (dc_spec, source(dc_spec, "DC", dc_reading)))
 
-    def _expected(self, output_w: float) -> tuple[float, float, float, float]:
-        """The AC and DC voltage and current a point is expected at (ranges are chosen from them): the input side
-        sized for the plan's efficiency floor."""
-        floor = self.plan.measurement.efficiency_floor
-        ac_w, dc_w = (output_w / floor, output_w) if self.direction == "charge" else (output_w, output_w / floor)
-        grid_v = self.plan.grid.voltage_v
-        return grid_v, ac_w / grid_v, self.volts, dc_w / self.volts
-
     def _measured(self, updates: list[AnalyzerUpdate]) -> tuple[float, float, float, float]:
+        """AC and DC voltage and current magnitudes where it settled (DC current is signed: negative discharging)."""
         ac, dc = updates[-1].elements[self.ac], updates[-1].elements[self.dc]
-        return ac.voltage_v, ac.current_a, dc.voltage_v, dc.current_a
+        return abs(ac.voltage_v), abs(ac.current_a), abs(dc.voltage_v), abs(dc.current_a)
 
     def _set_ranges(self, ac_v: float, ac_a: float, dc_v: float, dc_a: float) -> bool:
         """Set both elements' ranges for these values; whether any changed."""
@@ -244,7 +235,13 @@ class EfficiencySession:
         return max(1.0, float(round(dc_w / self.volts)))
 
     def _command(self, current_a: float) -> None:
+        """Ask for ``current_a``; first the ranges are made to hold both where it is and where that takes it (the
+        current itself, the input side through the efficiency floor), so no reading goes over range on the way."""
         assert self.vehicle is not None
+        dc_w = current_a * self.volts
+        ac_w = dc_w / self.plan.measurement.efficiency_floor if self.direction == "charge" else dc_w
+        going = (self.plan.grid.voltage_v, ac_w / self.plan.grid.voltage_v, self.volts, current_a)
+        self._set_ranges(*(max(a, b) for a, b in zip(going, self._held)))
         if self.direction == "charge":
             self.vehicle.set_request(current_a)
         else:

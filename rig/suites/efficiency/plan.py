@@ -211,7 +211,7 @@ class Plan(SuitePlan):
             output = max(points) / 100.0 * self.rated_power_w
             dc_power = output if direction == "charge" else output / self.measurement.efficiency_floor
             current = dc_power / volts
-            changes += [SetpointChange("dc_voltage_v", volts, volts, "level", what=f"held battery voltage"),
+            changes += [SetpointChange("dc_voltage_v", volts, volts, "level", what="held battery voltage"),
                         SetpointChange("dc_current_a", current, current, "level",
                                        what=f"{direction} current at {max(points):g} % and {volts:g} V")]
         return changes

@@ -21,6 +21,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from rig.core.clock import wait_until
 from rig.core.errors import RigError
 from rig.core.results import Uncertainty, UncertaintyComponent
 from rig.core.roles import AnalyzerUpdate
@@ -183,9 +184,12 @@ def warmup(lab: Lab, plan: Plan, case: WarmupCase) -> ProcedureOutcome:
             with lab.steps.step(f"Warm up: {p.direction} at {p.load_percent:g} % and {p.dc_voltage_v:g} V for "
                                 f"{p.duration_s:g} s"):
                 session.reach(p.load_percent)
-                until = lab.clock.now() + p.duration_s
-                while lab.clock.now() < until:
-                    session.read("warm-up")
+                vehicle = session.vehicle
+                assert vehicle is not None
+                # Nothing to read while it warms up (the rule watches the window after it): the session runs on.
+                if wait_until(lab.clock, lambda: vehicle.ended, timeout_s=p.duration_s, poll_s=1.0):
+                    raise CannotJudge(f"cannot judge: the session ended during the warm-up "
+                                      f"({', '.join(vehicle.recording.marks)})")
             with lab.steps.step(f"Watch the input power for {p.drift_window_s:g} s"):
                 until = lab.clock.now() + p.drift_window_s
                 watched = []
