@@ -90,14 +90,17 @@ class VehicleEmulator:
                  clock: Clock, *, direction: Literal["charge", "discharge"] = "charge",
                  injection: Injection | None = None, stop_after_s: float | None = 30.0,
                  target_voltage_v: float | None = None, log_period_s: float = 0.001,
-                 hold_voltage_v: float | None = None) -> None:
+                 hold_voltage_v: float | None = None, line_poll_s: float = CYCLE_S) -> None:
         """``direction``: charge (it requests current) or discharge (V2H: it requests nothing and offers its
         battery; needs a discharge-compatible profile). ``stop_after_s``: how long it charges (or discharges)
         at full current before it stops by itself (None: until ``stop()``). ``target_voltage_v`` overrides the
         profile's (a case that asks for more than the charger has). ``log_period_s``: the battery emulator logs
         its terminals this often (the measurement the charger is judged on); the battery must be a ``DcLogger``.
         ``hold_voltage_v``: the battery emulator holds this voltage behind the profile's resistance whatever the
-        energy moved (an efficiency bench's fixed operating voltage) instead of following the state of charge."""
+        energy moved (an efficiency bench's fixed operating voltage) instead of following the state of charge.
+        ``line_poll_s``: while it charges (or discharges), how often it reads the charger's contact lines (every
+        cycle by default, so a compliance case times the charger's line edges to the cycle; an efficiency
+        session, which times nothing, reads them less often and still stops within that of a line dropping)."""
         if not isinstance(battery, DcLogger):
             raise ValueError("the battery emulator has no data logger: the charger's current cannot be measured")
         if direction == "discharge" and (not profile.discharge_compatible or profile.discharge is None):
@@ -109,6 +112,8 @@ class VehicleEmulator:
         self.stop_after_s = stop_after_s
         self.target_voltage_v = target_voltage_v if target_voltage_v is not None else profile.battery.target_voltage_v
         self.hold_voltage_v = hold_voltage_v
+        self.line_poll_s = line_poll_s
+        self._lines_read_at = -1e9
         self.max_request_a = profile.requests.max_current_a
         """What it asks for once ramped up (``set_request``)."""
         self.discharge_offer_a = profile.discharge.max_discharge_current_a if profile.discharge is not None else 0.0
@@ -203,7 +208,9 @@ class VehicleEmulator:
                     self.evse[frame.frame_id] = dict(messages.decode(frame.frame_id, frame.data))
                 except messages.FrameError:
                     pass
-        self._read_lines(t)
+        if self.phase != "charging" or t - self._lines_read_at >= self.line_poll_s - 1e-9:
+            self._read_lines(t)
+            self._lines_read_at = t
         self._measure(t)
         self._inject(t)
         getattr(self, f"_{self.phase}")(t)

@@ -26,6 +26,10 @@ pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not 
 
 RIG = [sys.executable, "-m", "rig"]
 IDENTITY = ROOT / "fixtures" / "dut-identities" / "example.yaml"
+DECLARED = {"power_w": 7400.0, "dc_voltage_v": 350.0, "charge_efficiency": 0.93, "discharge_efficiency": 0.93,
+            "charge_euro_efficiency": 0.925, "discharge_euro_efficiency": 0.92, "standby_w": 8.0,
+            "idle_connected_w": 15.0}
+"""What fixtures/dut-identities/example.yaml declares (recorded with its identity)."""
 ONE_CASE = "g99.ov2.trip_time"
 
 
@@ -292,7 +296,8 @@ def test_a_real_benchs_record_names_the_charger_even_when_an_instrument_is_unrea
     dut = json.loads((out / "results.json").read_text())["run"]["dut"]
     assert dut == {"name": "bay3-unit-17", "description": "Production sample from lot 2026-44, CHAdeMO V2G, single phase",
                    "manufacturer": "Example Power Ltd", "model": "EX-V2G-7", "serial": "EXV7-2644-0017",
-                   "firmware": "2.3.1", "simulated": False, "file": "inputs/dut.yaml", "ocpp_identity": None}
+                   "firmware": "2.3.1", "simulated": False, "file": "inputs/dut.yaml", "ocpp_identity": None,
+                   "declared": DECLARED}
     assert "EXV7-2644-0017" in (out / "report.html").read_text()
     assert (out / "inputs/dut.yaml").read_text() == IDENTITY.read_text()
 

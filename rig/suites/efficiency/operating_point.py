@@ -34,8 +34,11 @@ END_TIMEOUT_S = 30.0
 """From the vehicle's stop to the end of its sequence."""
 SEARCH_STEPS = 4
 """Corrections tried to bring a point within its tolerance."""
-LOG_PERIOD_S = 0.01
+LOG_PERIOD_S = 0.1
 """The battery emulator's log period: the vehicle's own bookkeeping (the analyzer measures the points)."""
+LINE_POLL_S = 0.5
+"""How often the vehicle reads the charger's contact lines while it charges or discharges: nothing is timed
+here, and a charger dropping d1 or d2 still ends the session within half a second."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class EfficiencySession:
         supply_charger(lab, plan.grid)
         vehicle = VehicleEmulator(plan.vehicle_profile, lab.vehicle, lab.dio, lab.battery, lab.clock,
                                   direction=self.direction, stop_after_s=None, log_period_s=LOG_PERIOD_S,
-                                  hold_voltage_v=self.volts)
+                                  hold_voltage_v=self.volts, line_poll_s=LINE_POLL_S)
         first = self._current_for(plan.rated_power_w * 0.05)
         vehicle.set_request(first) if self.direction == "charge" else vehicle.set_discharge_offer(first)
         self.commanded_a = first

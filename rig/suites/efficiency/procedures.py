@@ -24,7 +24,7 @@ import pandas as pd
 from rig.core.clock import wait_until
 from rig.core.errors import RigError
 from rig.core.results import Uncertainty, UncertaintyComponent
-from rig.core.roles import AnalyzerUpdate
+from rig.core.roles import AnalyzerUpdate, ElementReading
 from rig.core.uncertainty import expanded, rectangular
 from rig.run.bench_lab import Lab
 from rig.suites.chademo.procedures import supply_charger
@@ -33,6 +33,9 @@ from rig.suites.efficiency.operating_point import EfficiencySession, MeasuredPoi
 from rig.suites.efficiency.plan import CurveCase, Plan, StillCase, StillParams, WarmupCase
 from rig.suites.efficiency.readings import Recorder, choose_range
 from rig.suites.platform import CannotJudge, Procedure, ProcedureOutcome
+
+OFF_POINT_NOTE_PERCENT = 1.0
+"""A point reached further than this (percent of the rating) from where it was asked is named in the findings."""
 
 POINT_COLUMNS = ("direction", "dc_voltage_v", "load_percent", "achieved_percent", "commanded_a", "p_in_w", "p_out_w",
                  "efficiency_percent", "u_pp", "ac_range_v", "ac_range_a", "dc_range_v", "dc_range_a",
@@ -96,7 +99,9 @@ def curve(lab: Lab, plan: Plan, case: CurveCase) -> ProcedureOutcome:
             result = weighted(at, WEIGHTINGS[weighting], weighting)
             measured[weighted_name(weighting, volts)] = round(result.efficiency_percent, 4)
             uncertainty[weighted_name(weighting, volts)] = result.uncertainty
-    findings: list[str] = []
+    findings = [f"{pt.dc_voltage_v:g} V {pt.load_percent:g} % point reached at {pt.achieved_percent:.1f} % of the "
+                f"rating (the vehicle's whole-ampere command {pt.commanded_a:g} A): its efficiency is that load's"
+                for pt in points if abs(pt.achieved_percent - pt.load_percent) > OFF_POINT_NOTE_PERCENT]
     _margins(case, values, points, measured, uncertainty, findings)
     worst = max(points, key=lambda pt: pt.efficiency.efficiency_percent)
     measured["efficiency_max_percent"] = round(worst.efficiency.efficiency_percent, 4)
@@ -284,12 +289,21 @@ def still(lab: Lab, plan: Plan, case: StillCase) -> ProcedureOutcome:
 
 def _stable_window(lab: Lab, plan: Plan, p: StillParams, number: int, elements: dict[str, int], recorder: Recorder,
                    what: str) -> list[AnalyzerUpdate]:
-    """Windows on the largest ranges until one is stable (its last third's mean within the drift limit of its
-    first third's: a charger still ramping its export down is not idle yet), then the ranges its readings need,
-    and windows again until one on those ranges is stable: that window. Never: the case cannot be judged."""
+    """A first look on the largest ranges, then windows, each on the ranges the last reading needs, until one is
+    stable (its last third's mean within the drift limit of its first third's: a charger still ramping its
+    export down is not idle yet) on the ranges its own readings need: that window. Never: the case cannot be
+    judged."""
     analyzer, m = lab.analyzer, plan.measurement
     voltages, currents = analyzer.ranges(number)
-    ranges = (max(voltages), max(currents))
+
+    def needed(reading: ElementReading) -> tuple[float, float]:
+        return (choose_range(voltages, reading.voltage_v, m.range_fill.voltage, "the AC voltage"),
+                choose_range(currents, reading.current_a, m.range_fill.current, "the AC current"))
+
+    analyzer.set_ranges(number, max(voltages), max(currents))
+    first = analyzer.read([number])
+    recorder.add(first, elements, "ranging", what)
+    ranges = needed(first.elements[number])
     analyzer.set_ranges(number, *ranges)
     count = max(3, round(p.window_s / m.update_rate_s))
     drift = math.nan
@@ -302,15 +316,12 @@ def _stable_window(lab: Lab, plan: Plan, p: StillParams, number: int, elements: 
         powers = [u.elements[number].power_w for u in updates]
         third = max(1, count // 3)
         drift = abs(float(np.mean(powers[-third:])) - float(np.mean(powers[:third])))
-        if drift > p.drift_limit_w:
-            continue
-        last = updates[-1].elements[number]
-        needed = (choose_range(voltages, last.voltage_v, m.range_fill.voltage, "the AC voltage"),
-                  choose_range(currents, last.current_a, m.range_fill.current, "the AC current"))
-        if needed == ranges:
+        now_needed = needed(updates[-1].elements[number])
+        if drift <= p.drift_limit_w and now_needed == ranges:
             return updates
-        ranges = needed
-        analyzer.set_ranges(number, *ranges)
+        if now_needed != ranges:
+            ranges = now_needed
+            analyzer.set_ranges(number, *ranges)
     raise CannotJudge(f"cannot judge: the {what} never stabilised on the ranges it needs: over {p.attempts} windows "
                       f"of {p.window_s:g} s (the last drifting {drift:.3g} W between its first and last thirds; "
                       f"limit {p.drift_limit_w:g} W)")
