@@ -34,6 +34,8 @@ import yaml
 from campaign_helpers import CHADEMO_PLAN, PROTECTION_PLAN, ROOT
 from rig.evidence.verify import verify_run
 
+EFFICIENCY_PLAN = ROOT / "test_plans" / "efficiency" / "efficiency.yaml"
+
 pytestmark = [pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc and signals"),
               pytest.mark.e2e]  # end-to-end runs: not in the fast layer (-m 'not e2e')
 
@@ -59,6 +61,23 @@ def chademo_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
                      if case["id"] in ("chademo.abnormal.fault_battery_overvoltage", "chademo.v2h.fault_during_discharge")]
     data["vehicles"] = {name: str((CHADEMO_PLAN.parent / path).resolve()) for name, path in data["vehicles"].items()}
     path = tmp_path_factory.mktemp("sweep-chademo") / "short.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def efficiency_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The efficiency charge curve at 350 V, three points, short windows, then standby: the analyzer ranged and
+    integrating, the battery emulator held, the vehicle's session live when the signal lands."""
+    data = yaml.safe_load(EFFICIENCY_PLAN.read_text())
+    data["vehicle"] = str((EFFICIENCY_PLAN.parent / data["vehicle"]).resolve())
+    data["measurement"]["window_s"] = 5
+    data["measurement"]["settling"] = {"band_percent": 0.5, "hold_s": 3.0, "timeout_s": 60.0}
+    data["cases"] = [case for case in data["cases"] if case["id"] in ("efficiency.charge", "efficiency.standby")]
+    data["cases"][0]["params"].update(dc_voltages_v=[350.0], load_points_percent=[100, 50, 10], weightings=[])
+    data["cases"][0]["limits"] = {"rated_margin_pp": {"min": 0.0, "unit": "pp"}}
+    data["cases"][1]["params"]["window_s"] = 10.0
+    path = tmp_path_factory.mktemp("sweep-efficiency") / "short.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
@@ -188,6 +207,21 @@ def test_stops_and_kills_during_chademo_sessions_leave_records_that_verify(chade
         if len(landed) >= 12:
             break
     assert len(landed) >= 12, "signals must land inside sessions for the sweep to mean anything"
+    assert_stopped_safely(landed)
+
+
+def test_stops_and_kills_during_efficiency_points_leave_records_that_verify(efficiency_plan, tmp_path):
+    """Mid-point (a session converting, the analyzer ranged and integrating) or in standby (export held at 0): a
+    stop exits 1 with a sealed incomplete record, a kill leaves one that verifies as incomplete."""
+    signals = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL] * 2
+    landed: list[Outcome] = []
+    for batch in range(3):
+        outcomes = _sweep(efficiency_plan, tmp_path, signals, seed=20261207 + batch, afters=["record"] * len(signals),
+                          tag=f"e{batch}")
+        landed += [o for o in outcomes if o.alive and (o.run_dir / "manifest.json").exists()]
+        if len(landed) >= 6:
+            break
+    assert len(landed) >= 6, "signals must land inside the run for the sweep to mean anything"
     assert_stopped_safely(landed)
 
 
