@@ -74,3 +74,18 @@ def test_weighted_figures_take_their_points_and_bound_the_uncertainty() -> None:
     trip = round_trip((95.0, expanded(normal("c", 0.19))), (94.0, expanded(normal("d", 0.188))))
     assert trip.efficiency_percent == pytest.approx(89.3)
     assert trip.uncertainty.expanded == pytest.approx(89.3 * math.hypot(0.002, 0.002))
+
+
+def test_the_efficiency_at_a_load_comes_from_the_curve_the_points_reached() -> None:
+    """Whole-ampere commands land points near their loads: the weighted figures take each load from the curve."""
+    from rig.suites.efficiency.budget import at_load
+    u = expanded(normal("point", 0.25))
+    curve = [(9.8, 90.2, u), (2.7, 75.5, u), (20.1, 93.3, expanded(normal("point", 0.30)))]
+    eta, inside = at_load(curve, 5.0)  # between 2.7 % and 9.8 %
+    assert eta == pytest.approx(75.5 + (90.2 - 75.5) * (5.0 - 2.7) / (9.8 - 2.7))
+    assert inside.expanded == pytest.approx(0.25)
+    eta, beyond = at_load(curve, 30.0)  # past the last point: the line through the last two, and a term for it
+    assert eta == pytest.approx(93.3 + (93.3 - 90.2) * (30.0 - 20.1) / (20.1 - 9.8))
+    assert beyond.expanded > 2.0 * abs(eta - 93.3) / 3 ** 0.5 and "extrapolated" in beyond.components[-1].source
+    single, alone = at_load([(99.3, 95.27, u)], 100.0)
+    assert single == 95.27 and alone.expanded == pytest.approx(0.25) and "stands for 100 %" in alone.components[-1].source

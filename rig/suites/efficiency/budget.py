@@ -119,6 +119,44 @@ class Weighted:
     uncertainty: Uncertainty
 
 
+def at_load(curve: Sequence[tuple[float, float, Uncertainty]], load_percent: float) -> tuple[float, Uncertainty]:
+    """The efficiency at ``load_percent`` from a curve measured at the loads its points reached ((load %, eta %,
+    U), any order): the vehicle commands whole amperes, so a point lands near, not on, its load (5 % of 7.4 kW
+    discharging from 350 V: 2.7 % or 7.2 %).
+
+    Linear in load between the two measured points around it, U = w_a U_a + w_b U_b (one analyzer: correlated).
+    Outside the measured loads, the line through the two nearest points, with the difference from the nearest
+    point's own value added as a rectangular term (an efficiency curve bends there: the line is not the
+    curve). A curve of one point gives no slope: that point, reached within the plan's load tolerance, stands
+    for the load, as said in its budget."""
+    points = sorted(curve)
+    if not points:
+        raise ValueError("no measured point to take the efficiency from")
+    if len(points) == 1:
+        load, eta, u = points[0]
+        note = UncertaintyComponent(source=f"the one point measured, at {load:.3g} % of the rating, stands for "
+                                           f"{load_percent:g} % (reached within the plan's load tolerance)",
+                                    standard=0.0, distribution="normal")
+        return eta, Uncertainty(expanded=u.expanded, coverage_factor=u.coverage_factor,
+                                components=[*u.components, note])
+    loads = [p[0] for p in points]
+    index = int(np.searchsorted(loads, load_percent))
+    lo, hi = (0, 1) if index == 0 else (len(points) - 2, len(points) - 1) if index >= len(points) else (index - 1, index)
+    (l_a, e_a, u_a), (l_b, e_b, u_b) = points[lo], points[hi]
+    w_b = (load_percent - l_a) / (l_b - l_a) if l_b != l_a else 0.0
+    w_a = 1.0 - w_b
+    eta = w_a * e_a + w_b * e_b
+    bound = abs(w_a) * u_a.expanded + abs(w_b) * u_b.expanded
+    components = [UncertaintyComponent(
+        source=f"the points at {l_a:.3g} % and {l_b:.3g} % of the rating, interpolated linearly to {load_percent:g} % "
+               "(their uncertainties added: one analyzer)", standard=bound / COVERAGE_FACTOR, distribution="normal")]
+    if not l_a <= load_percent <= l_b:
+        nearest = points[0] if index == 0 else points[-1]
+        components.append(rectangular(f"extrapolated beyond the measured loads to {load_percent:g} %: up to the "
+                                      f"difference from the nearest point ({nearest[0]:.3g} %)", abs(eta - nearest[1])))
+    return eta, expanded(*components)
+
+
 def weighted(points: Mapping[int, tuple[float, Uncertainty]], weights: Mapping[int, float], name: str) -> Weighted:
     """A weighted efficiency from the load points' efficiencies (percent of rated -> (eta %, U)); every weighted
     point must have been measured. U = sum(w_i U_i): the points' analyzer errors taken as fully correlated."""

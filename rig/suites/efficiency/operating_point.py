@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from rig.chademo.vehicle import VehicleEmulator
 from rig.core.clock import wait_until
 from rig.core.errors import RigError
+from rig.core.results import Uncertainty, UncertaintyComponent
+from rig.core.uncertainty import expanded, rectangular
 from rig.core.roles import AnalyzerUpdate, DcLogger, ElementReading, PowerAnalyzer, PowerSpec
 from rig.run.bench_lab import Lab
 from rig.suites.chademo.procedures import supply_charger
@@ -49,7 +51,9 @@ class MeasuredPoint:
     load_percent: float
     """The point asked for (share of the rated power)."""
     achieved_percent: float
-    """The output it settled at, as a share of the rated power."""
+    """The output over the window, as a share of the rated power (the efficiency is this load's)."""
+    achieved_uncertainty: Uncertainty
+    """Its expanded uncertainty: the output element's accuracy and scatter, as a share of the rating."""
     commanded_a: float
     efficiency: PointEfficiency
     ranges: dict[str, tuple[float, float]]
@@ -189,8 +193,16 @@ class EfficiencySession:
         last = window.updates[-1]
         ranges = {side: (last.elements[n].voltage_range_v, last.elements[n].current_range_a)
                   for side, n in (("ac", self.ac), ("dc", self.dc))}
-        achieved = 100.0 * efficiency.p_out_w / self.plan.rated_power_w
-        return MeasuredPoint(self.volts, load_percent, achieved, commanded, efficiency, ranges, integration)
+        rated = self.plan.rated_power_w
+        achieved = 100.0 * efficiency.p_out_w / rated
+        output = dc if self.direction == "charge" else ac
+        side = "DC" if output is dc else "AC"
+        achieved_u = expanded(
+            rectangular(f"{side} element accuracy (output)", 100.0 * output.accuracy_half_width_w() / rated),
+            UncertaintyComponent(source=f"{side} element scatter (output; type A)",
+                                 standard=100.0 * output.type_a_w() / rated, distribution="normal"))
+        return MeasuredPoint(self.volts, load_percent, achieved, achieved_u, commanded, efficiency, ranges,
+                             integration)
 
     def _spec(self, window: Window) -> tuple[tuple[PowerSpec, str], tuple[PowerSpec, str]]:
         """Each element's stated accuracy on the range it measured on (AC: the band of the measured frequency),

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 POINT = re.compile(r"^eta_(?P<volts>[0-9.]+)V_(?P<load>[0-9.]+)pct$")
 WEIGHTED = re.compile(r"^(?P<name>european|cec)_(?P<volts>[0-9.]+)V_percent$")
 LAYOUT = CanvasLayout(6.0, (3.0, 1.0), top=0.92, bottom=0.10)
-Curves = dict[float, list[tuple[float, float, float]]]
-"""Battery voltage -> [(load %, efficiency %, U pp)], by load."""
+Curves = dict[float, list[tuple[float, float, float, float]]]
+"""Battery voltage -> [(load asked %, efficiency %, U pp, load reached %)], by load."""
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,14 @@ class CurveDrawing:
     """Efficiency over load, one line per battery voltage, U (k = 2) as bars; below, U itself."""
 
     title: str
-    curves: tuple[tuple[float, tuple[tuple[float, float, float], ...]], ...]
+    curves: tuple[tuple[float, tuple[tuple[float, float, float, float], ...]], ...]
+    """Per battery voltage: (load asked, efficiency, U, load reached), drawn at the load reached."""
 
     layout = LAYOUT
 
     def draw(self, top: Axes, bottom: Axes) -> None:
         for volts, points in self.curves:
-            loads = [p[0] for p in points]
+            loads = [p[3] for p in points]
             top.errorbar(loads, [p[1] for p in points], yerr=[p[2] for p in points], marker="o", ms=3, capsize=3,
                          lw=1.0, label=f"{volts:g} V")
             bottom.plot(loads, [p[2] for p in points], marker="o", ms=3, lw=1.0)
@@ -61,9 +62,11 @@ def _points(cases: list[CaseResult]) -> dict[str, Curves]:
             if match is None or value is None:
                 continue
             u = case.uncertainty.get(name)
+            reached = case.measured.get(f"load_{match['volts']}V_{match['load']}pct")
             curves = out.setdefault(direction, {})
             curves.setdefault(float(match["volts"]), []).append(
-                (float(match["load"]), value, u.expanded if u is not None else float("nan")))
+                (float(match["load"]), value, u.expanded if u is not None else float("nan"),
+                 float(reached) if reached is not None else float(match["load"])))
     for curves in out.values():
         for points in curves.values():
             points.sort()
@@ -74,6 +77,13 @@ def _cell(value: float, u: Uncertainty | None) -> str:
     return f"{value:.2f} ± {u.expanded:.2f}" if u is not None else f"{value:.2f}"
 
 
+def _point_cell(point: tuple[float, float, float, float]) -> str:
+    """Efficiency ± U, and the load it was measured at when that is more than 1 % of the rating off the point."""
+    asked, eta, u, reached = point
+    where = f" (at {reached:.1f} %)" if abs(reached - asked) > 1.0 else ""
+    return f"{eta:.2f} ± {u:.2f}{where}"
+
+
 def _point_table(points: dict[str, Curves]) -> SummaryTable | None:
     loads = sorted({p[0] for curves in points.values() for pts in curves.values() for p in pts})
     if not loads:
@@ -82,13 +92,14 @@ def _point_table(points: dict[str, Curves]) -> SummaryTable | None:
     for direction, curves in points.items():
         for volts, pts in sorted(curves.items()):
             at = {p[0]: p for p in pts}
-            rows.append([direction, f"{volts:g}"] + [f"{at[x][1]:.2f} ± {at[x][2]:.2f}" if x in at else "not measured"
-                                                       for x in loads])
+            rows.append([direction, f"{volts:g}"] + [_point_cell(at[x]) if x in at else "not measured" for x in loads])
     return SummaryTable(
         title="Efficiency at each load point (%, ± U at k = 2)",
         introduction="Output over input as the power analyzer measured both sides over the same window (charging: "
                      "DC out of AC in; discharging: AC out of DC in); the uncertainty from the analyzer's stated "
-                     "accuracy on the range used and the scatter of its readings.",
+                     "accuracy on the range used and the scatter of its readings. The vehicle commands whole "
+                     "amperes, so a point lands near its load: where it landed more than 1 % of the rating off, "
+                     "the load it was measured at is given.",
         header=["Direction", "Battery (V)", *[f"{x:g} %" for x in loads]], rows=rows)
 
 
@@ -110,8 +121,9 @@ def _weighted_table(cases: list[CaseResult]) -> SummaryTable | None:
     return SummaryTable(
         title="Weighted efficiencies (%, ± U at k = 2)",
         introduction="European (EN 50530 weights 0.03/0.06/0.13/0.10/0.48/0.20 at 5/10/20/30/50/100 %) and CEC "
-                     "(0.04/0.05/0.12/0.21/0.53/0.05 at 10/20/30/50/75/100 %); U = sum of w_i U_i (the points "
-                     "share one analyzer: their errors taken as fully correlated).",
+                     "(0.04/0.05/0.12/0.21/0.53/0.05 at 10/20/30/50/75/100 %), each load's efficiency taken from "
+                     "the measured curve at exactly that load (linear between the loads the points reached); "
+                     "U = sum of w_i U_i (the points share one analyzer: their errors taken as fully correlated).",
         header=["Direction", "Battery (V)", "European", "CEC"], rows=rows)
 
 
