@@ -12,7 +12,7 @@ set for each point from its expected values, then again from what settled.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -77,6 +77,8 @@ class EfficiencySession:
         self.vehicle: VehicleEmulator | None = None
         self.commanded_a = 0.0
         self._label = ""
+        self._ranges: dict[int, tuple[float, float]] = {}
+        """The voltage and current range this session set on each element."""
         self._held: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
         """AC and DC voltage and current where it last settled (the ranges must hold them while it moves)."""
 
@@ -237,9 +239,9 @@ class EfficiencySession:
             voltages, currents = self.analyzer.ranges(number)
             chosen = (choose_range(voltages, volts, fill.voltage, f"the {side} voltage"),
                       choose_range(currents, amps, fill.current, f"the {side} current"))
-            if getattr(self, f"_ranges_{number}", None) != chosen:
+            if self._ranges.get(number) != chosen:
                 self.analyzer.set_ranges(number, *chosen)
-                setattr(self, f"_ranges_{number}", chosen)
+                self._ranges[number] = chosen
                 changed = True
         return changed
 
@@ -276,7 +278,8 @@ class EfficiencySession:
         ac, dc = update.elements[self.ac].power_w, update.elements[self.dc].power_w
         return dc if self.direction == "charge" else -ac
 
-    def _on_update(self, phase: str):  # type: ignore[no-untyped-def]
+    def _on_update(self, phase: str) -> Callable[[AnalyzerUpdate], None]:
+        """Records each update under ``phase`` and the point being measured."""
         label = self._label
 
         def record(update: AnalyzerUpdate) -> None:

@@ -14,7 +14,7 @@ procedures check it against what the charger's manufacturer declares
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, PrivateAttr, model_validator
 
@@ -26,6 +26,7 @@ from rig.suites.efficiency.budget import WEIGHTINGS
 from rig.suites.platform import BoundedLimit, SetpointChange, Strict, SuiteCase, SuitePlan
 
 Direction = Literal["charge", "discharge"]
+Weighting = Literal["european", "cec"]
 
 
 class Settling(Strict):
@@ -115,7 +116,7 @@ class CurveParams(Strict):
         "The battery voltages (minimum, nominal, maximum): one session at each, every load point in it."))
     load_points_percent: list[Annotated[float, Field(gt=0, le=100)]] = Field(min_length=1, description=(
         "Shares of the rated power, in the order measured; none above the rating."))
-    weightings: list[Literal["european", "cec"]] = Field(default_factory=lambda: ["european", "cec"])
+    weightings: list[Weighting] = Field(default_factory=lambda: list(get_args(Weighting)))
 
     @model_validator(mode="after")
     def _weighted_points_present(self) -> CurveParams:

@@ -97,9 +97,9 @@ def curve(lab: Lab, plan: Plan, case: CurveCase) -> ProcedureOutcome:
         name = point_name(point.dc_voltage_v, point.load_percent)
         measured[name] = round(point.efficiency.efficiency_percent, 4)
         uncertainty[name] = point.efficiency.uncertainty
-        load = load_name(point.dc_voltage_v, point.load_percent)
-        measured[load] = round(point.achieved_percent, 3)
-        uncertainty[load] = point.achieved_uncertainty
+        reached = load_name(point.dc_voltage_v, point.load_percent)
+        measured[reached] = round(point.achieved_percent, 3)
+        uncertainty[reached] = point.achieved_uncertainty
     for volts in p.dc_voltages_v:
         curve = [(pt.achieved_percent, pt.efficiency.efficiency_percent, pt.efficiency.uncertainty)
                  for pt in points if pt.dc_voltage_v == volts]

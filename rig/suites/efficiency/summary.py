@@ -92,7 +92,8 @@ def _point_table(points: dict[str, Curves]) -> SummaryTable | None:
     for direction, curves in points.items():
         for volts, pts in sorted(curves.items()):
             at = {p[0]: p for p in pts}
-            rows.append([direction, f"{volts:g}"] + [_point_cell(at[x]) if x in at else "not measured" for x in loads])
+            row: list[Cell] = [direction, f"{volts:g}"]
+            rows.append(row + [_point_cell(at[x]) if x in at else "not measured" for x in loads])
     return SummaryTable(
         title="Efficiency at each load point (%, ± U at k = 2)",
         introduction="Output over input as the power analyzer measured both sides over the same window (charging: "
