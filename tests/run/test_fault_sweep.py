@@ -198,31 +198,28 @@ def test_sixteen_kills_leave_records_that_verify_as_incomplete_and_one_changed_b
 def test_stops_and_kills_during_chademo_sessions_leave_records_that_verify(chademo_plan, tmp_path):
     """Mid-session (vehicle plugged, contactor closed, current flowing either way) a stop still exits 1 with a
     sealed incomplete record, and a kill leaves one that verifies as incomplete."""
-    signals = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL] * 4
-    landed: list[Outcome] = []
-    for batch in range(3):  # until 12 signals have landed inside a run
-        outcomes = _sweep(chademo_plan, tmp_path, signals, seed=20261126 + batch, afters=["record"] * len(signals),
-                          tag=f"c{batch}")
-        landed += [o for o in outcomes if o.alive and (o.run_dir / "manifest.json").exists()]
-        if len(landed) >= 12:
-            break
-    assert len(landed) >= 12, "signals must land inside sessions for the sweep to mean anything"
-    assert_stopped_safely(landed)
+    assert_stopped_safely(_landed_inside(chademo_plan, tmp_path, rounds=4, seed=20261126, tag="c"))
 
 
 def test_stops_and_kills_during_efficiency_points_leave_records_that_verify(efficiency_plan, tmp_path):
     """Mid-point (a session converting, the analyzer ranged and integrating) or in standby (export held at 0): a
     stop exits 1 with a sealed incomplete record, a kill leaves one that verifies as incomplete."""
-    signals = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL] * 2
+    assert_stopped_safely(_landed_inside(efficiency_plan, tmp_path, rounds=2, seed=20261207, tag="e"))
+
+
+def _landed_inside(plan: Path, tmp_path: Path, *, rounds: int, seed: int, tag: str) -> list[Outcome]:
+    """SIGINT, SIGTERM and SIGKILL ``rounds`` times each at random instants after the record exists, in up to
+    three batches, until that many signals (3 x rounds) have landed inside a run."""
+    signals = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL] * rounds
     landed: list[Outcome] = []
     for batch in range(3):
-        outcomes = _sweep(efficiency_plan, tmp_path, signals, seed=20261207 + batch, afters=["record"] * len(signals),
-                          tag=f"e{batch}")
+        outcomes = _sweep(plan, tmp_path, signals, seed=seed + batch, afters=["record"] * len(signals),
+                          tag=f"{tag}{batch}")
         landed += [o for o in outcomes if o.alive and (o.run_dir / "manifest.json").exists()]
-        if len(landed) >= 6:
+        if len(landed) >= len(signals):
             break
-    assert len(landed) >= 6, "signals must land inside the run for the sweep to mean anything"
-    assert_stopped_safely(landed)
+    assert len(landed) >= len(signals), "signals must land inside the runs for the sweep to mean anything"
+    return landed
 
 
 def assert_stopped_safely(landed: list[Outcome]) -> None:
