@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -176,3 +177,17 @@ def test_an_analyzer_that_answers_an_error_is_a_recorded_error(tmp_path):
 def test_the_efficiency_plan_is_in_the_default_campaign():
     campaign = yaml.safe_load((ROOT / "test_plans" / "campaigns" / "certification.yaml").read_text())
     assert "../efficiency/efficiency.yaml" in campaign["suites"]
+
+
+def test_the_analyzer_updates_at_the_plans_interval(tmp_path):
+    """The plan's update interval is set on the analyzer (the bench's is only its start-up value): with 1 s the
+    window holds 1 s updates and the integration's timer runs out on them."""
+    def one_second(data: dict) -> None:
+        _rated_only(data)
+        data["measurement"]["update_rate_s"] = 1.0
+    run = run_cases(tmp_path / "run", plan=shortened(tmp_path, change=one_second))
+    case = cases_of(run)["efficiency.charge"]
+    assert case.verdict == "pass", case.error
+    updates = pd.read_parquet(tmp_path / "run" / "traces" / "efficiency.charge" / "updates.parquet")
+    window = updates[updates["phase"] == "window"]["t_s"].to_numpy()
+    assert len(window) >= 10 and abs(float((window[1:] - window[:-1]).mean()) - 1.0) < 0.05

@@ -26,7 +26,7 @@ from rig.run.bench_lab import Lab
 from rig.suites.chademo.procedures import supply_charger
 from rig.suites.efficiency.budget import ElementWindow, PointEfficiency, point_efficiency
 from rig.suites.efficiency.plan import Direction, Plan
-from rig.suites.efficiency.readings import Recorder, Window, choose_range, read_window, settle
+from rig.suites.efficiency.readings import Recorder, Window, choose_range, prepare, read_window, settle
 from rig.suites.platform import CannotJudge
 
 START_TIMEOUT_S = 60.0
@@ -91,6 +91,7 @@ class EfficiencySession:
         if not isinstance(lab.battery, DcLogger):
             raise CannotJudge("cannot judge: the bench's battery emulator has no data logger (the vehicle needs it)")
         supply_charger(lab, plan.grid)
+        prepare(self.analyzer, plan.measurement)
         vehicle = VehicleEmulator(plan.vehicle_profile, lab.vehicle, lab.dio, lab.battery, lab.clock,
                                   direction=self.direction, stop_after_s=None, log_period_s=LOG_PERIOD_S,
                                   hold_voltage_v=self.volts, line_poll_s=LINE_POLL_S)

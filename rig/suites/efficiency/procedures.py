@@ -31,7 +31,7 @@ from rig.suites.chademo.procedures import supply_charger
 from rig.suites.efficiency.budget import WEIGHTINGS, ElementWindow, at_load, weighted
 from rig.suites.efficiency.operating_point import EfficiencySession, MeasuredPoint
 from rig.suites.efficiency.plan import CurveCase, Plan, StillCase, StillParams, WarmupCase
-from rig.suites.efficiency.readings import Recorder, choose_range
+from rig.suites.efficiency.readings import Recorder, choose_range, prepare
 from rig.suites.platform import CannotJudge, Procedure, ProcedureOutcome
 
 OFF_POINT_NOTE_PERCENT = 1.0
@@ -303,6 +303,7 @@ def _stable_window(lab: Lab, plan: Plan, p: StillParams, number: int, elements: 
     export down is not idle yet) on the ranges its own readings need: that window. Never: the case cannot be
     judged."""
     analyzer, m = lab.analyzer, plan.measurement
+    prepare(analyzer, m)
     voltages, currents = analyzer.ranges(number)
 
     def needed(reading: ElementReading) -> tuple[float, float]:

@@ -110,15 +110,26 @@ class Window:
     """Per element: energy (Wh) and time (s) the analyzer integrated over the window."""
 
 
-def read_window(analyzer: PowerAnalyzer, numbers: Sequence[int], measurement: Measurement,
-                on_update: Callable[[AnalyzerUpdate], None]) -> Window:
-    """From the next update on: integrate for ``window_s`` (the analyzer's timer) while reading every update of
-    that time; then wait for the timer to run out and read the integrals."""
+def reset_integration(analyzer: PowerAnalyzer) -> None:
+    """Integration back to RESET from whatever state it was left in (ranges and rate are set only there)."""
     state = analyzer.integration_state()
     if state == "START":
         analyzer.stop_integration()
     if state != "RESET":
         analyzer.reset_integration()
+
+
+def prepare(analyzer: PowerAnalyzer, measurement: Measurement) -> None:
+    """The analyzer as the plan measures: integration reset, the plan's data update interval."""
+    reset_integration(analyzer)
+    analyzer.set_update_rate(measurement.update_rate_s)
+
+
+def read_window(analyzer: PowerAnalyzer, numbers: Sequence[int], measurement: Measurement,
+                on_update: Callable[[AnalyzerUpdate], None]) -> Window:
+    """From the next update on: integrate for ``window_s`` (the analyzer's timer) while reading every update of
+    that time; then wait for the timer to run out and read the integrals."""
+    reset_integration(analyzer)
     count = max(2, round(measurement.window_s / measurement.update_rate_s))
     first = analyzer.read(numbers)  # an update has just ended: the window starts on its boundary
     on_update(first)
