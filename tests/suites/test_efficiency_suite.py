@@ -191,3 +191,19 @@ def test_the_analyzer_updates_at_the_plans_interval(tmp_path):
     updates = pd.read_parquet(tmp_path / "run" / "traces" / "efficiency.charge" / "updates.parquet")
     window = updates[updates["phase"] == "window"]["t_s"].to_numpy()
     assert len(window) >= 10 and abs(float((window[1:] - window[:-1]).mean()) - 1.0) < 0.05
+
+
+@pytest.mark.parametrize(("draws_w", "verdict"), [(7.80, "pass"), (7.97, "conditional pass"), (8.03, "conditional fail"),
+                                                  (8.20, "fail")])
+def test_standby_just_inside_and_just_outside_its_declaration(tmp_path, draws_w, verdict):
+    """Declared 8 W, U about 0.07 W on the range the rig chooses: a charger drawing a little less or more than it
+    declares gets the non-binary statement its margin and U give; never a plain pass above the declaration."""
+    def standby_only(data: dict) -> None:
+        data["cases"] = [c for c in data["cases"] if c["id"] == "efficiency.standby"]
+
+    dut = profile_variant(tmp_path, f"standby-{draws_w}", lambda d: d.setdefault("losses", {}).update(
+        standby_w=draws_w))
+    run = run_cases(tmp_path / "run", dut=dut, plan=shortened(tmp_path, change=standby_only), evidence=VERDICTS_ONLY)
+    case = cases_of(run)["efficiency.standby"]
+    assert abs(case.measured["power_w"] - draws_w) <= case.uncertainty["power_w"].expanded
+    assert case.verdict == verdict, (case.measured, case.uncertainty["excess_w"].expanded)
