@@ -496,3 +496,20 @@ def test_power_spec_without_a_stated_power_factor_influence_refuses_below_unity(
 def test_power_spec_refuses_an_unusable_range() -> None:
     with pytest.raises(ValueError, match="positive number of watts"):
         WT310E_50HZ.half_width_w(40.0, 0.0, 80.0)
+
+
+# -- a peer that misbehaves ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("script", "call", "names"), [
+    ([(":INTEGrate:STATe?", "GARBAGE")], lambda wt: wt.integration_state(), ":INTEGrate:STATe?"),
+    ([(":NUMeric:NORMal:VALue?", "1.0,2.0")], lambda wt: wt.integrated([1, 4]), ":NUMeric:NORMal:VALue?"),
+    ([(":NUMeric:NORMal:VALue?", ",".join(["x7"] * len(ITEMS)))], lambda wt: wt.integrated([1, 4]),
+     ":NUMeric:NORMal:VALue?"),
+])
+def test_a_peer_answering_garbage_is_an_instrument_error_naming_the_command(script, call, names) -> None:
+    """Not the analyzer the bench names (or one gone wrong): a clear error naming instrument and command."""
+    with analyzer(script) as wt:
+        with pytest.raises(InstrumentError) as raised:
+            call(wt)
+    assert "analyzer" in str(raised.value) and names in str(raised.value)
