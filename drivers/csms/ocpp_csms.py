@@ -272,6 +272,8 @@ class OcppCsms:
         self.name, self.envelope, self.versions = name, envelope, list(o.versions)
         self._accepting: list[Version] = list(o.versions)
         self._only: str | None = None
+        self._cut_until: dict[str, float] = {}
+        """Chargers whose link the rig has cut (``cut_link``): identity -> until when (rig clock) it stays down."""
         """The one identity it serves (``serve_only``), or None for any."""
         """The versions a new connection may choose now (``accept_versions``)."""
         self.security_profile, self.passwords = o.security_profile, dict(o.passwords)
@@ -629,6 +631,18 @@ class OcppCsms:
         the right one."""
         self._only = identity
 
+    def cut_link(self, identity: str, for_s: float) -> None:
+        """A link loss, as the charger meets it in the field: its connection dropped without a closing handshake
+        (the TCP connection aborted), and for ``for_s`` every attempt to connect again refused (HTTP 503,
+        recorded as a refusal, so the attempts and their spacing are evidence)."""
+        self._cut_until[identity] = self._now() + for_s
+        with self._lock:
+            connection = self.connections.get(identity)
+        if connection is not None and connection.closed_at is None and self._loop is not None:
+            transport = connection.websocket.transport
+            self._loop.call_soon_threadsafe(transport.abort)
+            self.settle()
+
     def accept_versions(self, versions: Sequence[str]) -> None:
         """From the next connection on, accept only ``versions`` (of those the bench allows, in this order): a
         suite of one version against a charger that speaks several; an empty list restores the bench's."""
@@ -647,6 +661,10 @@ class OcppCsms:
         """Every request before its upgrade: a peer that speaks HTTP but asks for no WebSocket is recorded as a
         refusal and answered 426 (websockets would answer it too, but unrecorded); profiles 1 and 2 then hold
         its basic auth (``_authorize``)."""
+        identity = frames.identity_from_path(request.path)
+        if self._now() < self._cut_until.get(identity, -1.0):
+            self._refuse(Refusal(self._now(), request.path, (), "link down (the rig cut it)", listener.url))
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "link down\n")
         upgrade = ",".join(request.headers.get_all("Upgrade")).lower()
         if "websocket" not in upgrade:
             self._refuse(Refusal(self._now(), request.path, (), "plain HTTP, no WebSocket upgrade asked for "

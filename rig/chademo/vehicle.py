@@ -87,12 +87,13 @@ class VehicleEmulator:
     """One vehicle, one session: ``plug_in()``, then the clock's waits run it until ``ended``."""
 
     def __init__(self, profile: VehicleProfile, can: CanInterface, contacts: DigitalIO, battery: BatteryEmulator,
-                 clock: Clock, *, direction: Literal["charge", "discharge"] = "charge",
+                 clock: Clock, *, direction: Literal["charge", "discharge", "bidirectional"] = "charge",
                  injection: Injection | None = None, stop_after_s: float | None = 30.0,
                  target_voltage_v: float | None = None, log_period_s: float = 0.001,
                  hold_voltage_v: float | None = None, line_poll_s: float = CYCLE_S) -> None:
         """``direction``: charge (it requests current) or discharge (V2H: it requests nothing and offers its
-        battery; needs a discharge-compatible profile). ``stop_after_s``: how long it charges (or discharges)
+        battery; needs a discharge-compatible profile), or bidirectional (V2X: it requests current and offers its
+        battery at once, and the charger's control chooses the direction). ``stop_after_s``: how long it charges (or discharges)
         at full current before it stops by itself (None: until ``stop()``). ``target_voltage_v`` overrides the
         profile's (a case that asks for more than the charger has). ``log_period_s``: the battery emulator logs
         its terminals this often (the measurement the charger is judged on); the battery must be a ``DcLogger``.
@@ -103,7 +104,7 @@ class VehicleEmulator:
         session, which times nothing, reads them less often and still stops within that of a line dropping)."""
         if not isinstance(battery, DcLogger):
             raise ValueError("the battery emulator has no data logger: the charger's current cannot be measured")
-        if direction == "discharge" and (not profile.discharge_compatible or profile.discharge is None):
+        if direction in ("discharge", "bidirectional") and (not profile.discharge_compatible or profile.discharge is None):
             raise ValueError(f"vehicle {profile.vehicle} cannot discharge (not V2H compatible)")
         self.direction = direction
         self.p = profile
@@ -424,7 +425,7 @@ class VehicleEmulator:
             frames.append((0x110, {"DynamicControl": 1, "HighCurrentControl": 0, "HighVoltageControl": 0,
                                    "ExtendedCurrentRequest": 0}))
         if p.discharge_compatible and p.discharge is not None:
-            offering = self._discharging() and self.phase in ("requesting", "charging")
+            offering = self.direction != "charge" and self.phase in ("requesting", "charging")
             frames.append((0x200, {"MaxDischargeCurrent": self.discharge_offer_a if offering else 0.0,
                                    "MinDischargeVoltage": p.discharge.min_discharge_voltage_v,
                                    "MinBatteryDischargeLevel": p.discharge.min_discharge_level_percent,

@@ -59,6 +59,12 @@ class ChargerMeter:
     def energy_wh(self, t: float) -> float:
         return self._model.dc_bus.energy_wh(t)
 
+    def energy_moved_wh(self, t: float) -> tuple[float, float]:
+        return self._model.dc_bus.energy_moved_wh(t)
+
+    def grid_frequency_hz(self, t: float) -> float:
+        return self._model.frequency.at(t)
+
     def dc_current_a(self) -> float:
         return self._model.dc_bus.current_a()
 
@@ -121,6 +127,9 @@ class LabModel:
             self.connector.subscribe("proximity", self.ocpp.plugged)
             self.chademo.permit = self.ocpp.permits_energy
             self.chademo.limit_a = self.ocpp.limit_a
+            self.chademo.v2x_target_w = self.ocpp.v2x_target_w
+            self.chademo.v2x = profile.ocpp.v2x
+            self.chademo.dc_power_for_ac = profile.losses.dc_power_for_ac
 
     def _relay(self, t: float, closed: bool) -> None:
         if self.island.switch_open:

@@ -24,6 +24,7 @@ REGISTRY: dict[str, str] = {
     "g100.export_limitation": "rig.suites.g100_export.suite",
     "ocpp16.core": "rig.suites.ocpp16.suite",
     "ocpp201": "rig.suites.ocpp201.suite",
+    "ocpp21": "rig.suites.ocpp21.suite",
     "efficiency": "rig.suites.efficiency.suite",
 }
 """Suite name -> the module whose ``SUITE`` it is."""

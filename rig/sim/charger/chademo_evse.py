@@ -40,6 +40,7 @@ from typing import Literal, Protocol
 
 from rig.chademo import messages
 from rig.sim.charger.chademo_settings import ChademoEvseSettings
+from rig.sim.charger.v2x_settings import V2xSettings
 from rig.sim.signal import PiecewiseLinear
 
 STOPPED_A = 5.0
@@ -128,6 +129,12 @@ class ChademoEvse:
         always permits."""
         self.limit_a: Callable[[float], float | None] = lambda t: None
         """A cap on its output current the charge point sets now (its OCPP smart charging), or None."""
+        self.v2x_target_w: Callable[[float], float | None] = lambda t: None
+        """The grid-side power (W, positive charging) its charge point's OCPP 2.1 V2X control aims at now, or None."""
+        self.v2x: V2xSettings | None = None
+        """Its V2X control's dead time and ramp (the charge point's ``v2x`` settings); None: no V2X control."""
+        self.dc_power_for_ac: Callable[[float, float], float] = lambda ac_w, volts: ac_w
+        """The DC power that makes a given AC input at a DC voltage (its losses, ``Losses.dc_power_for_ac``)."""
         self._ready_for_next_session()
 
     def _ready_for_next_session(self) -> None:
@@ -137,6 +144,12 @@ class ChademoEvse:
         self.flags = {"Charging": 0, "Malfunction": 0, "ConnectorLocked": 0, "BatteryIncompatible": 0,
                       "ChargingSystemMalfunction": 0, "StopControl": 1}
         self.mode: Literal["charge", "discharge"] = "charge"
+        self.bidirectional = False
+        """A V2X session: a vehicle that asks for current and offers its battery, under its charge point's V2X
+        control, which chooses the direction step by step (``_v2x``)."""
+        self._v2x_queue: list[tuple[float, float]] = []  # (due, amperes): targets waiting out its dead time
+        self._v2x_wanted: float | None = None
+        self._v2x_goal, self._v2x_rate = 0.0, 0.0
         self.stop_reason: str | None = None
         self._timer: float | None = None
         self._first_request_s: float | None = None
@@ -344,12 +357,14 @@ class ChademoEvse:
         if not closed:
             return
         request = self.ev.status.get("ChargeCurrentRequest", 0.0)
-        discharge = self._discharge_negotiated() and request == 0 and self.ev.discharge.get("MaxDischargeCurrent", 0) > 0
+        offered = self._discharge_negotiated() and self.ev.discharge.get("MaxDischargeCurrent", 0) > 0
+        discharge = offered and request == 0
         if request > 0 or discharge:
             if self._first_request_s is None:
                 self._first_request_s = t
             if t >= self._first_request_s + self.s.charge_start_response_s - 1e-12:
                 self.mode = "discharge" if discharge else "charge"
+                self.bidirectional = offered and request > 0 and self.v2x is not None
                 self.flags["Charging"] = 1
                 if not self.s.flags_out_of_order:
                     self.flags["StopControl"] = 0
@@ -364,6 +379,12 @@ class ChademoEvse:
         if soc_limit is not None and self.s.respects_soc_limits:
             self._stop(t, soc_limit)
             return
+        target_w = self.v2x_target_w(t) if self.bidirectional else None
+        if target_w is not None:
+            self._v2x(t, target_w)
+            return
+        self._v2x_wanted = None
+        self._v2x_queue.clear()
         if self.mode == "charge":
             request = self.ev.status.get("ChargeCurrentRequest", 0.0)
             target = min(request, self.s.available_output_current_a)
@@ -388,6 +409,28 @@ class ChademoEvse:
             swing = 0.5 * (1.0 - math.cos(2.0 * math.pi * t / self.s.current_limit_cycle_period_s))
             target *= 1.0 - self.s.current_limit_cycle * swing
         self._ramp(t, target, self.s.current_ramp_a_per_s)
+
+    def _v2x(self, t: float, target_w: float) -> None:
+        """One control step under V2X control: the DC current that makes ``target_w`` at the grid (through its
+        losses), within what the vehicle asks for and offers; a new target is acted on after its dead time and
+        reached over its ramp time (``V2xSettings``)."""
+        assert self.v2x is not None
+        volts = self.io.battery_voltage(t, self.current_at(t)) or 0.0
+        if volts <= 0.0:
+            return
+        request = self.ev.status.get("ChargeCurrentRequest", 0.0)
+        offered = self.ev.discharge.get("MaxDischargeCurrent", 0.0)
+        amps = self.dc_power_for_ac(target_w, volts) / volts
+        amps = min(max(amps, -min(offered, self.s.available_input_current_a)),
+                   min(request, self.s.available_output_current_a))
+        if self._v2x_wanted is None or abs(amps - self._v2x_wanted) > 0.05:
+            self._v2x_wanted = amps
+            self._v2x_queue.append((t + self.v2x.response_delay_s, amps))
+        while self._v2x_queue and self._v2x_queue[0][0] <= t + 1e-9:
+            _, self._v2x_goal = self._v2x_queue.pop(0)
+            self._v2x_rate = max(abs(self._v2x_goal - self.current_at(t)) / self.v2x.ramp_s, 1e-3)
+        self.mode = "discharge" if self._v2x_goal < 0 else "charge"
+        self._ramp(t, self._v2x_goal, self._v2x_rate)
 
     def _soc_limit_reached(self) -> str | None:
         """The vehicle's state of charge (0x102 byte 6 against 0x100's reference) at the level 0x200 sets for

@@ -26,6 +26,7 @@ computation, unless a defect says otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,6 +134,32 @@ class ChargingProfiles:
                 chosen = (min(chosen[0], cap[0]), chosen[1])
         return chosen
 
+    def ruling(self, target: int, wall: float, tx_start_wall: float | None,
+               usable: Callable[[Installed], bool] = lambda p: True) -> tuple[Installed, dict[str, Any]] | None:
+        """The profile and period that rule ``target``'s transaction at ``wall`` (a TxProfile over a
+        TxDefaultProfile, the highest stack level within a purpose, among the ``usable`` ones), or None."""
+        if tx_start_wall is None:
+            return None
+        for purpose, on in (("TxProfile", (target,)), ("TxDefaultProfile", (target,)), ("TxDefaultProfile", (0,))):
+            found = [(p.stack, n, p, period) for n, p in enumerate(self.installed) if p.purpose == purpose
+                     and p.target in on and usable(p) and (period := period_at(p, wall, tx_start_wall)) is not None]
+            if found:
+                _, _, p, period = max(found, key=lambda x: (x[0], x[1]))
+                return p, period
+        return None
+
+    def caps(self, wall: float, usable: Callable[[Installed], bool] = lambda p: True
+             ) -> list[tuple[Installed, dict[str, Any]]]:
+        """The station-wide profiles' periods in force at ``wall`` (each caps whatever rules)."""
+        out = []
+        for purpose in STATION_MAXIMA:
+            found = [(p.stack, p, period) for p in self.installed if p.purpose == purpose and p.target == 0
+                     and usable(p) and (period := period_at(p, wall, None)) is not None]
+            if found:
+                _, p, period = max(found, key=lambda x: x[0])
+                out.append((p, period))
+        return out
+
     def breakpoints(self, start: float, end: float, tx_start_wall: float | None) -> list[float]:
         """Every instant in [start, end) at which some profile's limit may change."""
         points = {start}
@@ -181,6 +208,15 @@ def _origin(p: Installed, wall: float, tx_start_wall: float | None) -> float | N
 
 
 def _schedule_value(p: Installed, wall: float, tx_start_wall: float | None) -> tuple[float, str] | None:
+    period = period_at(p, wall, tx_start_wall)
+    if period is None or "limit" not in period:  # an OCPP 2.1 period may set a setpoint and no limit
+        return None
+    return float(period["limit"]), str(p.schedule["chargingRateUnit"])
+
+
+def period_at(p: Installed, wall: float, tx_start_wall: float | None) -> dict[str, Any] | None:
+    """The period of ``p``'s schedule in force at ``wall`` (its own clock), or None (not valid, not begun,
+    ended)."""
     if "validFrom" in p.profile and wall < wall_of(p.profile["validFrom"]):
         return None
     if "validTo" in p.profile and wall >= wall_of(p.profile["validTo"]):
@@ -195,4 +231,4 @@ def _schedule_value(p: Installed, wall: float, tx_start_wall: float | None) -> t
     periods = [q for q in schedule["chargingSchedulePeriod"] if q["startPeriod"] <= elapsed + 1e-9]
     if not periods:
         return None
-    return float(max(periods, key=lambda q: q["startPeriod"])["limit"]), str(schedule["chargingRateUnit"])
+    return max(periods, key=lambda q: q["startPeriod"])

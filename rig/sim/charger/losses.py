@@ -125,6 +125,24 @@ class Losses(_Strict):
             raise ValueError(f"it cannot deliver {output_w:g} W at {dc_voltage_v:g} V: its losses grow faster")
         return (-b - disc ** 0.5) / (2.0 * a)
 
+    def dc_power_for_ac(self, ac_into_w: float, dc_voltage_v: float) -> float:
+        """The DC power into the vehicle (W; negative: out of it) that makes its AC input ``ac_into_w`` (negative:
+        it feeds the grid) at ``dc_voltage_v``: what a charger regulating its grid-side power converts. Charging
+        less than its own converting losses is nothing (0)."""
+        if ac_into_w < 0.0:
+            return -self.dc_power_for_output("discharge", -ac_into_w, dc_voltage_v)
+        c = self.charge
+        fixed = c.self_consumption_w + c.switching_w_per_v * dc_voltage_v
+        if ac_into_w <= fixed:
+            return 0.0
+        # P + P0 + kv V + k1 P + R P^2 / V^2 = ac: a quadratic in P, its positive root.
+        a = c.conduction_ohm / (dc_voltage_v * dc_voltage_v)
+        b = 1.0 + c.proportional
+        k = fixed - ac_into_w
+        if a == 0.0:
+            return -k / b
+        return (-b + (b * b - 4.0 * a * k) ** 0.5) / (2.0 * a)
+
     def efficiency(self, direction: Direction, output_w: float, dc_voltage_v: float) -> float:
         """Output / input (fraction) delivering ``output_w`` on its output side at ``dc_voltage_v``."""
         dc = self.dc_power_for_output(direction, output_w, dc_voltage_v)

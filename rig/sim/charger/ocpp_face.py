@@ -38,8 +38,9 @@ from rig.protocols.ocpp.schemas import violations
 from rig.protocols.ocpp.security import client_context
 from rig.sim.charger.ocpp16_station import Station
 from rig.sim.charger.ocpp201_station import Station201
+from rig.sim.charger.ocpp21_station import Station21
 
-STATIONS: dict[str, type] = {"1.6": Station, "2.0.1": Station201}
+STATIONS: dict[str, type] = {"1.6": Station, "2.0.1": Station201, "2.1": Station21}
 """The charge point behaviour of each OCPP version it can speak (``OcppSettings.versions``)."""
 from rig.sim.charger.ocpp_settings import OcppSettings
 from rig.sim.wire.ws_client import HandshakeRefused, WsClient
@@ -64,6 +65,14 @@ class Physical(Protocol):
     """What the face reads of (and tells) the rest of the charger."""
 
     def energy_wh(self, t: float) -> float: ...
+
+    def energy_moved_wh(self, t: float) -> tuple[float, float]:
+        """Energy into the vehicle and out of it (Wh, each >= 0): a bidirectional meter's two registers."""
+        ...
+
+    def grid_frequency_hz(self, t: float) -> float:
+        """The frequency at its AC terminals, as its own measurement sees it."""
+        ...
 
     def dc_current_a(self) -> float: ...
 
@@ -113,6 +122,8 @@ class OcppFace:
         self.version: frames.Version = settings.versions[0]  # type: ignore[assignment]
         """The version of its connection (until one is chosen: the first it offers)."""
         self._stations: dict[str, Any] = {}
+        self._attempts = 0
+        """Connection attempts since its link was lost (2.1: each waits longer, ``reconnect_wait_s``)."""
         self.station = self._station_for(self.version)
         """What it does as a charge point of its version (``ocpp16_station``; 2.0.1 adds its own)."""
 
@@ -203,6 +214,12 @@ class OcppFace:
         if limit is None or self.settings.output_ignores_charging_limit:
             return None
         return limit(t)
+
+    def v2x_target_w(self, t: float) -> float | None:
+        """The grid-side power (W) its OCPP 2.1 V2X control aims at now, or None (no V2X control: the vehicle's
+        request and ``limit_a`` rule)."""
+        target = getattr(self.station, "v2x_target_w", None)
+        return None if target is None else target(t)
 
     def reboot(self, t: float) -> None:
         """A Reset: the connection closes now and it is up again ``reboot_s`` later (its supply stays on)."""
@@ -305,7 +322,7 @@ class OcppFace:
             self.problems.append(f"connection refused: {err}")
             self.client.close()
             self.client = None
-            self.timers["connect"] = self._now() + self.settings.reconnect_after_s
+            self.timers["connect"] = self._now() + self._reconnect_wait_s()
             refused = getattr(self.station, "connection_refused", None)
             if refused is not None:  # a version that reports it (2.0.1: a security event)
                 refused(str(err))
@@ -319,10 +336,12 @@ class OcppFace:
             self.station = self._station_for(version)
         self._hold()  # the rig registers the connection at this instant
         self._seen_ids.clear()
+        self._attempts = 0
         if not self._registered:
             self._boot()
             return
         self.state = "accepted"  # back from a lost connection: what it queued meanwhile goes now
+        self._link(True)
         if self.heartbeat_interval_s:
             self.timers["heartbeat"] = self._now() + self.heartbeat_interval_s
         self._pump()
@@ -349,15 +368,35 @@ class OcppFace:
         self._lost()
 
     def _lost(self) -> None:
-        """The rig closed the connection: it tries again later, its transactions go on offline."""
+        """The rig closed the connection: it tries again later, its transactions go on offline. The CALL left
+        unanswered goes again first when the link returns (what it queued keeps its order and its timestamps),
+        unless a DEFECT drops them all; a Heartbeat or BootNotification is not kept (a new one follows)."""
         for name in ("heartbeat", "boot", "answer"):
             self.timers.pop(name, None)
+        unanswered = [call for call in self._pending.values() if call[0] not in ("Heartbeat", "BootNotification")]
         self._pending.clear()
+        self._queue[:0] = unanswered
+        if self.settings.loses_queue_on_link_loss:
+            self._queue.clear()
         if self.client is not None:
             self.client.close()
             self.client = None
+        self._attempts = 0
         if self.powered and self.url is not None:
-            self.timers["connect"] = self._now() + self.settings.reconnect_after_s
+            self.timers["connect"] = self._now() + self._reconnect_wait_s()
+        self._link(False)
+
+    def _reconnect_wait_s(self) -> float:
+        """How long it waits before its next connection attempt: its version's back-off where it has one (2.1,
+        ``reconnect_wait_s``), else ``reconnect_after_s``."""
+        self._attempts += 1
+        wait = getattr(self.station, "reconnect_wait_s", None)
+        return self.settings.reconnect_after_s if wait is None else wait(self._attempts)
+
+    def _link(self, online: bool) -> None:
+        changed = getattr(self.station, "link_changed", None)
+        if changed is not None:
+            changed(online)
 
     def _boot(self) -> None:
         self.state = "booting"
@@ -439,6 +478,7 @@ class OcppFace:
         if status == "Accepted":
             self.state = "accepted"
             self._registered = True
+            self._link(True)
             self.station.permit_may_have_changed()
             given = float(interval) if interval else None
             self.heartbeat_interval_s = self.settings.heartbeat_override_s or given

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rig.sim.charger.v2x_settings import V2xSettings
+
 TRIGGERABLE = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
                "MeterValues", "StatusNotification")
 """What a 1.6 TriggerMessage may request (7.42 MessageTrigger)."""
@@ -21,11 +23,11 @@ TRIGGERABLE_201 = ("BootNotification", "LogStatusNotification", "FirmwareStatusN
 
 
 class OcppSettings(BaseModel):
-    """How the simulated charger speaks OCPP (1.6J and 2.0.1)."""
+    """How the simulated charger speaks OCPP (1.6J, 2.0.1 and 2.1)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
-    versions: list[Literal["1.6", "2.0.1"]] = Field(  # type: ignore[valid-type]
+    versions: list[Literal["1.6", "2.0.1", "2.1"]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["1.6"], min_length=1,
         description="The OCPP versions it speaks, offered in this order; it speaks the one the central system "
                     "chooses (each version's charge point keeps its own state).")
@@ -70,7 +72,12 @@ class OcppSettings(BaseModel):
                                  "TransactionEvent", "FirmwareStatusNotification", "LogStatusNotification",
                                  "SignChargingStationCertificate"],
         description="What a 2.0.1 TriggerMessage may ask of it (others: NotImplemented).")
+    v2x: V2xSettings = Field(default_factory=V2xSettings, description="2.1: how its power follows V2X control "
+                                                                       "(rig.sim.charger.v2x_settings).")
     # -- defects ------------------------------------------------------------------------------------------
+    loses_queue_on_link_loss: bool = Field(False, description="DEFECT: the messages it queued while its link was "
+                                                              "down (and the one unanswered when it went) are "
+                                                              "dropped when the link returns.")
     heartbeat_override_s: float | None = Field(None, gt=0, description="DEFECT: beats at this interval whatever "
                                                                       "the central system said.")
     retry_ignores_interval: bool = Field(False, description="DEFECT: retries a Pending or Rejected boot after "

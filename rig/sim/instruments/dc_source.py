@@ -230,6 +230,7 @@ class DcBus:
         integral over any past interval is the exact energy (what a power analyzer at the inlet accumulates)."""
         self._listeners: list[Callable[[float], None]] = []
         self._energy_j = 0.0
+        self._moved_j = [0.0, 0.0]  # into the vehicle, out of it (each >= 0)
         self._power_w = 0.0
         self._power_since = 0.0
         source.attach(self._update)
@@ -269,6 +270,13 @@ class DcBus:
         """Energy through the vehicle inlet since the lab began (Wh, positive into the vehicle): the register
         the charger's own DC meter counts (its OCPP meter values), exact between the bus's steps."""
         return (self._energy_j + self._power_w * max(0.0, t - self._power_since)) / 3600.0
+
+    def energy_moved_wh(self, t: float) -> tuple[float, float]:
+        """Energy into the vehicle and out of it since the lab began (Wh, each >= 0): the import and export
+        registers of a bidirectional meter."""
+        moving = self._power_w * max(0.0, t - self._power_since)
+        into, out = self._moved_j
+        return (into + max(moving, 0.0)) / 3600.0, (out + max(-moving, 0.0)) / 3600.0
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -320,7 +328,9 @@ class DcBus:
         tripped = fault is not None
         if tripped:
             source.fault, source.fault_s = fault, t  # latched; the stage is off from t
-        self._energy_j += self._power_w * max(0.0, t - self._power_since)
+        moved = self._power_w * max(0.0, t - self._power_since)
+        self._energy_j += moved
+        self._moved_j[0 if moved >= 0.0 else 1] += abs(moved)
         self._power_since = max(t, self._power_since)
         self._power_w = self.inlet_voltage_v() * self.current_a()
         for signal, value in ((self.inlet_voltage, self.inlet_voltage_v()), (self.current, self.current_a()),

@@ -98,13 +98,37 @@ def compare_transaction_events(frames: list[Any], batches: list[DcLogBatch], fra
                         ("Started register resolution (0.1 Wh)", "Ended register resolution (0.1 Wh)", 0.05))
 
 
-def _register(payload: dict) -> float | None:
+def compare_transaction_exports(frames: list[Any], batches: list[DcLogBatch], frame_time_u_s: float,
+                                min_energy_wh: float) -> MeterComparison | str:
+    """OCPP 2.1 V2X: the Energy.Active.Export.Register of the first transaction's TransactionEvent Started and Ended
+    against the energy the battery emulator measured leaving the vehicle between the two frames (a bidirectional
+    meter counts each way on its own register), or why it cannot be compared."""
+    events = [f for f in frames if f.direction == "charger->rig" and f.kind == "CALL"
+              and f.action == "TransactionEvent"]
+    start = next((f for f in events if _payload(f).get("eventType") == "Started"), None)
+    tx = _payload(start).get("transactionInfo", {}).get("transactionId") if start is not None else None
+    stop = next((f for f in events if _payload(f).get("eventType") == "Ended"
+                 and _payload(f).get("transactionInfo", {}).get("transactionId") == tx), None)
+    if start is None or stop is None:
+        return "the charger sent no complete transaction (TransactionEvent Started and Ended)"
+    if not batches:
+        return "the battery emulator logged nothing (no vehicle was plugged in)"
+    measurand = "Energy.Active.Export.Register"
+    begin, end = _register(_payload(start), measurand), _register(_payload(stop), measurand)
+    if begin is None or end is None:
+        return f"TransactionEvent Started or Ended carries no {measurand}"
+    return _against_log(end - begin, (start.t, stop.t), batches, frame_time_u_s, min_energy_wh,
+                        ("Started register resolution (0.1 Wh)", "Ended register resolution (0.1 Wh)", 0.05),
+                        sign=-1.0)
+
+
+def _register(payload: dict, measurand: str = "Energy.Active.Import.Register") -> float | None:
     """The Energy.Active.Import.Register (Wh) among a TransactionEvent's or a MeterValues' sampled values (of its
     last meterValue: the reading nearest the frame), or None. 2.0.1 gives a number and ``unitOfMeasure``, 1.6 a
     decimal string and ``unit`` (both default to Wh and to this measurand)."""
     for meter in reversed(payload.get("meterValue", [])):
         for sampled in meter.get("sampledValue", []):
-            if sampled.get("measurand", "Energy.Active.Import.Register") != "Energy.Active.Import.Register":
+            if sampled.get("measurand", "Energy.Active.Import.Register") != measurand:
                 continue
             unit = sampled.get("unitOfMeasure", {"unit": sampled.get("unit", "Wh")})
             value = sampled.get("value")
@@ -189,12 +213,19 @@ def _number(value: Any) -> float | None:
 
 
 def _against_log(reported: float, span: tuple[float, float], batches: list[DcLogBatch], frame_time_u_s: float,
-                 min_energy_wh: float, resolution: tuple[str, str, float]) -> MeterComparison | str:
+                 min_energy_wh: float, resolution: tuple[str, str, float], sign: float = 0.0
+                 ) -> MeterComparison | str:
     """A reported energy against what the logger measured over ``span`` (its records clipped to it), with the
-    budget: the logger's accuracy, the two readings' resolution (half widths), the span ends' time stamps."""
+    budget: the logger's accuracy, the two readings' resolution (half widths), the span ends' time stamps. With
+    ``sign`` +1 only the energy into the vehicle counts, -1 only the energy out of it (a register of one
+    direction); 0: the net energy."""
     t, period, current, voltage, acc_i, acc_v = _records(batches)
     overlap = np.clip(np.minimum(t + period, span[1]) - np.maximum(t, span[0]), 0.0, period)
     power = voltage[:, AVG] * current[:, AVG]
+    if sign != 0.0:
+        keep = power * sign > 0.0
+        power = np.abs(power) * keep
+        overlap = overlap * keep
     measured = float(np.sum(power * overlap)) / 3600.0
     if measured < min_energy_wh:
         return f"only {measured:.1f} Wh moved in the transaction (at least {min_energy_wh:g} Wh are needed to judge " \

@@ -19,18 +19,39 @@ from rig.chademo.vehicle import VehicleEmulator
 from rig.chademo.vehicle_profile import VehicleProfile
 from rig.core.clock import wait_until
 from rig.core.errors import RigError
-from rig.core.roles import DcLogBatch
+from rig.core.roles import Capture, DcLogBatch, GridProgram, GridStep
 from rig.protocols.ocpp.frames import readable_id
 from rig.protocols.ocpp.security import csr_problems, pem_of, sign_csr
 from rig.run.bench_lab import Lab
 from rig.suites.ocpp import script as s
 from rig.suites.ocpp.central_system import Answers
+from rig.suites.grid_code.capture import ARMING_MARGIN_S
 from rig.suites.ocpp.supply import restart_charger
 from rig.suites.platform import CannotJudge
 
 POLL_S = 0.5
 """How often (bench time) the rig looks for the frame a check waits for; a frame's time is its own stamp,
 not the poll's."""
+
+
+@dataclass
+class CaptureRun:
+    """One capture of a case: its trigger on the rig's clock, the grid program that triggered it, and what the
+    digitizer gave back once fetched."""
+
+    trigger_t: float
+    program: GridProgram
+    capture: Capture | None = None
+
+
+@dataclass(frozen=True)
+class PowerCheck:
+    """A ``power`` step, its index, and the capture it falls in (judged after the case, ``rig.suites.ocpp21``)."""
+
+    index: int
+    name: str
+    step: s.Power
+    run: int
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,20 @@ class Player:
         """The action whose check failed: the case is skipped with this reason (``NotPerformed``)."""
         self.issued_serial: str | None = None
         """The serial number (hex) of the certificate the last ``certificate_signed`` step issued."""
+        self.vehicle_direction: str = "charge"
+        """How the emulated vehicle plugs in: charge, or bidirectional (it asks for current and offers its battery:
+        a V2X session, set by a suite that commands discharge)."""
+        self.capture_rate_hz = 5000.0
+        """What a ``capture`` step asks of the digitizer (S/s): set by a suite that captures."""
+        self.capture_pre_s = 2.0
+        self.runs: list[CaptureRun] = []
+        self.instants: dict[str, float] = {}
+        """Each labelled step's instant on the rig's clock: the rig's CALL sent, its answer to the CALL an
+        ``expect`` matched, an action's start."""
+        self.power_checks: list[PowerCheck] = []
+        self.started_at: list[float] = []
+        """Each step's start on the rig's clock, in order."""
+        self._matched: Any = None
 
     # -- the case -------------------------------------------------------------------------------------------
 
@@ -105,16 +140,33 @@ class Player:
         try:
             for index, step in enumerate(steps):
                 name = s.check_name(index, step)
+                first, started, self._matched = len(self.csms.frames), self.clock.now(), None
+                self.started_at.append(started)
                 with self.lab.steps.step(self._describe(step)):
                     getattr(self, f"_do_{step.do}")(index, name, step)
+                if step.label is not None:
+                    self.instants[step.label] = self._instant(step, first, started)
                 if self.not_performed is not None:
                     break  # the rest depends on an action nobody may have done
         finally:
             self._leave()
 
+    def _instant(self, step: s.AnyStep, first: int, started: float) -> float:
+        """When a labelled step commanded what it did (rig clock): the CALL the rig sent, the answer the rig gave to
+        the CALL an ``expect`` matched, else the step's start."""
+        frames = list(self.csms.frames)[first:]
+        if isinstance(step, s.Call):
+            sent = [f for f in frames if f.direction == "rig->charger" and f.kind == "CALL" and f.action == step.action]
+            return sent[0].t if sent else started
+        if isinstance(step, s.Expect) and self._matched is not None:
+            answer = self._answer_to(self._matched)
+            return answer.t if answer is not None else self._matched.t
+        return started
+
     def _leave(self) -> None:
         """The vehicle unplugged however the case ended (the suite's case wrapper switches the supply off), and
         the security the case set up undone."""
+        self._finish_capture()
         if self.vehicle is not None:
             self._unplug_vehicle()
         if self.listener is not None:
@@ -174,7 +226,8 @@ class Player:
                 self.asked = ask
             return
         self.vehicle = VehicleEmulator(self.vehicle_profile, self.lab.vehicle, self.lab.dio, self.lab.battery,
-                                       self.clock, stop_after_s=self.vehicle_charges_s, log_period_s=0.1)
+                                       self.clock, stop_after_s=self.vehicle_charges_s, log_period_s=0.1,
+                                       direction=self.vehicle_direction)  # type: ignore[arg-type]
         self.vehicle.plug_in()
 
     def _do_unplug(self, index: int, name: str, step: s.Unplug) -> None:
@@ -241,6 +294,7 @@ class Player:
         if met and found and found[0][1].t <= self.anchor_t + step.within_s + 1e-9:
             i, frame = found[0]
             self.used.add(i)
+            self._matched = frame
             self._record(index, name, what, True, frame.t, f"{step.action} at {frame.t - self.anchor_t:.3f} s")
             return
         seen = [json.loads(f.text)[3] for _, f in self._charger_calls(step.action, {})]
@@ -350,6 +404,60 @@ class Player:
 
     def _wait_until(self, condition, until: float) -> bool:
         return wait_until(self.clock, condition, timeout_s=max(0.0, until - self.clock.now()), poll_s=POLL_S)
+
+    # -- the power at the grid (OCPP 2.1 V2X) -------------------------------------------------------------------
+
+    def _do_capture(self, index: int, name: str, step: s.Capture) -> None:
+        self._finish_capture()
+        self._anchor()
+        voltage, nominal_hz = self.nominal
+        steps, before = [], nominal_hz
+        for piece in step.frequency:
+            steps.append(GridStep(piece.dwell_s, (voltage, voltage), (before if piece.ramp else piece.hz, piece.hz)))
+            before = piece.hz
+        rest = step.s - sum(piece.dwell_s for piece in step.frequency)
+        if rest > 0:
+            steps.append(GridStep.hold(rest, voltage, nominal_hz))
+        program = GridProgram(tuple(steps))
+        self.lab.capture.arm(pre_s=self.capture_pre_s, post_s=program.duration_s, sample_rate_hz=self.capture_rate_hz)
+        if not wait_until(self.clock, self.lab.capture.armed, timeout_s=self.capture_pre_s + ARMING_MARGIN_S,
+                          poll_s=max(self.capture_pre_s / 5.0, 0.001)):
+            raise CannotJudge(f"the digitizer was not armed {self.capture_pre_s + ARMING_MARGIN_S:g} s after its "
+                              "acquisition started: nothing can be judged at the grid")
+        self.lab.grid.run_program(program)
+        self.runs.append(CaptureRun(self.clock.now(), program))
+
+    def _finish_capture(self) -> None:
+        """The last capture's program run to its end and its record fetched (the nominal grid applied after)."""
+        run = self.runs[-1] if self.runs else None
+        if run is None or run.capture is not None:
+            return
+        self.clock.sleep(max(0.0, run.trigger_t + run.program.duration_s - self.clock.now()))
+        if not wait_until(self.clock, self.lab.capture.complete, timeout_s=5.0, poll_s=0.05):
+            raise CannotJudge("the digitizer did not complete its acquisition (no trigger from the grid simulator?)")
+        run.capture = self.lab.capture.fetch()
+        self.lab.grid.apply(*self.nominal)
+
+    def _do_cut_link(self, index: int, name: str, step: s.CutLink) -> None:
+        self._anchor()
+        if self.identity is None:
+            raise CannotJudge("no charger connected: there is no link to cut")
+        self.csms.cut_link(self.identity, step.s)
+
+    def _do_power(self, index: int, name: str, step: s.Power) -> None:
+        if not self.runs or self.runs[-1].capture is not None:
+            raise CannotJudge(f"step {index + 1}: a power check needs a capture running (a capture step before it)")
+        self.power_checks.append(PowerCheck(index, name, step, len(self.runs) - 1))
+
+    def window_end(self, steps: list[s.AnyStep], index: int) -> float | None:
+        """When the power a check at ``index`` judges stops being what it commanded: the start of the next step after
+        it that may change the power (anything but a wait, a check of frames or another power check), or None (the
+        capture's end)."""
+        quiet = (s.Wait, s.Power, s.Expect, s.ExpectNone, s.Answer)
+        for later in range(index + 1, len(self.started_at)):
+            if not isinstance(steps[later], quiet):
+                return self.started_at[later]
+        return None
 
     # -- security profiles -------------------------------------------------------------------------------------
 

@@ -205,8 +205,75 @@ class CertificateSigned(StepBase):
     reply_within_s: float = Field(10.0, gt=0)
 
 
+class FrequencyStep(Strict):
+    """One step of the grid simulator's frequency during a capture: held, or ramped from the last value."""
+
+    hz: float = Field(gt=0)
+    dwell_s: float = Field(gt=0)
+    ramp: bool = Field(False, description="Ramp linearly from the frequency before to ``hz`` over the dwell.")
+
+
+class Capture(StepBase):
+    """The digitizer armed at the charger's AC terminals, triggered by the grid simulator starting a program of
+    ``s`` seconds (the nominal grid held, or ``frequency`` stepped and ramped): the steps that follow run while it
+    records, and the ``power`` checks are judged on it once it is fetched (at the case's end or the next
+    capture). Its trigger is the time origin of the judged instants."""
+
+    do: Literal["capture"]
+    s: float = Field(gt=0)
+    frequency: list[FrequencyStep] = Field(default_factory=list, description="The frequency program from the "
+                                                                            "trigger (the nominal after it).")
+
+
+class CutLink(StepBase):
+    """The rig's central system drops the charger's connection without a closing handshake (a link loss) and
+    refuses it for ``s``, recording each attempt."""
+
+    do: Literal["cut_link"]
+    s: float = Field(gt=0)
+
+
+class Curve(Strict):
+    """A freq-watt curve as the profile gives it: ``baseline_w`` plus the points (Hz, W), linear between them."""
+
+    baseline_w: float
+    points: list[tuple[float, float]] = Field(min_length=2)
+
+
+class Bounds(Strict):
+    """What the power must never pass (W, AC, positive charging): the period's limit and dischargeLimit."""
+
+    min_w: float | None = None
+    max_w: float | None = None
+
+
+class Power(StepBase):
+    """A check of the power measured at the grid (judged once the capture is fetched): from the instant the rig
+    commanded it (``since``: the label of the ``call`` that sent it, the ``expect`` whose CALL the rig answered
+    with it, the ``cut_link`` or ``capture`` that began it, plus ``after_s``) to the next ``power`` check's instant
+    or the capture's end, the charger's AC power (W, positive charging) reaches ``target_w`` (or follows
+    ``curve`` at the measured frequency) within the plan's response time, settles within its tolerance, and
+    never passes ``bounds``."""
+
+    do: Literal["power"]
+    since: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    after_s: float = Field(0.0, ge=0, description="The command takes effect this long after that step (a "
+                                                  "maxOfflineDuration running out).")
+    target_w: float | None = None
+    curve: Curve | None = None
+    bounds: Bounds = Field(default_factory=Bounds)
+    respond: bool = Field(True, description="Judge the time to 90 % of the change (a change smaller than the "
+                                            "plan's tolerance is never judged).")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "Power":
+        if (self.target_w is None) == (self.curve is None):
+            raise ValueError("give target_w or curve")
+        return self
+
+
 AnyStep = Union[PowerCycle, PowerOff, Boot, Expect, ExpectNone, Call, Raw, Answer, PlugIn, Unplug, PresentCard, Wait,
-                Listen, ExpectConnection, ExpectRefused, CertificateSigned]
+                Listen, ExpectConnection, ExpectRefused, CertificateSigned, Capture, CutLink, Power]
 Step = Annotated[AnyStep, Field(discriminator="do")]
 CHECKS = (Boot, Expect, ExpectNone, Call, Raw, ExpectConnection, ExpectRefused, CertificateSigned)
 """The steps that judge something."""

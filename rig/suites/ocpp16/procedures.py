@@ -178,17 +178,26 @@ FrameJudge = Callable[[list[Any]], list[tuple[str, float, Uncertainty, str]]]
 """A version's own judgement of a case's frames: (measured name, value, its uncertainty, a finding) each."""
 
 
+PlayerJudge = Callable[[Any, Any, Any], tuple[list[tuple[str, float | None, Uncertainty, str]], dict[str, pd.DataFrame]]]
+"""A version's judgement of what its player recorded beyond the frames (plan, case, player): measured values with
+their uncertainty and findings, and traces."""
+
+
 def script(lab: Lab, plan: Plan, case: ScriptCase, *, answers_of: Callable[[Any, Clock], Answers] = Answers,
            compare: Callable[[list[Any], list, float, float], Any] = compare_transaction,
-           judges: tuple[FrameJudge, ...] = ()) -> ProcedureOutcome:
+           judges: tuple[FrameJudge, ...] = (), prepare: Callable[[Player, Any], None] | None = None,
+           player_judge: PlayerJudge | None = None) -> ProcedureOutcome:
     """A case as the test case document's steps (``rig.suites.ocpp.script``): played, then each check judged, and
     where the case asks, the charger's reports held against the battery emulator's measurement. Another version
-    gives its own answers (``answers_of``), its meter comparison (``compare``) and judges of the frames."""
+    gives its own answers (``answers_of``), its meter comparison (``compare``) and judges of the frames; one that
+    measures more sets its player up (``prepare``) and judges what it recorded (``player_judge``)."""
     p = case.params
     answers = answers_of(plan.central_system, lab.clock)
     first = len(lab.csms.frames)
     player = Player(lab, answers, plan.vehicle_profile(), plan.vehicle_charges_s,
                     (plan.grid.voltage_v, plan.grid.frequency_hz))
+    if prepare is not None:
+        prepare(player, plan)
     with answering(lab.csms, answers):
         player.play(p.steps)
     frames = [f for f in list(lab.csms.frames)[first:]]
@@ -244,6 +253,16 @@ def script(lab: Lab, plan: Plan, case: ScriptCase, *, answers_of: Callable[[Any,
         for name, value, u, finding in judge(frames):
             measured[name], uncertainty[name] = value, u
             findings.append(finding)
+    if player_judge is not None:
+        try:
+            results, more = player_judge(plan, case, player)
+        except CannotJudge as err:
+            raise CannotJudge(str(err), ProcedureOutcome(measured, traces, None, uncertainty, files=files,
+                                                         findings=findings)) from None
+        for name, value, u, finding in results:
+            measured[name], uncertainty[name] = value, u
+            findings.append(finding)
+        traces.update(more)
     if player.dc_log:
         traces["inlet"] = InletTrace.from_batches(player.dc_log).frame() if _joined(player.dc_log) else \
             pd.DataFrame()
