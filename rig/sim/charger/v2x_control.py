@@ -17,8 +17,9 @@ Whatever the mode, the power stays within the period's ``limit`` and
 ``dischargeLimit`` and those of the station-wide profiles ("the overshoot
 when following setpoint must remain within these values", 2.1 schema), and
 within its rating. The rules of acceptance follow the reference's table:
-what each mode needs and does not allow, modes other than ChargingOnly only
-in a TxProfile or TxDefaultProfile, the setpoints of a period one sign, a
+what each mode needs and does not allow (in a TxProfile or
+TxDefaultProfile; a station-wide profile only bounds), modes other than
+ChargingOnly only in a TxProfile or TxDefaultProfile, the setpoints of a period one sign, a
 setpoint between dischargeLimit and limit.
 """
 
@@ -47,10 +48,11 @@ def refusal(profile: dict[str, Any], settings: V2xSettings) -> str | None:
             mode = period.get("operationMode", "ChargingOnly")
             if mode not in settings.operation_modes:
                 return "UnsupportedMode"
-            if mode != "ChargingOnly" and profile["chargingProfilePurpose"] not in ("TxProfile", "TxDefaultProfile"):
+            transaction = profile["chargingProfilePurpose"] in ("TxProfile", "TxDefaultProfile")
+            if mode != "ChargingOnly" and not transaction:
                 return "InvalidMode"
-            if any(field not in period for field in NEEDS.get(mode, ())) \
-                    or any(field in period for field in FORBIDS.get(mode, ())):
+            if transaction and (any(field not in period for field in NEEDS.get(mode, ()))
+                                or any(field in period for field in FORBIDS.get(mode, ()))):
                 return "InvalidSchedule"
             if mode == "LocalFrequency" and (schedule["chargingRateUnit"] != "W"
                                              or len(period["v2xFreqWattCurve"]) < 2):

@@ -133,6 +133,7 @@ class Player:
         self.started_at: list[float] = []
         """Each step's start on the rig's clock, in order."""
         self._matched: Any = None
+        self.instants_override: float | None = None
 
     # -- the case -------------------------------------------------------------------------------------------
 
@@ -158,6 +159,8 @@ class Player:
         if isinstance(step, s.Call):
             sent = [f for f in frames if f.direction == "rig->charger" and f.kind == "CALL" and f.action == step.action]
             return sent[0].t if sent else started
+        if isinstance(step, s.ExpectReconnect) and self.instants_override is not None:
+            return self.instants_override
         if isinstance(step, s.Expect) and self._matched is not None:
             answer = self._answer_to(self._matched)
             return answer.t if answer is not None else self._matched.t
@@ -443,6 +446,21 @@ class Player:
         if self.identity is None:
             raise CannotJudge("no charger connected: there is no link to cut")
         self.csms.cut_link(self.identity, step.s)
+
+    def _do_expect_reconnect(self, index: int, name: str, step: s.ExpectReconnect) -> None:
+        def back() -> list[Any]:
+            return [c for c in list(self.csms.history) if c.identity == self.identity
+                    and c.connected_at > self.anchor_t and c.closed_at is None]
+
+        self._wait_until(lambda: bool(back()), self.anchor_t + step.within_s)
+        found = back()
+        if found:
+            self._matched = None
+            self.instants_override = found[0].connected_at
+            self._record(index, name, "connected again", True, found[0].connected_at,
+                         f"connected again {found[0].connected_at - self.anchor_t:.3f} s after the last action")
+        else:
+            self._record(index, name, "connected again", False, None, f"not connected again within {step.within_s:g} s")
 
     def _do_power(self, index: int, name: str, step: s.Power) -> None:
         if not self.runs or self.runs[-1].capture is not None:

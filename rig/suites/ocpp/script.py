@@ -233,6 +233,14 @@ class CutLink(StepBase):
     s: float = Field(gt=0)
 
 
+class ExpectReconnect(StepBase):
+    """Within ``within_s`` of the last action the charger connects to the rig again and the rig keeps the
+    connection (checked): after a cut link, once it is up again (the charger's back-off decides when)."""
+
+    do: Literal["expect_reconnect"]
+    within_s: float = Field(gt=0)
+
+
 class Curve(Strict):
     """A freq-watt curve as the profile gives it: ``baseline_w`` plus the points (Hz, W), linear between them."""
 
@@ -273,9 +281,9 @@ class Power(StepBase):
 
 
 AnyStep = Union[PowerCycle, PowerOff, Boot, Expect, ExpectNone, Call, Raw, Answer, PlugIn, Unplug, PresentCard, Wait,
-                Listen, ExpectConnection, ExpectRefused, CertificateSigned, Capture, CutLink, Power]
+                Listen, ExpectConnection, ExpectRefused, CertificateSigned, Capture, CutLink, Power, ExpectReconnect]
 Step = Annotated[AnyStep, Field(discriminator="do")]
-CHECKS = (Boot, Expect, ExpectNone, Call, Raw, ExpectConnection, ExpectRefused, CertificateSigned)
+CHECKS = (Boot, Expect, ExpectNone, Call, Raw, ExpectConnection, ExpectRefused, CertificateSigned, ExpectReconnect)
 """The steps that judge something."""
 
 

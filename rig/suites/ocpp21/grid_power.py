@@ -16,7 +16,9 @@ being its time origin) to the next check's instant or the capture's end:
   distance of a cycle's power from the curve at the frequencies of the last
   response-limit seconds (the charger may lag by that, no more);
 - ``<check>_beyond_bounds_w``: the most the power (averaged over the plan's
-  ``bound_window_s``) went past the period's limit or dischargeLimit;
+  ``bound_window_s``) went past the period's limit or dischargeLimit once
+  the response time had passed (a bound the command tightened is met by
+  then; going past the target on the way is the overshoot);
 - ``<check>_overshoot_w``: the most it went past the target in the
   direction of the change.
 
@@ -194,9 +196,11 @@ def _judge_one(check: PowerCheck, start: float, until: float, power: RunPower, m
                           f"{name}: furthest {worst:.0f} W from the curve at {power.frequency_hz[at]:.3f} Hz "
                           f"({cycles.mid_s[at]:.2f} s)"))
     # -- bounds -------------------------------------------------------------------------------------------------
-    if step.bounds.min_w is not None or step.bounds.max_w is not None:
+    if (step.bounds.min_w is not None or step.bounds.max_w is not None) and late.size:
+        # judged once the charger has had its response time: a bound the command tightened needs it to be met
         n = max(1, int(round(m.bound_window_s * 50.0)))
-        smooth = np.convolve(p, np.ones(n) / n, mode="valid") if p.size >= n else p
+        bounded = power.import_w[late]
+        smooth = np.convolve(bounded, np.ones(n) / n, mode="valid") if bounded.size >= n else bounded
         beyond = np.full(smooth.shape, -np.inf)
         if step.bounds.max_w is not None:
             beyond = np.maximum(beyond, smooth - step.bounds.max_w)
