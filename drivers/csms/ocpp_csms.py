@@ -632,15 +632,15 @@ class OcppCsms:
         self._only = identity
 
     def cut_link(self, identity: str, for_s: float) -> None:
-        """A link loss, as the charger meets it in the field: its connection dropped without a closing handshake
-        (the TCP connection aborted), and for ``for_s`` every attempt to connect again refused (HTTP 503,
-        recorded as a refusal, so the attempts and their spacing are evidence)."""
+        """A link loss, as the charger meets it in the field: its connection dropped without a WebSocket closing
+        handshake (the TCP connection closed under it), and for ``for_s`` every attempt to connect again refused
+        (HTTP 503, recorded as a refusal, so the attempts and their spacing are evidence)."""
         self._cut_until[identity] = self._now() + for_s
         with self._lock:
             connection = self.connections.get(identity)
         if connection is not None and connection.closed_at is None and self._loop is not None:
             transport = connection.websocket.transport
-            self._loop.call_soon_threadsafe(transport.abort)
+            self._loop.call_soon_threadsafe(transport.close)
             self.settle()
 
     def accept_versions(self, versions: Sequence[str]) -> None:

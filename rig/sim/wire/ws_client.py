@@ -24,6 +24,7 @@ rig has recorded its side of the refusal before the lab moves on).
 from __future__ import annotations
 
 import base64
+import select
 import socket
 import ssl
 import time
@@ -155,6 +156,10 @@ class WsClient:
                 if data:
                     self._protocol.receive_data(data)
                 continue
+            if self._peer_gone():  # the rig's end closed the TCP connection under it (a link lost)
+                self.closed = True
+                self._protocol.receive_eof()
+                break
             if self._all_arrived() or time.monotonic() > deadline:
                 break  # past the deadline the rig's end holds what it wrote: as late as it makes it
             time.sleep(0)
@@ -174,7 +179,7 @@ class WsClient:
         deadline = time.monotonic() + WIRE_TIMEOUT_S
         while True:
             try:
-                if self._peers.of(self._sock).received >= self._written:
+                if self._peers.of(self._sock).received >= self._written or self._peer_gone():
                     return
             except OSError:
                 return
@@ -187,6 +192,17 @@ class WsClient:
             self._sock.close()
             self._sock = None
         self.closed = True
+
+    def _peer_gone(self) -> bool:
+        """The rig's end has closed the connection (end of stream, or reset), with nothing left unread."""
+        assert self._sock is not None
+        try:
+            readable, _, _ = select.select([self._sock], [], [], 0)
+            return bool(readable) and self._sock.recv(1, socket.MSG_PEEK) == b""
+        except (BlockingIOError, TimeoutError):
+            return False
+        except (OSError, ValueError):
+            return True
 
     def _all_arrived(self) -> bool:
         assert self._sock is not None
