@@ -77,10 +77,8 @@ def compare_transaction(frames: list[Any], batches: list[DcLogBatch], frame_time
                         ("meterStart resolution (1 Wh)", "meterStop resolution (1 Wh)", 0.5))
 
 
-def compare_transaction_events(frames: list[Any], batches: list[DcLogBatch], frame_time_u_s: float,
-                               min_energy_wh: float) -> MeterComparison | str:
-    """OCPP 2.0.1: the Energy.Active.Import.Register of the first transaction's TransactionEvent Started and of
-    its Ended against the energy measured between the two frames, or why it cannot be compared."""
+def _transaction_events(frames: list[Any], batches: list[DcLogBatch]) -> tuple[Any, Any] | str:
+    """The first transaction's TransactionEvent Started and its Ended (2.0.1, 2.1), or why there is none to judge."""
     events = [f for f in frames if f.direction == "charger->rig" and f.kind == "CALL"
               and f.action == "TransactionEvent"]
     start = next((f for f in events if _payload(f).get("eventType") == "Started"), None)
@@ -91,6 +89,17 @@ def compare_transaction_events(frames: list[Any], batches: list[DcLogBatch], fra
         return "the charger sent no complete transaction (TransactionEvent Started and Ended)"
     if not batches:
         return "the battery emulator logged nothing (no vehicle was plugged in)"
+    return start, stop
+
+
+def compare_transaction_events(frames: list[Any], batches: list[DcLogBatch], frame_time_u_s: float,
+                               min_energy_wh: float) -> MeterComparison | str:
+    """OCPP 2.0.1: the Energy.Active.Import.Register of the first transaction's TransactionEvent Started and of
+    its Ended against the energy measured between the two frames, or why it cannot be compared."""
+    span = _transaction_events(frames, batches)
+    if isinstance(span, str):
+        return span
+    start, stop = span
     begin, end = _register(_payload(start)), _register(_payload(stop))
     if begin is None or end is None:
         return "TransactionEvent Started or Ended carries no Energy.Active.Import.Register"
@@ -103,16 +112,10 @@ def compare_transaction_exports(frames: list[Any], batches: list[DcLogBatch], fr
     """OCPP 2.1 V2X: the Energy.Active.Export.Register of the first transaction's TransactionEvent Started and Ended
     against the energy the battery emulator measured leaving the vehicle between the two frames (a bidirectional
     meter counts each way on its own register), or why it cannot be compared."""
-    events = [f for f in frames if f.direction == "charger->rig" and f.kind == "CALL"
-              and f.action == "TransactionEvent"]
-    start = next((f for f in events if _payload(f).get("eventType") == "Started"), None)
-    tx = _payload(start).get("transactionInfo", {}).get("transactionId") if start is not None else None
-    stop = next((f for f in events if _payload(f).get("eventType") == "Ended"
-                 and _payload(f).get("transactionInfo", {}).get("transactionId") == tx), None)
-    if start is None or stop is None:
-        return "the charger sent no complete transaction (TransactionEvent Started and Ended)"
-    if not batches:
-        return "the battery emulator logged nothing (no vehicle was plugged in)"
+    span = _transaction_events(frames, batches)
+    if isinstance(span, str):
+        return span
+    start, stop = span
     measurand = "Energy.Active.Export.Register"
     begin, end = _register(_payload(start), measurand), _register(_payload(stop), measurand)
     if begin is None or end is None:
