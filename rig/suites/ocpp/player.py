@@ -290,10 +290,11 @@ class Player:
                      and f.message_id == call.message_id and f.identity == call.identity), None)
 
     def _do_expect(self, index: int, name: str, step: s.Expect) -> None:
-        what = f"{step.action}" + (f" with {json.dumps(step.where)}" if step.where else "")
-        met = self._wait_until(lambda: bool(self._charger_calls(step.action, step.where)),
+        where = self.answers.substitute(step.where)
+        what = f"{step.action}" + (f" with {json.dumps(where)}" if where else "")
+        met = self._wait_until(lambda: bool(self._charger_calls(step.action, where)),
                                self.anchor_t + step.within_s)
-        found = self._charger_calls(step.action, step.where)
+        found = self._charger_calls(step.action, where)
         if met and found and found[0][1].t <= self.anchor_t + step.within_s + 1e-9:
             i, frame = found[0]
             self.used.add(i)
@@ -471,7 +472,7 @@ class Player:
         """When the power a check at ``index`` judges stops being what it commanded: the start of the next step after
         it that may change the power (anything but a wait, a check of frames or another power check), or None (the
         capture's end)."""
-        quiet = (s.Wait, s.Power, s.Expect, s.ExpectNone, s.Answer)
+        quiet = (s.Wait, s.Power, s.Expect, s.ExpectNone, s.Answer, s.ExpectReconnect)
         for later in range(index + 1, len(self.started_at)):
             if not isinstance(steps[later], quiet):
                 return self.started_at[later]

@@ -79,11 +79,16 @@ def run_power(run: CaptureRun, nominal_hz: float) -> RunPower:
 
 
 def _expected(step: Power, frequency_hz: np.ndarray) -> np.ndarray:
+    """The power a check holds the charger to at each cycle's frequency: its target, or its curve within its bounds
+    (the period's limit and dischargeLimit bound what the curve asks)."""
     if step.curve is None:
         assert step.target_w is not None
         return np.full(frequency_hz.shape, float(step.target_w))
     points = sorted(step.curve.points)
-    return step.curve.baseline_w + np.interp(frequency_hz, [f for f, _ in points], [w for _, w in points])
+    wanted = step.curve.baseline_w + np.interp(frequency_hz, [f for f, _ in points], [w for _, w in points])
+    low = -np.inf if step.bounds.min_w is None else step.bounds.min_w
+    high = np.inf if step.bounds.max_w is None else step.bounds.max_w
+    return np.clip(wanted, low, high)
 
 
 def judge_checks(checks: list[PowerCheck], runs: list[CaptureRun], instants: dict[str, float],
