@@ -641,6 +641,8 @@ class OcppCsms:
         if connection is not None and connection.closed_at is None and self._loop is not None:
             transport = connection.websocket.transport
             self._loop.call_soon_threadsafe(transport.close)
+            with self._lock:  # closed here before the rig moves on: the charger meets it at this instant
+                self._lock.wait_for(lambda: connection.closed_at is not None, timeout=START_TIMEOUT_S)
             self.settle()
 
     def accept_versions(self, versions: Sequence[str]) -> None:
@@ -759,6 +761,11 @@ class OcppCsms:
             self._record(connection, "charger->rig", text, parsed.kind, parsed.message_id, parsed.action, broken)
             await self._send(connection, self._answer(connection, parsed))
             return
+        if parsed.type_id == frames.SEND:  # OCPP 2.1: a message that gets no answer (NotifyPeriodicEventStream)
+            assert parsed.action is not None
+            broken = tuple(violations(connection.version, frames.CALL, parsed.action, parsed.payload))
+            self._record(connection, "charger->rig", text, parsed.kind, parsed.message_id, parsed.action, broken)
+            return
         with self._lock:
             action = connection.pending.pop(parsed.message_id, None)
         problems: tuple[str, ...] = ()
@@ -771,6 +778,10 @@ class OcppCsms:
             with self._lock:
                 connection.replies[parsed.message_id] = parsed
                 self._lock.notify_all()
+        if connection.version == "2.1" and parsed.type_id == frames.CALLRESULT and action is not None and problems:
+            # OCPP 2.1 part 4: an invalid CALLRESULT is answered with a CALLRESULTERROR (the ocpp package has none)
+            await self._send(connection, frames.call_result_error(parsed.message_id, frames.format_error("2.1"),
+                                                                  "; ".join(problems)[:255]))
 
     def _answer(self, connection: ChargerConnection, call: Frame) -> str:
         assert call.action is not None

@@ -133,6 +133,11 @@ def call_error(message_id: str, code: str, description: str = "", details: dict[
     return _dump([CALLERROR, message_id, code, description, details or {}])
 
 
+def call_result_error(message_id: str, code: str, description: str = "", details: dict[str, Any] | None = None) -> str:
+    """OCPP 2.1 only: the answer to a CALLRESULT the receiver found invalid (part 4, message type 5)."""
+    return _dump([CALLRESULTERROR, message_id, code, description, details or {}])
+
+
 def _dump(value: list[Any]) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 

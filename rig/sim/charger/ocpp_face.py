@@ -341,6 +341,8 @@ class OcppFace:
             self._boot()
             return
         self.state = "accepted"  # back from a lost connection: what it queued meanwhile goes now
+        if self.settings.loses_queue_on_link_loss:  # DEFECT: what it queued offline is gone
+            self._queue.clear()
         self._link(True)
         if self.heartbeat_interval_s:
             self.timers["heartbeat"] = self._now() + self.heartbeat_interval_s
@@ -370,14 +372,12 @@ class OcppFace:
     def _lost(self) -> None:
         """The rig closed the connection: it tries again later, its transactions go on offline. The CALL left
         unanswered goes again first when the link returns (what it queued keeps its order and its timestamps),
-        unless a DEFECT drops them all; a Heartbeat or BootNotification is not kept (a new one follows)."""
+        unless a DEFECT drops them all when the link returns; a Heartbeat or BootNotification is not kept (a new one follows)."""
         for name in ("heartbeat", "boot", "answer"):
             self.timers.pop(name, None)
         unanswered = [call for call in self._pending.values() if call[0] not in ("Heartbeat", "BootNotification")]
         self._pending.clear()
         self._queue[:0] = unanswered
-        if self.settings.loses_queue_on_link_loss:
-            self._queue.clear()
         if self.client is not None:
             self.client.close()
             self.client = None

@@ -107,22 +107,26 @@ def compare_transaction_events(frames: list[Any], batches: list[DcLogBatch], fra
                         ("Started register resolution (0.1 Wh)", "Ended register resolution (0.1 Wh)", 0.05))
 
 
-def compare_transaction_exports(frames: list[Any], batches: list[DcLogBatch], frame_time_u_s: float,
-                                min_energy_wh: float) -> MeterComparison | str:
-    """OCPP 2.1 V2X: the Energy.Active.Export.Register of the first transaction's TransactionEvent Started and Ended
-    against the energy the battery emulator measured leaving the vehicle between the two frames (a bidirectional
-    meter counts each way on its own register), or why it cannot be compared."""
+def compare_bidirectional(frames: list[Any], batches: list[DcLogBatch], frame_time_u_s: float,
+                          min_energy_wh: float) -> MeterComparison | str:
+    """OCPP 2.1 V2X: the net energy the first transaction's registers moved (Energy.Active.Import.Register less
+    Energy.Active.Export.Register, TransactionEvent Started to Ended; an export register never reported counts as
+    none exported) against the net energy the battery emulator measured between the two frames, in percent of
+    all the energy that moved either way; or why it cannot be compared. A charger that discharged but reports no
+    export, or charged when told to discharge but meters it right, shows as what it is."""
     span = _transaction_events(frames, batches)
     if isinstance(span, str):
         return span
     start, stop = span
-    measurand = "Energy.Active.Export.Register"
-    begin, end = _register(_payload(start), measurand), _register(_payload(stop), measurand)
-    if begin is None or end is None:
-        return f"TransactionEvent Started or Ended carries no {measurand}"
-    return _against_log(end - begin, (start.t, stop.t), batches, frame_time_u_s, min_energy_wh,
-                        ("Started register resolution (0.1 Wh)", "Ended register resolution (0.1 Wh)", 0.05),
-                        sign=-1.0)
+    moved = []
+    for measurand in ("Energy.Active.Import.Register", "Energy.Active.Export.Register"):
+        begin, end = _register(_payload(start), measurand), _register(_payload(stop), measurand)
+        if measurand.endswith("Import.Register") and (begin is None or end is None):
+            return f"TransactionEvent Started or Ended carries no {measurand}"
+        moved.append(0.0 if begin is None or end is None else end - begin)
+    return _against_log(moved[0] - moved[1], (start.t, stop.t), batches, frame_time_u_s, min_energy_wh,
+                        ("registers' resolution at the start (0.1 Wh)", "registers' resolution at the end (0.1 Wh)",
+                         0.1), per_gross=True)
 
 
 def _register(payload: dict, measurand: str = "Energy.Active.Import.Register") -> float | None:
@@ -216,22 +220,19 @@ def _number(value: Any) -> float | None:
 
 
 def _against_log(reported: float, span: tuple[float, float], batches: list[DcLogBatch], frame_time_u_s: float,
-                 min_energy_wh: float, resolution: tuple[str, str, float], sign: float = 0.0
+                 min_energy_wh: float, resolution: tuple[str, str, float], per_gross: bool = False
                  ) -> MeterComparison | str:
     """A reported energy against what the logger measured over ``span`` (its records clipped to it), with the
-    budget: the logger's accuracy, the two readings' resolution (half widths), the span ends' time stamps. With
-    ``sign`` +1 only the energy into the vehicle counts, -1 only the energy out of it (a register of one
-    direction); 0: the net energy."""
+    budget: the logger's accuracy, the two readings' resolution (half widths), the span ends' time stamps. The
+    net energy into the vehicle is compared; the percent is of it, or with ``per_gross`` of all the energy that
+    moved either way (a bidirectional transaction's net can be near nothing)."""
     t, period, current, voltage, acc_i, acc_v = _records(batches)
     overlap = np.clip(np.minimum(t + period, span[1]) - np.maximum(t, span[0]), 0.0, period)
     power = voltage[:, AVG] * current[:, AVG]
-    if sign != 0.0:
-        keep = power * sign > 0.0
-        power = np.abs(power) * keep
-        overlap = overlap * keep
     measured = float(np.sum(power * overlap)) / 3600.0
-    if measured < min_energy_wh:
-        return f"only {measured:.1f} Wh moved in the transaction (at least {min_energy_wh:g} Wh are needed to judge " \
+    base = float(np.sum(np.abs(power) * overlap)) / 3600.0 if per_gross else measured
+    if base < min_energy_wh:
+        return f"only {base:.1f} Wh moved in the transaction (at least {min_energy_wh:g} Wh are needed to judge " \
                "the meter to a percent)"
     accuracy_wh = float(np.sum((np.abs(voltage[:, AVG]) * (acc_i.gain * np.abs(current[:, AVG]) + acc_i.offset)
                                 + np.abs(current[:, AVG]) * (acc_v.gain * np.abs(voltage[:, AVG]) + acc_v.offset))
@@ -240,7 +241,7 @@ def _against_log(reported: float, span: tuple[float, float], batches: list[DcLog
     u_wh = expanded(rectangular("battery emulator log accuracy (V and I, worst case)", accuracy_wh),
                     rectangular(resolution[0], resolution[2]), rectangular(resolution[1], resolution[2]),
                     normal("span ends' time stamps (rig clock)", 2 * frame_time_u_s * edge_w / 3600.0))
-    scale = 100.0 / measured
+    scale = 100.0 / base
     return MeterComparison(reported, measured, (reported - measured) * scale, _scaled(u_wh, scale), span)
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from rig.core.uncertainty import Uncertainty
 from rig.suites.ocpp.central_system201 import Answers201
-from rig.suites.ocpp.metering import compare_transaction_exports
+from rig.suites.ocpp.metering import compare_bidirectional
 from rig.suites.ocpp.player import Player
 from rig.suites.ocpp16.procedures import PROCEDURES as PROCEDURES_16, ocpp_case, script
 from rig.suites.ocpp201.procedures import seq_errors
@@ -36,7 +36,7 @@ def _grid_power(plan: Plan, case: ScriptCase, player: Player
 
 
 def _script(lab: Any, plan: Plan, case: ScriptCase) -> Any:
-    return script(lab, plan, case, answers_of=Answers201, compare=compare_transaction_exports, judges=(seq_errors,),
+    return script(lab, plan, case, answers_of=Answers201, compare=compare_bidirectional, judges=(seq_errors,),
                   prepare=_prepare, player_judge=_grid_power)  # type: ignore[arg-type]
 
 
