@@ -35,6 +35,7 @@ from campaign_helpers import CHADEMO_PLAN, PROTECTION_PLAN, ROOT
 from rig.evidence.verify import verify_run
 
 EFFICIENCY_PLAN = ROOT / "test_plans" / "efficiency" / "efficiency.yaml"
+V2X_PLAN = ROOT / "test_plans" / "ocpp" / "ocpp21_v2x.yaml"
 
 pytestmark = [pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc and signals"),
               pytest.mark.e2e]  # end-to-end runs: not in the fast layer (-m 'not e2e')
@@ -78,6 +79,18 @@ def efficiency_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data["cases"][0]["limits"] = {"rated_margin_pp": {"min": 0.0, "unit": "pp"}}
     data["cases"][1]["params"]["window_s"] = 10.0
     path = tmp_path_factory.mktemp("sweep-efficiency") / "short.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def v2x_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two OCPP 2.1 cases: a capture of the grid running while the frequency steps under LocalFrequency, and a cut
+    link (the CSMS refusing the charger) during a discharge session."""
+    data = yaml.safe_load(V2X_PLAN.read_text())
+    data["vehicle"] = str((V2X_PLAN.parent / data["vehicle"]).resolve())
+    data["cases"] = [case for case in data["cases"] if case["id"] in ("RIG_21_Q08_STEPS", "RIG_21_LINK_LOSS")]
+    path = tmp_path_factory.mktemp("sweep-v2x") / "short.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
@@ -131,7 +144,8 @@ def _run_and_signal(plan: Path, run_dir: Path, signum: int, delay_s: float, afte
     return Outcome(signum, delay_s, alive, process.returncode, "".join(lines), run_dir)
 
 
-def _sweep(plan: Path, root: Path, signals: list[int], seed: int, afters: list[str], tag: str = "") -> list[Outcome]:
+def _sweep(plan: Path, root: Path, signals: list[int], seed: int, afters: list[str], tag: str = "",
+           spread_s: float = 0.5) -> list[Outcome]:
     """One run per signal, the instant drawn at random after each run's own reference point.
 
     A whole run lasts ~1.2 s here: rig start-up (imports, loading, opening the lab) ~0.6 s, then the record,
@@ -139,7 +153,7 @@ def _sweep(plan: Path, root: Path, signals: list[int], seed: int, afters: list[s
     """
     rng = random.Random(seed)
     jobs = [(plan, root / f"run{tag}-{k}", signum,
-             rng.uniform(0.0, 0.7 if after == "start-up" else 0.5), after)
+             rng.uniform(0.0, 0.7 if after == "start-up" else spread_s), after)
             for k, (signum, after) in enumerate(zip(signals, afters))]
     with ThreadPoolExecutor(max_workers=2) as pool:
         return list(pool.map(lambda job: _run_and_signal(*job), jobs))
@@ -207,14 +221,21 @@ def test_stops_and_kills_during_efficiency_points_leave_records_that_verify(effi
     assert_stopped_safely(_landed_inside(efficiency_plan, tmp_path, rounds=2, seed=20261207, tag="e"))
 
 
-def _landed_inside(plan: Path, tmp_path: Path, *, rounds: int, seed: int, tag: str) -> list[Outcome]:
+def test_stops_and_kills_during_v2x_control_leave_records_that_verify(v2x_plan, tmp_path):
+    """During a V2X case (a bidirectional session, the digitizer capturing, a grid program running, the link cut):
+    a stop exits 1 with a sealed incomplete record and outputs off, a kill leaves one that verifies as incomplete."""
+    assert_stopped_safely(_landed_inside(v2x_plan, tmp_path, rounds=2, seed=20261208, tag="v", spread_s=3.0))
+
+
+def _landed_inside(plan: Path, tmp_path: Path, *, rounds: int, seed: int, tag: str,
+                   spread_s: float = 0.5) -> list[Outcome]:
     """SIGINT, SIGTERM and SIGKILL ``rounds`` times each at random instants after the record exists, in up to
     three batches, until that many signals (3 x rounds) have landed inside a run."""
     signals = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL] * rounds
     landed: list[Outcome] = []
     for batch in range(3):
         outcomes = _sweep(plan, tmp_path, signals, seed=seed + batch, afters=["record"] * len(signals),
-                          tag=f"{tag}{batch}")
+                          tag=f"{tag}{batch}", spread_s=spread_s)
         landed += [o for o in outcomes if o.alive and (o.run_dir / "manifest.json").exists()]
         if len(landed) >= len(signals):
             break

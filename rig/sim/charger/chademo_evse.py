@@ -230,8 +230,8 @@ class ChademoEvse:
             target.clear()
             target.update(values)
         self.ev.last_frame_s = t
-        if self.phase not in ("idle", "done"):
-            self._watch_for_stops(t)  # a fault bit or a stop request is seen as its frame arrives
+        if frame_id == 0x102 and self.phase not in ("idle", "done"):
+            self._watch_for_stops(t)  # a fault bit or a stop request is seen as its frame (0x102) arrives
 
     # -- the output ----------------------------------------------------------------------------
 
