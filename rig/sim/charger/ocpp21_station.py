@@ -90,6 +90,8 @@ class Station21(Station201):
         """Its back-off before connection attempt ``attempt`` (1, 2, ...) after its link went: RetryBackOffWaitMinimum
         doubled after each failed attempt up to RetryBackOffRepeatTimes doublings, plus up to RetryBackOffRandomRange
         (drawn from its identity and the attempt, so the lab repeats it)."""
+        if self.s.retries_without_backoff:  # DEFECT
+            return 1.0
         minimum = self.dm.number("OCPPCommCtrlr", "RetryBackOffWaitMinimum")
         spread = self.dm.number("OCPPCommCtrlr", "RetryBackOffRandomRange")
         doublings = min(attempt - 1, self.dm.number("OCPPCommCtrlr", "RetryBackOffRepeatTimes"))

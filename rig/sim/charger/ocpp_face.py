@@ -343,6 +343,9 @@ class OcppFace:
         self.state = "accepted"  # back from a lost connection: what it queued meanwhile goes now
         if self.settings.loses_queue_on_link_loss:  # DEFECT: what it queued offline is gone
             self._queue.clear()
+        if self.settings.restamps_queued_messages:  # DEFECT: stamped as sent, not as taken
+            self._queue = [(action, {**payload, "timestamp": self.now_text()} if "timestamp" in payload else payload)
+                           for action, payload in self._queue]
         self._link(True)
         if self.heartbeat_interval_s:
             self.timers["heartbeat"] = self._now() + self.heartbeat_interval_s

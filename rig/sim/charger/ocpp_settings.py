@@ -78,6 +78,12 @@ class OcppSettings(BaseModel):
     loses_queue_on_link_loss: bool = Field(False, description="DEFECT: the messages it queued while its link was "
                                                               "down (and the one unanswered when it went) are "
                                                               "dropped when the link returns.")
+    retries_without_backoff: bool = Field(False, description="DEFECT (2.1): after a lost link it tries to connect "
+                                                             "again every second, whatever its RetryBackOff "
+                                                             "variables say.")
+    restamps_queued_messages: bool = Field(False, description="DEFECT: what it queued while its link was down goes "
+                                                              "out stamped with the time it is sent, not the time "
+                                                              "it was taken.")
     heartbeat_override_s: float | None = Field(None, gt=0, description="DEFECT: beats at this interval whatever "
                                                                       "the central system said.")
     retry_ignores_interval: bool = Field(False, description="DEFECT: retries a Pending or Rejected boot after "

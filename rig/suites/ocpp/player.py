@@ -134,6 +134,8 @@ class Player:
         """Each step's start on the rig's clock, in order."""
         self._matched: Any = None
         self.instants_override: float | None = None
+        self.link_cut_at: float | None = None
+        """When the last ``cut_link`` step cut the charger's link (rig clock)."""
 
     # -- the case -------------------------------------------------------------------------------------------
 
@@ -446,6 +448,7 @@ class Player:
         self._anchor()
         if self.identity is None:
             raise CannotJudge("no charger connected: there is no link to cut")
+        self.link_cut_at = self.clock.now()
         self.csms.cut_link(self.identity, step.s)
 
     def _do_expect_reconnect(self, index: int, name: str, step: s.ExpectReconnect) -> None:

@@ -126,6 +126,11 @@ class ScriptCase(CaseBase):
     limits: dict[str, BoundedLimit] = Field(default_factory=dict, description="Limits beyond the checks: "
                                                                               + ", ".join(SCRIPT_LIMITS))
 
+    @classmethod
+    def known_limits(cls) -> tuple[str, ...]:
+        """What such a case may limit besides its checks (a version that judges more adds its own)."""
+        return SCRIPT_LIMITS
+
     def limit_map(self) -> dict[str, Limit]:
         checks = {check_name(i, step): Limit(min=1.0) for i, step in enumerate(self.params.steps)
                   if isinstance(step, CHECKS)}
@@ -134,9 +139,10 @@ class ScriptCase(CaseBase):
 
     @model_validator(mode="after")
     def _limits_and_names(self) -> "ScriptCase":
+        known = self.known_limits()
         for name in self.limits:
-            if name not in SCRIPT_LIMITS:
-                raise LocatedValueError(("limits", name), f"not a script case's limit (known: {', '.join(SCRIPT_LIMITS)})")
+            if name not in known:
+                raise LocatedValueError(("limits", name), f"not a script case's limit (known: {', '.join(known)})")
         for flag, name in (("judge_meter", "meter_error_percent"),
                            ("judge_meter_samples", "meter_sample_error_percent"), ("judge_available_current",
                                                                    "current_while_available_a"),

@@ -17,8 +17,10 @@ from pydantic import Field, PrivateAttr, model_validator
 from rig.config.yaml_source import LocatedValueError
 from rig.core.results import Limit
 from rig.suites.ocpp import script as s
+from rig.suites.ocpp16 import plan as plan16
 from rig.suites.ocpp16.plan import BootPendingCase, ColdBootCase
 from rig.suites.ocpp201 import plan as plan201
+from rig.suites.ocpp21.offline import BACKOFF_SHORTFALL, TIMESTAMP_ERRORS
 from rig.suites.platform import Strict
 
 
@@ -39,14 +41,36 @@ class V2xMeasurement(Strict):
     frequency_u_hz: float = Field(ge=0, description="Accuracy of one cycle's frequency from its zero crossings.")
 
 
+class RetryBackOff(Strict):
+    """The back-off the case set on the charger (OCPPCommCtrlr.RetryBackOffWaitMinimum, RetryBackOffRepeatTimes):
+    what its connection attempts after a link loss are held to."""
+
+    wait_minimum_s: float = Field(ge=0)
+    repeat_times: int = Field(ge=0)
+
+
+class ScriptParams(plan16.ScriptParams):
+    judge_offline_delivery: RetryBackOff | None = Field(
+        None, description="After the case's cut link: the queued TransactionEvents' timestamps and order "
+                          "(offline_timestamp_errors) and the connection attempts' spacing (backoff_shortfall_s).")
+
+
 class ScriptCase(plan201.ScriptCase):
     """A 2.1 case: the 2.0.1 checks, and each ``power`` step's values limited as the plan's ``v2x`` says."""
 
+    params: ScriptParams  # type: ignore[assignment]
     _v2x: V2xMeasurement | None = PrivateAttr(None)
+
+    @classmethod
+    def known_limits(cls) -> tuple[str, ...]:
+        return (*super().known_limits(), TIMESTAMP_ERRORS, BACKOFF_SHORTFALL)
 
     def limit_map(self) -> dict[str, Limit]:
         from rig.suites.ocpp21.grid_power import check_limits
         limits = super().limit_map()
+        if self.params.judge_offline_delivery is not None:
+            limits[TIMESTAMP_ERRORS] = Limit(max=0.0)
+            limits[BACKOFF_SHORTFALL] = Limit(max=0.0)
         if self._v2x is None:
             return limits
         for index, step in enumerate(self.params.steps):
@@ -59,6 +83,9 @@ class ScriptCase(plan201.ScriptCase):
     def _power_checks_follow_their_command(self) -> "ScriptCase":
         seen: set[str] = set()
         captured = False
+        if self.params.judge_offline_delivery is not None and not any(isinstance(step, s.CutLink)
+                                                                     for step in self.params.steps):
+            raise LocatedValueError(("params", "judge_offline_delivery"), "needs a cut_link step")
         for index, step in enumerate(self.params.steps):
             if isinstance(step, s.Power):
                 if step.label is None:

@@ -16,8 +16,9 @@ from rig.suites.ocpp.player import Player
 from rig.suites.ocpp16.procedures import PROCEDURES as PROCEDURES_16, ocpp_case, script
 from rig.suites.ocpp201.procedures import seq_errors
 from rig.suites.ocpp21.grid_power import judge_checks
+from rig.suites.ocpp21.offline import offline_delivery
 from rig.suites.ocpp21.plan import Plan, ScriptCase
-from rig.suites.platform import Procedure
+from rig.suites.platform import CannotJudge, Procedure
 
 
 def _prepare(player: Player, plan: Plan) -> None:
@@ -32,7 +33,29 @@ def _grid_power(plan: Plan, case: ScriptCase, player: Player
     ends = [player.window_end(case.params.steps, check.index) for check in player.power_checks]
     judged, traces = judge_checks(player.power_checks, player.runs, player.instants, ends, plan.v2x,
                                   plan.grid.frequency_hz, plan.frame_time_u_s)
-    return [(j.name, j.value, j.uncertainty, j.finding) for j in judged], traces
+    found = [(j.name, j.value, j.uncertainty, j.finding) for j in judged]
+    backoff = case.params.judge_offline_delivery
+    if backoff is not None:
+        found += _offline_delivery(plan, player, backoff.wait_minimum_s, backoff.repeat_times)
+    return found, traces
+
+
+def _offline_delivery(plan: Plan, player: Player, wait_minimum_s: float, repeat_times: int
+                      ) -> list[tuple[str, float | None, Uncertainty, str]]:
+    """The case's cut link: from the cut to the charger's next kept connection, its attempts in between (refused by
+    the rig, link down), and the frames it delivered."""
+    csms = player.lab.csms
+    cut = player.link_cut_at
+    if cut is None:
+        raise CannotJudge("the case cut no link: nothing to judge of an offline delivery")
+    kept = sorted(c.connected_at for c in list(csms.history) if c.identity == player.identity and c.connected_at > cut)
+    if not kept:
+        raise CannotJudge("the charger never connected again after the cut link: its offline delivery cannot be "
+                          "judged")
+    refused = [r.t for r in list(csms.refusals) if cut < r.t < kept[0] and "link down" in r.reason]
+    frames = [f for f in list(csms.frames) if f.t >= kept[0]]
+    return offline_delivery(frames, (cut, kept[0]), [*refused, kept[0]], player.clock.epoch_offset_s(),
+                            plan.frame_time_u_s, wait_minimum_s, repeat_times)
 
 
 def _script(lab: Any, plan: Plan, case: ScriptCase) -> Any:
