@@ -108,3 +108,18 @@ def test_a_plan_for_a_tenth_of_a_second_service_fails_the_compliant_charger(tmp_
     assert case.verdict == "fail"
     failing = {name for name, value in case.measured.items() if name.endswith("_response_s") and value > 0.1}
     assert len(failing) == 3
+
+
+@pytest.mark.parametrize(("error_w", "verdict"), [(120.0, "pass"), (-120.0, "pass"), (180.0, "fail"), (-180.0, "fail")])
+def test_a_settled_power_just_inside_and_just_outside_the_tolerance(tmp_path: Path, error_w: float,
+                                                                    verdict: str) -> None:
+    """The plan's 150 W tolerance, the measurement's uncertainty about 20 W: 120 W off passes, 180 W off fails."""
+    def change(data: dict) -> None:
+        data["ocpp"]["v2x"] = {"power_error_w": error_w}
+    dut = profile_variant(tmp_path, "offset", change)
+    case = cases_of(run_cases(tmp_path / "run", plan=PLAN, ids=["TC_Q_109_CS"], dut=dut,
+                              evidence=VERDICTS_ONLY))["TC_Q_109_CS"]
+    assert case.verdict == verdict, (case.measured, case.error)
+    for name in ("follows_minus_4kw_error_w", "follows_minus_2kw_error_w", "follows_plus_3kw_error_w"):
+        value, u = case.measured[name], case.uncertainty[name].expanded
+        assert abs(value - error_w) < u + 10.0, (name, value, u)

@@ -97,4 +97,4 @@ def target_w(period: dict[str, Any], unit: str, caps: list[tuple[dict[str, Any],
                                                                                    frequency_hz)
     else:  # a mode it accepted but carries out as charging only (none by default: refused unless supported)
         wanted, low = high, max(low, 0.0)
-    return float(min(max(wanted, low), high))
+    return float(min(max(wanted, low), high)) + settings.power_error_w

@@ -47,5 +47,8 @@ class V2xSettings(BaseModel):
     ignores_idle: bool = Field(False, description="DEFECT: accepts Idle and carries on with the power it had.")
     droop_scale: float = Field(1.0, gt=0, le=10, description="DEFECT when not 1: its freq-watt response is this "
                                                               "times the curve's (a wrong droop).")
+    power_error_w: float = Field(0.0, ge=-2000, le=2000, description="DEFECT when not 0: its grid-side power "
+                                                                      "settles this far from what it aims at (a "
+                                                                      "regulation or metering offset).")
     keeps_profile_offline: bool = Field(False, description="DEFECT: a profile stays in force after its "
                                                            "maxOfflineDuration offline (no fallback).")
