@@ -132,8 +132,9 @@ class Player:
         self.power_checks: list[PowerCheck] = []
         self.started_at: list[float] = []
         """Each step's start on the rig's clock, in order."""
-        self._matched: Any = None
-        self.instants_override: float | None = None
+        self._commanded_at: float | None = None
+        """When the step being played commanded what it did (rig clock): the CALL the rig sent, the answer it gave
+        to the CALL an ``expect`` matched, the connection an ``expect_reconnect`` saw (None: the step's start)."""
         self.link_cut_at: float | None = None
         """When the last ``cut_link`` step cut the charger's link (rig clock)."""
 
@@ -143,30 +144,16 @@ class Player:
         try:
             for index, step in enumerate(steps):
                 name = s.check_name(index, step)
-                first, started, self._matched = len(self.csms.frames), self.clock.now(), None
+                started, self._commanded_at = self.clock.now(), None
                 self.started_at.append(started)
                 with self.lab.steps.step(self._describe(step)):
                     getattr(self, f"_do_{step.do}")(index, name, step)
                 if step.label is not None:
-                    self.instants[step.label] = self._instant(step, first, started)
+                    self.instants[step.label] = self._commanded_at if self._commanded_at is not None else started
                 if self.not_performed is not None:
                     break  # the rest depends on an action nobody may have done
         finally:
             self._leave()
-
-    def _instant(self, step: s.AnyStep, first: int, started: float) -> float:
-        """When a labelled step commanded what it did (rig clock): the CALL the rig sent, the answer the rig gave to
-        the CALL an ``expect`` matched, else the step's start."""
-        frames = list(self.csms.frames)[first:]
-        if isinstance(step, s.Call):
-            sent = [f for f in frames if f.direction == "rig->charger" and f.kind == "CALL" and f.action == step.action]
-            return sent[0].t if sent else started
-        if isinstance(step, s.ExpectReconnect) and self.instants_override is not None:
-            return self.instants_override
-        if isinstance(step, s.Expect) and self._matched is not None:
-            answer = self._answer_to(self._matched)
-            return answer.t if answer is not None else self._matched.t
-        return started
 
     def _leave(self) -> None:
         """The vehicle unplugged however the case ended (the suite's case wrapper switches the supply off), and
@@ -300,7 +287,8 @@ class Player:
         if met and found and found[0][1].t <= self.anchor_t + step.within_s + 1e-9:
             i, frame = found[0]
             self.used.add(i)
-            self._matched = frame
+            answer = self._answer_to(frame)
+            self._commanded_at = answer.t if answer is not None else frame.t
             self._record(index, name, what, True, frame.t, f"{step.action} at {frame.t - self.anchor_t:.3f} s")
             return
         seen = [json.loads(f.text)[3] for _, f in self._charger_calls(step.action, {})]
@@ -325,8 +313,11 @@ class Player:
             self._record(index, name, what, False, None, "no charger connected to call")
             return
         payload = self.answers.substitute(self._listener_in(step.payload))
+        first = len(self.csms.frames)
         try:
             reply = self.csms.call(self.identity, step.action, payload, timeout_s=step.within_s, poll_s=0.1)
+            self._commanded_at = next((f.t for f in list(self.csms.frames)[first:] if f.direction == "rig->charger"
+                                       and f.kind == "CALL" and f.action == step.action), None)
         except RigError as err:
             self._record(index, name, what, False, None, str(err))
             return
@@ -459,8 +450,7 @@ class Player:
         self._wait_until(lambda: bool(back()), self.anchor_t + step.within_s)
         found = back()
         if found:
-            self._matched = None
-            self.instants_override = found[0].connected_at
+            self._commanded_at = found[0].connected_at
             self._record(index, name, "connected again", True, found[0].connected_at,
                          f"connected again {found[0].connected_at - self.anchor_t:.3f} s after the last action")
         else:
