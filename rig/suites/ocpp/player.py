@@ -110,6 +110,8 @@ class Player:
         self.checks: list[CheckResult] = []
         self.vehicle: VehicleEmulator | None = None
         self.dc_log: list[DcLogBatch] = []
+        self.vehicle_sessions: list[str] = []
+        """Each plug-in's CHAdeMO session as the vehicle saw it (its marks from the case's start): evidence."""
         """What the battery emulator logged while the vehicle was plugged in (every plug-in of the case)."""
         self.asked: str | None = None
         """An action asked of the operator and perhaps not done, until a check shows it was."""
@@ -237,6 +239,9 @@ class Player:
             vehicle.unplug()
         finally:
             self.dc_log.extend(vehicle.recording.log)
+            marks = ", ".join(f"{point} {at - self.t0:.1f} s" for point, at in vehicle.recording.marks.items())
+            self.vehicle_sessions.append(f"the vehicle's session: {marks or 'no mark reached'}; its last phase "
+                                         f"{vehicle.phase}")
 
     def _do_present_card(self, index: int, name: str, step: s.PresentCard) -> None:
         self._anchor()

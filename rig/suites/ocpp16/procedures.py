@@ -263,9 +263,10 @@ def script(lab: Lab, plan: Plan, case: ScriptCase, *, answers_of: Callable[[Any,
             measured[name], uncertainty[name] = value, u
             findings.append(finding)
         traces.update(more)
+    findings += player.vehicle_sessions
     if player.dc_log:
         traces["inlet"] = InletTrace.from_batches(player.dc_log).frame() if _joined(player.dc_log) else \
-            pd.DataFrame()
+            _raw_log(player.dc_log)
     traces["sequence"] = sequence_trace(frames, player.t0, [(c.decided_s, f"step {c.step} {c.what}: {c.detail}")
                                                             for c in player.checks if not c.met])
     outcome = ProcedureOutcome(measured, traces, _chart(player.identity), uncertainty, files=files,
@@ -278,6 +279,15 @@ def script(lab: Lab, plan: Plan, case: ScriptCase, *, answers_of: Callable[[Any,
 
 def _chart(identity: str | None) -> PlotRequest:
     return PlotRequest("ocpp.sequence", "sequence", SequenceOptions(identity=identity))
+
+
+def _raw_log(batches: list) -> pd.DataFrame:
+    """A log whose batches do not join up (a session's log restarted, records lost): every record as fetched, with
+    its batch, so the gap itself is evidence."""
+    return pd.DataFrame([{"batch": n, "started_s": b.started_s, "record": b.first + k,
+                          "t_s": b.started_s + (b.first + k) * b.period_s, "current_avg_a": float(b.current_a[k, 0]),
+                          "voltage_avg_v": float(b.voltage_v[k, 0])}
+                         for n, b in enumerate(batches) for k in range(len(b))])
 
 
 def _joined(batches: list) -> bool:
