@@ -128,6 +128,9 @@ class Player:
         """What a ``capture`` step asks of the digitizer (S/s): set by a suite that captures."""
         self.capture_pre_s = 2.0
         self.runs: list[CaptureRun] = []
+        self.reader: Any = None
+        """What reads an instrument while a capture runs and the case waits (``wait_until(condition, until)``): the
+        2.1 suite's power analyzer; None: the clock alone."""
         self.instants: dict[str, float] = {}
         """Each labelled step's instant on the rig's clock: the rig's CALL sent, its answer to the CALL an
         ``expect`` matched, an action's start."""
@@ -249,7 +252,7 @@ class Player:
             self.asked = f"Present the card with idTag {step.id_tag} at the charger's reader."
 
     def _do_wait(self, index: int, name: str, step: s.Wait) -> None:
-        self.clock.sleep(step.s)
+        self._pass_time(self.clock.now() + step.s)
 
     # -- checks ---------------------------------------------------------------------------------------------
 
@@ -405,7 +408,20 @@ class Player:
                          else f"no CALLERROR within {step.within_s:g} s")
 
     def _wait_until(self, condition, until: float) -> bool:
+        """Wait for ``condition`` until the clock reaches ``until``; while a capture runs, through the ``reader``
+        a suite gave (an instrument read update by update as the time passes)."""
+        if self._reading():
+            return self.reader.wait_until(condition, until)
         return wait_until(self.clock, condition, timeout_s=max(0.0, until - self.clock.now()), poll_s=POLL_S)
+
+    def _pass_time(self, until: float) -> None:
+        if self._reading():
+            self.reader.wait_until(lambda: False, until)
+        else:
+            self.clock.sleep(max(0.0, until - self.clock.now()))
+
+    def _reading(self) -> bool:
+        return self.reader is not None and bool(self.runs) and self.runs[-1].capture is None
 
     # -- the power at the grid (OCPP 2.1 V2X) -------------------------------------------------------------------
 
@@ -434,7 +450,7 @@ class Player:
         run = self.runs[-1] if self.runs else None
         if run is None or run.capture is not None:
             return
-        self.clock.sleep(max(0.0, run.trigger_t + run.program.duration_s - self.clock.now()))
+        self._pass_time(run.trigger_t + run.program.duration_s)
         if not wait_until(self.clock, self.lab.capture.complete, timeout_s=5.0, poll_s=0.05):
             raise CannotJudge("the digitizer did not complete its acquisition (no trigger from the grid simulator?)")
         run.capture = self.lab.capture.fetch()

@@ -39,6 +39,7 @@ from rig.core.uncertainty import Uncertainty, expanded, normal, rectangular
 from rig.suites.g99_frequency_response.power import CyclePower, band_entry, cycle_power
 from rig.suites.ocpp.player import CaptureRun, PowerCheck
 from rig.suites.ocpp.script import Power
+from rig.suites.ocpp21.analyzer_log import AnalyzerLog
 from rig.suites.ocpp21.plan import V2xMeasurement
 from rig.suites.platform import CannotJudge
 
@@ -92,8 +93,8 @@ def _expected(step: Power, frequency_hz: np.ndarray) -> np.ndarray:
 
 
 def judge_checks(checks: list[PowerCheck], runs: list[CaptureRun], instants: dict[str, float],
-                 ends: list[float | None], measurement: V2xMeasurement, nominal_hz: float, frame_time_u_s: float
-                 ) -> tuple[list[Judged], dict[str, pd.DataFrame]]:
+                 ends: list[float | None], measurement: V2xMeasurement, nominal_hz: float, frame_time_u_s: float,
+                 analyzer: AnalyzerLog | None = None) -> tuple[list[Judged], dict[str, pd.DataFrame]]:
     """Every power check of a case (``ends``: when each stops applying on the rig's clock, None: at the capture's
     end), and one trace per capture (its cycles, with the target each was held to)."""
     judged: list[Judged] = []
@@ -117,6 +118,9 @@ def judge_checks(checks: list[PowerCheck], runs: list[CaptureRun], instants: dic
             inside = power.cycles.within(starts[k], until)
             target[inside] = _expected(check.step, power.frequency_hz[inside])
             judged += _judge_one(check, starts[k], until, power, measurement, frame_time_u_s)
+            if analyzer is not None and check.step.curve is None:
+                judged.append(_on_the_analyzer(analyzer, check, run.trigger_t + starts[k] + measurement.response_s,
+                                               run.trigger_t + until))
         traces[f"grid_power_{number + 1}"] = pd.DataFrame({
             "t_s": power.cycles.mid_s, "power_w": power.import_w, "frequency_hz": power.frequency_hz,
             "target_w": target})
@@ -221,6 +225,18 @@ def _judge_one(check: PowerCheck, start: float, until: float, power: RunPower, m
     return out
 
 
+def _on_the_analyzer(analyzer: AnalyzerLog, check: PowerCheck, start: float, end: float) -> Judged:
+    """A check's settled power on the analyzer's updates (rig clock), or not measured when none lies inside."""
+    name = f"{check.name}_analyzer_error_w"
+    assert check.step.target_w is not None
+    found = analyzer.settled(check.name, start, end, float(check.step.target_w))
+    if found is None:
+        return Judged(name, None, expanded(normal("no update", 0.0)),
+                      f"{check.name}: no analyzer update lay wholly in its settled window")
+    error, u, finding = found
+    return Judged(name, round(error, 1), u, finding)
+
+
 def _curve_slope(step: Power) -> float:
     assert step.curve is not None
     points = sorted(step.curve.points)
@@ -236,6 +252,8 @@ def check_limits(name: str, step: Power, m: V2xMeasurement) -> dict[str, tuple[f
         limits[f"{name}_curve_error_w"] = (None, m.tolerance_w)
     if step.bounds.min_w is not None or step.bounds.max_w is not None:
         limits[f"{name}_beyond_bounds_w"] = (None, m.bound_margin_w)
+    if step.curve is None and m.analyzer is not None:
+        limits[f"{name}_analyzer_error_w"] = (-m.tolerance_w, m.tolerance_w)
     if step.curve is None and step.respond:
         limits[f"{name}_response_s"] = (None, m.response_s)
         limits[f"{name}_overshoot_w"] = (None, m.overshoot_w)

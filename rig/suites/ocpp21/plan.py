@@ -24,6 +24,14 @@ from rig.suites.ocpp21.offline import BACKOFF_SHORTFALL, TIMESTAMP_ERRORS
 from rig.suites.platform import Strict
 
 
+class AnalyzerSetting(Strict):
+    """How the power analyzer's AC element is set for a 2.1 case (fixed ranges: its accuracy needs them known)."""
+
+    update_s: float = Field(gt=0, description="Its data update interval (each update averages over this).")
+    voltage_range_v: float = Field(gt=0)
+    current_range_a: float = Field(gt=0)
+
+
 class V2xMeasurement(Strict):
     """``v2x:`` in a 2.1 plan: how the power at the grid is captured and the numbers it is judged against."""
 
@@ -39,6 +47,9 @@ class V2xMeasurement(Strict):
     power_u_percent: float = Field(ge=0, description="Probes' and digitizer's power accuracy (standard, % of the "
                                                      "power).")
     frequency_u_hz: float = Field(ge=0, description="Accuracy of one cycle's frequency from its zero crossings.")
+    analyzer: AnalyzerSetting | None = Field(None, description="The power analyzer at the charger's AC terminals "
+                                                               "beside the digitizer: each settled power also "
+                                                               "judged on it (the bench must have one).")
 
 
 class RetryBackOff(Strict):

@@ -15,6 +15,7 @@ from rig.suites.ocpp.metering import compare_bidirectional
 from rig.suites.ocpp.player import Player
 from rig.suites.ocpp16.procedures import PROCEDURES as PROCEDURES_16, ocpp_case, script
 from rig.suites.ocpp201.procedures import seq_errors
+from rig.suites.ocpp21.analyzer_log import AnalyzerLog
 from rig.suites.ocpp21.grid_power import judge_checks
 from rig.suites.ocpp21.offline import offline_delivery
 from rig.suites.ocpp21.plan import Plan, ScriptCase
@@ -26,13 +27,20 @@ def _prepare(player: Player, plan: Plan) -> None:
     digitizer samples as the plan says."""
     player.vehicle_direction = "bidirectional"
     player.capture_rate_hz = plan.v2x.sample_rate_hz
+    setting = plan.v2x.analyzer
+    if setting is not None:
+        if not player.lab.has("analyzer"):
+            raise CannotJudge("the plan judges each settled power on the power analyzer too, and the bench has none "
+                              "(a plan without v2x.analyzer judges on the digitizer alone)")
+        player.reader = AnalyzerLog.prepared(player.lab.analyzer, player.clock, setting.update_s,
+                                             setting.voltage_range_v, setting.current_range_a)
 
 
 def _grid_power(plan: Plan, case: ScriptCase, player: Player
                 ) -> tuple[list[tuple[str, float | None, Uncertainty, str]], dict[str, pd.DataFrame]]:
     ends = [player.window_end(case.params.steps, check.index) for check in player.power_checks]
     judged, traces = judge_checks(player.power_checks, player.runs, player.instants, ends, plan.v2x,
-                                  plan.grid.frequency_hz, plan.frame_time_u_s)
+                                  plan.grid.frequency_hz, plan.frame_time_u_s, player.reader)
     found = [(j.name, j.value, j.uncertainty, j.finding) for j in judged]
     backoff = case.params.judge_offline_delivery
     if backoff is not None:
