@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import (ROOT, VERDICTS_ONLY, assert_exact_verdicts, cases_of, profile_variant,
+from campaign_helpers import (ROOT, VERDICTS_ONLY, assert_exact_verdicts, bench_without, cases_of, profile_variant,
                               profiles_exercising, run_cases)
 from rig.evidence.verify import verify_run
 
@@ -123,3 +123,19 @@ def test_a_settled_power_just_inside_and_just_outside_the_tolerance(tmp_path: Pa
     for name in ("follows_minus_4kw_error_w", "follows_minus_2kw_error_w", "follows_plus_3kw_error_w"):
         value, u = case.measured[name], case.uncertainty[name].expanded
         assert abs(value - error_w) < u + 10.0, (name, value, u)
+
+
+def test_a_bench_without_the_analyzer_the_plan_names_is_an_error_and_a_plan_without_it_judges_on_the_digitizer(
+        tmp_path: Path) -> None:
+    bench = bench_without(tmp_path, "analyzer")
+    case = cases_of(run_cases(tmp_path / "run", plan=PLAN, ids=["TC_Q_109_CS"], bench=bench,
+                              evidence=VERDICTS_ONLY))["TC_Q_109_CS"]
+    assert case.verdict == "error" and "the bench has none" in (case.error or "")
+    data = yaml.safe_load(PLAN.read_text())
+    data["vehicle"] = str(ROOT / "fixtures" / "vehicles" / "v2x-probe.yaml")
+    del data["v2x"]["analyzer"]
+    plan = tmp_path / "digitizer_only.yaml"
+    plan.write_text(yaml.safe_dump(data, sort_keys=False))
+    case = cases_of(run_cases(tmp_path / "run2", plan=plan, ids=["TC_Q_109_CS"], bench=bench,
+                              evidence=VERDICTS_ONLY))["TC_Q_109_CS"]
+    assert case.verdict == "pass" and not any("analyzer" in name for name in case.measured)
