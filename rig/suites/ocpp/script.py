@@ -224,6 +224,12 @@ class Capture(StepBase):
     frequency: list[FrequencyStep] = Field(default_factory=list, description="The frequency program from the "
                                                                             "trigger (the nominal after it).")
 
+    @model_validator(mode="after")
+    def _program_fits(self) -> "Capture":
+        if sum(piece.dwell_s for piece in self.frequency) > self.s + 1e-9:
+            raise ValueError(f"the frequency program lasts longer than the capture's {self.s:g} s")
+        return self
+
 
 class CutLink(StepBase):
     """The rig's central system drops the charger's connection without a closing handshake (a link loss) and

@@ -21,7 +21,7 @@ from rig.suites.ocpp16 import plan as plan16
 from rig.suites.ocpp16.plan import BootPendingCase, ColdBootCase
 from rig.suites.ocpp201 import plan as plan201
 from rig.suites.ocpp21.offline import BACKOFF_SHORTFALL, TIMESTAMP_ERRORS
-from rig.suites.platform import Strict
+from rig.suites.platform import SetpointChange, Strict, SuitePlan
 
 
 class AnalyzerSetting(Strict):
@@ -89,6 +89,24 @@ class ScriptCase(plan201.ScriptCase):
                 for name, (low, high) in check_limits(s.check_name(index, step), step, self._v2x).items():
                     limits[name] = Limit(min=low, max=high)
         return limits
+
+    def setpoint_changes(self, plan: SuitePlan) -> list[SetpointChange]:
+        """The nominal grid, and each capture's frequency program (steps and ramps from the nominal and back),
+        checked against the envelope before anything opens."""
+        changes = super().setpoint_changes(plan)
+        nominal = plan.grid.frequency_hz  # type: ignore[attr-defined]
+        for step in self.params.steps:
+            if not isinstance(step, s.Capture):
+                continue
+            before = nominal
+            for piece in step.frequency:
+                changes.append(SetpointChange("ac_frequency_hz", before, piece.hz, "ramp" if piece.ramp else "step",
+                                              piece.dwell_s if piece.ramp else 0.0, "a capture's frequency program"))
+                before = piece.hz
+            if before != nominal:
+                changes.append(SetpointChange("ac_frequency_hz", before, nominal, "step", 0.0,
+                                              "back to the nominal after a capture"))
+        return changes
 
     @model_validator(mode="after")
     def _power_checks_follow_their_command(self) -> "ScriptCase":
