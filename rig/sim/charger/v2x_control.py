@@ -35,10 +35,11 @@ PER_PHASE = ("_L2", "_L3")
 NEEDS = {"ChargingOnly": ("limit",), "CentralSetpoint": ("setpoint",), "CentralFrequency": ("setpoint",),
          "LocalFrequency": ("v2xFreqWattCurve", "v2xBaseline")}
 """What a period in each mode must give."""
-FORBIDS = {"ChargingOnly": ("setpoint", "dischargeLimit"), "LocalFrequency": ("limit", "setpoint"),
-           "ExternalSetpoint": ("setpoint",), "ExternalLimits": ("limit", "setpoint"),
-           "LocalLoadBalancing": ("limit", "setpoint")}
-"""What a period in each mode must not give."""
+FORBIDS = {"ChargingOnly": ("setpoint", "dischargeLimit"), "LocalFrequency": ("setpoint",),
+           "ExternalSetpoint": ("setpoint",), "ExternalLimits": ("setpoint",), "LocalLoadBalancing": ("setpoint",)}
+"""What a period in each mode must not give. The reference's table also forbids ``limit`` under LocalFrequency,
+ExternalLimits and LocalLoadBalancing, but the 2.1 schema's own text calls ``limit`` "optional" in exactly those
+modes: the station accepts it there (refusing a valid profile is the worse mistake for a reference charger)."""
 
 
 def refusal(profile: dict[str, Any], settings: V2xSettings) -> str | None:
