@@ -18,7 +18,16 @@ Points used (``rig.protocols.sunspec`` has the offsets and their source, the Sun
   (written 0: applied at once, no revert, the charger's own ramp) and WMaxLim_Ena (1 enabled, 0 disabled),
   written together in one request (function 16), so the limit and its enable never disagree on the wire.
 
-A limit is checked before any I/O: 0 up to WMax (0..100 %) and up to the bench envelope's ``ac_power_w``.
+- model 124 (storage controls, optional: only ``external_setpoint`` needs it): WChaMax with WChaMax_SF, and
+  InOutWRte_SF, read at setup; a setpoint is InWRte (charging) or OutWRte (discharging) in percent of WChaMax with
+  their window, revert and ramp times 0, written in one request (function 16), then StorCtl_Mod (function 6:
+  bit 0 CHARGE or bit 1 DiSCHARGE; 0 clears it). The rate of the direction being left keeps its old value until
+  StorCtl_Mod has switched, so the charger never sees a moment of 0 between two setpoints. [U: SunSpec names
+  InWRte/OutWRte percentages of the maximum rate; that a charger follows them as its external (EMS) V2X setpoint
+  is to confirm per charger.]
+
+A limit is checked before any I/O: 0 up to WMax (0..100 %) and up to the bench envelope's ``ac_power_w``; a
+setpoint's size up to WChaMax and ``ac_power_w``.
 ``setup`` and ``safe_off`` release the limit (WMaxLim_Ena 0): the charger's own behaviour is its safe state
 (``rig.core.roles.DutPowerControl``). Unconfirmed against a particular charger: which base and unit it uses, whether
 it offers model 121, and whether it honours a revert timeout (a charger-side watchdog would release a limit
@@ -40,8 +49,8 @@ from rig.core import stop
 from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
-from rig.protocols.sunspec import (BASES, END_ID, MARKER, UNIMPLEMENTED_SF, UNIMPLEMENTED_UINT16, Common, Controls, Nameplate,
-                         Point, Settings, decode_string, signed)
+from rig.protocols.sunspec import (BASES, END_ID, MARKER, UNIMPLEMENTED_SF, UNIMPLEMENTED_UINT16, Common, Controls,
+                                   Nameplate, Point, Settings, Storage, decode_string, signed, unsigned)
 
 MAX_MODELS = 64
 """A chain longer than this is not walked further (a device answering zeros everywhere would never end)."""
@@ -92,6 +101,11 @@ class SunSpecDer:
         self._wmax_w: float | None = None
         self._percent_sf: int | None = None
         self._commanded_w: float | None = None
+        self._storage: tuple[float, int] | None = None
+        """Model 124's WChaMax (W) and InOutWRte_SF, once set up on a charger that has it."""
+        self._rates = (0, 0)
+        """The OutWRte and InWRte registers last written."""
+        self._setpoint_w: float | None = None
         self._client = open_client(name, resource, timeout_s)
 
     # -- discovery and identity -------------------------------------------------------------------
@@ -182,6 +196,15 @@ class SunSpecDer:
             raise InstrumentError(self.name, "WMaxLimPct_SF", "not implemented: WMaxLimPct cannot be scaled")
         self._percent_sf = sf
         self.release()
+        if self._found is not None and Storage.ID in self._found.models:
+            start = self._found.models[Storage.ID]
+            words = self._read(start, Storage.InOutWRte_SF.offset + 1, "model 124, storage")
+            raw, scale, rate_sf = (words[Storage.WChaMax.offset], signed(words[Storage.WChaMax_SF.offset]),
+                                   signed(words[Storage.InOutWRte_SF.offset]))
+            if raw not in (0, UNIMPLEMENTED_UINT16) and UNIMPLEMENTED_SF not in (scale, rate_sf):
+                self._storage = (raw * 10.0 ** scale, rate_sf)
+                self._rates = (words[Storage.OutWRte.offset], words[Storage.InWRte.offset])
+                self.external_setpoint(None)
 
     def rated_power_w(self) -> float:
         if self._wmax_w is None:
@@ -222,6 +245,39 @@ class SunSpecDer:
         assert self._percent_sf is not None
         return words[0] * 10.0 ** self._percent_sf / 100.0 * self.rated_power_w()
 
+    # -- the external (EMS) setpoint ---------------------------------------------------------------------
+
+    def external_setpoint(self, power_w: float | None) -> None:
+        """Give the charger ``power_w`` (W, positive charging) as its external system's setpoint, or clear it
+        (None); refused before any I/O beyond WChaMax or the envelope's ``ac_power_w``, or without model 124."""
+        what = "clear the external setpoint" if power_w is None else f"external setpoint {power_w:g} W"
+        if self._storage is None or self._found is None:
+            raise InstrumentError(self.name, what, "the charger has no usable SunSpec model 124 (storage controls) "
+                                                   "to take a setpoint; nothing was sent")
+        rated_w, rate_sf = self._storage
+        start = self._found.models[Storage.ID]
+        mode_at = start + Storage.StorCtl_Mod.offset
+        if power_w is None:
+            exchange(self.name, f"write register {mode_at} (StorCtl_Mod 0)",
+                     lambda: self._client.write_register(mode_at, 0, device_id=self.unit), peer="the charger")
+            self._setpoint_w = None
+            return
+        if not math.isfinite(power_w) or abs(power_w) > rated_w:
+            raise InstrumentError(self.name, what, f"beyond the charger's WChaMax ({rated_w:g} W); nothing was sent")
+        if self.envelope is not None:
+            self.envelope.check("ac_power_w", abs(power_w), what=f"{self.name} external setpoint")
+        raw = round(100.0 * abs(power_w) / rated_w / 10.0 ** rate_sf)
+        out_raw, in_raw = (self._rates[0], raw) if power_w >= 0 else (raw, self._rates[1])
+        first = start + Storage.OutWRte.offset
+        exchange(self.name, f"write registers {first}.. (OutWRte {out_raw}, InWRte {in_raw}, timers 0)",
+                 lambda: self._client.write_registers(first, [unsigned(out_raw), unsigned(in_raw), 0, 0, 0],
+                                                      device_id=self.unit), peer="the charger")
+        self._rates = (out_raw, in_raw)
+        mode = Storage.CHARGE if power_w >= 0 else Storage.DISCHARGE
+        exchange(self.name, f"write register {mode_at} (StorCtl_Mod {mode})",
+                 lambda: self._client.write_register(mode_at, mode, device_id=self.unit), peer="the charger")
+        self._setpoint_w = raw * 10.0 ** rate_sf / 100.0 * rated_w * (1.0 if power_w >= 0 else -1.0)
+
     # -- faults and lifetime --------------------------------------------------------------------------
 
     def faults(self) -> list[str]:
@@ -238,6 +294,8 @@ class SunSpecDer:
         """Release the limit: the charger returns to its own operating point (the grid's off de-energises it)."""
         if self._found is not None:
             self.release()
+            if self._storage is not None:
+                self.external_setpoint(None)
 
     def close(self) -> None:
         self._client.close()

@@ -507,12 +507,14 @@ class DutPowerControl(Instrument, Protocol):
     Grid-code cases run at stated power levels (islanding at 100 %, 50-66 % and 25-33 % of capacity, LFSM-O
     above 80 % and at 40-60 %); this role lets a procedure put the charger there. It is a *limit*: the charger
     exports at most ``power_w`` (a SunSpec WMaxLimPct), never more than its own operating point, so a limit can
-    lower the export but not raise it.
+    lower the export but not raise it. The same interface lets the rig play the charger's external system (an
+    EMS) for OCPP 2.1's ExternalSetpoint mode: ``external_setpoint`` gives the active power to follow (SunSpec
+    model 124 storage controls).
 
     What "safe" means here: this is not a power source the rig owns. The grid simulator's output off is what
     de-energises the charger; this channel only curtails it. Its safe state is the charger's own behaviour:
-    ``safe_off`` releases the limit (and so does ``setup``), so no exit path leaves a charger curtailed by the
-    rig, and a curtailed charger left by an aborted run is never mistaken for its own power level by the next.
+    ``safe_off`` releases the limit and clears the setpoint (and so does ``setup``), so no exit path leaves a
+    charger curtailed or driven by the rig, and a curtailed charger left by an aborted run is never mistaken for its own power level by the next.
     """
 
     def rated_power_w(self) -> float:
@@ -530,6 +532,12 @@ class DutPowerControl(Instrument, Protocol):
 
     def export_limit_w(self) -> float | None:
         """The cap the charger holds now, read back (W), or None when none is enabled."""
+        ...
+
+    def external_setpoint(self, power_w: float | None) -> None:
+        """Act as the charger's external system (an EMS): give it ``power_w`` (W, positive charging) as the active
+        power to follow where its OCPP 2.1 profile says ExternalSetpoint, or clear it (None). Released by
+        ``safe_off`` and ``setup`` like the limit."""
         ...
 
 

@@ -3,7 +3,7 @@
 One place for the public standard's numbers, shared by the driver that speaks to a charger
 (``drivers/dut/sunspec_der.py``) and the simulated charger that serves them (``rig.sim.charger.sunspec_face``), so
 the two cannot drift apart. Source: the SunSpec Alliance's model definitions (github.com/sunspec/models,
-``json/model_1.json``, ``model_120.json``, ``model_121.json``, ``model_123.json``); offsets count registers
+``json/model_1.json``, ``model_120.json``, ``model_121.json``, ``model_123.json``, ``model_124.json``); offsets count registers
 from a model's ID point (ID at 0, its length L at 1, L counting the registers after L).
 
 A SunSpec device holds the marker "SunS" (0x5375 0x6E53) in two holding registers at its base (40000, else 0
@@ -67,6 +67,21 @@ class Controls:
         Point(5), Point(6), Point(7), Point(8), Point(9))
     WMaxLimPct_SF = Point(23)
     DISABLED, ENABLED = 0, 1
+
+
+class Storage:
+    """Model 124: basic storage controls. WChaMax (uint16 W, scaled by WChaMax_SF) is the maximum charge power;
+    StorCtl_Mod (bitfield16) activates charge (bit 0, CHARGE) and discharge (bit 1, DiSCHARGE) control; InWRte and
+    OutWRte (int16, scaled by InOutWRte_SF) are the charge and discharge rates in percent of the maximum; their
+    window, revert timeout and ramp time (uint16 seconds) as model 123's."""
+
+    ID, LENGTH = 124, 24
+    WChaMax, WChaGra, WDisChaGra, StorCtl_Mod = Point(2), Point(3), Point(4), Point(5)
+    ChaSt, OutWRte, InWRte = Point(11), Point(12), Point(13)
+    InOutWRte_WinTms, InOutWRte_RvrtTms, InOutWRte_RmpTms = Point(14), Point(15), Point(16)
+    WChaMax_SF, WChaDisChaGra_SF, InOutWRte_SF = Point(18), Point(19), Point(25)
+    CHARGE, DISCHARGE = 1 << 0, 1 << 1
+    """StorCtl_Mod's bits."""
 
 
 def signed(word: int) -> int:

@@ -65,6 +65,9 @@ class ChargerMeter:
     def grid_frequency_hz(self, t: float) -> float:
         return self._model.frequency.at(t)
 
+    def external_setpoint_w(self) -> float | None:
+        return self._model.charger.external_setpoint_w
+
     def dc_current_a(self) -> float:
         return self._model.dc_bus.current_a()
 

@@ -3,7 +3,8 @@ records every request, served by the simulated lab's Modbus server) and against 
 
 Discovery finds the marker at 40000, 0 or 50000 and walks the model chain; identity is model 1's; the limit is
 WMaxLimPct with the model's scale factor of WMax (model 121) or WRtg (model 120), written with its timers and
-WMaxLim_Ena in one request; a setpoint outside 0..100 % or above the envelope is refused before any I/O; a peer
+WMaxLim_Ena in one request; a setpoint outside 0..100 % or above the envelope is refused before any I/O; an
+external setpoint is model 124's rates (the direction left keeps its rate) then StorCtl_Mod; a peer
 that is not a SunSpec DER gets nothing but discovery reads and a refusal naming role, address and what answered.
 """
 
@@ -28,7 +29,7 @@ from rig.core.identity import check_identity
 from rig.core.roles import DutPowerControl
 from rig.sim.simulated_lab import SimulatedLab
 from rig.sim.wire.modbus_server import ModbusServer
-from rig.protocols.sunspec import END_ID, MARKER, Common, Controls, Nameplate, Settings, encode_string, unsigned
+from rig.protocols.sunspec import END_ID, MARKER, Common, Controls, Nameplate, Settings, Storage, encode_string, unsigned
 
 READ, WRITE_ONE, WRITE_MANY = 3, 6, 16
 
@@ -58,6 +59,11 @@ def settings(wmax: int = 1000, sf: int = 1) -> list[int]:
 def controls(percent_sf: int = -2) -> list[int]:
     return model({Controls.Conn.offset: 1, Controls.WMaxLimPct.offset: 10000,
                   Controls.WMaxLimPct_SF.offset: unsigned(percent_sf)}, Controls.ID, Controls.LENGTH)
+
+
+def storage(wchamax: int = 740, sf: int = 1, rate_sf: int = -1) -> list[int]:
+    return model({Storage.WChaMax.offset: wchamax, Storage.WChaMax_SF.offset: unsigned(sf),
+                  Storage.InOutWRte_SF.offset: unsigned(rate_sf)}, Storage.ID, Storage.LENGTH)
 
 
 def sunspec(*models: list[int]) -> list[int]:
@@ -245,3 +251,58 @@ def test_the_simulated_charger_answers_as_its_profile_and_takes_a_limit(lab: Sim
 def test_unusable_options_are_refused_before_connecting(options, match) -> None:
     with pytest.raises(InstrumentError, match=f"unusable options: .*{match}"):
         SunSpecDer("modbus-tcp://127.0.0.1:1", name="dut_control", options=options)
+
+
+def test_an_external_setpoint_is_the_rate_of_its_direction_then_storctl_mod_and_clearing_it_is_storctl_mod_0(
+        serve) -> None:
+    bank = RegisterBank(40000, sunspec(common(), nameplate(), controls(), storage()))
+    driver = opened(serve(bank))
+    driver.identify()
+    driver.setup()
+    at = bank.words.index(Storage.ID) + 40000
+    rates, mode = at + Storage.OutWRte.offset, at + Storage.StorCtl_Mod.offset
+    del bank.requests[:]
+    driver.external_setpoint(-3000.0)
+    driver.external_setpoint(2000.0)
+    driver.external_setpoint(None)
+    assert bank.writes() == [(WRITE_MANY, rates, [405, 0, 0, 0, 0]), (WRITE_ONE, mode, [Storage.DISCHARGE]),
+                             (WRITE_MANY, rates, [405, 270, 0, 0, 0]), (WRITE_ONE, mode, [Storage.CHARGE]),
+                             (WRITE_ONE, mode, [0])]
+    driver.close()
+
+
+@pytest.mark.parametrize("power_w", [-7500.0, 7400.5, math.nan])
+def test_an_external_setpoint_beyond_wchamax_is_refused_before_any_io(serve, power_w) -> None:
+    bank = RegisterBank(40000, sunspec(common(), nameplate(), controls(), storage()))
+    driver = opened(serve(bank))
+    driver.identify()
+    driver.setup()
+    before = list(bank.requests)
+    with pytest.raises(InstrumentError, match="beyond the charger's WChaMax.*nothing was sent"):
+        driver.external_setpoint(power_w)
+    assert bank.requests == before
+    driver.close()
+
+
+def test_a_charger_without_model_124_cannot_take_an_external_setpoint_and_nothing_is_sent(serve) -> None:
+    bank = RegisterBank(40000, sunspec(common(), nameplate(), controls()))
+    driver = opened(serve(bank))
+    driver.identify()
+    driver.setup()
+    before = list(bank.requests)
+    with pytest.raises(InstrumentError, match="no usable SunSpec model 124"):
+        driver.external_setpoint(-1000.0)
+    assert bank.requests == before
+    driver.safe_off()  # releases the limit only
+    driver.close()
+
+
+def test_the_simulated_charger_takes_an_external_setpoint_and_safe_off_clears_it(lab: SimulatedLab) -> None:
+    driver = opened(lab.serve("sunspec_der"))
+    driver.identify()
+    driver.setup()
+    driver.external_setpoint(-2500.0)
+    assert lab.model.charger.external_setpoint_w == pytest.approx(-2500.0, abs=3.7)  # tenths of a percent
+    driver.safe_off()
+    assert lab.model.charger.external_setpoint_w is None
+    driver.close()

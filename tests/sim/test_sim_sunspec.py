@@ -1,6 +1,7 @@
-"""The simulated charger's SunSpec interface over Modbus TCP: its register map (marker, models 1, 120, 123, end),
-its identity from the DUT profile, and a WMaxLimPct written with WMaxLim_Ena reaching the charger's export through
-its first-order ramp (the profile's power_control.time_constant_s); a charger never limited exports as before."""
+"""The simulated charger's SunSpec interface over Modbus TCP: its register map (marker, models 1, 120, 123, 124,
+end), its identity from the DUT profile, and a WMaxLimPct written with WMaxLim_Ena reaching the charger's export
+through its first-order ramp (the profile's power_control.time_constant_s); a charger never limited exports as
+before. Model 124's StorCtl_Mod with InWRte or OutWRte is the external setpoint its OCPP 2.1 station follows."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from wire import DUTS
 
 from rig.sim.charger.dut_profile import DutProfile, load_dut_profile
 from rig.sim.simulated_lab import SimulatedLab
-from rig.protocols.sunspec import END_ID, MARKER, Common, Controls, Nameplate, decode_string, signed
+from rig.protocols.sunspec import END_ID, MARKER, Common, Controls, Nameplate, Storage, decode_string, signed
 
 BASE = 40000
 COMMON_AT = BASE + 2
 NAMEPLATE_AT = COMMON_AT + 2 + Common.LENGTH
 CONTROLS_AT = NAMEPLATE_AT + 2 + Nameplate.LENGTH
-END_AT = CONTROLS_AT + 2 + Controls.LENGTH
+STORAGE_AT = CONTROLS_AT + 2 + Controls.LENGTH
+END_AT = STORAGE_AT + 2 + Storage.LENGTH
 
 
 def client_of(lab: SimulatedLab) -> ModbusTcpClient:
@@ -44,12 +46,13 @@ def read(client: ModbusTcpClient, address: int, count: int) -> list[int]:
     return list(response.registers)
 
 
-def test_the_map_is_the_marker_then_models_1_120_123_and_the_end(served) -> None:
+def test_the_map_is_the_marker_then_models_1_120_123_124_and_the_end(served) -> None:
     _, client = served
     assert tuple(read(client, BASE, 2)) == MARKER
     assert read(client, COMMON_AT, 2) == [1, 66]
     assert read(client, NAMEPLATE_AT, 2) == [120, 26]
     assert read(client, CONTROLS_AT, 2) == [123, 24]
+    assert read(client, STORAGE_AT, 2) == [124, 24]
     assert read(client, END_AT, 2) == [END_ID, 0]
     assert client.read_holding_registers(END_AT + 2, count=1).isError()  # nothing beyond the end model
     assert client.read_holding_registers(0, count=2).isError() and client.read_holding_registers(50000, count=2).isError()
@@ -139,9 +142,31 @@ def test_the_default_time_constant_is_documented_and_the_compliant_profile_uses_
     (CONTROLS_AT + Controls.WMaxLimPct.offset, [500, 0, 0, 0, 2], 3),    # an enable that is not 0/1
     (CONTROLS_AT + Controls.Conn.offset, [0], 2),                         # Conn: not offered
     (COMMON_AT + Common.Mn.offset, [0x4141], 2),                          # identity is read-only
+    (STORAGE_AT + Storage.WChaMax.offset, [100], 2),                      # its rating: read-only here
+    (STORAGE_AT + Storage.StorCtl_Mod.offset, [0, 0, 0], 2),              # spans points it does not offer
+    (STORAGE_AT + Storage.StorCtl_Mod.offset, [3], 3),                    # charge and discharge at once
+    (STORAGE_AT + Storage.OutWRte.offset, [1001, 0, 0, 0, 0], 3),         # 100.1 %
+    (STORAGE_AT + Storage.OutWRte.offset, [0xFFF6, 0, 0, 0, 0], 3),       # a negative rate
+    (STORAGE_AT + Storage.OutWRte.offset, [500, 0, 0, 10, 0], 3),         # a revert timeout: not modelled
 ])
 def test_writes_it_does_not_model_are_refused_and_change_nothing(served, address, values, code) -> None:
     lab, client = served
     response = client.write_registers(address, values)
     assert response.isError() and response.exception_code == code
     assert lab.model.charger.export_setpoint.limit_w is None and not lab.model.charger.export_setpoint.commanded
+    assert lab.model.charger.external_setpoint_w is None
+
+
+def test_storage_controls_give_the_external_setpoint_in_tenths_of_a_percent_of_wchamax(served) -> None:
+    lab, client = served
+    storage = read(client, STORAGE_AT, 2 + Storage.LENGTH)
+    rated_w = storage[Storage.WChaMax.offset] * 10.0 ** signed(storage[Storage.WChaMax_SF.offset])
+    assert signed(storage[Storage.InOutWRte_SF.offset]) == -1 and rated_w == 7400.0
+    assert not client.write_registers(STORAGE_AT + Storage.OutWRte.offset, [405, 270, 0, 0, 0]).isError()
+    assert lab.model.charger.external_setpoint_w is None  # StorCtl_Mod 0: no setpoint yet
+    assert not client.write_register(STORAGE_AT + Storage.StorCtl_Mod.offset, Storage.DISCHARGE).isError()
+    assert lab.model.charger.external_setpoint_w == pytest.approx(-0.405 * 7400.0)
+    assert not client.write_register(STORAGE_AT + Storage.StorCtl_Mod.offset, Storage.CHARGE).isError()
+    assert lab.model.charger.external_setpoint_w == pytest.approx(0.27 * 7400.0)
+    assert not client.write_register(STORAGE_AT + Storage.StorCtl_Mod.offset, 0).isError()
+    assert lab.model.charger.external_setpoint_w is None

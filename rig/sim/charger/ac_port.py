@@ -178,6 +178,9 @@ class SimulatedCharger:
         self.export_limiter: ExportLimiter | None = None
         """Its G100 export limitation (``rig.sim.charger.export_limit``), fitted by the lab model when the profile has one."""
         self.export_setpoint = ExportSetpoint(profile.power_control, profile.ac_port.operating_point.export_power_w)
+        self.external_setpoint_w: float | None = None
+        """The active power (W, positive charging) an external system (an EMS, through its SunSpec storage controls)
+        last set, None when none: what its OCPP 2.1 station follows in ExternalSetpoint mode."""
         """The export limit written to its SunSpec controls (``rig.sim.charger.sunspec_face``) and its ramp there."""
         self.standby_draw = PiecewiseLinear(t0, 0.0)
         """What it draws from the grid outside a vehicle session while its export is limited to 0 and its supply is

@@ -147,7 +147,8 @@ class Station21(Station201):
         volts = self.face.inlet_volts()
         frequency = physical.grid_frequency_hz(t) if physical is not None else 50.0
         self._aimed_w = target_w(period, str(installed.schedule["chargingRateUnit"]), caps, volts=volts,
-                                 frequency_hz=frequency, settings=self.v2x, previous_w=self._aimed_w)
+                                 frequency_hz=frequency, settings=self.v2x, previous_w=self._aimed_w,
+                                 external_w=physical.external_setpoint_w() if physical is not None else None)
         return self._aimed_w
 
     def _changed(self) -> None:

@@ -10,12 +10,18 @@ from holding register 40000 (``rig.protocols.sunspec`` has the layout and its so
 - model 123 (immediate controls): WMaxLimPct (scale factor -1: tenths of a percent of WRtg, which stands for
   WMax as no model 121 is served), WMaxLim_Ena; writing them sets the charger's export limit
   (``rig.sim.charger.export_setpoint``: its power ramps there with the profile's ``power_control.time_constant_s``);
+- model 124 (storage controls): WChaMax the rating again; StorCtl_Mod with InWRte (CHARGE) or OutWRte
+  (DiSCHARGE), in tenths of a percent of WChaMax, is the active power setpoint an external system (an EMS) gives
+  the charger: ``external_setpoint_w`` of the charger, which its OCPP 2.1 station follows in ExternalSetpoint mode
+  (``rig.sim.charger.v2x_control``). [U: SunSpec calls InWRte/OutWRte the percent of the maximum rate; that a
+  V2G charger takes them as its external V2X setpoint is this simulation's reading, to confirm per charger];
 - the end model (0xFFFF, length 0).
 
-Only the power-limit points are writable (WMaxLimPct, its window, revert and ramp times, WMaxLim_Ena); the
-window, revert and ramp times must be 0 (immediate, no revert: the only behaviour modelled), a percentage above
-100 or an enable other than 0/1 is "illegal data value", and a write anywhere else is "illegal data address",
-as is any request outside the map. Requests are handled under the lab's lock at the lab's present time, like
+Only the control points are writable: model 123's power limit (WMaxLimPct, its window, revert and ramp times,
+WMaxLim_Ena) and model 124's StorCtl_Mod, and OutWRte, InWRte with their window, revert and ramp times. Windows,
+reverts and ramps must be 0 (immediate, no revert: the only behaviour modelled); a percentage above 100 (or
+below 0), an enable other than 0/1, or StorCtl_Mod with both bits (or any other) set is "illegal data value";
+a write anywhere else is "illegal data address", as is any request outside the map. Requests are handled under the lab's lock at the lab's present time, like
 every simulated instrument (``rig.sim.wire.modbus_server.ModbusServer`` serves it).
 """
 
@@ -28,7 +34,8 @@ from pymodbus.simulator import SimData
 from pymodbus.simulator.simutils import DataType
 
 from rig.sim.model import LabModel
-from rig.protocols.sunspec import (END_ID, MARKER, Common, Controls, Nameplate, Point, encode_string, signed, unsigned)
+from rig.protocols.sunspec import (END_ID, MARKER, UNIMPLEMENTED_SF, UNIMPLEMENTED_UINT16, Common, Controls, Nameplate,
+                                   Point, Storage, encode_string, signed, unsigned)
 
 BASE = 40000
 DER_TYPE_PV_STORAGE = 82
@@ -70,7 +77,22 @@ class SunSpecCharger:
         controls[Controls.WMaxLimPct_SF.offset] = unsigned(PERCENT_SF)
         self.controls_at = 2 + len(common) + len(nameplate)
         """Where model 123 starts, in registers from the base."""
-        self.words = [*MARKER, *common, *nameplate, *controls, END_ID, 0]
+        storage = [Storage.ID, Storage.LENGTH] + [UNIMPLEMENTED_UINT16] * Storage.LENGTH
+        for point in (Storage.OutWRte, Storage.InWRte, Storage.InOutWRte_WinTms, Storage.InOutWRte_RvrtTms,
+                      Storage.InOutWRte_RmpTms, Storage.StorCtl_Mod):
+            storage[point.offset] = 0
+        storage[Storage.WChaMax.offset] = nameplate[Nameplate.WRtg.offset]
+        storage[Storage.WChaMax_SF.offset] = unsigned(rating_sf)
+        ocpp = profile.ocpp
+        ramp_s = ocpp.v2x.ramp_s if ocpp is not None else 1.0
+        storage[Storage.WChaGra.offset] = storage[Storage.WDisChaGra.offset] = round(100.0 / ramp_s)
+        storage[Storage.WChaDisChaGra_SF.offset] = 0
+        storage[Storage.InOutWRte_SF.offset] = unsigned(PERCENT_SF)
+        for sf in range(Storage.WChaDisChaGra_SF.offset + 1, Storage.InOutWRte_SF.offset):
+            storage[sf] = unsigned(UNIMPLEMENTED_SF)
+        self.storage_at = self.controls_at + len(controls)
+        """Where model 124 starts, in registers from the base."""
+        self.words = [*MARKER, *common, *nameplate, *controls, *storage, END_ID, 0]
 
     def simdata(self) -> list[SimData]:
         """One block of registers from the base (other function codes than holding registers are refused)."""
@@ -90,10 +112,22 @@ class SunSpecCharger:
                 return refused
         return list(self.words)
 
+    def _stored(self, point: Point) -> int:
+        return self.storage_at + point.offset
+
     def _write(self, first: int, values: Sequence[int]) -> ExcCodes | None:
-        writable = range(self._point(Controls.WMaxLimPct), self._point(Controls.WMaxLim_Ena) + 1)
-        if first not in writable or first + len(values) - 1 not in writable:
-            return ExcCodes.ILLEGAL_ADDRESS
+        last = first + len(values) - 1
+        for writable, apply in ((range(self._point(Controls.WMaxLimPct), self._point(Controls.WMaxLim_Ena) + 1),
+                                 self._write_limit),
+                                (range(self._stored(Storage.StorCtl_Mod), self._stored(Storage.StorCtl_Mod) + 1),
+                                 self._write_storage),
+                                (range(self._stored(Storage.OutWRte), self._stored(Storage.InOutWRte_RmpTms) + 1),
+                                 self._write_storage)):
+            if first in writable and last in writable:
+                return apply(first, values)
+        return ExcCodes.ILLEGAL_ADDRESS
+
+    def _write_limit(self, first: int, values: Sequence[int]) -> ExcCodes | None:
         words = list(self.words)
         words[first:first + len(values)] = values
         percent = words[self._point(Controls.WMaxLimPct)] * 10.0 ** signed(words[self._point(Controls.WMaxLimPct_SF)])
@@ -107,4 +141,22 @@ class SunSpecCharger:
         setpoint = self.lab.charger.export_setpoint
         if limit_w != setpoint.limit_w:
             self.lab.charger.limit_export(self.lab.now, limit_w)  # its export ramps there; at 0 it draws standby
+        return None
+
+    def _write_storage(self, first: int, values: Sequence[int]) -> ExcCodes | None:
+        words = list(self.words)
+        words[first:first + len(values)] = values
+        scale = 10.0 ** signed(words[self._stored(Storage.InOutWRte_SF)])
+        charge, discharge = (signed(words[self._stored(p)]) * scale for p in (Storage.InWRte, Storage.OutWRte))
+        mode = words[self._stored(Storage.StorCtl_Mod)]
+        timers = [words[self._stored(p)] for p in (Storage.InOutWRte_WinTms, Storage.InOutWRte_RvrtTms,
+                                                    Storage.InOutWRte_RmpTms)]
+        if (any(timers) or not 0.0 <= charge <= 100.0 or not 0.0 <= discharge <= 100.0
+                or mode not in (0, Storage.CHARGE, Storage.DISCHARGE)):
+            return ExcCodes.ILLEGAL_VALUE
+        self.words = words
+        setpoint_w = (charge / 100.0 * self.rated_w if mode == Storage.CHARGE
+                      else -discharge / 100.0 * self.rated_w if mode == Storage.DISCHARGE else None)
+        self.lab.charger.external_setpoint_w = setpoint_w
+        self.lab.chademo.wake(self.lab.now)  # its V2X control looks at it at its next step
         return None

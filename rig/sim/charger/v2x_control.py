@@ -11,6 +11,10 @@ its DC voltage. Per operation mode:
 - CentralSetpoint, CentralFrequency: follow ``setpoint``;
 - LocalFrequency: ``v2xBaseline`` plus the ``v2xFreqWattCurve`` at the
   frequency it measures (linear between points, flat beyond the ends);
+- ExternalSetpoint: follow the setpoint an external system (an EMS) gives it
+  outside OCPP (its SunSpec storage controls in the simulated lab), within
+  the CSMS profile's limit and dischargeLimit; no power while none is given
+  [U: what a station does before its external system speaks];
 - Idle: no power (its converter off with ``evseSleep``).
 
 Whatever the mode, the power stays within the period's ``limit`` and
@@ -47,7 +51,7 @@ def refusal(profile: dict[str, Any], settings: V2xSettings) -> str | None:
     for schedule in profile["chargingSchedule"]:
         for period in schedule["chargingSchedulePeriod"]:
             mode = period.get("operationMode", "ChargingOnly")
-            if mode not in settings.operation_modes:
+            if mode not in settings.operation_modes and not settings.accepts_unsupported_modes:
                 return "UnsupportedMode"
             transaction = profile["chargingProfilePurpose"] in ("TxProfile", "TxDefaultProfile")
             if mode != "ChargingOnly" and not transaction:
@@ -74,9 +78,10 @@ def freq_watt(curve: list[dict[str, float]], frequency_hz: float) -> float:
 
 
 def target_w(period: dict[str, Any], unit: str, caps: list[tuple[dict[str, Any], str]], *, volts: float,
-             frequency_hz: float, settings: V2xSettings, previous_w: float) -> float:
+             frequency_hz: float, settings: V2xSettings, previous_w: float, external_w: float | None = None) -> float:
     """The AC power it aims at under ``period`` (its schedule's ``unit``), capped by the station-wide periods
-    ``caps``; ``previous_w`` is what it aimed at before (what a charger ignoring Idle carries on with)."""
+    ``caps``; ``previous_w`` is what it aimed at before (what a charger ignoring Idle carries on with);
+    ``external_w`` the setpoint its external system gave (W), None when none."""
     def watts(value: float, its_unit: str) -> float:
         return value if its_unit == "W" else value * volts
 
@@ -93,9 +98,11 @@ def target_w(period: dict[str, Any], unit: str, caps: list[tuple[dict[str, Any],
         wanted, low = high, max(low, 0.0)
     elif mode in ("CentralSetpoint", "CentralFrequency"):
         wanted = watts(float(period["setpoint"]), unit) * (-1.0 if settings.reverses_setpoint else 1.0)
+    elif mode == "ExternalSetpoint" and not settings.ignores_external_setpoint:
+        wanted = 0.0 if external_w is None else external_w
     elif mode == "LocalFrequency":
         wanted = float(period["v2xBaseline"]) + settings.droop_scale * freq_watt(period["v2xFreqWattCurve"],
                                                                                    frequency_hz)
-    else:  # a mode it accepted but carries out as charging only (none by default: refused unless supported)
+    else:  # a mode it accepted but carries out as charging only (a DEFECT, or one it does not support)
         wanted, low = high, max(low, 0.0)
     return float(min(max(wanted, low), high)) + settings.power_error_w

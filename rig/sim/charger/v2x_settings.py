@@ -24,7 +24,8 @@ class V2xSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     operation_modes: list[OperationMode] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: ["Idle", "ChargingOnly", "CentralSetpoint", "CentralFrequency", "LocalFrequency"],
+        default_factory=lambda: ["Idle", "ChargingOnly", "CentralSetpoint", "ExternalSetpoint", "CentralFrequency",
+                                 "LocalFrequency"],
         description="The operation modes it supports (V2XChargingCtrlr.SupportedOperationModes); a profile with "
                     "another is Rejected.")
     evse_sleep: bool = Field(True, description="It can switch its power electronics off in Idle (evseSleep).")
@@ -50,5 +51,9 @@ class V2xSettings(BaseModel):
     power_error_w: float = Field(0.0, ge=-2000, le=2000, description="DEFECT when not 0: its grid-side power "
                                                                       "settles this far from what it aims at (a "
                                                                       "regulation or metering offset).")
+    ignores_external_setpoint: bool = Field(False, description="DEFECT: accepts ExternalSetpoint but carries on "
+                                                               "charging only (its external system unheard).")
+    accepts_unsupported_modes: bool = Field(False, description="DEFECT: accepts a profile in a mode it does not "
+                                                               "support, and carries it out as charging only.")
     keeps_profile_offline: bool = Field(False, description="DEFECT: a profile stays in force after its "
                                                            "maxOfflineDuration offline (no fallback).")

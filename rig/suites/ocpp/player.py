@@ -142,6 +142,8 @@ class Player:
         to the CALL an ``expect`` matched, the connection an ``expect_reconnect`` saw (None: the step's start)."""
         self.link_cut_at: float | None = None
         """When the last ``cut_link`` step cut the charger's link (rig clock)."""
+        self.external_given = False
+        """An ``external_setpoint`` step left the charger a setpoint (cleared when the case ends)."""
 
     # -- the case -------------------------------------------------------------------------------------------
 
@@ -164,6 +166,8 @@ class Player:
         """The vehicle unplugged however the case ended (the suite's case wrapper switches the supply off), and
         the security the case set up undone."""
         self._finish_capture()
+        if self.external_given:
+            self.lab.dut_control.external_setpoint(None)
         if self.vehicle is not None:
             self._unplug_vehicle()
         if self.listener is not None:
@@ -476,6 +480,14 @@ class Player:
                          f"connected again {found[0].connected_at - self.anchor_t:.3f} s after the last action")
         else:
             self._record(index, name, "connected again", False, None, f"not connected again within {step.within_s:g} s")
+
+    def _do_external_setpoint(self, index: int, name: str, step: s.ExternalSetpoint) -> None:
+        if not self.lab.has("dut_control"):
+            raise CannotJudge("the bench has no dut_control (the charger's SunSpec controls) for the rig to give an "
+                              "external setpoint through")
+        self._commanded_at = self.clock.now()
+        self.lab.dut_control.external_setpoint(step.w)
+        self.external_given = step.w is not None
 
     def _do_power(self, index: int, name: str, step: s.Power) -> None:
         if not self.runs or self.runs[-1].capture is not None:

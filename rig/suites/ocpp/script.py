@@ -247,6 +247,16 @@ class ExpectReconnect(StepBase):
     within_s: float = Field(gt=0)
 
 
+class ExternalSetpoint(StepBase):
+    """The rig, as the charger's external system (an EMS, through the bench's ``dut_control``: its SunSpec storage
+    controls), gives it ``w`` (W, AC, positive charging) to follow, or clears it (``w`` omitted): what the charger
+    follows in OCPP 2.1's ExternalSetpoint mode, within its CSMS profile's limit and dischargeLimit. A ``power``
+    check may be judged ``since`` it."""
+
+    do: Literal["external_setpoint"]
+    w: float | None = Field(None, allow_inf_nan=False)
+
+
 class Curve(Strict):
     """A freq-watt curve as the profile gives it: ``baseline_w`` plus the points (Hz, W), linear between them."""
 
@@ -264,7 +274,7 @@ class Bounds(Strict):
 class Power(StepBase):
     """A check of the power measured at the grid (judged once the capture is fetched): from the instant the rig
     commanded it (``since``: the label of the ``call`` that sent it, the ``expect`` whose CALL the rig answered
-    with it, the ``cut_link`` or ``capture`` that began it, plus ``after_s``) to the next ``power`` check's instant
+    with it, the ``external_setpoint``, ``cut_link`` or ``capture`` that began it, plus ``after_s``) to the next ``power`` check's instant
     or the capture's end, the charger's AC power (W, positive charging) reaches ``target_w`` (or follows
     ``curve`` at the measured frequency) within the plan's response time, settles within its tolerance, and
     never passes ``bounds``."""
@@ -287,7 +297,8 @@ class Power(StepBase):
 
 
 AnyStep = Union[PowerCycle, PowerOff, Boot, Expect, ExpectNone, Call, Raw, Answer, PlugIn, Unplug, PresentCard, Wait,
-                Listen, ExpectConnection, ExpectRefused, CertificateSigned, Capture, CutLink, Power, ExpectReconnect]
+                Listen, ExpectConnection, ExpectRefused, CertificateSigned, Capture, CutLink, Power, ExpectReconnect,
+                ExternalSetpoint]
 Step = Annotated[AnyStep, Field(discriminator="do")]
 CHECKS = (Boot, Expect, ExpectNone, Call, Raw, ExpectConnection, ExpectRefused, CertificateSigned, ExpectReconnect)
 """The steps that judge something."""
