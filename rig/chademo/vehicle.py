@@ -90,7 +90,8 @@ class VehicleEmulator:
                  clock: Clock, *, direction: Literal["charge", "discharge", "bidirectional"] = "charge",
                  injection: Injection | None = None, stop_after_s: float | None = 30.0,
                  target_voltage_v: float | None = None, log_period_s: float = 0.001,
-                 hold_voltage_v: float | None = None, line_poll_s: float = CYCLE_S) -> None:
+                 hold_voltage_v: float | None = None, line_poll_s: float = CYCLE_S,
+                 dc_every_s: float = DC_EVERY_S) -> None:
         """``direction``: charge (it requests current) or discharge (V2H: it requests nothing and offers its
         battery; needs a discharge-compatible profile), or bidirectional (V2X: it requests current and offers its
         battery at once, and the charger's control chooses the direction). ``stop_after_s``: how long it charges (or discharges)
@@ -101,7 +102,9 @@ class VehicleEmulator:
         energy moved (an efficiency bench's fixed operating voltage) instead of following the state of charge.
         ``line_poll_s``: while it charges (or discharges), how often it reads the charger's contact lines (every
         cycle by default, so a compliance case times the charger's line edges to the cycle; an efficiency
-        session, which times nothing, reads them less often and still stops within that of a line dropping)."""
+        session, which times nothing, reads them less often and still stops within that of a line dropping).
+        ``dc_every_s``: how often it fetches the battery emulator's log (every record is kept whatever the period;
+        the state of charge and the emulated voltage move at each fetch)."""
         if not isinstance(battery, DcLogger):
             raise ValueError("the battery emulator has no data logger: the charger's current cannot be measured")
         if direction in ("discharge", "bidirectional") and (not profile.discharge_compatible or profile.discharge is None):
@@ -114,6 +117,7 @@ class VehicleEmulator:
         self.target_voltage_v = target_voltage_v if target_voltage_v is not None else profile.battery.target_voltage_v
         self.hold_voltage_v = hold_voltage_v
         self.line_poll_s = line_poll_s
+        self.dc_every_s = dc_every_s
         self._lines_read_at = -1e9
         self.max_request_a = profile.requests.max_current_a
         """What it asks for once ramped up (``set_request``)."""
@@ -235,10 +239,10 @@ class VehicleEmulator:
         return batch
 
     def _measure(self, t: float) -> None:
-        """Every ``DC_EVERY_S``, the battery emulator's log since the last fetch: every record kept; while its contactor connects it
+        """Every ``dc_every_s``, the battery emulator's log since the last fetch: every record kept; while its contactor connects it
         to the inlet, the batch's mean voltage and current recorded as a DC sample and the charge counted
         into the state of charge (before and after, it measures the battery, not what the charger delivers)."""
-        if t - self._last_fetch < DC_EVERY_S - 1e-9:
+        if t - self._last_fetch < self.dc_every_s - 1e-9:
             return
         self._last_fetch = t
         batch = self._fetch_log()

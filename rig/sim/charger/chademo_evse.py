@@ -317,6 +317,15 @@ class ChademoEvse:
             self._stop(t, "output above the threshold voltage", malfunction=True)
 
     def _starting(self, t: float) -> None:
+        if not (self.io.line("proximity") and self.io.supply_on() and self.permit()):
+            # The plug, the supply or the charge point's permission went before the vehicle spoke: no session
+            # began, so the start is abandoned (d1 off) and it waits as before the plug, starting again once all
+            # three are back (``wake``).
+            self._set_line(t, "d1", False)
+            self.io.session(t, False)
+            self._ready_for_next_session()
+            self._next_step = None
+            return
         if self.ev.status:  # the vehicle's frames are coming: answer, 0x108 first
             self._sending = True
             self.phase = "handshake"

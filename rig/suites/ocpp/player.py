@@ -32,6 +32,13 @@ from rig.suites.platform import CannotJudge
 POLL_S = 0.5
 """How often (bench time) the rig looks for the frame a check waits for; a frame's time is its own stamp,
 not the poll's."""
+VEHICLE_LINE_POLL_S = 0.5
+"""How often the rig's vehicle reads the charger's contact lines once it charges or discharges: an OCPP case times
+nothing on the lines (the CHAdeMO suite does, every cycle), and a charger dropping d1 or d2 still ends the session
+within half a second."""
+VEHICLE_DC_EVERY_S = 2.0
+"""How often the rig's vehicle fetches the battery emulator's log in an OCPP case: every record is kept (the meter
+is judged on all of them), only the batches are larger."""
 
 
 @dataclass
@@ -228,6 +235,7 @@ class Player:
             return
         self.vehicle = VehicleEmulator(self.vehicle_profile, self.lab.vehicle, self.lab.dio, self.lab.battery,
                                        self.clock, stop_after_s=self.vehicle_charges_s, log_period_s=0.1,
+                                       line_poll_s=VEHICLE_LINE_POLL_S, dc_every_s=VEHICLE_DC_EVERY_S,
                                        direction=self.vehicle_direction)  # type: ignore[arg-type]
         self.vehicle.plug_in()
 
