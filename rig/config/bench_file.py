@@ -223,6 +223,15 @@ class GridSwitch(BenchRecord):
                                                          "half-width in the run-on's uncertainty).")
 
 
+class Signing(BenchRecord):
+    """The bench's Ed25519 key that signs each run's manifest when the run closes (``rig keygen``;
+    ``rig.evidence.signature``)."""
+
+    name: str = Field(min_length=1, description="The key's name, as ``rig keygen`` was given it (the bench's).")
+    key: str = Field(min_length=1, description="Its private key file (PEM), relative to the bench file: kept on "
+                                               "the bench, never committed.")
+
+
 class Bench(BenchRecord):
     """A bench file: name, optional simulated lab, instruments by role, envelope."""
 
@@ -233,6 +242,8 @@ class Bench(BenchRecord):
     envelope: Envelope
     site: Site | None = Field(default=None, description="The site behind the boundary (G100 suites).")
     grid_switch: GridSwitch | None = Field(default=None, description="Grid switch S1 (islanding suites).")
+    signing: Signing | None = Field(default=None, description="The key that signs each run's manifest; "
+                                                              "without it runs are not signed.")
 
     _source: Path | None = PrivateAttr(default=None)
 

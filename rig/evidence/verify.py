@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rig.core.errors import RigInputError
 from rig.evidence.recorder import HASH_ALGORITHM, MANIFEST, RESULTS, Manifest, read_manifest, sha256_file
+from rig.evidence.signature import SIGNATURE
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,12 @@ class VerifyReport:
 
 
 def _files_on_disk(run_dir: Path) -> set[str]:
+    """Every file but the manifest and the signature over it (``rig.evidence.signature``)."""
     return {
         path.relative_to(run_dir).as_posix()
         for path in run_dir.rglob("*")
-        if (path.is_file() or path.is_symlink()) and path.relative_to(run_dir).as_posix() != MANIFEST
+        if (path.is_file() or path.is_symlink())
+        and path.relative_to(run_dir).as_posix() not in (MANIFEST, SIGNATURE, f".{SIGNATURE}.tmp")
     }
 
 

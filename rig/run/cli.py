@@ -22,6 +22,7 @@ from rig.core.errors import EvidenceWriteError, RigError, RigInputError
 from rig.config.plans import load_cases
 from rig.run.progress import TerminalProgress
 from rig.evidence.report import render_report
+from rig.evidence.signature import check_signature, fingerprint, generate_key, load_public_key
 from rig.evidence.verify import format_verify_report, verify_run
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -97,11 +98,39 @@ def list_cases(
 
 
 @app.command()
-def verify(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
-    """Check every file of a run against its manifest (SHA-256). Exit 0 if all match, 1 otherwise."""
+def verify(run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+           key: Annotated[Optional[Path], typer.Option(help="The bench's public key (PEM, from `rig keygen`): the "
+                                                            "manifest must carry its valid signature.")] = None) -> None:
+    """Check every file of a run against its manifest (SHA-256) and, with --key, the manifest against the bench's
+    signature. Exit 0 if all match, 1 otherwise, 2 for a key file that cannot be used."""
+    public = None
+    if key is not None:
+        try:
+            public = load_public_key(key)
+        except RigInputError as err:
+            _fail_input(err)
     report = verify_run(run_dir)
     typer.echo(format_verify_report(report))
-    raise typer.Exit(0 if report.ok else 1)
+    signed = True
+    if public is not None and report.problem is None:
+        check = check_signature(run_dir, public)
+        signed = check.ok
+        typer.echo(("SIGNATURE OK: " if check.ok else "SIGNATURE NOT VERIFIED: ") + check.detail)
+    raise typer.Exit(0 if report.ok and signed else 1)
+
+
+@app.command()
+def keygen(name: Annotated[str, typer.Argument(help="The bench's name (the key's name).")],
+           out: Annotated[Path, typer.Option(help="Where to write <name>.key.pem and <name>.pub.pem.")] = Path(".")
+           ) -> None:
+    """Make the bench's Ed25519 signing key: the private half stays on the bench (its bench file names it under
+    `signing:`), the public half goes to whoever verifies its runs (`rig verify DIR --key PUB`)."""
+    try:
+        private_path, public_path = generate_key(name, out)
+    except RigInputError as err:
+        _fail_input(err)
+    typer.echo(f"private key: {private_path} (keep it on the bench, never commit it)\npublic key:  {public_path} "
+               f"(SHA-256 {fingerprint(load_public_key(public_path))})")
 
 
 @app.command()

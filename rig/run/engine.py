@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from rig import __version__
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from rig import __version__
 from rig.core import stop
 from rig.config.bench_file import Bench, load_bench
+from rig.evidence.signature import load_private_key, sign_manifest
 from rig.run.bench_session import OpenBench, check_drivers, check_roles, open_bench
 from rig.config.dut_file import load_dut_identity
 from rig.config.envelope import EnvelopeGuard
@@ -159,6 +161,8 @@ class PreparedRun:
     """Each input file read (resolved path) -> where the evidence keeps its copy."""
     plan_copies: list[str]
     """The copies of the plan and campaign files, campaigns first (results.json ``run.plans``)."""
+    signer: tuple[Ed25519PrivateKey, str] | None = None
+    """The bench's signing key and its name (``signing:``), loaded before anything opens; None: runs unsigned."""
 
     def evidence_source(self, loaded: LoadedCase) -> str:
         """Where a case is written, as ``file:line`` of the plan's copy in the run directory."""
@@ -248,7 +252,12 @@ def prepare(request: RunRequest) -> PreparedRun:
         seed = bench.simulated_lab.seed if bench.simulated_lab is not None else 0
     assert request.dut_path is not None  # _dut_record refused a run without one
     inputs = _input_copies(plan_files, request.bench_path, request.dut_path)
-    return PreparedRun(request, cases, bench, seed, profile, dut, inputs, [inputs[p.resolve()] for p in plan_files.all])
+    signer = None
+    if bench.signing is not None:
+        key_path = request.bench_path.parent / bench.signing.key
+        signer = (load_private_key(key_path, what=f"{request.bench_path}: signing.key"), bench.signing.name)
+    return PreparedRun(request, cases, bench, seed, profile, dut, inputs, [inputs[p.resolve()] for p in plan_files.all],
+                       signer)
 
 
 class CampaignRun:
@@ -453,6 +462,8 @@ class CampaignRun:
             if self.prepared.request.evidence == "full":
                 render_report(self.recorder.run_dir, self.recorder)
             self.recorder.seal()
+            if self.prepared.signer is not None:
+                sign_manifest(self.recorder.run_dir, *self.prepared.signer)
         except EvidenceWriteError as err:
             if exc is None:
                 raise
