@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from rig.core.results import CaseResult, Limit, Uncertainty
@@ -43,8 +45,16 @@ def format_setting(setting: dict[str, float | str]) -> str:
 
 
 def format_limit(limit: Limit) -> str:
-    """``0.45..0.55 s``, or ``≥ 0.45 s`` / ``≤ 0.55 s`` when one bound is open."""
+    """``0.45..0.55 s``, or ``≥ 0.45 s`` / ``≤ 0.55 s`` when one bound is open; ``yes`` for a check that must
+    be met; a unitless whole bound (a count) without a decimal point."""
+    if is_check(limit):
+        return "yes"
     unit = f" {limit.unit}" if limit.unit else ""
+    if not limit.unit and all(b is None or float(b).is_integer() for b in (limit.min, limit.max)):
+        low, high = (None if b is None else str(int(b)) for b in (limit.min, limit.max))
+        if low is not None and high is not None:
+            return f"{low}..{high}"
+        return f"≥ {low}" if low is not None else (f"≤ {high}" if high is not None else "no limit")
     if limit.min is not None and limit.max is not None:
         return f"{format_number(limit.min)}..{format_number(limit.max)}{unit}"
     if limit.min is not None:
@@ -56,14 +66,41 @@ def format_limit(limit: Limit) -> str:
 
 def format_measured(name: str, value: float | None, limit: Limit | None,
                     uncertainty: Uncertainty | None = None) -> str:
-    """A measured value with its expanded uncertainty and its limit's unit: ``trip_value: 262.15 ± 0.058 V``;
+    """A measured value with its expanded uncertainty and its limit's unit, rounded as the GUM says (7.2.6: the
+    uncertainty to two significant digits, the value to the same decimal place): ``trip_value: 262.152 ± 0.058
+    V``; a count as a whole number (``levels_held: 14``), a check as yes or no (``session_ended: yes``);
     ``not measured`` when the procedure got no value."""
     if value is None:
         return f"{name}: not measured"
     label = limit.unit if limit is not None and limit.unit else _unit_of(name)
     unit = f" {label}" if label else ""
-    spread = f" ± {format_uncertainty(uncertainty.expanded)}" if uncertainty is not None else ""
-    return f"{name}: {format_number(value)}{spread}{unit}"
+    expanded = uncertainty.expanded if uncertainty is not None else None
+    if not label and not expanded and float(value).is_integer():
+        return f"{name}: {format_count(value, limit)}"
+    if expanded:
+        return f"{name}: {format_value(value, expanded)} ± {format_uncertainty(expanded)}{unit}"
+    return f"{name}: {format_number(value)}{unit}"
+
+
+def is_check(limit: Limit | None) -> bool:
+    """A judged yes/no: a check met (1) or not (0) that must be met (limit: at least 1, no upper bound)."""
+    return limit is not None and limit.min == 1.0 and limit.max is None and not limit.unit
+
+
+def format_count(value: float, limit: Limit | None) -> str:
+    """A whole number with no unit and no uncertainty: ``yes``/``no`` for a check, else the number (``14``)."""
+    if is_check(limit) and value in (0.0, 1.0):
+        return "yes" if value == 1.0 else "no"
+    return str(int(value))
+
+
+def format_value(value: float, expanded: float) -> str:
+    """``value`` to the decimal place of the second significant digit of ``expanded`` (> 0), as stated."""
+    stated = float(format_uncertainty(expanded))
+    place = math.floor(math.log10(stated)) - 1
+    if place >= 0:
+        return f"{round(value, -place):.0f}"
+    return f"{value:.{-place}f}"
 
 
 def format_uncertainty(value: float) -> str:

@@ -38,6 +38,19 @@ last_run_dir: Path | None = None
 """The run directory ``rig run`` started (``rig.run.launch`` amends it if a stop comes while it closes)."""
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        from rig import __version__
+        typer.echo(f"v2g-rig {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Print the rig's version and exit.")] = False) -> None:
+    """v2g-rig: hardware-in-the-loop test and certification rig for V2G chargers."""
+
+
 def _fail_input(err: RigError) -> None:
     err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False)
     raise typer.Exit(2)

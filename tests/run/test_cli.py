@@ -201,3 +201,10 @@ def test_a_simulated_bench_whose_dio_lines_are_not_where_the_lab_wires_them_is_r
     assert f"bench.yaml:{line}: instruments.dio.options.inputs.connector_lock" in result.stderr
     assert "wires 'connector_lock' to input 2, not 5" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_rig_version_prints_the_installed_version() -> None:
+    from rig import __version__
+    result = subprocess.run([sys.executable, "-m", "rig", "--version"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == f"v2g-rig {__version__}"
