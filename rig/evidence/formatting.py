@@ -98,9 +98,8 @@ def format_value(value: float, expanded: float) -> str:
     """``value`` to the decimal place of the second significant digit of ``expanded`` (> 0), as stated."""
     stated = float(format_uncertainty(expanded))
     place = math.floor(math.log10(stated)) - 1
-    if place >= 0:
-        return f"{round(value, -place):.0f}"
-    return f"{value:.{-place}f}"
+    text = f"{round(value, -place):.0f}" if place >= 0 else f"{value:.{-place}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no "-0"
 
 
 def format_uncertainty(value: float) -> str:

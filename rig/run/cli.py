@@ -133,6 +133,27 @@ def verify(run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
 
 
 @app.command()
+def diff(run_a: Annotated[Path, typer.Argument(help="The run before (the last certified one).")],
+         run_b: Annotated[Path, typer.Argument(help="The run after (a new firmware, say).")],
+         html: Annotated[Optional[Path], typer.Option(help="Also write the comparison as an HTML page here.")] = None
+         ) -> None:
+    """Compare two runs case by case: verdict changes, cases added or missing, values that moved by more than
+    their combined uncertainty, and the charger, bench and plan differences. Exit 0 when no verdict changed and no
+    case was added or missing, 1 otherwise, 2 when a run cannot be read or does not verify."""
+    from rig.evidence.diff import diff_runs, format_diff, render_diff_html
+
+    try:
+        result = diff_runs(run_a, run_b)
+    except RigInputError as err:
+        _fail_input(err)
+    typer.echo(format_diff(result))
+    if html is not None:
+        html.write_text(render_diff_html(result), encoding="utf-8")
+        typer.echo(f"html: {html}")
+    raise typer.Exit(1 if result.verdicts_changed else 0)
+
+
+@app.command()
 def keygen(name: Annotated[str, typer.Argument(help="The bench's name (the key's name).")],
            out: Annotated[Path, typer.Option(help="Where to write <name>.key.pem and <name>.pub.pem.")] = Path(".")
            ) -> None:
