@@ -168,6 +168,10 @@ class RunInfo(Record):
     seed: int
     plans: list[str] = Field(default_factory=list)
     """The copies of the plan and campaign files in the run directory."""
+    software: dict[str, str] = Field(default_factory=dict)
+    """Python's version and that of every package ``constraints.txt`` pins, as installed for this run."""
+    software_differs: list[str] = Field(default_factory=list)
+    """Each installed version that is not the one the rig is tested with (``rig.run.software``)."""
     instruments: list[InstrumentIdentity] = Field(default_factory=list)
     sim_seconds: float = 0.0
     wall_seconds: float = 0.0

@@ -31,6 +31,7 @@ from rig.core import stop
 from rig.config.bench_file import Bench, load_bench
 from rig.evidence.signature import load_private_key, sign_manifest
 from rig.run.bench_session import OpenBench, check_drivers, check_roles, open_bench
+from rig.run.software import software_record
 from rig.config.dut_file import load_dut_identity
 from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import EvidenceWriteError, RigError, RigInputError
@@ -291,10 +292,12 @@ class CampaignRun:
         self._wall0 = time.perf_counter()
         stop.checkpoint()
         self._plots.start()  # first, so the plot worker's imports overlap opening the bench
+        software, differs = software_record()
         self.recorder = RunRecorder.create(request.out_dir, RunInfo(
             started=utc_now_iso(), bench=prepared.bench.bench, bench_file="inputs/bench.yaml",
             dut=prepared.dut, rig_version=__version__, seed=prepared.seed, plans=prepared.plan_copies,
-            evidence=request.evidence), durable=request.evidence == "full")
+            software=software, software_differs=differs, evidence=request.evidence),
+            durable=request.evidence == "full")
         for source, copy in prepared.inputs.items():
             self.recorder.write_bytes(copy, source.read_bytes())
         self.bench = self._stack.enter_context(
