@@ -97,6 +97,9 @@ class InstrumentIdentity(Record):
     address: str
     idn: str = ""
     calibration_due: str | None = None
+    calibration: str = ""
+    """Its calibration on the day of the run (``rig.config.calibration``): due, EXPIRED, unknown or simulated."""
+    calibration_state: str | None = None
     cannot_see: list[str] = Field(default_factory=list)
     """What this instrument cannot report on this bench, which a reviewer must know a pass did not cover (a CAN
     interface that cannot see the bus state, say): from the driver's ``cannot_see()``."""

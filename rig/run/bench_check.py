@@ -24,6 +24,7 @@ from rig.config.envelope import EnvelopeGuard
 from rig.core import stop
 from rig.core.bench_checks import BenchCheck, SelfChecking
 from rig.core.errors import RigError
+from rig.config.calibration import calibration_state
 from rig.core.roles import Csms
 from rig.run.bench_session import check_drivers, connect
 from rig.sim.charger.dut_profile import DutProfile
@@ -101,14 +102,14 @@ def check_bench(bench: Bench, *, profile: DutProfile | None = None, today: datet
 
 
 def _calibration(due: str | None, today: datetime.date, *, simulated: bool) -> list[BenchCheck]:
-    """A real unit's calibration date is evidence: past due is a problem; none stated is said (a digital I/O
-    module or a CAN interface measures nothing and may have none)."""
-    what = "calibration"
-    if due is None:
-        return [BenchCheck.note(what, "simulated: none" if simulated else "no calibration_due in the bench file")]
-    if datetime.date.fromisoformat(due) < today:
-        return [BenchCheck.problem(what, f"due {due}, past")]
-    return [BenchCheck.confirmed(what, f"due {due}")]
+    """A real unit's calibration date is evidence (``rig.config.calibration``): past due is a problem; none stated
+    or simulated is said."""
+    state, text = calibration_state(due, today, simulated=simulated)
+    if state == "expired":
+        return [BenchCheck.problem("calibration", f"due {due}, past")]
+    if state == "valid":
+        return [BenchCheck.confirmed("calibration", text)]
+    return [BenchCheck.note("calibration", "simulated: none" if simulated else "no calibration_due in the bench file")]
 
 
 MARKS = {"confirmed": "ok", "problem": "PROBLEM", "needs energising": "unchecked", "note": "note"}

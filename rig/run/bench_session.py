@@ -13,6 +13,8 @@ state before anything is closed.
 
 from __future__ import annotations
 
+import datetime
+
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ from rig.core.errors import InputFileError, SafetyError
 from rig.core.identity import check_identity
 from rig.run.bench_lab import Lab
 from rig.core.results import DutRecord, InstrumentIdentity
+from rig.config.calibration import calibration_state
 from rig.core.roles import ROLES, CanInterface, Csms, Instrument, PowerAnalyzer, lacks
 from rig.core.safety import bring_to_safe_state
 from rig.sim.charger.dut_profile import DutProfile
@@ -135,8 +138,13 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
             driver, address, idn = connect(role, entry, sim, guard)
             instruments[role] = driver
             blind = driver.cannot_see() if isinstance(driver, CanInterface) else []
+            state, calibration = (("none", "the rig's own central system: nothing to calibrate")
+                                  if isinstance(driver, Csms) else
+                                  calibration_state(entry.calibration_due, datetime.date.today(),
+                                                    simulated=entry.is_simulated))
             identities.append(InstrumentIdentity(role=role, driver=entry.driver, address=address,
-                                                 idn=idn, calibration_due=entry.calibration_due, cannot_see=blind))
+                                                 idn=idn, calibration_due=entry.calibration_due,
+                                                 calibration=calibration, calibration_state=state, cannot_see=blind))
         for driver in instruments.values():
             stop.checkpoint()
             if isinstance(driver, (CanInterface, Csms, PowerAnalyzer)):
