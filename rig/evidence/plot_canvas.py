@@ -143,6 +143,10 @@ class CanvasLayout:
     height_ratios: tuple[float, float]
     top: float
     bottom: float
+    left: float = 0.08
+    """Room for the y labels: a kind with long tick labels (the CHAdeMO timeline's lanes) needs more."""
+    right: float = 0.98
+    """Room on the right: a kind with a second y axis (its ticks and label) needs more."""
 
 
 
@@ -163,7 +167,7 @@ class Canvas:
 
         self.figure = Figure(figsize=(WIDTH_IN, layout.height_in), dpi=DPI)
         self.top, self.bottom = self.figure.subplots(2, 1, sharex=True, height_ratios=list(layout.height_ratios))
-        self.figure.subplots_adjust(left=0.08, right=0.98, top=layout.top, bottom=layout.bottom, hspace=0.08)
+        self.figure.subplots_adjust(left=layout.left, right=layout.right, top=layout.top, bottom=layout.bottom, hspace=0.08)
         self.title = self.figure.suptitle("", fontsize=12)
         for axes in (self.top, self.bottom):
             axes.grid(True, lw=0.4, alpha=0.5)

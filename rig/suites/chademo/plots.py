@@ -17,7 +17,7 @@ from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, PlotKind, PlotOpti
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-TIMELINE_LAYOUT = CanvasLayout(HEIGHT_IN * 1.1, (1.0, 1.2), top=0.93, bottom=0.08)
+TIMELINE_LAYOUT = CanvasLayout(HEIGHT_IN * 1.1, (1.0, 1.2), top=0.93, bottom=0.08, left=0.2, right=0.92)
 
 LANES = (("d1", "d1"), ("d2", "d2"), ("k", "k (vehicle permission)"), ("locked", "connector locked (109.5.2)"),
          ("ev_enabled", "vehicle charge enable (102.5.0)"), ("ev_contactor_open", "vehicle contactors open (102.5.3)"),
@@ -73,6 +73,8 @@ class TimelineDrawing:
         bottom.set_yticks([index * 1.5 + 0.5 for index in range(len(self.lanes))])
         bottom.set_yticklabels([label for label, _ in self.lanes], fontsize=7)
         bottom.set_xlabel("time (s)")
+        if len(self.t):
+            bottom.set_xlim(self.t[0], self.t[-1])  # this session only: its own frames set the axis
         if bottom.get_legend_handles_labels()[0]:  # the marks, when the case has any
             bottom.legend(loc="upper right", fontsize=8, framealpha=0.9)
 
