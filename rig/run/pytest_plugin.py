@@ -22,6 +22,7 @@ from rig.run.engine import CampaignRun, PreparedRun, RunRequest, default_out_dir
 from rig.core.errors import RigInputError
 from rig.config.plans import LoadedCase, load_cases
 from rig.core.results import CaseResult
+from rig.evidence.report import plot_relpath
 from rig.config.yaml_source import load_document
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +83,8 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         session: RigSession = self.config.stash[RUN_KEY]
         result = session.run(self.loaded)
-        _report_to_allure(result)
+        recorder = session.run_ctx.recorder if session.run_ctx is not None else None
+        _report_to_allure(result, recorder.run_dir if recorder is not None else None)
         if result.verdict != "pass":
             raise CaseFailed(result)
 
@@ -102,7 +104,9 @@ class CaseItem(pytest.Item):
         return self.path, None, f"{self.loaded.case.procedure}: {self.name}"
 
 
-def _report_to_allure(result: CaseResult) -> None:
+def _report_to_allure(result: CaseResult, run_dir: Path | None) -> None:
+    """The case in allure: its clause as a label, its result, and its traces and plot from the run directory (a
+    plot the plot worker has not drawn yet is left to the run's report)."""
     try:
         import allure
     except ImportError:  # pragma: no cover
@@ -110,8 +114,19 @@ def _report_to_allure(result: CaseResult) -> None:
     allure.dynamic.title(result.id)
     allure.dynamic.description(result.clause)
     allure.dynamic.label("suite", result.suite)
+    allure.dynamic.label("clause", result.clause)
     allure.attach(json.dumps(result.model_dump(mode="json"), indent=2), name="case result",
                   attachment_type=allure.attachment_type.JSON)
+    if run_dir is None:
+        return
+    for relpath in result.traces:
+        path = run_dir / relpath
+        if path.is_file():
+            allure.attach.file(str(path), name=relpath, extension=path.suffix.lstrip("."))
+    if result.plot is not None:
+        svg = run_dir / plot_relpath(result.id)
+        if svg.is_file():
+            allure.attach.file(str(svg), name=f"plot {result.id}", attachment_type=allure.attachment_type.SVG)
 
 
 class RigSession:

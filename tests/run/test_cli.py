@@ -123,8 +123,11 @@ def test_pytest_front_door_runs_plans_as_items_and_fails_on_a_defect(tmp_path):
     assert json.loads((tmp_path / "good" / "results.json").read_text())["run"]["status"] == "complete"
     results = list((tmp_path / "allure").glob("*-result.json"))
     assert len(results) == 4
-    steps = json.loads(results[0].read_text()).get("steps", [])
-    assert steps, "each procedure step is an allure step"
+    first = json.loads(results[0].read_text())
+    assert first.get("steps"), "each procedure step is an allure step"
+    assert any(label["name"] == "clause" and label["value"].startswith("G99") for label in first["labels"])
+    attached = {a["name"] for r in results for a in json.loads(r.read_text()).get("attachments", [])}
+    assert "case result" in attached and any(name.endswith(".parquet") for name in attached)
     bad = pytest_plan("--rig-out", str(tmp_path / "bad"), "--rig-dut", str(ROOT / "fixtures/duts/ov2-slow.yaml"))
     assert bad.returncode == 1
     assert "1 failed, 3 passed" in bad.stdout and "g99.ov2.trip_time" in bad.stdout
