@@ -16,6 +16,8 @@ manifest.json like every other file.
 
 from __future__ import annotations
 
+import base64
+
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -186,6 +188,12 @@ def _suites(run_dir: Path, evidence: EvidenceDir, results: RunResults) -> list[S
 
 
 @lru_cache(maxsize=1)
+def _inline_plot(run_dir: Path, relpath: str) -> str:
+    """A plot as a data URI, so report.html is one file that opens anywhere offline (the SVG stays in plots/ as
+    evidence; an image, not inline markup, so no two plots' element ids can meet in one document)."""
+    return "data:image/svg+xml;base64," + base64.b64encode((run_dir / relpath).read_bytes()).decode("ascii")
+
+
 def _template() -> jinja2.Template:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("rig.evidence", "templates"),
@@ -266,6 +274,7 @@ def _render(run_dir: Path, evidence: EvidenceDir) -> Path:
         total=len(results.cases),
         format_number=format_number,
         rendered_by=rig.__version__,
+        plot_src=lambda relpath: _inline_plot(run_dir, relpath),
     )
     evidence.write_text(REPORT, html)
     return run_dir / REPORT

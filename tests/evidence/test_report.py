@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import re
+
 from pathlib import Path
 
 import numpy as np
@@ -81,8 +84,10 @@ def test_a_finished_run_renders_from_disk_alone(tmp_path: Path) -> None:
     for case_id in CASES:
         svg = run_dir / "plots" / f"{case_id}.svg"
         assert b"<svg" in svg.read_bytes()[:500]
-        assert f'src="plots/{case_id}.svg"' in html
+        assert f'data-file="plots/{case_id}.svg"' in html  # inline (a data URI), its file named beside it
+        assert base64.b64encode((run_dir / "plots" / f"{case_id}.svg").read_bytes()).decode() in html
     assert not (run_dir / "plots" / "chademo.v2h.start.svg").exists()
+    assert re.findall(r'src="(?!data:)', html) == [] and "<link" not in html  # one file: opens offline
     assert f'href="traces/{CASES[0]}/capture.parquet"' in html
 
     manifest = read_manifest(run_dir).files
@@ -216,7 +221,7 @@ def test_a_suite_adds_its_own_tables_and_figures_drawn_from_several_cases(tmp_pa
 
     assert "Trips at a glance" in html and "Every trip of the 2 cases" in html
     figure = run_dir / "plots" / "suite-g99-all-trips.svg"
-    assert b"<svg" in figure.read_bytes()[:500] and 'src="plots/suite-g99-all-trips.svg"' in html
+    assert b"<svg" in figure.read_bytes()[:500] and 'data-file="plots/suite-g99-all-trips.svg"' in html
     assert "A figure that fails" in html and "not drawn: no points to draw" in html
     assert not (run_dir / "plots" / "suite-g99-broken.svg").exists()
     assert verify_run(run_dir).ok
