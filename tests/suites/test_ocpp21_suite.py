@@ -139,3 +139,12 @@ def test_a_bench_without_the_analyzer_the_plan_names_is_an_error_and_a_plan_with
     case = cases_of(run_cases(tmp_path / "run2", plan=plan, ids=["TC_Q_109_CS"], bench=bench,
                               evidence=VERDICTS_ONLY))["TC_Q_109_CS"]
     assert case.verdict == "pass" and not any("analyzer" in name for name in case.measured)
+
+
+def test_an_external_setpoint_without_the_chargers_control_interface_is_an_error_never_a_pass(tmp_path: Path) -> None:
+    """TC_Q_111 needs the rig to play the charger's external system (dut_control): a bench without it cannot
+    judge the case, and says so; the charger left unheard never passes it either (v2x-ignores-external-setpoint)."""
+    bench = bench_without(tmp_path, "dut_control")
+    case = cases_of(run_cases(tmp_path / "run", plan=PLAN, ids=["TC_Q_111_CS"], bench=bench,
+                              evidence=VERDICTS_ONLY))["TC_Q_111_CS"]
+    assert case.verdict == "error" and "no dut_control" in (case.error or "")
