@@ -28,6 +28,7 @@ import jinja2
 import rig
 from rig.core.errors import RigInputError
 from rig.evidence.recorder import EvidenceDir, RunRecorder, read_results, safe_file_name
+from rig.evidence.traceability import clause_matrices
 from rig.evidence.formatting import format_budget, format_limit, format_measured, format_number, format_setting
 from rig.evidence.plot_worker import DrawnPlot, PlotWorker
 from rig.evidence.plot_canvas import Drawing, PlotKind, draw_svg, read_trace, svg_bytes
@@ -266,7 +267,10 @@ def _sections(evidence: EvidenceDir, results: RunResults) -> list[SectionView]:
 def _render(run_dir: Path, evidence: EvidenceDir) -> Path:
     results = read_results(run_dir)
     counts = Counter(case.verdict for case in results.cases)
+    matrices, other_clauses = clause_matrices(results)
     html = _template().render(
+        matrices=matrices,
+        other_clauses=other_clauses,
         run=results.run,
         suites=_suites(run_dir, evidence, results),
         sections=_sections(evidence, results),
