@@ -46,7 +46,7 @@ def _version(shown: bool) -> None:
 
 
 @app.callback()
-def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                                help="Print the rig's version and exit.")] = False) -> None:
     """v2g-rig: hardware-in-the-loop test and certification rig for V2G chargers."""
 

@@ -22,7 +22,7 @@ def test_the_constraints_file_the_readme_installs_with_pins_every_dependency() -
 
 def test_a_version_other_than_the_tested_one_is_named(tmp_path: Path) -> None:
     constraints = tmp_path / "constraints.txt"
-    constraints.write_text(f"numpy==0.0.1\nno-such-package==1.0\npyyaml  # unpinned: ignored\n")
+    constraints.write_text("numpy==0.0.1\nno-such-package==1.0\npyyaml  # unpinned: ignored\n")
     record, differs = software_record(constraints)
     assert record["numpy"] == numpy.__version__ and record["no-such-package"] == "not installed"
     assert differs == [f"numpy {numpy.__version__} (tested with 0.0.1)", "no-such-package not installed (tested with 1.0)"]
