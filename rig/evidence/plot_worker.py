@@ -10,7 +10,8 @@ draws each plot as soon as its case has ended.
 
 What the worker does: the run reads each trace it has written back from the
 evidence and reduces it to what the plot shows (``rig.evidence.plot_canvas.drawing``, cheap);
-the worker draws that with matplotlib and answers the SVG bytes. So it loads
+the worker draws that with matplotlib and answers the SVG bytes (and a JPEG of the same figure, for the
+PDF report). So it loads
 neither pyarrow nor pydantic, and starts sooner. It writes no file: the run
 commits every answer through ``rig.evidence.recorder`` like any other file, so the
 manifest keeps its one writer and every write its staging order. A plot the
@@ -23,7 +24,7 @@ only the rig, which decides how the run ends; it ignores SIGINT anyway, and
 ends when the rig closes its job pipe, or is gone.
 
 Wire format, both ways: a 4-byte big-endian length, then a pickle. A job is
-``(case_id, drawing)``, an answer ``(case_id, svg_or_None)``.
+``(case_id, drawing)``, an answer ``(case_id, svg_or_None, jpeg_or_None)``.
 Pickles are only exchanged with a child this process started from the same
 code.
 """
@@ -43,18 +44,19 @@ import threading
 import time
 from dataclasses import dataclass
 
-from rig.evidence.plot_canvas import Drawing, svg_bytes
+from rig.evidence.plot_canvas import Drawing, draw_files
 
 _LENGTH = struct.Struct(">I")
 
 
 @dataclass(frozen=True)
 class DrawnPlot:
-    """The worker's answer for one case: the SVG, or None when it could not be drawn
+    """The worker's answer for one case: the SVG and the JPEG, or None when it could not be drawn
     (the report then tries again and says why)."""
 
     case_id: str
     svg: bytes | None
+    jpeg: bytes | None = None
 
 
 def _write_frame(fd: int, payload: bytes) -> None:
@@ -177,12 +179,13 @@ class PlotWorker:
         process.wait()
 
 
-def _draw(case_id: str, drawing: Drawing) -> tuple[str, bytes | None]:
-    """One job: ``(case_id, svg)``, or ``(case_id, None)`` when it cannot be drawn."""
+def _draw(case_id: str, drawing: Drawing) -> tuple[str, bytes | None, bytes | None]:
+    """One job: ``(case_id, svg, jpeg)``, or ``(case_id, None, None)`` when it cannot be drawn."""
     try:
-        return case_id, svg_bytes(drawing)
+        files = draw_files(drawing)
     except (OSError, ValueError):
-        return case_id, None
+        return case_id, None, None
+    return case_id, files.svg, files.jpeg
 
 
 def _receive_jobs(fd: int, jobs: queue.SimpleQueue[bytes | None]) -> None:
@@ -204,7 +207,8 @@ def main() -> None:
     # Imports make objects by the hundred thousand and no garbage: the cyclic collector would only
     # walk them again and again. Collect from after the imports on, and never walk those again.
     gc.disable()
-    import matplotlib.backends.backend_svg  # noqa: F401  -- loaded now, while the rig opens the bench
+    import matplotlib.backends.backend_agg  # noqa: F401  -- loaded now, while the rig opens the bench
+    import matplotlib.backends.backend_svg  # noqa: F401
     import matplotlib.figure  # noqa: F401
 
     gc.freeze()

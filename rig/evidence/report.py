@@ -20,7 +20,7 @@ import base64
 
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+import functools
 from pathlib import Path
 
 import jinja2
@@ -28,10 +28,11 @@ import jinja2
 import rig
 from rig.core.errors import RigInputError
 from rig.evidence.recorder import EvidenceDir, RunRecorder, read_results, safe_file_name
+from rig.evidence import report_pdf
 from rig.evidence.traceability import clause_matrices
 from rig.evidence.formatting import format_budget, format_limit, format_measured, format_number, format_setting
 from rig.evidence.plot_worker import DrawnPlot, PlotWorker
-from rig.evidence.plot_canvas import Drawing, PlotKind, draw_svg, read_trace, svg_bytes
+from rig.evidence.plot_canvas import Drawing, PlotKind, draw_files, read_trace
 from rig.core.results import BINARY_VERDICTS, VERDICTS, CaseResult, Limit, PlotRecord, RunResults
 from rig.suites.platform import SummaryTable
 from rig.suites import REGISTRY, SUITES
@@ -85,19 +86,32 @@ class SuiteSection:
 
 
 def plot_relpath(case_id: str) -> str:
-    """Where a case's plot lives in the run directory."""
+    """Where a case's plot lives in the run directory (its JPEG for the PDF beside it: ``raster_relpath``)."""
     return f"{PLOTS_DIR}/{safe_file_name(case_id)}.svg"
+
+
+def raster_relpath(svg_relpath: str) -> str:
+    """The JPEG of the same plot, which the PDF shows."""
+    return svg_relpath.removesuffix(".svg") + ".jpg"
+
+
+def _write_plot(evidence: EvidenceDir, relpath: str, drawing: Drawing) -> None:
+    """Draw a plot and write whichever of its SVG and JPEG is not in the run yet (a run recorded before
+    the PDF report existed keeps its SVG and gains the JPEG)."""
+    files = draw_files(drawing)
+    for path, data in ((relpath, files.svg), (raster_relpath(relpath), files.jpeg)):
+        if not (evidence.run_dir / path).exists():
+            evidence.write_bytes(path, data)
 
 
 def _ensure_plot(run_dir: Path, evidence: EvidenceDir, case_id: str,
                  plot: PlotRecord) -> tuple[str | None, str | None]:
-    """Draw a case's plot once: an existing file is kept. Returns (plot path, problem)."""
+    """Draw a case's plot once: existing files are kept. Returns (plot path, problem)."""
     relpath = plot_relpath(case_id)
-    if (run_dir / relpath).exists():
+    if (run_dir / relpath).exists() and (run_dir / raster_relpath(relpath)).exists():
         return relpath, None
     try:
-        drawing = read_drawing(run_dir / plot.trace, plot)
-        evidence.write_stream(relpath, lambda file: draw_svg(drawing, file))
+        _write_plot(evidence, relpath, read_drawing(run_dir / plot.trace, plot))
     except (OSError, ValueError) as error:  # a damaged run still gets its report
         return None, f"plot not drawn: trace {plot.trace}: {error}"
     return relpath, None
@@ -152,8 +166,9 @@ class RunPlots:
     @staticmethod
     def _commit(evidence: EvidenceDir, answers: list[DrawnPlot]) -> None:
         for answer in answers:
-            if answer.svg is not None:
+            if answer.svg is not None and answer.jpeg is not None:
                 evidence.write_bytes(plot_relpath(answer.case_id), answer.svg)
+                evidence.write_bytes(raster_relpath(plot_relpath(answer.case_id)), answer.jpeg)
 
 
 def _limit_line(name: str, limit: Limit, zone: Limit | None) -> str:
@@ -188,11 +203,15 @@ def _suites(run_dir: Path, evidence: EvidenceDir, results: RunResults) -> list[S
     return list(sections.values())
 
 
-@lru_cache(maxsize=1)
 def _inline_plot(run_dir: Path, relpath: str) -> str:
     """A plot as a data URI, so report.html is one file that opens anywhere offline (the SVG stays in plots/ as
     evidence; an image, not inline markup, so no two plots' element ids can meet in one document)."""
     return "data:image/svg+xml;base64," + base64.b64encode((run_dir / relpath).read_bytes()).decode("ascii")
+
+
+def _inline_raster(run_dir: Path, relpath: str) -> str:
+    """The PDF's picture of the plot whose SVG is ``relpath``, as a data URI."""
+    return "data:image/jpeg;base64," + base64.b64encode((run_dir / raster_relpath(relpath)).read_bytes()).decode("ascii")
 
 
 def _template() -> jinja2.Template:
@@ -256,7 +275,7 @@ def _sections(evidence: EvidenceDir, results: RunResults) -> list[SectionView]:
         for figure in section.figures:
             relpath = f"{PLOTS_DIR}/suite-{safe_file_name(name)}-{safe_file_name(figure.name)}.svg"
             try:
-                evidence.write_bytes(relpath, svg_bytes(figure.drawing))
+                _write_plot(evidence, relpath, figure.drawing)
                 figures.append((figure.caption, relpath, None))
             except (ValueError, TypeError) as error:  # a figure that cannot be drawn is said, not fatal
                 figures.append((figure.caption, None, f"not drawn: {error}"))
@@ -265,10 +284,13 @@ def _sections(evidence: EvidenceDir, results: RunResults) -> list[SectionView]:
 
 
 def _render(run_dir: Path, evidence: EvidenceDir) -> Path:
+    """report.html, then report.pdf from the same document (plots as JPEG); a machine that cannot render the PDF
+    says so in the HTML report."""
     results = read_results(run_dir)
     counts = Counter(case.verdict for case in results.cases)
     matrices, other_clauses = clause_matrices(results)
-    html = _template().render(
+    document = functools.partial(
+        _template().render,
         matrices=matrices,
         other_clauses=other_clauses,
         run=results.run,
@@ -278,7 +300,16 @@ def _render(run_dir: Path, evidence: EvidenceDir) -> Path:
         total=len(results.cases),
         format_number=format_number,
         rendered_by=rig.__version__,
-        plot_src=lambda relpath: _inline_plot(run_dir, relpath),
     )
-    evidence.write_text(REPORT, html)
+    pdf, pdf_note = None, report_pdf.pdf_problem()
+    if pdf_note is None:
+        try:
+            printed = document(plot_src=lambda relpath: _inline_raster(run_dir, relpath), medium="print", pdf_note=None)
+            pdf = report_pdf.pdf_bytes(printed, run_dir, results.run.started)
+        except (OSError, ValueError) as error:  # the evidence is complete without it: said in the HTML report
+            pdf_note = f"report.pdf not rendered: {error}"
+    evidence.write_text(REPORT, document(plot_src=lambda relpath: _inline_plot(run_dir, relpath), medium="screen",
+                                         pdf_note=pdf_note))
+    if pdf is not None:
+        evidence.write_bytes(report_pdf.PDF, pdf)
     return run_dir / REPORT

@@ -206,7 +206,7 @@ def _plots_in_record(run_dir: Path, cases: list[str]) -> None:
 def test_a_run_draws_its_plots_in_its_worker_not_in_its_own_process(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     drawn_here: list[str] = []
-    monkeypatch.setattr(rig.evidence.report, "draw_svg", lambda d, out: drawn_here.append(d.title))
+    monkeypatch.setattr(rig.evidence.report, "draw_files", lambda d: drawn_here.append(d.title))
     recorder = run_cases(tmp_path / "run", ids=SHORT).recorder
     assert drawn_here == []
     monkeypatch.undo()

@@ -12,7 +12,7 @@ import pytest
 
 import rig.evidence.report
 from rig.evidence.recorder import RunRecorder, read_manifest
-from rig.evidence.plot_canvas import Canvas, draw_svg, envelope
+from rig.evidence.plot_canvas import Canvas, draw_files, draw_svg, envelope
 from rig.suites.g99.plots import TRIP_LAYOUT, TripDrawing, TripOptions, trip_drawing
 from rig.evidence.report import format_limit, format_setting, render_report
 from rig.core.results import InstrumentIdentity, Limit
@@ -116,11 +116,11 @@ def test_rerendering_keeps_existing_plots(tmp_path: Path, monkeypatch: pytest.Mo
 
     drawn: list[str] = []
 
-    def counting_draw(d, out) -> None:
+    def counting_draw(d):
         drawn.append(d.title)
-        draw_svg(d, out)
+        return draw_files(d)
 
-    monkeypatch.setattr(rig.evidence.report, "draw_svg", counting_draw)
+    monkeypatch.setattr(rig.evidence.report, "draw_files", counting_draw)
     record_trip_case(recorder, "g99.of2.trip_time")
     render_report(run_dir, recorder)
     render_report(run_dir)
