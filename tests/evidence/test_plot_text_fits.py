@@ -1,16 +1,18 @@
 """No plot clips its text: every label, tick label, title and legend of a drawing lies inside its figure (the
-CHAdeMO timeline's lane labels were cut off at the left), and a session timeline's axis is its own session."""
+CHAdeMO timeline's lane labels were cut off at the left; a G99 operating-range hold's and a G100 sensor-loss
+plot's axis labels were too), for every plot kind a suite registers and every figure a suite's report draws,
+each drawn from realistic samples (``plot_samples``); and a session timeline's axis is its own session."""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
-from rig.evidence.plot_canvas import Canvas, Drawing
-from rig.suites.chademo.plots import TIMELINE, TimelineOptions, timeline_drawing
-from rig.suites.chademo.procedures import TIMELINE_COLUMNS
+from plot_samples import KIND_SAMPLES, REPORT_CASES, chademo_session
+from rig.evidence.plot_canvas import Canvas, Drawing, PlotKind
+from rig.suites import SUITES
+from rig.suites.chademo.plots import TimelineOptions, timeline_drawing
 
 
 def clipped_texts(drawing: Drawing) -> list[str]:
@@ -37,16 +39,49 @@ def clipped_texts(drawing: Drawing) -> list[str]:
     return outside
 
 
-def session_trace(start_s: float = 300.0) -> dict[str, np.ndarray]:
-    t = start_s + np.arange(0.0, 30.0, 0.1)
-    frame = pd.DataFrame({name: np.zeros_like(t) for name in TIMELINE_COLUMNS})
-    frame["t_s"], frame["request_a"], frame["measured_a"] = t, 20.0, 19.8
-    frame["present_v"], frame["d1"], frame["charging"] = 380.0, 1.0, (t > start_s + 5).astype(float)
-    return {name: frame[name].to_numpy() for name in TIMELINE.columns}
+def registered_kinds() -> dict[str, PlotKind]:
+    """Every plot kind every registered suite draws, by its (global) name."""
+    return {name: kind for suite in SUITES.values() for name, kind in suite.plot_kinds.items()}
+
+
+def drawing_suites() -> list[str]:
+    """The suites whose report hook is more than summary tables (``tables_only``), so may draw figures."""
+    return [name for name, suite in SUITES.items()
+            if suite.report is not None and not suite.report.__qualname__.startswith("tables_only.")]
+
+
+def test_every_registered_kind_and_report_hook_has_samples_and_no_sample_is_stale() -> None:
+    kinds, suites = set(registered_kinds()), set(drawing_suites())
+    assert sorted(kinds - set(KIND_SAMPLES)) == [], "plot kinds without samples in tests/evidence/plot_samples.py"
+    assert sorted(set(KIND_SAMPLES) - kinds) == [], "samples of plot kinds no suite registers"
+    assert sorted(suites - set(REPORT_CASES)) == [], "suite reports that may draw figures, without sample cases"
+    assert sorted(set(REPORT_CASES) - suites) == [], "sample cases of suites whose report draws no figure"
+
+
+@pytest.mark.parametrize("name", sorted(registered_kinds()))
+def test_no_plot_of_a_registered_kind_clips_its_text(name: str) -> None:
+    assert name in KIND_SAMPLES, f"plot kind {name} has no samples: add them to tests/evidence/plot_samples.py"
+    kind = registered_kinds()[name]
+    samples = KIND_SAMPLES[name]()
+    assert samples
+    clipped = {sample.title: texts for sample in samples if (texts := clipped_texts(sample.drawing(kind)))}
+    assert clipped == {}
+
+
+@pytest.mark.parametrize("suite", drawing_suites())
+def test_no_figure_a_suite_report_draws_clips_its_text(suite: str) -> None:
+    assert suite in REPORT_CASES, (f"suite {suite}'s report may draw figures and has no sample cases: add them to "
+                                   "tests/evidence/plot_samples.py")
+    report = SUITES[suite].report
+    assert report is not None
+    section = report(REPORT_CASES[suite]())
+    assert section is not None and section.figures, "the sample cases draw no figure"
+    clipped = {figure.name: texts for figure in section.figures if (texts := clipped_texts(figure.drawing))}
+    assert clipped == {}
 
 
 def test_the_chademo_timeline_clips_no_text_and_spans_its_own_session() -> None:
-    drawing = timeline_drawing(session_trace(), "chademo.charge.normal@leaf-40",
+    drawing = timeline_drawing(chademo_session(300.0), "chademo.charge.normal@leaf-40",
                                TimelineOptions(injected_at_s=310.0, reaction_end_s=311.2))
     assert clipped_texts(drawing) == []
     canvas = Canvas(drawing.layout)

@@ -17,7 +17,9 @@ from rig.evidence.plot_canvas import HEIGHT_IN, CanvasLayout, PlotKind, PlotOpti
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-LAYOUT = CanvasLayout(HEIGHT_IN, (1.0, 2.0), top=0.93, bottom=0.09)
+LAYOUT = CanvasLayout(HEIGHT_IN, (1.0, 2.0), top=0.93, bottom=0.09, left=0.1)
+"""Wider on the left than the default: powers in watts (-10000 when the boundary imports, -0.050 around a load
+that stays off) have long tick labels beside the panels' labels."""
 
 
 

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 TRIP_LAYOUT = CanvasLayout(HEIGHT_IN, (1.0, 1.4), top=0.93, bottom=0.09)
-STAIRCASE_LAYOUT = CanvasLayout(HEIGHT_IN * 0.8, (1.4, 1.0), top=0.92, bottom=0.1)
+STAIRCASE_LAYOUT = CanvasLayout(HEIGHT_IN * 0.8, (1.4, 1.0), top=0.92, bottom=0.1, left=0.1)
+"""Wider on the left than the trip plot: a level held and read back (an operating-range hold) has tick labels
+of its read-back noise (-0.0015 under a +47.1 offset) beside its label."""
 
 
 
