@@ -1,25 +1,30 @@
 """The run directory, written as the run goes: every file atomic, every file in the manifest.
 
 A certification body must be able to trust what it finds on disk after any
-ending, a crash or ``kill -9`` included. So nothing lives only in memory:
-``results.json`` is rewritten (status "incomplete") after every case, traces
-are written as they are captured, and ``manifest.json`` (the SHA-256 of every
-other file) is rewritten with every write.
+ending, a crash or ``kill -9`` included. So nothing lives only in memory: the
+run's documents (``rig.evidence.documents``: start, one per case, stop) are
+written as the run goes, traces as they are captured, and every write is
+announced in the manifest journal before it lands. Nothing written is
+rewritten to record the next thing, so the thousandth case costs what the
+first did.
 
 The order of each write makes a killed run tell the truth:
 
 1. the new content goes to a temporary file in a staging directory *beside*
    the run directory (``.<run>.incoming``), is fsynced and hashed; a write cut
    off here leaves nothing in the run directory;
-2. the manifest is rewritten listing the new hash, with the file marked
-   ``pending`` (its previous hash, or none for a new file);
+2. a line is appended to ``manifest.journal``: the file, its new hash and its
+   previous one (none for a new file), and fsynced; a line cut off here is
+   not a line (no newline), and its file never landed;
 3. the temporary file is renamed into place.
 
-So at every instant each listed file matches its hash, except possibly the
-one pending file, which matches either its new or its previous hash.
-``rig verify`` accepts exactly that, and nothing else, as a record cut off
-mid-write. The last manifest write of a run that closed properly clears
-``pending`` and sets ``sealed``; an unsealed manifest is an incomplete record.
+So at every instant each file the journal lists matches its last hash,
+except possibly the file of the last line (``pending``), which matches
+either its new or its previous hash. ``rig verify`` accepts exactly that,
+and nothing else, as a record cut off mid-write. When the run closes
+properly, ``manifest.json`` (the SHA-256 of every other file, ``sealed``) is
+written once and the journal removed; a record without a sealed manifest is
+incomplete.
 
 Each file is hashed once, when it is written; the manifest is built from
 those remembered hashes, never by rehashing the tree, so a later write
@@ -47,8 +52,13 @@ from pydantic import ValidationError
 
 from rig.core.errors import EvidenceWriteError, RigInputError
 from rig.core.results import CaseResult, InstrumentIdentity, RunInfo, RunResults, RunStatus
+from rig.evidence.documents import (DOCUMENTS_DIR, AmendDocument, CaseDocument, Document, InstrumentsDocument,
+                                    StartDocument, StopDocument, TraceDescriptor, describe_trace, document_json,
+                                    document_relpath, has_documents, read_documents, read_run)
 
 MANIFEST = "manifest.json"
+JOURNAL = "manifest.journal"
+"""The writes of a record not sealed yet, one JSON line each, appended (the manifest in the making)."""
 RESULTS = "results.json"
 TRACES_DIR = "traces"
 HASH_ALGORITHM = "sha256"
@@ -117,11 +127,57 @@ class Manifest:
 
 
 def read_manifest(run_dir: Path) -> Manifest:
-    """A run's manifest.json.
+    """What a run's manifest says: manifest.json, and the journal of writes since (or instead, for a record
+    its writer never sealed).
 
-    Raises ``RigInputError`` naming the problem when the manifest is missing,
-    is not JSON, or does not have the documented shape.
+    A sealed manifest.json beside a journal whose every line it already
+    holds is a sealed record (its writer stopped between writing the one and
+    removing the other); a journal line it does not hold makes the record one
+    being added to, not sealed. Raises ``RigInputError`` naming the problem
+    when there is neither, or either is unreadable or not of its shape.
     """
+    base = _read_manifest_file(run_dir) if (run_dir / MANIFEST).exists() else None
+    entries = _read_journal(run_dir / JOURNAL) if (run_dir / JOURNAL).exists() else []
+    if base is None and not entries:
+        raise RigInputError(
+            f"{run_dir / MANIFEST}: no manifest.json; this is not a run directory, or its manifest was removed")
+    if base is not None and (not entries or (base.sealed and all(base.files.get(e.path) == e.new for e in entries))):
+        return base
+    files = dict(base.files) if base is not None else {}
+    for entry in entries:
+        files[entry.path] = entry.new
+    last = entries[-1]
+    return Manifest(files, Pending(last.path, last.previous), sealed=False)
+
+
+@dataclass(frozen=True)
+class _JournalEntry:
+    path: str
+    new: str
+    previous: str | None
+
+
+def _read_journal(path: Path) -> list[_JournalEntry]:
+    """The journal's complete lines; a last line without its newline was cut off before its file was moved in."""
+    try:
+        lines = path.read_bytes().split(b"\n")
+    except OSError as error:
+        raise RigInputError(f"{path}: unreadable: {error}") from error
+    entries = []
+    for number, line in enumerate(lines[:-1], start=1):  # the last piece: empty, or a line cut off
+        try:
+            item = json.loads(line)
+            entry = _JournalEntry(item["path"], item["sha256"], item["previous"])
+        except (ValueError, KeyError, TypeError):
+            raise RigInputError(f"{path}:{number}: not a journal line (path, sha256, previous)") from None
+        if not (isinstance(entry.path, str) and isinstance(entry.new, str)
+                and (entry.previous is None or isinstance(entry.previous, str))):
+            raise RigInputError(f"{path}:{number}: not a journal line (path, sha256, previous)")
+        entries.append(entry)
+    return entries
+
+
+def _read_manifest_file(run_dir: Path) -> Manifest:
     path = run_dir / MANIFEST
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -151,7 +207,10 @@ def read_manifest(run_dir: Path) -> Manifest:
 
 
 def read_results(run_dir: Path) -> RunResults:
-    """The run's results.json, validated against the contract in ``rig.core.results``."""
+    """The run's results: rebuilt from its documents (any run, a killed one included); from results.json for a
+    run recorded before documents existed. Validated against the contract in ``rig.core.results``."""
+    if has_documents(run_dir):
+        return read_run(run_dir)
     path = run_dir / RESULTS
     try:
         return RunResults.model_validate_json(path.read_bytes())
@@ -166,7 +225,7 @@ def _check_relpath(relpath: str) -> str:
     path = PurePosixPath(relpath.replace("\\", "/"))
     if path.is_absolute() or not path.parts or any(part in ("", ".", "..") for part in path.parts):
         raise RigInputError(f"evidence path {relpath!r} must be relative and stay inside the run directory")
-    if path.as_posix() in (MANIFEST, RESULTS):
+    if path.as_posix() in (MANIFEST, JOURNAL, RESULTS) or path.parts[0] == DOCUMENTS_DIR:
         raise RigInputError(f"{path} is written by the run recorder only")
     return path.as_posix()
 
@@ -256,9 +315,16 @@ class EvidenceDir:
         return self.write_bytes(relpath, _json_bytes(obj))
 
     def seal(self) -> None:
-        """The record is closed: no write is pending, and the manifest says so."""
+        """The record is closed: manifest.json lists every file, sealed, and the journal goes."""
         self._write_manifest(Manifest(self._hashes, None, sealed=True))
         self._was_sealed = True
+        journal = self.run_dir / JOURNAL
+        try:
+            journal.unlink(missing_ok=True)
+            if self.durable:
+                _fsync_dir(self.run_dir)
+        except OSError as error:
+            raise EvidenceWriteError(journal, error) from None
         self._remove_staging()
 
     def close(self) -> None:
@@ -273,13 +339,30 @@ class EvidenceDir:
         try:
             self._staging.mkdir(parents=True, exist_ok=True)
             tmp, digest = _stage(self._staging, target.name, write, durable=self.durable)
-            pending = Pending(relpath, self._hashes.get(relpath))
+            previous = self._hashes.get(relpath)
+            self._append_journal(relpath, digest, previous)
             self._hashes[relpath] = digest
-            self._write_manifest(Manifest(self._hashes, pending, sealed=False))
             _move_into_place(tmp, target, durable=self.durable)
         except OSError as error:
             raise EvidenceWriteError(target, error) from None
         return relpath
+
+    def _append_journal(self, relpath: str, digest: str, previous: str | None) -> None:
+        """Announce a write: one line appended (and fsynced) to the journal, whatever the record's size."""
+        line = json.dumps({"path": relpath, "sha256": digest, "previous": previous}, ensure_ascii=False) + "\n"
+        path = self.run_dir / JOURNAL
+        created = not path.exists()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            data = memoryview(line.encode("utf-8"))
+            while data:
+                data = data[os.write(fd, data):]
+            if self.durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created and self.durable:
+            _fsync_dir(self.run_dir)
 
     def _write_manifest(self, manifest: Manifest) -> None:
         data = _json_bytes(manifest.to_json())
@@ -300,17 +383,19 @@ class EvidenceDir:
 
 
 class RunRecorder(EvidenceDir):
-    """The run's records (results.json, traces) on top of the evidence directory.
+    """The run's records (its documents, traces, and results.json as their view) on top of the evidence directory.
 
-    ``results.json`` always holds ``RunResults.model_dump(mode="json")`` of
-    everything recorded so far, with status "incomplete" until ``finish``.
+    Each record is a document written once (``rig.evidence.documents``); ``results.json`` holds
+    ``RunResults.model_dump(mode="json")`` of them all, written when the run is finished (and amended).
     """
 
-    def __init__(self, run_dir: Path, results: RunResults) -> None:
+    def __init__(self, run_dir: Path, results: RunResults, written: int = 0) -> None:
         super().__init__(run_dir, Manifest({}))
         self._results = results
-        self._case_texts: list[str] = []
-        """Each recorded case as results.json holds it (cases are only ever appended)."""
+        self._written = written
+        """Documents written so far (the next one's number is one more)."""
+        self._descriptors: dict[str, list[TraceDescriptor]] = {}
+        """Each case's traces as written, described, until its case document takes them."""
 
     @classmethod
     def create(cls, out_dir: Path, run: RunInfo, *, durable: bool = True) -> RunRecorder:
@@ -326,12 +411,12 @@ class RunRecorder(EvidenceDir):
             raise EvidenceWriteError(out_dir, error) from None
         recorder = cls(out_dir, RunResults(run=run.model_copy(update={"status": "incomplete"})))
         recorder.durable = durable
-        recorder._write_results()
+        recorder._write_document(StartDocument(run=recorder._results.run))
         return recorder
 
     @property
     def results(self) -> RunResults:
-        """A copy of what results.json holds."""
+        """A copy of what the documents so far say (what results.json will hold)."""
         return self._results.model_copy(deep=True)
 
     def trace_path(self, case_id: str, name: str, suffix: str = ".parquet") -> Path:
@@ -339,9 +424,13 @@ class RunRecorder(EvidenceDir):
         return self.run_dir / TRACES_DIR / safe_file_name(case_id) / f"{safe_file_name(name)}{suffix}"
 
     def write_trace(
-        self, case_id: str, name: str, frame: pd.DataFrame, metadata: dict[str, str] | None = None
+        self, case_id: str, name: str, frame: pd.DataFrame, metadata: dict[str, str] | None = None,
+        role: str | None = None,
     ) -> str:
-        """Write a trace as Parquet, ``metadata`` in the schema; returns its path relative to the run."""
+        """Write a trace as Parquet, ``metadata`` in the schema; returns its path relative to the run.
+
+        ``role``: the bench role whose instrument recorded it (None: the rig derived it); the case's document
+        describes the trace (``rig.evidence.documents.TraceDescriptor``)."""
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if metadata:
             extra = {key.encode("utf-8"): value.encode("utf-8") for key, value in metadata.items()}
@@ -349,74 +438,65 @@ class RunRecorder(EvidenceDir):
         relpath = self.trace_path(case_id, name).relative_to(self.run_dir).as_posix()
         # Byte stream split only applies to (and only helps) float columns; text and integers keep plain encoding.
         floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
-        return self.write_stream(relpath, lambda file: pq.write_table(
+        written = self.write_stream(relpath, lambda file: pq.write_table(
             table, file, use_byte_stream_split=floats or False, **TRACE_ENCODING))
+        identity = next((i.idn for i in self._results.run.instruments if i.role == role), None)
+        self._descriptors.setdefault(case_id, []).append(describe_trace(written, name, frame, role, identity))
+        return written
 
     def record_instruments(self, instruments: list[InstrumentIdentity]) -> None:
         """Record who measured (role, driver, address, *IDN?), once the bench has accepted them."""
         self._results.run = self._results.run.model_copy(update={"instruments": list(instruments)})
-        self._write_results()
+        self._write_document(InstrumentsDocument(instruments=list(instruments)))
 
     @classmethod
     def reopen(cls, run_dir: Path) -> RunRecorder:
         """Continue a closed run's record (to amend its status), keeping its manifest's hashes."""
-        recorder = cls(run_dir, read_results(run_dir))
+        written = len(read_documents(run_dir)) if has_documents(run_dir) else 0
+        recorder = cls(run_dir, read_results(run_dir), written)
         EvidenceDir.__init__(recorder, run_dir, read_manifest(run_dir))
         return recorder
 
     def record_case(self, result: CaseResult) -> None:
-        """Append a finished case and rewrite results.json at once."""
+        """Append a finished case: its document, with the descriptors of the traces it wrote."""
         if any(case.id == result.id for case in self._results.cases):
-            raise ValueError(f"case {result.id!r} is already recorded in {self.run_dir / RESULTS}")
+            raise ValueError(f"case {result.id!r} is already recorded in {self.run_dir / DOCUMENTS_DIR}")
+        self._write_document(CaseDocument(case=result, descriptors=self._descriptors.pop(result.id, [])))
         self._results.cases.append(result)
-        self._write_results()
 
     def finish(self, status: RunStatus, reason: str | None, sim_seconds: float, wall_seconds: float) -> None:
-        """Close the run record: finished time, status, reason, durations and speedup."""
+        """Close the run record: the stop document (finished time, status, reason, durations and speedup), and
+        results.json, the view of every document."""
+        stop = StopDocument(status=status, reason=reason, finished=utc_now_iso(), sim_seconds=sim_seconds,
+                            wall_seconds=wall_seconds,
+                            speedup=sim_seconds / wall_seconds if wall_seconds > 0 else None)
+        self._write_document(stop)
         self._results.run = RunInfo.model_validate(
-            {
-                **self._results.run.model_dump(),
-                "finished": utc_now_iso(),
-                "status": status,
-                "reason": reason,
-                "sim_seconds": sim_seconds,
-                "wall_seconds": wall_seconds,
-                "speedup": sim_seconds / wall_seconds if wall_seconds > 0 else None,
-            }
-        )
+            {**self._results.run.model_dump(), **stop.model_dump(exclude={"kind"})})
         self._write_results()
 
     def amend_status(self, status: RunStatus, reason: str) -> None:
         """Change a closed run's status and reason, keeping its times (a stop that came while it closed)."""
+        self._write_document(AmendDocument(status=status, reason=reason))
         self._results.run = self._results.run.model_copy(update={"status": status, "reason": reason})
         self._write_results()
 
-    def _write_results(self) -> None:
-        data = self._results_json()
-        self._commit(RESULTS, lambda file: file.write(data))
+    def write_results_view(self) -> None:
+        """results.json as the documents so far say (``rig report`` gives a killed run its view)."""
+        self._write_results()
 
-    def _results_json(self) -> bytes:
-        """results.json as ``_json_bytes`` writes the whole record, each case encoded once: the file is rewritten
-        after every case, and encoding every earlier case again made a run's record cost grow with its square."""
-        cases = self._results.cases
-        self._case_texts += ["    " + _indented(_json_text(case.model_dump(mode="json")), 4)
-                             for case in cases[len(self._case_texts):]]
-        run = _indented(_json_text(self._results.run.model_dump(mode="json")), 2)
-        body = ",\n".join(self._case_texts)
-        listed = f"[\n{body}\n  ]" if cases else "[]"
-        return f'{{\n  "run": {run},\n  "cases": {listed}\n}}\n'.encode("utf-8")
+    def _write_document(self, document: Document) -> None:
+        data = _json_bytes(document_json(document))
+        self._commit(document_relpath(self._written + 1, document), lambda file: file.write(data))
+        self._written += 1
+
+    def _write_results(self) -> None:
+        data = _json_bytes(self._results.model_dump(mode="json"))
+        self._commit(RESULTS, lambda file: file.write(data))
 
 
 def _json_text(obj: object) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False)
-
-
-def _indented(text: str, spaces: int) -> str:
-    """A JSON text as it reads nested ``spaces`` deep (its first line where the parent puts it; JSON escapes
-    every newline inside a string, so each line break is the layout's)."""
-    pad = " " * spaces
-    first, _, rest = text.partition("\n")
-    return first + "".join(f"\n{pad}{line}" for line in rest.split("\n")) if rest else first
 
 
 def _json_bytes(obj: object) -> bytes:

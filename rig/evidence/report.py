@@ -27,8 +27,9 @@ import jinja2
 
 import rig
 from rig.core.errors import RigInputError
-from rig.evidence.recorder import EvidenceDir, RunRecorder, read_results, safe_file_name
+from rig.evidence.recorder import RESULTS, EvidenceDir, RunRecorder, read_results, safe_file_name
 from rig.evidence import report_pdf
+from rig.evidence.documents import CaseDocument, TraceDescriptor, has_documents, read_documents
 from rig.evidence.traceability import clause_matrices
 from rig.evidence.formatting import format_budget, format_limit, format_measured, format_number, format_setting
 from rig.evidence.plot_worker import DrawnPlot, PlotWorker
@@ -226,7 +227,7 @@ def _template() -> jinja2.Template:
 
 
 def render_report(run_dir: Path, recorder: RunRecorder | None = None) -> Path:
-    """Render ``report.html`` (and any missing plots) from the run directory's evidence.
+    """Render ``report.html`` and ``report.pdf`` (and any missing plots) from the run directory's evidence.
 
     With ``recorder`` (during a run) files are written through it; without
     one (rebuilding a report later) the run must first verify against its
@@ -244,7 +245,9 @@ def render_report(run_dir: Path, recorder: RunRecorder | None = None) -> Path:
             + [f"unlisted {p}" for p in check.unlisted])
         raise RigInputError(f"{run_dir}: not rendered: the evidence does not verify ({detail}); "
                             "run `rig verify` for details")
-    evidence = EvidenceDir.open(run_dir)
+    evidence = RunRecorder.reopen(run_dir)
+    if not (run_dir / RESULTS).exists():
+        evidence.write_results_view()  # a killed run: its documents' view, as a closed run has it
     path = _render(run_dir, evidence)
     evidence.close()
     return path
@@ -283,6 +286,14 @@ def _sections(evidence: EvidenceDir, results: RunResults) -> list[SectionView]:
     return sections
 
 
+def _descriptors(run_dir: Path) -> dict[str, TraceDescriptor]:
+    """Every trace's descriptor by its path, from the case documents (none for a run recorded before them)."""
+    if not has_documents(run_dir):
+        return {}
+    return {d.path: d for document in read_documents(run_dir) if isinstance(document, CaseDocument)
+            for d in document.descriptors}
+
+
 def _render(run_dir: Path, evidence: EvidenceDir) -> Path:
     """report.html, then report.pdf from the same document (plots as JPEG); a machine that cannot render the PDF
     says so in the HTML report."""
@@ -300,6 +311,7 @@ def _render(run_dir: Path, evidence: EvidenceDir) -> Path:
         total=len(results.cases),
         format_number=format_number,
         rendered_by=rig.__version__,
+        descriptors=_descriptors(run_dir),
     )
     pdf, pdf_note = None, report_pdf.pdf_problem()
     if pdf_note is None:

@@ -5,19 +5,19 @@ file listed in manifest.json must be on disk with the same SHA-256, and no
 file may be on disk that the manifest does not list. It judges integrity,
 not the verdicts: a run that was interrupted or killed verifies as an
 *incomplete* record when its files are intact. The one tolerance is the
-write that was in flight when a killed writer stopped (the manifest's
-``pending`` file): it may hold its new or its previous content, nothing else
+write that was in flight when a killed writer stopped (the last file its
+manifest journal announced, ``pending``): it may hold its new or its previous content, nothing else
 (see ``rig.evidence.recorder`` for why that is exactly what a crash can leave).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rig.core.errors import RigInputError
-from rig.evidence.recorder import HASH_ALGORITHM, MANIFEST, RESULTS, Manifest, read_manifest, sha256_file
+from rig.evidence.recorder import (HASH_ALGORITHM, JOURNAL, MANIFEST, RESULTS, Manifest, read_manifest, read_results,
+                                   sha256_file)
 from rig.evidence.signature import SIGNATURE
 
 
@@ -53,12 +53,12 @@ class VerifyReport:
 
 
 def _files_on_disk(run_dir: Path) -> set[str]:
-    """Every file but the manifest and the signature over it (``rig.evidence.signature``)."""
+    """Every file but the manifest, its journal and the signature over it (``rig.evidence.signature``)."""
     return {
         path.relative_to(run_dir).as_posix()
         for path in run_dir.rglob("*")
         if (path.is_file() or path.is_symlink())
-        and path.relative_to(run_dir).as_posix() not in (MANIFEST, SIGNATURE, f".{SIGNATURE}.tmp")
+        and path.relative_to(run_dir).as_posix() not in (MANIFEST, JOURNAL, SIGNATURE, f".{SIGNATURE}.tmp")
     }
 
 
@@ -70,11 +70,11 @@ def _digest(path: Path) -> str | None:
 
 
 def _status(run_dir: Path) -> str | None:
+    """What the run's own record says of how it ended (its documents; results.json for an older run)."""
     try:
-        status = json.loads((run_dir / RESULTS).read_text(encoding="utf-8"))["run"]["status"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return read_results(run_dir).run.status
+    except RigInputError:
         return None
-    return status if isinstance(status, str) else None
 
 
 def verify_run(run_dir: Path) -> VerifyReport:
@@ -99,7 +99,7 @@ def verify_run(run_dir: Path) -> VerifyReport:
             cut_off = relpath  # the write in flight when the writer stopped: its previous content (or none)
             continue
         (changed if relpath in on_disk else missing).append(relpath)
-    status = _status(run_dir) if RESULTS not in changed else None
+    status = _status(run_dir) if not any(p == RESULTS or p.startswith("documents/") for p in changed) else None
     return VerifyReport(
         run_dir,
         changed=changed,
@@ -126,6 +126,8 @@ def format_verify_report(report: VerifyReport) -> str:
             landed = f"; the last write ({report.cut_off}) did not land" if report.cut_off else ""
             head = (f"OK, INCOMPLETE record: {report.checked} files in {report.run_dir} are consistent with "
                     f"{MANIFEST} ({digest}); {why}{landed}")
+        if not (report.run_dir / MANIFEST).exists():
+            return f"{head}\n(no {MANIFEST}: the record was never sealed; its files were checked against {JOURNAL})"
         return (f"{head}\n{MANIFEST} {digest}: {sha256_file(report.run_dir / MANIFEST)} "
                 "(compare with the digest the run printed when it finished)")
     lines = [f"NOT VERIFIED: {report.run_dir} does not match its {MANIFEST}"]

@@ -169,7 +169,8 @@ def keygen(name: Annotated[str, typer.Argument(help="The bench's name (the key's
 
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
-    """Re-render report.html from the evidence in a run directory (refused unless it verifies)."""
+    """Re-render report.html and report.pdf from the evidence in a run directory (refused unless it verifies); a
+    killed run also gets its results.json."""
     try:
         typer.echo(render_report(run_dir))
     except (RigInputError, EvidenceWriteError) as err:

@@ -411,7 +411,9 @@ class CampaignRun:
 
     def _write_outcome(self, case_id: str, outcome: ProcedureOutcome) -> tuple[list[str], PlotRecord | None]:
         assert self.recorder is not None
-        paths = {name: self.recorder.write_trace(case_id, name, frame, {"case": case_id})
+        roles = self.bench.instruments.keys() if self.bench is not None else ()
+        paths = {name: self.recorder.write_trace(case_id, name, frame, {"case": case_id},
+                                                 role=outcome.trace_roles.get(name, name if name in roles else None))
                  for name, frame in outcome.traces.items()}
         for name, data in outcome.files.items():
             paths[name] = self.recorder.write_bytes(self.recorder.trace_path(case_id, name, suffix="")

@@ -209,6 +209,9 @@ class ProcedureOutcome:
     """Raw recordings kept beside the traces as they are (a CAN log, say), by file name."""
     findings: list[str] = field(default_factory=list)
     """What the procedure found, in words, for the reviewer (a rule broken, by whom, when)."""
+    trace_roles: dict[str, str] = field(default_factory=dict)
+    """The bench role whose instrument recorded a trace, by trace name, where the name is not the role itself
+    (a trace named after a role is that role's; any other the rig derived): for the trace's descriptor."""
 
 
 @dataclass(frozen=True)

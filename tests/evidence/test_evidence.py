@@ -1,4 +1,5 @@
-"""The run directory is written as the run goes: atomic files, results.json and manifest always current.
+"""The run directory is written as the run goes: atomic files, a document per record, every write in the
+manifest journal; results.json is the view written when the run closes.
 
 The synthetic run builders here (``trip_trace``, ``run_info``, ``record_trip_case``)
 are also used by test_verify.py and test_report.py.
@@ -15,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from rig.core.errors import RigInputError
-from rig.evidence.recorder import RunRecorder, read_manifest, sha256_file
+from rig.evidence.recorder import RunRecorder, read_manifest, read_results, sha256_file
 from rig.core.results import CaseResult, DutRecord, Limit, PlotRecord, RunInfo, RunResults, Verdict
 
 SAMPLE_RATE_HZ = 10_000.0
@@ -74,16 +75,21 @@ def record_trip_case(
 
 
 def results_on_disk(run_dir: Path) -> dict:
-    return json.loads((run_dir / "results.json").read_text())
+    """The run's record as anyone reads it from disk (its documents), at any moment."""
+    return read_results(run_dir).model_dump(mode="json")
 
 
-def test_create_writes_incomplete_results_and_manifest_at_once(tmp_path: Path) -> None:
+def test_create_writes_the_start_document_and_its_journal_line_at_once(tmp_path: Path) -> None:
     run_dir = tmp_path / "reports" / "run-1"  # parents are created
     RunRecorder.create(run_dir, run_info())
 
     assert results_on_disk(run_dir) == RunResults(run=run_info()).model_dump(mode="json")
     assert results_on_disk(run_dir)["run"]["status"] == "incomplete"
-    assert read_manifest(run_dir).files == {"results.json": sha256_file(run_dir / "results.json")}
+    start = "documents/000001-start.json"
+    assert json.loads((run_dir / start).read_text())["kind"] == "start"
+    manifest = read_manifest(run_dir)
+    assert manifest.files == {start: sha256_file(run_dir / start)} and not manifest.sealed
+    assert not (run_dir / "results.json").exists()  # the view is written as the run closes
 
 
 def test_create_accepts_an_empty_directory_and_refuses_a_used_one(tmp_path: Path) -> None:
@@ -140,7 +146,8 @@ def test_trace_samples_are_kept_exactly_in_byte_stream_split_zstd(tmp_path: Path
     assert column.compression == "ZSTD" and "BYTE_STREAM_SPLIT" in column.encodings
 
 
-def test_record_case_and_finish_keep_results_json_equal_to_the_model(tmp_path: Path) -> None:
+def test_record_case_and_finish_keep_the_record_equal_to_the_model_and_results_json_its_view(
+        tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     recorder = RunRecorder.create(run_dir, run_info())
     record_trip_case(recorder, "g99.ov2.trip_time")
@@ -151,6 +158,7 @@ def test_record_case_and_finish_keep_results_json_equal_to_the_model(tmp_path: P
 
     on_disk = results_on_disk(run_dir)
     assert on_disk == recorder.results.model_dump(mode="json")
+    assert json.loads((run_dir / "results.json").read_text()) == on_disk
     assert on_disk["run"]["status"] == "complete"
     ratio = on_disk["run"]["speedup"]  # sim / wall, computed from the figures given above
     assert ratio == 30.0
@@ -184,18 +192,23 @@ def test_every_write_updates_the_manifest_and_leaves_no_temp_files(tmp_path: Pat
 
     on_disk = sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file())
     assert on_disk == [
+        "documents/000001-start.json",
+        "documents/000002-case.json",
         "dut.json",
-        "manifest.json",
+        "manifest.journal",
         "plan/protection.yaml",
-        "results.json",
         "traces/g99.ov2.trip_time/capture.parquet",
     ]
     manifest = read_manifest(run_dir).files
-    assert manifest == {path: sha256_file(run_dir / path) for path in on_disk if path != "manifest.json"}
+    assert manifest == {path: sha256_file(run_dir / path) for path in on_disk if path != "manifest.journal"}
+    recorder.finish("complete", None, sim_seconds=1.0, wall_seconds=1.0)
+    recorder.seal()
+    assert not (run_dir / "manifest.journal").exists() and read_manifest(run_dir).sealed
     assert not (tmp_path / ".run.incoming").exists() or not any((tmp_path / ".run.incoming").iterdir())
 
 
-@pytest.mark.parametrize("relpath", ["/etc/passwd", "../outside.txt", "plan/../../x", "manifest.json", "results.json"])
+@pytest.mark.parametrize("relpath", ["/etc/passwd", "../outside.txt", "plan/../../x", "manifest.json", "results.json",
+                                     "manifest.journal", "documents/000009-case.json"])
 def test_evidence_paths_stay_inside_and_off_the_records(tmp_path: Path, relpath: str) -> None:
     recorder = RunRecorder.create(tmp_path / "run", run_info())
     with pytest.raises(RigInputError):
@@ -219,7 +232,7 @@ def test_a_failed_write_leaves_the_previous_file_and_manifest(tmp_path: Path) ->
     run_dir = tmp_path / "run"
     recorder = RunRecorder.create(run_dir, run_info())
     recorder.write_text("log.txt", "first\n")
-    manifest_before = (run_dir / "manifest.json").read_bytes()
+    manifest_before = (run_dir / "manifest.journal").read_bytes()
 
     def crash(file) -> None:
         file.write(b"half a fi")
@@ -229,5 +242,5 @@ def test_a_failed_write_leaves_the_previous_file_and_manifest(tmp_path: Path) ->
         recorder.write_stream("log.txt", crash)
 
     assert (run_dir / "log.txt").read_text() == "first\n"
-    assert (run_dir / "manifest.json").read_bytes() == manifest_before
-    assert sorted(p.name for p in run_dir.iterdir()) == ["log.txt", "manifest.json", "results.json"]
+    assert (run_dir / "manifest.journal").read_bytes() == manifest_before
+    assert sorted(p.name for p in run_dir.iterdir()) == ["documents", "log.txt", "manifest.journal"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rig.evidence.recorder import RunRecorder
+from rig.evidence.recorder import RunRecorder, read_results
 from rig.evidence.verify import format_verify_report, verify_run
 from test_evidence import record_trip_case, run_info
 
@@ -30,8 +30,8 @@ def test_an_untouched_run_verifies(run_dir: Path) -> None:
 
     assert report.ok
     assert (report.changed, report.missing, report.unlisted, report.problem) == ([], [], [], None)
-    assert report.checked == 3
-    assert format_verify_report(report).startswith("OK: 3 files")
+    assert report.checked == 6  # start, case and stop documents, bench copy, trace, results.json
+    assert format_verify_report(report).startswith("OK: 6 files")
 
 
 def test_a_run_that_never_finished_is_incomplete_and_verifies(tmp_path: Path) -> None:
@@ -39,8 +39,9 @@ def test_a_run_that_never_finished_is_incomplete_and_verifies(tmp_path: Path) ->
     record_trip_case(recorder, "g99.ov2.trip_time")
     del recorder  # the process died here: no finish()
 
-    assert '"status": "incomplete"' in (tmp_path / "run" / "results.json").read_text()
-    assert verify_run(tmp_path / "run").ok
+    assert read_results(tmp_path / "run").run.status == "incomplete"
+    assert verify_run(tmp_path / "run").ok and verify_run(tmp_path / "run").status == "incomplete"
+    assert "never sealed" in format_verify_report(verify_run(tmp_path / "run"))
 
 
 def test_a_changed_trace_is_named(run_dir: Path) -> None:
@@ -109,7 +110,7 @@ class Killed(BaseException):
 
 
 def _die_before_rename(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The manifest announcing the write lands; the file's own rename does not."""
+    """The journal line announcing the write lands; the file's own rename does not."""
     from rig.evidence import recorder as evidence
 
     move = evidence._move_into_place
@@ -126,7 +127,7 @@ def test_a_kill_between_manifest_and_rename_verifies_as_a_cut_off_incomplete_rec
     run_dir = tmp_path / "run"
     recorder = RunRecorder.create(run_dir, run_info())
     record_trip_case(recorder, "g99.ov2.trip_time")
-    results_before = (run_dir / "results.json").read_bytes()
+    results_before = read_results(run_dir)
     _die_before_rename(monkeypatch)
     with pytest.raises(Killed):
         record_trip_case(recorder, "g99.of.trip_time")  # the trace write: a new file that never lands
@@ -135,7 +136,7 @@ def test_a_kill_between_manifest_and_rename_verifies_as_a_cut_off_incomplete_rec
     assert report.ok and not report.sealed and not report.complete
     assert report.cut_off == "traces/g99.of.trip_time/capture.parquet"
     assert "INCOMPLETE" in format_verify_report(report) and "did not land" in format_verify_report(report)
-    assert (run_dir / "results.json").read_bytes() == results_before
+    assert read_results(run_dir) == results_before
     assert not any(path.name.endswith(".tmp") for path in run_dir.rglob("*")), "temp files stay outside the run"
 
 
@@ -143,12 +144,23 @@ def test_a_kill_while_results_json_is_renamed_accepts_the_old_content_only(tmp_p
     run_dir = tmp_path / "run"
     recorder = RunRecorder.create(run_dir, run_info())
     recorder.write_text("bench.yaml", "bench: sim\n")
-    monkeypatch.setattr(recorder, "write_trace", lambda *a, **k: "traces/x/capture.parquet")
-    _die_before_rename(monkeypatch)
+    record_trip_case(recorder, "g99.of.trip_time")
+    recorder.finish("complete", None, sim_seconds=1.0, wall_seconds=1.0)
+    from rig.evidence import recorder as evidence
+
+    move = evidence._move_into_place
+
+    def killed_at_results(tmp: Path, target: Path, *, durable: bool = True) -> None:
+        if target.name == "results.json":
+            raise Killed
+        return move(tmp, target, durable=durable)
+
+    monkeypatch.setattr(evidence, "_move_into_place", killed_at_results)
     with pytest.raises(Killed):
-        record_trip_case(recorder, "g99.of.trip_time")  # results.json: rewritten, rename cut off
+        recorder.amend_status("incomplete", "stopped while closing")  # results.json: rewritten, rename cut off
 
     assert verify_run(run_dir).ok and verify_run(run_dir).cut_off == "results.json"
+    assert read_results(run_dir).run.status == "incomplete"  # the documents, the record itself, say it
     data = bytearray((run_dir / "results.json").read_bytes())  # the previous content, on disk
     data[10] ^= 0x01
     (run_dir / "results.json").write_bytes(bytes(data))
