@@ -32,6 +32,7 @@ import pytest
 import yaml
 
 from campaign_helpers import CHADEMO_PLAN, PROTECTION_PLAN, ROOT
+from rig.evidence.recorder import read_manifest
 from rig.evidence.verify import verify_run
 
 EFFICIENCY_PLAN = ROOT / "test_plans" / "efficiency" / "efficiency.yaml"
@@ -133,7 +134,7 @@ def _run_and_signal(plan: Path, run_dir: Path, signum: int, delay_s: float, afte
     deadline = time.monotonic() + 60
     while not _handlers_installed(process.pid) and time.monotonic() < deadline:
         time.sleep(0.001)
-    while after == "record" and not (run_dir / "manifest.json").exists() and process.poll() is None \
+    while after == "record" and not has_record(run_dir) and process.poll() is None \
             and time.monotonic() < deadline:
         time.sleep(0.001)
     time.sleep(delay_s)  # the instant of the fault
@@ -142,6 +143,11 @@ def _run_and_signal(plan: Path, run_dir: Path, signum: int, delay_s: float, afte
     process.wait(timeout=120)
     reader.join(timeout=60)
     return Outcome(signum, delay_s, alive, process.returncode, "".join(lines), run_dir)
+
+
+def has_record(run_dir: Path) -> bool:
+    """The run's record exists: its manifest journal (while it runs) or its sealed manifest."""
+    return (run_dir / "manifest.journal").exists() or (run_dir / "manifest.json").exists()
 
 
 def _sweep(plan: Path, root: Path, signals: list[int], seed: int, afters: list[str], tag: str = "",
@@ -178,7 +184,7 @@ def test_forty_stops_at_random_instants_never_exit_0_nor_print_a_traceback(short
             assert record["run"]["status"] == "incomplete", where
             report = verify_run(o.run_dir)
             assert report.ok and report.sealed, where
-            listed = json.loads((o.run_dir / "manifest.json").read_text())["files"]
+            listed = read_manifest(o.run_dir).files
             drawn = {f"plots/{case['id']}.svg" for case in record["cases"] if case["plot"] is not None}
             assert {"report.html", *drawn} <= listed.keys(), where  # a stopped run still closes with them all
     with_record = [o for o in stopped if (o.run_dir / "results.json").exists()]
@@ -191,13 +197,13 @@ def test_sixteen_kills_leave_records_that_verify_as_incomplete_and_one_changed_b
     rng = random.Random(11)
     checked = 0
     for o in outcomes:
-        if not o.alive or not (o.run_dir / "manifest.json").exists():
+        if not o.alive or not has_record(o.run_dir):
             continue
         where = f"SIGKILL after {o.delay_s:.3f} s"
         report = verify_run(o.run_dir)
         assert report.ok, where + "\n" + "\n".join(report.changed + report.missing + report.unlisted)
         assert not report.complete, where
-        listed = json.loads((o.run_dir / "manifest.json").read_text())["files"]
+        listed = read_manifest(o.run_dir).files
         victim = o.run_dir / rng.choice(sorted(listed))
         if not victim.exists():  # the one write that did not land
             continue
@@ -236,7 +242,7 @@ def _landed_inside(plan: Path, tmp_path: Path, *, rounds: int, seed: int, tag: s
     for batch in range(3):
         outcomes = _sweep(plan, tmp_path, signals, seed=seed + batch, afters=["record"] * len(signals),
                           tag=f"{tag}{batch}", spread_s=spread_s)
-        landed += [o for o in outcomes if o.alive and (o.run_dir / "manifest.json").exists()]
+        landed += [o for o in outcomes if o.alive and has_record(o.run_dir)]
         if len(landed) >= len(signals):
             break
     assert len(landed) >= len(signals), "signals must land inside the runs for the sweep to mean anything"

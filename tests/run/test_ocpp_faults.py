@@ -56,10 +56,10 @@ def ocpp_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_stops_and_kills_during_ocpp_cases_leave_records_that_verify(ocpp_plan: Path, tmp_path: Path) -> None:
-    from test_fault_sweep import _sweep, assert_stopped_safely  # the sweep's own machinery
+    from test_fault_sweep import _sweep, assert_stopped_safely, has_record  # the sweep's own machinery
 
     signals = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL] * 3
     landed = [o for o in _sweep(ocpp_plan, tmp_path, signals, seed=20261207, afters=["record"] * len(signals),
-                                tag="o") if o.alive and (o.run_dir / "manifest.json").exists()]
+                                tag="o") if o.alive and has_record(o.run_dir)]
     assert len(landed) >= 5, "signals must land inside OCPP cases for the sweep to mean anything"
     assert_stopped_safely(landed)
