@@ -85,7 +85,8 @@ class LabModel:
     """Terminal voltage and frequency, the grid source driving them and the charger on them."""
 
     def __init__(self, profile: DutProfile, seed: int, *, clock: ChargerClock | None = None) -> None:
-        """``clock``: the charger's time base; by default drawn from ``seed`` (``ChargerClock.drawn``)."""
+        """``clock``: the charger's time base; by default as its profile describes it in the lab seeded ``seed``
+        (``ChargerClock.drawn``)."""
         self.profile = profile
         self.seed = seed
         self.now = 0.0

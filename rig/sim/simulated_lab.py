@@ -82,7 +82,7 @@ class SimulatedLab:
 
     def __init__(self, profile: DutProfile, *, seed: int, time_mode: TimeMode = "virtual",
                  clock: ChargerClock | None = None) -> None:
-        """``clock``: the simulated charger's time base (default: drawn from ``seed``)."""
+        """``clock``: the simulated charger's time base (default: as its profile says, ``ChargerClock.drawn``)."""
         self.model = LabModel(profile, seed, clock=clock)
         self.time_mode = time_mode
         self.lock = threading.RLock()

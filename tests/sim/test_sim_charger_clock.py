@@ -1,5 +1,6 @@
-"""The charger's own clock: the tie rule at the operate and connect evaluations, a free-running evaluation
-grid drawn from the seed, and trip times that hold up at every phase of it."""
+"""The charger's own clock: the tie rule at the operate and connect evaluations; the compliant charger's
+grid-locked evaluation cycle, which repeats its trip times in every run whatever the seed; and a free-running
+cycle (a profile's choice) drawn from the seed, with trip times that hold up at every phase of it."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from rig.sim.charger.ac_port import ALIGNED_CLOCK, ChargerClock, SimulatedCharger
-from rig.sim.charger.dut_profile import DutProfile, load_dut_profile
+from rig.sim.charger.ac_port import ALIGNED_CLOCK, ChargerClock, SimulatedCharger, unit_rate_error_ppm
+from rig.sim.charger.dut_profile import DRAWN_RATE_ERROR_PPM, DutProfile, load_dut_profile
 from rig.sim.model import LabModel
 from rig.sim.predicates import TIME_TOLERANCE_S
 
@@ -20,7 +21,7 @@ DUTS = ROOT / "fixtures" / "duts"
 PROTECTION_PLAN = ROOT / "test_plans" / "g99" / "protection.yaml"
 NOMINAL = {"voltage": 230.0, "frequency": 50.0}
 SEEDS = range(60)
-"""At least 40 seeds: each draws the phase of every evaluation grid and the clock's rate error."""
+"""At least 40 seeds: for a free-running cycle each draws the phase of every evaluation grid."""
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,13 @@ def variant(profile: DutProfile, change) -> DutProfile:
     data = profile.model_dump()
     change(data)
     return DutProfile.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def free_running(compliant: DutProfile) -> DutProfile:
+    """The compliant charger with an evaluation cycle that free-runs on its own clock (not locked to the grid): each
+    seed puts it at another phase to the disturbances, so the solver is checked at every phase."""
+    return variant(compliant, lambda d: d["clock"].update(cycle="free_running"))
 
 
 def on_a_100_ms_grid(profile: DutProfile) -> DutProfile:
@@ -193,25 +201,59 @@ def test_health_lost_at_the_connect_evaluation_means_no_connection(
         assert t_on == grid.at_or_after(again + clock.lab_seconds(compliant.ac_port.reconnection.delay_s))
 
 
-# -- the clock drawn from the seed ---------------------------------------------------------------------------
+# -- the clock: the unit's rate, a grid-locked cycle (or a free-running one drawn from the seed) ---------------
 
 
-def test_the_same_seed_draws_the_same_clock_and_other_seeds_other_clocks(compliant: DutProfile) -> None:
-    clocks = [ChargerClock.drawn(compliant, seed) for seed in SEEDS]
-    assert clocks == [ChargerClock.drawn(compliant, seed) for seed in SEEDS]
+def test_the_compliant_chargers_clock_is_the_same_in_every_run(compliant: DutProfile) -> None:
+    """Its cycle is locked to the grid (0.5 ms after the lab's nominal cycle's zero crossings) and its rate error is
+    its crystal's: no seed moves either, so two runs of it meet the same disturbance at the same point of its cycle."""
+    assert compliant.clock.cycle == "grid_locked" and compliant.clock.rate_error_ppm is None
+    assert compliant.clock.after_zero_crossing_s == 0.0005
+    clocks = {ChargerClock.drawn(compliant, seed) for seed in SEEDS}
+    assert clocks == {ChargerClock(unit_rate_error_ppm(compliant), grid_locked=True, after_zero_crossing_s=0.0005)}
+    grid = LabModel(compliant, seed=1).charger.evaluation_grid("voltage")
+    assert (grid.period_s, grid.offset_s) == (0.01, 0.0005)
+    assert LabModel(compliant, seed=7).charger.clock == ChargerClock.drawn(compliant, 8)
+
+
+def test_the_rate_error_is_the_units_drawn_from_its_identity(compliant: DutProfile) -> None:
+    """Not from the seed: the same manufacturer, model and serial run at the same rate whatever the firmware; other
+    serials at others, spread over +-100 ppm."""
+    def unit(serial: str, firmware: str = "1.0.0") -> DutProfile:
+        return variant(compliant, lambda d: d["identity"].update(serial=serial, firmware=firmware))
+
+    rate = unit_rate_error_ppm(compliant)
+    assert -DRAWN_RATE_ERROR_PPM <= rate <= DRAWN_RATE_ERROR_PPM
+    assert unit_rate_error_ppm(unit(compliant.identity.serial, firmware="9.9.9")) == rate
+    rates = [unit_rate_error_ppm(unit(f"SIM-{k:04d}")) for k in range(60)]
+    assert len(set(rates)) == len(rates) and all(-100.0 <= r <= 100.0 for r in rates)
+    assert min(rates) < -80.0 and max(rates) > 80.0
+
+
+def test_a_free_running_cycle_draws_its_phases_from_the_seed(free_running: DutProfile) -> None:
+    clocks = [ChargerClock.drawn(free_running, seed) for seed in SEEDS]
+    assert clocks == [ChargerClock.drawn(free_running, seed) for seed in SEEDS]
     assert len({c.voltage_phase for c in clocks}) == len(clocks)
-    assert all(-100.0 <= c.rate_error_ppm <= 100.0 for c in clocks)
-    assert min(c.rate_error_ppm for c in clocks) < -80.0 and max(c.rate_error_ppm for c in clocks) > 80.0
-    assert LabModel(compliant, seed=7).charger.clock == ChargerClock.drawn(compliant, 7)
+    assert not any(c.grid_locked for c in clocks)
+    assert {c.rate_error_ppm for c in clocks} == {unit_rate_error_ppm(free_running)}  # the unit's, every run
+    assert LabModel(free_running, seed=7).charger.clock == ChargerClock.drawn(free_running, 7)
 
 
-def test_a_profile_can_set_the_rate_error_and_the_seed_still_draws_the_phases(compliant: DutProfile) -> None:
-    exact = variant(compliant, lambda d: d["clock"].update(rate_error_ppm=0.0))
+def test_a_profile_can_set_the_rate_error_and_the_seed_still_draws_the_phases(free_running: DutProfile) -> None:
+    exact = variant(free_running, lambda d: d["clock"].update(rate_error_ppm=0.0))
     for seed in (1, 2, 3):
-        drawn, pinned = ChargerClock.drawn(compliant, seed), ChargerClock.drawn(exact, seed)
+        drawn, pinned = ChargerClock.drawn(free_running, seed), ChargerClock.drawn(exact, seed)
         assert pinned.rate_error_ppm == 0.0
         assert (pinned.voltage_phase, pinned.frequency_phase, pinned.reconnection_phase) == \
             (drawn.voltage_phase, drawn.frequency_phase, drawn.reconnection_phase)
+
+
+def test_a_seed_draws_the_free_running_phases_it_always_drew(free_running: DutProfile) -> None:
+    """The rate error is no longer the seed's, but its draw is still made: a seed's phases are as before."""
+    rng = np.random.default_rng([5, 2])
+    rng.uniform(-100.0, 100.0)
+    clock = ChargerClock.drawn(free_running, 5)
+    assert [clock.voltage_phase, clock.frequency_phase, clock.reconnection_phase] == list(rng.uniform(0.0, 1.0, 3))
 
 
 def test_a_clock_phase_is_a_fraction_of_a_period() -> None:
@@ -227,17 +269,29 @@ def test_the_charger_clock_scales_periods_and_delays() -> None:
     assert fast.lab_seconds(20.0) == pytest.approx(20.0 - 0.0019998, abs=1e-9)
 
 
-def test_one_seed_gives_identical_events_every_time(compliant: DutProfile) -> None:
-    def history(seed: int):
-        m = connected(compliant, seed=seed)
+def test_a_grid_locked_cycle_keeps_the_grids_period_and_counts_delays_on_the_chargers_clock() -> None:
+    locked = ChargerClock(rate_error_ppm=100.0, grid_locked=True, after_zero_crossing_s=0.0005)
+    grid = locked.grid(0.01, 0.0)
+    assert (grid.period_s, grid.offset_s) == (0.01, 0.0005)
+    assert locked.grid(0.1, 0.0).offset_s == 0.0005
+    assert locked.lab_seconds(20.0) == pytest.approx(20.0 - 0.0019998, abs=1e-9)
+    with pytest.raises(ValueError, match="after_zero_crossing_s"):
+        ChargerClock(grid_locked=True, after_zero_crossing_s=-0.001)
+
+
+def test_one_seed_gives_identical_events_every_time(compliant: DutProfile, free_running: DutProfile) -> None:
+    """Free-running, another seed gives other events; the compliant charger's are the same for every seed."""
+    def history(profile: DutProfile, seed: int):
+        m = connected(profile, seed=seed)
         m.grid.set_voltage(30.0, 280.0)
         m.grid.set_voltage(31.0, 230.0)
         m.grid.set_frequency(60.0, 52.5)
         m.advance_to(80.0)
         return m.charger.trips, m.charger.conduction.intervals
 
-    assert history(11) == history(11)
-    assert history(11) != history(12)
+    assert history(free_running, 11) == history(free_running, 11)
+    assert history(free_running, 11) != history(free_running, 12)
+    assert history(compliant, 11) == history(compliant, 12) == history(compliant, 20261124)
 
 
 # -- trip times at every phase ---------------------------------------------------------------------------------
@@ -260,8 +314,37 @@ def _circular_largest_gap(fractions: list[float]) -> float:
 
 
 @pytest.mark.parametrize(("name", "quantity", "level"), TRIP_STEPS)
-def test_trip_time_is_latency_delay_and_disconnection_plus_up_to_one_period_at_every_phase(
+def test_the_compliant_charger_repeats_its_trip_time_in_every_run(
         compliant: DutProfile, name: str, quantity: str, level: float) -> None:
+    """The same disturbance at the same point of the grid's cycle trips it at the same instant whatever the seed:
+    latency, the wait to the next evaluation of its grid-locked cycle (0.5 ms after the zero crossing the step is
+    made at), the delay on its clock (+7 ppm, a hair short of the delay) up to the next evaluation, then the relay.
+    Every seed, to the nanosecond."""
+    stage = stage_of(compliant, name)
+    method = getattr(compliant.ac_port.measurement, quantity)
+    times = set()
+    for seed in (1, 2, 3, 51, 20261124):
+        m = connected(compliant, seed=seed)
+        set_level(m, quantity, STEP_AT, level)
+        m.advance_to(STEP_AT + stage.delay_s + 2.0)
+        (trip,) = m.charger.trips
+        assert trip.stage == name
+        times.add(trip.opened_s - STEP_AT)
+    (trip_time,) = times
+    grid = m.charger.evaluation_grid(quantity)
+    pickup = grid.at_or_after(STEP_AT + method.latency_s)
+    expected = grid.at_or_after(pickup + m.charger.clock.lab_seconds(stage.delay_s)) + \
+        compliant.ac_port.disconnection_time_s - STEP_AT
+    assert trip_time == pytest.approx(expected, abs=TIME_TOLERANCE_S)
+    step_at_a_zero_crossing = method.latency_s + 0.0005 + stage.delay_s + compliant.ac_port.disconnection_time_s
+    assert trip_time == pytest.approx(step_at_a_zero_crossing, abs=TIME_TOLERANCE_S)  # on a fast clock
+
+
+@pytest.mark.parametrize(("name", "quantity", "level"), TRIP_STEPS)
+def test_trip_time_is_latency_delay_and_disconnection_plus_up_to_one_period_at_every_phase(
+        free_running: DutProfile, name: str, quantity: str, level: float) -> None:
+    """A free-running cycle: each seed meets the step at another phase; every one trips within one period."""
+    compliant = free_running
     stage = stage_of(compliant, name)
     method = getattr(compliant.ac_port.measurement, quantity)
     latency, period, delay = method.latency_s, method.evaluation_period_s, stage.delay_s
@@ -288,7 +371,9 @@ def test_trip_time_is_latency_delay_and_disconnection_plus_up_to_one_period_at_e
 
 @pytest.mark.parametrize(("name", "quantity", "level"), TRIP_STEPS)
 def test_a_disturbance_just_shorter_than_the_delay_never_trips_and_one_period_longer_always_does(
-        compliant: DutProfile, name: str, quantity: str, level: float) -> None:
+        free_running: DutProfile, name: str, quantity: str, level: float) -> None:
+    """At every phase of a free-running cycle (so at the grid-locked one's too)."""
+    compliant = free_running
     stage = stage_of(compliant, name)
     period = getattr(compliant.ac_port.measurement, quantity).evaluation_period_s
     for seed in SEEDS:
@@ -302,12 +387,12 @@ def test_a_disturbance_just_shorter_than_the_delay_never_trips_and_one_period_lo
             assert [t.stage for t in m.charger.trips] == ([name] if longer else []), (seed, longer)
 
 
-def test_the_phase_drifts_during_a_run_with_the_clocks_rate_error(compliant: DutProfile) -> None:
-    """The same disturbance every 25 s meets the grid a quarter period later each time at +100 ppm
+def test_a_free_running_phase_drifts_during_a_run_with_the_clocks_rate_error(free_running: DutProfile) -> None:
+    """The same disturbance every 25 s meets a free-running grid a quarter period later each time at +100 ppm
     (25 s x 100 ppm = 2.5 ms on a 10 ms grid), and at the same phase with an exact clock."""
     waits = {}
     for rate in (0.0, 100.0):
-        profile = variant(compliant, lambda d: d["clock"].update(rate_error_ppm=rate))
+        profile = variant(free_running, lambda d: d["clock"].update(rate_error_ppm=rate))
         m = connected(profile, seed=3)
         clock = m.charger.clock
         starts = [30.0 + 25.0 * k for k in range(6)]
@@ -324,3 +409,19 @@ def test_the_phase_drifts_during_a_run_with_the_clocks_rate_error(compliant: Dut
     expected = (-(25.0 * 100e-6 / (1.0 + 100e-6)) / (0.01 / (1.0 + 100e-6))) % 1.0  # -0.25 of a period
     assert shifts == pytest.approx([expected] * len(shifts), abs=1e-6)
     assert math.isclose(expected, 0.75, abs_tol=1e-9)
+
+
+def test_a_grid_locked_cycle_does_not_drift_whatever_the_clocks_rate(compliant: DutProfile) -> None:
+    """Locked to the grid, the same disturbance every 25 s meets the cycle at the same point at +-100 ppm: the
+    rate error only lengthens or shortens the delay it counts (a slow clock: one evaluation later, every time)."""
+    for rate, late in ((100.0, 0.0), (-100.0, 0.01)):
+        profile = variant(compliant, lambda d: d["clock"].update(rate_error_ppm=rate))
+        m = connected(profile, seed=3)
+        starts = [30.0 + 25.0 * k for k in range(6)]
+        for s in starts:
+            m.grid.set_voltage(s, 280.0)
+            m.grid.set_voltage(s + 1.0, 230.0)
+        m.advance_to(starts[-1] + 25.0)
+        assert [t.stage for t in m.charger.trips] == ["O/V stage 2"] * len(starts)
+        trip_times = [t.opened_s - s for t, s in zip(m.charger.trips, starts)]
+        assert trip_times == pytest.approx([0.02 + 0.0005 + 0.5 + late + 0.02] * len(starts), abs=1e-9), rate

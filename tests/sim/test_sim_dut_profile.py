@@ -91,17 +91,26 @@ def test_a_duplicate_stage_name_is_refused_at_the_second_one(tmp_path: Path) -> 
 # -- the charger's clock ---------------------------------------------------------------------------------
 
 
-def test_the_clock_rate_error_is_drawn_from_the_seed_unless_the_profile_sets_it(tmp_path: Path) -> None:
-    assert load_dut_profile(DUTS / "compliant.yaml").clock.rate_error_ppm is None
+def test_the_clock_rate_error_is_drawn_from_the_identity_unless_the_profile_sets_it(tmp_path: Path) -> None:
+    compliant = load_dut_profile(DUTS / "compliant.yaml")
+    assert compliant.clock.rate_error_ppm is None
     assert DRAWN_RATE_ERROR_PPM == 100.0
     set_ = variant(tmp_path, {"ac_port:\n": "clock: {rate_error_ppm: -35.5}\nac_port:\n"})
     assert load_dut_profile(set_).clock.rate_error_ppm == -35.5
 
 
+def test_the_evaluation_cycle_is_grid_locked_unless_the_profile_frees_it(tmp_path: Path) -> None:
+    assert load_dut_profile(DUTS / "compliant.yaml").clock.cycle == "grid_locked"
+    free = variant(tmp_path, {"ac_port:\n": "clock: {cycle: free_running}\nac_port:\n"})
+    assert load_dut_profile(free).clock.cycle == "free_running"
+
+
 @pytest.mark.parametrize(("clock", "message"), [
     ("{rate_error_ppm: 20000}", "less than or equal to 10000"),
     ("{rate_error_ppm: fast}", "expected a number"),
-    ("{drift_ppm: 3}", "unknown key (allowed: rate_error_ppm)"),
+    ("{drift_ppm: 3}", "unknown key (allowed: rate_error_ppm, cycle, after_zero_crossing_s)"),
+    ("{cycle: locked}", "grid_locked"),
+    ("{after_zero_crossing_s: 0.02}", "less than 0.01"),
 ])
 def test_a_bad_clock_is_refused_at_its_line(tmp_path: Path, clock: str, message: str) -> None:
     path = variant(tmp_path, {"ac_port:\n": f"clock: {clock}\nac_port:\n"})

@@ -203,7 +203,17 @@ GOLDEN_CAPTURES = {
 }
 """SHA-256 of the raw ``:WAV:DATA?`` replies of both channels, recorded before the waveform generation
 was made cheaper (and again when the charger's evaluation clock became free-running, which moves its
-trips): the bytes the scope sends for a seed must never change with its speed."""
+trips): the bytes the scope sends for a seed must never change with its speed. Recorded with the charger's
+clock that seed 11 drew then (``seed_11_free_running_clock``), which the scenario still pins."""
+
+
+def seed_11_free_running_clock():
+    """The clock seed 11 drew for the compliant charger when its cycle free-ran and the seed drew its rate error
+    (the charger's trips, hence the bytes, follow it; the compliant charger is now grid-locked at its unit's rate)."""
+    from rig.sim.charger.ac_port import ChargerClock
+
+    rng = np.random.default_rng([11, 2])
+    return ChargerClock(float(rng.uniform(-100.0, 100.0)), *(float(x) for x in rng.uniform(0.0, 1.0, 3)))
 
 
 @pytest.mark.parametrize(("scenario", "f", "v", "points"), [  # 10 and 5 kS/s over 2 s
@@ -215,7 +225,7 @@ def test_captures_are_the_bytes_they_always_were(compliant: DutProfile, open_ses
     from rig.sim.charger.waveform import Waveform
 
     pure_sine = compliant.with_ac_port(waveform=Waveform())  # the bytes were recorded on a pure sine
-    with SimulatedLab(pure_sine, seed=11) as lab:
+    with SimulatedLab(pure_sine, seed=11, clock=seed_11_free_running_clock()) as lab:
         grid = open_session(lab.serve("chroma_61800"))
         scope = open_session(lab.serve("keysight_infiniivision"))
         energise(grid, lab, t=21.0)

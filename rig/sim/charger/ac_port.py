@@ -7,10 +7,15 @@ method, and a reconnection timer. It is advanced event by event: pickup,
 drop-out, operate, reconnect, each found in closed form from the grid's
 piecewise-linear signals (see ``rig.sim.predicates``).
 
-The charger keeps its own time (``ChargerClock``): it evaluates on grids
-whose phase against the lab is drawn from the lab's seed, and its clock runs
-fast or slow by a small rate error, so a disturbance meets the evaluation
-grid at a phase that varies with the seed and drifts during a run.
+The charger keeps its own time (``ChargerClock``): it counts its delays on a
+clock that runs fast or slow by a small rate error (its crystal's: a property
+of the unit, drawn from its identity unless the profile sets it). Its
+evaluation cycle is either locked to the grid (the default, as a measurement
+over whole half-cycles and zero crossings is: evaluations a fixed processing
+time after the zero crossings of the lab's nominal cycle, so a disturbance the
+grid simulator starts at a defined phase meets them at the same point in every
+run) or free-running on its own clock (its phase against the lab drawn from the
+lab's seed, drifting with the rate error during a run).
 
 A definite-time stage picks up at the first evaluation that sees the value
 beyond its threshold and operates at the first evaluation at or after
@@ -22,6 +27,7 @@ follows the same rule.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,31 +45,53 @@ from rig.sim.signal import PhaseRate, PiecewiseLinear, Signal, WindowedSlope
 class ChargerClock:
     """The charger's time base against the lab's: its rate error and the phase of each evaluation grid.
 
-    A charger period (or delay) of ``x`` seconds lasts ``x / (1 + rate_error_ppm * 1e-6)`` s of lab
-    time. Each phase is the fraction of its grid's period, in [0, 1), by which that grid's evaluations
-    follow the lab's t = 0: voltage stages, frequency stages and the reconnection timer each have one.
+    A delay (or a free-running period) of ``x`` seconds on the charger's clock lasts
+    ``x / (1 + rate_error_ppm * 1e-6)`` s of lab time. Each phase is the fraction of its grid's period, in
+    [0, 1), by which that grid's evaluations follow the lab's t = 0: voltage stages, frequency stages and the
+    reconnection timer each have one.
+
+    ``grid_locked``: the evaluation cycle is locked to the grid voltage (a PLL, zero crossings), so its periods
+    are the grid's, exact in lab time whatever the rate error, and every grid is ``n * period`` of the lab's
+    nominal cycle (at 50 Hz and phase 0, each instant a zero crossing of the grid simulator's output while it
+    runs at its nominal frequency) plus ``after_zero_crossing_s``, its fixed processing time; its delays are
+    still counted on the charger's clock. Otherwise the cycle free-runs on the charger's clock and its phase
+    drifts against the lab's with the rate error.
     """
 
     rate_error_ppm: float = 0.0
     voltage_phase: float = 0.0
     frequency_phase: float = 0.0
     reconnection_phase: float = 0.0
+    grid_locked: bool = False
+    after_zero_crossing_s: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("voltage_phase", "frequency_phase", "reconnection_phase"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} is a fraction of a period in [0, 1), got {getattr(self, name)!r}")
+        if not self.after_zero_crossing_s >= 0.0:
+            raise ValueError("after_zero_crossing_s is a time after a zero crossing (>= 0), "
+                             f"got {self.after_zero_crossing_s!r}")
 
     @classmethod
     def drawn(cls, profile: DutProfile, seed: int) -> "ChargerClock":
-        """The clock of the charger in the lab seeded ``seed``: phases uniform in [0, 1), and the rate
-        error uniform in +-DRAWN_RATE_ERROR_PPM unless the profile sets it. Every draw is made whatever
-        the profile says, so the phases of a seed do not depend on it."""
+        """The clock of the charger in the lab seeded ``seed``.
+
+        The rate error is the unit's (``profile.clock.rate_error_ppm``, else ``unit_rate_error_ppm`` of its
+        identity): the same in every run. A grid-locked cycle (``profile.clock.cycle``, the default) sits
+        ``profile.clock.after_zero_crossing_s`` after the zero crossings of the lab's nominal cycle in every run
+        (not on them, where a charger with no measurement latency would see a step at the very instant the grid
+        simulator makes it and trip exactly at its delay); a free-running one at phases uniform in [0, 1) drawn
+        from the seed. The seed's draws are made whatever the profile says (a rate draw first, which only keeps
+        each seed's phases as they have always been), so the phases of a seed do not depend on it."""
         rng = np.random.default_rng([seed, 2])  # streams 0 and 1 are the lab's measurement noise
-        rate = float(rng.uniform(-DRAWN_RATE_ERROR_PPM, DRAWN_RATE_ERROR_PPM))
+        rng.uniform(-DRAWN_RATE_ERROR_PPM, DRAWN_RATE_ERROR_PPM)  # once the run's rate error; kept for the phases
         phases = [float(x) for x in rng.uniform(0.0, 1.0, 3)]
-        if profile.clock.rate_error_ppm is not None:
-            rate = profile.clock.rate_error_ppm
+        rate = profile.clock.rate_error_ppm
+        if rate is None:
+            rate = unit_rate_error_ppm(profile)
+        if profile.clock.cycle == "grid_locked":
+            return cls(rate, grid_locked=True, after_zero_crossing_s=profile.clock.after_zero_crossing_s)
         return cls(rate, *phases)
 
     def lab_seconds(self, charger_seconds: float) -> float:
@@ -71,9 +99,22 @@ class ChargerClock:
         return charger_seconds / (1.0 + self.rate_error_ppm * 1e-6)
 
     def grid(self, period_s: float, phase: float) -> EvaluationGrid:
-        """The lab-time grid of evaluations every ``period_s`` of charger time, at ``phase``."""
+        """The lab-time grid of evaluations every ``period_s`` (of the grid's time when locked to it, else of the
+        charger's), at ``phase`` (and, locked, ``after_zero_crossing_s`` later)."""
+        if self.grid_locked:
+            return EvaluationGrid(period_s, (phase * period_s + self.after_zero_crossing_s) % period_s)
         period = self.lab_seconds(period_s)
         return EvaluationGrid(period, phase * period)
+
+
+def unit_rate_error_ppm(profile: DutProfile) -> float:
+    """The clock-rate error of the unit a profile describes, when the profile does not set it: uniform in
+    +-DRAWN_RATE_ERROR_PPM, drawn from its manufacturer, model and serial (not its firmware: the crystal is the
+    hardware's), so one unit runs at one rate in every run and another serial at another."""
+    who = profile.identity
+    digest = hashlib.sha256("\n".join((who.manufacturer, who.model, who.serial)).encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "big"))
+    return float(rng.uniform(-DRAWN_RATE_ERROR_PPM, DRAWN_RATE_ERROR_PPM))
 
 
 GAUSS_NODES, GAUSS_WEIGHTS = np.polynomial.legendre.leggauss(8)
@@ -84,7 +125,8 @@ and polynomials, within about 1e-9 of the exact value for its first-order ramps 
 more)."""
 
 ALIGNED_CLOCK = ChargerClock()
-"""An exact clock whose every grid starts at the lab's t = 0: evaluations at n * period."""
+"""An exact clock whose every grid starts at the lab's t = 0: evaluations at n * period (what a grid-locked
+cycle is too, on an exact clock)."""
 
 
 @dataclass(frozen=True)

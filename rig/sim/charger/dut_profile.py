@@ -30,7 +30,8 @@ from rig.sim.charger.waveform import Waveform
 from rig.config.yaml_source import LocatedValueError, load_extending, validate
 
 DRAWN_RATE_ERROR_PPM = 100.0
-"""Unless a profile sets it, the charger's clock-rate error is drawn from the lab's seed, uniform in +- this."""
+"""Unless a profile sets it, the charger's clock-rate error is drawn from its identity (manufacturer, model and
+serial: the unit's own crystal), uniform in +- this, the same in every run."""
 
 
 class Strict(BaseModel):
@@ -115,17 +116,33 @@ class Reconnection(Strict):
 
 
 class Clock(Strict):
-    """The charger's own time base: it counts the evaluation periods and the delays of its protection.
+    """The charger's own time base: it counts the delays of its protection and its reconnection timer, and paces
+    the cycle on which they are evaluated.
 
-    It free-runs against the lab's (and a real bench's) clock: its evaluation
-    grids start at a phase drawn from the lab's seed, and it runs fast or slow
-    by ``rate_error_ppm``.
+    ``cycle`` says how that cycle stands to the grid. ``grid_locked`` (the default): the measurement is
+    synchronous with the grid voltage (rms over whole half-cycles, frequency from zero crossings, a PLL), so
+    every evaluation falls at the same point of the grid's cycle (``after_zero_crossing_s`` after a zero
+    crossing, its processing time); a disturbance the grid simulator starts at a defined phase meets the
+    evaluation cycle at the same point in every trial. ``free_running``: the cycle runs on the charger's own
+    clock, not tied to the grid, so each trial meets it at another phase (drawn from the lab's seed) and that
+    phase drifts with ``rate_error_ppm`` during a run. Either way the delays are counted on its clock
+    (``rate_error_ppm``), a property of the unit (its crystal), not of the run.
     """
 
     rate_error_ppm: float | None = Field(
         default=None, ge=-10000.0, le=10000.0,
-        description="Positive: the charger's clock runs fast, so its periods and delays are shorter in lab time. "
-                    f"None (the default): drawn from the lab's seed, uniform in +-{DRAWN_RATE_ERROR_PPM:g} ppm.")
+        description="Positive: the charger's clock runs fast, so its delays (and a free-running cycle's periods) are "
+                    "shorter in lab time. None (the default): drawn from its identity (manufacturer, model, serial), "
+                    f"uniform in +-{DRAWN_RATE_ERROR_PPM:g} ppm, the same in every run of that unit.")
+    cycle: Literal["grid_locked", "free_running"] = Field(
+        default="grid_locked",
+        description="grid_locked (the default): its evaluations fall at a fixed point of the grid's cycle (the lab's "
+                    "nominal cycle), the same in every run; free_running: on its own clock at a phase drawn from the "
+                    "lab's seed, drifting with rate_error_ppm.")
+    after_zero_crossing_s: float = Field(
+        default=0.0005, ge=0.0, lt=0.01,
+        description="grid_locked: how long after a zero crossing of the grid its evaluations fall (the time from the "
+                    "end of a measurement window to the stages' decision), fixed. Default 0.5 ms.")
 
 
 AC_PORT_FIELDS = ("rating", "operating_point", "measurement", "protection", "disconnection_time_s", "reconnection",
@@ -191,7 +208,7 @@ class DutProfile(Strict):
     dut: str
     description: str = ""
     identity: Identity
-    clock: Clock = Clock()  # omitted: the rate error is drawn from the seed
+    clock: Clock = Clock()  # omitted: a grid-locked cycle, the rate error drawn from its identity
     ac_port: AcPort = Field(description="Its AC port: rating, measurement, protection, reconnection, current.")
     chademo: ChademoEvseSettings = Field(default_factory=lambda: ChademoEvseSettings(),
                                          description="Its CHAdeMO side (timings, capabilities, defects).")
