@@ -29,13 +29,14 @@ def test_same_seed_gives_the_same_measured_values_and_the_seed_is_recorded(tmp_p
 
 
 def test_same_seed_gives_byte_identical_traces_and_plots(tmp_path):
-    """Traces are written and plots drawn (in each run's plot worker) to the same bytes."""
+    """Traces are written and plots drawn (in each run's plot worker, as SVG and as the PDF's JPEG) to the same
+    bytes."""
     hashes = []
     for name in ("a", "b"):
         run = run_cases(tmp_path / name, ids=SHORT, seed=7)
         files = read_manifest(run.recorder.run_dir).files
         hashes.append({path: digest for path, digest in files.items() if path.startswith(("traces/", "plots/"))})
-    assert len([path for path in hashes[0] if path.startswith("plots/")]) == len(SHORT)
+    assert len([path for path in hashes[0] if path.startswith("plots/")]) == 2 * len(SHORT)  # SVG and JPEG each
     assert hashes[0] == hashes[1]
 
 
