@@ -8,9 +8,9 @@ run goes), the evidence writer (which streams them to disk), the report
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Verdict = Literal["pass", "fail", "error", "skip", "conditional pass", "conditional fail"]
 """``conditional pass`` and ``conditional fail``: ILAC-G8 4.2.3 non-binary statements (``rig.core.decision``)."""
@@ -127,12 +127,43 @@ class Step(Record):
     sim_time_s: float
 
 
+class ClauseRecord(Record):
+    """The clause a case judged, as the plan named it: the standard (name and edition, from the plan's
+    ``standards:``), the clause or test-case id in it, whether that id was confirmed in a public source, and the
+    plan's own words.
+
+    A certification body reads the verdict against this, so an id nobody has checked says so (``confirmed``
+    false) rather than passing for the standard's numbering. ``standard`` None: recorded before clauses were
+    structured (an old ``results.json`` whose ``clause`` is text alone), read as that text with the standard
+    unknown.
+    """
+
+    standard: str | None = None
+    edition: str = ""
+    ref: str = ""
+    confirmed: bool = False
+    text: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        """An old run's clause, text alone: the standard is unknown."""
+        return {"text": value} if isinstance(value, str) else value
+
+    def __str__(self) -> str:
+        """One line for a terminal or a label: ``standard | ref (unconfirmed) | text``."""
+        if self.standard is None:
+            return self.text
+        mark = "" if self.confirmed else " (unconfirmed)"
+        return f"{self.standard} | {self.ref}{mark} | {self.text}"
+
+
 class CaseResult(Record):
     """One case's outcome: the row a certification body reads."""
 
     id: str
     suite: str
-    clause: str
+    clause: ClauseRecord
     procedure: str
     verdict: Verdict
     measured: dict[str, float | None] = Field(default_factory=dict)

@@ -107,7 +107,8 @@ def list_cases(
         if loaded.plan.suite != suite:
             suite = loaded.plan.suite
             typer.echo(f"{suite}  ({loaded.plan.title})")
-        typer.echo(f"  {loaded.case.id:32s} {loaded.case.procedure:11s} {loaded.case.clause}")
+        clause = loaded.plan.clause_record(loaded.case.clause)
+        typer.echo(f"  {loaded.case.id:32s} {loaded.case.procedure:11s} {clause}")
 
 
 @app.command()

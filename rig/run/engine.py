@@ -330,9 +330,10 @@ class CampaignRun:
         sim0, wall0 = lab.clock.now(), time.perf_counter()
         limits = case.limit_map()
         rule = loaded.plan.decision_rule
-        base: dict[str, Any] = dict(id=case.id, suite=loaded.plan.suite, clause=case.clause, procedure=case.procedure,
-                                    limits=limits, setting=case.setting_record(), params=case.params.model_dump(),
-                                    source=self.prepared.evidence_source(loaded), decision_rule=rule.record())
+        base: dict[str, Any] = dict(id=case.id, suite=loaded.plan.suite, clause=loaded.plan.clause_record(case.clause),
+                                    procedure=case.procedure, limits=limits, setting=case.setting_record(),
+                                    params=case.params.model_dump(), source=self.prepared.evidence_source(loaded),
+                                    decision_rule=rule.record())
         if self._not_ready is not None:
             result = CaseResult(**base, verdict="skip", error=f"not run: {self._not_ready}")
             return self._record(result)

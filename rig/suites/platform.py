@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rig.core.decision import DecisionRule
 from rig.core.errors import RigError
-from rig.core.results import CaseResult, Limit, Uncertainty
+from rig.core.results import CaseResult, ClauseRecord, Limit, Uncertainty
 from rig.config.yaml_source import LocatedValueError
 from rig.evidence.plot_canvas import Drawing, PlotOptions
 
@@ -132,11 +132,45 @@ def require_lasting(where: tuple[str | int, ...], lasts_s: float, allowed_s: flo
                                        f"limit allows ({REACTION_RULE})")
 
 
+class Standard(Strict):
+    """A standard a plan's cases judge clauses of (``standards:``, by a key the cases name): its name and the
+    edition the plan follows (issue, amendment, year), as the public source states them.
+
+    The name is what the report groups its clause matrix by, and what a catalogue of the standard's clauses
+    (``rig/evidence/catalogues``) is found by; the rig's own procedures are the standard ``v2g-rig``.
+    """
+
+    name: str = Field(min_length=1)
+    edition: str = Field(min_length=1)
+
+
+class ClauseRef(Strict):
+    """The clause a case judges: the plan's key of the standard, the clause, table or test-case id in it, and
+    the plan's words for what is judged.
+
+    ``confirmed`` is required: an id a public source confirms (an OCTT case id) says so; one nobody has checked
+    against the standard's text (the closest section a reference gives) is false, and the report shows it as
+    unconfirmed rather than as the standard's numbering.
+    """
+
+    standard: str = Field(min_length=1)
+    ref: str = Field(min_length=1)
+    confirmed: bool
+    text: str = Field(min_length=1)
+
+
+CLAUSE_FORM = ("{standard: <a key of the plan's standards>, ref: <clause or test-case id>, confirmed: <true|false>, "
+               "text: <what is judged>}")
+"""How a plan writes a case's clause (for the loader's one-line refusal of anything else)."""
+
+
 class SuiteCase(Strict):
     """What every case has: an id, the clause it evidences, its procedure, parameters and limits."""
 
     id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
-    clause: str
+    clause: ClauseRef | str
+    """A plan's case names a structured ``ClauseRef`` (its plan refuses text alone); text is accepted only for a
+    case validated on its own, outside a plan, where no standard could be resolved anyway."""
     description: str = ""
     procedure: str
     params: Any
@@ -161,8 +195,31 @@ class SuitePlan(Strict):
     suite: str
     title: str
     standard: str = ""
+    standards: dict[str, Standard] = Field(default_factory=dict)
+    """The standards the cases judge clauses of, by the key a case's ``clause.standard`` names."""
     decision_rule: DecisionRule
     cases: Sequence[SuiteCase]
+
+    @model_validator(mode="after")
+    def _clauses_name_declared_standards(self) -> SuitePlan:
+        """Every case's clause is a reference to a standard the plan declares, so the report can trace each
+        verdict to a clause of a named edition; text alone, or a key the plan lacks, is refused at its line."""
+        declared = ", ".join(self.standards) or "none declared"
+        for index, case in enumerate(self.cases):
+            if isinstance(case.clause, str):
+                raise LocatedValueError(("cases", index, "clause"), f"expected {CLAUSE_FORM}, got text")
+            if case.clause.standard not in self.standards:
+                raise LocatedValueError(("cases", index, "clause", "standard"),
+                                        f"unknown standard {case.clause.standard!r} (the plan's standards: {declared})")
+        return self
+
+    def clause_record(self, clause: ClauseRef | str) -> ClauseRecord:
+        """A case's clause as results.json records it: the standard's name and edition resolved from the plan."""
+        if isinstance(clause, str):
+            return ClauseRecord(text=clause)
+        standard = self.standards[clause.standard]
+        return ClauseRecord(standard=standard.name, edition=standard.edition, ref=clause.ref,
+                            confirmed=clause.confirmed, text=clause.text)
 
     def setpoints(self) -> list[SetpointChange]:
         """Plan-wide setpoints (e.g. the nominal grid), checked against the envelope like the cases'."""

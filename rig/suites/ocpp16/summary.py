@@ -16,8 +16,8 @@ def _order(case: CaseResult) -> tuple[int, ...]:
 def ocpp16_summary(cases: list[CaseResult]) -> SummaryTable | None:
     if not cases:
         return None
-    rows: list[list[Cell]] = [[case.id, str(case.setting.get("title", "")), case.clause, [(case.verdict, case.verdict)]]
-                              for case in sorted(cases, key=_order)]
+    rows: list[list[Cell]] = [[case.id, str(case.setting.get("title", "")), case.clause.text,
+                               [(case.verdict, case.verdict)]] for case in sorted(cases, key=_order)]
     return SummaryTable(
         title="OCPP 1.6J conformance (OCA test tool order)",
         introduction="Each case as the OCA's compliance test tool names it (SUT = charge point), judged on the "

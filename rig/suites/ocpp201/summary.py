@@ -18,8 +18,8 @@ def _order(case: CaseResult) -> tuple[str, tuple[int, ...]]:
 def ocpp201_summary(cases: list[CaseResult]) -> SummaryTable | None:
     if not cases:
         return None
-    rows: list[list[Cell]] = [[case.id, str(case.setting.get("title", "")), case.clause, [(case.verdict, case.verdict)]]
-                              for case in sorted(cases, key=_order)]
+    rows: list[list[Cell]] = [[case.id, str(case.setting.get("title", "")), case.clause.text,
+                               [(case.verdict, case.verdict)]] for case in sorted(cases, key=_order)]
     return SummaryTable(
         title="OCPP 2.0.1 conformance (OCA test tool order)",
         introduction="Each case as the OCA's compliance test tool names it (SUT = charging station), judged on the "

@@ -14,7 +14,7 @@ def ocpp21_summary(cases: list[CaseResult]) -> SummaryTable | None:
     for case in sorted(cases, key=_order):
         times = [f"{value:.2f}" for name, value in case.measured.items()
                  if name.endswith("_response_s") and value is not None]
-        rows.append([case.id, str(case.setting.get("title", "")), case.clause, ", ".join(times) or "-",
+        rows.append([case.id, str(case.setting.get("title", "")), case.clause.text, ", ".join(times) or "-",
                      [(case.verdict, case.verdict)]])
     return SummaryTable(
         title="OCPP 2.1 bidirectional (V2X) control, judged at the grid",
