@@ -39,7 +39,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
