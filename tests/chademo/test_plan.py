@@ -79,7 +79,8 @@ def test_the_compliance_plan_loads_its_cases_and_runs_matrix_cases_once_per_vehi
         "chademo.v2h.discharge@leaf-40", "chademo.v2h.discharge@ze1-62"]
     by_id = {run.case.id: run for run in loaded}
     assert by_id["chademo.charge.normal@ze1-62"].case.vehicle == "ze1-62"
-    assert by_id["chademo.charge.normal@ze1-62"].line == by_id["chademo.charge.normal@leaf-40"].line == 33
+    case_line = 1 + CHADEMO_PLAN.read_text().splitlines().index("  - id: chademo.charge.normal")
+    assert by_id["chademo.charge.normal@ze1-62"].line == by_id["chademo.charge.normal@leaf-40"].line == case_line
     # a case naming one vehicle keeps its id; one naming none runs with the default vehicle
     assert by_id["chademo.v2h.discharge_current_limit"].case.vehicle == "v2h-probe"
     assert by_id["chademo.abnormal.can_silence"].case.vehicle == plan.default_vehicle == "leaf-40"
