@@ -114,9 +114,10 @@ def _report_to_allure(result: CaseResult, run_dir: Path | None) -> None:
     allure.dynamic.title(result.id)
     allure.dynamic.description(str(result.clause))
     allure.dynamic.label("suite", result.suite)
-    allure.dynamic.label("clause", result.clause.text)
-    if result.clause.standard is not None:
-        allure.dynamic.label("standard", result.clause.standard)
+    clause = result.clause
+    allure.dynamic.label("clause", clause.text if clause.standard is None else f"{clause.standard} {clause.ref}")
+    if clause.standard is not None:
+        allure.dynamic.label("standard", clause.standard)
     allure.attach(json.dumps(result.model_dump(mode="json"), indent=2), name="case result",
                   attachment_type=allure.attachment_type.JSON)
     if run_dir is None:

@@ -125,7 +125,7 @@ def test_pytest_front_door_runs_plans_as_items_and_fails_on_a_defect(tmp_path):
     assert len(results) == 4
     first = json.loads(results[0].read_text())
     assert first.get("steps"), "each procedure step is an allure step"
-    assert any(label["name"] == "clause" and label["value"].startswith("G99") for label in first["labels"])
+    assert any(label["name"] == "clause" and label["value"].startswith("ENA EREC G99 Interface protection") for label in first["labels"])
     attached = {a["name"] for r in results for a in json.loads(r.read_text()).get("attachments", [])}
     assert "case result" in attached and any(name.endswith(".parquet") for name in attached)
     bad = pytest_plan("--rig-out", str(tmp_path / "bad"), "--rig-dut", str(ROOT / "fixtures/duts/ov2-slow.yaml"))
