@@ -23,24 +23,17 @@ from __future__ import annotations
 import select
 import threading
 import time
-from typing import Any, Callable, Literal
+from importlib import import_module
+from typing import Any, Literal
 
 from rig.protocols.ocpp.security import ThrowawayPki, issue_certificate
 from rig.sim.charger.ocpp_face import TlsMaterial
 from rig.sim.wire.can_server import CanServer
 from rig.sim.charger.ac_port import ChargerClock
-from rig.sim.instruments.chroma_61800_dialect import Chroma61800
 from rig.sim.charger.dut_profile import DutProfile
-from rig.sim.instruments.infiniivision_dialect import InfiniiVision
-from rig.sim.instruments.keysight_rp7900_dialect import KeysightRP7900
-from rig.sim.instruments.moxa_e1212_dialect import IDENTITY as E1212_IDENTITY
-from rig.sim.instruments.moxa_e1212_dialect import MoxaE1212
-from rig.sim.wire.modbus_server import ModbusServer
+from rig.sim.wire.modbus_server import ModbusModule, ModbusServer
 from rig.sim.model import LabModel
-from rig.sim.instruments.rlc_load_dialect import RlcLoadInstrument
-from rig.sim.instruments.yokogawa_wt_dialect import YokogawaWT3000
 from rig.sim.wire.scpi_server import ScpiInstrument, ScpiServer
-from rig.sim.charger.sunspec_face import SunSpecCharger
 
 TimeMode = Literal["virtual", "real"]
 
@@ -52,21 +45,31 @@ Their resource is ``socketcand://127.0.0.1:<port>/vcan0``, the form the
 and port, and the bus (channel) to open.
 """
 
-# Which simulated instrument answers for which driver family.
-SIMULATED_INSTRUMENTS: dict[str, Callable[[LabModel], ScpiInstrument | MoxaE1212 | SunSpecCharger]] = {
-    "chroma_61800": Chroma61800,
-    "keysight_infiniivision": InfiniiVision,
-    "keysight_rp7900": KeysightRP7900,
-    "modbus_dio": MoxaE1212,
-    "rlc_load": RlcLoadInstrument,
-    "sunspec_der": SunSpecCharger,  # the charger's own SunSpec Modbus TCP interface (its export power limit)
+SIMULATED_INSTRUMENTS: dict[str, str] = {
+    "chroma_61800": "rig.sim.instruments.chroma_61800_dialect:Chroma61800",
+    "keysight_infiniivision": "rig.sim.instruments.infiniivision_dialect:InfiniiVision",
+    "keysight_rp7900": "rig.sim.instruments.keysight_rp7900_dialect:KeysightRP7900",
+    "modbus_dio": "rig.sim.instruments.moxa_e1212_dialect:MoxaE1212",
+    "rlc_load": "rig.sim.instruments.rlc_load_dialect:RlcLoadInstrument",
+    "sunspec_der": "rig.sim.charger.sunspec_face:SunSpecCharger",  # the charger's own SunSpec Modbus TCP interface
+    "yokogawa_wt": "rig.sim.instruments.yokogawa_wt_dialect:YokogawaWT3000",
 }
+"""Which simulated instrument answers for which driver (``module:Class``, imported when first served), each in its
+driver's own dialect. The class is built ``Class(model)``, or ``Class.from_options(model, options)`` when it has
+that classmethod: its wiring in the lab is what the bench entry's ``options`` say (the same options its driver
+reads: a power analyzer's elements). A SCPI instrument (``ScpiInstrument``) is served over TCP as text; any other
+is a Modbus module (``ModbusModule``) whose ``modbus_identity()`` gives its Read Device Identification objects."""
 
-CONFIGURED_INSTRUMENTS: dict[str, Callable[[LabModel, dict[str, Any] | None], ScpiInstrument]] = {
-    "yokogawa_wt": YokogawaWT3000.from_options,  # its elements' wiring from the bench entry's options.elements
-}
-"""Simulated instruments whose wiring in the lab the bench entry's ``options`` say (the same options its driver
-reads)."""
+
+def simulated_instrument(driver: str, model: LabModel, options: dict[str, Any] | None) -> ScpiInstrument | ModbusModule:
+    """The simulated instrument that answers ``driver``, wired as ``options`` say."""
+    if driver not in SIMULATED_INSTRUMENTS:
+        known = ", ".join(sorted([*SIMULATED_INSTRUMENTS, *CAN_DRIVERS]))
+        raise KeyError(f"the simulated lab has no instrument for driver {driver!r} (it has: {known})")
+    module, _, name = SIMULATED_INSTRUMENTS[driver].partition(":")
+    cls = getattr(import_module(module), name)
+    from_options = getattr(cls, "from_options", None)
+    return from_options(model, options) if from_options is not None else cls(model)
 
 
 REAL_TIME_POLL_S = 0.01
@@ -221,29 +224,17 @@ class SimulatedLab:
         Modbus devices (the digital I/O module, the charger's SunSpec interface) at
         ``modbus-tcp://127.0.0.1:<port>``, the CAN bus at
         ``socketcand://127.0.0.1:<port>/vcan0``. ``options``: the bench entry's, for an instrument whose wiring
-        they state (``CONFIGURED_INSTRUMENTS``: the power analyzer's elements); others ignore them.
+        they state (a class with ``from_options``: the power analyzer's elements); others ignore them.
         """
         if driver in CAN_DRIVERS:
             return self._serve_can()
         if driver not in self._servers:
-            if driver in CONFIGURED_INSTRUMENTS:
-                instrument: ScpiInstrument | MoxaE1212 | SunSpecCharger = CONFIGURED_INSTRUMENTS[driver](self.model,
-                                                                                                          options)
-            elif driver in SIMULATED_INSTRUMENTS:
-                instrument = SIMULATED_INSTRUMENTS[driver](self.model)
-            else:
-                known = ", ".join(sorted([*SIMULATED_INSTRUMENTS, *CONFIGURED_INSTRUMENTS, *CAN_DRIVERS]))
-                raise KeyError(f"the simulated lab has no instrument for driver {driver!r} (it has: {known})")
+            instrument = simulated_instrument(driver, self.model, options)
             server: ScpiServer | ModbusServer
-            if isinstance(instrument, MoxaE1212):
-                server = ModbusServer(instrument, self.lock, self._before_command, identity=E1212_IDENTITY)
-            elif isinstance(instrument, SunSpecCharger):
-                identity = self.model.profile.identity
-                server = ModbusServer(instrument, self.lock, self._before_command, identity={
-                    "VendorName": identity.manufacturer, "ProductCode": identity.model,
-                    "MajorMinorRevision": identity.firmware})
-            else:
+            if isinstance(instrument, ScpiInstrument):
                 server = ScpiServer(instrument, self.lock, self._before_command)
+            else:
+                server = ModbusServer(instrument, self.lock, self._before_command, identity=instrument.modbus_identity())
             self._servers[driver] = server.start()
         return self._servers[driver].resource
 

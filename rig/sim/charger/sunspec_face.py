@@ -94,6 +94,12 @@ class SunSpecCharger:
         """Where model 124 starts, in registers from the base."""
         self.words = [*MARKER, *common, *nameplate, *controls, *storage, END_ID, 0]
 
+    def modbus_identity(self) -> dict[str, str]:
+        """The charger's own identity, as its profile states it."""
+        identity = self.lab.profile.identity
+        return {"VendorName": identity.manufacturer, "ProductCode": identity.model,
+                "MajorMinorRevision": identity.firmware}
+
     def simdata(self) -> list[SimData]:
         """One block of registers from the base (other function codes than holding registers are refused)."""
         return [SimData(self.base, count=len(self.words), values=0, datatype=DataType.REGISTERS)]

@@ -115,6 +115,10 @@ class MoxaE1212:
         self.lab = lab
         self.coils = [False] * DIGITAL_OUTPUTS
 
+    def modbus_identity(self) -> dict[str, str]:
+        """None: the module answers Read Device Identification with an illegal function (``IDENTITY``)."""
+        return dict(IDENTITY)
+
     def system(self) -> list[int]:
         """The System input registers from ``SYSTEM_FIRST`` on, as they read now (gaps as 0)."""
         values = {"modelName": self.model_name.encode("ascii"), "deviceUpTime": int(self.lab.now).to_bytes(4, "big"),

@@ -52,6 +52,11 @@ class ModbusModule(Protocol):
     def request(self, function_code: int, address: int,
                 values: list[int] | list[bool] | None) -> list[int] | ExcCodes: ...
 
+    def modbus_identity(self) -> dict[str, str]:
+        """The Read Device Identification objects by name (VendorName, ProductCode, MajorMinorRevision); empty for
+        a device that does not answer that request."""
+        ...
+
 
 class ModbusServer(socketserver.ThreadingTCPServer):
     """Serve one simulated module on 127.0.0.1 (a free port), each request under the lab's lock."""
