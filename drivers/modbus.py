@@ -10,6 +10,7 @@ the role and the request.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -20,6 +21,11 @@ from pymodbus.pdu import ModbusPDU
 
 from rig.core import stop
 from rig.core.errors import InstrumentError
+
+# pymodbus logs what goes wrong on a connection ("Invalid Modbus protocol id", "Repeating....") to stderr through
+# Python's last-resort handler; the driver raises the same event as one InstrumentError naming role and request,
+# which the run records, so the library's own lines would only scatter the bench engineer's terminal.
+logging.getLogger("pymodbus").addHandler(logging.NullHandler())
 
 MODBUS_PORT = 502
 EXCEPTION_CODES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value",

@@ -228,6 +228,23 @@ def _expect_socketcand_greeting(name: str, resource: str, host: str, port: int) 
         raise InstrumentError(name, operation, f"not a socketcand server (one greets with '< hi >'): {said}")
 
 
+def _expect_pcan_epoch_stamps(name: str, resource: str) -> None:
+    """Refuse a PCAN adapter whose frames python-can would stamp from the host's boot instead of since 1970.
+
+    python-can's PCAN interface turns the adapter's microsecond counter into seconds since 1970 with the host's
+    boot time, which it reads through the ``uptime`` package; without it (an ImportError it only logs) every
+    stamp counts from boot, decades before the rig's clock, and no frame could be put on the rig's time axis.
+    The stamp check would catch that at the first frame read, mid-session; this says it at open, with the fix.
+    """
+    logging.getLogger("can.pcan").setLevel(logging.ERROR)  # its warning is this error, said once, with the fix
+    import can.interfaces.pcan.pcan as pcan_interface
+
+    if not getattr(pcan_interface, "boottimeEpoch", 0):
+        raise InstrumentError(name, f"open {resource}", "python-can's PCAN interface would stamp frames from the "
+                              "host's boot, not since 1970 (the 'uptime' package it reads boot time with is "
+                              "missing: pip install uptime), so frame times could not be put on the rig's clock")
+
+
 class PythonCanBus:
     """A CAN channel through python-can (``CanInterface``); see the module docstring for address and options."""
 
@@ -253,6 +270,8 @@ class PythonCanBus:
             raise InstrumentError(name, f"open {resource}", str(err)) from None
         if self.config["interface"] == "socketcand":
             _expect_socketcand_greeting(name, resource, self.config["host"], self.config["port"])
+        if self.config["interface"] == "pcan":
+            _expect_pcan_epoch_stamps(name, resource)
         self._bus = self._open_bus(name, resource)
 
     def _open_bus(self, name: str, resource: str) -> can.BusABC:

@@ -83,6 +83,20 @@ def test_an_interface_python_can_cannot_open_is_an_instrument_error() -> None:
         PythonCanBus("nosuchinterface://0", name="vehicle")
 
 
+def test_a_pcan_adapter_whose_stamps_would_count_from_boot_is_refused_at_open_with_the_fix(monkeypatch) -> None:
+    """python-can's PCAN interface needs the uptime package to stamp since 1970; without it the frames could not
+    be put on the rig's clock, and the refusal says so before the bus is opened."""
+    import can.interfaces.pcan.pcan as pcan_interface
+
+    monkeypatch.setattr(pcan_interface, "boottimeEpoch", 0)
+    with pytest.raises(InstrumentError, match="pip install uptime"):
+        PythonCanBus("pcan://PCAN_USBBUS1", name="vehicle", options={"bitrate": 500000})
+    monkeypatch.setattr(pcan_interface, "boottimeEpoch", 1_767_225_600.0)  # boot time known: on to the adapter
+    with pytest.raises(InstrumentError, match="python-can cannot open it") as refused:
+        PythonCanBus("pcan://PCAN_USBBUS1", name="vehicle", options={"bitrate": 500000})
+    assert "uptime" not in str(refused.value)
+
+
 @contextmanager
 def _serving(on_connect) -> Iterator[socket.socket]:
     """A loopback TCP server that hands each connection it accepts to ``on_connect``; closed with what it accepted."""
