@@ -52,7 +52,7 @@ stamp is not on that axis: python-can stamps in seconds since 1970 by the
 clock of whatever received it (socketcand: the gateway's kernel,
 ``SO_TIMESTAMP``; socketcan: this host's kernel; PCAN, Kvaser, Vector: the
 adapter's own clock, which python-can refers to this host's clock when the
-bus opens). The driver therefore *maps* each stamp onto the rig's clock with
+bus opens; for PCAN only with the ``uptime`` package, which the driver checks at open). The driver therefore *maps* each stamp onto the rig's clock with
 the offset the clock states between its axis and the host's clock
 (``Clock.epoch_offset_s``: on a bench read afresh at each read, since the host's
 clock may be slewed; on the simulated lab the lab host's fixed date), and keeps
