@@ -79,6 +79,7 @@ from typing import Any
 
 import numpy as np
 
+from rig.sim.instruments.analyzer_terminals import AnalyzerTerminals
 from rig.sim.model import LabModel
 from rig.sim.wire.scpi_server import Reply, ScpiError, ScpiInstrument, illegal_value, on_off
 
@@ -174,8 +175,8 @@ class YokogawaWT3000(ScpiInstrument):
         self.verbose = False
         self.remote = False
         self._suffix: int | None = None
-        self._ac_cache: dict[float, tuple[float, float]] = {}
-        """Per integration span start: (up to when, AC energy in J so far): a long span is integrated once."""
+        self._terminals = AnalyzerTerminals(lab, ac_element, dc_element)
+        """The lab's physics at the two wired elements (shared with the other simulated analyzers)."""
         # The base's SYSTem:ERRor? is not a WT command: its queue is read with :STATus:ERRor?.
         self._commands = [c for c in self._commands if not c.header.match("SYSTEM:ERROR")]
         self._power_on()
@@ -204,7 +205,7 @@ class YokogawaWT3000(ScpiInstrument):
         self.integration = "RESET"
         self.timer_s = 0
         self.spans: list[list[float | None]] = []
-        self._ac_cache.clear()
+        self._terminals.forget()
 
     def reset(self) -> None:
         self._sync()
@@ -437,7 +438,7 @@ class YokogawaWT3000(ScpiInstrument):
             raise ScpiError(844, f"{ERROR_TEXT[844]} (START)")
         self.integration = "RESET"
         self.spans = []
-        self._ac_cache.clear()
+        self._terminals.forget()
 
     def _integrated_s(self, until: float) -> float:
         return sum(max(0.0, min(until, math.inf if off is None else off) - on)  # type: ignore[operator]
@@ -447,37 +448,11 @@ class YokogawaWT3000(ScpiInstrument):
 
     def _true_values(self, element: int, update: Update) -> dict[str, float]:
         """The exact values of the interval on ``element`` (before the instrument's errors)."""
-        t0, t1 = update.start_s, update.end_s
-        span = t1 - t0
-        edges = np.array([t0, t1])
-        if element == self.ac_element:
-            charger = self.lab.charger
-            energy_j, amp_s = charger.ac_integrals(t0, t1)
-            volts = float(self.lab.voltage.window_stats(edges)[0][0])
-            freq = float(self.lab.frequency.window_stats(edges)[0][0])
-            return {"U": volts, "I": amp_s / span, "P": energy_j / span, "UDC": 0.0, "IDC": 0.0, "FU": freq}
-        if element == self.dc_element:
-            bus = self.lab.dc_bus
-            volts = float(bus.inlet_voltage.window_stats(edges)[0][0])
-            amps = float(bus.current.window_stats(edges)[0][0])
-            power = float(bus.power.window_stats(edges)[0][0])
-            return {"U": abs(volts), "I": abs(amps), "P": power, "UDC": volts, "IDC": amps, "FU": math.nan}
-        return {"U": 0.0, "I": 0.0, "P": 0.0, "UDC": 0.0, "IDC": 0.0, "FU": math.nan}
+        return self._terminals.true_values(element, update.start_s, update.end_s)
 
     def _energy_j(self, element: int, t0: float, t1: float) -> float:
         """The exact energy through ``element`` over [t0, t1] (J, signed as its P)."""
-        if t1 <= t0:
-            return 0.0
-        if element == self.ac_element:
-            done_to, energy = self._ac_cache.get(t0, (t0, 0.0))
-            if t1 < done_to:
-                return self.lab.charger.ac_integrals(t0, t1)[0]
-            energy += self.lab.charger.ac_integrals(done_to, t1)[0]
-            self._ac_cache[t0] = (t1, energy)
-            return energy
-        if element == self.dc_element:
-            return float(self.lab.dc_bus.power.window_stats(np.array([t0, t1]))[0][0]) * (t1 - t0)
-        return 0.0
+        return self._terminals.energy_j(element, t0, t1)
 
     def _band(self, element: int) -> str:
         return "DC" if element == self.dc_element else "AC"
