@@ -35,6 +35,20 @@ def test_the_simulated_bench_is_usable_and_every_instrument_answers_as_itself() 
     assert any(c.outcome == "needs energising" and "MEAS:POW:AC?" in c.what for c in grid.checks)
 
 
+SIMULATED_BENCHES = sorted(p for p in (ROOT / "fixtures" / "benches").glob("sim*.yaml"))
+
+
+@pytest.mark.parametrize("bench_file", SIMULATED_BENCHES, ids=lambda p: p.stem)
+def test_every_simulated_bench_is_usable_whichever_driver_family_it_names(bench_file: Path) -> None:
+    """Each driver family's simulated bench (the lab speaking that family's dialect): every unit answers as
+    itself, each driver's confirmations come out confirmed or honestly unchecked, never a problem."""
+    bench = load_bench(bench_file)
+    report = check_bench(bench, profile=load_dut_profile(COMPLIANT))
+    assert report.usable, format_bench_check(report)
+    assert [i.role for i in report.instruments] == list(bench.instruments)
+    assert all(i.idn and not i.unusable for i in report.instruments)
+
+
 @pytest.mark.e2e
 def test_the_command_exits_0_on_the_simulated_bench_and_lists_every_identity() -> None:
     done = subprocess.run([*RIG, "bench", "check"], cwd=ROOT, capture_output=True, text=True, timeout=120)
