@@ -78,14 +78,16 @@ from typing import Callable
 
 import numpy as np
 
+from rig.sim.instruments import scope_inputs
+from rig.sim.instruments.scope_inputs import AUTO_TRIGGER_S, RATES, front_end, trigger_edges
 from rig.sim.model import LabModel
 from rig.sim.predicates import TIME_TOLERANCE_S
 from rig.sim.wire.scpi_server import ScpiError, ScpiInstrument, ieee_block, illegal_value
 
 CHANNELS = {1: "current", 2: "voltage"}
-PROBES = {1: 100.0, 2: 100.0}
-"""The probes the simulated bench has on each input, as attenuations (A or V per volt at the input): a 10 mV/A
-current clamp on channel 1, a 100:1 differential probe on channel 2 (the driver's default options)."""
+PROBES = {ch: scope_inputs.PROBES[name] for ch, name in CHANNELS.items()}
+"""The probes the simulated bench has on each input (``scope_inputs.PROBES``: a 10 mV/A current clamp on
+channel 1, a 100:1 differential probe on channel 2, the driver's default options)."""
 PROBE_LIMITS = (0.001, 10_000.0)
 REFERENCE_FRACTION = {"LEFT": 0.1, "CENT": 0.5, "RIGH": 0.9}
 """Where ``:TIMebase:REFerence`` puts the reference point, as a fraction of the range from the left edge."""
@@ -97,16 +99,7 @@ MAX_RATE_SA_S = {1: 5e9, 2: 2.5e9}
 MEMORY_POINTS = {1: 4_000_000, 2: 2_000_000}
 RUN_BIT = 8  # :OPERegister:CONDition? bit 3: acquisition running
 WAIT_TRIG_BIT = 32  # bit 5: armed, waiting for the trigger
-AUTO_TRIGGER_S = 0.05
-TTL_HIGH_V = 5.0
-TRIGGER_PULSE_S = 0.001
-
-
-def _rate_ladder() -> list[float]:
-    return [m * 10.0**e for e in range(0, 10) for m in (1.0, 2.0, 5.0)]
-
-
-RATES = _rate_ladder()
+SLOPES = {"POS": "rising", "NEG": "falling"}
 
 
 def _choice(args: list[str], choices: dict[str, str]) -> str:
@@ -118,15 +111,6 @@ def _choice(args: list[str], choices: dict[str, str]) -> str:
 
 def _bool(args: list[str]) -> bool:
     return _choice(args, {"1": "1", "ON": "1", "0": "0", "OFF": "0"}) == "1"
-
-
-def _front_end(quantity: np.ndarray, ch: int, probe: float, coupling: str) -> np.ndarray:
-    """What the scope reports of ``quantity`` on channel ``ch``: AC coupling drops its mean, and the volts at the
-    input (the quantity over the real probe's attenuation) count times the attenuation the scope was told.
-
-    Scaled by one factor, so a scope told the right attenuation reports the quantity bit for bit."""
-    blocked = quantity - np.mean(quantity) if coupling == "AC" else quantity
-    return blocked * (probe / PROBES[ch])
 
 
 @dataclass
@@ -335,11 +319,9 @@ class InfiniiVision(ScpiInstrument):
 
     def _edges(self, acq: Acquisition) -> list[float]:
         """Instants the EXTernal input crosses the trigger level on the chosen slope."""
-        if acq.source != "EXT" or not 0.0 < acq.level_v < TTL_HIGH_V:
+        if acq.source != "EXT":
             return []
-        rising = list(self.lab.grid.trigger_times)
-        falling = [t + TRIGGER_PULSE_S for t in rising]
-        return sorted({"POS": rising, "NEG": falling}.get(acq.slope, rising + falling))
+        return trigger_edges(self.lab, acq.level_v, SLOPES.get(acq.slope, "either"))  # type: ignore[arg-type]
 
     def _trigger_time(self, acq: Acquisition) -> float | None:
         now = self.lab.now
@@ -387,7 +369,7 @@ class InfiniiVision(ScpiInstrument):
             assert t_trig is not None  # complete
             times = t_trig + acq.left_s + np.arange(n) * (k / acq.sample_rate)
             waves = self.lab.waveforms(times)
-            acq.records[k] = {ch: _front_end(waves[name], ch, *acq.front_end[ch])
+            acq.records[k] = {ch: front_end(waves[name], name, acq.front_end[ch][0], acq.front_end[ch][1] == "AC")
                               for ch, name in CHANNELS.items() if ch in acq.channels}
         return acq.records[k]
 
