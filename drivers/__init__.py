@@ -31,6 +31,7 @@ DRIVERS: dict[str, str] = {
     "keysight_infiniivision": "drivers.analyzer.keysight_infiniivision:KeysightInfiniiVision",
     "keysight_rp7900": "drivers.battery.keysight_rp7900:KeysightRP7900",
     "modbus_dio": "drivers.dio.modbus_dio:ModbusDio",
+    "nhr_9300": "drivers.battery.nhr_9300:Nhr9300",
     "ocpp_csms": "drivers.csms.ocpp_csms:OcppCsms",
     "python_can": "drivers.vehicle.python_can_bus:PythonCanBus",
     "rlc_load": "drivers.load.rlc_load:RlcLoad",

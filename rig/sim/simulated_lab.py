@@ -50,6 +50,7 @@ SIMULATED_INSTRUMENTS: dict[str, str] = {
     "keysight_infiniivision": "rig.sim.instruments.infiniivision_dialect:InfiniiVision",
     "keysight_rp7900": "rig.sim.instruments.keysight_rp7900_dialect:KeysightRP7900",
     "modbus_dio": "rig.sim.instruments.moxa_e1212_dialect:MoxaE1212",
+    "nhr_9300": "rig.sim.instruments.nhr_9300_dialect:Nhr9300",
     "rlc_load": "rig.sim.instruments.rlc_load_dialect:RlcLoadInstrument",
     "sunspec_der": "rig.sim.charger.sunspec_face:SunSpecCharger",  # the charger's own SunSpec Modbus TCP interface
     "yokogawa_wt": "rig.sim.instruments.yokogawa_wt_dialect:YokogawaWT3000",
