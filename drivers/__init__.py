@@ -28,6 +28,7 @@ class DriverClass(Protocol):
 
 DRIVERS: dict[str, str] = {
     "chroma_61800": "drivers.grid.chroma_61800:Chroma61800",
+    "ametek_cimx": "drivers.grid.ametek_cimx:AmetekCiMx",
     "keysight_infiniivision": "drivers.analyzer.keysight_infiniivision:KeysightInfiniiVision",
     "keysight_rp7900": "drivers.battery.keysight_rp7900:KeysightRP7900",
     "modbus_dio": "drivers.dio.modbus_dio:ModbusDio",

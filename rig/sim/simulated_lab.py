@@ -47,6 +47,7 @@ and port, and the bus (channel) to open.
 
 SIMULATED_INSTRUMENTS: dict[str, str] = {
     "chroma_61800": "rig.sim.instruments.chroma_61800_dialect:Chroma61800",
+    "ametek_cimx": "rig.sim.instruments.ametek_cimx_dialect:AmetekMX",
     "keysight_infiniivision": "rig.sim.instruments.infiniivision_dialect:InfiniiVision",
     "keysight_rp7900": "rig.sim.instruments.keysight_rp7900_dialect:KeysightRP7900",
     "modbus_dio": "rig.sim.instruments.moxa_e1212_dialect:MoxaE1212",

@@ -164,8 +164,10 @@ class GridSource:
 
     # -- list mode ---------------------------------------------------------------------------
 
-    def trigger(self, t: float) -> str | None:
-        """Start the list program now; returns why it cannot, or None."""
+    def trigger(self, t: float, *, pulse: bool = True) -> str | None:
+        """Start the list program now; returns why it cannot, or None. ``pulse``: the instrument's trigger output
+        marks the start (``trigger_times``, what a digitizer's EXT input sees); a family whose output must be
+        configured for that says whether it is."""
         if self.mode != "LIST":
             return "not in list mode"
         if not self.energized:
@@ -185,7 +187,8 @@ class GridSource:
                 if p.phase_jump_deg and p.phase_jump_deg[k] != 0.0:
                     self.phase_deg.step(start, self.phase_deg.at(start) + p.phase_jump_deg[k])
                 start += dwell
-        self.trigger_times.append(t)
+        if pulse:
+            self.trigger_times.append(t)
         self.list_end_s = start
         return None
 
