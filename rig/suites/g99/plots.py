@@ -188,6 +188,7 @@ def draw_staircase(top: Axes, bottom: Axes, d: StaircaseDrawing) -> None:
         top.axhline(d.trip_value, color="tab:red", lw=1.0, ls="-.",
                     label=f"trip value {d.trip_value:g} {d.quantity_unit} (last held / first tripped, fine search)")
     top.set_ylabel(d.quantity_label)
+    top.ticklabel_format(axis="y", useOffset=False)  # 47.1 Hz read as itself, not as +4.71e1 and a difference
     top.legend(loc="best", fontsize=8, framealpha=0.9)
     bottom.plot(d.end_s, d.current_a, "o", color="tab:orange", label="DUT current at the end of each level")
     bottom.axhline(d.threshold_a, color="tab:purple", lw=1.0, ls=":", label=f"threshold {d.threshold_a:g} A")
