@@ -37,6 +37,7 @@ DRIVERS: dict[str, str] = {
     "python_can": "drivers.vehicle.python_can_bus:PythonCanBus",
     "rlc_load": "drivers.load.rlc_load:RlcLoad",
     "sunspec_der": "drivers.dut.sunspec_der:SunSpecDer",
+    "wago_750": "drivers.dio.wago_750:Wago750",
     "yokogawa_wt": "drivers.power_analyzer.yokogawa_wt:YokogawaWT",
 }
 

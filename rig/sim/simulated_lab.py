@@ -53,6 +53,7 @@ SIMULATED_INSTRUMENTS: dict[str, str] = {
     "modbus_dio": "rig.sim.instruments.moxa_e1212_dialect:MoxaE1212",
     "nhr_9300": "rig.sim.instruments.nhr_9300_dialect:Nhr9300",
     "rlc_load": "rig.sim.instruments.rlc_load_dialect:RlcLoadInstrument",
+    "wago_750": "rig.sim.instruments.wago_750_dialect:Wago750352",
     "sunspec_der": "rig.sim.charger.sunspec_face:SunSpecCharger",  # the charger's own SunSpec Modbus TCP interface
     "yokogawa_wt": "rig.sim.instruments.yokogawa_wt_dialect:YokogawaWT3000",
 }
