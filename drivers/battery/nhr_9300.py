@@ -98,6 +98,17 @@ NO_SAMPLE = 3.0e38
 WATCHDOG_RANGE_S = (1, 3600)
 
 
+class _Reading(Measurement):
+    """A ``Measurement`` whose reply, when not a number, is an instrument error naming the query (the module
+    answers some failures in its data, e.g. ``<ERROR -222>`` as [S] met)."""
+
+    def read(self, driver: ScpiDriver, *, watch: bool = True) -> float:
+        try:
+            return super().read(driver, watch=watch)
+        except ValueError:
+            raise InstrumentError(driver.name, self.query, "the reply is not a number") from None
+
+
 class Nhr9300(ScpiDriver):
     """Options (``Options``): the module's ratings, ``watchdog_s``, the measurement accuracy, the capture's length
     (``capture_points``) and shortest sample interval (``min_log_period_s``)."""
@@ -214,11 +225,11 @@ class Nhr9300(ScpiDriver):
 
     # -- measurements and faults ------------------------------------------------------------------
 
-    voltage_v = Measurement("MEAS:VOLT?", unit="V", what="voltage", envelope="dc_voltage_v",
+    voltage_v = _Reading("MEAS:VOLT?", unit="V", what="voltage", envelope="dc_voltage_v",
                             doc="Terminal voltage (a new acquisition); above the envelope it ends the case.")
-    current_a = Measurement("MEAS:CURR?", unit="A", what="current", envelope="dc_current_a",
+    current_a = _Reading("MEAS:CURR?", unit="A", what="current", envelope="dc_current_a",
                             doc="Current into the battery (a new acquisition; unconfirmed form).")
-    fetched_current_a = Measurement("FETC:CURR?", unit="A", what="current", envelope="dc_current_a",
+    fetched_current_a = _Reading("FETC:CURR?", unit="A", what="current", envelope="dc_current_a",
                                     doc="The current of the last acquisition (the one ``voltage_v`` started).")
     watched = ("voltage_v", "fetched_current_a")
 

@@ -31,12 +31,20 @@ pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not 
 PLAN = ROOT / "test_plans" / "g99" / "protection.yaml"
 DUT = ROOT / "fixtures" / "duts" / "compliant.yaml"
 
-ROLE_OF_DRIVER = {entry["driver"]: role for role, entry in yaml.safe_load(SIM_BENCH.read_text())["instruments"].items()}
+SIM_BENCHES = [SIM_BENCH, *sorted(SIM_BENCH.parent.glob("sim-*.yaml"))]
+"""The default bench first, then each second family's (``sim-<driver>.yaml``: the default with one role swapped)."""
+BENCH_OF_DRIVER: dict[str, tuple[Path, str]] = {}
+for _bench in SIM_BENCHES:
+    for _role, _entry in yaml.safe_load(_bench.read_text())["instruments"].items():
+        BENCH_OF_DRIVER.setdefault(_entry["driver"], (_bench, _role))
+ROLE_OF_DRIVER = {driver: role for driver, (_, role) in BENCH_OF_DRIVER.items()}
 
 
-def _bench_with_option(tmp_path: Path, role: str, key: str, value: object) -> tuple[Path, int]:
-    """The simulated bench with one option added under ``role`` (flow style, on its own line), and that line."""
-    lines = SIM_BENCH.read_text().splitlines()
+def _bench_with_option(tmp_path: Path, role: str, key: str, value: object,
+                       base: Path = SIM_BENCH) -> tuple[Path, int]:
+    """The simulated bench (``base``) with one option added under ``role`` (flow style, on its own line), and that
+    line."""
+    lines = base.read_text().splitlines()
     at = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{role}:"))
     driver_line = next(i for i in range(at, len(lines)) if lines[i].strip().startswith("driver:"))
     options_line = next((i for i in range(at + 1, len(lines)) if lines[i].strip().startswith("options:")
@@ -76,8 +84,8 @@ def nothing_starts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("driver", sorted(DRIVERS))
 def test_an_unknown_option_names_its_file_line_and_field(tmp_path: Path, driver: str, nothing_starts: None) -> None:
-    role = ROLE_OF_DRIVER[driver]
-    bench, line = _bench_with_option(tmp_path, role, "max_volts", 3)
+    base, role = BENCH_OF_DRIVER[driver]
+    bench, line = _bench_with_option(tmp_path, role, "max_volts", 3, base)
     with pytest.raises(InputFileError) as refused:
         prepare(RunRequest([PLAN], bench, DUT, tmp_path / "out"))
     assert refused.value.file == bench
