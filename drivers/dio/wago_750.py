@@ -20,6 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field, model_validator
+from pymodbus.exceptions import ModbusException
+from pymodbus.pdu import ModbusPDU
 
 from drivers.dio.modbus_dio import ModbusDio, _check_lines
 from drivers.modbus import Response, exchange
@@ -132,6 +134,7 @@ class Wago750(ModbusDio):
         self._dropped: list[str] = []
         self._switching_off = False
         super().__init__(resource, name=name, envelope=envelope, options=options)
+        self._client = _CheckedClient(self._client)
 
     # -- lines (reads and writes are the base's: FC2 at n, FC5 at n) ----------------------------------
 
@@ -268,3 +271,39 @@ def describe_module(word: int) -> str:
         return f"750-{word}"
     kinds = [kind for bit, kind in ((1, "in"), (2, "out")) if word & bit]
     return f"{(word >> 8) & 0x7F} digital {'/'.join(kinds) or '?'}"
+
+
+class _CheckedClient:
+    """The pymodbus client, refusing a reply that does not answer the request: pymodbus pairs a reply with its
+    request by transaction id alone, so a peer answering function 3 to a function 4 request, or fewer
+    registers or bits than asked, would otherwise be taken at its word."""
+
+    FUNCTIONS = {"read_coils": 1, "read_discrete_inputs": 2, "read_input_registers": 4, "write_coil": 5,
+                 "write_register": 6}
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        function = self.FUNCTIONS.get(name)
+        if function is None:
+            return method
+
+        def checked(*args: Any, **kwargs: Any) -> ModbusPDU:
+            response = method(*args, **kwargs)
+            if response.isError():
+                if response.function_code & 0x7F != function:
+                    raise ModbusException(f"the reply is function {response.function_code & 0x7F}'s exception, "
+                                          f"not an answer to function {function}")
+                return response
+            if response.function_code != function:
+                raise ModbusException(f"the reply is function {response.function_code}'s, not an answer to "
+                                      f"function {function}")
+            count = kwargs.get("count", 1)
+            got = len(response.registers) if function == 4 else len(response.bits) if function in (1, 2) else count
+            if got < count:
+                raise ModbusException(f"the reply carries {got} values, {count} were asked")
+            return response
+
+        return checked
