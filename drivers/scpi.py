@@ -95,7 +95,7 @@ class Setting:
     def __get__(self, driver: "ScpiDriver | None", owner: type) -> Any:
         if driver is None:
             return self
-        return float(driver.query(self.get_cmd))
+        return driver.query_number(self.get_cmd)
 
     def __set__(self, driver: "ScpiDriver", value: float) -> None:
         driver.check_value(self.name, value, self.limits, self.unit, self.envelope)
@@ -132,7 +132,7 @@ class Measurement:
 
     def read(self, driver: "ScpiDriver", *, watch: bool = True) -> float:
         """The reading in the rig's convention; ``watch``: checked against the envelope (else the caller does)."""
-        value = float(driver.query(self.query))
+        value = driver.query_number(self.query)
         if self.convert is not None:
             value = self.convert(value)
         if watch and self.envelope is not None:
@@ -203,6 +203,14 @@ class ScpiDriver:
                                                       "exchange") from None
         self._unsynced = False
         return reply
+
+    def query_number(self, command: str) -> float:
+        """A query whose answer is a number; any other answer is an instrument error naming the command."""
+        reply = self.query(command)
+        try:
+            return float(reply)
+        except ValueError:
+            raise InstrumentError(self.name, command, f"expected a number, got {reply!r}") from None
 
     def _resync(self) -> None:
         """Drop replies stranded by an interrupted exchange, so the safe state reads its own answers."""
@@ -302,7 +310,7 @@ class ScpiDriver:
         latched: list[tuple[str, str]] = []
         read = []
         for register in self.status_registers:
-            condition = int(float(self.query(register.query)))
+            condition = int(self.query_number(register.query))
             read.append(f"{register.query} = {condition}")
             latched += [(short, text) for bit, short, text in register.trips if condition & bit]
         return latched, ", ".join(read)
