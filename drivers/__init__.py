@@ -39,6 +39,7 @@ DRIVERS: dict[str, str] = {
     "sunspec_der": "drivers.dut.sunspec_der:SunSpecDer",
     "wago_750": "drivers.dio.wago_750:Wago750",
     "yokogawa_wt": "drivers.power_analyzer.yokogawa_wt:YokogawaWT",
+    "zes_lmg600": "drivers.power_analyzer.zes_lmg600:ZesLmg600",
 }
 
 

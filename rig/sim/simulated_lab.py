@@ -56,6 +56,7 @@ SIMULATED_INSTRUMENTS: dict[str, str] = {
     "wago_750": "rig.sim.instruments.wago_750_dialect:Wago750352",
     "sunspec_der": "rig.sim.charger.sunspec_face:SunSpecCharger",  # the charger's own SunSpec Modbus TCP interface
     "yokogawa_wt": "rig.sim.instruments.yokogawa_wt_dialect:YokogawaWT3000",
+    "zes_lmg600": "rig.sim.instruments.zes_lmg600_dialect:ZesLmg670",
 }
 """Which simulated instrument answers for which driver (``module:Class``, imported when first served), each in its
 driver's own dialect. The class is built ``Class(model)``, or ``Class.from_options(model, options)`` when it has
