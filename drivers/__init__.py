@@ -38,6 +38,7 @@ DRIVERS: dict[str, str] = {
     "rlc_load": "drivers.load.rlc_load:RlcLoad",
     "sunspec_der": "drivers.dut.sunspec_der:SunSpecDer",
     "wago_750": "drivers.dio.wago_750:Wago750",
+    "tektronix_mso": "drivers.analyzer.tektronix_mso:TektronixMso",
     "yokogawa_wt": "drivers.power_analyzer.yokogawa_wt:YokogawaWT",
     "zes_lmg600": "drivers.power_analyzer.zes_lmg600:ZesLmg600",
 }

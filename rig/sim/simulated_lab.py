@@ -55,6 +55,7 @@ SIMULATED_INSTRUMENTS: dict[str, str] = {
     "rlc_load": "rig.sim.instruments.rlc_load_dialect:RlcLoadInstrument",
     "wago_750": "rig.sim.instruments.wago_750_dialect:Wago750352",
     "sunspec_der": "rig.sim.charger.sunspec_face:SunSpecCharger",  # the charger's own SunSpec Modbus TCP interface
+    "tektronix_mso": "rig.sim.instruments.tektronix_mso_dialect:TektronixMso",
     "yokogawa_wt": "rig.sim.instruments.yokogawa_wt_dialect:YokogawaWT3000",
     "zes_lmg600": "rig.sim.instruments.zes_lmg600_dialect:ZesLmg670",
 }
