@@ -264,6 +264,13 @@ class Nhr9300(ScpiDriver):
         self._output_on = False
         self.stop_log()
 
+    def cannot_see(self) -> list[str]:
+        """What the run must state: the log has one reading per sample interval, no true extremes, and one current
+        limit serves both directions (see the module docstring)."""
+        return ["the peak current and voltage within a log period: the module's capture gives one reading per "
+                "sample interval, so a spike shorter than the interval is averaged into it, not seen as a peak "
+                "(a record's minimum and maximum are that reading)"]
+
     # -- confirmations on the unit (rig bench check) --------------------------------------------------
 
     def ratings(self) -> dict[str, tuple[float, float]]:

@@ -102,7 +102,8 @@ class InstrumentIdentity(Record):
     calibration_state: str | None = None
     cannot_see: list[str] = Field(default_factory=list)
     """What this instrument cannot report on this bench, which a reviewer must know a pass did not cover (a CAN
-    interface that cannot see the bus state, say): from the driver's ``cannot_see()``."""
+    interface that cannot see the bus state, a battery emulator's log without true extremes): from the driver's
+    ``cannot_see()`` (``rig.core.roles.StatesBlindSpots``)."""
 
 
 class PlotRecord(Record):

@@ -570,6 +570,15 @@ class Csms(Instrument, Protocol):
                          clock: Clock | None = None) -> object | None: ...
 
 
+@runtime_checkable
+class StatesBlindSpots(Protocol):
+    """A driver that knows what its instrument cannot report on this bench (a CAN interface that cannot see the
+    bus state; a battery emulator whose log has no true extremes): the run records it with the instrument's
+    identity and the report shows it, so a reviewer knows what a pass did not cover."""
+
+    def cannot_see(self) -> list[str]: ...
+
+
 @dataclass(frozen=True)
 class Role:
     """One instrument role: the name a bench file and a procedure give it, what a driver for it offers."""

@@ -33,7 +33,7 @@ from rig.core.identity import check_identity
 from rig.run.bench_lab import Lab
 from rig.core.results import DutRecord, InstrumentIdentity
 from rig.config.calibration import calibration_state
-from rig.core.roles import ROLES, CanInterface, Csms, Instrument, PowerAnalyzer, lacks
+from rig.core.roles import ROLES, CanInterface, Csms, Instrument, PowerAnalyzer, StatesBlindSpots, lacks
 from rig.core.safety import bring_to_safe_state
 from rig.sim.charger.dut_profile import DutProfile
 from rig.sim.simulated_lab import SimulatedLab
@@ -137,7 +137,7 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
             stop.checkpoint()
             driver, address, idn = connect(role, entry, sim, guard)
             instruments[role] = driver
-            blind = driver.cannot_see() if isinstance(driver, CanInterface) else []
+            blind = driver.cannot_see() if isinstance(driver, StatesBlindSpots) else []
             state, calibration = (("none", "the rig's own central system: nothing to calibrate")
                                   if isinstance(driver, Csms) else
                                   calibration_state(entry.calibration_due, datetime.date.today(),

@@ -24,6 +24,13 @@ def test_a_charge_and_a_v2h_session_pass_the_compliant_charger_through_the_nhr_9
     assert verdicts(tmp_path / "run", COMPLIANT) == {case: "pass" for case in CASES}
 
 
+def test_the_run_records_that_the_nhr_log_has_no_true_extremes(tmp_path) -> None:
+    """A pass through this family did not cover spikes shorter than a sample interval: the record says so."""
+    run = run_cases(tmp_path / "run", ids=CASES[:1], plan=CHADEMO_PLAN, bench=BENCH, evidence=VERDICTS_ONLY)
+    battery = next(i for i in run.recorder.results.run.instruments if i.role == "battery")
+    assert any("spike shorter than the interval" in blind for blind in battery.cannot_see)
+
+
 def test_the_overshooting_charger_fails_the_charge_case_through_the_nhr_9300(tmp_path) -> None:
     found = verdicts(tmp_path / "run", DUTS / "chademo-current-overshoot.yaml")
     assert found == {"chademo.charge.normal@leaf-40": "fail", "chademo.v2h.discharge@leaf-40": "pass"}
