@@ -588,13 +588,13 @@ class ZesLmg600(ScpiDriver):
 
 
 def stamp_seconds(stamp: str) -> float:
-    """A cycle stamp as seconds of the unit's clock (days counted from 0001-01-01; only differences matter)."""
+    """A cycle stamp as seconds of the unit's clock since 2000-01-01 (only differences matter; about 0.1 us kept)."""
     date, _, rest = stamp.partition("D")
     clock, zone = rest[:-5], rest[-5:]
     whole, _, fraction = clock.partition(".")
     moment = datetime.strptime(f"{date} {whole}", "%Y:%m:%d %H:%M:%S")
     offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * (1 if zone[0] == "+" else -1)
-    return (moment - offset - datetime(1, 1, 1)).total_seconds() + float(f"0.{fraction or 0}")
+    return (moment - offset - datetime(2000, 1, 1)).total_seconds() + float(f"0.{fraction or 0}")
 
 
 def _group_sizes(reply: str) -> str | None:

@@ -441,8 +441,9 @@ class ZesLmg670(ScpiInstrument):
     def _cycle_field(self, which: str) -> str:
         channel = self._channel()
         cycle = self._last_cycle(channel)
-        if cycle is None:
-            return self._stamp(self._origin_s) if which == "stamp" else _nr3(math.nan)
+        if cycle is None:  # nothing measured yet: the stamp of the cycle before the first, with no duration
+            length = self._lengths[self._group_of(channel)]
+            return self._stamp(self._origin_s - length) if which == "stamp" else _nr3(math.nan)
         return self._stamp(cycle.start_s) if which == "stamp" else f"{cycle.end_s - cycle.start_s:.9f}"
 
     def _value_reader(self, quantity: str) -> Callable[[list[str]], str]:
