@@ -121,3 +121,27 @@ def assert_inside_by_more_than_uncertainty(results, seed: int) -> None:
 def cases_of(run: CampaignRun) -> dict:
     """The run's cases by id."""
     return {c.id: c for c in run.recorder.results.cases}
+
+
+def trip_time_errors(run: CampaignRun, nominal_hz: float = 50.0) -> dict[str, float]:
+    """For every trip-time case of a simulated run: the measured trip time less the true one, from the simulated
+    charger's own record of when its output opened and the grid simulator's trigger (the truth a bench lacks).
+
+    A ramp program's timed leg starts after its earlier ramps and holds, worked out here from the case's own
+    parameters, independently of the rig's procedure."""
+    sim = run.bench.sim
+    trips, triggers = sim.model.charger.trips, sim.model.grid.trigger_times
+    errors = {}
+    for case in run.recorder.results.cases:
+        if case.procedure != "trip_time":
+            continue
+        start, end = case.sim_started_s, case.sim_finished_s
+        trigger = next(t for t in triggers if start <= t <= end)
+        trip = next(t for t in trips if trigger <= t.opened_s <= end)
+        at, origin = nominal_hz, 0.0
+        for ramp in (case.params.get("ramps") or [])[:case.params.get("timed_from", 0)]:
+            origin += abs(ramp["to"] - at) / ramp["rate_per_s"] + ramp.get("hold_s", 0.0)
+            at = ramp["to"]
+        errors[case.id] = case.measured["trip_time_s"] - (trip.opened_s - (trigger + origin))
+    return errors
+

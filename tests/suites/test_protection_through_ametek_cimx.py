@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign_helpers import COMPLIANT, PROTECTION_PLAN, assert_exact_verdicts, run_cases
+from campaign_helpers import trip_time_errors, COMPLIANT, PROTECTION_PLAN, assert_exact_verdicts, run_cases
 
 pytestmark = pytest.mark.e2e
 
@@ -24,6 +24,9 @@ def test_the_compliant_charger_passes_every_protection_case_through_the_mx(tmp_p
     assert {i.role: i.driver for i in results.run.instruments}["grid"] == "ametek_cimx"
     shifts = [c.id for c in results.cases if c.id.startswith("g99.vector_shift.")]
     assert len(shifts) == 2  # the phase-jump programs ran on the unit's phase list
+    # and every trip time is measured to within 1 ms of the simulated charger's true trip instant
+    errors = trip_time_errors(run)
+    assert len(errors) == 11 and {case: e for case, e in errors.items() if abs(e) >= 1e-3} == {}
 
 
 def test_a_slow_ov2_stage_fails_its_trip_time_through_the_mx(tmp_path: Path) -> None:

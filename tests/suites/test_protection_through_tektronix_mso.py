@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign_helpers import COMPLIANT, DUTS, PROTECTION_PLAN, ROOT, VERDICTS_ONLY, assert_exact_verdicts, run_cases
+from campaign_helpers import trip_time_errors, COMPLIANT, DUTS, PROTECTION_PLAN, ROOT, VERDICTS_ONLY, assert_exact_verdicts, run_cases
 
 pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
 
@@ -22,6 +22,9 @@ def test_the_compliant_charger_passes_the_whole_protection_plan_through_the_tekt
     captured = [c for c in results.cases if c.procedure == "trip_time"]
     assert captured and all(c.verdict == "pass" for c in captured)
     assert {i["driver"] for i in results.run.model_dump()["instruments"] if i["role"] == "capture"} == {"tektronix_mso"}
+    # and every trip time is measured to within 1 ms of the simulated charger's true trip instant
+    errors = trip_time_errors(run)
+    assert len(errors) == 11 and {case: e for case, e in errors.items() if abs(e) >= 1e-3} == {}
 
 
 def test_a_slow_ov2_stage_fails_its_trip_time_through_the_tektronix_digitizer(tmp_path: Path) -> None:
