@@ -394,6 +394,17 @@ class ScpiDriver:
         return BenchCheck.confirmed(what, f"{command} -> {reply}") if wrong is None else \
             BenchCheck.problem(what, f"{command} -> {reply}: {wrong}")
 
+    def confirm_setting(self, what: str, setting: str, query: str, judge: Callable[[str], str | None]) -> BenchCheck:
+        """Send ``setting``, one that energises nothing (a sign convention, a reply format, a trigger output's
+        source), then ask ``query`` and judge the reply as ``confirm_query`` does: a unit that refuses the setting or
+        does not read it back as set is a problem naming it. The unit's state before the check is not what is
+        confirmed (a bench check runs before set-up, on whatever the last user left)."""
+        try:
+            self.write(setting)
+        except InstrumentError as err:
+            return BenchCheck.problem(what, f"{setting}: {err.detail}")
+        return self.confirm_query(what, query, judge)
+
     # -- validation before I/O --------------------------------------------------------------
 
     def check_value(self, what: str, value: float, limits: tuple[float, float], unit: str,

@@ -278,10 +278,11 @@ class Nhr9300(ScpiDriver):
                 "dc_power_w": (0.0, self.o.max_power_w)}
 
     def bench_checks(self) -> list[BenchCheck]:
-        """The unconfirmed forms, asked with nothing energised: the current sign, the watchdog interval, the
-        capture's sample interval and a fetch from a capture just started."""
+        """The unconfirmed forms, asked with nothing energised: the current sign (set as set-up sets it, read back),
+        the watchdog interval, the capture's sample interval and a single current acquisition."""
         return super().bench_checks() + [
-            self.confirm_query("charging counts positive (CONF:CIN reads 0)", "CONF:CIN?", one_of("0", "OFF")),
+            self.confirm_setting("charging counts positive (CONF:CIN 0 reads back 0)", "CONF:CIN 0", "CONF:CIN?",
+                                 one_of("0", "OFF")),
             self.confirm_query("the watchdog interval reads back", "SYST:WATC:INT?", number),
             self.confirm_query("the capture's sample interval reads back", "SENS:SWE:TINT?", number),
             self.confirm_query("a single current acquisition answers", "MEAS:CURR?", number),

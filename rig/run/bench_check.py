@@ -6,7 +6,9 @@ bench's pin, report its calibration date, hold the bench envelope against
 the unit's ratings, and run the confirmations its driver offers for commands
 no manual confirmed (``rig.core.bench_checks``). Nothing is set up, no output
 is switched on: the only settings sent are those that make a unit safer (an
-RLC load's input off, read back). Every instrument is checked even when an
+RLC load's input off) or that energise nothing (a sign convention, a reply
+format, a trigger output's source: ``ScpiDriver.confirm_setting``), each read
+back. Every instrument is checked even when an
 earlier one failed, so one run names every problem.
 
 The verdict: usable (exit 0) when every instrument answered as itself and no

@@ -213,7 +213,7 @@ def test_safe_off_turns_the_output_off_and_ends_a_capture(guard) -> None:
 
 
 def test_bench_checks_ask_the_unconfirmed_forms(guard) -> None:
-    script = [("CONF:CIN?", "0"), ("SYST:ERR?", OK), ("SYST:WATC:INT?", "+6.0E+01"), ("SYST:ERR?", OK),
+    script = setting("CONF:CIN 0") + [("CONF:CIN?", "0"), ("SYST:ERR?", OK), ("SYST:WATC:INT?", "+6.0E+01"), ("SYST:ERR?", OK),
               ("SENS:SWE:TINT?", "+1.0E-03"), ("SYST:ERR?", OK), ("MEAS:CURR?", "+0.0E+00"), ("SYST:ERR?", OK)]
     with expected_protocol(Nhr9300, script, envelope=guard) as battery:
         checks = battery.bench_checks()
@@ -221,7 +221,8 @@ def test_bench_checks_ask_the_unconfirmed_forms(guard) -> None:
 
 
 def test_a_module_counting_charging_negative_fails_its_bench_check(guard) -> None:
-    script = [("CONF:CIN?", "1"), ("SYST:ERR?", OK), ("SYST:WATC:INT?", "+6.0E+01"), ("SYST:ERR?", OK),
+    """Told to count charging positive, it still reads back 1: its sign cannot be set as the driver needs."""
+    script = setting("CONF:CIN 0") + [("CONF:CIN?", "1"), ("SYST:ERR?", OK), ("SYST:WATC:INT?", "+6.0E+01"), ("SYST:ERR?", OK),
               ("SENS:SWE:TINT?", "+1.0E-03"), ("SYST:ERR?", OK), ("MEAS:CURR?", "+0.0E+00"), ("SYST:ERR?", OK)]
     with expected_protocol(Nhr9300, script, envelope=guard) as battery:
         checks = battery.bench_checks()
