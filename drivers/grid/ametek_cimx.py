@@ -54,6 +54,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from drivers.grid.program_envelope import check_change, check_program, current_limit, envelope_slews
 from drivers.options import DriverOptions
 from drivers.scpi import Measurement, ScpiDriver, StatusRegister, number, one_of
 from rig.config.envelope import EnvelopeGuard
@@ -69,7 +70,6 @@ MAX_LIST_POINTS = 32
 QUESTIONABLE_BITS = ((1, "VF", "over or under voltage protection tripped"), (2, "CF", "over-current protection tripped"),
                      (8, "OT", "over-temperature protection tripped"), (512, "RI", "remote inhibit active"))
 """``STAT:QUES`` bits that mean a protection acted (MX p.115); CL (4096, rms current limit active) is a state."""
-QUANTITY = {"voltage": "ac_voltage_v", "frequency": "ac_frequency_hz"}
 SAME = 1e-9
 """Two list values closer than this are the same value (V or Hz)."""
 
@@ -131,7 +131,7 @@ class AmetekCiMx(ScpiDriver):
         self._set_stored("CURR:PROT:STAT", "ON", "1")
         self._set_stored("CURR:PROT:DEL", f"{self.ocp_delay_s:.2f}", None)
         for name, command in (("voltage", "VOLT:SLEW"), ("frequency", "FREQ:SLEW")):
-            slew = self._envelope_slews().get(name)
+            slew = envelope_slews(self.envelope).get(name)
             self.write(f"{command} {'MAX' if slew is None else f'{slew:.6g}'}")
             self._slewed[name] = slew is not None
         for command in ("OUTP:TTLT:STAT ON", "OUTP:TTLT:SOUR BOT", "TRIG:TRAN:SOUR IMM", "TRIG:SYNC:SOUR IMM",
@@ -152,18 +152,7 @@ class AmetekCiMx(ScpiDriver):
             raise InstrumentError(self.name, f"{command}?", f"the unit kept {reply}, not the {sent} sent")
 
     def _current_limit_for_envelope(self) -> float:
-        limit = self.envelope.maximum("ac_current_a") if self.envelope is not None else None
-        limit = self.max_current_a if limit is None else limit
-        if not 0.0 <= limit <= self.max_current_a:
-            raise InstrumentError(self.name, "CURR", f"{limit} A is outside the instrument's 0..{self.max_current_a} A")
-        return limit
-
-    def _envelope_slews(self) -> dict[str, float]:
-        if self.envelope is None:
-            return {}
-        found = {name: self.envelope.maximum(slew) for name, slew in
-                 (("voltage", "ac_voltage_slew_v_per_s"), ("frequency", "ac_frequency_slew_hz_per_s"))}
-        return {name: value for name, value in found.items() if value is not None and value > 0}
+        return current_limit(self.envelope, self.max_current_a, instrument=self.name, command="CURR")
 
     # -- fixed mode -----------------------------------------------------------------------------
 
@@ -192,12 +181,7 @@ class AmetekCiMx(ScpiDriver):
 
     def _check_change(self, name: str, old: float | None, new: float | None, *, what: str) -> None:
         """A change at the terminals: a ramp at the fixed slew (value only), else a step from ``old``."""
-        if self.envelope is None or new is None:
-            return
-        if old is None or self._slewed[name] or not self._output_on:
-            self.envelope.check(QUANTITY[name], new, what=what)
-        else:
-            self.envelope.check_step(QUANTITY[name], old, new, what=what)
+        check_change(self.envelope, name, old, new, stepped=self._output_on and not self._slewed[name], what=what)
 
     def output(self, on: bool) -> None:
         """Output relay closed and on, or off."""
@@ -211,22 +195,10 @@ class AmetekCiMx(ScpiDriver):
         return dict(self._held) if self._in_list else dict(self._fixed)
 
     def check_program(self, program: GridProgram) -> None:
-        """Refuse a program any transition of which leaves the bench envelope (nothing is sent): from where the
-        output is to the first step's start is a step, each step a ramp or hold, each step's end to the next
-        start a step."""
-        if self.envelope is None:
-            return
-        what = f"{self.name} list program"
-        for name, previous in self._starting_point().items():
-            quantity = QUANTITY[name]
-            for k, step in enumerate(program.steps, start=1):
-                start, end = step.voltage_v if name == "voltage" else step.frequency_hz
-                if previous is None:
-                    self.envelope.check(quantity, start, what=f"{what} step {k} start")
-                else:
-                    self.envelope.check_step(quantity, previous, start, what=f"{what} step {k} start")
-                self.envelope.check_ramp(quantity, start, end, step.dwell_s, what=f"{what} step {k}")
-                previous = end
+        """Refuse a program any transition of which leaves the bench envelope (nothing is sent), from where the
+        output is (``_starting_point``: a list starts from a previous list's last point, not the fixed setpoints):
+        ``program_envelope.check_program_steps``."""
+        check_program(self.envelope, program, self._starting_point(), what=f"{self.name} list program")
 
     def list_points(self, program: GridProgram) -> dict[str, list[Any]]:
         """The program as this family's list: per point its dwell, voltage and frequency targets with their

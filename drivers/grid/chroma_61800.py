@@ -83,6 +83,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from drivers.grid.program_envelope import check_change, check_program_steps, current_limit, envelope_slews
 from drivers.options import DriverOptions
 from drivers.scpi import Measurement, ScpiDriver, Setting, StatusRegister, number, one_of
 from rig.core.bench_checks import BenchCheck
@@ -102,7 +103,6 @@ QUESTIONABLE_BITS = (
 """``STAT:QUES:COND?`` bits in the order the 61600 manual lists them (unconfirmed for the 61800)."""
 OCP_DELAY_STEP_S = 0.5
 """``CURR:DEL`` takes 0.0-5.0 s in steps of 0.5 s (61500 manual)."""
-QUANTITY = {"voltage": "ac_voltage_v", "frequency": "ac_frequency_hz"}
 SLEW_COMMAND = {"voltage": "OUTP:SLEW:VOLT:AC", "frequency": "OUTP:SLEW:FREQ"}
 
 
@@ -197,7 +197,7 @@ class Chroma61800(ScpiDriver):
         self._set_stored("SOUR:FUNC:SHAP", "A")
         self._set_stored("SOUR:VOLT:LEV:IMM:AMPL:DC", 0.0)
         self._set_stored("SOUR:VOLT:LIM:AC", self._voltage_cap(), decimals=2)
-        for name, slew in self._envelope_slews().items():
+        for name, slew in envelope_slews(self.envelope).items():
             self.write(f"{SLEW_COMMAND[name]} {slew / 1000.0:.6g}")  # per ms
             self._slewed[name] = True
         self.write("OUTP:REL ON")
@@ -220,25 +220,13 @@ class Chroma61800(ScpiDriver):
 
     def _current_limit_for_envelope(self) -> float:
         """The bench envelope's current maximum, or the instrument's own when the bench states none."""
-        limit = self.envelope.maximum("ac_current_a") if self.envelope is not None else None
-        limit = self.max_current_a if limit is None else limit
-        if not 0.0 <= limit <= self.max_current_a:
-            raise InstrumentError(self.name, "SOUR:CURR:LIM", f"{limit} A is outside the instrument's 0..{self.max_current_a} A")
-        return limit
+        return current_limit(self.envelope, self.max_current_a, instrument=self.name, command="SOUR:CURR:LIM")
 
     def _voltage_cap(self) -> float:
         """The bench envelope's voltage maximum, within the range's (which is the cap when the bench states none)."""
         top = VOLTAGE_RANGE_V[self.voltage_range]
         limit = self.envelope.maximum("ac_voltage_v") if self.envelope is not None else None
         return top if limit is None else min(limit, top)
-
-    def _envelope_slews(self) -> dict[str, float]:
-        """Slew limits the bench configures (per second), by quantity."""
-        if self.envelope is None:
-            return {}
-        found = {name: self.envelope.maximum(slew) for name, slew in
-                 (("voltage", "ac_voltage_slew_v_per_s"), ("frequency", "ac_frequency_slew_hz_per_s"))}
-        return {name: value for name, value in found.items() if value is not None and value > 0}
 
     # -- fixed mode -----------------------------------------------------------------------------
 
@@ -265,13 +253,7 @@ class Chroma61800(ScpiDriver):
 
     def _check_change(self, name: str, old: float | None, new: float, *, what: str) -> None:
         """A fixed-mode change: a ramp at the source's slew (value only), else a step from ``old``."""
-        if self.envelope is None:
-            return
-        quantity = QUANTITY[name]
-        if old is None or self._slewed[name] or not self._output_on:
-            self.envelope.check(quantity, new, what=what)  # nothing at the terminals jumps
-        else:
-            self.envelope.check_step(quantity, old, new, what=what)
+        check_change(self.envelope, name, old, new, stepped=self._output_on and not self._slewed[name], what=what)
 
     def _check_return_to_fixed(self, name: str, *, what: str) -> None:
         """Leaving LIST mode takes the output from the list's last value back to the fixed setpoint."""
@@ -292,25 +274,16 @@ class Chroma61800(ScpiDriver):
     def check_program(self, program: GridProgram) -> None:
         """Refuse a program any transition of which leaves the bench envelope (nothing is sent).
 
-        From the present fixed setpoint to the first step's start is a step;
-        each step goes from its start to its end over its dwell (a ramp, or a
-        hold); from each step's end to the next step's start is a step.
+        The list is loaded in FIXED mode, so a running list first returns to
+        the fixed setpoint; from there the program's transitions are
+        ``program_envelope.check_program_steps``'s.
         """
         if self.envelope is None:
             return
         what = f"{self.name} list program"
         for name in ("voltage", "frequency"):
-            quantity = QUANTITY[name]
             self._check_return_to_fixed(name, what=f"{what}: return to fixed mode")
-            previous = self._fixed[name]
-            for k, step in enumerate(program.steps, start=1):
-                start, end = step.voltage_v if name == "voltage" else step.frequency_hz
-                if previous is None:
-                    self.envelope.check(quantity, start, what=f"{what} step {k} start")
-                else:
-                    self.envelope.check_step(quantity, previous, start, what=f"{what} step {k} start")
-                self.envelope.check_ramp(quantity, start, end, step.dwell_s, what=f"{what} step {k}")
-                previous = end
+            check_program_steps(self.envelope, program, name, self._fixed[name], what=what)
 
     def run_program(self, program: GridProgram) -> None:
         """Load the list the way the manual does (stopped, FIXED mode), then LIST mode and ``TRIG ON``.

@@ -46,6 +46,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
+from rig.sim.instruments.grid_boundary import delivered_power_w, through_s1_a
 from rig.sim.instruments.grid_source import ListProgram
 from rig.sim.model import LabModel
 from rig.sim.wire.scpi_server import Reply, ScpiError, ScpiInstrument, illegal_value, on_off
@@ -503,15 +504,10 @@ class AmetekMX(ScpiInstrument):
         return event
 
     def _current(self) -> complex:
-        """The current through the source at the site boundary (as the Chroma dialect computes it: the
-        charger's export less the household load, plus the RLC island's exchange; nothing with S1 open)."""
-        lab = self.lab
-        if lab.island.switch_open:
-            return 0j
-        charger = lab.current_rms_at(lab.now)
-        boundary = (charger if lab.charger.exports else -charger) - lab.site.load_current_a(lab.now)
-        return boundary + lab.island.exchange_a(lab.now, lab.voltage.at(lab.now))
+        """The current through the source at the site boundary (``rig.sim.instruments.grid_boundary``; a
+        single-phase unit: always the charger's phase)."""
+        return through_s1_a(self.lab)
 
     def _power(self) -> float:
         """Real power the source delivers: negative while the site exports into it (assumed sign)."""
-        return -(self.lab.voltage.at(self.lab.now) * self._current().real)
+        return delivered_power_w(self.lab, self._current())

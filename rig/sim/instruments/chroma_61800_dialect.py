@@ -66,6 +66,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from rig.sim.instruments.grid_boundary import delivered_power_w, through_s1_a
 from rig.sim.model import LabModel
 from rig.sim.wire.scpi_server import Reply, ScpiError, ScpiInstrument, illegal_value, on_off
 
@@ -370,28 +371,13 @@ class Chroma61800(ScpiInstrument):
     def _measuring_charger_phase(self) -> bool:
         return self.phase_mode == "SINGLE" or self.selected_phase == CHARGER_PHASE
 
-    def _boundary_export_a(self) -> float:
-        """Rms current leaving the site through the source (positive while the site exports): the charger's
-        export current less the household load's (``rig.sim.site``; all in phase with the voltage). The source
-        sits at the site boundary, so what it measures is the boundary."""
-        lab = self.lab
-        if not self._measuring_charger_phase():
-            return 0.0
-        charger = lab.current_rms_at(lab.now)
-        return (charger if lab.charger.exports else -charger) - lab.site.load_current_a(lab.now)
-
     def _through_s1_a(self) -> complex:
-        """The boundary current as a phasor with, while the RLC island load is on, its current and the charger's
-        reactive current (``rig.sim.island``); nothing at all while the grid switch S1 is open."""
-        lab = self.lab
-        if lab.island.switch_open:
-            return 0j
-        island = lab.island.exchange_a(lab.now, lab.voltage.at(lab.now)) if self._measuring_charger_phase() else 0j
-        return self._boundary_export_a() + island
+        """The current at the site boundary (``rig.sim.instruments.grid_boundary``) on the phase measured."""
+        return through_s1_a(self.lab, on_charger_phase=self._measuring_charger_phase())
 
     def _current(self) -> float:
         return abs(self._through_s1_a())
 
     def _power(self) -> float:
         """Real power delivered by the source: negative while the site exports into it."""
-        return -(self.lab.voltage.at(self.lab.now) * self._through_s1_a().real)
+        return delivered_power_w(self.lab, self._through_s1_a())
