@@ -310,13 +310,16 @@ class AmetekCiMx(ScpiDriver):
                 "ac_current_a": (0.0, self.max_current_a)}
 
     def bench_checks(self) -> list[BenchCheck]:
-        """The commands confirmed only in sibling manuals or not at all, asked with nothing energised."""
+        """The commands confirmed only in sibling manuals or not at all, asked with nothing energised (the two
+        settings, the trigger output's source and the fixed phase mode, are set as set-up sets them and read back:
+        the unit may be in any state its last user left)."""
         checks = super().bench_checks()
-        checks.append(self.confirm_query("the trigger output pulses at the transient's beginning (OUTP:TTLT:SOUR, "
-                                         "Sequoia manual)", "OUTP:TTLT:SOUR?", one_of("BOT")))
+        checks.append(self.confirm_setting("the trigger output pulses at the transient's beginning (OUTP:TTLT:SOUR, "
+                                           "Sequoia manual)", "OUTP:TTLT:SOUR BOT", "OUTP:TTLT:SOUR?", one_of("BOT")))
         checks.append(self.confirm_query("the unit has a phase list (LIST:PHAS, Sequoia / Lx manuals)",
                                          "LIST:PHAS:POIN?", number))
-        checks.append(self.confirm_query("the phase mode answers (PHAS:MODE)", "PHAS:MODE?", one_of("FIX", "FIXED")))
+        checks.append(self.confirm_setting("the phase mode is set and answers (PHAS:MODE)", "PHAS:MODE FIX", "PHAS:MODE?",
+                                           one_of("FIX", "FIXED")))
         checks.append(self.confirm_query("the fixed voltage slew answers (VOLT:SLEW)", "VOLT:SLEW?", number))
         checks += [self.confirm_query(f"the {m.what} measurement query answers a number", m.query, number)
                    for m in map(self.measurement, ("voltage_v", "frequency_hz", "current_a", "power_w"))]
