@@ -90,17 +90,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from drivers.options import DriverOptions
-from drivers.scpi import BlockType, ScpiDriver
+from drivers.analyzer.scope_front_end import CHANNELS, FrontEndScope, FrontEndSetting, ScopeOptions
+from drivers.scpi import BlockType
 from rig.core.bench_checks import BenchCheck
 from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
 from rig.core.roles import Capture
 
-CHANNELS = {"current": 1, "voltage": 2}
 UNITS = {"current": "AMP", "voltage": "VOLT"}
 """``:CHANnel<n>:UNITs`` of each channel, in the short form the query answers."""
 RUN_BIT = 8
@@ -109,21 +108,11 @@ RAW_POINTS = (100, 250, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 
 """Valid ``:WAVeform:POINts`` requests in RAW mode, up to the largest memory of the family."""
 BLOCK_TYPES: dict[int, BlockType] = {0: "b", 1: "h"}  # preamble format BYTE / WORD, signed (``:WAV:UNS 0``)
 SLOPES = ("POS", "NEG")
-PROBE_RATIOS = (0.1, 10_000.0)
-"""Probe attenuations every family member takes (pymeasure DSOX1102G: 0.1 to 10000)."""
 
 
 @dataclass(frozen=True)
-class FrontEndSetting:
-    """A setting the meaning of a code depends on: sent at set-up, and its query must answer ``value``."""
-
-    header: str
-    value: str
-    what: str
-
-    @property
-    def command(self) -> str:
-        return f"{self.header} {self.value}"
+class KeysightSetting(FrontEndSetting):
+    """A front-end setting as an InfiniiVision answers it."""
 
     def agrees(self, reply: str) -> bool:
         """A number agrees to 1 ppm (the query answers in NR3, ``+1.00000E+02``); a word in its short form."""
@@ -133,10 +122,10 @@ class FrontEndSetting:
             return reply.strip().upper() == self.value
 
 
-ACQUISITION = FrontEndSetting(":ACQ:TYPE", "NORM", "acquisition type")
+ACQUISITION = KeysightSetting(":ACQ:TYPE", "NORM", "acquisition type")
 
 
-class KeysightInfiniiVision(ScpiDriver):
+class KeysightInfiniiVision(FrontEndScope):
     """Options: ``current_range_a``, ``voltage_range_v`` (full-scale ranges of the two channels),
     ``current_probe_ratio``, ``voltage_probe_ratio`` (the probes' attenuation as the scope counts it),
     ``trigger_level_v`` and ``trigger_slope`` (POS|NEG) of the EXTernal edge trigger."""
@@ -148,44 +137,22 @@ class KeysightInfiniiVision(ScpiDriver):
     reference = "CENT"
     """``:TIMebase:REFerence``: the place ``window`` computes the position from."""
 
-    class Options(DriverOptions):
-        current_range_a: float = Field(100.0, gt=0, description="Full-scale range of the current probe's channel.")
-        voltage_range_v: float = Field(800.0, gt=0, description="Full-scale range of the voltage channel.")
-        current_probe_ratio: float = Field(
-            100.0, ge=PROBE_RATIOS[0], le=PROBE_RATIOS[1],
-            description="Channel 1's probe attenuation, A per V at the scope's input: 100 for a 10 mV/A clamp, "
-                        "10 for 100 mV/A (the simulated bench's clamp is 10 mV/A).")
-        voltage_probe_ratio: float = Field(
-            100.0, ge=PROBE_RATIOS[0], le=PROBE_RATIOS[1],
-            description="Channel 2's probe attenuation: 100 for a 100:1 differential probe (the simulated bench's).")
+    class Options(ScopeOptions):
         trigger_level_v: float = Field(1.5, description="Level of the EXTernal edge trigger.")
         trigger_slope: Literal["POS", "NEG"] = Field("POS", description="Its slope (either case in the file).")
 
-        @field_validator("trigger_slope", mode="before")
-        @classmethod
-        def _upper(cls, value: object) -> object:
-            return value.upper() if isinstance(value, str) else value
-
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
-        o = self.Options.read(name, options)
-        self.ranges = {"current": o.current_range_a, "voltage": o.voltage_range_v}
-        self.probes = {"current": o.current_probe_ratio, "voltage": o.voltage_probe_ratio}
-        self.trigger_level_v = o.trigger_level_v
-        self.trigger_slope = o.trigger_slope
         super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
         self.channel_front_end = {name: self._channel_front_end(name) for name in CHANNELS}
-        self.front_end: tuple[FrontEndSetting, ...] = (*(s for c in self.channel_front_end.values() for s in c),
-                                                       ACQUISITION)
-        """Every setting read back before a capture."""
-        self._sent: dict[str, str] = {}
+        self.front_end = (*(s for c in self.channel_front_end.values() for s in c), ACQUISITION)
 
     def _channel_front_end(self, name: str) -> tuple[FrontEndSetting, ...]:
         ch = CHANNELS[name]
         what = f"channel {ch} ({name})"
-        return (FrontEndSetting(f":CHAN{ch}:PROB", f"{self.probes[name]:.6g}", f"{what} probe attenuation"),
-                FrontEndSetting(f":CHAN{ch}:UNIT", UNITS[name], f"{what} units"),
-                FrontEndSetting(f":CHAN{ch}:COUP", "DC", f"{what} coupling"))
+        return (KeysightSetting(f":CHAN{ch}:PROB", f"{self.probes[name]:.6g}", f"{what} probe attenuation"),
+                KeysightSetting(f":CHAN{ch}:UNIT", UNITS[name], f"{what} units"),
+                KeysightSetting(f":CHAN{ch}:COUP", "DC", f"{what} coupling"))
 
     def setup(self) -> None:
         """Both channels displayed, probed and scaled, an explicit external edge trigger, 16-bit signed LSB-first
@@ -203,19 +170,6 @@ class KeysightInfiniiVision(ScpiDriver):
             self.write(command)
         self.confirm_front_end()
 
-    def confirm_front_end(self) -> None:
-        """Read every front-end setting back; raise naming each one the scope does not hold as it was set."""
-        wrong: list[tuple[FrontEndSetting, str]] = []
-        for setting in self.front_end:
-            reply = self.query(f"{setting.header}?")
-            if not setting.agrees(reply):
-                wrong.append((setting, reply))
-        if wrong:
-            detail = "; ".join(f"{s.what} reads back {reply!r}, set {s.value!r}" for s, reply in wrong)
-            raise InstrumentError(self.name, wrong[0][0].header,
-                                  f"{detail}: a capture would be scaled or coupled wrongly, so none is taken "
-                                  "(changed on the front panel, or by a probe that sets its own?)")
-
     def faults(self) -> list[str]:
         """A scope trips nothing; it has no protection to report."""
         return []
@@ -223,10 +177,7 @@ class KeysightInfiniiVision(ScpiDriver):
     def bench_checks(self) -> list[BenchCheck]:
         """Each front-end setting the driver will set answers its query (set-up sets them and every arm reads
         them back; here they are only asked, as the unit holds them now)."""
-        return super().bench_checks() + [
-            self.confirm_query(f"{setting.what} answers its query", f"{setting.header}?",
-                               lambda reply: None if reply.strip() else "empty answer")
-            for setting in self.front_end]
+        return super().bench_checks() + self.front_end_checks()
 
     def arm(self, *, pre_s: float, post_s: float, sample_rate_hz: float) -> None:
         """Single acquisition from ``pre_s`` before to ``post_s`` after the external trigger.
@@ -256,11 +207,6 @@ class KeysightInfiniiVision(ScpiDriver):
         it: with the reference at the centre the first sample is ``POSition - RANGe/2`` from the trigger."""
         span = pre_s + post_s
         return span, span / 2.0 - pre_s
-
-    def _set(self, header: str, value: str) -> None:
-        if self._sent.get(header) != value:
-            self.write(f"{header} {value}")
-            self._sent[header] = value
 
     def armed(self) -> bool:
         """True once the acquisition is ready for its trigger (``:AER?``; reading it clears it)."""

@@ -92,22 +92,20 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from drivers.options import DriverOptions
-from drivers.scpi import ScpiDriver, number, one_of
+from drivers.analyzer.scope_front_end import CHANNELS, FrontEndScope, FrontEndSetting, ScopeOptions
+from drivers.scpi import number, one_of
 from rig.config.envelope import EnvelopeGuard
 from rig.core.bench_checks import BenchCheck
 from rig.core.errors import InstrumentError
 from rig.core.identity import InstrumentFamily
 from rig.core.roles import Capture
 
-CHANNELS = {"current": 1, "voltage": 2}
 UNITS = {"current": "A", "voltage": "V"}
 DIVISIONS = 10
 MAX_RECORD = 31_250_000
 """The largest record the driver asks for (the 4 Series' standard memory; the 5 and 6 Series hold more)."""
-PROBE_RATIOS = (0.1, 10_000.0)
 ERROR_BITS = 0x3C
 """``*ESR?`` bits of an error: QYE 4, DDE 8, EXE 16, CME 32."""
 PREAMBLE = "WFMOutpre:BYT_Nr?;BN_Fmt?;BYT_Or?;NR_Pt?;XINcr?;XZEro?;PT_Off?;YMUlt?;YOFf?;YZEro?"
@@ -131,17 +129,10 @@ def word_agrees(reply: str, spelled: str) -> bool:
 
 
 @dataclass(frozen=True)
-class FrontEndSetting:
-    """A setting the meaning of a code depends on: sent at set-up, and its query must answer ``value``."""
+class TektronixSetting(FrontEndSetting):
+    """A front-end setting as a 4/5/6 Series MSO answers it."""
 
-    header: str
-    value: str
-    what: str
     numeric: bool = False
-
-    @property
-    def command(self) -> str:
-        return f"{self.header} {self.value}"
 
     def agrees(self, reply: str) -> bool:
         """A number to 1e-4 (the query answers in NR3, ``1.0000E+02``); a word in its short or long form."""
@@ -153,10 +144,10 @@ class FrontEndSetting:
         return word_agrees(reply, self.value.strip('"'))
 
 
-ACQUISITION = FrontEndSetting("ACQuire:MODe", "SAMple", "acquisition mode")
+ACQUISITION = TektronixSetting("ACQuire:MODe", "SAMple", "acquisition mode")
 
 
-class TektronixMso(ScpiDriver):
+class TektronixMso(FrontEndScope):
     """Options: ``current_range_a``, ``voltage_range_v`` (full scale of the ten divisions of each channel),
     ``current_probe_ratio``, ``voltage_probe_ratio`` (the probes' attenuation, told the scope as external
     attenuation), ``trigger_level_v`` and ``trigger_slope`` (RISE|FALL) of the AUX edge trigger."""
@@ -165,44 +156,23 @@ class TektronixMso(ScpiDriver):
                               model=r"MSO[456][4-8]B?|MSO5[4-8]LP|LPD64")
     error_query = "*ESR?"
 
-    class Options(DriverOptions):
-        current_range_a: float = Field(100.0, gt=0, description="Full-scale range (ten divisions) of CH1's current.")
-        voltage_range_v: float = Field(800.0, gt=0, description="Full-scale range (ten divisions) of CH2's voltage.")
-        current_probe_ratio: float = Field(
-            100.0, ge=PROBE_RATIOS[0], le=PROBE_RATIOS[1],
-            description="CH1's probe attenuation, A per V at the scope's input: 100 for a 10 mV/A clamp.")
-        voltage_probe_ratio: float = Field(
-            100.0, ge=PROBE_RATIOS[0], le=PROBE_RATIOS[1],
-            description="CH2's probe attenuation: 100 for a 100:1 differential probe (the simulated bench's).")
+    class Options(ScopeOptions):
         trigger_level_v: float = Field(1.5, description="Level of the AUX trigger input (TRIGger:AUXLevel).")
         trigger_slope: Literal["RISE", "FALL"] = Field("RISE", description="Its edge (either case in the file).")
 
-        @field_validator("trigger_slope", mode="before")
-        @classmethod
-        def _upper(cls, value: object) -> object:
-            return value.upper() if isinstance(value, str) else value
-
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,
                  timeout_ms: int = 5000, options: dict[str, Any] | None = None) -> None:
-        o = self.Options.read(name, options)
-        self.ranges = {"current": o.current_range_a, "voltage": o.voltage_range_v}
-        self.probes = {"current": o.current_probe_ratio, "voltage": o.voltage_probe_ratio}
-        self.trigger_level_v = o.trigger_level_v
-        self.trigger_slope = o.trigger_slope
         super().__init__(resource, name=name, envelope=envelope, timeout_ms=timeout_ms, options=options)
-        self.front_end: tuple[FrontEndSetting, ...] = (
-            *(s for channel in CHANNELS for s in self._channel_front_end(channel)), ACQUISITION)
-        """Every setting read back before a capture."""
-        self._sent: dict[str, str] = {}
+        self.front_end = (*(s for channel in CHANNELS for s in self._channel_front_end(channel)), ACQUISITION)
 
     def _channel_front_end(self, name: str) -> tuple[FrontEndSetting, ...]:
         ch = CHANNELS[name]
         what = f"CH{ch} ({name})"
-        return (FrontEndSetting(f"CH{ch}:PROBEFunc:EXTAtten", f"{self.probes[name]:.6g}", f"{what} external attenuation",
-                                numeric=True),
-                FrontEndSetting(f"CH{ch}:PROBEFunc:EXTUnits", f'"{UNITS[name]}"', f"{what} units"),
-                FrontEndSetting(f"CH{ch}:PROBEFunc:EXTUnits:STATE", "1", f"{what} units in use", numeric=True),
-                FrontEndSetting(f"CH{ch}:COUPling", "DC", f"{what} coupling"))
+        return (TektronixSetting(f"CH{ch}:PROBEFunc:EXTAtten", f"{self.probes[name]:.6g}",
+                                 f"{what} external attenuation", numeric=True),
+                TektronixSetting(f"CH{ch}:PROBEFunc:EXTUnits", f'"{UNITS[name]}"', f"{what} units"),
+                TektronixSetting(f"CH{ch}:PROBEFunc:EXTUnits:STATE", "1", f"{what} units in use", numeric=True),
+                TektronixSetting(f"CH{ch}:COUPling", "DC", f"{what} coupling"))
 
     # -- the error model: *ESR? primes the event queue ------------------------------------------
 
@@ -259,20 +229,9 @@ class TektronixMso(ScpiDriver):
             self.write(command)
         self.confirm_front_end()
 
-    def confirm_front_end(self) -> None:
-        """Read every front-end setting back; raise naming each one the scope does not hold as it was set."""
-        wrong = [(s, reply) for s in self.front_end if not s.agrees(reply := self.query(f"{s.header}?"))]
-        if wrong:
-            detail = "; ".join(f"{s.what} reads back {reply!r}, set {s.value!r}" for s, reply in wrong)
-            raise InstrumentError(self.name, wrong[0][0].header,
-                                  f"{detail}: a capture would be scaled or coupled wrongly, so none is taken "
-                                  "(changed on the front panel, or by a probe that sets its own?)")
-
     def bench_checks(self) -> list[BenchCheck]:
         """The unconfirmed queries answer on this unit (nothing is set or energised)."""
-        checks = [self.confirm_query(f"{s.what} answers its query", f"{s.header}?",
-                                     lambda reply: None if reply.strip() else "empty answer") for s in self.front_end]
-        return super().bench_checks() + checks + [
+        return super().bench_checks() + self.front_end_checks() + [
             self.confirm_query("the unit has an AUX trigger input (TRIGger:AUXLevel? answers a level)",
                                "TRIGger:AUXLevel?", number),
             self.confirm_query("TRIGger:STATE? answers in the manual's words", "TRIGger:STATE?",
@@ -313,11 +272,6 @@ class TektronixMso(ScpiDriver):
         self._set("HORizontal:POSition", f"{100.0 * pre_s * rate / record:.9g}")
         self._set("DATa:STOP", str(record))
         self.write("ACQuire:STATE ON")
-
-    def _set(self, header: str, value: str) -> None:
-        if self._sent.get(header) != value:
-            self.write(f"{header} {value}")
-            self._sent[header] = value
 
     def _number(self, command: str) -> float:
         reply = self.query(command)

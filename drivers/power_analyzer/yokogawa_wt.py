@@ -61,15 +61,16 @@ this driver talks VISA (VXI-11, USBTMC or a raw socket, as the unit offers).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
 from drivers.options import DriverOptions
-from drivers.power_analyzer.yokogawa_wt_models import (AccuracyTable, ElementRanges, PowerAccuracy, WtModel,
-                                                       model_for)
+from drivers.power_analyzer.analyzer_options import (ELEMENT_NAME, AccuracyTable, ElementRanges, PowerAccuracy,
+                                                     power_spec)
+from drivers.power_analyzer.update_wait import INVALID, start_update_wait
+from drivers.power_analyzer.yokogawa_wt_models import WtModel, model_for
 from drivers.scpi import ScpiDriver
 from rig.config.envelope import EnvelopeGuard
 from rig.core.errors import InstrumentError
@@ -83,17 +84,10 @@ AC_ITEMS = ("U", "I", "P", "S", "LAMBDA", "FU")
 """Read on an AC element (SVP's WT3000 driver): rms voltage and current, P, S, lambda, voltage frequency."""
 DC_ITEMS = ("UDC", "IDC", "P")
 """Read on a DC element: mean voltage and current, P."""
-ELEMENT_NAME = re.compile(r"(ac|dc)(_\w+)?")
-"""A bench name for an element says how it is read: ``ac``, ``dc``, ``ac_<x>``, ``dc_<x>``."""
 UPD = 1
 """Bit 0 of the extended event register: a data update."""
 UPD_EDGE = "FALL"
 """The UPD transition that sets the event bit: falling, the update finished (yoko-tool; see the module)."""
-POLLS_PER_UPDATE = 16
-"""``read`` asks the event register this often per update interval: the update's end is known to half that. A power
-of two, so the poll interval of a binary-exact rate (0.5 s) is exact and polls land on the update instants."""
-UPDATE_TIMEOUT_INTERVALS = 3
-"""No update within this many intervals (plus a second) is an error: the analyzer is holding or not measuring."""
 INTEGRATION_STATES = ("RESET", "READY", "START", "STOP", "ERROR", "TIMEUP")
 INTEGRATION_MOVES = {":INTEGrate:STARt": ("RESET",), ":INTEGrate:STOP": ("START",),
                      ":INTEGrate:RESet": ("RESET", "STOP", "TIMEUP", "ERROR")}
@@ -102,8 +96,6 @@ RESET here, not from STOP: the mode and timer can only be set in RESET, and a st
 old integration."""
 MAX_TIMER_S = 10000 * 3600
 """The longest integration timer (10000 h, yoko-tool)."""
-INVALID = 9.9e37
-"""A value at or beyond this (or NaN, INF) is no data: over range, or nothing to measure."""
 
 
 class YokogawaWT(ScpiDriver):
@@ -264,31 +256,17 @@ class YokogawaWT(ScpiDriver):
         if unset:
             raise InstrumentError(self.name, ":NUMeric:NORMal:VALue?", f"element {unset[0]}'s ranges were never set "
                                   "(a reading states its ranges): setup() or set_ranges() first")
-        clock = self._clock
-        if clock is None:
-            raise InstrumentError(self.name, ":STATus:EESR?", "no clock attached: the bench attaches the rig's "
-                                  "clock when it opens (attach_clock)")
-        poll_s = self._interval_s / POLLS_PER_UPDATE
-        timeout_s = UPDATE_TIMEOUT_INTERVALS * self._interval_s + 1.0
-        before = clock.now()
-        deadline = before + timeout_s
-        if self._last_update_s is not None:
-            # Updates come every interval: sleep to just before the next one is due, then clear the register
-            # there (an update already in it is older than that instant, whenever it came) and poll the next
-            # one in; a wrong guess costs only time.
-            due = self._last_update_s + math.ceil((before - self._last_update_s) / self._interval_s + 1e-9) \
-                * self._interval_s
-            if due - poll_s > before + poll_s:
-                clock.sleep(due - poll_s - before)
-                before = clock.now()
-        self._event_register()  # reading clears it
+        wait = start_update_wait(self._clock, self._interval_s, self._last_update_s, name=self.name,
+                                 command=":STATus:EESR?")
+        before = wait.start_s
+        self._event_register()  # reading clears it: an update already in it is older than now
         while True:
-            clock.sleep(poll_s)
-            now = clock.now()
+            wait.clock.sleep(wait.poll_s)
+            now = wait.clock.now()
             if self._event_register() & UPD:
                 break
-            if now >= deadline:
-                raise InstrumentError(self.name, ":STATus:EESR?", f"no data update within {timeout_s:g} s (update "
+            if now >= wait.deadline_s:
+                raise InstrumentError(self.name, ":STATus:EESR?", f"no data update within {wait.timeout_s:g} s (update "
                                       f"interval {self._interval_s:g} s): is the analyzer holding (HOLD) or "
                                       "not measuring?")
             before = now
@@ -390,22 +368,11 @@ class YokogawaWT(ScpiDriver):
     # -- accuracy -----------------------------------------------------------------------------------------
 
     def power_spec(self, element: int, frequency_hz: float | None, current_range_a: float) -> PowerSpec:
-        what = f"power accuracy of element {element}"
-        _, currents = self.ranges(element)
-        if not any(math.isclose(current_range_a, r, rel_tol=1e-9) for r in currents):
-            raise InstrumentError(self.name, what, f"element {element} has no {current_range_a:g} A range")
-        if frequency_hz is not None and not (frequency_hz > 0 and math.isfinite(frequency_hz)):
-            raise InstrumentError(self.name, what, f"frequency {frequency_hz}: a positive number of hertz, or "
-                                  "None for DC")
-        table = self._accuracy_table()
-        if table is None:
-            raise InstrumentError(self.name, what, "no power accuracy known for this model: state it in the bench "
-                                  "file's options (power_accuracy)")
-        spec = table.spec(frequency_hz, current_range_a)
-        if spec is None:
-            raise InstrumentError(self.name, what, f"no stated accuracy at {frequency_hz:g} Hz on the "
-                                  f"{current_range_a:g} A range (stated: {table.describe()})")
-        return spec
+        """The bench's stated accuracy (``power_accuracy``), else the model's confirmed row."""
+        return power_spec(self._accuracy_table(), frequency_hz, current_range_a,
+                          current_ranges_a=self.ranges(element)[1], name=self.name, element=f"element {element}",
+                          missing="no power accuracy known for this model: state it in the bench file's options "
+                                  "(power_accuracy)")
 
     def _accuracy_table(self) -> AccuracyTable | None:
         if self._options.power_accuracy is not None:

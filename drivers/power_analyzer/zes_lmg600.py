@@ -90,8 +90,8 @@ from pydantic import Field, model_validator
 from pyvisa.errors import VisaIOError
 
 from drivers.options import DriverOptions
-from drivers.power_analyzer.yokogawa_wt import ELEMENT_NAME, INVALID, POLLS_PER_UPDATE, UPDATE_TIMEOUT_INTERVALS
-from drivers.power_analyzer.yokogawa_wt_models import ElementRanges, PowerAccuracy
+from drivers.power_analyzer.analyzer_options import ELEMENT_NAME, ElementRanges, PowerAccuracy, power_spec
+from drivers.power_analyzer.update_wait import INVALID, start_update_wait
 from drivers.scpi import ScpiDriver, number
 from rig.config.envelope import EnvelopeGuard
 from rig.core import stop
@@ -339,25 +339,14 @@ class ZesLmg600(ScpiDriver):
         if unset:
             raise InstrumentError(self.name, stamp_query, f"channel {unset[0]}'s ranges were never set (a reading "
                                   "states its ranges): setup() or set_ranges() first")
-        clock = self._clock
-        if clock is None:
-            raise InstrumentError(self.name, stamp_query, "no clock attached: the bench attaches the rig's clock when "
-                                  "it opens (attach_clock)")
-        poll_s = self._interval_s / POLLS_PER_UPDATE
-        timeout_s = UPDATE_TIMEOUT_INTERVALS * self._interval_s + 1.0
-        before = clock.now()
-        deadline = before + timeout_s
-        if self._last_update_s is not None:
-            due = self._last_update_s + math.ceil((before - self._last_update_s) / self._interval_s + 1e-9) \
-                * self._interval_s
-            if due - poll_s > before + poll_s:
-                clock.sleep(due - poll_s - before)
-                before = clock.now()
+        wait = start_update_wait(self._clock, self._interval_s, self._last_update_s, name=self.name,
+                                 command=stamp_query)
+        before = wait.start_s
         seen = self._stamp(stamp_query)  # the cycle already done: not used
         straddled = 0
         while True:
-            clock.sleep(poll_s)
-            now = clock.now()
+            wait.clock.sleep(wait.poll_s)
+            now = wait.clock.now()
             stamp = self._stamp(stamp_query)
             if stamp != seen:
                 values = self._values(elements)
@@ -368,9 +357,9 @@ class ZesLmg600(ScpiDriver):
                 if straddled > STRADDLES:
                     raise InstrumentError(self.name, stamp_query, f"{straddled} values messages in a row straddled a "
                                           "cycle end: cycles shorter than an exchange?")
-            elif now >= deadline:
-                raise InstrumentError(self.name, stamp_query, f"no new measuring cycle within {timeout_s:g} s (cycle "
-                                      f"time {self._interval_s:g} s): is the unit holding or not measuring?")
+            elif now >= wait.deadline_s:
+                raise InstrumentError(self.name, stamp_query, f"no new measuring cycle within {wait.timeout_s:g} s "
+                                      f"(cycle time {self._interval_s:g} s): is the unit holding or not measuring?")
             before = now
         _, duration, readings = values
         t_s = (before + now) / 2.0
@@ -511,23 +500,12 @@ class ZesLmg600(ScpiDriver):
 
     def power_spec(self, element: int, frequency_hz: float | None, current_range_a: float) -> PowerSpec:
         """The bench's stated accuracy (``power_accuracy``); none stated: no uncertainty can be given."""
-        what = f"power accuracy of channel {element}"
-        _, currents = self.ranges(element)
-        if not any(math.isclose(current_range_a, r, rel_tol=1e-9) for r in currents):
-            raise InstrumentError(self.name, what, f"channel {element} has no {current_range_a:g} A range")
-        if frequency_hz is not None and not (frequency_hz > 0 and math.isfinite(frequency_hz)):
-            raise InstrumentError(self.name, what, f"frequency {frequency_hz}: a positive number of hertz, or None "
-                                  "for DC")
-        if self._options.power_accuracy is None:
-            raise InstrumentError(self.name, what, "no power accuracy is stated for this LMG600 (no public source "
-                                  "confirms one, and the driver assumes none): state power_accuracy in the bench "
-                                  "file's options from the unit's manual or calibration certificate")
-        table = self._options.power_accuracy.table()
-        spec = table.spec(frequency_hz, current_range_a)
-        if spec is None:
-            raise InstrumentError(self.name, what, f"no stated accuracy at {frequency_hz:g} Hz on the "
-                                  f"{current_range_a:g} A range (stated: {table.describe()})")
-        return spec
+        stated = self._options.power_accuracy
+        return power_spec(stated.table() if stated is not None else None, frequency_hz, current_range_a,
+                          current_ranges_a=self.ranges(element)[1], name=self.name, element=f"channel {element}",
+                          missing="no power accuracy is stated for this LMG600 (no public source confirms one, and "
+                                  "the driver assumes none): state power_accuracy in the bench file's options from "
+                                  "the unit's manual or calibration certificate")
 
     # -- confirmations on the unit (rig bench check) -----------------------------------------------------------
 

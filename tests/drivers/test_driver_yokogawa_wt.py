@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from fake_clock import FakeClock
 from protocol import OK, expected_protocol
 
 from drivers import driver_class
@@ -51,23 +52,6 @@ IDENTIFIED = [("*IDN?", WT3000_IDN)] + SETUP
 VALUES = ("2.30100E+02,3.00000E+01,6.90000E+03,6.90300E+03,9.99500E-01,5.00000E+01,0.00000E+00,0.00000E+00,"
           "4.00000E+02,-1.63250E+00,-6.53000E+02,0.00000E+00,0.00000E+00")
 """One update: 6.9 kW in on the AC element at 50 Hz, 653 W out of the DC element (the battery side)."""
-
-
-class FakeClock:
-    """The rig's clock as ``read`` uses it: ``now`` and ``sleep``, advanced by nothing but sleeps."""
-
-    is_virtual = True
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
 
 
 def analyzer(script, **kwargs):

@@ -6,6 +6,7 @@ waiting for the cycle stamp on a fake clock.
 from __future__ import annotations
 
 import pytest
+from fake_clock import FakeClock
 from protocol import expected_protocol
 
 from drivers import driver_class
@@ -83,21 +84,6 @@ def values_reply(stamp: str = T1, duration: str = "0.500000000", elements=(1, 4)
     for c in elements:
         parts += [(stamps or {}).get(c, stamp), ac if c == 1 else dc]
     return ";".join(parts + [last or stamp])
-
-
-class FakeClock:
-    is_virtual = True
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
 
 
 def analyzer(language: str, script, **kwargs):

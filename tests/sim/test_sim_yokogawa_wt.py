@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from wire import DUTS
 
+import rig.sim.instruments.analyzer_errors as errors_module
 import rig.sim.instruments.yokogawa_wt_dialect as wt_module
 from rig.core.clock import VirtualClock
 from rig.sim.charger.ac_port import ALIGNED_CLOCK
@@ -65,8 +66,8 @@ def charging_session(model: LabModel, t: float, volts: float = 350.0) -> None:
 @pytest.fixture
 def exact(monkeypatch):
     """The analyzer without its errors (gain, offset, noise): what it computes is the interval's exact value."""
-    monkeypatch.setattr(wt_module, "DRAWN_SHARE", 0.0)
-    monkeypatch.setattr(wt_module, "NOISE_SHARE", 0.0)
+    monkeypatch.setattr(errors_module, "DRAWN_SHARE", 0.0)
+    monkeypatch.setattr(errors_module, "NOISE_SHARE", 0.0)
 
 
 # -- commands as strict as the manual ---------------------------------------------------------------------

@@ -22,10 +22,14 @@ to every value, so a driver that ignores its instrument's accuracy sees it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rig.sim.signal import PiecewiseLinear
+
+if TYPE_CHECKING:
+    from rig.sim.instruments.dc_source import DcBus
 
 FUNCTIONS = ("CURR", "VOLT")
 """The logged quantities, in the order a record holds them."""
@@ -44,6 +48,10 @@ class Channel:
     offset_error: float
 
 
+Accuracy = dict[str, tuple[float, float, float]]
+"""Per quantity (``CURR``, ``VOLT``): gain error, offset error (A or V), noise of one ADC sample (sigma)."""
+
+
 class DataLogger:
     """The logger's state: settings, trigger, and the records not yet fetched."""
 
@@ -54,6 +62,19 @@ class DataLogger:
         self.capacity = capacity
         self._rng = rng
         self.reset()
+
+    @classmethod
+    def at_source(cls, bus: DcBus, accuracy: Accuracy, *, current_sign: float, adc_interval_s: float, capacity: int,
+                  rng: np.random.Generator) -> DataLogger:
+        """A logger of ``bus`` at the DC source's terminals: the bus current (``current_sign`` -1 where the
+        instrument counts it the other way) and the source voltage, with the dialect's ``accuracy``."""
+        def channel(signal: PiecewiseLinear, sign: float, name: str) -> Channel:
+            gain, offset, noise = accuracy[name]
+            return Channel(signal, sign, noise, gain, offset)
+
+        return cls({"CURR": channel(bus.current, current_sign, "CURR"),
+                    "VOLT": channel(bus.source_voltage, 1.0, "VOLT")},
+                   adc_interval_s=adc_interval_s, capacity=capacity, rng=rng)
 
     def reset(self) -> None:
         """Power-on: 0.1 s period, both quantities on, extremes off, idle."""

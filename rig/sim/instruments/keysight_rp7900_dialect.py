@@ -73,10 +73,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rig.sim.instruments.dc_logger import Channel, DataLogger
+from rig.sim.instruments.dc_logger import Accuracy, DataLogger
 from rig.sim.instruments.dc_source import OVER_VOLTAGE, UNDER_VOLTAGE, WATCHDOG, DcRatings
+from rig.sim.instruments.dc_source_scpi import ScpiDcSource
 from rig.sim.model import LabModel
-from rig.sim.wire.scpi_server import Reply, ScpiError, ScpiInstrument, ieee_block, illegal_value
+from rig.sim.wire.scpi_server import Reply, ScpiError, ieee_block, illegal_value
 
 RATINGS = DcRatings(max_voltage_v=500.0, max_current_a=50.0, max_resistance_ohm=1.0, max_ovp_v=600.0)
 WATCHDOG_DELAY_S = (1.0, 3600.0)
@@ -93,7 +94,7 @@ OPERATION_BITS = {"WTG-meas": 8, "MEAS-active": 32}
 ELOG_PERIOD_S = (102.4e-6, 60.0)
 ELOG_CAPACITY = 1_000_000
 ADC_INTERVAL_S = 10.24e-6
-ACCURACY = {"CURR": (0.0004, 0.012, 0.004), "VOLT": (0.0002, 0.04, 0.02)}
+ACCURACY: Accuracy = {"CURR": (0.0004, 0.012, 0.004), "VOLT": (0.0002, 0.04, 0.02)}
 """Per quantity: the simulated unit's gain error, offset error (A or V) and ADC noise (one sample, sigma)."""
 
 
@@ -123,20 +124,13 @@ def _nr3(value: float) -> str:
     return f"{value:+.6E}"
 
 
-class KeysightRP7900(ScpiInstrument):
+class KeysightRP7900(ScpiDcSource):
     idn = "Keysight Technologies,RP7942A,SIM-RP7942A-0001,B.03.02.1232-sim"
 
     def __init__(self, lab: LabModel) -> None:
-        super().__init__()
-        self.lab = lab
-        self.bus = lab.dc_bus
-        self.source = lab.dc_bus.source
-        self.source.rate(RATINGS)
-        self._noise = np.random.default_rng([lab.seed, 0xDC])
-        self.logger = DataLogger({
-            "CURR": Channel(lab.dc_bus.current, -1.0, ACCURACY["CURR"][2], *ACCURACY["CURR"][:2]),
-            "VOLT": Channel(lab.dc_bus.source_voltage, 1.0, ACCURACY["VOLT"][2], *ACCURACY["VOLT"][:2])},
-            adc_interval_s=ADC_INTERVAL_S, capacity=ELOG_CAPACITY, rng=np.random.default_rng([lab.seed, 0xE1]))
+        super().__init__(lab, RATINGS, noise_stream=0xDC)
+        self.logger = DataLogger.at_source(lab.dc_bus, ACCURACY, current_sign=-1.0, adc_interval_s=ADC_INTERVAL_S,
+                                           capacity=ELOG_CAPACITY, rng=np.random.default_rng([lab.seed, 0xE1]))
         self._power_on_settings()
         src, r = self.source, RATINGS
         add = self.add

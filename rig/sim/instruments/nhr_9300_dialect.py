@@ -43,10 +43,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rig.sim.instruments.dc_logger import Channel, DataLogger
+from rig.sim.instruments.dc_logger import Accuracy, DataLogger
 from rig.sim.instruments.dc_source import DcRatings
+from rig.sim.instruments.dc_source_scpi import ScpiDcSource
 from rig.sim.model import LabModel
-from rig.sim.wire.scpi_server import Reply, ScpiError, ScpiInstrument, illegal_value, on_off
+from rig.sim.wire.scpi_server import Reply, ScpiError, illegal_value, on_off
 
 RATINGS = DcRatings(max_voltage_v=600.0, max_current_a=100.0, max_resistance_ohm=1.0, max_ovp_v=600.0)
 MAX_POWER_W = 30000.0
@@ -55,7 +56,7 @@ ARRAY_CHUNK = 4096
 SAMPLE_BASE_S = 1e-6
 NO_SAMPLE = "3.40282347E+38"
 WATCHDOG_S = (0.0, 3600.0)
-ACCURACY = {"CURR": (0.0004, 0.012, 0.004), "VOLT": (0.0002, 0.04, 0.02)}
+ACCURACY: Accuracy = {"CURR": (0.0004, 0.012, 0.004), "VOLT": (0.0002, 0.04, 0.02)}
 """Per quantity: gain error, offset error (A or V), noise of one ADC sample (sigma)."""
 ADC_INTERVAL_S = 1e-6
 SAFETY_FIELDS = 13
@@ -75,20 +76,13 @@ def _float(text: str, low: float, high: float) -> float:
     return value
 
 
-class Nhr9300(ScpiInstrument):
+class Nhr9300(ScpiDcSource):
     idn = "NH Research,9300-600-100,SIM-9300-0001,1.0-sim"
 
     def __init__(self, lab: LabModel) -> None:
-        super().__init__()
-        self.lab = lab
-        self.bus = lab.dc_bus
-        self.source = lab.dc_bus.source
-        self.source.rate(RATINGS)
-        self._noise = np.random.default_rng([lab.seed, 0x9300])
-        self.logger = DataLogger({
-            "CURR": Channel(lab.dc_bus.current, 1.0, ACCURACY["CURR"][2], *ACCURACY["CURR"][:2]),
-            "VOLT": Channel(lab.dc_bus.source_voltage, 1.0, ACCURACY["VOLT"][2], *ACCURACY["VOLT"][:2])},
-            adc_interval_s=ADC_INTERVAL_S, capacity=MAX_POINTS, rng=np.random.default_rng([lab.seed, 0x9301]))
+        super().__init__(lab, RATINGS, noise_stream=0x9300)
+        self.logger = DataLogger.at_source(lab.dc_bus, ACCURACY, current_sign=1.0, adc_interval_s=ADC_INTERVAL_S,
+                                           capacity=MAX_POINTS, rng=np.random.default_rng([lab.seed, 0x9301]))
         self._power_on()
         add = self.add
         add("SYSTem:REMote", lambda a: setattr(self, "remote", True))

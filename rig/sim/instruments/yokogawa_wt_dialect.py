@@ -77,8 +77,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
+from rig.sim.instruments.analyzer_errors import DrawnErrors, Spec
 from rig.sim.instruments.analyzer_terminals import AnalyzerTerminals
 from rig.sim.model import LabModel
 from rig.sim.wire.scpi_server import Reply, ScpiError, ScpiInstrument, illegal_value, on_off
@@ -95,18 +94,13 @@ DEFAULT_ITEMS = tuple((function, element) for element in (1, 2, 3) for function 
 MAX_TIMER_S = 10000 * 3600
 OVER_RANGE = 1.4
 ERROR_QUEUE_DEPTH = 8
-SPEC = {  # (band, quantity) -> (fraction of reading, fraction of range)
+SPEC: Spec = {  # (band, quantity) -> (fraction of reading, fraction of range)
     ("AC", "U"): (0.0001, 0.0003), ("AC", "I"): (0.0001, 0.0003), ("AC", "P"): (0.0002, 0.0004),
     ("DC", "U"): (0.0005, 0.0005), ("DC", "I"): (0.0005, 0.0005), ("DC", "P"): (0.0005, 0.001),
 }
 FREQUENCY_ACCURACY = 0.0006
 """FU: +-(0.06 % of reading) (an assumption for the simulator)."""
-DRAWN_SHARE = 0.6
-"""Gain and offset errors are drawn uniform within +-this share of the specification."""
-NOISE_SHARE = 0.05
-"""Noise per update: sigma = this share of the range term, clipped at 3 sigma."""
 SEED_STREAM = 0x5754  # "WT"
-QUANTITY_CODE = {"U": 1, "I": 2, "P": 3, "F": 4}
 FILTERS = {"RISE": "RISE", "FALL": "FALL", "BOTH": "BOTH", "NEV": "NEVER", "NEVER": "NEVER"}
 STATES_SHORT = {"RESET": "RES", "START": "STAR", "STOP": "STOP", "TIMEUP": "TIM", "ERROR": "ERR"}
 UPD, ITG = 1, 2
@@ -177,6 +171,7 @@ class YokogawaWT3000(ScpiInstrument):
         self._suffix: int | None = None
         self._terminals = AnalyzerTerminals(lab, ac_element, dc_element)
         """The lab's physics at the two wired elements (shared with the other simulated analyzers)."""
+        self._errors = DrawnErrors(lab, SEED_STREAM, SPEC)
         # The base's SYSTem:ERRor? is not a WT command: its queue is read with :STATus:ERRor?.
         self._commands = [c for c in self._commands if not c.header.match("SYSTEM:ERROR")]
         self._power_on()
@@ -457,26 +452,9 @@ class YokogawaWT3000(ScpiInstrument):
     def _band(self, element: int) -> str:
         return "DC" if element == self.dc_element else "AC"
 
-    def _error(self, element: int, quantity: str, ranges: tuple[float, float]) -> tuple[float, float, float]:
-        """(gain error, offset error in the quantity's unit, the range term's size) of ``quantity`` on
-        ``element`` at ``ranges``: drawn from the lab's seed for this element, quantity and range, so the same
-        whenever that range is selected."""
-        v_range, i_range = ranges
-        full = {"U": v_range, "I": i_range, "P": v_range * i_range}[quantity]
-        reading, of_range = SPEC[(self._band(element), quantity)]
-        code = [round(v_range * 1000), round(i_range * 1000)] if quantity == "P" else [round(full * 1000)]
-        rng = np.random.default_rng([self.lab.seed, SEED_STREAM, element, QUANTITY_CODE[quantity], *code])
-        gain = float(rng.uniform(-DRAWN_SHARE, DRAWN_SHARE)) * reading
-        offset = float(rng.uniform(-DRAWN_SHARE, DRAWN_SHARE)) * of_range * full
-        return gain, offset, of_range * full
-
     def _measured(self, element: int, quantity: str, value: float, update: Update) -> float:
-        gain, offset, range_term = self._error(element, quantity, update.ranges[element])
-        rng = np.random.default_rng([self.lab.seed, SEED_STREAM, element, QUANTITY_CODE[quantity], 0xA,
-                                     round(update.end_s * 1e6)])
-        sigma = NOISE_SHARE * range_term
-        noise = float(np.clip(rng.normal(0.0, sigma), -3.0 * sigma, 3.0 * sigma))
-        return value * (1.0 + gain) + offset + noise
+        return self._errors.measured(element, self._band(element), quantity, value, update.ranges[element],
+                                     update.end_s)
 
     def _readings(self, element: int, update: Update) -> dict[str, float]:
         true = self._true_values(element, update)
@@ -486,8 +464,7 @@ class YokogawaWT3000(ScpiInstrument):
                "P": self._measured(element, "P", true["P"], update),
                "UDC": self._measured(element, "U", true["UDC"], update),
                "IDC": self._measured(element, "I", true["IDC"], update)}
-        rng = np.random.default_rng([self.lab.seed, SEED_STREAM, element, QUANTITY_CODE["F"]])
-        out["FU"] = true["FU"] * (1.0 + float(rng.uniform(-DRAWN_SHARE, DRAWN_SHARE)) * FREQUENCY_ACCURACY)
+        out["FU"] = self._errors.frequency(element, true["FU"], FREQUENCY_ACCURACY)
         out["S"] = abs(out["U"]) * abs(out["I"])
         out["LAMBDA"] = abs(out["P"]) / out["S"] if out["S"] > 0.0 else math.nan
         if true["U"] > OVER_RANGE * v_range or true["I"] > OVER_RANGE * i_range:
@@ -501,7 +478,7 @@ class YokogawaWT3000(ScpiInstrument):
         energy_j = sum(self._energy_j(element, on, min(end, math.inf if off is None else off))  # type: ignore[arg-type]
                        for on, off in self.spans if on < end)
         seconds = self._integrated_s(end)
-        gain, offset, _ = self._error(element, "P", update.ranges[element])
+        gain, offset, _ = self._errors.error(element, self._band(element), "P", update.ranges[element])
         return (energy_j * (1.0 + gain) + offset * seconds) / 3600.0, seconds
 
     def _value_query(self, args: list[str]) -> str:

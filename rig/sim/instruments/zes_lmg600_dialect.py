@@ -49,8 +49,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import numpy as np
-
+from rig.sim.instruments.analyzer_errors import DrawnErrors, Spec
 from rig.sim.instruments.analyzer_terminals import AnalyzerTerminals
 from rig.sim.model import LabModel
 from rig.sim.simulated_lab import LAB_EPOCH_S
@@ -64,15 +63,12 @@ CURRENT_RANGES_A = (0.15, 0.3, 0.6, 1.2, 2.5, 5.0, 10.0, 20.0, 32.0)
 CYCLE_LIMITS_S = (0.01, 60.0)
 INVALID = 9.91e37
 OVER_RANGE = 1.4
-SPEC = {  # (band, quantity) -> (fraction of reading, fraction of range): the simulator's, not the LMG600's
+SPEC: Spec = {  # (band, quantity) -> (fraction of reading, fraction of range): the simulator's, not the LMG600's
     ("AC", "U"): (0.0001, 0.0003), ("AC", "I"): (0.0001, 0.0003), ("AC", "P"): (0.0002, 0.0004),
     ("DC", "U"): (0.0005, 0.0005), ("DC", "I"): (0.0005, 0.0005), ("DC", "P"): (0.0005, 0.001),
 }
-DRAWN_SHARE = 0.6
-NOISE_SHARE = 0.05
 FREQUENCY_ACCURACY = 0.0001
 SEED_STREAM = 0x4C4D  # "LM"
-QUANTITY_CODE = {"U": 1, "I": 2, "P": 3, "F": 4}
 RESET, RUNNING, STOPPED, TIMEUP = 0, 1, 2, 3
 MAX_INTERVAL_S = 9999 * 3600
 CONFLICT = -221
@@ -122,6 +118,7 @@ class ZesLmg670(ScpiInstrument):
             raise ValueError(f"the AC and DC channels are two of 1-{CHANNELS}, got {ac_element} and {dc_element}")
         self.lab = lab
         self.terminals = AnalyzerTerminals(lab, ac_element, dc_element)
+        self._errors = DrawnErrors(lab, SEED_STREAM, SPEC)
         self.language = "scpi"
         self._suffix: int | None = None
         self._previous: dict[int, Cycle | None] = {}
@@ -433,7 +430,7 @@ class ZesLmg670(ScpiInstrument):
             return math.nan, seconds
         joules = sum(self.terminals.energy_j(channel, on, min(end, math.inf if off is None else off))  # type: ignore
                      for on, off in self.spans if on < end)
-        gain, offset, _ = self._error(channel, "P", cycle.ranges[channel])
+        gain, offset, _ = self._errors.error(channel, self._band(channel), "P", cycle.ranges[channel])
         return (joules * (1.0 + gain) + offset * seconds) / 3600.0, seconds
 
     # -- values ----------------------------------------------------------------------------------------------------
@@ -456,22 +453,8 @@ class ZesLmg670(ScpiInstrument):
     def _band(self, channel: int) -> str:
         return "DC" if channel == self.terminals.dc_element else "AC"
 
-    def _error(self, channel: int, quantity: str, ranges: tuple[float, float]) -> tuple[float, float, float]:
-        v_range, i_range = ranges
-        full = {"U": v_range, "I": i_range, "P": v_range * i_range}[quantity]
-        reading, of_range = SPEC[(self._band(channel), quantity)]
-        code = [round(v_range * 1000), round(i_range * 1000)] if quantity == "P" else [round(full * 1000)]
-        rng = np.random.default_rng([self.lab.seed, SEED_STREAM, channel, QUANTITY_CODE[quantity], *code])
-        gain = float(rng.uniform(-DRAWN_SHARE, DRAWN_SHARE)) * reading
-        offset = float(rng.uniform(-DRAWN_SHARE, DRAWN_SHARE)) * of_range * full
-        return gain, offset, of_range * full
-
     def _measured(self, channel: int, quantity: str, value: float, cycle: Cycle) -> float:
-        gain, offset, range_term = self._error(channel, quantity, cycle.ranges[channel])
-        rng = np.random.default_rng([self.lab.seed, SEED_STREAM, channel, QUANTITY_CODE[quantity], 0xA,
-                                     round(cycle.end_s * 1e6)])
-        sigma = NOISE_SHARE * range_term
-        return value * (1.0 + gain) + offset + float(np.clip(rng.normal(0.0, sigma), -3 * sigma, 3 * sigma))
+        return self._errors.measured(channel, self._band(channel), quantity, value, cycle.ranges[channel], cycle.end_s)
 
     def _readings(self, channel: int, cycle: Cycle) -> dict[str, float]:
         true = self.terminals.true_values(channel, cycle.start_s, cycle.end_s)
@@ -486,8 +469,7 @@ class ZesLmg670(ScpiInstrument):
         group = self._group_of(channel)
         if self._synced(group):
             ac = self.terminals.true_values(self.terminals.ac_element, cycle.start_s, cycle.end_s)["FU"]
-            rng = np.random.default_rng([self.lab.seed, SEED_STREAM, channel, QUANTITY_CODE["F"]])
-            out["F"] = ac * (1.0 + float(rng.uniform(-DRAWN_SHARE, DRAWN_SHARE)) * FREQUENCY_ACCURACY)
+            out["F"] = self._errors.frequency(channel, ac, FREQUENCY_ACCURACY)
         else:
             out["F"] = math.nan
         if true["U"] > OVER_RANGE * v_range or true["I"] > OVER_RANGE * i_range:
