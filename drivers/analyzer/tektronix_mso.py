@@ -230,8 +230,11 @@ class TektronixMso(FrontEndScope):
         self.confirm_front_end()
 
     def bench_checks(self) -> list[BenchCheck]:
-        """The unconfirmed queries answer on this unit (nothing is set or energised)."""
-        return super().bench_checks() + self.front_end_checks() + [
+        """The unconfirmed queries answer on this unit, nothing energised. Replies are first made bare
+        (``HEADer OFF``, as set-up does, read back): a unit left with headers on by its last user would answer
+        ``:TRIGGER:STATE SAVE`` where the driver reads ``SAVE``."""
+        return [self.confirm_setting("replies carry no header (HEADer OFF reads back 0)", "HEADer OFF", "HEADer?",
+                                     one_of("0", "OFF"))] + super().bench_checks() + self.front_end_checks() + [
             self.confirm_query("the unit has an AUX trigger input (TRIGger:AUXLevel? answers a level)",
                                "TRIGger:AUXLevel?", number),
             self.confirm_query("TRIGger:STATE? answers in the manual's words", "TRIGger:STATE?",

@@ -190,14 +190,16 @@ def test_bench_checks_ask_the_front_end_the_aux_input_and_the_trigger_state() ->
     answers = [reply for _, reply in read_back()] + ["1.5000E+00", "SAVE", "RECORDLENGTH"]
     queries = [query for query, _ in read_back()] + ["TRIGger:AUXLevel?", "TRIGger:STATE?",
                                                     "HORizontal:MODe:MANual:CONFIGure?"]
-    script = [pair for query, reply in zip(queries, answers) for pair in ((query, reply), ("*ESR?", "0"))]
+    script = setting("HEADer OFF") + [("HEADer?", "0"), ("*ESR?", "0")]
+    script += [pair for query, reply in zip(queries, answers) for pair in ((query, reply), ("*ESR?", "0"))]
     with expected_protocol(TektronixMso, script) as scope:
         checks = scope.bench_checks()
-    assert [c.outcome for c in checks] == ["confirmed"] * len(queries)
+    assert [c.outcome for c in checks] == ["confirmed"] * (1 + len(queries))
 
 
 def test_a_unit_without_an_aux_input_is_a_bench_check_problem() -> None:
-    script = [pair for query, reply in read_back() for pair in ((query, reply), ("*ESR?", "0"))]
+    script = setting("HEADer OFF") + [("HEADer?", "0"), ("*ESR?", "0")]
+    script += [pair for query, reply in read_back() for pair in ((query, reply), ("*ESR?", "0"))]
     script += [("TRIGger:AUXLevel?", "none"), ("*ESR?", "0"), ("TRIGger:STATE?", "SAVE"), ("*ESR?", "0"),
                ("HORizontal:MODe:MANual:CONFIGure?", "RECORDLENGTH"), ("*ESR?", "0")]
     with expected_protocol(TektronixMso, script) as scope:
