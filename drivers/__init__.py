@@ -27,8 +27,8 @@ class DriverClass(Protocol):
 
 
 DRIVERS: dict[str, str] = {
-    "chroma_61800": "drivers.grid.chroma_61800:Chroma61800",
     "ametek_cimx": "drivers.grid.ametek_cimx:AmetekCiMx",
+    "chroma_61800": "drivers.grid.chroma_61800:Chroma61800",
     "keysight_infiniivision": "drivers.analyzer.keysight_infiniivision:KeysightInfiniiVision",
     "keysight_rp7900": "drivers.battery.keysight_rp7900:KeysightRP7900",
     "modbus_dio": "drivers.dio.modbus_dio:ModbusDio",
@@ -37,8 +37,8 @@ DRIVERS: dict[str, str] = {
     "python_can": "drivers.vehicle.python_can_bus:PythonCanBus",
     "rlc_load": "drivers.load.rlc_load:RlcLoad",
     "sunspec_der": "drivers.dut.sunspec_der:SunSpecDer",
-    "wago_750": "drivers.dio.wago_750:Wago750",
     "tektronix_mso": "drivers.analyzer.tektronix_mso:TektronixMso",
+    "wago_750": "drivers.dio.wago_750:Wago750",
     "yokogawa_wt": "drivers.power_analyzer.yokogawa_wt:YokogawaWT",
     "zes_lmg600": "drivers.power_analyzer.zes_lmg600:ZesLmg600",
 }

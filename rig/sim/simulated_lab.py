@@ -46,16 +46,16 @@ and port, and the bus (channel) to open.
 """
 
 SIMULATED_INSTRUMENTS: dict[str, str] = {
-    "chroma_61800": "rig.sim.instruments.chroma_61800_dialect:Chroma61800",
     "ametek_cimx": "rig.sim.instruments.ametek_cimx_dialect:AmetekMX",
+    "chroma_61800": "rig.sim.instruments.chroma_61800_dialect:Chroma61800",
     "keysight_infiniivision": "rig.sim.instruments.infiniivision_dialect:InfiniiVision",
     "keysight_rp7900": "rig.sim.instruments.keysight_rp7900_dialect:KeysightRP7900",
     "modbus_dio": "rig.sim.instruments.moxa_e1212_dialect:MoxaE1212",
     "nhr_9300": "rig.sim.instruments.nhr_9300_dialect:Nhr9300",
     "rlc_load": "rig.sim.instruments.rlc_load_dialect:RlcLoadInstrument",
-    "wago_750": "rig.sim.instruments.wago_750_dialect:Wago750352",
     "sunspec_der": "rig.sim.charger.sunspec_face:SunSpecCharger",  # the charger's own SunSpec Modbus TCP interface
     "tektronix_mso": "rig.sim.instruments.tektronix_mso_dialect:TektronixMso",
+    "wago_750": "rig.sim.instruments.wago_750_dialect:Wago750352",
     "yokogawa_wt": "rig.sim.instruments.yokogawa_wt_dialect:YokogawaWT3000",
     "zes_lmg600": "rig.sim.instruments.zes_lmg600_dialect:ZesLmg670",
 }

@@ -17,7 +17,7 @@ from rig.sim.connector import Side
 from rig.sim.instruments.dc_source import WATCHDOG
 from rig.sim.simulated_lab import SimulatedLab
 
-BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim-nhr-9300.yaml"
+BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim-nhr_9300.yaml"
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from rig.sim.instruments.wago_750_dialect import Wago750352
 from rig.sim.simulated_lab import SimulatedLab
 
 ROOT = Path(__file__).resolve().parents[2]
-OPTIONS: dict[str, Any] = load_bench(ROOT / "fixtures" / "benches" / "sim-wago-750.yaml").instruments["dio"].options
+OPTIONS: dict[str, Any] = load_bench(ROOT / "fixtures" / "benches" / "sim-wago_750.yaml").instruments["dio"].options
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from rig.core.identity import Idn
 from rig.core.roles import BatteryEmulator, DcLogger, DcReading
 from rig.sim.instruments.nhr_9300_dialect import Nhr9300 as SimulatedNhr9300
 
-BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim-nhr-9300.yaml"
+BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim-nhr_9300.yaml"
 SAFETY = "OUTP:SAF 0,-1,450,0.005,40,0.005,40,0.005,16000,0.005,16000,0.005,-1"
 SETUP = settings("*CLS", "SYST:REM", "ABOR", "OPER 0,0,0,0,0,0", "CONF:CIN 0", "BDV 0", SAFETY, "SYST:WATC:INT 60")
 """What set-up sends on the simulated bench (envelope 450 V, 40 A, 16 kW), watchdog 60 s."""

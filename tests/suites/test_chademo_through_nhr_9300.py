@@ -10,7 +10,7 @@ from campaign_helpers import CHADEMO_PLAN, COMPLIANT, DUTS, ROOT, VERDICTS_ONLY,
 
 pytestmark = pytest.mark.e2e
 
-BENCH = ROOT / "fixtures" / "benches" / "sim-nhr-9300.yaml"
+BENCH = ROOT / "fixtures" / "benches" / "sim-nhr_9300.yaml"
 CASES = ["chademo.charge.normal@leaf-40", "chademo.v2h.discharge@leaf-40"]
 
 

@@ -12,7 +12,7 @@ from campaign_helpers import CHADEMO_PLAN, COMPLIANT, DUTS, ROOT, VERDICTS_ONLY,
 
 pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
 
-BENCH = ROOT / "fixtures" / "benches" / "sim-wago-750.yaml"
+BENCH = ROOT / "fixtures" / "benches" / "sim-wago_750.yaml"
 LINE_CASES = ["chademo.charge.normal@leaf-40", "chademo.abnormal.emergency_stop",
               "chademo.abnormal.k_dropped_during_charge", "chademo.abnormal.unplug_during_charge",
               "chademo.abnormal.k_dropped_during_insulation_test"]
