@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rig.suites.platform import CannotJudge
-from rig.suites.g99_power_quality.analysis import Stability, synchronised_windows
+from rig.suites.g99_power_quality.analysis import Stability, _windows, measure_frequency, synchronised_windows
 from rig.suites.g99_power_quality.measurements import (
     AnalysedCapture, analyse, dc_injection, harmonic_currents, power_factor)
 
@@ -152,3 +152,28 @@ def test_no_voltage_or_no_current_cannot_be_judged():
         analysed(t, i, np.zeros_like(v))
     with pytest.raises(CannotJudge, match="did not conduct"):
         analysed(t, np.zeros_like(i), v)
+
+
+@pytest.mark.parametrize("samples", range(4990, 5010))
+@pytest.mark.parametrize("frequency_hz", [49.93, 50.0, 50.0173])
+def test_every_window_lies_inside_the_capture_whatever_its_length_and_phase(samples: int, frequency_hz: float):
+    """A window's start is rounded up to a sample, so the last one that fits on paper can run one sample past
+    the capture's end (a Tektronix record of a length the scope chose did): such a window is not counted."""
+    t = np.arange(samples) / 10_000.0
+    v = 325.0 * np.sin(2.0 * np.pi * frequency_hz * t + 0.3)
+    for cycles in (1, 10):
+        grid = _windows(t, frequency_hz, 0.0, cycles, None)
+        assert grid.count and all(start + grid.samples <= samples for start in grid.starts)
+        assert grid.stack(v).shape == (grid.samples, grid.count)
+    assert measure_frequency(t, v, 50.0)[0] == pytest.approx(frequency_hz, abs=1e-3)
+
+
+def test_a_sample_interval_a_hair_short_of_a_whole_cycle_does_not_push_the_last_window_out():
+    """The Tektronix twin's record behind an Ametek source: 2002 samples from 2.2 s at an interval 2.3e-16 s short
+    of 100 us, one-cycle windows at exactly 50 Hz. On paper ten windows fit; the tenth, rounded up to its sample,
+    ran one sample past the end and the analysis stopped the campaign."""
+    t = 2.2 + np.arange(2002) * 9.999999999976694e-05
+    v = 325.0 * np.sin(2.0 * np.pi * 50.0 * t)
+    grid = _windows(t, 50.0, 0.0, 1, None)
+    assert grid.count == 9 and grid.starts[-1] + grid.samples <= len(t)
+    assert measure_frequency(t, v, 50.0)[0] == pytest.approx(50.0, abs=1e-6)

@@ -160,9 +160,11 @@ def _windows(t_s: np.ndarray, frequency: float, u: float, cycles: int, count: in
     whole = int(math.floor(duration / dt + 1e-9))
     tail = max(duration / dt - whole, 0.0)
     span = duration / dt  # samples per window, not a whole number
-    fitting = int(math.floor((len(t_s) - (whole + 2)) / span + 1e-9)) + 1 if len(t_s) >= whole + 2 else 0
-    starts = np.ceil(np.arange(fitting if count is None else min(count, fitting)) * span - 1e-9).astype(int)
-    return Windows(frequency, u, cycles, starts, dt, whole, tail if tail > 1e-9 else 0.0)
+    candidates = int(math.floor((len(t_s) - (whole + 2)) / span + 1e-9)) + 1 if len(t_s) >= whole + 2 else 0
+    starts = np.ceil(np.arange(candidates) * span - 1e-9).astype(int)
+    starts = starts[starts + whole + 2 <= len(t_s)]  # a start rounded up to its sample may leave too few after it
+    return Windows(frequency, u, cycles, starts if count is None else starts[:count], dt, whole,
+                   tail if tail > 1e-9 else 0.0)
 
 
 def synchronised_windows(t_s: np.ndarray, v: np.ndarray, nominal_hz: float, cycles: int, windows: int) -> Windows:
