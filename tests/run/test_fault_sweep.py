@@ -116,10 +116,13 @@ class Outcome:
     run_dir: Path
 
 
-def _run_and_signal(plan: Path, run_dir: Path, signum: int, delay_s: float, after: str) -> Outcome:
-    """Start ``rig run``; ``delay_s`` after ``after`` ("start-up": its stop handlers are in place;
-    "record": its evidence record exists), send ``signum``."""
-    process = subprocess.Popen([sys.executable, "-m", "rig", "run", str(plan), "--out", str(run_dir)], cwd=ROOT,
+def _run_and_signal(plan: Path, run_dir: Path, signum: int, delay_s: float, after: str,
+                    bench: Path | None = None) -> Outcome:
+    """Start ``rig run`` (on ``bench``, else the default one); ``delay_s`` after ``after`` ("start-up": its stop
+    handlers are in place; "record": its evidence record exists), send ``signum``."""
+    on_bench = ["--bench", str(bench)] if bench is not None else []
+    process = subprocess.Popen([sys.executable, "-m", "rig", "run", str(plan), "--out", str(run_dir), *on_bench],
+                               cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     finished = threading.Event()  # the rig closes its output when it has decided its exit code
@@ -151,7 +154,7 @@ def has_record(run_dir: Path) -> bool:
 
 
 def _sweep(plan: Path, root: Path, signals: list[int], seed: int, afters: list[str], tag: str = "",
-           spread_s: float = 0.5) -> list[Outcome]:
+           spread_s: float = 0.5, bench: Path | None = None) -> list[Outcome]:
     """One run per signal, the instant drawn at random after each run's own reference point.
 
     A whole run lasts ~1.2 s here: rig start-up (imports, loading, opening the lab) ~0.6 s, then the record,
@@ -159,7 +162,7 @@ def _sweep(plan: Path, root: Path, signals: list[int], seed: int, afters: list[s
     """
     rng = random.Random(seed)
     jobs = [(plan, root / f"run{tag}-{k}", signum,
-             rng.uniform(0.0, 0.7 if after == "start-up" else spread_s), after)
+             rng.uniform(0.0, 0.7 if after == "start-up" else spread_s), after, bench)
             for k, (signum, after) in enumerate(zip(signals, afters))]
     with ThreadPoolExecutor(max_workers=2) as pool:
         return list(pool.map(lambda job: _run_and_signal(*job), jobs))
@@ -233,15 +236,28 @@ def test_stops_and_kills_during_v2x_control_leave_records_that_verify(v2x_plan, 
     assert_stopped_safely(_landed_inside(v2x_plan, tmp_path, rounds=2, seed=20261208, tag="v", spread_s=3.0))
 
 
+SECOND_FAMILIES = ROOT / "fixtures" / "benches" / "sim-second-families.yaml"
+
+
+def test_stops_and_kills_on_the_second_driver_families_leave_records_that_verify(short_plan, chademo_plan, tmp_path):
+    """The same on the bench of every role's second family (Ametek source, Tektronix scope, NHR battery, WAGO I/O,
+    ZES analyzer): protection cases with a list transient and a capture running, CHAdeMO sessions with the NHR
+    capture logging and the WAGO lines driven."""
+    assert_stopped_safely(_landed_inside(short_plan, tmp_path, rounds=1, seed=20261209, tag="p2",
+                                         bench=SECOND_FAMILIES)
+                          + _landed_inside(chademo_plan, tmp_path, rounds=1, seed=20261210, tag="c2",
+                                           bench=SECOND_FAMILIES))
+
+
 def _landed_inside(plan: Path, tmp_path: Path, *, rounds: int, seed: int, tag: str,
-                   spread_s: float = 0.5) -> list[Outcome]:
+                   spread_s: float = 0.5, bench: Path | None = None) -> list[Outcome]:
     """SIGINT, SIGTERM and SIGKILL ``rounds`` times each at random instants after the record exists, in up to
     three batches, until that many signals (3 x rounds) have landed inside a run."""
     signals = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL] * rounds
     landed: list[Outcome] = []
     for batch in range(3):
         outcomes = _sweep(plan, tmp_path, signals, seed=seed + batch, afters=["record"] * len(signals),
-                          tag=f"{tag}{batch}", spread_s=spread_s)
+                          tag=f"{tag}{batch}", spread_s=spread_s, bench=bench)
         landed += [o for o in outcomes if o.alive and has_record(o.run_dir)]
         if len(landed) >= len(signals):
             break
