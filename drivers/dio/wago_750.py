@@ -27,6 +27,7 @@ from drivers.dio.modbus_dio import ModbusDio, _check_lines
 from drivers.modbus import Response, exchange
 from drivers.options import DriverOptions
 from rig.core.bench_checks import BenchCheck
+from rig.core.clock import Clock, PeriodicTask
 from rig.config.envelope import EnvelopeGuard
 from rig.config.yaml_source import LocatedValueError
 from rig.core.errors import InstrumentError
@@ -94,8 +95,12 @@ class Wago750(ModbusDio):
 
     The watchdog: set up at ``watchdog_s`` so a dead rig leaves the outputs
     de-energised after that long. Every request the driver sends restarts it,
-    so the rig keeps it alive by using the lines; a longer silence (another
-    suite's case) lets it run out. If every output was off nothing was lost:
+    and while the bench is open the rig's clock has the driver read the output
+    image every third of the watchdog time (``attach_clock``): an output held on
+    through a long wait (an idle-power window, a load bank's hold) stays on,
+    while a rig that dies or hangs stops reading and the coupler drops every
+    output. If it ran out anyway (a rig stalled in one exchange, or never given
+    a clock) and every output was off, nothing was lost:
     the driver stops and re-arms it and repeats the request. If an output was
     on, the coupler dropped it: the request is refused naming the lines, and
     ``faults()`` reports it (``safe_off`` only records it: the lines are off).
@@ -133,6 +138,8 @@ class Wago750(ModbusDio):
         self.watchdog_ticks = round(self.Options.read(name, options).watchdog_s * 10)
         self._dropped: list[str] = []
         self._switching_off = False
+        self._clock: Clock | None = None
+        self._keep_alive: PeriodicTask | None = None
         super().__init__(resource, name=name, envelope=envelope, options=options)
         self._client = _CheckedClient(self._client)
 
@@ -226,6 +233,20 @@ class Wago750(ModbusDio):
                                                            f"digital {kind} bits (registers 0x1024/0x1025)")
         super().setup()
         self._arm_watchdog()
+        if self._clock is not None and self._keep_alive is None:
+            self._keep_alive = self._clock.every(self.watchdog_ticks / 30.0, self.read_outputs,
+                                                 name=f"{self.name} watchdog keep-alive")
+
+    def attach_clock(self, clock: Clock) -> None:
+        """The rig's clock, on which set-up starts the watchdog's keep-alive (see the class)."""
+        self._clock = clock
+
+    def close(self) -> None:
+        """The keep-alive stops with the session: from here the watchdog guards the outputs."""
+        if self._keep_alive is not None:
+            self._keep_alive.cancel()
+            self._keep_alive = None
+        super().close()
 
     def _arm_watchdog(self) -> None:
         """Stop it (and a fault), time and mask set, started by a changed trigger, and seen running."""

@@ -571,6 +571,15 @@ class Csms(Instrument, Protocol):
 
 
 @runtime_checkable
+class ClockUser(Protocol):
+    """A driver that needs the rig's clock (attached when the bench opens, before set-up): to put stamps on its
+    axis (CAN frames, analyzer updates, OCPP frames) or to run a periodic task while the rig waits (a watchdog's
+    keep-alive)."""
+
+    def attach_clock(self, clock: Clock) -> None: ...
+
+
+@runtime_checkable
 class StatesBlindSpots(Protocol):
     """A driver that knows what its instrument cannot report on this bench (a CAN interface that cannot see the
     bus state; a battery emulator whose log has no true extremes): the run records it with the instrument's

@@ -33,7 +33,7 @@ from rig.core.identity import check_identity
 from rig.run.bench_lab import Lab
 from rig.core.results import DutRecord, InstrumentIdentity
 from rig.config.calibration import calibration_state
-from rig.core.roles import ROLES, CanInterface, Csms, Instrument, PowerAnalyzer, StatesBlindSpots, lacks
+from rig.core.roles import ROLES, ClockUser, Csms, Instrument, StatesBlindSpots, lacks
 from rig.core.safety import bring_to_safe_state
 from rig.sim.charger.dut_profile import DutProfile
 from rig.sim.simulated_lab import SimulatedLab
@@ -147,7 +147,7 @@ def open_bench(bench: Bench, *, profile: DutProfile | None, seed: int,
                                                  calibration=calibration, calibration_state=state, cannot_see=blind))
         for driver in instruments.values():
             stop.checkpoint()
-            if isinstance(driver, (CanInterface, Csms, PowerAnalyzer)):
+            if isinstance(driver, ClockUser):
                 driver.attach_clock(clock)  # before set-up's first read: frames and updates go on the rig's axis
             driver.setup()
         csms = instruments.get("csms")

@@ -14,6 +14,7 @@ from pymodbus.client import ModbusTcpClient
 from drivers.dio.modbus_dio import ModbusDio
 from drivers.dio.wago_750 import Wago750
 from rig.config.bench_file import load_bench
+from rig.core.clock import VirtualClock
 from rig.core.errors import IdentityError, InstrumentError
 from rig.core.identity import check_identity
 from rig.sim.connector import Edge, Side
@@ -137,6 +138,22 @@ def test_requests_keep_the_watchdog_alive(dio: Wago750, lab: SimulatedLab) -> No
         lab.advance_to(float(t))
         dio.read_inputs()
     assert lab.model.connector.value("k")
+
+
+def test_with_the_rigs_clock_an_output_held_through_a_long_wait_stays_on_and_a_closed_session_lets_it_go(
+        dio: Wago750, lab: SimulatedLab) -> None:
+    """The keep-alive: while the rig waits on its clock (an idle-power window of minutes), the driver reads the
+    output image every third of the watchdog time; once the session is closed (or the rig is dead) nothing reads,
+    and the coupler drops the outputs a watchdog time after the last read."""
+    clock = VirtualClock(lab)
+    dio.attach_clock(clock)
+    dio.setup()
+    dio.set_output("proximity", True)
+    clock.sleep(300.0)
+    assert lab.model.connector.value("proximity") and dio.faults() == []
+    dio.close()
+    lab.advance_to(lab.now + 61.0)
+    assert not lab.model.connector.value("proximity")
 
 
 def test_a_bench_whose_lines_are_not_where_the_lab_wires_them_is_refused(lab: SimulatedLab) -> None:
