@@ -26,7 +26,8 @@ from rig.run.bench_lab import Lab
 from rig.suites.chademo.procedures import supply_charger
 from rig.suites.efficiency.budget import ElementWindow, PointEfficiency, point_efficiency
 from rig.suites.efficiency.plan import Direction, Plan
-from rig.suites.efficiency.readings import Recorder, Window, choose_range, prepare, read_window, settle
+from rig.suites.analyzer_ranges import choose_range
+from rig.suites.efficiency.readings import Recorder, Window, prepare, read_window, settle
 from rig.suites.platform import CannotJudge
 
 START_TIMEOUT_S = 60.0

@@ -31,7 +31,8 @@ from rig.suites.chademo.procedures import supply_charger
 from rig.suites.efficiency.budget import WEIGHTINGS, ElementWindow, at_load, weighted
 from rig.suites.efficiency.operating_point import EfficiencySession, MeasuredPoint
 from rig.suites.efficiency.plan import CurveCase, Plan, StillCase, StillParams, WarmupCase
-from rig.suites.efficiency.readings import Recorder, choose_range, prepare
+from rig.suites.analyzer_ranges import choose_range
+from rig.suites.efficiency.readings import Recorder, prepare
 from rig.suites.platform import CannotJudge, Procedure, ProcedureOutcome
 
 OFF_POINT_NOTE_PERCENT = 1.0

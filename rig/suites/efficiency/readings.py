@@ -27,18 +27,6 @@ class NeverSettled(CannotJudge):
     """The power did not stay in the settling band for the hold time before the timeout."""
 
 
-def choose_range(available: Sequence[float], expected: float, fill_max: float, what: str) -> float:
-    """The smallest range that holds ``expected`` (an rms or mean magnitude) at most ``fill_max`` of the way up
-    (the part-load range term shrinks with the range: the range is chosen per point). None fits: the analyzer
-    lacks the range the point needs, and the case cannot be judged on it."""
-    value = abs(expected)
-    for candidate in sorted(available):
-        if value <= candidate * fill_max:
-            return candidate
-    raise CannotJudge(f"cannot judge: {what} of {value:.4g} needs a range of at least {value / fill_max:.4g}, and the "
-                      f"analyzer's largest is {max(available):g} (ranges {', '.join(f'{r:g}' for r in available)})")
-
-
 @dataclass
 class Recorder:
     """Every update read in a case, with what the rig was doing (for the trace and the settling evidence)."""

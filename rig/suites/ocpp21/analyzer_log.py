@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from rig.core.clock import Clock
 from rig.core.roles import AnalyzerUpdate, PowerAnalyzer
 from rig.core.uncertainty import Uncertainty, expanded, normal, rectangular
+from rig.suites.analyzer_ranges import choose_range
 from rig.suites.platform import CannotJudge
 
 
@@ -27,14 +28,18 @@ class AnalyzerLog:
     updates: list[AnalyzerUpdate] = field(default_factory=list)
 
     @classmethod
-    def prepared(cls, analyzer: PowerAnalyzer, clock: Clock, update_s: float, voltage_range_v: float,
-                 current_range_a: float) -> AnalyzerLog:
+    def prepared(cls, analyzer: PowerAnalyzer, clock: Clock, update_s: float, max_voltage_v: float,
+                 max_current_a: float) -> AnalyzerLog:
+        """Ranged for the case: the analyzer's smallest voltage and current ranges that hold the plan's largest
+        values (``CannotJudge`` when it has none that large)."""
         if "ac" not in analyzer.elements:
             raise CannotJudge("the bench's power analyzer names no 'ac' element (its elements: "
                               f"{', '.join(analyzer.elements) or 'none'})")
         element = analyzer.elements["ac"]
+        voltages, currents = analyzer.ranges(element)
         analyzer.set_update_rate(update_s)
-        analyzer.set_ranges(element, voltage_range_v, current_range_a)
+        analyzer.set_ranges(element, choose_range(voltages, max_voltage_v, 1.0, "the AC voltage"),
+                            choose_range(currents, max_current_a, 1.0, "the AC current"))
         return cls(analyzer, clock, element, update_s)
 
     def wait_until(self, condition: Callable[[], bool], until: float) -> bool:

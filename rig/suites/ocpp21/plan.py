@@ -25,11 +25,15 @@ from rig.suites.platform import SetpointChange, Strict, SuitePlan
 
 
 class AnalyzerSetting(Strict):
-    """How the power analyzer's AC element is set for a 2.1 case (fixed ranges: its accuracy needs them known)."""
+    """How the power analyzer's AC element is set for a 2.1 case: fixed ranges (its accuracy needs them known),
+    chosen from the analyzer's own ranges for what the plan says must be measured, so one plan runs on any
+    analyzer (a WT's 300 V range is an LMG's 400 V)."""
 
     update_s: float = Field(gt=0, description="Its data update interval (each update averages over this).")
-    voltage_range_v: float = Field(gt=0)
-    current_range_a: float = Field(gt=0)
+    max_voltage_v: float = Field(gt=0, description="The largest rms voltage the AC element must hold: the rig "
+                                                   "sets the analyzer's smallest voltage range that holds it.")
+    max_current_a: float = Field(gt=0, description="The largest rms current it must hold (either direction): the "
+                                                   "smallest current range that holds it.")
 
 
 class V2xMeasurement(Strict):

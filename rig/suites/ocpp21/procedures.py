@@ -33,7 +33,7 @@ def _prepare(player: Player, plan: Plan) -> None:
             raise CannotJudge("the plan judges each settled power on the power analyzer too, and the bench has none "
                               "(a plan without v2x.analyzer judges on the digitizer alone)")
         player.reader = AnalyzerLog.prepared(player.lab.analyzer, player.clock, setting.update_s,
-                                             setting.voltage_range_v, setting.current_range_a)
+                                             setting.max_voltage_v, setting.max_current_a)
 
 
 def _grid_power(plan: Plan, case: ScriptCase, player: Player
