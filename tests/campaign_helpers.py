@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTECTION_PLAN = ROOT / "test_plans" / "g99" / "protection.yaml"
 CHADEMO_PLAN = ROOT / "test_plans" / "chademo" / "compliance.yaml"
 CAMPAIGN = ROOT / "test_plans" / "campaigns" / "certification.yaml"
-SIM_BENCH = ROOT / "fixtures" / "benches" / "sim.yaml"
+SIM_BENCH = ROOT / "fixtures" / "benches" / os.environ.get("RIG_TEST_BENCH", "sim.yaml")
+"""The simulated bench the system tests run on: sim.yaml, or another simulated bench by name (``RIG_TEST_BENCH=
+sim-second-families.yaml``) to put every defective charger through another driver family's dialects."""
 REALTIME_BENCH = ROOT / "fixtures" / "benches" / "sim-realtime.yaml"
 DUTS = ROOT / "fixtures" / "duts"
 COMPLIANT = DUTS / "compliant.yaml"
