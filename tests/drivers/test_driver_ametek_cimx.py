@@ -334,14 +334,18 @@ def test_safe_off_stops_the_transient_opens_the_output_returns_to_fixed_and_clea
         grid.safe_off()
 
 
-def test_bench_checks_ask_the_unconfirmed_forms_with_nothing_energised(guard: EnvelopeGuard) -> None:
+def bench_check_script(trigger_source: str = "BOT") -> list[tuple[str, str | None]]:
+    """What bench_checks sends and the unit answers; ``trigger_source``: what it reads back once set to BOT."""
     def asked(command: str, reply: str) -> list[tuple[str, str | None]]:
         return [(command, reply), ("SYST:ERR?", OK)]
-    script = (settings("OUTP:TTLT:SOUR BOT") + asked("OUTP:TTLT:SOUR?", "BOT") + asked("LIST:PHAS:POIN?", "1")
-              + settings("PHAS:MODE FIX") + asked("PHAS:MODE?", "FIX")
-              + asked("VOLT:SLEW?", "1000") + asked("MEAS:VOLT:AC?", "0.0") + asked("MEAS:FREQ?", "50.0")
-              + asked("MEAS:CURR:AC?", "0.0") + asked("MEAS:POW:AC?", "0.0") + asked("TRIG:STAT?", "IDLE"))
-    with expected_protocol(AmetekCiMx, script, envelope=guard) as grid:
+    return (settings("OUTP:TTLT:SOUR BOT") + asked("OUTP:TTLT:SOUR?", trigger_source) + asked("LIST:PHAS:POIN?", "1")
+            + settings("PHAS:MODE FIX") + asked("PHAS:MODE?", "FIX")
+            + asked("VOLT:SLEW?", "1000") + asked("MEAS:VOLT:AC?", "0.0") + asked("MEAS:FREQ?", "50.0")
+            + asked("MEAS:CURR:AC?", "0.0") + asked("MEAS:POW:AC?", "0.0") + asked("TRIG:STAT?", "IDLE"))
+
+
+def test_bench_checks_ask_the_unconfirmed_forms_with_nothing_energised(guard: EnvelopeGuard) -> None:
+    with expected_protocol(AmetekCiMx, bench_check_script(), envelope=guard) as grid:
         checks = grid.bench_checks()
     outcomes = [c.outcome for c in checks]
     assert outcomes.count(BenchCheck.problem("", "").outcome) == 0
@@ -351,13 +355,7 @@ def test_bench_checks_ask_the_unconfirmed_forms_with_nothing_energised(guard: En
 def test_a_unit_whose_trigger_output_will_not_take_the_transients_beginning_fails_its_bench_check(
         guard: EnvelopeGuard) -> None:
     """Set as set-up sets it, the source still reads back EOT: the digitizer would start at the list's end."""
-    def asked(command: str, reply: str) -> list[tuple[str, str | None]]:
-        return [(command, reply), ("SYST:ERR?", OK)]
-    script = (settings("OUTP:TTLT:SOUR BOT") + asked("OUTP:TTLT:SOUR?", "EOT") + asked("LIST:PHAS:POIN?", "1")
-              + settings("PHAS:MODE FIX") + asked("PHAS:MODE?", "FIX")
-              + asked("VOLT:SLEW?", "1000") + asked("MEAS:VOLT:AC?", "0.0") + asked("MEAS:FREQ?", "50.0")
-              + asked("MEAS:CURR:AC?", "0.0") + asked("MEAS:POW:AC?", "0.0") + asked("TRIG:STAT?", "IDLE"))
-    with expected_protocol(AmetekCiMx, script, envelope=guard) as grid:
+    with expected_protocol(AmetekCiMx, bench_check_script("EOT"), envelope=guard) as grid:
         checks = grid.bench_checks()
     assert [c.what for c in checks if c.outcome == "problem"] == [
         "the trigger output pulses at the transient's beginning (OUTP:TTLT:SOUR, Sequoia manual)"]
