@@ -74,7 +74,7 @@ the break on port 5026, ``GTL``.
 Ranges and power accuracy come from the bench file (``ranges``, ``power_accuracy``): no public source gives the
 LMG600's range lists or accuracy, and the driver writes none of its own; without ``power_accuracy`` it states no
 uncertainty (``power_spec`` raises), so an efficiency case on it is an error, never a verdict. The range and
-accuracy models are the Yokogawa driver's (``yokogawa_wt_models``), reused, not copied.
+accuracy models are every analyzer driver's (``analyzer_options``).
 """
 
 from __future__ import annotations
