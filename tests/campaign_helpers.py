@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,4 +149,21 @@ def trip_time_errors(run: CampaignRun, nominal_hz: float = 50.0) -> dict[str, fl
             at = ramp["to"]
         errors[case.id] = case.measured["trip_time_s"] - (trip.opened_s - (trigger + origin))
     return errors
+
+
+RIG = [sys.executable, "-m", "rig"]
+"""The rig's command line, as a user runs it."""
+
+
+def rig(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """``rig ARGS...`` in the checkout, its output captured."""
+    return subprocess.run([*RIG, *args], cwd=ROOT, capture_output=True, text=True, timeout=300, **kwargs)
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    """The one line a refused input gets (no traceback, nothing else on stderr)."""
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
 

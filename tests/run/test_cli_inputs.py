@@ -11,37 +11,23 @@ import resource
 import signal
 import socket
 import socketserver
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 import yaml
 
-from campaign_helpers import PROTECTION_PLAN, ROOT, SIM_BENCH
+from campaign_helpers import PROTECTION_PLAN, ROOT, SIM_BENCH, one_line_error, rig
 from rig.evidence.verify import verify_run
 
 pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
 
-RIG = [sys.executable, "-m", "rig"]
 IDENTITY = ROOT / "fixtures" / "dut-identities" / "example.yaml"
 DECLARED = {"power_w": 7400.0, "dc_voltage_v": 350.0, "charge_efficiency": 0.93, "discharge_efficiency": 0.93,
             "charge_euro_efficiency": 0.925, "discharge_euro_efficiency": 0.92, "standby_w": 8.0,
             "idle_connected_w": 15.0}
 """What fixtures/dut-identities/example.yaml declares (recorded with its identity)."""
 ONE_CASE = "g99.ov2.trip_time"
-
-
-def rig(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([*RIG, *args], cwd=ROOT, capture_output=True, text=True, timeout=300, **kwargs)
-
-
-def one_line_error(result: subprocess.CompletedProcess) -> str:
-    assert "Traceback" not in result.stderr + result.stdout, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def plan_with_cases(path: Path, ids: list[str], edit=None) -> Path:

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from campaign_helpers import VERDICTS_ONLY, COMPLIANT, DUTS, PROTECTION_PLAN, ROOT, expectations, run_cases
+from campaign_helpers import (VERDICTS_ONLY, COMPLIANT, DUTS, PROTECTION_PLAN, ROOT, expectations, one_line_error, rig,
+                              run_cases)
 from rig.core.errors import InputFileError
 from rig.config.plans import load_plan
 from rig.sim.charger.dut_profile import load_dut_profile
 from rig.suites.platform import REACTION_RULE
-from test_cli_inputs import one_line_error, rig
 
 pytestmark = pytest.mark.e2e  # end-to-end runs: not in the fast layer (-m 'not e2e')
 
