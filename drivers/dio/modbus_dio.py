@@ -95,6 +95,19 @@ def _version(registers: list[int]) -> str:
     return f"V{major}.{minor}.{patch}"
 
 
+def check_line_map(inputs: dict[str, int], outputs: dict[str, int], input_channels: int,
+                   output_channels: int) -> None:
+    """A bench's line map for a module with these channel counts: every line on a distinct channel, none both
+    input and output, at least one line (a wrong one names its key)."""
+    _check_lines(inputs, input_channels, "inputs")
+    _check_lines(outputs, output_channels, "outputs")
+    both = sorted(set(inputs) & set(outputs))
+    if both:
+        raise LocatedValueError(("outputs", both[0]), f"lines both input and output: {both}")
+    if not inputs and not outputs:
+        raise ValueError("no lines: name the module's inputs and outputs")
+
+
 def _check_lines(lines: dict[str, int], channels: int, kind: str) -> None:
     """Every line on a distinct channel of the module (a wrong one names its key)."""
     for name, address in lines.items():
@@ -128,13 +141,7 @@ class ModbusDio:
 
         @model_validator(mode="after")
         def _lines(self) -> ModbusDio.Options:
-            _check_lines(self.inputs, DIGITAL_INPUTS, "inputs")
-            _check_lines(self.outputs, DIGITAL_OUTPUTS, "outputs")
-            both = sorted(set(self.inputs) & set(self.outputs))
-            if both:
-                raise LocatedValueError(("outputs", both[0]), f"lines both input and output: {both}")
-            if not self.inputs and not self.outputs:
-                raise ValueError("no lines: name the module's inputs and outputs")
+            check_line_map(self.inputs, self.outputs, DIGITAL_INPUTS, DIGITAL_OUTPUTS)
             return self
 
     def __init__(self, resource: str, *, name: str, envelope: EnvelopeGuard | None = None,

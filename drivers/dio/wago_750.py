@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
-from drivers.dio.modbus_dio import ModbusDio, _check_lines
+from drivers.dio.modbus_dio import ModbusDio, check_line_map
 from drivers.modbus import Response, exchange
 from drivers.options import DriverOptions
 from rig.core.bench_checks import BenchCheck
@@ -122,13 +122,7 @@ class Wago750(ModbusDio):
 
         @model_validator(mode="after")
         def _lines(self) -> Wago750.Options:
-            _check_lines(self.inputs, PROCESS_IMAGE_BITS, "inputs")
-            _check_lines(self.outputs, PROCESS_IMAGE_BITS, "outputs")
-            both = sorted(set(self.inputs) & set(self.outputs))
-            if both:
-                raise LocatedValueError(("outputs", both[0]), f"lines both input and output: {both}")
-            if not self.inputs and not self.outputs:
-                raise ValueError("no lines: name the node's inputs and outputs")
+            check_line_map(self.inputs, self.outputs, PROCESS_IMAGE_BITS, PROCESS_IMAGE_BITS)
             if abs(self.watchdog_s * 10 - round(self.watchdog_s * 10)) > 1e-6:
                 raise LocatedValueError(("watchdog_s",), f"{self.watchdog_s:g} s is not a multiple of 0.1 s")
             return self
