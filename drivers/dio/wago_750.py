@@ -25,7 +25,6 @@ from pymodbus.pdu import ModbusPDU
 
 from drivers.dio.modbus_dio import ModbusDio, check_line_map
 from drivers.modbus import Response, exchange
-from drivers.options import DriverOptions
 from rig.core.bench_checks import BenchCheck
 from rig.core.clock import Clock, PeriodicTask
 from rig.config.envelope import EnvelopeGuard
@@ -111,12 +110,10 @@ class Wago750(ModbusDio):
                               asked_by="its series and item number in registers 0x2011-0x2012, firmware "
                                        "(0x2010, 0x2013-0x2014) and MAC (0x1031)")
 
-    class Options(DriverOptions):
-        inputs: dict[str, int] = Field(default_factory=dict, description="Line name -> digital input bit.")
-        outputs: dict[str, int] = Field(default_factory=dict, description="Line name -> digital output bit, in "
-                                                                          "switch-off order.")
-        unit: int = Field(1, ge=0, le=255, description="Modbus unit identifier.")
-        timeout_s: float = Field(3.0, gt=0, description="How long a request may wait for its answer.")
+    class Options(ModbusDio.Options):
+        """The Moxa module's options (a line is a digital input or output bit of the node here) and the
+        watchdog's time; the line map is checked against the node's process image instead of the module's."""
+
         watchdog_s: float = Field(60.0, ge=0.1, le=6553.5, description="The coupler's Modbus watchdog time: "
                                   "how long a silent rig leaves the outputs on (0.1 s steps).")
 
