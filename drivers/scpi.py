@@ -199,8 +199,8 @@ class ScpiDriver:
         except OSError as err:  # pyvisa-py lets socket errors through
             raise InstrumentError(self.name, command, f"connection failed: {err}") from None
         except UnicodeDecodeError:  # a stranded binary reply read as text: out of step, resynced next time
-            raise InstrumentError(self.name, command, "garbled reply (not text): a late answer to an earlier "
-                                                      "exchange") from None
+            raise InstrumentError(self.name, command, "garbled reply (not text): a late binary answer to an "
+                                                      "earlier exchange, or not an instrument at all") from None
         self._unsynced = False
         return reply
 
